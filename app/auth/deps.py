@@ -1,0 +1,83 @@
+"""Request dependencies: the database session and the calling principal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from app.auth.service import Principal, find_key
+from app.errors import Forbidden, NotFound, Unauthorized
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request. Routes commit explicitly before they answer, so a
+    client never hears 200 for something that was not stored."""
+    session = request.app.state.db.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer cr_…`")
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing API key: send Authorization: Bearer <key>")
+    row = find_key(session=session, key=credentials.credentials)
+    if row is None:
+        raise Unauthorized("invalid or revoked API key")
+    return Principal(actor=f"key:{row.id}", role=row.role, team_id=row.team_id, staff_id=row.staff_id)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    """Admins pass every role check; others must hold one of `roles`."""
+    if principal.is_admin or principal.role in roles:
+        return
+    raise Forbidden(f"this action needs the role {' or '.join(roles)}; your key is {principal.role}")
+
+
+def check_team(principal: Principal, team_id: int | None, *, what: str = "record") -> None:
+    """Another team's data is answered with 404 so ids do not leak."""
+    if principal.is_admin:
+        return
+    if team_id is None or principal.team_id != team_id:
+        raise NotFound(f"{what} not found")
+
+
+class Roles:
+    """Route dependencies: `Depends(Roles.supervisor)` and friends."""
+
+    @staticmethod
+    def admin(principal: CurrentPrincipal) -> Principal:
+        require_role(principal, "admin")
+        return principal
+
+    @staticmethod
+    def supervisor(principal: CurrentPrincipal) -> Principal:
+        require_role(principal, "supervisor")
+        return principal
+
+    @staticmethod
+    def staff(principal: CurrentPrincipal) -> Principal:
+        require_role(principal, "supervisor", "case_manager")
+        return principal
+
+
+AdminPrincipal = Annotated[Principal, Depends(Roles.admin)]
+SupervisorPrincipal = Annotated[Principal, Depends(Roles.supervisor)]
+StaffPrincipal = Annotated[Principal, Depends(Roles.staff)]

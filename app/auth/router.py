@@ -1,0 +1,59 @@
+"""API keys over HTTP (the first admin key comes from `crisisroute keys create`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.service import Principal, audit, create_key
+from app.errors import Forbidden, Invalid, NotFound
+from app.teams.models import Staff, Team
+
+router = APIRouter(prefix="/v1", tags=["auth"])
+
+
+class KeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(pattern="^(admin|supervisor|case_manager)$")
+    team_id: int | None = None
+    staff_id: int | None = None
+
+
+class KeyCreated(BaseModel):
+    id: int
+    key: str
+    name: str
+    role: str
+    team_id: int | None
+    staff_id: int | None
+
+
+def _check_key_scope(session: Session, principal: Principal, body: KeyCreate) -> None:
+    if body.role == "admin" and not principal.is_admin:
+        raise Forbidden("only an admin may create admin keys")
+    if body.role != "admin" and body.team_id is None:
+        raise Invalid("team_id", f"a {body.role} key must be scoped to a team")
+    if body.team_id is not None:
+        check_team(principal, body.team_id, what="team")
+        if session.get(Team, body.team_id) is None:
+            raise NotFound("team not found")
+    if body.staff_id is not None:
+        staff = session.get(Staff, body.staff_id)
+        if staff is None or staff.team_id != body.team_id:
+            raise Invalid("staff_id", "no such staff member in that team")
+
+
+@router.post("/keys", status_code=201, response_model=KeyCreated)
+def create_api_key(body: KeyCreate, session: SessionDep, principal: CurrentPrincipal) -> KeyCreated:
+    """Create an API key. The key is in this response only; it is stored hashed."""
+    require_role(principal, "supervisor")
+    _check_key_scope(session, principal, body)
+    row, key = create_key(
+        session=session, name=body.name, role=body.role, team_id=body.team_id, staff_id=body.staff_id
+    )
+    audit(session=session, principal=principal, action="api_key.create", record_type="api_key",
+          record_id=row.id, team_id=body.team_id, detail={"role": body.role})
+    session.commit()
+    return KeyCreated(id=row.id, key=key, name=row.name, role=row.role, team_id=row.team_id, staff_id=row.staff_id)

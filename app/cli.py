@@ -1,0 +1,131 @@
+"""The `crisisroute` command."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Optional
+
+import typer
+
+from app.settings import SettingsError, load_settings
+
+cli = typer.Typer(help="crisisroute: 24/7 crisis on-call routing.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(keys_cli, name="keys")
+
+
+def _settings():
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+def _database(settings):
+    from app.db import Database
+
+    return Database.from_url(settings.database_url)
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Run the migrations to head."""
+    from app import migrations
+
+    settings = _settings()
+    database = _database(settings)
+    migrations.upgrade(database.engine)
+    typer.echo(f"database at {migrations.current_revision(database.engine)} (head)")
+
+
+@keys_cli.command("create")
+def keys_create(
+    role: str = typer.Option(..., help="admin, supervisor or case_manager"),
+    name: str = typer.Option(..., help="who or what holds the key"),
+    team: Optional[int] = typer.Option(None, help="team id (required for non-admin roles)"),
+    staff: Optional[int] = typer.Option(None, help="staff id the key belongs to"),
+) -> None:
+    """Create an API key and print it once."""
+    import app.models  # noqa: F401
+    from app import migrations
+    from app.auth.service import CLI, audit, create_key
+    from app.errors import AppError
+
+    settings = _settings()
+    database = _database(settings)
+    if migrations.is_empty(database.engine):
+        migrations.upgrade(database.engine)
+    try:
+        with database.session() as session:
+            row, key = create_key(session=session, name=name, role=role, team_id=team, staff_id=staff)
+            audit(session=session, principal=CLI, action="api_key.create", record_type="api_key",
+                  record_id=row.id, team_id=team, detail={"role": role})
+    except AppError as exc:
+        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(key)
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="interface to bind"),
+    port: int = typer.Option(8000, help="port"),
+    workers_off: bool = typer.Option(False, "--no-worker", help="do not run the escalation tick in this process"),
+) -> None:
+    """Run the HTTP service (and, by default, the escalation tick)."""
+    import uvicorn
+
+    from app import migrations
+    from app.logs import configure_logging
+    from app.main import create_app
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    database = _database(settings)
+    if migrations.is_empty(database.engine):
+        migrations.upgrade(database.engine)
+    elif not migrations.is_at_head(database.engine):
+        typer.secho("database is not at the migrations' head: run `crisisroute db upgrade`",
+                    fg=typer.colors.YELLOW, err=True)
+    app = create_app(settings, db=database, run_worker=settings.run_worker and not workers_off,
+                     configure_logs=False)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+@cli.command()
+def worker() -> None:
+    """Run only the escalation tick and outbox dispatcher (no HTTP)."""
+    from app import migrations
+    from app.jobs import Scheduler, declared_jobs
+    from app.logs import configure_logging
+    from app.runtime import build_runtime
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    database = _database(settings)
+    if migrations.is_empty(database.engine):
+        migrations.upgrade(database.engine)
+    runtime = build_runtime(settings, database)
+
+    class _State:
+        pass
+
+    state = _State()
+    state.settings, state.db, state.runtime = settings, database, runtime
+    scheduler = Scheduler(state, declared_jobs(settings))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    scheduler.start()
+    typer.echo("worker running; Ctrl-C to stop")
+    stop.wait()
+    scheduler.stop()
+    runtime.close()
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from app.db import utcnow
+
+CONTACT_STATUSES = ("open", "acknowledged", "resolved", "unanswered")
+RISK_LEVELS = ("low", "moderate", "high", "imminent")
+
+
+class Contact(SQLModel, table=True):
+    """One crisis contact (an SMS thread or a call). The row is derived state;
+    the truth is its append-only event timeline."""
+
+    __table_args__ = (
+        Index("ix_contact_team_created", "team_id", "created_at"),
+        Index("ix_contact_open_from", "team_id", "from_number", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    channel: str = Field(max_length=10)  # sms | voice
+    from_number: str = Field(max_length=20)
+    client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
+    # A number shared by several clients: routed as unknown, candidates listed.
+    candidate_client_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    caller_relation: str | None = Field(default=None, max_length=20)  # self/family/guardian/other
+    status: str = Field(default="open", max_length=20, index=True)
+    priority: str = Field(default="normal", max_length=10)  # normal | high
+    # The route plan computed when the contact opened (see app.routing.plan):
+    # [{"level": 1, "kind": …, "staff_ids": […], "timeout_seconds": n, "label": …}, …]
+    plan: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    level: int = 0  # the plan level last notified (0: none yet)
+    next_escalation_at: datetime | None = Field(default=None, index=True)
+    acknowledged_by: int | None = Field(default=None, foreign_key="staff.id")
+    acknowledged_at: datetime | None = None
+    first_response_at: datetime | None = None
+    needs_callback: bool = False
+    resolved_at: datetime | None = None
+    outcome: str | None = Field(default=None, max_length=40)
+    risk_level: str | None = Field(default=None, max_length=20)
+    caller_type: str | None = Field(default=None, max_length=20)
+    emergency_dispatched: bool | None = None
+    emergency_confirmed: bool | None = None
+    referrals: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    resolution_notes: str | None = None
+    follow_up_due_at: datetime | None = None
+    follow_up_sent_at: datetime | None = None
+    reviewed_at: datetime | None = None
+    reviewed_by: str | None = Field(default=None, max_length=100)
+    review_note: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ContactEvent(SQLModel, table=True):
+    """An append-only fact on a contact's timeline. Never updated or deleted."""
+
+    __tablename__ = "contact_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(max_length=40)
+    # Makes Twilio's retries idempotent: MessageSid, or "CallSid:step".
+    idempotency_key: str | None = Field(default=None, max_length=100, unique=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    level: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,94 @@
+"""Errors that carry their HTTP status, and the handlers that render them.
+
+Every 4xx body is `{"detail": ...}`; validation errors name the field and why.
+An unexpected exception is logged with the request id and answered with a bare
+500 that reveals nothing of the internals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class AppError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: Any):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Unauthorized(AppError):
+    status_code = 401
+
+
+class Forbidden(AppError):
+    status_code = 403
+
+
+class NotFound(AppError):
+    status_code = 404
+
+
+class Conflict(AppError):
+    status_code = 409
+
+
+class Invalid(AppError):
+    """422 for a single field: `Invalid("phone", "is not a valid number")`."""
+
+    status_code = 422
+
+    def __init__(self, field: str | list, message: str):
+        loc = ["body", field] if isinstance(field, str) else list(field)
+        super().__init__([{"loc": loc, "msg": message, "type": "value_error"}])
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+
+
+def _clean_validation_errors(errors: list[dict]) -> list[dict]:
+    # Pydantic's errors may echo the whole input (PHI) and carry exception
+    # objects that are not JSON: keep where and why only.
+    cleaned = []
+    for error in errors:
+        cleaned.append(
+            {
+                "loc": list(error.get("loc", ())),
+                "msg": str(error.get("msg", "invalid")),
+                "type": str(error.get("type", "value_error")),
+            }
+        )
+    return cleaned
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _clean_validation_errors(exc.errors())}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", None)
+        log.error("unhandled_exception", request_id=request_id, error=type(exc).__name__, exc_info=exc)
+        return JSONResponse(
+            {"detail": "internal error", "request_id": request_id}, status_code=500
+        )

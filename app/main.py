@@ -1,0 +1,74 @@
+"""The FastAPI app factory and its lifespan."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from app.auth.router import router as auth_router
+from app.clients.router import router as clients_router
+from app.contacts.router import router as contacts_router
+from app.db import Database
+from app.errors import install_error_handlers
+from app.jobs import Scheduler, declared_jobs
+from app.logs import configure_logging
+from app.oncall.router import router as oncall_router
+from app.ops.middleware import RequestContextMiddleware
+from app.ops.router import router as ops_router
+from app.reports.router import router as reports_router
+from app.runtime import build_runtime
+from app.settings import Settings, get_settings
+from app.teams.router import router as teams_router
+from app.twilio.router import router as twilio_router
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    run_worker: bool | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    settings = settings or get_settings()
+    if configure_logs:
+        configure_logging(settings.log_level)
+    db = db or Database.from_url(settings.database_url)
+    run_worker = settings.run_worker if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        scheduler = Scheduler(app.state, declared_jobs(settings)) if run_worker else None
+        if scheduler:
+            scheduler.start()
+        log.info("started", transport=settings.messaging_transport, worker=bool(scheduler))
+        try:
+            yield
+        finally:
+            if scheduler:
+                scheduler.stop()
+            app.state.runtime.close()
+
+    app = FastAPI(
+        title="crisisroute",
+        version="0.1.0",
+        description="24/7 crisis on-call routing for Intensive Case Management programs.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.runtime = build_runtime(settings, db)
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    for router in (ops_router, auth_router, teams_router, clients_router, oncall_router,
+                   contacts_router, reports_router, twilio_router):
+        app.include_router(router)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for `uvicorn --factory app.main:app_factory`."""
+    return create_app()

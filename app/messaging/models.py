@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import utcnow
+
+# Twilio's message statuses in the order they may move; a status never moves back.
+STATUS_ORDER = {
+    "pending": 0, "sending": 1, "accepted": 2, "queued": 3, "sending_twilio": 4,
+    "sent": 5, "delivered": 7, "read": 8, "undelivered": 7, "failed": 7,
+}
+FINAL_FAILURES = ("undelivered", "failed")
+
+
+class OutboundMessage(SQLModel, table=True):
+    """The transactional outbox: written with the decision that caused it,
+    dispatched right after commit, retried with backoff until Twilio takes it."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (Index("ix_outbound_message_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    level: int | None = None
+    # auto_reply | notify | relay | fallback | alert | help | command_reply | notice
+    purpose: str = Field(max_length=20)
+    to_number: str = Field(max_length=20)
+    from_number: str = Field(max_length=20)
+    body: str
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default_factory=utcnow)
+    provider_sid: str | None = Field(default=None, max_length=64, unique=True)
+    error_code: str | None = Field(default=None, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SmsOptOut(SQLModel, table=True):
+    """A number that texted STOP to a team's crisis line: never message it."""
+
+    __tablename__ = "sms_opt_out"
+    __table_args__ = (UniqueConstraint("team_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    number: str = Field(max_length=20)
+    opted_out: bool = True
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,8 @@
+"""Every table, imported once so SQLModel.metadata (and Alembic) sees them all."""
+
+from app.auth.models import ApiKey, AuditLog  # noqa: F401
+from app.clients.models import Client, ClientEvent, ClientPhone, CrisisPlan, PlanLink  # noqa: F401
+from app.contacts.models import Contact, ContactEvent  # noqa: F401
+from app.messaging.models import OutboundMessage, SmsOptOut  # noqa: F401
+from app.oncall.models import Rota, RotaOverride  # noqa: F401
+from app.teams.models import Leave, Staff, Team  # noqa: F401

@@ -1,0 +1,94 @@
+"""Process settings, read once from the environment (and `.env`).
+
+Names are part of the external contract (shared/CONTRACT.md). A broken setting
+fails at start with a message naming it, never at 3 a.m. on the first text.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./crisisroute.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    messaging_transport: Literal["twilio", "outbox"] | None = None
+    escalation_tick_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Whether `serve` runs the escalation tick and outbox dispatcher in-process.
+    # `crisisroute worker` runs them alone; several servers may all run them
+    # (claims are row-locked), so the default is on.
+    run_worker: bool = True
+    # Secret for signed plan links and calendar tokens; derived from the Twilio
+    # token when unset so a development install needs no extra secret.
+    link_secret: str | None = None
+    plan_link_hours: float = Field(default=12, gt=0, le=72)
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_parses(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a SQLAlchemy URL: {exc}") from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError("only sqlite:// and postgresql:// URLs are supported")
+        return value
+
+    @field_validator("public_base_url", "twilio_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _transport_has_credentials(self) -> "Settings":
+        has_credentials = bool(self.twilio_account_sid and self.twilio_auth_token)
+        if self.messaging_transport is None:
+            self.messaging_transport = "twilio" if has_credentials else "outbox"
+        if self.messaging_transport == "twilio" and not has_credentials:
+            raise ValueError(
+                "MESSAGING_TRANSPORT=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def signing_secret(self) -> str:
+        return self.link_secret or self.twilio_auth_token or "crisisroute-development-only"
+
+
+def load_settings(**overrides) -> Settings:
+    """Build settings, turning pydantic's error into one readable line per field."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+            lines.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(lines)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

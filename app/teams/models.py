@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from app.db import utcnow
+
+DEFAULT_AUTO_REPLY = (
+    "We got your message. A member of your care team is being contacted now. "
+    "If you are in immediate danger call 911, or call or text 988."
+)
+DEFAULT_FALLBACK_TEXT = (
+    "We could not reach your care team yet. Please call the crisis team at {fallback_number}, "
+    "call or text 988, or call 911 if you are in immediate danger."
+)
+DEFAULT_VOICE_GREETING = "You have reached the crisis line. Connecting you to your care team now. Please stay on the line."
+DEFAULT_PRIORITY_WORDS = [
+    "suicide", "suicidal", "kill myself", "end my life", "overdose", "od", "hurt myself",
+    "gun", "pills", "die", "can't go on", "cant go on", "no reason to live",
+]
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    timezone: str = Field(max_length=64)
+    region: str = Field(default="US", max_length=2)
+    crisis_line_number: str = Field(max_length=20, unique=True)
+    fallback_number: str = Field(max_length=20)
+    caseload_limit: int = 20
+    ack_timeout_seconds: int = 300
+    # High-priority contacts (priority words) get this shorter timeout per level.
+    priority_ack_timeout_seconds: int = 120
+    dial_timeout_seconds: int = 20
+    auto_reply_text: str = Field(default=DEFAULT_AUTO_REPLY, max_length=640)
+    fallback_text: str = Field(default=DEFAULT_FALLBACK_TEXT, max_length=640)
+    voice_greeting: str = Field(default=DEFAULT_VOICE_GREETING, max_length=640)
+    voicemail_enabled: bool = False
+    priority_words: list[str] = Field(default_factory=lambda: list(DEFAULT_PRIORITY_WORDS), sa_column=Column(JSON, nullable=False))
+    # A team's own escalation policy replaces the default plan when set:
+    # [{"targets": [{"kind": "staff"|"rota"|"supervisors"|"assigned"|"backup", "id": n}], "timeout_seconds": n}, …]
+    escalation_policy: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Staff(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    name: str = Field(max_length=200)
+    phone: str = Field(max_length=20, index=True)  # E.164
+    role: str = Field(max_length=20)  # case_manager | supervisor
+    # [{"days": ["mon", …], "start": "HH:MM", "end": "HH:MM"}] in the team's zone
+    working_hours: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    # Texted STOP to the crisis line: no SMS may go to them (calls still may).
+    sms_opted_out: bool = False
+    # Unguessable token for subscribing to one's own on-call calendar.
+    calendar_token: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Leave(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    start: datetime
+    end: datetime
+    reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)

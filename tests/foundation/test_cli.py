@@ -1,0 +1,28 @@
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app.auth.models import ApiKey
+from app.auth.service import hash_key
+from app.cli import cli
+from app.db import make_engine
+
+
+def test_db_upgrade_and_keys_create(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("MESSAGING_TRANSPORT", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["keys", "create", "--role", "admin", "--name", "first"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().splitlines()[-1]
+    assert key.startswith("cr_")
+    engine = make_engine(url)
+    with Session(engine) as s:
+        row = s.exec(select(ApiKey)).one()
+        assert row.key_hash == hash_key(key) and row.role == "admin"
+    engine.dispose()
+    bad = runner.invoke(cli, ["keys", "create", "--role", "case_manager", "--name", "x"])
+    assert bad.exit_code == 2
+    assert "team" in bad.output

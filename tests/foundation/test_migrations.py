@@ -1,0 +1,51 @@
+"""The schema comes only from Alembic, and the migrations match the models."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from app import migrations
+from app.db import make_engine, metadata
+from tests.conftest import TEST_DATABASE_URL, reset_postgres
+
+import pytest
+
+
+def _fresh_engine(backend, tmp_path):
+    if backend == "postgres":
+        if not TEST_DATABASE_URL:
+            pytest.skip("TEST_DATABASE_URL not set")
+        # A database of its own so the shared test schema is left alone.
+        admin = make_engine(TEST_DATABASE_URL)
+        name = "crisisroute_migration_test"
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+            c.exec_driver_sql(f"CREATE DATABASE {name}")
+        admin.dispose()
+        url = TEST_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
+        return make_engine(url)
+    return make_engine(f"sqlite:///{tmp_path}/empty.db")
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgres"])
+def test_empty_database_upgrades_to_head_and_matches_models(backend_name, tmp_path):
+    engine = _fresh_engine(backend_name, tmp_path)
+    try:
+        assert migrations.is_empty(engine)
+        assert not migrations.is_at_head(engine)
+        migrations.upgrade(engine)
+        assert migrations.is_at_head(engine)
+        assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diff = compare_metadata(context, metadata)
+        assert diff == [], f"models and migrations disagree: {diff}"
+    finally:
+        engine.dispose()
+
+
+def test_app_never_calls_create_all():
+    from pathlib import Path
+
+    offenders = [p for p in Path("app").rglob("*.py") if "create_all(" in p.read_text()]
+    assert offenders == []
