@@ -17,6 +17,7 @@ from app.logs import configure_logging
 from app.oncall.router import router as oncall_router
 from app.ops.middleware import RequestContextMiddleware
 from app.ops.router import router as ops_router
+from app.outcomes.router import router as outcomes_router
 from app.reports.router import router as reports_router
 from app.runtime import build_runtime
 from app.settings import Settings, get_settings
@@ -64,7 +65,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     for router in (ops_router, auth_router, teams_router, clients_router, oncall_router,
-                   contacts_router, reports_router, twilio_router):
+                   contacts_router, outcomes_router, reports_router, twilio_router):
         app.include_router(router)
     return app
 

@@ -1,5 +1,7 @@
 """The schema comes only from Alembic, and the migrations match the models."""
 
+import os
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -17,7 +19,7 @@ def _fresh_engine(backend, tmp_path):
             pytest.skip("TEST_DATABASE_URL not set")
         # A database of its own so the shared test schema is left alone.
         admin = make_engine(TEST_DATABASE_URL)
-        name = "crisisroute_migration_test"
+        name = f"crisisroute_migration_test_{os.getpid()}"
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
             c.exec_driver_sql(f"CREATE DATABASE {name}")
@@ -42,6 +44,11 @@ def test_empty_database_upgrades_to_head_and_matches_models(backend_name, tmp_pa
         assert diff == [], f"models and migrations disagree: {diff}"
     finally:
         engine.dispose()
+        if backend_name == "postgres":
+            admin = make_engine(TEST_DATABASE_URL)
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql(f"DROP DATABASE IF EXISTS crisisroute_migration_test_{os.getpid()} WITH (FORCE)")
+            admin.dispose()
 
 
 def test_app_never_calls_create_all():
