@@ -1,0 +1,129 @@
+"""The crisis contact: an append-only timeline and the state derived from it.
+
+Every change to a contact goes through these functions so that the row and
+its timeline never disagree. They never commit; the caller's boundary does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.contacts.models import Contact, ContactEvent
+
+OPEN_STATUSES = ("open", "acknowledged")
+
+
+def record_event(
+    *,
+    session: Session,
+    contact: Contact,
+    kind: str,
+    at: datetime,
+    staff_id: int | None = None,
+    level: int | None = None,
+    data: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> ContactEvent:
+    event = ContactEvent(
+        contact_id=contact.id, at=at, kind=kind, staff_id=staff_id, level=level,
+        data=data or {}, idempotency_key=idempotency_key,
+    )
+    session.add(event)
+    contact.updated_at = at
+    session.add(contact)
+    return event
+
+
+def event_seen(*, session: Session, idempotency_key: str) -> bool:
+    """Whether a webhook with this key (MessageSid, "CallSid:step") was recorded."""
+    found = session.execute(
+        select(ContactEvent.id).where(ContactEvent.idempotency_key == idempotency_key)
+    ).first()
+    return found is not None
+
+
+def insert_idempotent(*, session: Session, event: ContactEvent) -> bool:
+    """Insert an event whose idempotency key may already exist (a Twilio retry
+    racing the first delivery). Returns False, changing nothing, on a duplicate."""
+    try:
+        with session.begin_nested():
+            session.add(event)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def timeline(*, session: Session, contact_id: int) -> list[ContactEvent]:
+    return list(
+        session.execute(
+            select(ContactEvent).where(ContactEvent.contact_id == contact_id).order_by(ContactEvent.at, ContactEvent.id)
+        ).scalars()
+    )
+
+
+def mark_responded(*, contact: Contact, at: datetime) -> None:
+    """The first time a human said anything to the sender."""
+    if contact.first_response_at is None:
+        contact.first_response_at = at
+
+
+def acknowledge(
+    *, session: Session, contact: Contact, staff_id: int | None, at: datetime, via: str, actor: str | None = None
+) -> bool:
+    """A human has taken the contact: escalation stops. Returns False when it
+    was already acknowledged or closed (nothing changes)."""
+    if contact.status != "open":
+        return False
+    contact.status = "acknowledged"
+    contact.acknowledged_by = staff_id
+    contact.acknowledged_at = at
+    contact.next_escalation_at = None
+    contact.needs_callback = False
+    record_event(session=session, contact=contact, kind="acknowledged", at=at, staff_id=staff_id,
+                 level=contact.level, data={"via": via, **({"actor": actor} if actor else {})})
+    return True
+
+
+def resolve(
+    *, session: Session, contact: Contact, at: datetime, staff_id: int | None, via: str,
+    details: dict[str, Any] | None = None,
+) -> bool:
+    """Close the contact. Details (outcome, risk level, …) may come now or later
+    through the API; a resolved contact's details can be completed, and each
+    completion is its own event."""
+    details = details or {}
+    first_time = contact.status != "resolved"
+    if first_time:
+        if contact.acknowledged_at is None:
+            contact.acknowledged_at = at
+            contact.acknowledged_by = staff_id
+        contact.status = "resolved"
+        contact.resolved_at = at
+        contact.next_escalation_at = None
+        contact.needs_callback = False
+    for field, value in details.items():
+        if hasattr(contact, field) and value is not None:
+            setattr(contact, field, value)
+    record_event(session=session, contact=contact, kind="resolved" if first_time else "resolution_updated",
+                 at=at, staff_id=staff_id, level=contact.level, data={"via": via, **_jsonable(details)})
+    return first_time
+
+
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in details.items() if v is not None}
+
+
+def open_contact_for(*, session: Session, team_id: int, from_number: str, channel: str | None = None) -> Contact | None:
+    """The newest open (or acknowledged) contact from this number on this team's line."""
+    query = select(Contact).where(
+        Contact.team_id == team_id, Contact.from_number == from_number, Contact.status.in_(OPEN_STATUSES)
+    )
+    if channel:
+        query = query.where(Contact.channel == channel)
+    return session.execute(query.order_by(Contact.created_at.desc(), Contact.id.desc())).scalars().first()
