@@ -1,0 +1,419 @@
+"""The route plan: who is tried, in what order, for one crisis contact.
+
+A pure function of a `RoutingContext` (built by the escalation engine from the
+client, the team's policy, staff availability and the on-call snapshot) and
+`now`. No database, no I/O. The result is stored as JSON in `Contact.plan`
+(`plan_to_json` / `plan_from_json`).
+
+Default plan (DESIGN.md, "Routing"):
+
+1. the client's assigned case manager, if active and available now;
+2. the client's backup case manager, if active and available now;
+3. the team's rotas by priority (1 "primary on-call", 2 "backup on-call", …),
+   each rota's current on-call person; rotas with nobody are skipped;
+4. all of the team's active supervisors, in one level;
+5. the external fallback, always last, never skipped.
+
+A team policy replaces steps 1–4 with its own levels; the fallback is still
+appended. An unknown caller (no client) has no assigned/backup case manager,
+so starts at step 3.
+
+Rules applied to every level:
+
+- Nobody is notified twice: the first level a person appears at wins; a level
+  left with nobody is dropped and the level numbers stay consecutive.
+- Inactive staff, staff on leave and ids not in `context.staff` never appear.
+- SMS channel: staff who opted out of SMS are skipped (the caller alerts the
+  supervisors about them separately). Voice keeps them: a call never depends on
+  SMS consent.
+- "Available now" (working hours, not on leave) is required only of the
+  assigned and backup case managers (and of `assigned`/`backup` policy
+  targets). Being on call *is* availability for rota staff, and supervisors
+  are the program's 24/7 backstop, so their working hours are not consulted.
+  Leave, though, excludes anyone.
+
+High priority (imminent-risk words) only ever raises urgency:
+
+- the levels and the people in them are exactly those of the normal plan;
+- each level's timeout is ``min(normal timeout, priority_timeout_seconds)``
+  (so a misconfigured priority timeout longer than the team default, or a
+  policy level already shorter than it, never slows a level down);
+- the supervisors are copied at level 1 (`copy_staff_ids`): they are told at
+  once, by SMS, whatever the channel, so copies only go to active supervisors
+  not on leave who accept SMS and who are not already in level 1's
+  `staff_ids`. Copies are extra and do not count for "nobody twice": the
+  supervisors keep their own later level, since a copy is information while
+  their level is the request to respond.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+ROLES = ("case_manager", "supervisor")
+CHANNELS = ("sms", "voice")
+TARGET_KINDS = ("assigned", "backup", "rota", "rota_priority", "supervisors", "staff")
+TARGETS_WITH_ID = ("rota", "rota_priority", "staff")
+LEVEL_KINDS = ("assigned", "backup", "rota", "supervisors", "policy", "fallback")
+
+FALLBACK_LABEL = "external fallback"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive_int(value: Any, *, name: str) -> None:
+    if not _is_int(value) or value <= 0:
+        raise ValueError(f"{name}: expected a positive whole number of seconds, got {value!r}")
+
+
+def rota_label(priority: int) -> str:
+    if priority == 1:
+        return "primary on-call"
+    if priority == 2:
+        return "backup on-call"
+    return f"on-call (priority {priority})"
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    id: int
+    role: str  # "case_manager" | "supervisor"
+    active: bool
+    sms_ok: bool  # not opted out of SMS
+    available: bool  # is_available(...) now: working hours and not on leave
+    # On leave now. `available` already implies not on leave; this extra flag lets
+    # leave also exclude rota staff and supervisors, whose hours are not consulted.
+    on_leave: bool = False
+
+
+@dataclass(frozen=True)
+class RotaOnCallInfo:
+    rota_id: int
+    priority: int
+    staff_id: int | None
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # see TARGET_KINDS
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in TARGET_KINDS:
+            raise ValueError(f"kind: {self.kind!r} is not one of {', '.join(TARGET_KINDS)}")
+        if self.kind in TARGETS_WITH_ID and not _is_int(self.id):
+            raise ValueError(f"id: a {self.kind!r} target needs an integer id, got {self.id!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind}
+        if self.id is not None:
+            data["id"] = self.id
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Target:
+        if not isinstance(data, Mapping):
+            raise ValueError("expected an object with kind (and id)")
+        return cls(kind=data.get("kind"), id=data.get("id"))
+
+
+@dataclass(frozen=True)
+class PolicyLevel:
+    targets: tuple[Target, ...]
+    timeout_seconds: int | None = None  # None: the team's default
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            raise ValueError("targets: a policy level needs at least one target")
+        if self.timeout_seconds is not None:
+            _positive_int(self.timeout_seconds, name="timeout_seconds")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"targets": [t.to_json() for t in self.targets], "timeout_seconds": self.timeout_seconds}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PolicyLevel:
+        if not isinstance(data, Mapping):
+            raise ValueError("expected an object with targets and timeout_seconds")
+        targets = data.get("targets")
+        if not isinstance(targets, (list, tuple)):
+            raise ValueError("targets: expected a list")
+        parsed = []
+        for index, target in enumerate(targets):
+            try:
+                parsed.append(Target.from_json(target))
+            except ValueError as exc:
+                raise ValueError(f"targets[{index}].{exc}") from None
+        return cls(targets=tuple(parsed), timeout_seconds=data.get("timeout_seconds"))
+
+
+def parse_policy(data: Sequence[Mapping[str, Any]] | None) -> tuple[PolicyLevel, ...] | None:
+    """`Team.escalation_policy` JSON → policy levels; None or [] → None (default plan).
+
+    ValueError names the offending field, e.g. ``escalation_policy[1].targets[0].id: …``,
+    so a router can answer 422 with it.
+    """
+    if data is None:
+        return None
+    if not isinstance(data, (list, tuple)):
+        raise ValueError("escalation_policy: expected a list of levels")
+    levels = []
+    for index, level in enumerate(data):
+        try:
+            levels.append(PolicyLevel.from_json(level))
+        except ValueError as exc:
+            raise ValueError(f"escalation_policy[{index}].{exc}") from None
+    return tuple(levels) or None
+
+
+@dataclass(frozen=True)
+class RoutingContext:
+    client_assigned_id: int | None  # None for unknown / ambiguous callers
+    client_backup_id: int | None
+    staff: Mapping[int, StaffInfo]  # everyone in the team, by id
+    on_call: tuple[RotaOnCallInfo, ...]  # the team's rotas right now, any order
+    policy: tuple[PolicyLevel, ...] | None  # the team's own policy, or None for the default
+    ack_timeout_seconds: int  # team default per level (the dial timeout for voice)
+    priority_timeout_seconds: int  # the cap used when high_priority
+    high_priority: bool
+    fallback_number: str
+    channel: str = "sms"  # "sms" | "voice"
+
+    def __post_init__(self) -> None:
+        if self.channel not in CHANNELS:
+            raise ValueError(f"channel: {self.channel!r} is not one of {', '.join(CHANNELS)}")
+        _positive_int(self.ack_timeout_seconds, name="ack_timeout_seconds")
+        _positive_int(self.priority_timeout_seconds, name="priority_timeout_seconds")
+        for key, info in self.staff.items():
+            if key != info.id:
+                raise ValueError(f"staff: key {key!r} holds StaffInfo(id={info.id!r})")
+
+
+# ---------------------------------------------------------------- output
+
+
+@dataclass(frozen=True)
+class Level:
+    number: int  # 1-based, consecutive
+    kind: str  # see LEVEL_KINDS
+    staff_ids: tuple[int, ...]  # who is notified (empty only for the fallback)
+    timeout_seconds: int  # time to acknowledge before the next level (fallback: 0)
+    label: str
+    rota_id: int | None = None
+    number_to_dial: str | None = None  # fallback only
+    copy_staff_ids: tuple[int, ...] = ()  # told as well, never among staff_ids
+
+    def __post_init__(self) -> None:
+        if not _is_int(self.number) or self.number < 1:
+            raise ValueError(f"level: expected a number >= 1, got {self.number!r}")
+        if self.kind not in LEVEL_KINDS:
+            raise ValueError(f"kind: {self.kind!r} is not one of {', '.join(LEVEL_KINDS)}")
+        if len(set(self.staff_ids)) != len(self.staff_ids):
+            raise ValueError("staff_ids: a person appears twice")
+        if set(self.copy_staff_ids) & set(self.staff_ids):
+            raise ValueError("copy_staff_ids: must not repeat staff_ids")
+        if (self.kind == "fallback") != (not self.staff_ids):
+            raise ValueError("staff_ids: empty for the fallback level and only for it")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "level": self.number,
+            "kind": self.kind,
+            "staff_ids": list(self.staff_ids),
+            "timeout_seconds": self.timeout_seconds,
+            "label": self.label,
+            "rota_id": self.rota_id,
+            "number_to_dial": self.number_to_dial,
+            "copy_staff_ids": list(self.copy_staff_ids),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Level:
+        return cls(
+            number=data["level"],
+            kind=data["kind"],
+            staff_ids=tuple(data.get("staff_ids") or ()),
+            timeout_seconds=data["timeout_seconds"],
+            label=data["label"],
+            rota_id=data.get("rota_id"),
+            number_to_dial=data.get("number_to_dial"),
+            copy_staff_ids=tuple(data.get("copy_staff_ids") or ()),
+        )
+
+
+def plan_to_json(levels: Iterable[Level]) -> list[dict[str, Any]]:
+    return [level.to_json() for level in levels]
+
+
+def plan_from_json(data: Iterable[Mapping[str, Any]]) -> tuple[Level, ...]:
+    return tuple(Level.from_json(item) for item in data)
+
+
+# ---------------------------------------------------------------- planning
+
+
+class _Planner:
+    def __init__(self, context: RoutingContext) -> None:
+        self.context = context
+        self.notified: set[int] = set()
+        self.levels: list[Level] = []
+        # Sorted so the plan never depends on the order rows were loaded in.
+        self.rotas = sorted(context.on_call, key=lambda r: (r.priority, r.rota_id))
+
+    # who may be notified at all
+    def reachable(self, staff_id: int | None, *, needs_available: bool = False) -> bool:
+        info = self.context.staff.get(staff_id) if staff_id is not None else None
+        if info is None or not info.active or info.on_leave:
+            return False
+        if self.context.channel == "sms" and not info.sms_ok:
+            return False
+        return info.available or not needs_available
+
+    def supervisors(self) -> list[int]:
+        return sorted(s.id for s in self.context.staff.values() if s.role == "supervisor")
+
+    def timeout(self, normal: int) -> int:
+        if self.context.high_priority:
+            return min(normal, self.context.priority_timeout_seconds)
+        return normal
+
+    def add(self, *, kind: str, label: str, candidates: Iterable[int | None], normal_timeout: int,
+            needs_available: bool = False, rota_id: int | None = None) -> None:
+        staff_ids: list[int] = []
+        for staff_id in candidates:
+            if staff_id in self.notified or staff_id in staff_ids:
+                continue
+            if self.reachable(staff_id, needs_available=needs_available):
+                staff_ids.append(staff_id)
+        if not staff_ids:
+            return
+        self.notified.update(staff_ids)
+        self.levels.append(Level(
+            number=len(self.levels) + 1,
+            kind=kind,
+            staff_ids=tuple(staff_ids),
+            timeout_seconds=self.timeout(normal_timeout),
+            label=label,
+            rota_id=rota_id,
+        ))
+
+    def default_levels(self) -> None:
+        ctx = self.context
+        default = ctx.ack_timeout_seconds
+        self.add(kind="assigned", label="assigned case manager", candidates=[ctx.client_assigned_id],
+                 normal_timeout=default, needs_available=True)
+        self.add(kind="backup", label="backup case manager", candidates=[ctx.client_backup_id],
+                 normal_timeout=default, needs_available=True)
+        for rota in self.rotas:
+            self.add(kind="rota", label=rota_label(rota.priority), candidates=[rota.staff_id],
+                     normal_timeout=default, rota_id=rota.rota_id)
+        self.add(kind="supervisors", label="supervisors", candidates=self.supervisors(), normal_timeout=default)
+
+    def resolve(self, target: Target) -> tuple[list[int | None], list[RotaOnCallInfo], bool, str]:
+        """(candidates, rotas used, availability required, label) for one policy target."""
+        ctx = self.context
+        if target.kind == "assigned":
+            return [ctx.client_assigned_id], [], True, "assigned case manager"
+        if target.kind == "backup":
+            return [ctx.client_backup_id], [], True, "backup case manager"
+        if target.kind == "supervisors":
+            return self.supervisors(), [], False, "supervisors"
+        if target.kind == "staff":
+            return [target.id], [], False, "staff member"
+        if target.kind == "rota":
+            rotas = [r for r in self.rotas if r.rota_id == target.id]
+            label = rota_label(rotas[0].priority) if rotas else f"rota {target.id}"
+        else:  # rota_priority
+            rotas = [r for r in self.rotas if r.priority == target.id]
+            label = rota_label(target.id)
+        return [r.staff_id for r in rotas], rotas, False, label
+
+    def policy_levels(self, policy: tuple[PolicyLevel, ...]) -> None:
+        for policy_level in policy:
+            normal = policy_level.timeout_seconds or self.context.ack_timeout_seconds
+            staff_ids: list[int] = []
+            labels: list[str] = []
+            rota_ids: set[int] = set()
+            for target in policy_level.targets:
+                candidates, rotas, needs_available, label = self.resolve(target)
+                found = [
+                    s for s in candidates
+                    if s not in self.notified and s not in staff_ids
+                    and self.reachable(s, needs_available=needs_available)
+                ]
+                staff_ids.extend(found)
+                if found and label not in labels:
+                    labels.append(label)
+                rota_ids.update(r.rota_id for r in rotas if r.staff_id in found)
+            rota_id = next(iter(rota_ids)) if len(rota_ids) == 1 and len(policy_level.targets) == 1 else None
+            # add() re-checks reachability and repeats; here it only builds the level.
+            self.add(kind="policy", label=" + ".join(labels), candidates=staff_ids,
+                     normal_timeout=normal, rota_id=rota_id)
+
+    def copy_supervisors_at_level_1(self) -> None:
+        first = self.levels[0]
+        copies = tuple(
+            s for s in self.supervisors()
+            if s not in first.staff_ids
+            and self.context.staff[s].active
+            and not self.context.staff[s].on_leave
+            and self.context.staff[s].sms_ok  # copies are texts, whatever the channel
+        )
+        if copies:
+            self.levels[0] = replace(first, copy_staff_ids=copies)
+
+    def fallback(self) -> None:
+        self.levels.append(Level(
+            number=len(self.levels) + 1,
+            kind="fallback",
+            staff_ids=(),
+            timeout_seconds=0,
+            label=FALLBACK_LABEL,
+            number_to_dial=self.context.fallback_number,
+        ))
+
+
+def plan(context: RoutingContext, now: datetime) -> tuple[Level, ...]:
+    """The ordered levels to notify for one contact; the fallback is always last.
+
+    `now` must be timezone-aware. Availability and the on-call snapshot in
+    `context` are already evaluated at `now` by the caller.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    planner = _Planner(context)
+    if context.policy is None:
+        planner.default_levels()
+    else:
+        planner.policy_levels(context.policy)
+    planner.fallback()
+    if context.high_priority:
+        planner.copy_supervisors_at_level_1()
+    return tuple(planner.levels)
+
+
+__all__ = [
+    "CHANNELS",
+    "FALLBACK_LABEL",
+    "LEVEL_KINDS",
+    "Level",
+    "PolicyLevel",
+    "RotaOnCallInfo",
+    "RoutingContext",
+    "StaffInfo",
+    "TARGET_KINDS",
+    "Target",
+    "parse_policy",
+    "plan",
+    "plan_from_json",
+    "plan_to_json",
+    "rota_label",
+]
