@@ -127,5 +127,87 @@ def worker() -> None:
     runtime.close()
 
 
+@cli.command()
+def demo() -> None:
+    """Seed a demo team, staff, rotas and a client, and print what to try."""
+    from app import migrations
+    from app.demo import DEMO_LINE, ensure_dev_token, seed
+
+    token = ensure_dev_token()
+    if token:
+        typer.echo("wrote a local TWILIO_AUTH_TOKEN to .env so simulated webhooks can be signed")
+        get_settings_cache_clear()
+    settings = _settings()
+    database = _database(settings)
+    if migrations.is_empty(database.engine):
+        migrations.upgrade(database.engine)
+    with database.session() as session:
+        team, key = seed(session)
+    if key is None:
+        typer.echo(f"demo team already present (id {team.id})")
+    else:
+        typer.echo(f"demo team {team.id} created; supervisor API key (shown once): {key}")
+    typer.echo(
+        "\nTry, with the server running (crisisroute serve):\n"
+        f"  crisisroute simulate sms --from +12015550150 --to {DEMO_LINE} --body 'I need to talk'\n"
+        f"  crisisroute simulate sms --from +12015550183 --to {DEMO_LINE} --body 'ACK'\n"
+        f"  curl -H 'Authorization: Bearer <key>' {settings.public_base_url}/v1/contacts\n"
+        f"  open {settings.public_base_url}/docs\n"
+    )
+
+
+def get_settings_cache_clear() -> None:
+    from app.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+simulate_cli = typer.Typer(help="Send signed Twilio webhooks to a running server.", no_args_is_help=True)
+cli.add_typer(simulate_cli, name="simulate")
+
+
+def _simulate(path: str, params: dict, url: Optional[str]) -> None:
+    from app.simulate import last_outbox_id, outbox_since, post_webhook
+
+    settings = _settings()
+    if not settings.twilio_auth_token:
+        typer.secho("TWILIO_AUTH_TOKEN is not set (run `crisisroute demo` once)", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    database = _database(settings)
+    before = last_outbox_id(database)
+    response = post_webhook(base_url=url or settings.public_base_url, token=settings.twilio_auth_token,
+                            path=path, params=params)
+    typer.echo(f"{path} -> HTTP {response.status_code}")
+    if response.text.strip():
+        typer.echo(response.text)
+    for message in outbox_since(database, before):
+        typer.echo(f"  outbox #{message.id} [{message.purpose}] to {message.to_number}: {message.body}")
+
+
+@simulate_cli.command("sms")
+def simulate_sms(
+    from_number: str = typer.Option(..., "--from", help="sender's number"),
+    to_number: str = typer.Option(..., "--to", help="the crisis line"),
+    body: str = typer.Option(..., help="message text"),
+    url: Optional[str] = typer.Option(None, help="server base URL (default PUBLIC_BASE_URL)"),
+) -> None:
+    """Post a signed inbound SMS and print what the service sent."""
+    from app.simulate import sms_params
+
+    _simulate("/twilio/sms", sms_params(from_number, to_number, body), url)
+
+
+@simulate_cli.command("call")
+def simulate_call(
+    from_number: str = typer.Option(..., "--from", help="caller's number"),
+    to_number: str = typer.Option(..., "--to", help="the crisis line"),
+    url: Optional[str] = typer.Option(None, help="server base URL (default PUBLIC_BASE_URL)"),
+) -> None:
+    """Post a signed inbound call and print the TwiML answer."""
+    from app.simulate import call_params
+
+    _simulate("/twilio/voice", call_params(from_number, to_number), url)
+
+
 if __name__ == "__main__":
     cli()

@@ -1,22 +1,67 @@
-"""What an instance holds besides the app: database, settings, outbound transport."""
+"""What an instance holds besides the app: settings, database, clock,
+outbound transport and dispatcher, and the static fallback map."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from app.db import Database
+import structlog
+from sqlalchemy import select
+
+from app.db import Database, utcnow
+from app.messaging.dispatcher import Dispatcher
+from app.messaging.senders import SmsSender, build_sender
 from app.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
 class Runtime:
     settings: Settings
     db: Database
-    extras: dict = field(default_factory=dict)
+    sender: SmsSender
+    dispatcher: Dispatcher
+    clock: Callable[[], datetime] = utcnow
+    # crisis line -> external fallback number. Read at start and refreshed by
+    # the tick, so /twilio/fallback answers while the database is down.
+    fallback_numbers: dict[str, str] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def refresh_fallback_numbers(self) -> None:
+        from app.teams.models import Team
+
+        try:
+            with self.db.session() as session:
+                rows = session.execute(select(Team.crisis_line_number, Team.fallback_number)).all()
+            self.fallback_numbers = {line: fallback for line, fallback in rows}
+        except Exception as exc:  # keep the last good map
+            log.warning("fallback_map_refresh_failed", error=type(exc).__name__)
 
     def close(self) -> None:
-        pass
+        self.sender.close()
 
 
-def build_runtime(settings: Settings, db: Database) -> Runtime:
-    return Runtime(settings=settings, db=db)
+def build_runtime(settings: Settings, db: Database, *, sender: SmsSender | None = None,
+                  clock: Callable[[], datetime] | None = None) -> Runtime:
+    from app.escalation.engine import on_message_failed
+
+    clock = clock or utcnow
+    sender = sender or build_sender(settings)
+    runtime_ref: dict = {}
+
+    def on_failure(session, message, now):
+        on_message_failed(session, message, now, settings)
+
+    dispatcher = Dispatcher(
+        db=db, sender=sender, status_callback_url=f"{settings.public_base_url}/twilio/status",
+        clock=lambda: runtime_ref["runtime"].now(), on_failure=on_failure,
+    )
+    runtime = Runtime(settings=settings, db=db, sender=sender, dispatcher=dispatcher, clock=clock)
+    runtime_ref["runtime"] = runtime
+    runtime.refresh_fallback_numbers()
+    return runtime

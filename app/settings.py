@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     link_secret: str | None = None
     plan_link_hours: float = Field(default=12, gt=0, le=72)
     log_level: str = "INFO"
+    # Dialled by /twilio/fallback for a line it has not seen yet (988 Lifeline).
+    default_fallback_number: str = "988"
 
     @field_validator("database_url")
     @classmethod

@@ -1,3 +1,109 @@
-from fastapi import APIRouter
+"""Reading contacts and acknowledging them through the API."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+
+from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.service import audit
+from app.contacts import service as contacts
+from app.contacts.models import CONTACT_STATUSES, Contact
+from app.contacts.schemas import ContactDetail, ContactPage, ContactPublic, EventPublic
+from app.errors import Conflict, Invalid, NotFound
+
+router = APIRouter(prefix="/v1", tags=["contacts"])
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise Invalid(["query", name], "must include a UTC offset, e.g. 2026-11-22T03:00:00+00:00")
+    return value
+
+
+def load_contact(session, principal, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound("contact not found")
+    check_team(principal, contact.team_id, what="contact")
+    return contact
+
+
+@router.get("/contacts", response_model=ContactPage)
+def list_contacts(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    team_id: int | None = None,
+    status: str | None = None,
+    client_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ContactPage:
+    """Contacts, newest first. Non-admin keys see their own team only."""
+    require_role(principal, "supervisor", "case_manager")
+    if status is not None and status not in CONTACT_STATUSES:
+        raise Invalid(["query", "status"], f"must be one of {', '.join(CONTACT_STATUSES)}")
+    _aware("start", start), _aware("end", end)
+    if not principal.is_admin:
+        if team_id is not None and team_id != principal.team_id:
+            raise NotFound("team not found")
+        team_id = principal.team_id
+    query = select(Contact)
+    if team_id is not None:
+        query = query.where(Contact.team_id == team_id)
+    if status:
+        query = query.where(Contact.status == status)
+    if client_id is not None:
+        query = query.where(Contact.client_id == client_id)
+    if start:
+        query = query.where(Contact.created_at >= start)
+    if end:
+        query = query.where(Contact.created_at < end)
+    rows = list(session.execute(
+        query.order_by(Contact.created_at.desc(), Contact.id.desc()).offset(offset).limit(limit + 1)
+    ).scalars())
+    more = len(rows) > limit
+    return ContactPage(items=[ContactPublic.model_validate(c, from_attributes=True) for c in rows[:limit]],
+                       next_offset=offset + limit if more else None)
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactDetail)
+def get_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipal) -> ContactDetail:
+    require_role(principal, "supervisor", "case_manager")
+    contact = load_contact(session, principal, contact_id)
+    events = contacts.timeline(session=session, contact_id=contact.id)
+    audit(session=session, principal=principal, action="contact.read", record_type="contact",
+          record_id=contact.id, team_id=contact.team_id)
+    session.commit()
+    return ContactDetail(
+        **ContactPublic.model_validate(contact, from_attributes=True).model_dump(),
+        events=[EventPublic.model_validate(e, from_attributes=True) for e in events],
+    )
+
+
+@router.post("/contacts/{contact_id}/acknowledge", response_model=ContactPublic)
+def acknowledge_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipal, request_: Request):
+    """Take the contact (escalation stops). The key's staff member is recorded."""
+    from app.escalation.engine import lock_contact
+
+    require_role(principal, "supervisor", "case_manager")
+    load_contact(session, principal, contact_id)
+    contact = lock_contact(session=session, contact_id=contact_id)
+    if contact.status not in ("open", "unanswered"):
+        raise Conflict(f"contact is {contact.status}; only open or unanswered contacts can be acknowledged")
+    now = request_.app.state.runtime.now()
+    if contact.status == "unanswered":
+        contact.status = "open"
+    contacts.acknowledge(session=session, contact=contact, staff_id=principal.staff_id, at=now, via="api",
+                         actor=principal.actor)
+    audit(session=session, principal=principal, action="contact.acknowledge", record_type="contact",
+          record_id=contact.id, team_id=contact.team_id)
+    session.commit()
+    return ContactPublic.model_validate(contact, from_attributes=True)
+
+

@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+from app.escalation.engine import tick
 from app.jobs import Job
 
 
+def escalation_tick(state) -> None:
+    runtime = state.runtime
+    tick(db=runtime.db, now=runtime.now(), settings=runtime.settings)
+    # Messages the escalation just queued, and any retry that fell due.
+    runtime.dispatcher.dispatch()
+
+
+def outbox_sweep(state) -> None:
+    state.runtime.dispatcher.drain(max_rounds=10)
+
+
+def refresh_fallback(state) -> None:
+    state.runtime.refresh_fallback_numbers()
+
+
 def jobs(settings) -> list[Job]:
-    return []
+    return [
+        Job("escalation_tick", escalation_tick, settings.escalation_tick_seconds),
+        Job("outbox_sweep", outbox_sweep, max(1.0, settings.escalation_tick_seconds)),
+        Job("refresh_fallback", refresh_fallback, 60),
+    ]

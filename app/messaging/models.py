@@ -10,7 +10,7 @@ from app.db import utcnow
 # Twilio's message statuses in the order they may move; a status never moves back.
 STATUS_ORDER = {
     "pending": 0, "sending": 1, "accepted": 2, "queued": 3, "sending_twilio": 4,
-    "sent": 5, "delivered": 7, "read": 8, "undelivered": 7, "failed": 7,
+    "sent": 5, "stored": 5, "delivered": 7, "read": 8, "undelivered": 7, "failed": 7,
 }
 FINAL_FAILURES = ("undelivered", "failed")
 

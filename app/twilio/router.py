@@ -1,3 +1,133 @@
-from fastapi import APIRouter
+"""Twilio webhooks: inbound SMS, message status, and the database-free fallback.
 
-router = APIRouter()
+Each handler records first and answers Twilio in milliseconds; nothing here
+makes an outbound HTTP call. Outbox rows are dispatched after the response.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+import structlog
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from app.contacts.inbound import InboundSms, handle_inbound_sms
+from app.errors import AppError, Invalid, NotFound, ServiceUnavailable
+from app.escalation.engine import on_message_failed
+from app.messaging.models import FINAL_FAILURES, OutboundMessage
+from app.messaging.outbox import advance_status
+from app.ops.metrics import WEBHOOKS
+from app.teams.models import Team
+from app.twilio.security import TwilioForm
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/twilio", tags=["twilio"])
+
+EMPTY_TWIML = str(MessagingResponse())
+XML = "application/xml"
+
+
+def e164(raw: str, region: str = "US") -> str:
+    """Twilio sends E.164 already; normalise anyway, and keep what cannot be
+    parsed (a short code, a channel address) rather than drop the message."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return raw.strip()
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def required(form, name: str) -> str:
+    value = form.get(name)
+    if not value:
+        raise Invalid(["body", name], "is required")
+    return str(value)
+
+
+def team_for_line(session, to_number: str) -> Team | None:
+    return session.execute(select(Team).where(Team.crisis_line_number == to_number)).scalars().first()
+
+
+def _process_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str:
+    with runtime.db.session() as session:
+        team = team_for_line(session, to_number)
+        if team is None:
+            return "unknown_line"
+        sms = InboundSms(message_sid=message_sid, from_number=e164(from_raw, team.region), body=body)
+        return handle_inbound_sms(session=session, team=team, sms=sms, now=runtime.now(), settings=runtime.settings)
+
+
+async def _run_db(func, *args):
+    """Database work off the event loop; an unreachable database is a fast 503
+    so Twilio moves to the fallback URL instead of waiting 15 s."""
+    try:
+        return await run_in_threadpool(func, *args)
+    except (OperationalError, DBAPIError) as exc:
+        log.error("database_unavailable", error=type(exc).__name__)
+        raise ServiceUnavailable("database unavailable") from None
+
+
+@router.post("/sms", response_class=Response)
+async def inbound_sms(request: Request, form: TwilioForm) -> Response:
+    """An SMS to a crisis line. Answers `<Response/>`; replies and
+    notifications go out through the REST API after this returns."""
+    runtime = request.app.state.runtime
+    to_number = e164(required(form, "To"))
+    outcome = await _run_db(_process_sms, runtime, to_number, required(form, "From"),
+                            required(form, "MessageSid"), str(form.get("Body") or ""))
+    WEBHOOKS.labels("sms", outcome).inc()
+    if outcome == "unknown_line":
+        log.warning("sms_to_unknown_line", to=to_number)
+        raise NotFound("no team uses this crisis line number")
+    return Response(EMPTY_TWIML, media_type=XML, background=BackgroundTask(runtime.dispatcher.dispatch))
+
+
+def _process_status(runtime, message_sid: str, status: str, error_code: str | None) -> str:
+    with runtime.db.session() as session:
+        message = session.execute(
+            select(OutboundMessage).where(OutboundMessage.provider_sid == message_sid)
+        ).scalars().first()
+        if message is None:
+            return "unknown_message"
+        now = runtime.now()
+        if not advance_status(message, status, error_code=error_code, at=now):
+            return "stale"
+        session.add(message)
+        if status in FINAL_FAILURES:
+            on_message_failed(session, message, now, runtime.settings)
+        return "updated"
+
+
+@router.post("/status", status_code=204, response_class=Response)
+async def message_status(request: Request, form: TwilioForm) -> Response:
+    """Outbound message status. Moves forward only; an undelivered or failed
+    staff notification escalates at once."""
+    runtime = request.app.state.runtime
+    outcome = await _run_db(_process_status, runtime, required(form, "MessageSid"),
+                            required(form, "MessageStatus").lower(), form.get("ErrorCode") or None)
+    WEBHOOKS.labels("status", outcome).inc()
+    return Response(status_code=204, background=BackgroundTask(runtime.dispatcher.dispatch))
+
+
+@router.post("/fallback", response_class=Response)
+async def fallback(request: Request, form: TwilioForm) -> Response:
+    """Twilio's fallback URL: static TwiML from memory, no database, so the
+    line is answered even when everything behind it is down."""
+    runtime = request.app.state.runtime
+    to_number = e164(str(form.get("To") or ""))
+    number = runtime.fallback_numbers.get(to_number, runtime.settings.default_fallback_number)
+    WEBHOOKS.labels("fallback", "voice" if form.get("CallSid") else "sms").inc()
+    if form.get("CallSid"):
+        response = VoiceResponse()
+        response.say("Connecting you to the crisis team now. If you are in immediate danger, hang up and call 911.")
+        response.dial(number)
+        return Response(str(response), media_type=XML)
+    reply = MessagingResponse()
+    reply.message(f"We could not take your message right now. Please call {number}, call or text 988, "
+                  "or call 911 if you are in immediate danger.")
+    return Response(str(reply), media_type=XML)

@@ -1,0 +1,174 @@
+"""An inbound SMS on a crisis line, from webhook to decisions.
+
+Read top to bottom: who sent it → record it (idempotently) → continue or open
+a contact → auto-reply → plan and notify. Staff replies go to
+`staff_replies`. Everything is written in the caller's transaction; outbound
+messages are outbox rows dispatched after commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.clients.models import Client, ClientPhone
+from app.contacts import keywords, service as contacts
+from app.contacts.models import Contact, ContactEvent
+from app.escalation import engine
+from app.messaging import texts
+from app.messaging.outbox import enqueue, set_opt_out
+from app.ops.metrics import CONTACTS_OPENED
+from app.teams.models import Staff, Team
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    message_sid: str
+    from_number: str   # E.164
+    body: str
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    client_id: int | None
+    relation: str | None
+    candidate_client_ids: tuple[int, ...] = ()
+
+
+def identify_caller(*, session: Session, team_id: int, number: str) -> CallerIdentity:
+    """A client's own phone or a registered family/guardian phone; a number
+    shared by several active clients is ambiguous (routed as unknown)."""
+    rows = session.execute(
+        select(ClientPhone.client_id, ClientPhone.relation)
+        .join(Client, Client.id == ClientPhone.client_id)
+        .where(ClientPhone.number == number, Client.team_id == team_id, Client.status == "active")
+    ).all()
+    client_ids = sorted({row.client_id for row in rows})
+    if len(client_ids) == 1:
+        return CallerIdentity(client_id=client_ids[0], relation=rows[0].relation)
+    if len(client_ids) > 1:
+        return CallerIdentity(client_id=None, relation=None, candidate_client_ids=tuple(client_ids))
+    return CallerIdentity(client_id=None, relation=None)
+
+
+def staff_by_phone(*, session: Session, team_id: int, number: str) -> Staff | None:
+    return session.execute(
+        select(Staff).where(Staff.team_id == team_id, Staff.phone == number)
+    ).scalars().first()
+
+
+def handle_inbound_sms(*, session: Session, team: Team, sms: InboundSms, now: datetime, settings) -> str:
+    """Returns what happened ("duplicate", "staff_reply", "opened", "continued", …)."""
+    if contacts.event_seen(session=session, idempotency_key=sms.message_sid):
+        return "duplicate"
+
+    staff = staff_by_phone(session=session, team_id=team.id, number=sms.from_number)
+    if staff is not None:
+        from app.contacts.staff_replies import handle_staff_reply
+
+        return handle_staff_reply(session=session, team=team, staff=staff, sms=sms, now=now, settings=settings)
+
+    word = keywords.keyword(sms.body)
+    if word in ("opt_out", "opt_in"):
+        return _carrier_keyword(session=session, team=team, sms=sms, word=word, now=now)
+
+    contact = contacts.open_contact_for(session=session, team_id=team.id, from_number=sms.from_number)
+    if contact is not None:
+        return _continue(session=session, team=team, contact=contact, sms=sms, now=now, settings=settings)
+    return _open(session=session, team=team, sms=sms, now=now, settings=settings, help_keyword=word == "help")
+
+
+def _received_event(contact: Contact, sms: InboundSms, now: datetime) -> ContactEvent:
+    return ContactEvent(contact_id=contact.id, at=now, kind="received", idempotency_key=sms.message_sid,
+                        data={"body": sms.body})
+
+
+def _open(*, session: Session, team: Team, sms: InboundSms, now: datetime, settings, help_keyword: bool) -> str:
+    # HELP from a client of a crisis line is treated as a cry for help, not
+    # only the carrier keyword: it opens a contact like any other text.
+    caller = identify_caller(session=session, team_id=team.id, number=sms.from_number)
+    high = keywords.has_priority_words(sms.body, team.priority_words)
+    contact = Contact(
+        team_id=team.id, channel="sms", from_number=sms.from_number, client_id=caller.client_id,
+        candidate_client_ids=list(caller.candidate_client_ids), caller_relation=caller.relation,
+        priority="high" if high else "normal", created_at=now, updated_at=now,
+    )
+    session.add(contact)
+    session.flush()
+    if not contacts.insert_idempotent(session=session, event=_received_event(contact, sms, now)):
+        # A concurrent delivery of the same MessageSid won the race.
+        session.delete(contact)
+        return "duplicate"
+    if caller.candidate_client_ids:
+        contacts.record_event(session=session, contact=contact, kind="ambiguous_caller", at=now,
+                              data={"candidate_client_ids": list(caller.candidate_client_ids)})
+    if high:
+        contacts.record_event(session=session, contact=contact, kind="priority_raised", at=now,
+                              data={"reason": "priority_words"})
+    body = team.auto_reply_text + (texts.CLIENT_HELP_SUFFIX if help_keyword else "")
+    reply = enqueue(session=session, team=team, to_number=sms.from_number, body=body,
+                    purpose="auto_reply", contact_id=contact.id, now=now)
+    contacts.record_event(session=session, contact=contact, kind="auto_reply_sent" if reply else "auto_reply_suppressed",
+                          at=now, data={"message_id": reply.id} if reply else {"reason": "opted_out"})
+    engine.start(session=session, contact=contact, team=team, now=now, settings=settings)
+    CONTACTS_OPENED.labels("sms").inc()
+    log.info("contact_opened", contact_id=contact.id, team_id=team.id, known_client=caller.client_id is not None,
+             priority=contact.priority)
+    return "opened"
+
+
+def _continue(*, session: Session, team: Team, contact: Contact, sms: InboundSms, now: datetime, settings) -> str:
+    if not contacts.insert_idempotent(session=session, event=_received_event(contact, sms, now)):
+        return "duplicate"
+    contact.updated_at = now
+    if contact.priority != "high" and keywords.has_priority_words(sms.body, team.priority_words):
+        raise_priority(session=session, contact=contact, team=team, now=now)
+    # Once someone has taken the contact, the conversation flows to them.
+    if contact.status == "acknowledged" and contact.acknowledged_by:
+        staff = session.get(Staff, contact.acknowledged_by)
+        if staff is not None:
+            enqueue(session=session, team=team, to_number=staff.phone,
+                    body=texts.relay_to_staff(contact_id=contact.id, body=sms.body),
+                    purpose="relay", contact_id=contact.id, staff_id=staff.id, now=now)
+    session.add(contact)
+    return "continued"
+
+
+def raise_priority(*, session: Session, contact: Contact, team: Team, now: datetime) -> None:
+    """A later message with priority words shortens the current wait; never lengthens it."""
+    contact.priority = "high"
+    contacts.record_event(session=session, contact=contact, kind="priority_raised", at=now,
+                          data={"reason": "priority_words"})
+    if contact.status == "open" and contact.next_escalation_at is not None:
+        from datetime import timedelta
+
+        sooner = now + timedelta(seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds))
+        if sooner < contact.next_escalation_at:
+            contact.next_escalation_at = sooner
+
+
+def _carrier_keyword(*, session: Session, team: Team, sms: InboundSms, word: str, now: datetime) -> str:
+    """STOP/START from a client or family number: honoured and on the timeline.
+    Calls still route; only SMS stops."""
+    opted_out = word == "opt_out"
+    set_opt_out(session=session, team_id=team.id, number=sms.from_number, opted_out=opted_out, at=now)
+    contact = contacts.open_contact_for(session=session, team_id=team.id, from_number=sms.from_number)
+    if contact is None:
+        # Keep the keyword on a timeline: a closed contact from this number, or a new resolved one.
+        contact = session.execute(
+            select(Contact).where(Contact.team_id == team.id, Contact.from_number == sms.from_number)
+            .order_by(Contact.created_at.desc())
+        ).scalars().first()
+    if contact is not None:
+        event = ContactEvent(contact_id=contact.id, at=now, kind="opt_out" if opted_out else "opt_in",
+                             idempotency_key=sms.message_sid, data={})
+        if not contacts.insert_idempotent(session=session, event=event):
+            return "duplicate"
+    log.info("sms_keyword", team_id=team.id, keyword=word, contact_id=contact.id if contact else None)
+    return word

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class EventPublic(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    staff_id: int | None = None
+    level: int | None = None
+    data: dict[str, Any] = {}
+
+
+class ContactPublic(BaseModel):
+    id: int
+    team_id: int
+    channel: str
+    from_number: str
+    client_id: int | None
+    candidate_client_ids: list[int]
+    caller_relation: str | None
+    status: str
+    priority: str
+    level: int
+    plan: list[dict[str, Any]]
+    next_escalation_at: datetime | None
+    acknowledged_by: int | None
+    acknowledged_at: datetime | None
+    first_response_at: datetime | None
+    needs_callback: bool
+    resolved_at: datetime | None
+    outcome: str | None
+    risk_level: str | None
+    caller_type: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactDetail(ContactPublic):
+    events: list[EventPublic]
+
+
+class ContactPage(BaseModel):
+    items: list[ContactPublic]
+    next_offset: int | None

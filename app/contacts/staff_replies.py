@@ -1,0 +1,178 @@
+"""A staff member texting the crisis line: relay, ACK, PASS, DONE, WHO, HELP,
+STOP/START. Staff numbers are never exposed: relays go out from the line."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from app.contacts import keywords, service as contacts
+from app.contacts.inbound import InboundSms
+from app.contacts.models import Contact, ContactEvent
+from app.escalation import engine
+from app.messaging import texts
+from app.messaging.models import OutboundMessage
+from app.messaging.outbox import enqueue, is_opted_out, set_opt_out
+from app.teams.models import Staff, Team
+
+log = structlog.get_logger(__name__)
+
+HELP_RATE_LIMIT = timedelta(minutes=10)
+
+
+def _reply(session: Session, team: Team, staff: Staff, body: str, now: datetime, purpose: str = "command_reply",
+           contact_id: int | None = None) -> None:
+    enqueue(session=session, team=team, to_number=staff.phone, body=body, purpose=purpose,
+            staff_id=staff.id, contact_id=contact_id, now=now)
+
+
+def staff_open_contacts(*, session: Session, team_id: int, staff_id: int) -> list[Contact]:
+    """Open or acknowledged contacts this person was notified about or holds."""
+    notified = select(ContactEvent.contact_id).where(
+        ContactEvent.staff_id == staff_id, ContactEvent.kind == "notified")
+    return list(session.execute(
+        select(Contact).where(
+            Contact.team_id == team_id,
+            Contact.status.in_(("open", "acknowledged", "unanswered")),
+            or_(Contact.acknowledged_by == staff_id, Contact.id.in_(notified)),
+        ).order_by(Contact.created_at.desc())
+    ).scalars())
+
+
+def handle_staff_reply(*, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime, settings) -> str:
+    word = keywords.keyword(sms.body)
+    if word == "opt_out":
+        return _staff_opt_out(session=session, team=team, staff=staff, sms=sms, now=now)
+    if word == "opt_in":
+        staff.sms_opted_out = False
+        set_opt_out(session=session, team_id=team.id, number=staff.phone, opted_out=False, at=now)
+        session.add(staff)
+        return "staff_opt_in"
+
+    reply = keywords.parse_staff_reply(sms.body)
+    if reply.command == "WHO":
+        _reply(session, team, staff, _who_is_on_call(session, team, now), now)
+        return "who"
+    if reply.command == "HELP":
+        _reply(session, team, staff, texts.STAFF_HELP, now, purpose="help")
+        return "help"
+
+    contact, problem = _target(session, team, staff, reply.contact_id)
+    if contact is None:
+        _help_rate_limited(session, team, staff, problem, now)
+        return "no_target"
+
+    # Idempotency: this MessageSid now belongs to this contact's timeline.
+    event = ContactEvent(contact_id=contact.id, at=now, kind="staff_reply", staff_id=staff.id,
+                         idempotency_key=sms.message_sid,
+                         data={"command": reply.command} if reply.command else {"relayed": True})
+    if not contacts.insert_idempotent(session=session, event=event):
+        return "duplicate"
+    contact = engine.lock_contact(session=session, contact_id=contact.id)
+
+    if reply.command == "ACK":
+        _take(session, contact, staff, now, via="sms_ack")
+        _reply(session, team, staff, f"#{contact.id} is yours. Reply to text the caller, DONE when resolved.", now,
+               contact_id=contact.id)
+        return "ack"
+    if reply.command == "PASS":
+        return _pass(session, team, contact, staff, now, settings)
+    if reply.command == "DONE":
+        contacts.resolve(session=session, contact=contact, at=now, staff_id=staff.id, via="sms_done")
+        _reply(session, team, staff, f"#{contact.id} resolved. Please record the outcome in crisisroute.", now,
+               contact_id=contact.id)
+        return "done"
+    return _relay(session, team, contact, staff, reply.text, now)
+
+
+def _target(session: Session, team: Team, staff: Staff, contact_id: int | None) -> tuple[Contact | None, str]:
+    if contact_id is not None:
+        contact = session.get(Contact, contact_id)
+        # Another team's contact is answered exactly like a missing one.
+        if contact is None or contact.team_id != team.id:
+            return None, f"No contact #{contact_id} on this line. Text HELP for commands."
+        return contact, ""
+    candidates = staff_open_contacts(session=session, team_id=team.id, staff_id=staff.id)
+    if len(candidates) == 1:
+        return candidates[0], ""
+    if not candidates:
+        return None, "You have no open crisis contacts. " + texts.STAFF_HELP
+    refs = " ".join(f"#{c.id}" for c in candidates[:6])
+    return None, f"Several open: {refs}. Start your reply with the #id, e.g. #{candidates[0].id} On my way."
+
+
+def _help_rate_limited(session: Session, team: Team, staff: Staff, body: str, now: datetime) -> None:
+    recent = session.execute(
+        select(OutboundMessage.id).where(
+            OutboundMessage.to_number == staff.phone, OutboundMessage.purpose == "help",
+            OutboundMessage.created_at > now - HELP_RATE_LIMIT)
+    ).first()
+    if recent is None:
+        _reply(session, team, staff, body, now, purpose="help")
+
+
+def _take(session: Session, contact: Contact, staff: Staff, now: datetime, via: str) -> None:
+    if contact.status in ("open", "unanswered"):
+        if contact.status == "unanswered":
+            contact.status = "open"  # a late answer still counts, on the record
+        contacts.acknowledge(session=session, contact=contact, staff_id=staff.id, at=now, via=via)
+
+
+def _relay(session: Session, team: Team, contact: Contact, staff: Staff, text: str, now: datetime) -> str:
+    if not text:
+        _help_rate_limited(session, team, staff, texts.STAFF_HELP, now)
+        return "empty"
+    if contact.channel == "sms" and not is_opted_out(session=session, team_id=team.id, number=contact.from_number):
+        message = enqueue(session=session, team=team, to_number=contact.from_number, body=text, purpose="relay",
+                          contact_id=contact.id, staff_id=staff.id, now=now)
+        contacts.record_event(session=session, contact=contact, kind="relayed", at=now, staff_id=staff.id,
+                              data={"message_id": message.id, "body": text})
+        contacts.mark_responded(contact=contact, at=now)
+    else:
+        _reply(session, team, staff, f"#{contact.id} cannot be texted (opted out or a call). Please call "
+               f"{contact.from_number}.", now, contact_id=contact.id)
+    _take(session, contact, staff, now, via="sms_reply")
+    session.add(contact)
+    return "relayed"
+
+
+def _pass(session: Session, team: Team, contact: Contact, staff: Staff, now: datetime, settings) -> str:
+    """Decline: the next level is notified now."""
+    if contact.status == "acknowledged" and contact.acknowledged_by == staff.id:
+        contact.status = "open"
+        contact.acknowledged_by = None
+        contact.acknowledged_at = None
+    contacts.record_event(session=session, contact=contact, kind="passed", at=now, staff_id=staff.id,
+                          level=contact.level)
+    moved = engine.advance(session=session, contact=contact, team=team, now=now, reason="pass", settings=settings)
+    _reply(session, team, staff, f"#{contact.id} passed to the next level." if moved
+           else f"#{contact.id} cannot be passed now ({contact.status}).", now, contact_id=contact.id)
+    return "pass"
+
+
+def _staff_opt_out(*, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime) -> str:
+    """A staff member who texts STOP can no longer be notified: alert the
+    supervisors at once, since it silently opens a hole in the rota."""
+    staff.sms_opted_out = True
+    set_opt_out(session=session, team_id=team.id, number=staff.phone, opted_out=True, at=now)
+    session.add(staff)
+    alert = texts.staff_opt_out_alert(staff_name=staff.name)
+    for supervisor in engine.team_staff(session=session, team_id=team.id):
+        if supervisor.role == "supervisor" and supervisor.active and supervisor.id != staff.id:
+            enqueue(session=session, team=team, to_number=supervisor.phone, body=alert, purpose="alert",
+                    staff_id=supervisor.id, now=now)
+    log.warning("staff_opted_out", staff_id=staff.id, team_id=team.id)
+    return "staff_opt_out"
+
+
+def _who_is_on_call(session: Session, team: Team, now: datetime) -> str:
+    from app.oncall.service import oncall_snapshot
+
+    parts = []
+    for rota in oncall_snapshot(session=session, team_id=team.id, at=now):
+        person = session.get(Staff, rota.staff_id) if rota.staff_id else None
+        parts.append(f"{rota.rota_name}: {person.name if person else 'NOBODY'}")
+    return ("On call: " + "; ".join(parts)) if parts else "No rotas configured."

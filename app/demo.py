@@ -1,0 +1,83 @@
+"""`crisisroute demo`: a demo team with staff, rotas and clients to try the flows on."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.auth.service import CLI, audit, create_key
+from app.clients.models import Client, ClientPhone, CrisisPlan
+from app.oncall.models import Rota
+from app.teams.models import Staff, Team
+
+DEMO_LINE = "+19735550100"
+DEMO_FALLBACK = "+19085550111"
+OFFICE = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}]
+
+
+def ensure_dev_token(env_path: Path = Path(".env")) -> str | None:
+    """Webhooks refuse unsigned requests even in development: give a fresh
+    install a random local token (in .env) so `simulate` can sign."""
+    import os
+
+    if os.environ.get("TWILIO_AUTH_TOKEN"):
+        return None
+    text = env_path.read_text() if env_path.exists() else ""
+    if "TWILIO_AUTH_TOKEN=" in text:
+        return None
+    token = "dev-" + secrets.token_hex(16)
+    with env_path.open("a") as f:
+        f.write(f"{'' if not text or text.endswith(chr(10)) else chr(10)}TWILIO_AUTH_TOKEN={token}\n")
+    return token
+
+
+def seed(session) -> tuple[Team, str | None]:
+    team = session.execute(select(Team).where(Team.crisis_line_number == DEMO_LINE)).scalars().first()
+    if team is not None:
+        return team, None
+    team = Team(name="Demo ICM Team", timezone="America/New_York", region="US",
+                crisis_line_number=DEMO_LINE, fallback_number=DEMO_FALLBACK)
+    session.add(team)
+    session.flush()
+    people = [
+        ("Dana Supervisor", "+12015550180", "supervisor", []),
+        ("Casey Manager", "+12015550181", "case_manager", OFFICE),
+        ("Bea Backup", "+12015550182", "case_manager", OFFICE),
+        ("Owen Nights", "+12015550183", "case_manager", []),
+        ("Nia Nights", "+12015550184", "case_manager", []),
+    ]
+    staff = []
+    for name, phone, role, hours in people:
+        row = Staff(team_id=team.id, name=name, phone=phone, role=role, working_hours=hours)
+        session.add(row)
+        staff.append(row)
+    session.flush()
+    supervisor, casey, bea, owen, nia = staff
+    session.add(Rota(team_id=team.id, name="Primary on-call", priority=1, timezone=team.timezone, layers=[
+        {"name": "weekly", "turn": {"unit": "weeks", "length": 1}, "start": "2026-01-05T09:00",
+         "participants": [owen.id, nia.id], "restrictions": []},
+    ]))
+    session.add(Rota(team_id=team.id, name="Backup on-call", priority=2, timezone=team.timezone, layers=[
+        {"name": "weekly", "turn": {"unit": "weeks", "length": 1}, "start": "2026-01-05T09:00",
+         "participants": [nia.id, owen.id], "restrictions": []},
+    ]))
+    sam = Client(team_id=team.id, preferred_name="Sam", assigned_case_manager_id=casey.id,
+                 backup_case_manager_id=bea.id)
+    session.add(sam)
+    session.flush()
+    session.add(ClientPhone(client_id=sam.id, number="+12015550150", relation="self"))
+    session.add(ClientPhone(client_id=sam.id, number="+12015550151", relation="family", name="Sam's mother"))
+    session.add(CrisisPlan(client_id=sam.id, version=1, created_by="demo", sections={
+        "warning_signs": ["not sleeping", "skipping meds"],
+        "coping_strategies": ["walk the dog", "music"],
+        "social_supports": ["coffee shop on Main St"],
+        "people_to_call": ["sister"],
+        "professionals": ["Casey (case manager)", "988 Suicide & Crisis Lifeline"],
+        "safe_environment": ["meds kept by sister"],
+        "reasons_for_living": ["the dog", "painting"],
+    }))
+    _, key = create_key(session=session, name="demo supervisor", role="supervisor", team_id=team.id)
+    audit(session=session, principal=CLI, action="demo.seed", record_type="team", record_id=team.id, team_id=team.id)
+    return team, key

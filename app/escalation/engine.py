@@ -1,0 +1,247 @@
+"""The durable escalation engine.
+
+State lives on the contact row (plan, level, next_escalation_at); every step
+is written in the same transaction as the outbox rows it causes, so a step
+happens exactly once or not at all. The functions here load rows, call the
+pure planner with `now`, and write back the difference.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.clients.models import Client
+from app.contacts import service as contacts
+from app.contacts.models import Contact
+from app.messaging import texts
+from app.messaging.models import FINAL_FAILURES, OutboundMessage
+from app.messaging.outbox import enqueue
+from app.ops.metrics import ESCALATIONS, UNANSWERED
+from app.routing import (
+    Level, PolicyLevel, RotaOnCallInfo, RoutingContext, StaffInfo, Target, is_available, plan,
+    plan_from_json, plan_to_json,
+)
+from app.teams.models import Leave, Staff, Team
+
+log = structlog.get_logger(__name__)
+
+
+# ---------------------------------------------------------------- loading
+
+def _policy(team: Team) -> tuple[PolicyLevel, ...] | None:
+    if not team.escalation_policy:
+        return None
+    return tuple(
+        PolicyLevel(
+            targets=tuple(Target(kind=t["kind"], id=t.get("id")) for t in level.get("targets", [])),
+            timeout_seconds=level.get("timeout_seconds"),
+        )
+        for level in team.escalation_policy
+    )
+
+
+def team_staff(*, session: Session, team_id: int) -> list[Staff]:
+    return list(session.execute(select(Staff).where(Staff.team_id == team_id)).scalars())
+
+
+def routing_context(
+    *, session: Session, team: Team, contact: Contact, now: datetime, channel: str
+) -> RoutingContext:
+    from app.oncall.service import oncall_snapshot
+
+    staff_rows = team_staff(session=session, team_id=team.id)
+    ids = [s.id for s in staff_rows]
+    leaves: dict[int, list[tuple[datetime, datetime]]] = {}
+    if ids:
+        for leave in session.execute(
+            select(Leave).where(Leave.staff_id.in_(ids), Leave.start <= now, Leave.end > now)
+        ).scalars():
+            leaves.setdefault(leave.staff_id, []).append((leave.start, leave.end))
+    staff = {
+        s.id: StaffInfo(
+            id=s.id, role=s.role, active=s.active, sms_ok=not s.sms_opted_out,
+            available=is_available(working_hours=s.working_hours, leaves=leaves.get(s.id, []),
+                                   timezone=team.timezone, now=now),
+        )
+        for s in staff_rows
+    }
+    client = session.get(Client, contact.client_id) if contact.client_id else None
+    snapshot = oncall_snapshot(session=session, team_id=team.id, at=now)
+    return RoutingContext(
+        client_assigned_id=client.assigned_case_manager_id if client else None,
+        client_backup_id=client.backup_case_manager_id if client else None,
+        staff=staff,
+        on_call=tuple(RotaOnCallInfo(rota_id=r.rota_id, priority=r.priority, staff_id=r.staff_id) for r in snapshot),
+        policy=_policy(team),
+        ack_timeout_seconds=team.dial_timeout_seconds if channel == "voice_live" else team.ack_timeout_seconds,
+        priority_timeout_seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds),
+        high_priority=contact.priority == "high",
+        fallback_number=team.fallback_number,
+        channel="voice" if channel.startswith("voice") else "sms",
+    )
+
+
+# ---------------------------------------------------------------- acting
+
+def start(*, session: Session, contact: Contact, team: Team, now: datetime, settings) -> None:
+    """Plan the contact's route and notify its first level."""
+    levels = plan(routing_context(session=session, team=team, contact=contact, now=now,
+                                  channel="sms" if contact.channel == "sms" else "voice"), now)
+    contact.plan = plan_to_json(levels)
+    contacts.record_event(session=session, contact=contact, kind="planned", at=now,
+                          data={"levels": [{"level": lv.number, "kind": lv.kind, "staff_ids": list(lv.staff_ids)}
+                                           for lv in levels]})
+    notify_level(session=session, contact=contact, team=team, number=1, now=now, settings=settings)
+
+
+def _who(session: Session, contact: Contact) -> str:
+    client = session.get(Client, contact.client_id) if contact.client_id else None
+    return texts.who_label(
+        preferred_name=client.preferred_name if client else None,
+        relation=contact.caller_relation,
+        ambiguous=bool(contact.candidate_client_ids),
+    )
+
+
+def _plan_url(session: Session, contact: Contact, staff_id: int, now: datetime, settings) -> str | None:
+    if not contact.client_id:
+        return None
+    from app.clients.service import create_plan_link
+
+    return create_plan_link(session=session, client_id=contact.client_id, staff_id=staff_id,
+                            contact_id=contact.id, now=now, settings=settings)
+
+
+def notify_level(*, session: Session, contact: Contact, team: Team, number: int, now: datetime, settings) -> None:
+    levels = plan_from_json(contact.plan)
+    level: Level = levels[number - 1]
+    contact.level = number
+    if level.kind == "fallback":
+        finish_unanswered(session=session, contact=contact, team=team, level=level, now=now)
+        return
+    who = _who(session, contact)
+    for staff_id in (*level.staff_ids, *level.copy_staff_ids):
+        staff = session.get(Staff, staff_id)
+        body = texts.staff_notification(
+            contact_id=contact.id, level=number, label=level.label, who=who,
+            from_number=contact.from_number, plan_url=_plan_url(session, contact, staff_id, now, settings),
+            channel=contact.channel, high_priority=contact.priority == "high",
+        )
+        message = enqueue(session=session, team=team, to_number=staff.phone, body=body, purpose="notify",
+                          contact_id=contact.id, staff_id=staff_id, level=number, now=now)
+        contacts.record_event(
+            session=session, contact=contact, kind="notified" if message else "notify_suppressed", at=now,
+            staff_id=staff_id, level=number,
+            data={"label": level.label, "copy": staff_id in level.copy_staff_ids,
+                  **({"message_id": message.id} if message else {"reason": "opted_out"})},
+        )
+    contact.next_escalation_at = now + timedelta(seconds=level.timeout_seconds)
+    session.add(contact)
+
+
+def advance(*, session: Session, contact: Contact, team: Team, now: datetime, reason: str, settings) -> bool:
+    """Notify the next level. False (nothing changes) unless the contact is
+    still open and has a level left."""
+    if contact.status != "open" or not contact.plan or contact.level >= len(contact.plan):
+        return False
+    contacts.record_event(session=session, contact=contact, kind="escalated", at=now, level=contact.level,
+                          data={"reason": reason, "to_level": contact.level + 1})
+    ESCALATIONS.labels(reason).inc()
+    notify_level(session=session, contact=contact, team=team, number=contact.level + 1, now=now, settings=settings)
+    return True
+
+
+def finish_unanswered(*, session: Session, contact: Contact, team: Team, level: Level, now: datetime) -> None:
+    """End of the plan: tell the sender how to reach the external fallback,
+    alert the supervisors, and mark the contact unanswered (rare, and visible)."""
+    told = enqueue(session=session, team=team, to_number=contact.from_number,
+                   body=texts.fallback_text(team.fallback_text, team.fallback_number),
+                   purpose="fallback", contact_id=contact.id, level=level.number, now=now)
+    contacts.record_event(session=session, contact=contact, kind="fallback_used", at=now, level=level.number,
+                          data={"number": team.fallback_number, "sender_told": told is not None})
+    alert = texts.unanswered_alert(contact_id=contact.id, from_number=contact.from_number)
+    for supervisor in team_staff(session=session, team_id=team.id):
+        if supervisor.role == "supervisor" and supervisor.active:
+            enqueue(session=session, team=team, to_number=supervisor.phone, body=alert, purpose="alert",
+                    contact_id=contact.id, staff_id=supervisor.id, level=level.number, now=now)
+    contact.status = "unanswered"
+    contact.next_escalation_at = None
+    contacts.record_event(session=session, contact=contact, kind="unanswered", at=now, level=level.number)
+    UNANSWERED.inc()
+    log.warning("contact_unanswered", contact_id=contact.id, team_id=team.id)
+    session.add(contact)
+
+
+def on_message_failed(session: Session, message: OutboundMessage, now: datetime, settings) -> None:
+    """A staff notification that Twilio could not deliver escalates at once
+    when nobody else at that level can still receive theirs."""
+    if message.purpose != "notify" or message.contact_id is None:
+        return
+    contact = lock_contact(session=session, contact_id=message.contact_id)
+    if contact is None:
+        return
+    contacts.record_event(session=session, contact=contact, kind="delivery_failed", at=now,
+                          staff_id=message.staff_id, level=message.level,
+                          data={"message_id": message.id, "error_code": message.error_code})
+    if contact.status != "open" or message.level != contact.level:
+        return
+    still_deliverable = session.execute(
+        select(OutboundMessage.id).where(
+            OutboundMessage.contact_id == contact.id, OutboundMessage.level == contact.level,
+            OutboundMessage.purpose == "notify", OutboundMessage.status.not_in(FINAL_FAILURES),
+            OutboundMessage.id != message.id,
+        )
+    ).first()
+    if still_deliverable:
+        return
+    team = session.get(Team, contact.team_id)
+    advance(session=session, contact=contact, team=team, now=now, reason="delivery_failed", settings=settings)
+
+
+def lock_contact(*, session: Session, contact_id: int) -> Contact | None:
+    """Load a contact for change, serialising with the tick (row lock on PostgreSQL)."""
+    query = select(Contact).where(Contact.id == contact_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.execute(query).scalars().first()
+
+
+# ---------------------------------------------------------------- the tick
+
+def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
+    """Advance every contact whose deadline has passed. Rows are claimed with
+    FOR UPDATE SKIP LOCKED, so several instances share the work and none
+    advances a contact another is advancing. Each contact is its own savepoint:
+    one failure does not hold back the others."""
+    advanced = 0
+    while True:
+        with db.session() as session:
+            query = (
+                select(Contact)
+                .where(Contact.status == "open", Contact.next_escalation_at <= now)
+                .order_by(Contact.next_escalation_at, Contact.id)
+                .limit(batch)
+            )
+            if db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            due = list(session.execute(query).scalars())
+            for contact in due:
+                try:
+                    with session.begin_nested():
+                        team = session.get(Team, contact.team_id)
+                        if advance(session=session, contact=contact, team=team, now=now, reason="timeout",
+                                   settings=settings):
+                            advanced += 1
+                        else:
+                            contact.next_escalation_at = None
+                except Exception as exc:
+                    log.error("escalation_failed", contact_id=contact.id, error=type(exc).__name__, exc_info=exc)
+                    # Try again shortly rather than spin on it every tick.
+                    contact.next_escalation_at = now + timedelta(seconds=5)
+                    session.add(contact)
+        if len(due) < batch:
+            return advanced

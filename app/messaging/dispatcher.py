@@ -1,0 +1,116 @@
+"""Hands outbox rows to the transport, at once after commit and again on retry.
+
+A row is claimed (status `sending`, a lease in `next_attempt_at`) in a short
+transaction, sent outside any transaction, and its result written in another.
+A process that dies mid-send leaves a lease that expires, so the row is sent
+again: a crisis notification may rarely arrive twice, never zero times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import or_, select
+
+from app.db import Database
+from app.messaging.models import OutboundMessage
+from app.messaging.senders import SendResult, SmsSender
+from app.ops.metrics import OUTBOUND
+
+log = structlog.get_logger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+BATCH = 50
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, … seconds, capped at a minute: Twilio outages are usually short."""
+    return timedelta(seconds=min(60, 2 ** max(0, attempts - 1)))
+
+
+FailureHook = Callable[[object, OutboundMessage, datetime], None]
+
+
+class Dispatcher:
+    def __init__(self, *, db: Database, sender: SmsSender, status_callback_url: str,
+                 clock: Callable[[], datetime], on_failure: FailureHook | None = None):
+        self.db = db
+        self.sender = sender
+        self.status_callback_url = status_callback_url
+        self.clock = clock
+        self.on_failure = on_failure
+
+    def _claim(self, ids: Iterable[int] | None, now: datetime) -> list[OutboundMessage]:
+        with self.db.session() as session:
+            query = select(OutboundMessage).where(
+                OutboundMessage.status.in_(("pending", "sending")),
+                or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now),
+            )
+            if ids is not None:
+                query = query.where(OutboundMessage.id.in_(list(ids)))
+            query = query.order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(BATCH)
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            claimed = list(session.execute(query).scalars())
+            for message in claimed:
+                message.status = "sending"
+                message.attempts += 1
+                message.next_attempt_at = now + LEASE
+                message.updated_at = now
+            return claimed
+
+    def dispatch(self, ids: Iterable[int] | None = None) -> int:
+        """Send the given pending messages (or every due one). Returns how many were tried."""
+        ids = list(ids) if ids is not None else None
+        if ids == []:
+            return 0
+        claimed = self._claim(ids, self.clock())
+        for message in claimed:
+            result = self.sender.send(
+                to=message.to_number, from_=message.from_number, body=message.body,
+                status_callback=self.status_callback_url,
+            )
+            self._record(message.id, result)
+        return len(claimed)
+
+    def drain(self, max_rounds: int = 100) -> int:
+        """Dispatch until nothing is due (tests, `simulate`, shutdown)."""
+        total = 0
+        for _ in range(max_rounds):
+            sent = self.dispatch()
+            total += sent
+            if sent == 0:
+                break
+        return total
+
+    def _record(self, message_id: int, result: SendResult) -> None:
+        now = self.clock()
+        with self.db.session() as session:
+            message = session.get(OutboundMessage, message_id)
+            if message is None or message.status != "sending":
+                return
+            message.updated_at = now
+            if result.ok:
+                message.status = result.status or "queued"
+                message.provider_sid = result.provider_sid
+                message.next_attempt_at = None
+                OUTBOUND.labels("accepted").inc()
+                return
+            message.error_code = result.error_code
+            if result.permanent or message.attempts >= MAX_ATTEMPTS:
+                message.status = "failed"
+                message.next_attempt_at = None
+                OUTBOUND.labels("failed").inc()
+                log.warning("outbound_failed", message_id=message.id, purpose=message.purpose,
+                            error_code=result.error_code, attempts=message.attempts)
+                if self.on_failure:
+                    self.on_failure(session, message, now)
+                return
+            message.status = "pending"
+            message.next_attempt_at = now + backoff(message.attempts)
+            OUTBOUND.labels("retry").inc()
+            log.info("outbound_retry", message_id=message.id, error_code=result.error_code,
+                     attempts=message.attempts)

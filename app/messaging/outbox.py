@@ -1,0 +1,70 @@
+"""The transactional outbox: a message is a row written with the decision
+that caused it. Nothing is sent inside a request or a decision; the
+dispatcher hands rows to the transport after commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.db import utcnow
+from app.messaging.models import STATUS_ORDER, OutboundMessage, SmsOptOut
+
+
+def is_opted_out(*, session: Session, team_id: int, number: str) -> bool:
+    row = session.execute(
+        select(SmsOptOut.opted_out).where(SmsOptOut.team_id == team_id, SmsOptOut.number == number)
+    ).first()
+    return bool(row and row[0])
+
+
+def set_opt_out(*, session: Session, team_id: int, number: str, opted_out: bool, at: datetime) -> None:
+    row = session.execute(
+        select(SmsOptOut).where(SmsOptOut.team_id == team_id, SmsOptOut.number == number)
+    ).scalars().first()
+    if row is None:
+        row = SmsOptOut(team_id=team_id, number=number, opted_out=opted_out, updated_at=at)
+    else:
+        row.opted_out, row.updated_at = opted_out, at
+    session.add(row)
+
+
+def enqueue(
+    *,
+    session: Session,
+    team,
+    to_number: str,
+    body: str,
+    purpose: str,
+    contact_id: int | None = None,
+    staff_id: int | None = None,
+    level: int | None = None,
+    now: datetime | None = None,
+) -> OutboundMessage | None:
+    """Queue an SMS from the team's crisis line. Returns None, queueing nothing,
+    when the recipient has opted out (a number that texted STOP is never messaged)."""
+    if is_opted_out(session=session, team_id=team.id, number=to_number):
+        return None
+    now = now or utcnow()
+    message = OutboundMessage(
+        team_id=team.id, contact_id=contact_id, staff_id=staff_id, level=level, purpose=purpose,
+        to_number=to_number, from_number=team.crisis_line_number, body=body,
+        status="pending", next_attempt_at=now, created_at=now, updated_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def advance_status(message: OutboundMessage, status: str, *, error_code: str | None, at: datetime) -> bool:
+    """Move a message's status forward only (callbacks arrive out of order).
+    Returns whether it changed."""
+    if STATUS_ORDER.get(status, -1) <= STATUS_ORDER.get(message.status, -1):
+        return False
+    message.status = status
+    if error_code:
+        message.error_code = error_code
+    message.updated_at = at
+    return True

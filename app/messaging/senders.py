@@ -1,0 +1,92 @@
+"""Outbound transports behind one protocol.
+
+`TwilioSender` uses twilio's own REST client, with an httpx-backed HTTP client
+so that respx (tests) or a Prism mock (TWILIO_API_BASE_URL) can stand in for
+Twilio. `OutboxSender` stores only, for development and `crisisroute simulate`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+from twilio.base.exceptions import TwilioRestException
+from twilio.http import HttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.rest import Client
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    provider_sid: str | None = None
+    status: str | None = None
+    error_code: str | None = None
+    # A permanent failure (Twilio 4xx such as 21610 "unsubscribed recipient")
+    # is never retried: it counts as undelivered at once.
+    permanent: bool = False
+
+
+class SmsSender(Protocol):
+    def send(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult: ...
+
+    def close(self) -> None: ...
+
+
+class HttpxTwilioClient(HttpClient):
+    """twilio's HttpClient interface over httpx (twilio ships only `requests`)."""
+
+    def __init__(self, client: httpx.Client, timeout: float = 10.0):
+        super().__init__(logger=logging.getLogger("twilio.http_client"), is_async=False, timeout=timeout)
+        self._client = client
+
+    def request(self, method, uri, params=None, data=None, headers=None, auth=None,
+                timeout=None, allow_redirects=False) -> TwilioResponse:
+        response = self._client.request(
+            method, uri, params=params, data=data, headers=headers, auth=auth,
+            timeout=timeout or self.timeout, follow_redirects=allow_redirects,
+        )
+        return TwilioResponse(response.status_code, response.text, response.headers)
+
+
+class TwilioSender:
+    def __init__(self, *, account_sid: str, auth_token: str, api_base_url: str, timeout: float = 10.0):
+        self._http = httpx.Client(timeout=timeout)
+        self._client = Client(account_sid, auth_token, http_client=HttpxTwilioClient(self._http, timeout))
+        self._client.api.base_url = api_base_url
+
+    def send(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
+        try:
+            message = self._client.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
+        except TwilioRestException as exc:
+            transient = exc.status >= 500 or exc.status == 429
+            return SendResult(ok=False, error_code=str(exc.code or exc.status), permanent=not transient)
+        except (httpx.HTTPError, ValueError) as exc:
+            # Timeouts, refused connections, an unparsable answer: try again later.
+            return SendResult(ok=False, error_code=type(exc).__name__)
+        return SendResult(ok=True, provider_sid=message.sid, status=message.status or "queued")
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class OutboxSender:
+    """Development transport: nothing leaves the machine; rows stay readable."""
+
+    def send(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
+        return SendResult(ok=True, provider_sid=None, status="stored")
+
+    def close(self) -> None:
+        pass
+
+
+def build_sender(settings) -> SmsSender:
+    if settings.messaging_transport == "twilio":
+        return TwilioSender(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            api_base_url=settings.twilio_api_base_url,
+        )
+    return OutboxSender()

@@ -1,0 +1,55 @@
+"""`crisisroute simulate`: signed Twilio webhooks to a running server, then
+what the service sent in reply (read from the outbox)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from app.messaging.models import OutboundMessage
+
+
+def post_webhook(*, base_url: str, token: str, path: str, params: dict) -> httpx.Response:
+    url = base_url.rstrip("/") + path
+    signature = RequestValidator(token).compute_signature(url, params)
+    return httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=15)
+
+
+def sms_params(from_number: str, to_number: str, body: str) -> dict:
+    return {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32,
+            "From": from_number, "To": to_number, "Body": body, "NumMedia": "0"}
+
+
+def call_params(from_number: str, to_number: str) -> dict:
+    return {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32,
+            "From": from_number, "To": to_number, "CallStatus": "ringing", "Direction": "inbound"}
+
+
+def outbox_since(db, last_id: int, wait_seconds: float = 2.0) -> list[OutboundMessage]:
+    """Messages written after `last_id`, waiting briefly for the dispatcher."""
+    deadline = time.monotonic() + wait_seconds
+    rows: list[OutboundMessage] = []
+    while time.monotonic() < deadline:
+        with db.session() as session:
+            rows = list(session.execute(
+                select(OutboundMessage).where(OutboundMessage.id > last_id).order_by(OutboundMessage.id)
+            ).scalars())
+        if rows:
+            time.sleep(0.2)  # let the rest of the same decision land
+            with db.session() as session:
+                return list(session.execute(
+                    select(OutboundMessage).where(OutboundMessage.id > last_id).order_by(OutboundMessage.id)
+                ).scalars())
+        time.sleep(0.1)
+    return rows
+
+
+def last_outbox_id(db) -> int:
+    from sqlalchemy import func
+
+    with db.session() as session:
+        return session.execute(select(func.max(OutboundMessage.id))).scalar() or 0

@@ -1,0 +1,137 @@
+"""A team with people and rotas, a fake clock, and Twilio's REST API mocked
+with respx (every outbound message is recorded as Twilio would receive it)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+import respx
+
+from tests.conftest import TWILIO_API, TWILIO_SID, auth
+from tests.factories import make_client, make_key, make_staff, make_team
+from tests.twilio_signing import post_signed
+
+MESSAGES_URL = f"{TWILIO_API}/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+# A Wednesday, 14:00 in New York: inside office hours.
+OFFICE_HOURS = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)
+ALL_WEEK_OFFICE = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}]
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> datetime:
+        self.now += timedelta(**kwargs)
+        return self.now
+
+
+@dataclass
+class Sent:
+    to: str
+    from_: str
+    body: str
+    status_callback: str
+    sid: str
+
+
+@dataclass
+class TwilioStub:
+    sent: list[Sent] = field(default_factory=list)
+    fail_next: list[httpx.Response] = field(default_factory=list)
+
+    def to(self, number: str) -> list[Sent]:
+        return [m for m in self.sent if m.to == number]
+
+
+@pytest.fixture
+def twilio():
+    stub = TwilioStub()
+    sids = itertools.count(1)
+
+    def create_message(request: httpx.Request) -> httpx.Response:
+        if stub.fail_next:
+            return stub.fail_next.pop(0)
+        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        sid = f"SM{next(sids):032d}"
+        stub.sent.append(Sent(to=form["To"], from_=form["From"], body=form["Body"],
+                              status_callback=form.get("StatusCallback", ""), sid=sid))
+        return httpx.Response(201, json={"sid": sid, "status": "queued", "to": form["To"], "from": form["From"],
+                                         "body": form["Body"], "account_sid": TWILIO_SID})
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post(MESSAGES_URL).mock(side_effect=create_message)
+        yield stub
+
+
+@pytest.fixture
+def clock(app):
+    c = Clock(OFFICE_HOURS)
+    app.state.runtime.clock = c
+    return c
+
+
+@dataclass
+class World:
+    team: object
+    other_team: object
+    supervisor: object
+    case_manager: object
+    backup_cm: object
+    oncall: object
+    client_row: object
+    client_phone: str
+    family_phone: str
+    supervisor_key: str
+
+
+@pytest.fixture
+def world(session, client, twilio, clock) -> World:
+    team = make_team(session, name="North ICM", crisis_line_number="+19735550100", fallback_number="+19085550111",
+                     ack_timeout_seconds=300, priority_ack_timeout_seconds=60)
+    other = make_team(session, name="South ICM", crisis_line_number="+19735550101")
+    supervisor = make_staff(session, team, name="Sue Visor", phone="+12015550180", role="supervisor")
+    cm = make_staff(session, team, name="Casey Manager", phone="+12015550181", working_hours=ALL_WEEK_OFFICE)
+    backup = make_staff(session, team, name="Bea Backup", phone="+12015550182", working_hours=ALL_WEEK_OFFICE)
+    oncall = make_staff(session, team, name="Owen Call", phone="+12015550183")
+    client_row = make_client(session, team, preferred_name="Sam", assigned_case_manager_id=cm.id,
+                             backup_case_manager_id=backup.id,
+                             phones=[("+12015550150", "self"), ("+12015550151", "family")])
+    key = make_key(session, "supervisor", team)
+    session.commit()
+    rota = client.post(f"/v1/teams/{team.id}/rotas", headers=auth(key), json={
+        "name": "Primary", "priority": 1, "timezone": "America/New_York",
+        "layers": [{"name": "weekly", "turn": {"unit": "weeks", "length": 1}, "start": "2026-01-05T09:00",
+                    "participants": [oncall.id], "restrictions": []}],
+    })
+    assert rota.status_code == 201, rota.text
+    return World(team=team, other_team=other, supervisor=supervisor, case_manager=cm, backup_cm=backup,
+                 oncall=oncall, client_row=client_row, client_phone="+12015550150", family_phone="+12015550151",
+                 supervisor_key=key)
+
+
+_sids = itertools.count(1)
+
+
+def text_in(client, world_or_line, from_number: str, body: str, sid: str | None = None):
+    line = world_or_line if isinstance(world_or_line, str) else world_or_line.team.crisis_line_number
+    params = {"MessageSid": sid or f"SMin{next(_sids):028d}", "AccountSid": TWILIO_SID,
+              "From": from_number, "To": line, "Body": body, "NumMedia": "0"}
+    return post_signed(client, "/twilio/sms", params)
+
+
+def tick(app):
+    from app.escalation.engine import tick as engine_tick
+
+    runtime = app.state.runtime
+    advanced = engine_tick(db=runtime.db, now=runtime.now(), settings=runtime.settings)
+    runtime.dispatcher.drain()
+    return advanced

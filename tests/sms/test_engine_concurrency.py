@@ -1,0 +1,97 @@
+"""Two escalation engines on one PostgreSQL database: every due escalation
+fires exactly once (FOR UPDATE SKIP LOCKED), with real commits."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from app import migrations
+from app.contacts.inbound import InboundSms, handle_inbound_sms
+from app.contacts.models import Contact, ContactEvent
+from app.db import Database, make_engine
+from app.escalation.engine import tick
+from app.messaging.models import OutboundMessage
+from tests.conftest import TEST_DATABASE_URL, make_settings
+from tests.factories import make_client, make_staff, make_team
+
+ALWAYS = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]
+CONTACTS = 120
+
+
+@pytest.fixture
+def committed_pg():
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL not set: the two-engine test needs PostgreSQL")
+    name = f"crisisroute_engines_{os.getpid()}"
+    admin = make_engine(TEST_DATABASE_URL)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        c.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+def test_two_engines_fire_each_escalation_once(committed_pg):
+    settings = make_settings(committed_pg)
+    seed_db = Database.from_url(committed_pg)
+    now = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)
+    with seed_db.session() as s:
+        team = make_team(s, crisis_line_number="+19735550100")
+        cm = make_staff(s, team, phone="+12015550181", working_hours=ALWAYS)
+        backup = make_staff(s, team, phone="+12015550182", working_hours=ALWAYS)
+        make_staff(s, team, phone="+12015550180", role="supervisor")
+        for i in range(CONTACTS):
+            make_client(s, team, preferred_name=f"C{i}", assigned_case_manager_id=cm.id,
+                        backup_case_manager_id=backup.id, phones=[(f"+1201555{1000 + i:04d}", "self")])
+        team_id = team.id
+    with seed_db.session() as s:
+        from app.teams.models import Team
+
+        team = s.get(Team, team_id)
+        for i in range(CONTACTS):
+            handle_inbound_sms(session=s, team=team, now=now, settings=settings,
+                               sms=InboundSms(message_sid=f"SM{i:032d}", from_number=f"+1201555{1000 + i:04d}",
+                                              body="help"))
+
+    due = now + timedelta(seconds=team.ack_timeout_seconds + 1)
+    engines = [Database.from_url(committed_pg) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results, errors = [0, 0], []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = tick(db=engines[index], now=due, settings=settings, batch=10)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(results) == CONTACTS
+    assert all(r > 0 for r in results), f"both engines should have shared the work: {results}"
+
+    with seed_db.session() as s:
+        escalated = s.execute(select(ContactEvent.contact_id, func.count()).where(ContactEvent.kind == "escalated")
+                              .group_by(ContactEvent.contact_id)).all()
+        assert len(escalated) == CONTACTS and all(n == 1 for _, n in escalated)
+        level2 = s.execute(select(func.count()).select_from(OutboundMessage).where(
+            OutboundMessage.level == 2, OutboundMessage.purpose == "notify")).scalar_one()
+        assert level2 == CONTACTS
+        assert s.execute(select(func.count()).select_from(Contact).where(Contact.level == 2)).scalar_one() == CONTACTS
+    for e in engines + [seed_db]:
+        e.engine.dispose()
