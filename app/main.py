@@ -23,6 +23,7 @@ from app.runtime import build_runtime
 from app.settings import Settings, get_settings
 from app.teams.router import router as teams_router
 from app.twilio.router import router as twilio_router
+from app.twilio.voice import router as voice_router
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +66,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     for router in (ops_router, auth_router, teams_router, clients_router, oncall_router,
-                   contacts_router, outcomes_router, reports_router, twilio_router):
+                   contacts_router, outcomes_router, reports_router, twilio_router, voice_router):
         app.include_router(router)
     return app
 
