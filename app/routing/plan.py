@@ -131,8 +131,9 @@ class PolicyLevel:
     timeout_seconds: int | None = None  # None: the team's default
 
     def __post_init__(self) -> None:
-        if not self.targets:
-            raise ValueError("targets: a policy level needs at least one target")
+        # Empty targets are tolerated here (the level resolves to nobody and is
+        # dropped, so routing never fails on a stored policy); parse_policy,
+        # used to validate a policy before it is stored, refuses them.
         if self.timeout_seconds is not None:
             _positive_int(self.timeout_seconds, name="timeout_seconds")
 
@@ -146,6 +147,8 @@ class PolicyLevel:
         targets = data.get("targets")
         if not isinstance(targets, (list, tuple)):
             raise ValueError("targets: expected a list")
+        if not targets:
+            raise ValueError("targets: a policy level needs at least one target")
         parsed = []
         for index, target in enumerate(targets):
             try:
@@ -371,14 +374,18 @@ class _Planner:
             self.levels[0] = replace(first, copy_staff_ids=copies)
 
     def fallback(self) -> None:
-        self.levels.append(Level(
-            number=len(self.levels) + 1,
-            kind="fallback",
-            staff_ids=(),
-            timeout_seconds=0,
-            label=FALLBACK_LABEL,
-            number_to_dial=self.context.fallback_number,
-        ))
+        self.levels.append(fallback_level(len(self.levels) + 1, self.context.fallback_number))
+
+
+def fallback_level(number: int, fallback_number: str) -> Level:
+    return Level(number=number, kind="fallback", staff_ids=(), timeout_seconds=0,
+                 label=FALLBACK_LABEL, number_to_dial=fallback_number)
+
+
+def fallback_plan(fallback_number: str) -> tuple[Level, ...]:
+    """A plan of the external fallback alone: what to store if building the
+    context failed (bad stored data), so a contact is never left unrouted."""
+    return (fallback_level(1, fallback_number),)
 
 
 def plan(context: RoutingContext, now: datetime) -> tuple[Level, ...]:
@@ -411,6 +418,7 @@ __all__ = [
     "StaffInfo",
     "TARGET_KINDS",
     "Target",
+    "fallback_plan",
     "parse_policy",
     "plan",
     "plan_from_json",

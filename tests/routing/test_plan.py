@@ -3,7 +3,9 @@ from datetime import datetime
 
 import pytest
 
-from app.routing import Level, PolicyLevel, RoutingContext, StaffInfo, Target, parse_policy, plan, plan_from_json, plan_to_json
+from app.routing import (
+    Level, PolicyLevel, RoutingContext, StaffInfo, Target, fallback_plan, parse_policy, plan, plan_from_json, plan_to_json,
+)
 from tests.routing.helpers import FALLBACK, NOW, cm, context, rota, summary, sup
 
 # A full team: 1 assigned, 2 backup, 3/4/5 on call on rotas of priority 1/2/3, 8 and 9 supervisors.
@@ -187,6 +189,15 @@ def test_policy_targets_resolve_by_their_own_rules():
     levels = plan(full(staff=staff, policy=policy), NOW)
     assert [(level.number, level.staff_ids) for level in levels] == [(1, (2,)), (2, (3,)), (3, (5,)), (4, ())]
     assert levels[1].rota_id == 10
+
+
+def test_a_policy_level_with_no_targets_is_dropped_not_fatal():
+    policy = (PolicyLevel(targets=()), PolicyLevel(targets=(Target("staff", 3),)))
+    assert summary(plan(full(policy=policy), NOW)) == [("policy", (3,)), ("fallback", ())]
+
+
+def test_fallback_plan_is_the_fallback_alone():
+    assert fallback_plan(FALLBACK) == plan(context(staff=()), NOW)
 
 
 def test_policy_for_an_unknown_caller_drops_case_manager_targets():
