@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 09:30:57.750951
+Create Date: 2026-11-22 09:56:39.430256
 """
 from typing import Sequence, Union
 
@@ -70,6 +70,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('rota', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rota_team_id'), ['team_id'], unique=False)
+
+    op.create_table('sent_notice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], name=op.f('fk_sent_notice_team_id_team')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sent_notice')),
+    sa.UniqueConstraint('key', name=op.f('uq_sent_notice_key'))
+    )
+    with op.batch_alter_table('sent_notice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sent_notice_team_id'), ['team_id'], unique=False)
 
     op.create_table('sms_opt_out',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -382,6 +394,10 @@ def downgrade() -> None:
 
     op.drop_table('staff')
     op.drop_table('sms_opt_out')
+    with op.batch_alter_table('sent_notice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sent_notice_team_id'))
+
+    op.drop_table('sent_notice')
     with op.batch_alter_table('rota', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rota_team_id'))
 

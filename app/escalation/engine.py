@@ -22,8 +22,8 @@ from app.messaging.models import FINAL_FAILURES, OutboundMessage
 from app.messaging.outbox import enqueue
 from app.ops.metrics import ESCALATIONS, UNANSWERED
 from app.routing import (
-    Level, PolicyLevel, RotaOnCallInfo, RoutingContext, StaffInfo, Target, is_available, plan,
-    plan_from_json, plan_to_json,
+    Level, RotaOnCallInfo, RoutingContext, StaffInfo, fallback_plan, is_available, parse_policy, plan, plan_from_json,
+    plan_to_json,
 )
 from app.teams.models import Leave, Staff, Team
 
@@ -31,18 +31,6 @@ log = structlog.get_logger(__name__)
 
 
 # ---------------------------------------------------------------- loading
-
-def _policy(team: Team) -> tuple[PolicyLevel, ...] | None:
-    if not team.escalation_policy:
-        return None
-    return tuple(
-        PolicyLevel(
-            targets=tuple(Target(kind=t["kind"], id=t.get("id")) for t in level.get("targets", [])),
-            timeout_seconds=level.get("timeout_seconds"),
-        )
-        for level in team.escalation_policy
-    )
-
 
 def team_staff(*, session: Session, team_id: int) -> list[Staff]:
     return list(session.execute(select(Staff).where(Staff.team_id == team_id)).scalars())
@@ -63,7 +51,7 @@ def routing_context(
             leaves.setdefault(leave.staff_id, []).append((leave.start, leave.end))
     staff = {
         s.id: StaffInfo(
-            id=s.id, role=s.role, active=s.active, sms_ok=not s.sms_opted_out,
+            id=s.id, role=s.role, active=s.active, sms_ok=not s.sms_opted_out, on_leave=bool(leaves.get(s.id)),
             available=is_available(working_hours=s.working_hours, leaves=leaves.get(s.id, []),
                                    timezone=team.timezone, now=now),
         )
@@ -76,7 +64,7 @@ def routing_context(
         client_backup_id=client.backup_case_manager_id if client else None,
         staff=staff,
         on_call=tuple(RotaOnCallInfo(rota_id=r.rota_id, priority=r.priority, staff_id=r.staff_id) for r in snapshot),
-        policy=_policy(team),
+        policy=parse_policy(team.escalation_policy),
         ack_timeout_seconds=team.dial_timeout_seconds if channel == "voice_live" else team.ack_timeout_seconds,
         priority_timeout_seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds),
         high_priority=contact.priority == "high",
@@ -89,8 +77,15 @@ def routing_context(
 
 def start(*, session: Session, contact: Contact, team: Team, now: datetime, settings) -> None:
     """Plan the contact's route and notify its first level."""
-    levels = plan(routing_context(session=session, team=team, contact=contact, now=now,
-                                  channel="sms" if contact.channel == "sms" else "voice"), now)
+    try:
+        with session.begin_nested():
+            levels = plan(routing_context(session=session, team=team, contact=contact, now=now,
+                                          channel="sms" if contact.channel == "sms" else "voice"), now)
+    except Exception as exc:
+        # A broken rota or policy must not leave a person in crisis unrouted:
+        # fall through to the external crisis line (and the supervisors' alert).
+        log.error("routing_failed", contact_id=contact.id, error=type(exc).__name__, exc_info=exc)
+        levels = fallback_plan(team.fallback_number)
     contact.plan = plan_to_json(levels)
     contacts.record_event(session=session, contact=contact, kind="planned", at=now,
                           data={"levels": [{"level": lv.number, "kind": lv.kind, "staff_ids": list(lv.staff_ids)}

@@ -17,6 +17,17 @@ def outbox_sweep(state) -> None:
     state.runtime.dispatcher.drain(max_rounds=10)
 
 
+def rota_notices(state) -> None:
+    from app.escalation.notices import send_coverage_checks, send_shift_notices
+
+    runtime = state.runtime
+    with runtime.db.session() as session:
+        now = runtime.now()
+        send_shift_notices(session=session, now=now)
+        send_coverage_checks(session=session, now=now)
+    runtime.dispatcher.dispatch()
+
+
 def refresh_fallback(state) -> None:
     state.runtime.refresh_fallback_numbers()
 
@@ -25,5 +36,6 @@ def jobs(settings) -> list[Job]:
     return [
         Job("escalation_tick", escalation_tick, settings.escalation_tick_seconds),
         Job("outbox_sweep", outbox_sweep, max(1.0, settings.escalation_tick_seconds)),
+        Job("rota_notices", rota_notices, 60),
         Job("refresh_fallback", refresh_fallback, 60),
     ]

@@ -52,3 +52,16 @@ class SmsOptOut(SQLModel, table=True):
     number: str = Field(max_length=20)
     opted_out: bool = True
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SentNotice(SQLModel, table=True):
+    """A notice that must go out once: `shift:{rota}:{staff}:{start}` or
+    `coverage:{team}:{local date}`. The unique key makes two instances (or a
+    restart) send it once."""
+
+    __tablename__ = "sent_notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
