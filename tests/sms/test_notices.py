@@ -1,0 +1,80 @@
+"""Shift-start notices and the daily coverage check."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from app.escalation.notices import (
+    ShiftStart, coverage_due, coverage_text, send_coverage_checks, send_shift_notices, shifts_starting_soon,
+)
+from app.messaging.models import OutboundMessage
+from tests.conftest import auth
+
+NOW = datetime(2026, 11, 18, 21, 40, tzinfo=timezone.utc)  # 16:40 in New York
+
+
+def test_only_shifts_starting_within_the_lead_are_noticed():
+    soon = ShiftStart(1, "Primary", 7, NOW + timedelta(minutes=20), NOW + timedelta(hours=16))
+    later = ShiftStart(1, "Primary", 8, NOW + timedelta(hours=2), NOW + timedelta(hours=18))
+    running = ShiftStart(1, "Primary", 9, NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+    assert shifts_starting_soon([soon, later, running], NOW) == [soon]
+
+
+def test_coverage_check_is_due_from_nine_local_and_names_the_gap():
+    assert coverage_due(datetime(2026, 11, 18, 13, 59, tzinfo=timezone.utc), "America/New_York") is None
+    assert coverage_due(datetime(2026, 11, 18, 14, 0, tzinfo=timezone.utc), "America/New_York") == "2026-11-18"
+    assert coverage_text([], "America/New_York") is None
+    text = coverage_text([(NOW, NOW + timedelta(hours=10))], "America/New_York")
+    assert "10h" in text and "Wed 18 Nov 16:40" in text
+
+
+def _messages(session, purpose):
+    session.expire_all()
+    return session.execute(select(OutboundMessage).where(OutboundMessage.purpose == purpose)).scalars().all()
+
+
+def test_shift_notice_goes_once_to_the_person_coming_on(client, session, world):
+    # Nights layer on top: 17:00-09:00 weekdays, Owen's partner comes on at 17:00.
+    from tests.factories import make_staff
+
+    night = make_staff(session, world.team, name="Nia Night", phone="+12015550185")
+    session.commit()
+    r = client.post(f"/v1/teams/{world.team.id}/rotas", headers=auth(world.supervisor_key), json={
+        "name": "Nights", "priority": 2, "timezone": "America/New_York",
+        "layers": [{"name": "nights", "turn": {"unit": "days", "length": 1}, "start": "2026-01-05T17:00",
+                    "participants": [night.id], "restrictions": [
+                        {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "17:00", "end": "09:00"}]}],
+    })
+    assert r.status_code == 201, r.text
+    assert send_shift_notices(session=session, now=NOW) == 1
+    assert send_shift_notices(session=session, now=NOW + timedelta(minutes=1)) == 0  # once
+    [notice] = _messages(session, "notice")
+    assert notice.to_number == night.phone and "17:00" in notice.body
+
+
+def test_daily_coverage_check_texts_supervisors_once_a_day(client, session, world):
+    # The world's primary rota is 24/7 (weekly, one person): no gap, no alert.
+    assert send_coverage_checks(session=session, now=NOW) == 0
+    # An override cannot create a gap, but deleting the rota's only person from tonight can: replace it.
+    r = client.put(f"/v1/rotas/{_primary_id(client, world)}", headers=auth(world.supervisor_key),
+                   params={"allow_gaps": "true"}, json={
+        "name": "Primary", "priority": 1, "timezone": "America/New_York",
+        "layers": [{"name": "days", "turn": {"unit": "weeks", "length": 1}, "start": "2026-01-05T09:00",
+                    "participants": [world.oncall.id], "restrictions": [
+                        {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}]}],
+    })
+    assert r.status_code == 200, r.text
+    assert send_coverage_checks(session=session, now=NOW) == 1
+    assert send_coverage_checks(session=session, now=NOW + timedelta(hours=1)) == 0
+    [alert] = _messages(session, "alert")
+    assert alert.to_number == world.supervisor.phone and "COVERAGE GAP" in alert.body
+
+
+def _primary_id(client, world) -> int:
+    r = client.get(f"/v1/teams/{world.team.id}/oncall", headers=auth(world.supervisor_key))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    items = body if isinstance(body, list) else body.get("rotas", body.get("items"))
+    return items[0]["rota_id"] if "rota_id" in items[0] else items[0]["rota"]["id"]
