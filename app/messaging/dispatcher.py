@@ -68,12 +68,16 @@ class Dispatcher:
         if ids == []:
             return 0
         claimed = self._claim(ids, self.clock())
+        escalated = False
         for message in claimed:
             result = self.sender.send(
                 to=message.to_number, from_=message.from_number, body=message.body,
                 status_callback=self.status_callback_url,
             )
-            self._record(message.id, result)
+            escalated |= self._record(message.id, result)
+        if escalated:
+            # A failed notification queued the next level: send it now, not on the next tick.
+            return len(claimed) + self.dispatch()
         return len(claimed)
 
     def drain(self, max_rounds: int = 100) -> int:
@@ -86,19 +90,20 @@ class Dispatcher:
                 break
         return total
 
-    def _record(self, message_id: int, result: SendResult) -> None:
+    def _record(self, message_id: int, result: SendResult) -> bool:
+        """Write a send's result. Returns True when a failure hook ran (and may have queued more)."""
         now = self.clock()
         with self.db.session() as session:
             message = session.get(OutboundMessage, message_id)
             if message is None or message.status != "sending":
-                return
+                return False
             message.updated_at = now
             if result.ok:
                 message.status = result.status or "queued"
                 message.provider_sid = result.provider_sid
                 message.next_attempt_at = None
                 OUTBOUND.labels("accepted").inc()
-                return
+                return False
             message.error_code = result.error_code
             if result.permanent or message.attempts >= MAX_ATTEMPTS:
                 message.status = "failed"
@@ -108,9 +113,11 @@ class Dispatcher:
                             error_code=result.error_code, attempts=message.attempts)
                 if self.on_failure:
                     self.on_failure(session, message, now)
-                return
+                    return True
+                return False
             message.status = "pending"
             message.next_attempt_at = now + backoff(message.attempts)
             OUTBOUND.labels("retry").inc()
             log.info("outbound_retry", message_id=message.id, error_code=result.error_code,
                      attempts=message.attempts)
+            return False
