@@ -1,0 +1,181 @@
+"""Signed inbound SMS through a real `crisisroute serve` subprocess.
+
+- webhook latency at a fixed offered load (open loop), against a bare FastAPI
+  endpoint started the same way in the same run → `webhook_p99_ratio`;
+- time from the webhook's send to the first staff message reaching the
+  Twilio stand-in → `notify_p99_ms`;
+- sustained SMS per second on PostgreSQL with no errors → `sms_per_s_postgres`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from common import (
+    TwilioStandIn, Server, client_number, closed_loop, migrated_database, open_loop, percentiles_line,
+    pg_database, pg_reachable, seed_world, sms_params, wait_until,
+)
+
+RATE = 50.0  # offered webhooks per second
+
+
+def _requests(world, numbers: list[str], body: str = "I need to talk to someone") -> list[tuple[str, dict]]:
+    return [(n, sms_params(n, world.line, body)) for n in numbers]
+
+
+def _load(server: Server, requests, rate: float, max_seconds: float):
+    return asyncio.run(open_loop(base_url=server.url, path="/twilio/sms", requests=requests, rate=rate,
+                                 max_seconds=max_seconds))
+
+
+def _latencies_ms(results) -> list[float]:
+    return [r.latency * 1000 for r in results if r.status == 200]
+
+
+def _errors(results) -> int:
+    return sum(1 for r in results if r.status != 200)
+
+
+def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[str, object]]:
+    """Bare endpoint and crisisroute at the same offered load, then the
+    staff-notification latency of the crisisroute run."""
+    n = 300 if quick else 1500
+    warm = 40
+    lines: list[tuple[str, object]] = [("webhook_offered_rps", RATE), ("webhook_requests", n)]
+    stand_in = TwilioStandIn().start()
+    servers: list[Server] = []
+    try:
+        # Bare FastAPI endpoint, same uvicorn call and flags.
+        bare = Server(kind="bare")
+        servers.append(bare)
+        bare.start()
+        fake = type("W", (), {"line": "+19735550100"})()
+        _load(bare, _requests(fake, [client_number(900000 + i) for i in range(warm)]), RATE, 10)
+        bare_results = _load(bare, _requests(fake, [client_number(910000 + i) for i in range(n)]), RATE, n / RATE + 20)
+        bare.stop()
+        bare_ms = _latencies_ms(bare_results)
+
+        # crisisroute serve, with its in-process tick and dispatcher.
+        app = Server(database_url=database_url, twilio_url=stand_in.url)
+        servers.append(app)
+        database = migrated_database(app.env["DATABASE_URL"])
+        world = seed_world(database, clients=n + warm)
+        database.engine.dispose()
+        app.start()
+        numbers = list(world.clients)
+        _load(app, _requests(world, numbers[:warm]), RATE, 10)
+        measured = numbers[warm:warm + n]
+        results = _load(app, _requests(world, measured), RATE, n / RATE + 20)
+        web_ms = _latencies_ms(results)
+
+        # Staff messages that name each sender, first arrival per sender.
+        staff = world.staff_phones
+        wanted = set(measured)
+
+        def first_staff_message() -> dict[str, float]:
+            first: dict[str, float] = {}
+            kinds: dict[str, str] = {}
+            for arrival in stand_in.accepted:
+                if arrival.to not in staff:
+                    continue
+                for number in wanted & set(_numbers_in(arrival.body)):
+                    if number not in first or arrival.at < first[number]:
+                        first[number] = arrival.at
+                        kinds[number] = arrival.body.split(" ", 1)[0]
+            first_staff_message.kinds = kinds
+            return first
+
+        wait_until(lambda: len(first_staff_message()) >= len(wanted), timeout=30, interval=0.2)
+        first = first_staff_message()
+        due = {r.key: r.scheduled for r in results}
+        notify_ms = [(first[k] - due[k]) * 1000 for k in first if k in due]
+        kinds = sorted(set(first_staff_message.kinds.values()))
+        app.stop()
+        if "ERROR" in app.log_text() or '"level": "error"' in app.log_text():
+            lines.append(("webhook_server_errors_logged", app.log_text().count('"level": "error"')))
+    finally:
+        for server in servers:
+            server.stop()
+        stand_in.stop()
+
+    lines += percentiles_line("bare", bare_ms)
+    lines.append(("bare_errors", _errors(bare_results)))
+    lines += percentiles_line("webhook", web_ms)
+    lines.append(("webhook_errors", _errors(results)))
+    bare_p99 = dict(percentiles_line("bare", bare_ms))["bare_p99_ms"]
+    web_p99 = dict(percentiles_line("webhook", web_ms))["webhook_p99_ms"]
+    lines.append(("webhook_p99_ratio", round(web_p99 / bare_p99, 2) if bare_p99 else "n/a"))
+    lines += percentiles_line("notify", notify_ms, which=(50, 99))
+    lines.append(("notify_delivered", f"{len(first)}/{len(wanted)}"))
+    # CRISIS/URGENT: a real notification; UNANSWERED: routing fell back to the
+    # external fallback and only the supervisors' alert went out.
+    lines.append(("notify_first_message_kind", "+".join(kinds) or "none"))
+    return lines
+
+
+def _numbers_in(text: str) -> list[str]:
+    from common import E164
+
+    return E164.findall(text)
+
+
+def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[tuple[str, object]]:
+    """Closed loop at concurrency 32: how many signed inbound SMS per second
+    one `crisisroute serve` takes on PostgreSQL, every one answered 200."""
+    from common import PG_ADMIN_URL
+
+    admin_url = admin_url or PG_ADMIN_URL
+    why = pg_reachable(admin_url)
+    if why:
+        return [("sms_per_s_postgres", f"skipped (PostgreSQL not reachable at {admin_url}: {why})")]
+    seconds = 8 if quick else 30
+    pool = 6000 if quick else 15000
+    concurrency = 32
+    stand_in = TwilioStandIn().start()
+    server = None
+    try:
+        with pg_database("crisisroute_bench_proof", admin_url) as url:
+            database = migrated_database(url)
+            world = seed_world(database, clients=pool + 100)
+            database.engine.dispose()
+            server = Server(database_url=url, twilio_url=stand_in.url)
+            server.start()
+            numbers = list(world.clients)
+            asyncio.run(closed_loop(base_url=server.url, path="/twilio/sms",
+                                    requests=_requests(world, numbers[:100]), concurrency=concurrency,
+                                    max_seconds=10))
+            results = asyncio.run(closed_loop(base_url=server.url, path="/twilio/sms",
+                                              requests=_requests(world, numbers[100:]), concurrency=concurrency,
+                                              max_seconds=seconds))
+            server.stop()
+    finally:
+        if server:
+            server.stop()
+        stand_in.stop()
+    ok = [r for r in results if r.status == 200]
+    errors = len(results) - len(ok)
+    span = max(r.done for r in results) - min(r.sent for r in results) if results else 0
+    rate = round(len(ok) / span, 1) if span else 0
+    lines: list[tuple[str, object]] = [
+        ("sms_per_s_postgres", rate if errors == 0 else f"{rate} (with {errors} errors)"),
+        ("sms_postgres_requests", len(results)),
+        ("sms_postgres_errors", errors),
+        ("sms_postgres_concurrency", concurrency),
+    ]
+    lines += percentiles_line("sms_postgres", [r.latency * 1000 for r in ok], which=(50, 99))
+    return lines
+
+
+def run(quick: bool, postgres: str | None = None):
+    """`postgres`: an admin URL; when given, the latency run uses its own
+    database there (crisisroute_bench_proof) instead of SQLite."""
+    started = time.monotonic()
+    if postgres:
+        with pg_database("crisisroute_bench_proof", postgres) as url:
+            lines = [("webhook_database", "postgresql"), *webhook_latency(quick, url)]
+    else:
+        lines = [("webhook_database", "sqlite"), *webhook_latency(quick)]
+    lines += sms_throughput_postgres(quick, postgres)
+    lines.append(("bench_webhook_seconds", round(time.monotonic() - started, 1)))
+    return lines
