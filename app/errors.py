@@ -85,6 +85,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+        # A number too large for the database (SQLite refuses ints past 64
+        # bits while binding, e.g. GET /v1/contacts/108372202433876197376):
+        # bad input, not a server fault.
+        return JSONResponse({"detail": [{"loc": ["request"], "msg": "a number is out of range",
+                                         "type": "value_error"}]}, status_code=422)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         request_id = getattr(request.state, "request_id", None)
