@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from app.clients.models import Client, ClientPhone
@@ -63,8 +63,18 @@ def staff_by_phone(*, session: Session, team_id: int, number: str) -> Staff | No
     ).scalars().first()
 
 
+def serialize_sender(*, session: Session, team_id: int, number: str) -> None:
+    """Two texts from one number handled at the same moment must not both
+    find no open contact and open two. PostgreSQL: a lock per (team, number)
+    held until commit; SQLite's BEGIN IMMEDIATE already serialises writers."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:team_id, hashtext(:number))"),
+                        {"team_id": team_id, "number": number})
+
+
 def handle_inbound_sms(*, session: Session, team: Team, sms: InboundSms, now: datetime, settings) -> str:
     """Returns what happened ("duplicate", "staff_reply", "opened", "continued", …)."""
+    serialize_sender(session=session, team_id=team.id, number=sms.from_number)
     if contacts.event_seen(session=session, idempotency_key=sms.message_sid):
         return "duplicate"
 
