@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import aliased
 
 from app.db import Database
 from app.messaging.models import OutboundMessage
@@ -51,7 +52,15 @@ class Dispatcher:
             )
             if ids is not None:
                 query = query.where(OutboundMessage.id.in_(list(ids)))
-            query = query.order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(BATCH)
+            # A contact's messages go out in the order they were written: none
+            # overtakes an older one still waiting for a retry or being sent,
+            # so after a Twilio outage level 3 never reaches staff before level 2.
+            older = aliased(OutboundMessage)
+            query = query.where(~exists().where(
+                older.contact_id == OutboundMessage.contact_id, older.id < OutboundMessage.id,
+                or_(older.status == "sending", and_(older.status == "pending", older.next_attempt_at > now)),
+            ))
+            query = query.order_by(OutboundMessage.id).limit(BATCH)
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             claimed = list(session.execute(query).scalars())
@@ -69,12 +78,18 @@ class Dispatcher:
             return 0
         claimed = self._claim(ids, self.clock())
         escalated = False
+        held: set[int] = set()  # contacts whose earlier message just failed for now
         for message in claimed:
+            if message.contact_id is not None and message.contact_id in held:
+                self._release(message.id)
+                continue
             result = self.sender.send(
                 to=message.to_number, from_=message.from_number, body=message.body,
                 status_callback=self.status_callback_url,
             )
             escalated |= self._record(message.id, result)
+            if not result.ok and not result.permanent and message.contact_id is not None:
+                held.add(message.contact_id)
         if escalated:
             # A failed notification queued the next level: send it now, not on the next tick.
             return len(claimed) + self.dispatch()
@@ -89,6 +104,15 @@ class Dispatcher:
             if sent == 0:
                 break
         return total
+
+    def _release(self, message_id: int) -> None:
+        """Give back a claimed message unsent (it waits behind an older one)."""
+        with self.db.session() as session:
+            message = session.get(OutboundMessage, message_id)
+            if message is not None and message.status == "sending":
+                message.status = "pending"
+                message.attempts -= 1
+                message.next_attempt_at = self.clock()
 
     def _record(self, message_id: int, result: SendResult) -> bool:
         """Write a send's result. Returns True when a failure hook ran (and may have queued more)."""
