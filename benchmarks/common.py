@@ -82,10 +82,11 @@ class Arrival:
 
 
 class TwilioStandIn:
-    """Answers POST /2010-04-01/Accounts/{sid}/Messages.json. `fail_until` /
-    `hang_until` (monotonic times) make it answer 500 / hold the request past
-    the client's timeout; `arrivals` lists what reached it, `accepted` only
-    the messages it took (201)."""
+    """Answers POST /2010-04-01/Accounts/{sid}/Messages.json. Before
+    `fail_until` (a monotonic time) it answers 500; then, before `hang_until`,
+    it holds each request `hang_seconds` (past the client's timeout) and
+    answers nothing. `arrivals` lists what reached it (answered 0 for a hang),
+    `accepted` only the messages it took (201)."""
 
     def __init__(self, hang_seconds: float = 12.0):
         self.arrivals: list[Arrival] = []
@@ -111,14 +112,14 @@ class TwilioStandIn:
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 if not self.path.endswith("/Messages.json"):
                     return self._answer(404, {"code": 20404, "message": "not found", "status": 404})
-                if arrived < stand_in.hang_until:
-                    time.sleep(stand_in.hang_seconds)  # past the sender's timeout
-                    stand_in._record(arrived, form, "", 0)
-                    self.close_connection = True
-                    return
                 if arrived < stand_in.fail_until:
                     stand_in._record(arrived, form, "", 500)
                     return self._answer(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+                if arrived < stand_in.hang_until:
+                    stand_in._record(arrived, form, "", 0)
+                    time.sleep(stand_in.hang_seconds)  # past the sender's timeout
+                    self.close_connection = True
+                    return
                 sid = f"SM{next(stand_in._sids):032d}"
                 stand_in._record(arrived, form, sid, 201)
                 self._answer(201, {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
@@ -134,6 +135,7 @@ class TwilioStandIn:
 
         self.server = ThreadingHTTPServer((HOST, 0), Handler)
         self.server.daemon_threads = True
+        self.server.block_on_close = False
         self.port = self.server.server_address[1]
         self.url = f"http://{HOST}:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
