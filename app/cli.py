@@ -78,6 +78,7 @@ def serve(
 ) -> None:
     """Run the HTTP service (and, by default, the escalation tick)."""
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
     from app import migrations
     from app.logs import configure_logging
@@ -86,11 +87,18 @@ def serve(
     settings = _settings()
     configure_logging(settings.log_level)
     database = _database(settings)
-    if migrations.is_empty(database.engine):
-        migrations.upgrade(database.engine)
-    elif not migrations.is_at_head(database.engine):
-        typer.secho("database is not at the migrations' head: run `crisisroute db upgrade`",
-                    fg=typer.colors.YELLOW, err=True)
+    try:
+        if migrations.is_empty(database.engine):
+            migrations.upgrade(database.engine)
+        elif not migrations.is_at_head(database.engine):
+            typer.secho("database is not at the migrations' head: run `crisisroute db upgrade`",
+                        fg=typer.colors.YELLOW, err=True)
+    except SQLAlchemyError as exc:
+        # Serve anyway: /twilio/fallback needs no database and the webhooks
+        # answer 503 at once, so Twilio keeps the line answered through its
+        # fallback URL until the database is back (/readyz says 503 meanwhile).
+        typer.secho(f"database unreachable at start ({type(exc).__name__}): serving the fallback URL; "
+                    "webhooks answer 503 until it is back", fg=typer.colors.RED, err=True)
     app = create_app(settings, db=database, run_worker=settings.run_worker and not workers_off,
                      configure_logs=False)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
