@@ -105,7 +105,7 @@ def _who(session: Session, contact: Contact) -> str:
 def _plan_url(session: Session, contact: Contact, staff_id: int, now: datetime, settings) -> str | None:
     if not contact.client_id:
         return None
-    from app.clients.service import create_plan_link
+    from app.clients.plan_links import create_plan_link
 
     return create_plan_link(session=session, client_id=contact.client_id, staff_id=staff_id,
                             contact_id=contact.id, now=now, settings=settings)

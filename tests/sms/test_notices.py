@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.escalation.notices import (
     ShiftStart, coverage_due, coverage_text, send_coverage_checks, send_shift_notices, shifts_starting_soon,
 )
-from app.messaging.models import OutboundMessage
-from tests.conftest import auth
+from app.messaging.models import OutboundMessage, SentNotice
+from app.oncall.models import Rota
 
 NOW = datetime(2026, 11, 18, 21, 40, tzinfo=timezone.utc)  # 16:40 in New York
 
@@ -36,45 +36,36 @@ def _messages(session, purpose):
 
 
 def test_shift_notice_goes_once_to_the_person_coming_on(client, session, world):
-    # Nights layer on top: 17:00-09:00 weekdays, Owen's partner comes on at 17:00.
+    # Nights layer: 17:00-09:00 weekdays; Nia comes on at 17:00 local (22:00 UTC), 20 minutes after NOW.
     from tests.factories import make_staff
 
     night = make_staff(session, world.team, name="Nia Night", phone="+12015550185")
+    session.add(Rota(team_id=world.team.id, name="Nights", priority=2, timezone="America/New_York", layers=[
+        {"name": "nights", "turn": {"unit": "days", "length": 1}, "start": "2026-01-05T17:00",
+         "participants": [night.id],
+         "restrictions": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "17:00", "end": "09:00"}]}]))
     session.commit()
-    r = client.post(f"/v1/teams/{world.team.id}/rotas", headers=auth(world.supervisor_key), json={
-        "name": "Nights", "priority": 2, "timezone": "America/New_York",
-        "layers": [{"name": "nights", "turn": {"unit": "days", "length": 1}, "start": "2026-01-05T17:00",
-                    "participants": [night.id], "restrictions": [
-                        {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "17:00", "end": "09:00"}]}],
-    })
-    assert r.status_code == 201, r.text
     assert send_shift_notices(session=session, now=NOW) == 1
     assert send_shift_notices(session=session, now=NOW + timedelta(minutes=1)) == 0  # once
     [notice] = _messages(session, "notice")
     assert notice.to_number == night.phone and "17:00" in notice.body
+    # Nobody else is starting a shift in the next 30 minutes.
+    assert send_shift_notices(session=session, now=NOW + timedelta(hours=2)) == 0
 
 
 def test_daily_coverage_check_texts_supervisors_once_a_day(client, session, world):
-    # The world's primary rota is 24/7 (weekly, one person): no gap, no alert.
-    assert send_coverage_checks(session=session, now=NOW) == 0
-    # An override cannot create a gap, but deleting the rota's only person from tonight can: replace it.
-    r = client.put(f"/v1/rotas/{_primary_id(client, world)}", headers=auth(world.supervisor_key),
-                   params={"allow_gaps": "true"}, json={
-        "name": "Primary", "priority": 1, "timezone": "America/New_York",
-        "layers": [{"name": "days", "turn": {"unit": "weeks", "length": 1}, "start": "2026-01-05T09:00",
-                    "participants": [world.oncall.id], "restrictions": [
-                        {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}]}],
-    })
-    assert r.status_code == 200, r.text
-    assert send_coverage_checks(session=session, now=NOW) == 1
-    assert send_coverage_checks(session=session, now=NOW + timedelta(hours=1)) == 0
-    [alert] = _messages(session, "alert")
-    assert alert.to_number == world.supervisor.phone and "COVERAGE GAP" in alert.body
-
-
-def _primary_id(client, world) -> int:
-    r = client.get(f"/v1/teams/{world.team.id}/oncall", headers=auth(world.supervisor_key))
-    assert r.status_code == 200, r.text
-    body = r.json()
-    items = body if isinstance(body, list) else body.get("rotas", body.get("items"))
-    return items[0]["rota_id"] if "rota_id" in items[0] else items[0]["rota"]["id"]
+    # The world's primary rota is 24/7 (weekly, one person): no alert for this team.
+    send_coverage_checks(session=session, now=NOW)
+    assert [m for m in _messages(session, "alert") if m.team_id == world.team.id] == []
+    primary = session.execute(select(Rota).where(Rota.team_id == world.team.id, Rota.priority == 1)).scalar_one()
+    primary.layers = [{"name": "days", "turn": {"unit": "weeks", "length": 1}, "start": "2026-01-05T09:00",
+                       "participants": [world.oncall.id],
+                       "restrictions": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}]}]
+    session.add(primary)
+    session.execute(delete(SentNotice))
+    session.commit()
+    assert send_coverage_checks(session=session, now=NOW) >= 1
+    send_coverage_checks(session=session, now=NOW + timedelta(hours=1))
+    alerts = [m for m in _messages(session, "alert") if m.team_id == world.team.id]
+    assert len(alerts) == 1  # once a day
+    assert alerts[0].to_number == world.supervisor.phone and "COVERAGE GAP" in alerts[0].body

@@ -1,0 +1,48 @@
+"""Short-lived links to a client's current crisis plan, for on-call phones.
+
+The token is random, stored only as a SHA-256, expires (PLAN_LINK_HOURS) and
+can be revoked; every open is audited. The SMS carries the link, never the plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.clients.models import PlanLink
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_plan_link(*, session: Session, client_id: int, staff_id: int | None, contact_id: int | None,
+                     now: datetime, settings) -> str:
+    # 12 random bytes (96 bits) keep the URL short enough for one SMS segment.
+    token = secrets.token_urlsafe(12)
+    session.add(PlanLink(client_id=client_id, staff_id=staff_id, contact_id=contact_id, token_hash=_hash(token),
+                         expires_at=now + timedelta(hours=settings.plan_link_hours), created_at=now))
+    return f"{settings.public_base_url}/plan/{token}"
+
+
+def find_plan_link(*, session: Session, token: str, now: datetime) -> PlanLink | None:
+    """The link if it exists, is not revoked and has not expired."""
+    link = session.execute(select(PlanLink).where(PlanLink.token_hash == _hash(token))).scalars().first()
+    if link is None or link.revoked_at is not None or link.expires_at <= now:
+        return None
+    return link
+
+
+def revoke_plan_links(*, session: Session, client_id: int, now: datetime, link_id: int | None = None) -> int:
+    query = select(PlanLink).where(PlanLink.client_id == client_id, PlanLink.revoked_at.is_(None))
+    if link_id is not None:
+        query = query.where(PlanLink.id == link_id)
+    links = list(session.execute(query).scalars())
+    for link in links:
+        link.revoked_at = now
+        session.add(link)
+    return len(links)
