@@ -20,6 +20,11 @@ from benchmarks.common import (
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: starts real server subprocesses (select with -m slow / -m 'not slow')")
+    config.addinivalue_line("markers", "soak: long runs in tests/soak, collected only with CRISISROUTE_SOAK=1")
+
+
 @pytest.fixture
 def stand_in():
     twilio = TwilioStandIn(hang_seconds=11).start()

@@ -20,6 +20,8 @@ import pytest
 from benchmarks.common import HOST, free_port, sign, sms_params, wait_until
 from tests.reliability.conftest import facts, seed, send, texts
 
+pytestmark = pytest.mark.slow
+
 LINE = "+19735550100"
 
 

@@ -12,8 +12,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import pytest
+
 from benchmarks.common import wait_until
 from tests.reliability.conftest import arrivals_by_notification, facts, seed, send, texts
+
+pytestmark = pytest.mark.slow
 
 CONTACTS = 10
 ERRORS_FOR = 3.0    # seconds of HTTP 500

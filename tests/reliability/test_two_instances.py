@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+
 from benchmarks.common import open_loop, wait_until
 from tests.reliability.conftest import arrivals_by_notification, facts, seed, texts
+
+pytestmark = pytest.mark.slow
 
 CONTACTS = 40
 

@@ -24,3 +24,7 @@ def twilio_api():
     with respx.mock(assert_all_called=False) as mock:
         route = mock.post(MESSAGES_URL).mock(side_effect=create)
         yield route
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: starts real server subprocesses (select with -m slow / -m 'not slow')")

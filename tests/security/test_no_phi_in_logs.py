@@ -22,6 +22,8 @@ from benchmarks.common import (
     Server, TwilioStandIn, migrated_database, notification_ref, post_signed, sign, sms_params, wait_until,
 )
 
+pytestmark = pytest.mark.slow
+
 LINE = "+19735550142"
 OTHER_LINE = "+19735550143"
 CLIENT = ("Marisol Quintero", "+12015550137")
