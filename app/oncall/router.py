@@ -1,3 +1,326 @@
-from fastapi import APIRouter
+"""Rotas, overrides, who is on call, schedules, coverage and calendars.
 
-router = APIRouter()
+Supervisors edit their team's rotas; case managers read; admins do all.
+Another team's rota answers 404. A create or update that leaves a hole in the
+primary rota in the next 14 days is refused (409, listing the holes) unless
+the request says allow_gaps=true: a 24/7 line must not publish gaps by accident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Request, Response
+from icalendar import Calendar, Event
+from sqlalchemy import select
+
+import rotas
+from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.service import audit
+from app.errors import Conflict, Invalid, NotFound
+from app.oncall import service
+from app.oncall.models import Rota, RotaOverride
+from app.oncall.schemas import (
+    CalendarToken, CoverageOut, GapOut, OnCallOut, OverrideIn, OverrideOut, RotaIn, RotaOut, ShiftOut, StaffRef,
+)
+from app.teams.models import Staff, Team
+
+router = APIRouter(tags=["on-call"])
+MAX_WINDOW = timedelta(days=400)
+
+
+def _now(request: Request) -> datetime:
+    return request.app.state.runtime.now()
+
+
+def _aware(name: str, value: datetime | None, default: datetime) -> datetime:
+    if value is None:
+        return default
+    if value.tzinfo is None:
+        raise Invalid(["query", name], "must include a UTC offset, e.g. 2026-11-22T03:00:00+00:00")
+    return value
+
+
+def _window(request: Request, start: datetime | None, end: datetime | None, default_days: int) -> tuple[datetime, datetime]:
+    now = _now(request)
+    start = _aware("start", start, now)
+    end = _aware("end", end, start + timedelta(days=default_days))
+    if end <= start:
+        raise Invalid(["query", "end"], "must be after start")
+    if end - start > MAX_WINDOW:
+        raise Invalid(["query", "end"], "the window may span at most 400 days")
+    return start, end
+
+
+def _team(session, principal, team_id: int) -> Team:
+    check_team(principal, team_id, what="team")
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFound("team not found")
+    return team
+
+
+def _rota(session, principal, rota_id: int) -> Rota:
+    rota = session.get(Rota, rota_id)
+    if rota is None:
+        raise NotFound("rota not found")
+    check_team(principal, rota.team_id, what="rota")
+    return rota
+
+
+def _out(rota: Rota) -> RotaOut:
+    return RotaOut.model_validate(rota, from_attributes=True)
+
+
+def _check_priority_free(session, team_id: int, priority: int, rota_id: int | None) -> None:
+    clash = session.execute(select(Rota.id).where(Rota.team_id == team_id, Rota.priority == priority,
+                                                  Rota.id != (rota_id or -1))).first()
+    if clash:
+        raise Conflict(f"the team already has a rota with priority {priority} (rota {clash[0]})")
+
+
+def _refuse_gaps(schedule: rotas.Schedule, priority: int, now: datetime, allow_gaps: bool) -> None:
+    if priority != 1 or allow_gaps:
+        return
+    holes = rotas.gaps(schedule, now, now + service.GAP_HORIZON)
+    if holes:
+        raise Conflict({
+            "message": "this primary rota leaves nobody on call in the next 14 days; fix it or send allow_gaps=true",
+            "gaps": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in holes],
+        })
+
+
+@router.post("/v1/teams/{team_id}/rotas", status_code=201, response_model=RotaOut)
+def create_rota(team_id: int, body: RotaIn, request: Request, session: SessionDep, principal: CurrentPrincipal,
+                allow_gaps: bool = False) -> RotaOut:
+    require_role(principal, "supervisor")
+    _team(session, principal, team_id)
+    data = body.model_dump()
+    schedule = service.build_schedule(session=session, team_id=team_id, data=data)
+    _check_priority_free(session, team_id, body.priority, None)
+    now = _now(request)
+    _refuse_gaps(schedule, body.priority, now, allow_gaps)
+    rota = Rota(team_id=team_id, name=body.name, priority=body.priority, timezone=body.timezone,
+                layers=data["layers"], created_at=now, updated_at=now)
+    session.add(rota)
+    session.flush()
+    audit(session=session, principal=principal, action="rota.create", record_type="rota", record_id=rota.id,
+          team_id=team_id, detail={"allow_gaps": allow_gaps})
+    session.commit()
+    return _out(rota)
+
+
+@router.get("/v1/teams/{team_id}/rotas", response_model=list[RotaOut])
+def list_rotas(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[RotaOut]:
+    require_role(principal, "supervisor", "case_manager")
+    _team(session, principal, team_id)
+    rows = session.execute(select(Rota).where(Rota.team_id == team_id).order_by(Rota.priority, Rota.id)).scalars()
+    return [_out(r) for r in rows]
+
+
+@router.get("/v1/rotas/{rota_id}", response_model=RotaOut)
+def get_rota(rota_id: int, session: SessionDep, principal: CurrentPrincipal) -> RotaOut:
+    require_role(principal, "supervisor", "case_manager")
+    return _out(_rota(session, principal, rota_id))
+
+
+@router.put("/v1/rotas/{rota_id}", response_model=RotaOut)
+def replace_rota(rota_id: int, body: RotaIn, request: Request, session: SessionDep, principal: CurrentPrincipal,
+                 allow_gaps: bool = False) -> RotaOut:
+    require_role(principal, "supervisor")
+    rota = _rota(session, principal, rota_id)
+    now = _now(request)
+    data = body.model_dump()
+    overrides = service.overrides_between(session=session, rota_id=rota.id, start=now, end=now + service.GAP_HORIZON)
+    schedule = service.build_schedule(session=session, team_id=rota.team_id, data=data,
+                                      overrides=[rotas.Override(o.start, o.end, o.staff_id) for o in overrides])
+    _check_priority_free(session, rota.team_id, body.priority, rota.id)
+    _refuse_gaps(schedule, body.priority, now, allow_gaps)
+    rota.name, rota.priority, rota.timezone, rota.layers, rota.updated_at = (
+        body.name, body.priority, body.timezone, data["layers"], now)
+    session.add(rota)
+    audit(session=session, principal=principal, action="rota.update", record_type="rota", record_id=rota.id,
+          team_id=rota.team_id, detail={"allow_gaps": allow_gaps})
+    session.commit()
+    return _out(rota)
+
+
+@router.delete("/v1/rotas/{rota_id}", status_code=204, response_class=Response)
+def delete_rota(rota_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    require_role(principal, "supervisor")
+    rota = _rota(session, principal, rota_id)
+    for override in session.execute(select(RotaOverride).where(RotaOverride.rota_id == rota.id)).scalars():
+        session.delete(override)
+    session.delete(rota)
+    audit(session=session, principal=principal, action="rota.delete", record_type="rota", record_id=rota_id,
+          team_id=rota.team_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/v1/rotas/{rota_id}/overrides", status_code=201, response_model=OverrideOut)
+def create_override(rota_id: int, body: OverrideIn, session: SessionDep, principal: CurrentPrincipal) -> OverrideOut:
+    require_role(principal, "supervisor")
+    rota = _rota(session, principal, rota_id)
+    for name in ("start", "end"):
+        if getattr(body, name).tzinfo is None:
+            raise Invalid(["body", name], "must include a UTC offset")
+    if body.end <= body.start:
+        raise Invalid(["body", "end"], "must be after start")
+    staff = session.get(Staff, body.staff_id)
+    if staff is None or staff.team_id != rota.team_id or not staff.active:
+        raise Invalid(["body", "staff_id"], "is not an active member of this rota's team")
+    override = RotaOverride(rota_id=rota.id, staff_id=body.staff_id, start=body.start, end=body.end, reason=body.reason)
+    session.add(override)
+    session.flush()
+    audit(session=session, principal=principal, action="rota_override.create", record_type="rota_override",
+          record_id=override.id, team_id=rota.team_id)
+    session.commit()
+    return OverrideOut.model_validate(override, from_attributes=True)
+
+
+@router.get("/v1/rotas/{rota_id}/overrides", response_model=list[OverrideOut])
+def list_overrides(rota_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+                   start: datetime | None = None, end: datetime | None = None) -> list[OverrideOut]:
+    require_role(principal, "supervisor", "case_manager")
+    rota = _rota(session, principal, rota_id)
+    start, end = _window(request, start, end, 60)
+    rows = service.overrides_between(session=session, rota_id=rota.id, start=start, end=end)
+    return [OverrideOut.model_validate(o, from_attributes=True) for o in rows]
+
+
+@router.delete("/v1/rotas/{rota_id}/overrides/{override_id}", status_code=204, response_class=Response)
+def delete_override(rota_id: int, override_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    require_role(principal, "supervisor")
+    rota = _rota(session, principal, rota_id)
+    override = session.get(RotaOverride, override_id)
+    if override is None or override.rota_id != rota.id:
+        raise NotFound("override not found")
+    session.delete(override)
+    audit(session=session, principal=principal, action="rota_override.delete", record_type="rota_override",
+          record_id=override_id, team_id=rota.team_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+def _oncall_out(session, snapshot: service.RotaOnCall) -> OnCallOut:
+    staff = session.get(Staff, snapshot.staff_id) if snapshot.staff_id is not None else None
+    return OnCallOut(rota_id=snapshot.rota_id, rota_name=snapshot.rota_name, priority=snapshot.priority,
+                     staff=StaffRef(id=staff.id, name=staff.name) if staff else None,
+                     source=snapshot.source, until=snapshot.until)
+
+
+@router.get("/v1/rotas/{rota_id}/oncall", response_model=OnCallOut)
+def rota_oncall(rota_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+                at: datetime | None = None) -> OnCallOut:
+    require_role(principal, "supervisor", "case_manager")
+    rota = _rota(session, principal, rota_id)
+    at = _aware("at", at, _now(request))
+    return _oncall_out(session, service.rota_on_call(session=session, rota=rota, at=at))
+
+
+@router.get("/v1/teams/{team_id}/oncall", response_model=list[OnCallOut])
+def team_oncall(team_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+                at: datetime | None = None) -> list[OnCallOut]:
+    """Who each of the team's rotas has on call, in priority order."""
+    require_role(principal, "supervisor", "case_manager")
+    _team(session, principal, team_id)
+    at = _aware("at", at, _now(request))
+    return [_oncall_out(session, s) for s in service.oncall_snapshot(session=session, team_id=team_id, at=at)]
+
+
+@router.get("/v1/rotas/{rota_id}/schedule", response_model=list[ShiftOut])
+def rota_schedule(rota_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+                  start: datetime | None = None, end: datetime | None = None) -> list[ShiftOut]:
+    require_role(principal, "supervisor", "case_manager")
+    rota = _rota(session, principal, rota_id)
+    start, end = _window(request, start, end, 14)
+    overrides = service.overrides_between(session=session, rota_id=rota.id, start=start, end=end)
+    shifts = rotas.final_schedule(service.schedule_for(rota, overrides), start, end)
+    return [ShiftOut(start=s.start, end=s.end, staff_id=s.person, source=s.source) for s in shifts]
+
+
+@router.get("/v1/teams/{team_id}/coverage", response_model=CoverageOut)
+def team_coverage(team_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+                  start: datetime | None = None, end: datetime | None = None) -> CoverageOut:
+    """Holes in the primary rota: every interval where nobody is on call."""
+    require_role(principal, "supervisor", "case_manager")
+    _team(session, principal, team_id)
+    start, end = _window(request, start, end, 14)
+    holes = service.team_coverage_gaps(session=session, team_id=team_id, start=start, end=end)
+    return CoverageOut(start=start, end=end, gaps=[GapOut(start=a, end=b, rota_id=r) for a, b, r in holes],
+                       gap_hours=round(sum((b - a).total_seconds() for a, b, _ in holes) / 3600, 2))
+
+
+def _calendar(shifts: list[tuple[Rota, rotas.Shift]], names: dict[int, str]) -> Response:
+    calendar = Calendar()
+    calendar.add("prodid", "-//crisisroute//on-call//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "On call")
+    for rota, shift in shifts:
+        event = Event()
+        event.add("uid", f"crisisroute-rota{rota.id}-staff{shift.person}-{shift.start:%Y%m%dT%H%M%SZ}")
+        event.add("summary", f"On call: {rota.name} ({names.get(shift.person, shift.person)})")
+        event.add("dtstart", shift.start)
+        event.add("dtend", shift.end)
+        event.add("dtstamp", shift.start)
+        calendar.add_component(event)
+    return Response(calendar.to_ical(), media_type="text/calendar")
+
+
+def _shifts(session, rota: Rota, start: datetime, end: datetime, staff_id: int | None) -> list[rotas.Shift]:
+    overrides = service.overrides_between(session=session, rota_id=rota.id, start=start, end=end)
+    schedule = service.schedule_for(rota, overrides)
+    if staff_id is None:
+        return rotas.final_schedule(schedule, start, end)
+    return rotas.shifts_for(schedule, staff_id, start, end)
+
+
+@router.get("/v1/rotas/{rota_id}/calendar.ics", response_class=Response)
+def rota_calendar(rota_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+                  staff_id: int | None = None) -> Response:
+    require_role(principal, "supervisor", "case_manager")
+    rota = _rota(session, principal, rota_id)
+    now = _now(request)
+    shifts = _shifts(session, rota, now - timedelta(days=7), now + timedelta(days=60), staff_id)
+    names = {s.id: s.name for s in session.execute(select(Staff).where(Staff.team_id == rota.team_id)).scalars()}
+    return _calendar([(rota, s) for s in shifts], names)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@router.post("/v1/staff/{staff_id}/calendar-token", status_code=201, response_model=CalendarToken)
+def create_calendar_token(staff_id: int, request: Request, session: SessionDep,
+                          principal: CurrentPrincipal) -> CalendarToken:
+    """A new subscription URL for a staff member's own shifts (the old one stops working)."""
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound("staff member not found")
+    check_team(principal, staff.team_id, what="staff member")
+    if principal.staff_id != staff.id:
+        require_role(principal, "supervisor")
+    token = secrets.token_urlsafe(24)
+    staff.calendar_token = _token_hash(token)
+    session.add(staff)
+    audit(session=session, principal=principal, action="calendar_token.create", record_type="staff",
+          record_id=staff.id, team_id=staff.team_id)
+    session.commit()
+    return CalendarToken(staff_id=staff.id, url=f"{request.app.state.settings.public_base_url}/calendar/{token}.ics")
+
+
+@router.get("/calendar/{token}.ics", response_class=Response, include_in_schema=True)
+def staff_calendar(token: str, request: Request, session: SessionDep) -> Response:
+    """A staff member's shifts on every rota of their team; the token is the key."""
+    staff = session.execute(select(Staff).where(Staff.calendar_token == _token_hash(token))).scalars().first()
+    if staff is None or not staff.active:
+        raise NotFound("calendar not found")
+    now = _now(request)
+    shifts = []
+    for rota in session.execute(select(Rota).where(Rota.team_id == staff.team_id)).scalars():
+        shifts += [(rota, s) for s in _shifts(session, rota, now - timedelta(days=7), now + timedelta(days=60), staff.id)]
+    shifts.sort(key=lambda pair: pair[1].start)
+    return _calendar(shifts, {staff.id: staff.name})

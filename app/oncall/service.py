@@ -97,3 +97,57 @@ def oncall_snapshot(*, session: Session, team_id: int, at: datetime) -> list[Rot
         select(Rota).where(Rota.team_id == team_id).order_by(Rota.priority, Rota.id)
     ).scalars()
     return [rota_on_call(session=session, rota=rota, at=at) for rota in team_rotas]
+
+
+# ---------------------------------------------------------------- writes
+
+GAP_HORIZON = timedelta(days=14)
+
+
+def _field_error(exc: rotas.RotaError, prefix: list) -> "Invalid":
+    from app.errors import Invalid
+
+    message = str(exc)
+    field, _, reason = message.partition(": ")
+    return Invalid(["body", *prefix, field] if reason else ["body", *prefix], reason or message)
+
+
+def build_schedule(*, session: Session, team_id: int, data: dict, overrides=()) -> rotas.Schedule:
+    """Validate a rota body (as the API states it) into an engine schedule.
+    Every participant must be an active staff member of the team."""
+    from app.errors import Invalid
+    from app.teams.models import Staff
+
+    try:
+        rotas.Schedule(timezone=data["timezone"], layers=())
+    except rotas.RotaError as exc:
+        raise Invalid(["body", "timezone"], str(exc).partition(": ")[2] or str(exc)) from None
+    ids = {p for layer in data["layers"] for p in layer["participants"]}
+    active = set(session.execute(select(Staff.id).where(
+        Staff.id.in_(ids), Staff.team_id == team_id, Staff.active.is_(True))).scalars()) if ids else set()
+    for i, layer in enumerate(data["layers"]):
+        for j, person in enumerate(layer["participants"]):
+            if person not in active:
+                raise Invalid(["body", "layers", i, "participants", j], f"staff {person} is not an active member of this team")
+    layers = []
+    for i, layer in enumerate(data["layers"]):
+        try:
+            layers.append(layer_from_json(layer, "layer"))
+        except rotas.RotaError as exc:
+            raise _field_error(exc, ["layers", i]) from None
+    return rotas.Schedule(timezone=data["timezone"], layers=tuple(layers), overrides=tuple(overrides))
+
+
+def primary_gaps(*, schedule: rotas.Schedule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    return rotas.gaps(schedule, start, end)
+
+
+def team_coverage_gaps(*, session: Session, team_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime, int | None]]:
+    """Holes in the team's primary (priority 1) rota; no primary rota is one hole."""
+    primary = session.execute(
+        select(Rota).where(Rota.team_id == team_id, Rota.priority == 1).order_by(Rota.id)
+    ).scalars().first()
+    if primary is None:
+        return [(start, end, None)] if start < end else []
+    overrides = overrides_between(session=session, rota_id=primary.id, start=start, end=end)
+    return [(a, b, primary.id) for a, b in rotas.gaps(schedule_for(primary, overrides), start, end)]

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TurnIn(Strict):
+    unit: Literal["hours", "days", "weeks"]
+    length: int = Field(ge=1, le=1000)
+
+
+class RestrictionIn(Strict):
+    days: list[DayName] = Field(min_length=1)
+    start: str = Field(pattern=HHMM, description="local HH:MM the window opens")
+    end: str = Field(pattern=HHMM, description="local HH:MM it closes (24:00 allowed; earlier than start crosses midnight)")
+
+
+class LayerIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    turn: TurnIn
+    start: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$", description="local YYYY-MM-DDTHH:MM anchor")
+    participants: list[int] = Field(min_length=1, max_length=200, description="staff ids, in rotation order")
+    restrictions: list[RestrictionIn] = Field(default_factory=list, max_length=20)
+
+
+class RotaIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    priority: int = Field(default=1, ge=1, le=9, description="1 primary, 2 backup, …")
+    timezone: str = Field(min_length=1, max_length=64)
+    layers: list[LayerIn] = Field(min_length=1, max_length=20)
+
+
+class RotaOut(BaseModel):
+    id: int
+    team_id: int
+    name: str
+    priority: int
+    timezone: str
+    layers: list[dict]
+    created_at: datetime
+    updated_at: datetime
+
+
+class OverrideIn(Strict):
+    staff_id: int
+    start: datetime
+    end: datetime
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class OverrideOut(BaseModel):
+    id: int
+    rota_id: int
+    staff_id: int
+    start: datetime
+    end: datetime
+    reason: str | None
+
+
+class StaffRef(BaseModel):
+    id: int
+    name: str
+
+
+class OnCallOut(BaseModel):
+    rota_id: int
+    rota_name: str
+    priority: int
+    staff: StaffRef | None
+    source: str | None
+    until: datetime | None
+
+
+class ShiftOut(BaseModel):
+    start: datetime
+    end: datetime
+    staff_id: int
+    source: str
+
+
+class GapOut(BaseModel):
+    start: datetime
+    end: datetime
+    rota_id: int | None
+
+
+class CoverageOut(BaseModel):
+    start: datetime
+    end: datetime
+    gaps: list[GapOut]
+    gap_hours: float
+
+
+class CalendarToken(BaseModel):
+    staff_id: int
+    url: str
