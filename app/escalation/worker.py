@@ -19,12 +19,14 @@ def outbox_sweep(state) -> None:
 
 def rota_notices(state) -> None:
     from app.escalation.notices import send_coverage_checks, send_shift_notices
+    from app.outcomes.service import send_due_follow_ups
 
     runtime = state.runtime
     with runtime.db.session() as session:
         now = runtime.now()
         send_shift_notices(session=session, now=now)
         send_coverage_checks(session=session, now=now)
+        send_due_follow_ups(session=session, now=now)
     runtime.dispatcher.dispatch()
 
 

@@ -1,0 +1,187 @@
+"""The outcome summary for a team and period. Each figure is defined in
+`DEFINITIONS` (also the API's documentation). Counts and percentiles are
+computed in the database; only small per-client histories come into Python."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from app.clients.models import Client, ClientEvent
+from app.contacts.models import Contact, ContactEvent
+from app.oncall.service import team_coverage_gaps
+from app.outcomes.schemas import NOT_DIVERTED
+from app.outcomes.service import is_after_hours, pair_stays
+from app.teams.models import Team
+
+DEFINITIONS = {
+    "contacts": "contacts opened in the period (created_at in [start, end))",
+    "by_channel / by_caller_type / by_outcome / by_status": "those contacts counted by each field (null as 'unknown')",
+    "first_response_seconds": "median and p90 of first_response_at - created_at (first text a human sent the caller)",
+    "acknowledge_seconds": "median and p90 of acknowledged_at - created_at over acknowledged contacts",
+    "acknowledged_at_level_1_share": "acknowledged contacts whose level was 1 when acknowledged / acknowledged contacts",
+    "reached_fallback": "contacts whose timeline has a fallback_used event (the external crisis line was given)",
+    "unanswered": "contacts whose timeline has an unanswered event (end of plan with nobody acknowledging), even if answered later",
+    "after_hours_share": "contacts opened outside Mon-Fri 09:00-17:00 team-local / contacts",
+    "repeat_within_7_days": "contacts from a number that had another contact on this line in the 7 days before",
+    "diversion_rate": "resolved contacts whose outcome is not er_visit or hospital_admission / resolved contacts with an outcome",
+    "client_months": "active clients x period length in months (30.44 days)",
+    "er_visits_per_client_month": "er_visit client events in the period / client_months",
+    "hospital_days_per_client_month": "days of hospital stays overlapping the period / client_months (open stays run to the period end)",
+    "community_tenure_share": "client-days not in hospital or jail / client-days",
+    "coverage_gap_hours": "hours in the period with nobody on call in the primary rota",
+}
+
+
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"median": None, "p90": None}
+    values = sorted(values)
+    p90 = values[min(len(values) - 1, max(0, int(round(0.9 * len(values) + 0.5)) - 1))]
+    return {"median": round(statistics.median(values), 1), "p90": round(p90, 1)}
+
+
+def _seconds_between(session: Session, start_col, end_col, where) -> dict[str, float | None]:
+    if session.get_bind().dialect.name == "postgresql":
+        epoch = func.extract("epoch", end_col - start_col)
+        row = session.execute(select(
+            func.percentile_cont(0.5).within_group(epoch), func.percentile_disc(0.9).within_group(epoch),
+        ).where(*where, end_col.is_not(None))).one()
+        return {"median": None if row[0] is None else round(float(row[0]), 1),
+                "p90": None if row[1] is None else round(float(row[1]), 1)}
+    rows = session.execute(select(start_col, end_col).where(*where, end_col.is_not(None))).all()
+    return _percentiles([(b - a).total_seconds() for a, b in rows])
+
+
+def _counts(session: Session, column, where) -> dict[str, int]:
+    return {str(k if k is not None else "unknown"): n
+            for k, n in session.execute(select(column, func.count()).where(*where).group_by(column)).all()}
+
+
+def _event_contacts(session: Session, kind: str, where) -> int:
+    return session.execute(select(func.count(func.distinct(ContactEvent.contact_id))).join(
+        Contact, Contact.id == ContactEvent.contact_id).where(ContactEvent.kind == kind, *where)).scalar_one()
+
+
+def _after_hours(session: Session, team: Team, where, total: int) -> float | None:
+    if not total:
+        return None
+    if session.get_bind().dialect.name == "postgresql":
+        local = func.timezone(team.timezone, Contact.created_at)
+        dow, hour = func.extract("isodow", local), func.extract("hour", local)
+        after = session.execute(select(func.count()).where(*where, (dow > 5) | (hour < 9) | (hour >= 17))).scalar_one()
+    else:
+        after = sum(1 for (at,) in session.execute(select(Contact.created_at).where(*where))
+                    if is_after_hours(at, team.timezone))
+    return round(after / total, 4)
+
+
+def _repeats(session: Session, where) -> int:
+    earlier = aliased(Contact)
+    return session.execute(select(func.count()).where(*where, select(earlier.id).where(
+        earlier.team_id == Contact.team_id, earlier.from_number == Contact.from_number, earlier.id != Contact.id,
+        earlier.created_at < Contact.created_at, earlier.created_at >= Contact.created_at - timedelta(days=7),
+    ).exists())).scalar_one()
+
+
+def _overlap_days(a: datetime, b: datetime, start: datetime, end: datetime) -> float:
+    lo, hi = max(a, start), min(b, end)
+    return max(0.0, (hi - lo).total_seconds() / 86400)
+
+
+def _client_measures(session: Session, team: Team, start: datetime, end: datetime) -> dict:
+    client_ids = list(session.execute(select(Client.id).where(Client.team_id == team.id, Client.status == "active")).scalars())
+    period_days = (end - start).total_seconds() / 86400
+    client_months = round(len(client_ids) * period_days / 30.44, 3)
+    if not client_ids:
+        return {"client_months": 0, "er_visits_per_client_month": None, "hospital_days_per_client_month": None,
+                "community_tenure_share": None, "er_visits": 0, "hospital_days": 0}
+    events = session.execute(select(ClientEvent.client_id, ClientEvent.kind, ClientEvent.at).where(
+        ClientEvent.client_id.in_(client_ids), ClientEvent.at < end)).all()
+    by_client: dict[int, list] = {}
+    for client_id, kind, at in events:
+        by_client.setdefault(client_id, []).append((kind, at))
+    er_visits = sum(1 for _, kind, at in events if kind == "er_visit" and start <= at < end)
+    hospital_days = jail_days = 0.0
+    for history in by_client.values():
+        for stay in pair_stays([e for e in history if e[0] in ("hospital_admission", "hospital_discharge")]):
+            hospital_days += _overlap_days(stay.admitted_at, stay.discharged_at or end, start, end)
+        booked = None
+        for kind, at in sorted(history, key=lambda e: e[1]):
+            if kind == "jail_booking" and booked is None:
+                booked = at
+            elif kind == "jail_release" and booked is not None:
+                jail_days += _overlap_days(booked, at, start, end)
+                booked = None
+        if booked is not None:
+            jail_days += _overlap_days(booked, end, start, end)
+    client_days = len(client_ids) * period_days
+    return {
+        "client_months": client_months,
+        "er_visits": er_visits,
+        "hospital_days": round(hospital_days, 2),
+        "er_visits_per_client_month": round(er_visits / client_months, 4) if client_months else None,
+        "hospital_days_per_client_month": round(hospital_days / client_months, 4) if client_months else None,
+        "community_tenure_share": round(max(0.0, client_days - hospital_days - jail_days) / client_days, 4)
+        if client_days else None,
+    }
+
+
+def summary(*, session: Session, team: Team, start: datetime, end: datetime) -> dict:
+    where = [Contact.team_id == team.id, Contact.created_at >= start, Contact.created_at < end]
+    total = session.execute(select(func.count()).select_from(Contact).where(*where)).scalar_one()
+    acknowledged = session.execute(select(func.count()).where(*where, Contact.acknowledged_at.is_not(None))).scalar_one()
+    at_level_1 = session.execute(select(func.count()).where(
+        *where, Contact.acknowledged_at.is_not(None), Contact.level == 1)).scalar_one()
+    resolved_with_outcome = session.execute(select(func.count()).where(*where, Contact.outcome.is_not(None))).scalar_one()
+    diverted = session.execute(select(func.count()).where(
+        *where, Contact.outcome.is_not(None), Contact.outcome.not_in(NOT_DIVERTED))).scalar_one()
+    gaps = team_coverage_gaps(session=session, team_id=team.id, start=start, end=end)
+    return {
+        "team_id": team.id,
+        "timezone": team.timezone,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "contacts": total,
+        "by_channel": _counts(session, Contact.channel, where),
+        "by_caller_type": _counts(session, Contact.caller_type, where),
+        "by_outcome": _counts(session, Contact.outcome, where),
+        "by_status": _counts(session, Contact.status, where),
+        "first_response_seconds": _seconds_between(session, Contact.created_at, Contact.first_response_at, where),
+        "acknowledge_seconds": _seconds_between(session, Contact.created_at, Contact.acknowledged_at, where),
+        "acknowledged_at_level_1_share": round(at_level_1 / acknowledged, 4) if acknowledged else None,
+        "reached_fallback": _event_contacts(session, "fallback_used", where),
+        "unanswered": _event_contacts(session, "unanswered", where),
+        "after_hours_share": _after_hours(session, team, where, total),
+        "repeat_within_7_days": _repeats(session, where),
+        "diversion_rate": round(diverted / resolved_with_outcome, 4) if resolved_with_outcome else None,
+        **_client_measures(session, team, start, end),
+        "coverage_gap_hours": round(sum((b - a).total_seconds() for a, b, _ in gaps) / 3600, 2),
+    }
+
+
+def flatten(report: dict, prefix: str = "") -> list[tuple[str, object]]:
+    rows = []
+    for key, value in report.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += flatten(value, name + ".")
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def local_period(team: Team, start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """Default: the last 30 days ending at the team's next local midnight."""
+    zone = ZoneInfo(team.timezone)
+    if end is None:
+        local = now.astimezone(zone)
+        end = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), zone)
+    if start is None:
+        start = end - timedelta(days=30)
+    return start, end
