@@ -185,3 +185,47 @@ def local_period(team: Team, start: datetime | None, end: datetime | None, now: 
     if start is None:
         start = end - timedelta(days=30)
     return start, end
+
+
+# ------------------------------------------------------------- chart data
+
+ACK_BUCKETS = [(60, "<1m"), (120, "1-2m"), (300, "2-5m"), (600, "5-10m"), (1200, "10-20m"), (1800, "20-30m"),
+               (float("inf"), ">30m")]
+
+
+def chart_data(*, session: Session, team: Team, start: datetime, end: datetime) -> dict:
+    zone = ZoneInfo(team.timezone)
+    where = [Contact.team_id == team.id, Contact.created_at >= start, Contact.created_at < end]
+    rows = session.execute(select(Contact.created_at, Contact.outcome, Contact.acknowledged_at).where(*where)).all()
+    first_monday = (start.astimezone(zone).date() - timedelta(days=start.astimezone(zone).weekday()))
+    weeks: list = []
+    day = first_monday
+    while datetime.combine(day, datetime.min.time(), zone) < end:
+        weeks.append(day)
+        day += timedelta(days=7)
+    outcomes = sorted({(o or "open/unrecorded") for _, o, _ in rows})
+    per_week = {o: [0] * len(weeks) for o in outcomes}
+    ack_hist = [0] * len(ACK_BUCKETS)
+    for created, outcome, acked in rows:
+        index = (created.astimezone(zone).date() - first_monday).days // 7
+        if 0 <= index < len(weeks):
+            per_week[outcome or "open/unrecorded"][index] += 1
+        if acked is not None:
+            seconds = (acked - created).total_seconds()
+            ack_hist[next(i for i, (limit, _) in enumerate(ACK_BUCKETS) if seconds < limit)] += 1
+    # Hospital days per client-month, per calendar month of the period.
+    months, hospital = [], []
+    cursor = start.astimezone(zone).date().replace(day=1)
+    while datetime.combine(cursor, datetime.min.time(), zone) < end:
+        nxt = (cursor + timedelta(days=32)).replace(day=1)
+        m_start = max(start, datetime.combine(cursor, datetime.min.time(), zone))
+        m_end = min(end, datetime.combine(nxt, datetime.min.time(), zone))
+        measures = _client_measures(session, team, m_start, m_end)
+        months.append(cursor.strftime("%b %Y"))
+        hospital.append(measures["hospital_days_per_client_month"] or 0)
+        cursor = nxt
+    return {
+        "weeks": [w.strftime("%d %b") for w in weeks], "per_week": per_week,
+        "ack_labels": [label for _, label in ACK_BUCKETS], "ack_hist": ack_hist,
+        "months": months, "hospital_days_per_client_month": hospital,
+    }

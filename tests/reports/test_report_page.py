@@ -1,0 +1,59 @@
+"""The HTML report renders its charts in a real browser (Debian's chromium,
+headless), checked on the screenshot's pixels."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import auth
+from tests.sms.conftest import text_in, tick
+
+BLUE = (0x2B, 0x6C, 0xB0)  # the first series colour in app/reports/charts.py
+
+
+def _page(client, app, world, clock) -> str:
+    start = clock.now - timedelta(days=1)
+    text_in(client, world, world.client_phone, "a")
+    clock.advance(seconds=90)
+    text_in(client, world, world.case_manager.phone, "here")
+    text_in(client, world, "+12015550165", "b")
+    for _ in range(5):
+        clock.advance(seconds=301)
+        tick(app)
+    r = client.get("/v1/reports/summary.html", headers=auth(world.supervisor_key), params={
+        "team_id": world.team.id, "start": start.isoformat(), "end": (clock.now + timedelta(days=1)).isoformat()})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    return r.text
+
+
+def test_report_page_has_three_charts_and_the_figures(client, app, world, clock):
+    html = _page(client, app, world, clock)
+    assert html.count("<svg") == 3
+    for title in ("Contacts per week by outcome", "Time to acknowledge", "Hospital days per client-month"):
+        assert title in html
+    assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "<th>unanswered</th><td>1</td>" in html
+
+
+def test_charts_render_in_headless_chromium(client, app, world, clock, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (Debian package `chromium`): browser rendering not checked")
+    Image = pytest.importorskip("PIL.Image")
+    page = tmp_path / "report.html"
+    page.write_text(_page(client, app, world, clock))
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1100,1400",
+                    page.as_uri()], check=True, capture_output=True, timeout=90)
+    image = Image.open(shot).convert("RGB")
+    pixels = image.getdata()
+    blue = sum(1 for p in pixels if all(abs(a - b) < 12 for a, b in zip(p, BLUE)))
+    non_white = sum(1 for p in pixels if p != (255, 255, 255))
+    assert blue > 200, "the chart bars did not render"
+    assert non_white > 0.01 * image.width * image.height
