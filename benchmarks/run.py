@@ -26,8 +26,15 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 
 def emit(lines) -> None:
-    for name, value in lines or []:
-        print(f"{name}: {value}", flush=True)
+    """Lines as (name, value) pairs, a {name: value} dict, or "name: value" strings."""
+    if isinstance(lines, dict):
+        lines = lines.items()
+    for line in lines or []:
+        if isinstance(line, str):
+            print(line, flush=True)
+        else:
+            name, value = line
+            print(f"{name}: {value}", flush=True)
 
 
 def section(name: str, func, *args) -> None:
