@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only or ["webhook", "escalation", "rotas", "reports"])
     started = time.monotonic()
     print(f"cores: {os.cpu_count()}", flush=True)
+    # Other work on the machine skews every figure here: say how busy it was.
+    print(f"loadavg_1m_at_start: {os.getloadavg()[0]:.2f}", flush=True)
     print(f"mode: {'quick' if args.quick else 'full'}", flush=True)
     if "webhook" in only:
         import bench_webhook
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"# bench_{name}.py not present", file=sys.stderr)
             else:
                 section(name, module.run, args.quick)
+    print(f"loadavg_1m_at_end: {os.getloadavg()[0]:.2f}", flush=True)
     print(f"total_seconds: {time.monotonic() - started:.1f}", flush=True)
     return 0
 
