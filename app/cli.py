@@ -184,7 +184,7 @@ def _simulate(path: str, params: dict, url: Optional[str]) -> None:
     database = _database(settings)
     before = last_outbox_id(database)
     response = post_webhook(base_url=url or settings.public_base_url, token=settings.twilio_auth_token,
-                            path=path, params=params)
+                            path=path, params=params, public_base_url=settings.public_base_url)
     typer.echo(f"{path} -> HTTP {response.status_code}")
     if response.text.strip():
         typer.echo(response.text)

@@ -13,10 +13,12 @@ from twilio.request_validator import RequestValidator
 from app.messaging.models import OutboundMessage
 
 
-def post_webhook(*, base_url: str, token: str, path: str, params: dict) -> httpx.Response:
-    url = base_url.rstrip("/") + path
-    signature = RequestValidator(token).compute_signature(url, params)
-    return httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=15)
+def post_webhook(*, base_url: str, token: str, path: str, params: dict, public_base_url: str | None = None) -> httpx.Response:
+    """Post to `base_url`, signed as Twilio would sign it: over the URL the
+    server believes it is reached at (its PUBLIC_BASE_URL)."""
+    signed_url = (public_base_url or base_url).rstrip("/") + path
+    signature = RequestValidator(token).compute_signature(signed_url, params)
+    return httpx.post(base_url.rstrip("/") + path, data=params, headers={"X-Twilio-Signature": signature}, timeout=15)
 
 
 def sms_params(from_number: str, to_number: str, body: str) -> dict:
