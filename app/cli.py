@@ -158,7 +158,8 @@ def demo() -> None:
     typer.echo(
         "\nTry, with the server running (crisisroute serve):\n"
         f"  crisisroute simulate sms --from +12015550150 --to {DEMO_LINE} --body 'I need to talk'\n"
-        f"  crisisroute simulate sms --from +12015550183 --to {DEMO_LINE} --body 'ACK'\n"
+        "  then reply as the staff member the [notify] line names, e.g.\n"
+        f"  crisisroute simulate sms --from <their number> --to {DEMO_LINE} --body 'On my way'\n"
         f"  curl -H 'Authorization: Bearer <key>' {settings.public_base_url}/v1/contacts\n"
         f"  open {settings.public_base_url}/docs\n"
     )
