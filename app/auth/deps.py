@@ -81,3 +81,13 @@ class Roles:
 AdminPrincipal = Annotated[Principal, Depends(Roles.admin)]
 SupervisorPrincipal = Annotated[Principal, Depends(Roles.supervisor)]
 StaffPrincipal = Annotated[Principal, Depends(Roles.staff)]
+
+
+def load_owned(session, principal: Principal, model, record_id: int, *, what: str):
+    """A team-owned row by id, or 404 — also when it belongs to another team,
+    so ids of other teams' records do not leak."""
+    row = session.get(model, record_id)
+    if row is None:
+        raise NotFound(f"{what} not found")
+    check_team(principal, row.team_id, what=what)
+    return row

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.deps import CurrentPrincipal, SessionDep, load_owned, require_role
 from app.auth.service import audit
 from app.contacts import service as contacts
 from app.contacts.models import CONTACT_STATUSES, Contact
@@ -25,11 +25,7 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
 
 
 def load_contact(session, principal, contact_id: int) -> Contact:
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        raise NotFound("contact not found")
-    check_team(principal, contact.team_id, what="contact")
-    return contact
+    return load_owned(session, principal, Contact, contact_id, what="contact")
 
 
 @router.get("/contacts", response_model=ContactPage)

@@ -17,7 +17,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 
 import rotas
-from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
 from app.auth.service import audit
 from app.errors import Conflict, Invalid, NotFound
 from app.oncall import service
@@ -63,11 +63,7 @@ def _team(session, principal, team_id: int) -> Team:
 
 
 def _rota(session, principal, rota_id: int) -> Rota:
-    rota = session.get(Rota, rota_id)
-    if rota is None:
-        raise NotFound("rota not found")
-    check_team(principal, rota.team_id, what="rota")
-    return rota
+    return load_owned(session, principal, Rota, rota_id, what="rota")
 
 
 def _out(rota: Rota) -> RotaOut:

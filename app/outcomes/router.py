@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
 from app.auth.service import audit
 from app.clients.models import Client
 from app.contacts.router import load_contact
@@ -70,11 +70,7 @@ def review_queue(team_id: int, session: SessionDep, principal: CurrentPrincipal)
 
 
 def _client(session, principal, client_id: int) -> Client:
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound("client not found")
-    check_team(principal, client.team_id, what="client")
-    return client
+    return load_owned(session, principal, Client, client_id, what="client")
 
 
 @router.post("/clients/{client_id}/events", status_code=201, response_model=ClientEventOut)
