@@ -41,7 +41,8 @@ def _database_url() -> str | None:
 
 SEED = """
 INSERT INTO contact (team_id, channel, from_number, client_id, candidate_client_ids, status, priority, plan, level,
-                     needs_callback, outcome, risk_level, caller_type, acknowledged_at, first_response_at, created_at, updated_at)
+                     needs_callback, outcome, risk_level, caller_type, acknowledged_at, first_response_at, created_at, updated_at,
+                     after_hours, repeat_within_7d)
 SELECT 1,
        CASE WHEN g % 4 = 0 THEN 'voice' ELSE 'sms' END,
        '+1201555' || lpad((g % 5000)::text, 4, '0'),
@@ -52,7 +53,10 @@ SELECT 1,
        (ARRAY['self','family','other'])[1 + g % 3],
        ts + ((g % 900) || ' seconds')::interval,
        ts + ((g % 600) || ' seconds')::interval,
-       ts, ts
+       ts, ts,
+       extract(isodow from timezone('America/New_York', ts)) > 5
+         OR extract(hour from timezone('America/New_York', ts)) NOT BETWEEN 9 AND 16,
+       g > 5000
 FROM (SELECT g, timestamptz '2026-01-01 00:00+00' + (((g - 1) * 31.536)::int || ' seconds')::interval AS ts
       FROM generate_series(1, :n) AS g) AS s
 """

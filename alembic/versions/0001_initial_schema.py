@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 09:56:39.430256
+Create Date: 2026-11-22 10:44:27.423786
 """
 from typing import Sequence, Union
 
@@ -235,6 +235,8 @@ def upgrade() -> None:
     sa.Column('reviewed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('reviewed_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('review_note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('after_hours', sa.Boolean(), nullable=False),
+    sa.Column('repeat_within_7d', sa.Boolean(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['acknowledged_by'], ['staff.id'], name=op.f('fk_contact_acknowledged_by_staff')),
@@ -245,9 +247,9 @@ def upgrade() -> None:
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_client_id'), ['client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contact_next_escalation_at'), ['next_escalation_at'], unique=False)
-        batch_op.create_index('ix_contact_open_from', ['team_id', 'from_number', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_contact_status'), ['status'], unique=False)
         batch_op.create_index('ix_contact_team_created', ['team_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_contact_team_from_created', ['team_id', 'from_number', 'created_at'], unique=False)
 
     op.create_table('crisis_plan',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -352,9 +354,9 @@ def downgrade() -> None:
 
     op.drop_table('crisis_plan')
     with op.batch_alter_table('contact', schema=None) as batch_op:
+        batch_op.drop_index('ix_contact_team_from_created')
         batch_op.drop_index('ix_contact_team_created')
         batch_op.drop_index(batch_op.f('ix_contact_status'))
-        batch_op.drop_index('ix_contact_open_from')
         batch_op.drop_index(batch_op.f('ix_contact_next_escalation_at'))
         batch_op.drop_index(batch_op.f('ix_contact_client_id'))
 

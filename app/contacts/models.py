@@ -18,7 +18,8 @@ class Contact(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_contact_team_created", "team_id", "created_at"),
-        Index("ix_contact_open_from", "team_id", "from_number", "status"),
+        # Serves "the open contact from this number" and "a contact from this number in the last 7 days".
+        Index("ix_contact_team_from_created", "team_id", "from_number", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,6 +54,10 @@ class Contact(SQLModel, table=True):
     reviewed_at: datetime | None = None
     reviewed_by: str | None = Field(default=None, max_length=100)
     review_note: str | None = None
+    # Derived when the contact opens (see app.contacts.derived), so reports
+    # over a million contacts count flags instead of re-deriving them.
+    after_hours: bool = False
+    repeat_within_7d: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

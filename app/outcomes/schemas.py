@@ -5,10 +5,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Outcome = Literal[
+OUTCOMES = (
     "resolved_by_phone", "safety_plan_used", "in_person_visit", "mobile_crisis_dispatched", "er_visit",
     "hospital_admission", "police_ems", "referred_988", "unable_to_reach", "non_crisis",
-]
+)
+Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
 RiskLevel = Literal["low", "moderate", "high", "imminent"]
 CallerType = Literal["self", "family", "other"]
 ClientEventKind = Literal[

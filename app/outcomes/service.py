@@ -7,27 +7,18 @@ functions that write take the session first and never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from app.clients.models import Client, ClientEvent
 from app.contacts import service as contacts
+from app.contacts.derived import is_after_hours
 from app.contacts.models import Contact
 from app.errors import Conflict, Invalid
 from app.messaging.outbox import enqueue
 from app.teams.models import Staff, Team
-
-OFFICE_START, OFFICE_END = time(9, 0), time(17, 0)
-
-
-def is_after_hours(at: datetime, timezone: str) -> bool:
-    """Outside Monday–Friday 09:00–17:00 in the team's zone."""
-    local = at.astimezone(ZoneInfo(timezone))
-    return local.weekday() >= 5 or not (OFFICE_START <= local.time() < OFFICE_END)
-
 
 def resolve_contact(*, session: Session, contact: Contact, details: dict, staff_id: int | None, now: datetime,
                     actor: str) -> None:
@@ -129,7 +120,7 @@ def send_due_follow_ups(*, session: Session, now: datetime) -> int:
 RISK_RANK = {"imminent": 0, "high": 1, "moderate": 2, "low": 3, None: 4}
 
 
-def review_order(contact: Contact, timezone: str) -> tuple:
+def review_order(contact: Contact, timezone: str) -> tuple:  # noqa: ARG001 (zone kept for callers)
     """Unanswered and high-risk first, then overnight, then newest."""
     urgent = contact.status == "unanswered" or contact.risk_level in ("high", "imminent") or contact.priority == "high"
     return (0 if urgent else 1, RISK_RANK.get(contact.risk_level, 4),

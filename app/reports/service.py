@@ -5,18 +5,17 @@ computed in the database; only small per-client histories come into Python."""
 from __future__ import annotations
 
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, tuple_
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from app.clients.models import Client, ClientEvent
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import CONTACT_STATUSES, Contact, ContactEvent
 from app.oncall.service import team_coverage_gaps
-from app.outcomes.schemas import NOT_DIVERTED
-from app.outcomes.service import is_after_hours, pair_stays
+from app.outcomes.schemas import NOT_DIVERTED, OUTCOMES
+from app.outcomes.service import pair_stays
 from app.teams.models import Team
 
 DEFINITIONS = {
@@ -58,17 +57,13 @@ def _seconds_between(session: Session, start_col, end_col, where) -> dict[str, f
     return _percentiles([(b - a).total_seconds() for a, b in rows])
 
 
-def _pg_timing(session: Session, team: Team, where) -> dict:
-    """PostgreSQL: both percentiles (over intervals, no per-row epoch maths)
-    and the after-hours count in one scan."""
+def _pg_percentiles(session: Session, where) -> dict:
+    """PostgreSQL: both percentiles in one scan, over intervals (no per-row epoch maths)."""
     response = Contact.first_response_at - Contact.created_at
     ack = Contact.acknowledged_at - Contact.created_at
-    local = func.timezone(team.timezone, Contact.created_at)
-    dow, hour = func.extract("isodow", local), func.extract("hour", local)
     row = session.execute(select(
         func.percentile_cont(0.5).within_group(response), func.percentile_disc(0.9).within_group(response),
         func.percentile_cont(0.5).within_group(ack), func.percentile_disc(0.9).within_group(ack),
-        func.count().filter((dow > 5) | (hour < 9) | (hour >= 17)), func.count(),
     ).where(*where)).one()
 
     def seconds(value):
@@ -77,67 +72,20 @@ def _pg_timing(session: Session, team: Team, where) -> dict:
     return {
         "first_response_seconds": {"median": seconds(row[0]), "p90": seconds(row[1])},
         "acknowledge_seconds": {"median": seconds(row[2]), "p90": seconds(row[3])},
-        "after_hours_share": round(row[4] / row[5], 4) if row[5] else None,
     }
 
 
-def _pg_counts(session: Session, where) -> dict[str, dict[str, int]]:
-    """PostgreSQL: the four breakdowns in one scan (GROUPING SETS)."""
-    columns = (Contact.channel, Contact.caller_type, Contact.outcome, Contact.status)
-    query = select(*columns, func.grouping(*columns).label("g"), func.count()).where(*where).group_by(
-        func.grouping_sets(*[tuple_(c) for c in columns]))
-    result: dict[str, dict[str, int]] = {f"by_{c.key}": {} for c in columns}
-    # grouping() sets a bit for each column NOT in the row's set; the first column is the high bit.
-    for *values, mask, n in session.execute(query).all():
-        for i, column in enumerate(columns):
-            if not (mask >> (len(columns) - 1 - i)) & 1:
-                result[f"by_{column.key}"][str(values[i] if values[i] is not None else "unknown")] = n
-    return result
-
-
-def _counts(session: Session, column, where) -> dict[str, int]:
-    return {str(k if k is not None else "unknown"): n
-            for k, n in session.execute(select(column, func.count()).where(*where).group_by(column)).all()}
+BREAKDOWNS = {
+    "by_channel": (Contact.channel, ("sms", "voice")),
+    "by_caller_type": (Contact.caller_type, ("self", "family", "other", None)),
+    "by_outcome": (Contact.outcome, (*OUTCOMES, None)),
+    "by_status": (Contact.status, CONTACT_STATUSES),
+}
 
 
 def _event_contacts(session: Session, kind: str, where) -> int:
     return session.execute(select(func.count(func.distinct(ContactEvent.contact_id))).join(
         Contact, Contact.id == ContactEvent.contact_id).where(ContactEvent.kind == kind, *where)).scalar_one()
-
-
-def _after_hours(session: Session, team: Team, where, total: int) -> float | None:
-    if not total:
-        return None
-    if session.get_bind().dialect.name == "postgresql":
-        local = func.timezone(team.timezone, Contact.created_at)
-        dow, hour = func.extract("isodow", local), func.extract("hour", local)
-        after = session.execute(select(func.count()).where(*where, (dow > 5) | (hour < 9) | (hour >= 17))).scalar_one()
-    else:
-        after = sum(1 for (at,) in session.execute(select(Contact.created_at).where(*where))
-                    if is_after_hours(at, team.timezone))
-    return round(after / total, 4)
-
-
-def _repeats(session: Session, team: Team, start: datetime, end: datetime) -> int:
-    """One sorted pass (a window function) instead of a self-join per contact."""
-    window = timedelta(days=7)
-    previous = func.lag(Contact.created_at).over(partition_by=Contact.from_number, order_by=(Contact.created_at, Contact.id))
-    inner = select(Contact.created_at.label("at"), previous.label("previous")).where(
-        Contact.team_id == team.id, Contact.created_at >= start - window, Contact.created_at < end).subquery()
-    rows = select(func.count()).select_from(inner).where(inner.c.at >= start, inner.c.previous.is_not(None))
-    if session.get_bind().dialect.name == "postgresql":
-        return session.execute(rows.where(inner.c.previous >= inner.c.at - window)).scalar_one()
-    # SQLite has no interval arithmetic: compare in Python over the (few) candidate pairs.
-    pairs = session.execute(select(inner.c.at, inner.c.previous).where(inner.c.at >= start,
-                                                                     inner.c.previous.is_not(None))).all()
-    return sum(1 for at, prev in pairs if _aware(at) - _aware(prev) <= window)
-
-
-def _aware(value: datetime | str) -> datetime:
-    # SQLite hands lag()'s result back as text: it has no type to carry.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _overlap_days(a: datetime, b: datetime, start: datetime, end: datetime) -> float:
@@ -185,29 +133,40 @@ def _client_measures(session: Session, team: Team, start: datetime, end: datetim
 
 def summary(*, session: Session, team: Team, start: datetime, end: datetime) -> dict:
     if session.get_bind().dialect.name == "postgresql":
-        # Percentiles and the repeat window sort a row per contact: keep those
+        # The percentiles sort a row per contact: keep those
         # sorts in memory (for this transaction only) instead of spilling to disk.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     where = [Contact.team_id == team.id, Contact.created_at >= start, Contact.created_at < end]
-    total, acknowledged, at_level_1, resolved_with_outcome, diverted = session.execute(select(
+    # One scan for every count, breakdowns included (FILTER works on both backends).
+    breakdown_columns = [
+        func.count().filter(column.is_(None) if value is None else column == value)
+        for column, values in BREAKDOWNS.values() for value in values
+    ]
+    row = session.execute(select(
         func.count(),
         func.count().filter(Contact.acknowledged_at.is_not(None)),
         func.count().filter(Contact.acknowledged_at.is_not(None), Contact.level == 1),
         func.count().filter(Contact.outcome.is_not(None)),
         func.count().filter(Contact.outcome.is_not(None), Contact.outcome.not_in(NOT_DIVERTED)),
+        func.count().filter(Contact.after_hours.is_(True)),
+        func.count().filter(Contact.repeat_within_7d.is_(True)),
+        *breakdown_columns,
     ).select_from(Contact).where(*where)).one()
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        timing = _pg_timing(session, team, where)
-        counts = _pg_counts(session, where)
+    total, acknowledged, at_level_1, resolved_with_outcome, diverted, after_hours, repeats = row[:7]
+    counts, position = {}, 7
+    for name, (_, values) in BREAKDOWNS.items():
+        counts[name] = {}
+        for value in values:
+            if row[position]:
+                counts[name][value if value is not None else "unknown"] = row[position]
+            position += 1
+    if session.get_bind().dialect.name == "postgresql":
+        timing = _pg_percentiles(session, where)
     else:
         timing = {
             "first_response_seconds": _seconds_between(session, Contact.created_at, Contact.first_response_at, where),
             "acknowledge_seconds": _seconds_between(session, Contact.created_at, Contact.acknowledged_at, where),
-            "after_hours_share": _after_hours(session, team, where, total),
         }
-        counts = {f"by_{c.key}": _counts(session, c, where)
-                  for c in (Contact.channel, Contact.caller_type, Contact.outcome, Contact.status)}
     gaps = team_coverage_gaps(session=session, team_id=team.id, start=start, end=end)
     return {
         "team_id": team.id,
@@ -221,8 +180,8 @@ def summary(*, session: Session, team: Team, start: datetime, end: datetime) -> 
         "acknowledged_at_level_1_share": round(at_level_1 / acknowledged, 4) if acknowledged else None,
         "reached_fallback": _event_contacts(session, "fallback_used", where),
         "unanswered": _event_contacts(session, "unanswered", where),
-        "after_hours_share": timing["after_hours_share"],
-        "repeat_within_7_days": _repeats(session, team, start, end),
+        "after_hours_share": round(after_hours / total, 4) if total else None,
+        "repeat_within_7_days": repeats,
         "diversion_rate": round(diverted / resolved_with_outcome, 4) if resolved_with_outcome else None,
         **_client_measures(session, team, start, end),
         "coverage_gap_hours": round(sum((b - a).total_seconds() for a, b, _ in gaps) / 3600, 2),

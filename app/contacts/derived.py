@@ -1,0 +1,35 @@
+"""Facts about a contact fixed at the moment it opens, set on every insert
+(SMS or voice, whoever creates it): opened after hours in the team's zone,
+and whether the same number reached this line in the 7 days before."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, select
+
+from app.contacts.models import Contact
+from app.teams.models import Team
+
+OFFICE_START, OFFICE_END = time(9, 0), time(17, 0)
+REPEAT_WINDOW = timedelta(days=7)
+
+
+def is_after_hours(at: datetime, timezone: str) -> bool:
+    """Outside Monday–Friday 09:00–17:00 in the team's zone."""
+    local = at.astimezone(ZoneInfo(timezone))
+    return local.weekday() >= 5 or not (OFFICE_START <= local.time() < OFFICE_END)
+
+
+@event.listens_for(Contact, "before_insert")
+def _derive_on_open(mapper, connection, contact: Contact) -> None:
+    zone = connection.execute(select(Team.timezone).where(Team.id == contact.team_id)).scalar()
+    if zone:
+        contact.after_hours = is_after_hours(contact.created_at, zone)
+    contact.repeat_within_7d = connection.execute(
+        select(Contact.id).where(
+            Contact.team_id == contact.team_id, Contact.from_number == contact.from_number,
+            Contact.created_at >= contact.created_at - REPEAT_WINDOW, Contact.created_at <= contact.created_at,
+        ).limit(1)
+    ).first() is not None
