@@ -1,0 +1,124 @@
+"""The voice chain's decisions, as pure functions of plain values.
+
+A live call walks the contact's route plan (app.routing.plan) one level at a
+time: each staff level is dialled at once (every phone in the level rings),
+each leg is screened, and only a recorded "press 1" counts as an answer. When
+every staff level has been tried, the team's voicemail (if enabled) comes
+before the external fallback, which is dialled without screening.
+
+Nothing here touches the database or Twilio: the webhooks in
+app.twilio.voice load rows, ask these functions what comes next, and write
+the difference. A repeated callback asks the same question with the same
+inputs and so gets the same answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from app.routing.plan import Level
+
+STAFF = "staff"          # dial a staff level, every leg screened
+VOICEMAIL = "voicemail"  # record a message for the team, then the fallback
+FALLBACK = "fallback"    # dial the external crisis line, unscreened
+DONE = "done"            # nothing left to dial: end the call
+
+# A leg's or a call's final statuses (Twilio's CallStatus / DialCallStatus).
+CALL_ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+@dataclass(frozen=True)
+class DialStep:
+    kind: str                       # STAFF | VOICEMAIL | FALLBACK | DONE
+    level: int | None = None        # the plan level dialled (fallback: its level)
+    staff_ids: tuple[int, ...] = ()  # STAFF: who is dialled, in plan order
+    number: str | None = None       # FALLBACK: the external number
+
+
+def next_dial(
+    plan_levels: Sequence[Level],
+    tried_levels: Iterable[int],
+    accepted: bool,
+    *,
+    voicemail_enabled: bool = False,
+    voicemail_taken: bool = False,
+) -> DialStep:
+    """What the caller is connected to next.
+
+    Staff levels go in plan order, skipping the tried ones; nobody is dialled
+    twice (someone already dialled at a tried level is dropped from a later
+    one, and a level left with nobody is skipped). An accepted call, or a
+    chain whose fallback was tried, is done.
+    """
+    if accepted:
+        return DialStep(DONE)
+    tried = set(tried_levels)
+    dialled: set[int] = set()
+    for level in plan_levels:
+        if level.kind != "fallback" and level.number in tried:
+            dialled.update(level.staff_ids)
+    for level in plan_levels:
+        if level.kind == "fallback" or level.number in tried:
+            continue
+        staff_ids = tuple(s for s in level.staff_ids if s not in dialled)
+        if staff_ids:
+            return DialStep(STAFF, level=level.number, staff_ids=staff_ids)
+    fallback = fallback_of(plan_levels)
+    if fallback is None or fallback.number in tried:
+        return DialStep(DONE)
+    if voicemail_enabled and not voicemail_taken:
+        return DialStep(VOICEMAIL, level=fallback.number)
+    return DialStep(FALLBACK, level=fallback.number, number=fallback.number_to_dial)
+
+
+def fallback_of(plan_levels: Sequence[Level]) -> Level | None:
+    return next((level for level in plan_levels if level.kind == "fallback"), None)
+
+
+def levels_up_to(plan_levels: Sequence[Level], level: int) -> set[int]:
+    """The levels tried once the dial of `level` has ended (dialling is in order)."""
+    return {lv.number for lv in plan_levels if lv.number <= level}
+
+
+def sms_handoff_level(plan_levels: Sequence[Level], finished_levels: Iterable[int]) -> int | None:
+    """Where the SMS engine takes over a call whose caller hung up before
+    anyone accepted: the first level whose dial never finished with the caller
+    on the line (the one ringing when they hung up, or the first if they left
+    during the greeting). Levels that finished ringing (no answer, busy,
+    declined, voicemail) were tried and are not asked again. None when the
+    plan is empty."""
+    finished = set(finished_levels)
+    for level in plan_levels:
+        if level.number not in finished:
+            return level.number
+    return None
+
+
+def caller_gone(call_status: str | None) -> bool:
+    """Whether the caller's own leg has ended (CallStatus on an action request
+    or the call's status callback); a missing status means still there."""
+    return (call_status or "").lower() in CALL_ENDED
+
+
+# ---------------------------------------------------------------- the words
+
+def screen_prompt(*, who: str) -> str:
+    """What a staff member hears on answering: who, never any clinical detail."""
+    return f"Crisis line call from {who}. Press 1 to accept this call."
+
+
+STILL_TRYING = "Still connecting you to your care team. Please stay on the line."
+SCREEN_NOT_ACCEPTED = "The call was not accepted. Goodbye."
+VOICEMAIL_PROMPT = (
+    "Nobody from your care team could answer right now. After the tone, leave a short message with your "
+    "name and number and we will call you back. Then stay on the line to be connected to the crisis team."
+)
+CONNECTING_FALLBACK = "Connecting you to the crisis team now. If you are in immediate danger, hang up and call 911."
+FALLBACK_FAILED = ("We could not connect your call. Please call or text 988, or call 911 if you are in "
+                   "immediate danger.")
+
+
+def voicemail_alert(*, contact_id: int, from_number: str, recording_url: str) -> str:
+    """An SMS to the on-call and the supervisors: a link to the message, never a transcript."""
+    return f"VOICEMAIL #{contact_id} from {from_number}, call back. Listen: {recording_url}"
