@@ -316,8 +316,6 @@ def seed_world(database, *, clients: int, case_managers: int = 20, line: str = "
     """A team (no rotas: the plan is assigned CM → backup CM → supervisors →
     fallback), case managers available around the clock, and `clients`
     clients with their own phone, bulk-inserted."""
-    from sqlalchemy import insert, select
-
     from app.clients.models import Client, ClientPhone
     from app.teams.models import Staff, Team
 
@@ -346,19 +344,15 @@ def seed_world(database, *, clients: int, case_managers: int = 20, line: str = "
         team_id = team.id
         cm_ids = list(cms)
         client_names = [f"Client{client_offset + i}" for i in range(clients)]
-        if clients:
-            session.execute(insert(Client), [
-                {"team_id": team_id, "preferred_name": client_names[i], "status": "active",
-                 "assigned_case_manager_id": cm_ids[i % len(cm_ids)], "backup_case_manager_id": backup.id}
-                for i in range(clients)
-            ])
-            ids = list(session.execute(select(Client.id).where(Client.team_id == team_id).order_by(Client.id)).scalars())
-            session.execute(insert(ClientPhone), [
-                {"client_id": cid, "number": client_number(client_offset + i), "relation": "self"}
-                for i, cid in enumerate(ids)
-            ])
-        else:
-            ids = []
+        # Through the models (not Core inserts), so columns added later get their defaults.
+        rows = [Client(team_id=team_id, preferred_name=client_names[i], status="active",
+                       assigned_case_manager_id=cm_ids[i % len(cm_ids)], backup_case_manager_id=backup.id)
+                for i in range(clients)]
+        session.add_all(rows)
+        session.flush()
+        ids = [row.id for row in rows]
+        session.add_all([ClientPhone(client_id=cid, number=client_number(client_offset + i), relation="self")
+                         for i, cid in enumerate(ids)])
     return World(team_id=team_id, line=line, fallback=fallback, case_managers=cms, backups=backups,
                  supervisors=sups, clients={client_number(client_offset + i): cid for i, cid in enumerate(ids)},
                  staff_names=names, client_names=client_names)
