@@ -130,7 +130,7 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
     if why:
         return [("sms_per_s_postgres", f"skipped (PostgreSQL not reachable at {admin_url}: {why})")]
     seconds = 8 if quick else 30
-    pool = 6000 if quick else 15000
+    pool = 3000 if quick else 15000
     concurrency = 32
     stand_in = TwilioStandIn().start()
     server = None
