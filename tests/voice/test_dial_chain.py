@@ -4,7 +4,7 @@ and the external fallback (unscreened) at the end."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.contacts.models import Contact, ContactEvent
 from tests.conftest import PUBLIC_BASE_URL

@@ -1,0 +1,149 @@
+"""What is not an answer (a voicemail, a decline, busy, failed), a caller who
+hangs up before anyone accepts, and voicemail for the team."""
+
+from __future__ import annotations
+
+
+from tests.conftest import PUBLIC_BASE_URL, TWILIO_SID
+from tests.sms.conftest import text_in, tick
+from tests.twilio_signing import post_signed
+from tests.voice.conftest import answer, call_in, call_status, dial_ended, numbers, path_of, press, the_dial, twiml
+from tests.voice.test_dial_chain import events, kinds, the_contact
+
+
+def test_voicemail_pickup_is_not_an_answer(client, world, session, twilio):
+    root = twiml(call_in(client, world, world.client_phone, "CAvm"))
+    # The case manager's voicemail picks up and plays the screen to nobody.
+    leg, screen = answer(client, root, world.case_manager.phone, "CAvm")
+    screen_root = twiml(screen)
+    # Should Twilio fall through the Gather, the leg hangs up: nothing bridges without a 1.
+    assert [child.tag for child in screen_root][-1] == "Hangup"
+    hung = twiml(press(client, screen_root, leg, "CAvm", None))
+    assert [child.tag for child in hung][-1] == "Hangup"
+
+    # The dialled leg "completed" (the voicemail answered): the next level is dialled.
+    nxt = twiml(dial_ended(client, root, "CAvm", "completed"))
+    assert numbers(nxt) == [world.backup_cm.phone]
+    assert "level=2" in the_dial(nxt).get("action")
+    contact = the_contact(session)
+    assert contact.status == "open" and contact.acknowledged_by is None and contact.level == 2
+    [timeout] = events(session, contact.id, "screen_timeout")
+    assert timeout.staff_id == world.case_manager.id and timeout.level == 1
+    [result] = events(session, contact.id, "dial_result")
+    assert result.data["status"] == "completed" and result.data["answered"] is True
+    assert twilio.sent == []
+
+
+def test_declined_busy_and_failed_each_move_to_the_next_level(client, world, session, twilio):
+    root = twiml(call_in(client, world, world.client_phone, "CAbusy"))
+    leg, screen = answer(client, root, world.case_manager.phone, "CAbusy")
+    declined = twiml(press(client, twiml(screen), leg, "CAbusy", "2"))
+    assert [child.tag for child in declined][-1] == "Hangup"
+    root = twiml(dial_ended(client, root, "CAbusy", "completed"))
+    assert numbers(root) == [world.backup_cm.phone]
+    root = twiml(dial_ended(client, root, "CAbusy", "busy"))
+    assert numbers(root) == [world.oncall.phone]
+    root = twiml(dial_ended(client, root, "CAbusy", "failed"))
+    assert numbers(root) == [world.supervisor.phone]
+    contact = the_contact(session)
+    assert [e.data["status"] for e in events(session, contact.id, "dial_result")] == ["completed", "busy", "failed"]
+    [decline] = events(session, contact.id, "call_declined")
+    assert decline.staff_id == world.case_manager.id
+    assert contact.status == "open"
+    # Every leg is on the timeline.
+    assert kinds(session, contact.id).count("dialled") == 4
+
+
+def test_caller_hangs_up_then_sms_engine_takes_over(client, world, session, twilio, clock):
+    root = twiml(call_in(client, world, world.client_phone, "CAgone"))
+    root = twiml(dial_ended(client, root, "CAgone", "no-answer"))  # level 1 rang out
+    assert numbers(root) == [world.backup_cm.phone]
+    # The caller hangs up while level 2 rings.
+    assert call_status(client, "CAgone", "completed").status_code == 204
+    contact = the_contact(session)
+    assert contact.needs_callback is True and contact.status == "open"
+    assert contact.level == 2 and contact.next_escalation_at is not None
+    [missed] = twilio.to(world.backup_cm.phone)
+    assert "missed call" in missed.body and f"#{contact.id}" in missed.body
+    assert twilio.to(world.case_manager.phone) == []  # level 1 already rang out: not asked twice
+
+    # Twilio's late Dial action for the leg cancelled by the hang-up changes nothing.
+    late = twiml(dial_ended(client, root, "CAgone", "canceled", call_status="completed"))
+    assert [child.tag for child in late] == ["Hangup"]
+    assert call_status(client, "CAgone", "completed").status_code == 204
+    assert len(twilio.sent) == 1
+
+    # Unacknowledged: the tick escalates it like a text.
+    clock.advance(seconds=world.team.ack_timeout_seconds + 1)
+    assert tick(client.app) == 1
+    [escalated] = twilio.to(world.oncall.phone)
+    assert "missed call" in escalated.body
+    contact = the_contact(session)
+    assert contact.level == 3
+
+    # The on-call takes it by SMS: escalation stops, callback no longer pending.
+    assert text_in(client, world, world.oncall.phone, "ACK").status_code == 200
+    contact = the_contact(session)
+    assert contact.status == "acknowledged" and contact.needs_callback is False
+    clock.advance(seconds=world.team.ack_timeout_seconds * 3)
+    assert tick(client.app) == 0
+
+
+def test_hang_up_seen_first_on_the_dial_action(client, world, session, twilio):
+    """Unknown caller: the on-call is level 1 and gets the missed-call text."""
+    root = twiml(call_in(client, world, "+12015550177", "CAgone2"))
+    done = twiml(dial_ended(client, root, "CAgone2", "no-answer", call_status="completed"))
+    assert [child.tag for child in done] == ["Hangup"]
+    contact = the_contact(session)
+    assert contact.needs_callback and contact.status == "open" and contact.level == 1
+    [missed] = twilio.to(world.oncall.phone)
+    assert "missed call" in missed.body
+    # The status callback that follows changes nothing.
+    call_status(client, "CAgone2", "completed")
+    assert len(twilio.sent) == 1 and len(events(session, contact.id, "caller_hung_up")) == 1
+
+
+def test_caller_gone_after_the_fallback_is_marked_for_callback(client, world, session, twilio):
+    root = twiml(call_in(client, world, world.client_phone, "CAlate"))
+    for _ in range(4):
+        root = twiml(dial_ended(client, root, "CAlate", "no-answer"))
+    sent = len(twilio.sent)
+    call_status(client, "CAlate", "completed")
+    contact = the_contact(session)
+    assert contact.status == "unanswered" and contact.needs_callback is True
+    assert len(twilio.sent) == sent
+
+
+def test_voicemail_before_the_fallback_alerts_on_call_and_supervisors_once(client, world, session, twilio):
+    world.team.voicemail_enabled = True
+    session.add(world.team)
+    session.commit()
+    root = twiml(call_in(client, world, world.client_phone, "CAvmail"))
+    for _ in range(4):
+        root = twiml(dial_ended(client, root, "CAvmail", "no-answer"))
+    [record] = root.findall("Record")
+    contact = the_contact(session)
+    assert record.get("recordingStatusCallback") == f"{PUBLIC_BASE_URL}/twilio/voice/recording?contact={contact.id}"
+    assert root.findall("Dial") == []  # the message comes before the fallback
+    assert contact.status == "open"
+
+    recording_url = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Recordings/RE123"
+    params = {"CallSid": "CAvmail", "AccountSid": TWILIO_SID, "RecordingSid": "RE123", "RecordingUrl": recording_url,
+              "RecordingStatus": "completed", "RecordingDuration": "31"}
+    path = path_of(record.get("recordingStatusCallback"))
+    assert post_signed(client, path, params).status_code == 204
+    for staff in (world.oncall, world.supervisor):
+        [alert] = twilio.to(staff.phone)
+        assert recording_url in alert.body and f"#{contact.id}" in alert.body
+    assert twilio.to(world.case_manager.phone) == []
+    assert post_signed(client, path, params).status_code == 204  # Twilio's retry
+    assert len(twilio.sent) == 2
+    assert the_contact(session).needs_callback is True
+
+    # The message ends: the caller is connected to the external fallback, unscreened.
+    after = twiml(post_signed(client, path_of(record.get("action")),
+                              {"CallSid": "CAvmail", "AccountSid": TWILIO_SID, "CallStatus": "in-progress",
+                               "RecordingUrl": recording_url, "RecordingDuration": "31", "Digits": "#"}))
+    [number] = the_dial(after).findall("Number")
+    assert number.text == world.team.fallback_number and number.get("url") is None
+    assert the_contact(session).status == "unanswered"

@@ -1,0 +1,51 @@
+"""The chain's decisions as plain values."""
+
+from __future__ import annotations
+
+from app.escalation.voice_chain import (
+    DONE, FALLBACK, STAFF, VOICEMAIL, caller_gone, levels_up_to, next_dial, screen_prompt, sms_handoff_level,
+)
+from app.routing.plan import Level, fallback_level
+
+PLAN = (
+    Level(number=1, kind="assigned", staff_ids=(10,), timeout_seconds=300, label="assigned case manager"),
+    Level(number=2, kind="rota", staff_ids=(11,), timeout_seconds=300, label="primary on-call", rota_id=1),
+    Level(number=3, kind="supervisors", staff_ids=(12, 13), timeout_seconds=300, label="supervisors"),
+    fallback_level(4, "+19085550111"),
+)
+
+
+def test_levels_in_order_then_fallback():
+    steps = [next_dial(PLAN, levels_up_to(PLAN, n), False) if n else next_dial(PLAN, (), False) for n in range(5)]
+    assert [(s.kind, s.level, s.staff_ids) for s in steps] == [
+        (STAFF, 1, (10,)), (STAFF, 2, (11,)), (STAFF, 3, (12, 13)), (FALLBACK, 4, ()), (DONE, None, ())]
+    assert steps[3].number == "+19085550111"
+
+
+def test_accepted_is_done_whatever_is_left():
+    assert next_dial(PLAN, (), True).kind == DONE
+
+
+def test_voicemail_stands_before_the_fallback():
+    assert next_dial(PLAN, {1, 2, 3}, False, voicemail_enabled=True).kind == VOICEMAIL
+    assert next_dial(PLAN, {1, 2, 3}, False, voicemail_enabled=True, voicemail_taken=True).kind == FALLBACK
+
+
+def test_nobody_is_dialled_twice():
+    repeated = (PLAN[0], Level(number=2, kind="policy", staff_ids=(10, 11), timeout_seconds=60, label="x"),
+                Level(number=3, kind="policy", staff_ids=(10,), timeout_seconds=60, label="y"),
+                fallback_level(4, "988"))
+    assert next_dial(repeated, {1}, False).staff_ids == (11,)
+    assert next_dial(repeated, {1, 2}, False).kind == FALLBACK
+
+
+def test_sms_handoff_is_the_level_that_never_finished_ringing():
+    assert sms_handoff_level(PLAN, set()) == 1
+    assert sms_handoff_level(PLAN, {1}) == 2
+    assert sms_handoff_level(PLAN, {1, 2, 3}) == 4  # the fallback: the SMS engine ends the plan
+
+
+def test_caller_gone_and_prompt():
+    assert caller_gone("completed") and caller_gone("canceled") and not caller_gone("in-progress")
+    assert not caller_gone(None)
+    assert screen_prompt(who="Sam") == "Crisis line call from Sam. Press 1 to accept this call."
