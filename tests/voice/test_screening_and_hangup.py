@@ -3,7 +3,6 @@ hangs up before anyone accepts, and voicemail for the team."""
 
 from __future__ import annotations
 
-
 from tests.conftest import PUBLIC_BASE_URL, TWILIO_SID
 from tests.sms.conftest import text_in, tick
 from tests.twilio_signing import post_signed
