@@ -32,6 +32,10 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(60, 2 ** max(0, attempts - 1)))
 
 
+# One alias for the whole process: SQLAlchemy memoises its column adaptation
+# (a fresh alias per claim cost ~5% of a busy server's CPU).
+_OLDER = aliased(OutboundMessage, name="older_message")
+
 FailureHook = Callable[[object, OutboundMessage, datetime], None]
 
 
@@ -55,7 +59,7 @@ class Dispatcher:
             # A contact's messages go out in the order they were written: none
             # overtakes an older one still waiting for a retry or being sent,
             # so after a Twilio outage level 3 never reaches staff before level 2.
-            older = aliased(OutboundMessage)
+            older = _OLDER
             query = query.where(~exists().where(
                 older.contact_id == OutboundMessage.contact_id, older.id < OutboundMessage.id,
                 or_(older.status == "sending", and_(older.status == "pending", older.next_attempt_at > now)),
