@@ -66,6 +66,7 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
         numbers = list(world.clients)
         _load(app, _requests(world, numbers[:warm]), RATE, 10)
         measured = numbers[warm:warm + n]
+        cpu_before = app.cpu_seconds()
         results = _load(app, _requests(world, measured), RATE, n / RATE + 20)
         web_ms = _latencies_ms(results)
 
@@ -87,6 +88,8 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
             return first
 
         wait_until(lambda: len(first_staff_message()) >= len(wanted), timeout=30, interval=0.2)
+        # Everything the server spent on these texts: webhook, dispatch of 2 SMS each, ticks.
+        cpu_ms_per_sms = (app.cpu_seconds() - cpu_before) * 1000 / n
         first = first_staff_message()
         due = {r.key: r.scheduled for r in results}
         notify_ms = [(first[k] - due[k]) * 1000 for k in first if k in due]
@@ -103,6 +106,7 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
     lines.append(("bare_errors", _errors(bare_results)))
     lines += percentiles_line("webhook", web_ms)
     lines.append(("webhook_errors", _errors(results)))
+    lines.append(("webhook_server_cpu_ms_per_sms", round(cpu_ms_per_sms, 1)))
     bare_p99 = dict(percentiles_line("bare", bare_ms))["bare_p99_ms"]
     web_p99 = dict(percentiles_line("webhook", web_ms))["webhook_p99_ms"]
     lines.append(("webhook_p99_ratio", round(web_p99 / bare_p99, 2) if bare_p99 else "n/a"))
@@ -145,9 +149,11 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
             asyncio.run(closed_loop(base_url=server.url, path="/twilio/sms",
                                     requests=_requests(world, numbers[:100]), concurrency=concurrency,
                                     max_seconds=10))
+            cpu_before = server.cpu_seconds()
             results = asyncio.run(closed_loop(base_url=server.url, path="/twilio/sms",
                                               requests=_requests(world, numbers[100:]), concurrency=concurrency,
                                               max_seconds=seconds))
+            cpu_ms = (server.cpu_seconds() - cpu_before) * 1000
             server.stop()
     finally:
         if server:
@@ -162,6 +168,9 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
         ("sms_postgres_requests", len(results)),
         ("sms_postgres_errors", errors),
         ("sms_postgres_concurrency", concurrency),
+        # Load-independent: how much CPU one text costs the server (webhook + its sends);
+        # 300/s needs 300 × this / 1000 cores of Python.
+        ("sms_postgres_server_cpu_ms_per_sms", round(cpu_ms / len(results), 1) if results else "n/a"),
     ]
     lines += percentiles_line("sms_postgres", [r.latency * 1000 for r in ok], which=(50, 99))
     return lines

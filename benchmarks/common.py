@@ -244,6 +244,11 @@ class Server:
             time.sleep(0.05)
         raise ServerError(f"server not ready within {timeout}s ({last}):\n{self.log_tail()}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far (Linux)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log_text(self) -> str:
         if self._log:
             self._log.flush()
