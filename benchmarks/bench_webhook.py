@@ -133,7 +133,7 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
     why = pg_reachable(admin_url)
     if why:
         return [("sms_per_s_postgres", f"skipped (PostgreSQL not reachable at {admin_url}: {why})")]
-    seconds = 8 if quick else 30
+    seconds = 6 if quick else 30
     pool = 3000 if quick else 15000
     concurrency = 32
     stand_in = TwilioStandIn().start()
