@@ -81,18 +81,19 @@ def levels_up_to(plan_levels: Sequence[Level], level: int) -> set[int]:
     return {lv.number for lv in plan_levels if lv.number <= level}
 
 
-def sms_handoff_level(plan_levels: Sequence[Level], finished_levels: Iterable[int]) -> int | None:
+def sms_handoff_level(plan_levels: Sequence[Level], dialled_staff_ids: Iterable[int],
+                      current_level: int) -> int:
     """Where the SMS engine takes over a call whose caller hung up before
-    anyone accepted: the first level whose dial never finished with the caller
-    on the line (the one ringing when they hung up, or the first if they left
-    during the greeting). Levels that finished ringing (no answer, busy,
-    declined, voicemail) were tried and are not asked again. None when the
-    plan is empty."""
-    finished = set(finished_levels)
+    anyone accepted: the first staff level with someone not yet dialled (the
+    phones that already rang had their chance and saw a missed call), or the
+    current level when every staff member in the plan has been dialled."""
+    dialled = set(dialled_staff_ids)
     for level in plan_levels:
-        if level.number not in finished:
+        if level.kind == "fallback":
+            continue
+        if any(staff_id not in dialled for staff_id in level.staff_ids):
             return level.number
-    return None
+    return current_level
 
 
 def caller_gone(call_status: str | None) -> bool:
@@ -105,7 +106,19 @@ def caller_gone(call_status: str | None) -> bool:
 
 def screen_prompt(*, who: str) -> str:
     """What a staff member hears on answering: who, never any clinical detail."""
-    return f"Crisis line call from {who}. Press 1 to accept this call."
+    return f"Crisis call for {who}. Press 1 to accept."
+
+
+def screen_who(*, preferred_name: str | None, relation: str | None, ambiguous: bool) -> str:
+    """The caller as the screen names them: the client's preferred name (or
+    "mother of Sam" for a known support person), else "an unknown caller".
+    A number shared by several clients names nobody: it could be any of them."""
+    if ambiguous or not preferred_name:
+        return "an unknown caller"
+    name = " ".join(preferred_name.split()) or "a client"  # spoken, so any script is fine
+    if relation and relation != "self":
+        return f"{relation} of {name}"
+    return name
 
 
 STILL_TRYING = "Still connecting you to your care team. Please stay on the line."
@@ -121,4 +134,4 @@ FALLBACK_FAILED = ("We could not connect your call. Please call or text 988, or 
 
 def voicemail_alert(*, contact_id: int, from_number: str, recording_url: str) -> str:
     """An SMS to the on-call and the supervisors: a link to the message, never a transcript."""
-    return f"VOICEMAIL #{contact_id} from {from_number}, call back. Listen: {recording_url}"
+    return f"#{contact_id} voicemail from {from_number}: {recording_url}"

@@ -47,7 +47,6 @@ from app.contacts.models import Contact, ContactEvent
 from app.errors import NotFound
 from app.escalation import engine
 from app.escalation import voice_chain as chain
-from app.messaging import texts
 from app.messaging.outbox import enqueue
 from app.ops.metrics import CONTACTS_OPENED, WEBHOOKS
 from app.routing import fallback_plan, plan, plan_from_json, plan_to_json
@@ -59,7 +58,7 @@ from app.twilio.security import TwilioForm
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/twilio/voice", tags=["twilio"])
 
-SCREEN_GATHER_SECONDS = 6
+SCREEN_GATHER_SECONDS = 8
 VOICEMAIL_MAX_SECONDS = 120
 MAX_NUMBERS_PER_DIAL = 10  # Twilio rings at most ten <Number>s at once
 
@@ -105,8 +104,8 @@ def _record(session: Session, contact: Contact, kind: str, key: str, now, **fiel
 
 def _who(session: Session, contact: Contact) -> str:
     client = session.get(Client, contact.client_id) if contact.client_id else None
-    return texts.who_label(preferred_name=client.preferred_name if client else None,
-                           relation=contact.caller_relation, ambiguous=bool(contact.candidate_client_ids))
+    return chain.screen_who(preferred_name=client.preferred_name if client else None,
+                            relation=contact.caller_relation, ambiguous=bool(contact.candidate_client_ids))
 
 
 def _xml(twiml: str | None, runtime) -> Response:
@@ -179,13 +178,15 @@ def _take_step(session: Session, *, settings, team: Team, contact: Contact, step
     """Write what dialling this step means, once per (CallSid, step)."""
     if step.kind == chain.STAFF:
         level = plan_from_json(contact.plan)[step.level - 1]
-        if _record(session, contact, "dialled", f"{call_sid}:dial:{step.level}", now, level=step.level,
-                   data={"staff_ids": list(step.staff_ids), "label": level.label}):
-            contact.level = step.level
+        for staff_id in step.staff_ids[:MAX_NUMBERS_PER_DIAL]:
+            _record(session, contact, "dialled", f"{call_sid}:dial:{step.level}:{staff_id}", now,
+                    staff_id=staff_id, level=step.level, data={"label": level.label})
+        contact.level = step.level
+        session.add(contact)
     elif step.kind == chain.VOICEMAIL:
         _record(session, contact, "voicemail_offered", f"{call_sid}:voicemail", now, level=step.level)
     elif step.kind == chain.FALLBACK:
-        if not _record(session, contact, "dialled", f"{call_sid}:dial:{step.level}", now, level=step.level,
+        if not _record(session, contact, "dialled", f"{call_sid}:dial:{step.level}:fallback", now, level=step.level,
                        data={"fallback": True, "label": "external fallback"}):
             return
         contact.level = step.level
@@ -198,19 +199,20 @@ def _first_step(team: Team, contact: Contact) -> chain.DialStep:
     return chain.next_dial(plan_from_json(contact.plan), (), False, voicemail_enabled=team.voicemail_enabled)
 
 
-def _finished_levels(session: Session, contact_id: int) -> set[int]:
-    """Levels whose dial ended with the caller still on the line."""
-    return {e.level for e in _events(session, contact_id, "dial_result")
-            if e.level is not None and not e.data.get("caller_gone")}
+def _dialled_staff(session: Session, contact_id: int) -> set[int]:
+    """Everyone whose phone this call has rung."""
+    return {e.staff_id for e in _events(session, contact_id, "dialled") if e.staff_id is not None}
 
 
 def _caller_gone(session: Session, *, settings, team: Team, contact: Contact, call_sid: str, now) -> bool:
     """The caller hung up before anyone accepted: mark the contact for a
-    callback and hand it to the SMS engine at the level that never finished
-    ringing; the tick escalates it from there until someone acknowledges."""
+    callback and hand it to the SMS engine at the first level with someone
+    not yet dialled (or the current level when everyone was); the tick
+    escalates it from there until someone acknowledges. One step per call,
+    keyed (CallSid, status:final), whichever callback reports it first."""
     levels = plan_from_json(contact.plan)
-    handoff = chain.sms_handoff_level(levels, _finished_levels(session, contact.id))
-    if not _record(session, contact, "caller_hung_up", f"{call_sid}:hangup", now, level=contact.level,
+    handoff = chain.sms_handoff_level(levels, _dialled_staff(session, contact.id), contact.level) if levels else None
+    if not _record(session, contact, "caller_hung_up", f"{call_sid}:status:final", now, level=contact.level,
                    data={"sms_level": handoff if contact.status == "open" else None}):
         return False
     if contact.status not in ("open", "unanswered"):
@@ -245,8 +247,8 @@ def _process_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tupl
         )
         session.add(contact)
         session.flush()
-        if not contacts.insert_idempotent(session=session, event=_event(contact, "received", f"{call_sid}:call", now,
-                                                                         data={"channel": "voice"})):
+        received = _event(contact, "call_received", f"{call_sid}:call", now, data={"channel": "voice"})
+        if not contacts.insert_idempotent(session=session, event=received):
             # A concurrent delivery of the same CallSid won the race.
             session.delete(contact)
             session.flush()
@@ -329,14 +331,10 @@ def _process_screen_result(runtime, contact_id: int, level: int, staff_id: int, 
                 session.add(contact)
                 log.info("call_accepted", contact_id=contact.id, level=level)
             return "accepted", str(VoiceResponse())  # empty: the legs are bridged
-        if digits:
-            _record(session, contact, "call_declined", f"{leg_sid}:declined", now, staff_id=staff_id, level=level)
-            outcome = "declined"
-        else:
-            # Answered but nothing pressed: most likely a voicemail greeting.
-            _record(session, contact, "screen_timeout", f"{leg_sid}:screen-timeout", now, staff_id=staff_id,
-                    level=level, data={"likely": "voicemail"})
-            outcome = "no_input"
+        # Anything but 1 is a decline; nothing pressed is most likely a voicemail greeting.
+        _record(session, contact, "call_declined", f"{leg_sid}:declined", now, staff_id=staff_id, level=level,
+                data={"digits": digits} if digits else {"digits": None, "likely": "voicemail"})
+        outcome = "declined" if digits else "no_input"
         response = VoiceResponse()
         response.say(chain.SCREEN_NOT_ACCEPTED)
         response.hangup()
@@ -437,19 +435,20 @@ async def voicemail_done(request: Request, form: TwilioForm, contact: int = Quer
 
 
 def _voicemail_recipients(session: Session, team: Team, now) -> list[Staff]:
-    """The on-call now (the first rota with someone on call) and every active supervisor."""
+    """Everyone on call now (each rota's, in priority order) and every active supervisor, once each."""
     from app.oncall.service import oncall_snapshot
 
     ids: list[int] = []
-    on_call = next((r.staff_id for r in oncall_snapshot(session=session, team_id=team.id, at=now) if r.staff_id), None)
-    if on_call is not None:
-        ids.append(on_call)
+    for row in oncall_snapshot(session=session, team_id=team.id, at=now):
+        if row.staff_id and row.staff_id not in ids:
+            ids.append(row.staff_id)
     ids += [s.id for s in engine.team_staff(session=session, team_id=team.id)
             if s.role == "supervisor" and s.active and s.id not in ids]
-    return [session.get(Staff, staff_id) for staff_id in ids]
+    staff = [session.get(Staff, staff_id) for staff_id in ids]
+    return [s for s in staff if s is not None and s.active]
 
 
-def _process_recording(runtime, contact_id: int, call_sid: str, status: str, recording_sid: str,
+def _process_recording(runtime, contact_id: int, status: str, recording_sid: str,
                        recording_url: str, duration: str | None) -> str:
     with runtime.db.session() as session:
         contact = engine.lock_contact(session=session, contact_id=contact_id)
@@ -457,9 +456,10 @@ def _process_recording(runtime, contact_id: int, call_sid: str, status: str, rec
             return "unknown_contact"
         now = runtime.now()
         if status != "completed":
-            _record(session, contact, "voicemail_failed", f"{call_sid}:recording", now, data={"status": status})
+            _record(session, contact, "voicemail_failed", f"{recording_sid}:recording:{status}", now,
+                    data={"status": status, "recording_sid": recording_sid})
             return "failed"
-        if not _record(session, contact, "voicemail_recorded", f"{call_sid}:recording", now,
+        if not _record(session, contact, "voicemail", f"{recording_sid}:recording", now,
                        data={"recording_sid": recording_sid, "duration": duration}):
             return "duplicate"
         team = session.get(Team, contact.team_id)
@@ -469,12 +469,13 @@ def _process_recording(runtime, contact_id: int, call_sid: str, status: str, rec
         body = chain.voicemail_alert(contact_id=contact.id, from_number=contact.from_number,
                                      recording_url=recording_url)
         for staff in _voicemail_recipients(session, team, now):
-            message = enqueue(session=session, team=team, to_number=staff.phone, body=body, purpose="voicemail",
+            message = enqueue(session=session, team=team, to_number=staff.phone, body=body, purpose="alert",
                               contact_id=contact.id, staff_id=staff.id, now=now)
             contacts.record_event(session=session, contact=contact, kind="notified" if message else "notify_suppressed",
                                   at=now, staff_id=staff.id,
                                   data={"label": "voicemail",
                                         **({"message_id": message.id} if message else {"reason": "opted_out"})})
+        log.info("voicemail_alerted", contact_id=contact.id)
         return "recorded"
 
 
@@ -483,8 +484,8 @@ async def recording(request: Request, form: TwilioForm, contact: int = Query()) 
     """A voicemail is ready (recordingStatusCallback): the on-call and the
     supervisors get a link by SMS, once."""
     runtime = request.app.state.runtime
-    outcome = await _run_db(_process_recording, runtime, contact, required(form, "CallSid"),
-                            str(form.get("RecordingStatus") or "completed").lower(), str(form.get("RecordingSid") or ""),
+    outcome = await _run_db(_process_recording, runtime, contact,
+                            str(form.get("RecordingStatus") or "completed").lower(), required(form, "RecordingSid"),
                             str(form.get("RecordingUrl") or ""), form.get("RecordingDuration"))
     WEBHOOKS.labels("voice_recording", outcome).inc()
     if outcome == "unknown_contact":

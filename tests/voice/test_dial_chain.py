@@ -45,7 +45,10 @@ def test_call_is_greeted_and_dials_level_1_screened(client, world, session, twil
     assert number.text == world.case_manager.phone  # level 1: the assigned case manager, in office hours
     assert number.get("url") == (f"{PUBLIC_BASE_URL}/twilio/voice/screen?contact={contact.id}&level=1"
                                  f"&staff={world.case_manager.id}")
-    assert kinds(session, contact.id)[:3] == ["received", "planned", "dialled"]
+    assert kinds(session, contact.id)[:3] == ["call_received", "planned", "dialled"]
+    [dialled] = events(session, contact.id, "dialled")
+    assert dialled.idempotency_key == f"CAcore1:dial:1:{world.case_manager.id}"
+    assert dialled.staff_id == world.case_manager.id and dialled.level == 1
 
 
 def test_accepted_at_level_1(client, world, session, twilio):
@@ -54,8 +57,9 @@ def test_accepted_at_level_1(client, world, session, twilio):
     screen_root = twiml(screen)
     [gather] = screen_root.findall("Gather")
     assert gather.get("numDigits") == "1"
+    assert gather.get("timeout") == "8"
     prompt = gather.find("Say").text
-    assert "Sam" in prompt and "press 1" in prompt.lower()
+    assert prompt == "Crisis call for Sam. Press 1 to accept."
     assert world.client_phone not in prompt
     contact = the_contact(session)
     assert contact.status == "open"  # picking up is not accepting
@@ -124,4 +128,4 @@ def test_unknown_caller_starts_with_the_on_call(client, world, session, twilio):
     contact = the_contact(session)
     assert contact.client_id is None
     leg, screen = answer(client, root, world.oncall.phone, "CAunknown")
-    assert "unknown caller" in twiml(screen).find("Gather").find("Say").text
+    assert twiml(screen).find("Gather").find("Say").text == "Crisis call for an unknown caller. Press 1 to accept."

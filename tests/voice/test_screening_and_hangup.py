@@ -26,8 +26,9 @@ def test_voicemail_pickup_is_not_an_answer(client, world, session, twilio):
     assert "level=2" in the_dial(nxt).get("action")
     contact = the_contact(session)
     assert contact.status == "open" and contact.acknowledged_by is None and contact.level == 2
-    [timeout] = events(session, contact.id, "screen_timeout")
-    assert timeout.staff_id == world.case_manager.id and timeout.level == 1
+    [timeout] = events(session, contact.id, "call_declined")
+    assert timeout.staff_id == world.case_manager.id and timeout.level == 1 and timeout.data["digits"] is None
+    assert events(session, contact.id, "call_accepted") == [] and events(session, contact.id, "acknowledged") == []
     [result] = events(session, contact.id, "dial_result")
     assert result.data["status"] == "completed" and result.data["answered"] is True
     assert twilio.sent == []
@@ -61,27 +62,36 @@ def test_caller_hangs_up_then_sms_engine_takes_over(client, world, session, twil
     assert call_status(client, "CAgone", "completed").status_code == 204
     contact = the_contact(session)
     assert contact.needs_callback is True and contact.status == "open"
-    assert contact.level == 2 and contact.next_escalation_at is not None
-    [missed] = twilio.to(world.backup_cm.phone)
+    # Levels 1 and 2 already rang (a missed call on their phones): the SMS engine
+    # takes over at the first level with someone not yet dialled.
+    assert contact.level == 3 and contact.next_escalation_at is not None
+    [missed] = twilio.to(world.oncall.phone)
     assert "missed call" in missed.body and f"#{contact.id}" in missed.body
-    assert twilio.to(world.case_manager.phone) == []  # level 1 already rang out: not asked twice
+    assert twilio.to(world.case_manager.phone) == [] and twilio.to(world.backup_cm.phone) == []
+    [gone] = events(session, contact.id, "caller_hung_up")
+    assert gone.idempotency_key == "CAgone:status:final"
 
     # Twilio's late Dial action for the leg cancelled by the hang-up changes nothing.
+    before = len(kinds(session, contact.id))
     late = twiml(dial_ended(client, root, "CAgone", "canceled", call_status="completed"))
     assert [child.tag for child in late] == ["Hangup"]
     assert call_status(client, "CAgone", "completed").status_code == 204
+    assert call_status(client, "CAgone", "completed").status_code == 204
     assert len(twilio.sent) == 1
+    assert len(events(session, contact.id, "caller_hung_up")) == 1
+    # Only the late dial_result (its own step) was new.
+    assert len(kinds(session, contact.id)) == before + 1
 
     # Unacknowledged: the tick escalates it like a text.
     clock.advance(seconds=world.team.ack_timeout_seconds + 1)
     assert tick(client.app) == 1
-    [escalated] = twilio.to(world.oncall.phone)
+    [escalated] = twilio.to(world.supervisor.phone)
     assert "missed call" in escalated.body
     contact = the_contact(session)
-    assert contact.level == 3
+    assert contact.level == 4
 
-    # The on-call takes it by SMS: escalation stops, callback no longer pending.
-    assert text_in(client, world, world.oncall.phone, "ACK").status_code == 200
+    # The supervisor takes it by SMS: escalation stops, callback no longer pending.
+    assert text_in(client, world, world.supervisor.phone, "ACK").status_code == 200
     contact = the_contact(session)
     assert contact.status == "acknowledged" and contact.needs_callback is False
     clock.advance(seconds=world.team.ack_timeout_seconds * 3)
@@ -89,17 +99,47 @@ def test_caller_hangs_up_then_sms_engine_takes_over(client, world, session, twil
 
 
 def test_hang_up_seen_first_on_the_dial_action(client, world, session, twilio):
-    """Unknown caller: the on-call is level 1 and gets the missed-call text."""
+    """Unknown caller: the on-call is level 1 and rang; the SMS goes to the next level."""
     root = twiml(call_in(client, world, "+12015550177", "CAgone2"))
+    assert numbers(root) == [world.oncall.phone]
     done = twiml(dial_ended(client, root, "CAgone2", "no-answer", call_status="completed"))
     assert [child.tag for child in done] == ["Hangup"]
     contact = the_contact(session)
-    assert contact.needs_callback and contact.status == "open" and contact.level == 1
-    [missed] = twilio.to(world.oncall.phone)
+    assert contact.needs_callback and contact.status == "open" and contact.level == 2
+    assert contact.next_escalation_at is not None
+    [missed] = twilio.to(world.supervisor.phone)
     assert "missed call" in missed.body
     # The status callback that follows changes nothing.
+    before = len(kinds(session, contact.id))
     call_status(client, "CAgone2", "completed")
     assert len(twilio.sent) == 1 and len(events(session, contact.id, "caller_hung_up")) == 1
+    assert len(kinds(session, contact.id)) == before
+
+
+def test_caller_hangs_up_after_everyone_rang_the_current_level_is_texted(client, world, session, twilio):
+    world.team.voicemail_enabled = True
+    session.add(world.team)
+    session.commit()
+    root = twiml(call_in(client, world, world.client_phone, "CAvmgone"))
+    for _ in range(4):
+        root = twiml(dial_ended(client, root, "CAvmgone", "no-answer"))
+    assert root.findall("Record")  # every staff member rang; the voicemail prompt plays
+    call_status(client, "CAvmgone", "completed")
+    contact = the_contact(session)
+    assert contact.needs_callback and contact.status == "open" and contact.level == 4
+    [missed] = twilio.to(world.supervisor.phone)
+    assert "missed call" in missed.body
+
+
+def test_call_still_in_progress_status_changes_nothing(client, world, session, twilio):
+    twiml(call_in(client, world, world.client_phone, "CAring"))
+    contact = the_contact(session)
+    before = len(kinds(session, contact.id))
+    assert call_status(client, "CAring", "in-progress").status_code == 204
+    assert call_status(client, "CAunknownsid", "completed").status_code == 204
+    contact = the_contact(session)
+    assert len(kinds(session, contact.id)) == before and not contact.needs_callback
+    assert contact.next_escalation_at is None and twilio.sent == []
 
 
 def test_caller_gone_after_the_fallback_is_marked_for_callback(client, world, session, twilio):
@@ -133,7 +173,9 @@ def test_voicemail_before_the_fallback_alerts_on_call_and_supervisors_once(clien
     assert post_signed(client, path, params).status_code == 204
     for staff in (world.oncall, world.supervisor):
         [alert] = twilio.to(staff.phone)
-        assert recording_url in alert.body and f"#{contact.id}" in alert.body
+        assert alert.body == f"#{contact.id} voicemail from {world.client_phone}: {recording_url}"
+    [vm] = events(session, contact.id, "voicemail")
+    assert vm.idempotency_key == "RE123:recording"
     assert twilio.to(world.case_manager.phone) == []
     assert post_signed(client, path, params).status_code == 204  # Twilio's retry
     assert len(twilio.sent) == 2

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.escalation.voice_chain import (
-    DONE, FALLBACK, STAFF, VOICEMAIL, caller_gone, levels_up_to, next_dial, screen_prompt, sms_handoff_level,
+    DONE, FALLBACK, STAFF, VOICEMAIL, caller_gone, levels_up_to, next_dial, screen_prompt, screen_who,
+    sms_handoff_level, voicemail_alert,
 )
 from app.routing.plan import Level, fallback_level
 
@@ -39,13 +40,22 @@ def test_nobody_is_dialled_twice():
     assert next_dial(repeated, {1, 2}, False).kind == FALLBACK
 
 
-def test_sms_handoff_is_the_level_that_never_finished_ringing():
-    assert sms_handoff_level(PLAN, set()) == 1
-    assert sms_handoff_level(PLAN, {1}) == 2
-    assert sms_handoff_level(PLAN, {1, 2, 3}) == 4  # the fallback: the SMS engine ends the plan
+def test_sms_handoff_is_the_first_level_with_someone_not_yet_dialled():
+    assert sms_handoff_level(PLAN, set(), 1) == 1
+    assert sms_handoff_level(PLAN, {10}, 1) == 2
+    assert sms_handoff_level(PLAN, {10, 11, 12}, 3) == 3  # 13 has not rung yet
+    assert sms_handoff_level(PLAN, {10, 11, 12, 13}, 3) == 3  # everyone rang: the current level
 
 
 def test_caller_gone_and_prompt():
     assert caller_gone("completed") and caller_gone("canceled") and not caller_gone("in-progress")
     assert not caller_gone(None)
-    assert screen_prompt(who="Sam") == "Crisis line call from Sam. Press 1 to accept this call."
+    assert screen_prompt(who="Sam") == "Crisis call for Sam. Press 1 to accept."
+    assert screen_who(preferred_name=None, relation=None, ambiguous=False) == "an unknown caller"
+    assert screen_who(preferred_name="Sam", relation=None, ambiguous=True) == "an unknown caller"
+    assert screen_who(preferred_name="Sam", relation="mother", ambiguous=False) == "mother of Sam"
+
+
+def test_voicemail_alert_is_a_link():
+    assert voicemail_alert(contact_id=7, from_number="+12015550150", recording_url="https://x/RE1") == (
+        "#7 voicemail from +12015550150: https://x/RE1")
