@@ -72,6 +72,16 @@ def next_dial(
     return DialStep(FALLBACK, level=fallback.number, number=fallback.number_to_dial)
 
 
+def first_dial(plan_levels: Sequence[Level], *, voicemail_enabled: bool = False) -> DialStep:
+    """The call's first step: level 1's phones, screened. When nobody is
+    reachable (the plan is only the fallback) the caller goes straight to the
+    external fallback: no voicemail first, since no one is on call to hear it."""
+    step = next_dial(plan_levels, (), False, voicemail_enabled=voicemail_enabled)
+    if step.kind == VOICEMAIL:
+        return next_dial(plan_levels, (), False)
+    return step
+
+
 def fallback_of(plan_levels: Sequence[Level]) -> Level | None:
     return next((level for level in plan_levels if level.kind == "fallback"), None)
 

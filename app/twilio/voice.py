@@ -196,7 +196,7 @@ def _take_step(session: Session, *, settings, team: Team, contact: Contact, step
 
 
 def _first_step(team: Team, contact: Contact) -> chain.DialStep:
-    return chain.next_dial(plan_from_json(contact.plan), (), False, voicemail_enabled=team.voicemail_enabled)
+    return chain.first_dial(plan_from_json(contact.plan), voicemail_enabled=team.voicemail_enabled)
 
 
 def _dialled_staff(session: Session, contact_id: int) -> set[int]:

@@ -129,3 +129,23 @@ def test_unknown_caller_starts_with_the_on_call(client, world, session, twilio):
     assert contact.client_id is None
     leg, screen = answer(client, root, world.oncall.phone, "CAunknown")
     assert twiml(screen).find("Gather").find("Say").text == "Crisis call for an unknown caller. Press 1 to accept."
+
+
+def test_nobody_reachable_goes_straight_to_the_fallback_unscreened(client, world, session, twilio):
+    """South ICM has nobody on staff and no rota: level 1 is the fallback."""
+    other = world.other_team
+    other.voicemail_enabled = True  # still no voicemail first: nobody is on call to hear it
+    session.add(other)
+    session.commit()
+    root = twiml(call_in(client, world, "+12015550166", "CAnobody", to=other.crisis_line_number))
+    assert [child.tag for child in root][0] == "Say" and root.findall("Record") == []
+    [number] = the_dial(root).findall("Number")
+    assert number.text == other.fallback_number and number.get("url") is None
+    contact = the_contact(session)
+    assert contact.team_id == other.id and contact.status == "unanswered" and contact.level == 1
+    assert "fallback_used" in kinds(session, contact.id)
+    before = kinds(session, contact.id)
+    again = call_in(client, world, "+12015550166", "CAnobody", to=other.crisis_line_number)
+    assert [n.text for n in the_dial(twiml(again)).findall("Number")] == [other.fallback_number]
+    assert kinds(session, contact.id) == before
+    assert twiml(dial_ended(client, root, "CAnobody", "completed")).find("Hangup") is not None

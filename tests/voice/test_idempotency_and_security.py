@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.contacts.models import Contact, ContactEvent
 from app.db import Database, make_engine
 from app.main import create_app
+from app.messaging.models import OutboundMessage
 from app.messaging.outbox import is_opted_out
 from tests.conftest import PUBLIC_BASE_URL, make_settings
 from tests.sms.conftest import text_in
@@ -49,6 +50,38 @@ def test_every_repeated_callback_changes_nothing_and_answers_the_same(client, wo
     assert contact.acknowledged_by == world.backup_cm.id
     assert len(events(session, contact.id, "acknowledged")) == 1
     assert twilio.sent == []
+
+
+def test_repeated_decline_status_and_recording_change_nothing(client, world, session, twilio):
+    from tests.conftest import TWILIO_SID
+    from tests.voice.conftest import call_status
+
+    world.team.voicemail_enabled = True
+    session.add(world.team)
+    session.commit()
+    root = twiml(call_in(client, world, world.client_phone, "CAdup2"))
+    leg, screen = answer(client, root, world.case_manager.phone, "CAdup2")
+    first = press(client, twiml(screen), leg, "CAdup2", "9")
+    before = count(session, ContactEvent)
+    assert press(client, twiml(screen), leg, "CAdup2", "9").text == first.text
+    assert count(session, ContactEvent) == before
+    for _ in range(4):
+        root = twiml(dial_ended(client, root, "CAdup2", "no-answer"))
+    [record] = root.findall("Record")
+    params = {"CallSid": "CAdup2", "AccountSid": TWILIO_SID, "RecordingSid": "REdup",
+              "RecordingUrl": "https://api.twilio.com/r/REdup", "RecordingStatus": "completed"}
+    post_signed(client, path_of(record.get("recordingStatusCallback")), params)
+    call_status(client, "CAdup2", "completed")
+    events_before, sent_before = count(session, ContactEvent), len(twilio.sent)
+    messages_before = count(session, OutboundMessage)
+    post_signed(client, path_of(record.get("recordingStatusCallback")), params)
+    call_status(client, "CAdup2", "completed")
+    call_status(client, "CAdup2", "no-answer")
+    assert count(session, ContactEvent) == events_before
+    assert len(twilio.sent) == sent_before and count(session, OutboundMessage) == messages_before
+    contact = the_contact(session)
+    assert len(events(session, contact.id, "voicemail")) == 1
+    assert len(events(session, contact.id, "caller_hung_up")) == 1
 
 
 def test_bad_signature_is_403_and_changes_nothing(client, world, session, twilio):

@@ -188,3 +188,37 @@ def test_voicemail_before_the_fallback_alerts_on_call_and_supervisors_once(clien
     [number] = the_dial(after).findall("Number")
     assert number.text == world.team.fallback_number and number.get("url") is None
     assert the_contact(session).status == "unanswered"
+
+
+def test_two_phones_ring_one_voicemail_one_human_who_presses_1(client, world, session, twilio):
+    from tests.factories import make_staff
+
+    second = make_staff(session, world.team, name="Val Visor", phone="+12015550184", role="supervisor")
+    session.commit()
+    root = twiml(call_in(client, world, world.client_phone, "CAtwo"))
+    for _ in range(3):
+        root = twiml(dial_ended(client, root, "CAtwo", "no-answer"))
+    assert sorted(numbers(root)) == sorted([world.supervisor.phone, second.phone])  # both ring at once
+    # The first supervisor's voicemail picks up and hears the screen; nothing pressed.
+    vm_leg, vm_screen = answer(client, root, world.supervisor.phone, "CAtwo")
+    twiml(press(client, twiml(vm_screen), vm_leg, "CAtwo", None))
+    assert the_contact(session).status == "open"
+    # The second supervisor presses 1.
+    leg, screen = answer(client, root, second.phone, "CAtwo")
+    assert list(twiml(press(client, twiml(screen), leg, "CAtwo", "1"))) == []
+    contact = the_contact(session)
+    assert contact.status == "acknowledged" and contact.acknowledged_by == second.id
+    assert [child.tag for child in twiml(dial_ended(client, root, "CAtwo", "completed"))] == ["Hangup"]
+    dialled = [e.staff_id for e in events(session, contact.id, "dialled")]
+    assert len(dialled) == len(set(dialled)) == 5
+    assert twilio.sent == []
+
+
+def test_accepted_call_status_is_not_a_missed_call(client, world, session, twilio):
+    root = twiml(call_in(client, world, world.client_phone, "CAok"))
+    leg, screen = answer(client, root, world.case_manager.phone, "CAok")
+    twiml(press(client, twiml(screen), leg, "CAok", "1"))
+    call_status(client, "CAok", "completed")
+    contact = the_contact(session)
+    assert contact.status == "acknowledged" and not contact.needs_callback and contact.next_escalation_at is None
+    assert events(session, contact.id, "caller_hung_up") == [] and twilio.sent == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.escalation.voice_chain import (
-    DONE, FALLBACK, STAFF, VOICEMAIL, caller_gone, levels_up_to, next_dial, screen_prompt, screen_who,
+    DONE, FALLBACK, STAFF, VOICEMAIL, caller_gone, first_dial, levels_up_to, next_dial, screen_prompt, screen_who,
     sms_handoff_level, voicemail_alert,
 )
 from app.routing.plan import Level, fallback_level
@@ -59,3 +59,10 @@ def test_caller_gone_and_prompt():
 def test_voicemail_alert_is_a_link():
     assert voicemail_alert(contact_id=7, from_number="+12015550150", recording_url="https://x/RE1") == (
         "#7 voicemail from +12015550150: https://x/RE1")
+
+
+def test_first_dial_is_level_1_or_straight_to_the_fallback():
+    assert first_dial(PLAN, voicemail_enabled=True).kind == STAFF
+    only_fallback = (fallback_level(1, "+19085550111"),)
+    step = first_dial(only_fallback, voicemail_enabled=True)
+    assert (step.kind, step.level, step.number) == (FALLBACK, 1, "+19085550111")
