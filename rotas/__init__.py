@@ -1,20 +1,21 @@
-"""The pure on-call schedule engine: no I/O, no database, no web framework.
+"""The pure on-call rota engine: standard library and zoneinfo only; no I/O,
+no database, no web framework.
 
 A schedule has an IANA time zone, ordered layers (later layers are higher and
 win where they have someone) and overrides (which win over every layer).
 Daily and weekly handoffs happen at local wall-clock time across DST; hourly
-turns are absolute durations.
+turns are absolute durations. Every returned datetime is aware, in UTC.
 """
 
 from rotas.errors import (
-    EmptyLayerError, InvalidRestrictionError, InvalidTurnError, NaiveDatetimeError, RotaError,
-    UnknownTimeZoneError,
+    EmptyLayerError, InvalidLayerError, InvalidOverrideError, InvalidRestrictionError, InvalidTurnError,
+    InvalidWindowError, NaiveDatetimeError, RotaError, UnknownTimeZoneError,
 )
 from rotas.model import Layer, OnCall, Override, Restriction, Schedule, Shift, Turn
 from rotas.schedule import final_schedule, gaps, on_call, shifts_for
 
 __all__ = [
-    "EmptyLayerError", "InvalidRestrictionError", "InvalidTurnError", "Layer", "NaiveDatetimeError", "OnCall",
-    "Override", "Restriction", "RotaError", "Schedule", "Shift", "Turn", "UnknownTimeZoneError",
-    "final_schedule", "gaps", "on_call", "shifts_for",
+    "EmptyLayerError", "InvalidLayerError", "InvalidOverrideError", "InvalidRestrictionError", "InvalidTurnError",
+    "InvalidWindowError", "Layer", "NaiveDatetimeError", "OnCall", "Override", "Restriction", "RotaError",
+    "Schedule", "Shift", "Turn", "UnknownTimeZoneError", "final_schedule", "gaps", "on_call", "shifts_for",
 ]

@@ -1,4 +1,5 @@
-"""Every invalid input raises a specific RotaError (also a ValueError) naming the field."""
+"""Every invalid input raises a specific RotaError (also a ValueError) whose
+message names the offending field."""
 
 
 class RotaError(ValueError):
@@ -23,3 +24,15 @@ class InvalidTurnError(RotaError):
 
 class InvalidRestrictionError(RotaError):
     pass
+
+
+class InvalidLayerError(RotaError):
+    """A layer's name, anchor, turn, participants or restrictions have the wrong shape."""
+
+
+class InvalidOverrideError(RotaError):
+    """An override ends at or before its start, or names no person."""
+
+
+class InvalidWindowError(RotaError):
+    """A query window [start, end) ends before it starts."""

@@ -1,14 +1,16 @@
 """The one place that turns local wall-clock times into instants.
 
-A local time that does not exist (the spring-forward gap) resolves to the
-first instant after the gap, i.e. the transition itself; an ambiguous one
-(fall back) resolves to its first occurrence. Consecutive turns computed
-this way always abut: no gap and no overlap at a handoff.
+Rule: a local time resolves to the FIRST instant whose wall clock reads that
+time or later. So a time that does not exist (the spring-forward gap)
+resolves to the transition itself, and an ambiguous one (fall back) to its
+first occurrence. Consecutive turns or windows resolved this way always abut:
+no gap and no overlap at a handoff.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import math
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rotas.errors import NaiveDatetimeError, UnknownTimeZoneError
@@ -17,7 +19,8 @@ UTC = timezone.utc
 
 
 def zone(name: str) -> ZoneInfo:
-    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
+    # ZoneInfo accepts relative paths; refuse anything that is not a plain IANA key.
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name or "\\" in name:
         raise UnknownTimeZoneError(f"timezone: {name!r} is not an IANA time zone")
     try:
         return ZoneInfo(name)
@@ -26,30 +29,34 @@ def zone(name: str) -> ZoneInfo:
 
 
 def require_aware(value: datetime, field: str) -> datetime:
+    """`value` as an aware UTC datetime; NaiveDatetimeError naming `field` otherwise."""
     if not isinstance(value, datetime):
-        raise NaiveDatetimeError(f"{field}: must be a datetime")
+        raise NaiveDatetimeError(f"{field}: must be a timezone-aware datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise NaiveDatetimeError(f"{field}: must be timezone-aware")
+        raise NaiveDatetimeError(f"{field}: must be timezone-aware, got naive {value.isoformat()}")
     return value.astimezone(UTC)
 
 
 def to_instant(local: datetime, tz: ZoneInfo) -> datetime:
     """Resolve a naive local wall-clock time in `tz` to an aware UTC instant."""
-    first = local.replace(tzinfo=tz, fold=0)
-    instant = first.astimezone(UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) == local:
-        return instant  # exists (fold=0 is the first occurrence when ambiguous)
-    # In a gap: fold=0 used the offset from before the transition, which
-    # lands after the gap; fold=1 lands before it. The transition lies
-    # between; find it to the second by bisection (rare path).
-    low = local.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    high = instant
-    before = low.astimezone(tz).utcoffset()
-    while high - low > timedelta(seconds=1):
-        mid = low + (high - low) / 2
-        mid = mid.replace(microsecond=0)
-        if mid.astimezone(tz).utcoffset() == before:
+    first = local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == local:
+        return first  # exists; fold=0 is the first occurrence when ambiguous
+    return _gap_end(local, tz, first)
+
+
+def _gap_end(local: datetime, tz: ZoneInfo, after: datetime) -> datetime:
+    # In a gap, fold=0 applies the pre-transition offset and lands after the
+    # transition; fold=1 applies the post-transition offset and lands before
+    # it. Transitions in tzdata fall on whole seconds, so bisect whole UTC
+    # seconds (always terminates) for the first second with the new offset.
+    before = local.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    old_offset = before.astimezone(tz).utcoffset()
+    low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
+    while high - low > 1:
+        mid = (low + high) // 2
+        if datetime.fromtimestamp(mid, tz).utcoffset() == old_offset:
             low = mid
         else:
             high = mid
-    return high
+    return datetime.fromtimestamp(high, UTC)
