@@ -198,8 +198,11 @@ def on_message_failed(session: Session, message: OutboundMessage, now: datetime,
 
 
 def lock_contact(*, session: Session, contact_id: int) -> Contact | None:
-    """Load a contact for change, serialising with the tick (row lock on PostgreSQL)."""
-    query = select(Contact).where(Contact.id == contact_id)
+    """Load a contact for change, serialising with the tick (row lock on PostgreSQL).
+    The row read under the lock replaces any copy the session already holds:
+    otherwise a caller that loaded the contact before waiting for the lock
+    acts on what it was before the other transaction changed it."""
+    query = select(Contact).where(Contact.id == contact_id).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return session.execute(query).scalars().first()
