@@ -13,15 +13,16 @@ A leg counts as answered only when this service recorded Digits=1 from its
 screen: a voicemail pickup reads DialCallStatus=completed and never presses 1.
 While the call is live it drives the chain itself (no SMS notifications,
 `next_escalation_at` stays None); if the caller hangs up first, the contact is
-marked `needs_callback`, the level that was ringing gets a "missed call" SMS,
-and the tick escalates it like any unacknowledged text.
+marked `needs_callback`, the first level with someone not yet dialled (or the
+current level, when everyone has rung) gets a "missed call" SMS, and the tick
+escalates it like any unacknowledged text.
 
 Hang-up detection: the call's status callback (configure the crisis line
 number's "call status changes" URL as PUBLIC_BASE_URL/twilio/voice/status) is
 the authority, since Twilio may or may not request a <Dial> action once the
 caller has gone. A dial-result or voicemail-done request whose own CallStatus
 says the call has ended is treated the same way. Both paths go through one
-step keyed (CallSid, "hangup"), so whichever arrives first acts and the other
+step keyed (CallSid, "status:final"), so whichever arrives first acts and the other
 changes nothing.
 
 Every step is an event keyed (CallSid, step): Twilio's repeats change nothing
