@@ -75,8 +75,11 @@ def handle_staff_reply(*, session: Session, team: Team, staff: Staff, sms: Inbou
 
     if reply.command == "ACK":
         _take(session, contact, staff, now, via="sms_ack")
-        _reply(session, team, staff, f"#{contact.id} is yours. Reply to text the caller, DONE when resolved.", now,
-               contact_id=contact.id)
+        if contact.acknowledged_by in (None, staff.id):
+            answer = f"#{contact.id} is yours. Reply to text the caller, DONE when resolved."
+        else:  # a colleague took it first: two people must not both think they hold it
+            answer = f"#{contact.id} was already taken by a colleague. Text WHO to see who is on call."
+        _reply(session, team, staff, answer, now, contact_id=contact.id)
         return "ack"
     if reply.command == "PASS":
         return _pass(session, team, contact, staff, now, settings)
