@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
@@ -23,16 +24,31 @@ from app.errors import Conflict, Invalid, NotFound
 from app.oncall import service
 from app.oncall.models import Rota, RotaOverride
 from app.oncall.schemas import (
-    CalendarToken, CoverageOut, GapOut, OnCallOut, OverrideIn, OverrideOut, RotaIn, RotaOut, ShiftOut, StaffRef,
+    MAX_ID, CalendarToken, CoverageOut, GapOut, OnCallOut, OverrideIn, OverrideOut, RotaIn, RotaOut, ShiftOut,
+    StaffRef,
 )
 from app.teams.models import Staff, Team
 
 router = APIRouter(tags=["on-call"])
 MAX_WINDOW = timedelta(days=400)
+CALENDAR_PAST, CALENDAR_AHEAD = timedelta(days=7), timedelta(days=60)
+
+# Ids beyond 32 bits cannot exist; refusing them here keeps PostgreSQL from
+# answering "integer out of range" with a 500.
+TeamId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RotaId = Annotated[int, Path(ge=1, le=MAX_ID)]
+OverrideId = Annotated[int, Path(ge=1, le=MAX_ID)]
+StaffId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _now(request: Request) -> datetime:
     return request.app.state.runtime.now()
+
+
+def _in_range(loc: list, value: datetime) -> datetime:
+    if not service.MIN_YEAR <= value.year <= service.MAX_YEAR:
+        raise Invalid(loc, f"must be between the years {service.MIN_YEAR} and {service.MAX_YEAR}")
+    return value
 
 
 def _aware(name: str, value: datetime | None, default: datetime) -> datetime:
@@ -40,7 +56,7 @@ def _aware(name: str, value: datetime | None, default: datetime) -> datetime:
         return default
     if value.tzinfo is None:
         raise Invalid(["query", name], "must include a UTC offset, e.g. 2026-11-22T03:00:00+00:00")
-    return value
+    return _in_range(["query", name], value)
 
 
 def _window(request: Request, start: datetime | None, end: datetime | None, default_days: int) -> tuple[datetime, datetime]:
@@ -89,10 +105,11 @@ def _refuse_gaps(schedule: rotas.Schedule, priority: int, now: datetime, allow_g
 
 
 @router.post("/v1/teams/{team_id}/rotas", status_code=201, response_model=RotaOut)
-def create_rota(team_id: int, body: RotaIn, request: Request, session: SessionDep, principal: CurrentPrincipal,
+def create_rota(team_id: TeamId, body: RotaIn, request: Request, session: SessionDep, principal: CurrentPrincipal,
                 allow_gaps: bool = False) -> RotaOut:
     require_role(principal, "supervisor")
     _team(session, principal, team_id)
+    allow_gaps = allow_gaps or body.allow_gaps
     data = body.model_dump()
     schedule = service.build_schedule(session=session, team_id=team_id, data=data)
     _check_priority_free(session, team_id, body.priority, None)
@@ -109,29 +126,28 @@ def create_rota(team_id: int, body: RotaIn, request: Request, session: SessionDe
 
 
 @router.get("/v1/teams/{team_id}/rotas", response_model=list[RotaOut])
-def list_rotas(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[RotaOut]:
+def list_rotas(team_id: TeamId, session: SessionDep, principal: CurrentPrincipal) -> list[RotaOut]:
     require_role(principal, "supervisor", "case_manager")
     _team(session, principal, team_id)
-    rows = session.execute(select(Rota).where(Rota.team_id == team_id).order_by(Rota.priority, Rota.id)).scalars()
-    return [_out(r) for r in rows]
+    return [_out(r) for r in service.team_rotas(session=session, team_id=team_id)]
 
 
 @router.get("/v1/rotas/{rota_id}", response_model=RotaOut)
-def get_rota(rota_id: int, session: SessionDep, principal: CurrentPrincipal) -> RotaOut:
+def get_rota(rota_id: RotaId, session: SessionDep, principal: CurrentPrincipal) -> RotaOut:
     require_role(principal, "supervisor", "case_manager")
     return _out(_rota(session, principal, rota_id))
 
 
 @router.put("/v1/rotas/{rota_id}", response_model=RotaOut)
-def replace_rota(rota_id: int, body: RotaIn, request: Request, session: SessionDep, principal: CurrentPrincipal,
+def replace_rota(rota_id: RotaId, body: RotaIn, request: Request, session: SessionDep, principal: CurrentPrincipal,
                  allow_gaps: bool = False) -> RotaOut:
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
+    allow_gaps = allow_gaps or body.allow_gaps
     now = _now(request)
     data = body.model_dump()
     overrides = service.overrides_between(session=session, rota_id=rota.id, start=now, end=now + service.GAP_HORIZON)
-    schedule = service.build_schedule(session=session, team_id=rota.team_id, data=data,
-                                      overrides=[rotas.Override(o.start, o.end, o.staff_id) for o in overrides])
+    schedule = service.build_schedule(session=session, team_id=rota.team_id, data=data, overrides=overrides)
     _check_priority_free(session, rota.team_id, body.priority, rota.id)
     _refuse_gaps(schedule, body.priority, now, allow_gaps)
     rota.name, rota.priority, rota.timezone, rota.layers, rota.updated_at = (
@@ -144,7 +160,7 @@ def replace_rota(rota_id: int, body: RotaIn, request: Request, session: SessionD
 
 
 @router.delete("/v1/rotas/{rota_id}", status_code=204, response_class=Response)
-def delete_rota(rota_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+def delete_rota(rota_id: RotaId, session: SessionDep, principal: CurrentPrincipal) -> Response:
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
     for override in session.execute(select(RotaOverride).where(RotaOverride.rota_id == rota.id)).scalars():
@@ -157,12 +173,11 @@ def delete_rota(rota_id: int, session: SessionDep, principal: CurrentPrincipal) 
 
 
 @router.post("/v1/rotas/{rota_id}/overrides", status_code=201, response_model=OverrideOut)
-def create_override(rota_id: int, body: OverrideIn, session: SessionDep, principal: CurrentPrincipal) -> OverrideOut:
+def create_override(rota_id: RotaId, body: OverrideIn, session: SessionDep, principal: CurrentPrincipal) -> OverrideOut:
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
     for name in ("start", "end"):
-        if getattr(body, name).tzinfo is None:
-            raise Invalid(["body", name], "must include a UTC offset")
+        _in_range(["body", name], getattr(body, name))
     if body.end <= body.start:
         raise Invalid(["body", "end"], "must be after start")
     staff = session.get(Staff, body.staff_id)
@@ -178,7 +193,7 @@ def create_override(rota_id: int, body: OverrideIn, session: SessionDep, princip
 
 
 @router.get("/v1/rotas/{rota_id}/overrides", response_model=list[OverrideOut])
-def list_overrides(rota_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+def list_overrides(rota_id: RotaId, request: Request, session: SessionDep, principal: CurrentPrincipal,
                    start: datetime | None = None, end: datetime | None = None) -> list[OverrideOut]:
     require_role(principal, "supervisor", "case_manager")
     rota = _rota(session, principal, rota_id)
@@ -188,7 +203,7 @@ def list_overrides(rota_id: int, request: Request, session: SessionDep, principa
 
 
 @router.delete("/v1/rotas/{rota_id}/overrides/{override_id}", status_code=204, response_class=Response)
-def delete_override(rota_id: int, override_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+def delete_override(rota_id: RotaId, override_id: OverrideId, session: SessionDep, principal: CurrentPrincipal) -> Response:
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
     override = session.get(RotaOverride, override_id)
@@ -209,7 +224,7 @@ def _oncall_out(session, snapshot: service.RotaOnCall) -> OnCallOut:
 
 
 @router.get("/v1/rotas/{rota_id}/oncall", response_model=OnCallOut)
-def rota_oncall(rota_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+def rota_oncall(rota_id: RotaId, request: Request, session: SessionDep, principal: CurrentPrincipal,
                 at: datetime | None = None) -> OnCallOut:
     require_role(principal, "supervisor", "case_manager")
     rota = _rota(session, principal, rota_id)
@@ -218,7 +233,7 @@ def rota_oncall(rota_id: int, request: Request, session: SessionDep, principal: 
 
 
 @router.get("/v1/teams/{team_id}/oncall", response_model=list[OnCallOut])
-def team_oncall(team_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+def team_oncall(team_id: TeamId, request: Request, session: SessionDep, principal: CurrentPrincipal,
                 at: datetime | None = None) -> list[OnCallOut]:
     """Who each of the team's rotas has on call, in priority order."""
     require_role(principal, "supervisor", "case_manager")
@@ -228,18 +243,17 @@ def team_oncall(team_id: int, request: Request, session: SessionDep, principal: 
 
 
 @router.get("/v1/rotas/{rota_id}/schedule", response_model=list[ShiftOut])
-def rota_schedule(rota_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+def rota_schedule(rota_id: RotaId, request: Request, session: SessionDep, principal: CurrentPrincipal,
                   start: datetime | None = None, end: datetime | None = None) -> list[ShiftOut]:
     require_role(principal, "supervisor", "case_manager")
     rota = _rota(session, principal, rota_id)
     start, end = _window(request, start, end, 14)
-    overrides = service.overrides_between(session=session, rota_id=rota.id, start=start, end=end)
-    shifts = rotas.final_schedule(service.schedule_for(rota, overrides), start, end)
+    shifts = service.shifts(session=session, rota=rota, start=start, end=end)
     return [ShiftOut(start=s.start, end=s.end, staff_id=s.person, source=s.source) for s in shifts]
 
 
 @router.get("/v1/teams/{team_id}/coverage", response_model=CoverageOut)
-def team_coverage(team_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
+def team_coverage(team_id: TeamId, request: Request, session: SessionDep, principal: CurrentPrincipal,
                   start: datetime | None = None, end: datetime | None = None) -> CoverageOut:
     """Holes in the primary rota: every interval where nobody is on call."""
     require_role(principal, "supervisor", "case_manager")
@@ -266,22 +280,18 @@ def _calendar(shifts: list[tuple[Rota, rotas.Shift]], names: dict[int, str]) -> 
     return Response(calendar.to_ical(), media_type="text/calendar")
 
 
-def _shifts(session, rota: Rota, start: datetime, end: datetime, staff_id: int | None) -> list[rotas.Shift]:
-    overrides = service.overrides_between(session=session, rota_id=rota.id, start=start, end=end)
-    schedule = service.schedule_for(rota, overrides)
-    if staff_id is None:
-        return rotas.final_schedule(schedule, start, end)
-    return rotas.shifts_for(schedule, staff_id, start, end)
-
-
 @router.get("/v1/rotas/{rota_id}/calendar.ics", response_class=Response)
-def rota_calendar(rota_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal,
-                  staff_id: int | None = None) -> Response:
+def rota_calendar(rota_id: RotaId, request: Request, session: SessionDep, principal: CurrentPrincipal,
+                  staff_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> Response:
+    """The rota's shifts from a week ago to 60 days ahead; one person's with staff_id."""
     require_role(principal, "supervisor", "case_manager")
     rota = _rota(session, principal, rota_id)
-    now = _now(request)
-    shifts = _shifts(session, rota, now - timedelta(days=7), now + timedelta(days=60), staff_id)
     names = {s.id: s.name for s in session.execute(select(Staff).where(Staff.team_id == rota.team_id)).scalars()}
+    if staff_id is not None and staff_id not in names:
+        raise Invalid(["query", "staff_id"], "is not a member of this rota's team")
+    now = _now(request)
+    shifts = service.shifts(session=session, rota=rota, start=now - CALENDAR_PAST, end=now + CALENDAR_AHEAD,
+                            staff_id=staff_id)
     return _calendar([(rota, s) for s in shifts], names)
 
 
@@ -290,7 +300,7 @@ def _token_hash(token: str) -> str:
 
 
 @router.post("/v1/staff/{staff_id}/calendar-token", status_code=201, response_model=CalendarToken)
-def create_calendar_token(staff_id: int, request: Request, session: SessionDep,
+def create_calendar_token(staff_id: StaffId, request: Request, session: SessionDep,
                           principal: CurrentPrincipal) -> CalendarToken:
     """A new subscription URL for a staff member's own shifts (the old one stops working)."""
     staff = session.get(Staff, staff_id)
@@ -316,7 +326,8 @@ def staff_calendar(token: str, request: Request, session: SessionDep) -> Respons
         raise NotFound("calendar not found")
     now = _now(request)
     shifts = []
-    for rota in session.execute(select(Rota).where(Rota.team_id == staff.team_id)).scalars():
-        shifts += [(rota, s) for s in _shifts(session, rota, now - timedelta(days=7), now + timedelta(days=60), staff.id)]
+    for rota in service.team_rotas(session=session, team_id=staff.team_id):
+        shifts += [(rota, s) for s in service.shifts(session=session, rota=rota, start=now - CALENDAR_PAST,
+                                                    end=now + CALENDAR_AHEAD, staff_id=staff.id)]
     shifts.sort(key=lambda pair: pair[1].start)
     return _calendar(shifts, {staff.id: staff.name})

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Strict(BaseModel):
@@ -28,7 +30,7 @@ class LayerIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     turn: TurnIn
     start: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$", description="local YYYY-MM-DDTHH:MM anchor")
-    participants: list[int] = Field(min_length=1, max_length=200, description="staff ids, in rotation order")
+    participants: list[RowId] = Field(min_length=1, max_length=200, description="staff ids, in rotation order")
     restrictions: list[RestrictionIn] = Field(default_factory=list, max_length=20)
 
 
@@ -36,7 +38,9 @@ class RotaIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     priority: int = Field(default=1, ge=1, le=9, description="1 primary, 2 backup, …")
     timezone: str = Field(min_length=1, max_length=64)
-    layers: list[LayerIn] = Field(min_length=1, max_length=20)
+    layers: list[LayerIn] = Field(min_length=1, max_length=20, description="later layers are higher and win")
+    allow_gaps: bool = Field(default=False, description="accept a primary rota with holes in the next 14 days "
+                                                         "(the query parameter allow_gaps=true does the same)")
 
 
 class RotaOut(BaseModel):
@@ -51,9 +55,9 @@ class RotaOut(BaseModel):
 
 
 class OverrideIn(Strict):
-    staff_id: int
-    start: datetime
-    end: datetime
+    staff_id: RowId
+    start: AwareDatetime
+    end: AwareDatetime
     reason: str | None = Field(default=None, max_length=200)
 
 

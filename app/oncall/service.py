@@ -1,10 +1,13 @@
 """Rotas as stored rows, turned into the pure engine's types, and who is on call.
 
-`schedule_for` is the one place that converts rows to `rotas` types.
+`schedule_for` is the one place that converts rows to `rotas` types; the API
+validates a body through the same converters (`build_schedule`), so what is
+stored is exactly what the engine accepted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,59 +15,128 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 import rotas
+from app.errors import Invalid
 from app.oncall.models import Rota, RotaOverride
+from app.teams.models import Staff
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Anchors and query instants outside these years are typos, and near
+# datetime's limits the engine's arithmetic would overflow.
+MIN_YEAR, MAX_YEAR = 1970, 2199
+GAP_HORIZON = timedelta(days=14)
+
+Loc = tuple  # where a value sits in the request, e.g. ("body", "layers", 0)
 
 
-def _minutes(value: str, field: str) -> int:
+# The engine's field names where the API calls them something else.
+_API_NAMES = {"start_minute": "start", "end_minute": "end"}
+
+
+def _engine_error(exc: rotas.RotaError, loc: Loc, prefix: str) -> Invalid:
+    """The engine says "turn.length: why"; turn that into loc [..., "turn", "length"]."""
+    field, sep, reason = str(exc).partition(": ")
+    if not sep:
+        return Invalid(list(loc), str(exc))
+    parts = field.split(".")
+    if parts and parts[0] == prefix:
+        parts = parts[1:]
+    return Invalid([*loc, *(_API_NAMES.get(p, p) for p in parts)], reason)
+
+
+def _minutes(value: str, loc: Loc) -> int:
     try:
-        hours, minutes = value.split(":")
-        total = int(hours) * 60 + int(minutes)
-    except (AttributeError, ValueError):
-        raise rotas.InvalidRestrictionError(f"{field}: must be HH:MM") from None
-    if not (0 <= int(minutes) < 60 and 0 <= total <= 1440):
-        raise rotas.InvalidRestrictionError(f"{field}: must be between 00:00 and 24:00")
-    return total
-
-
-def restriction_from_json(data: dict, field: str = "restriction") -> rotas.Restriction:
-    days = data.get("days") or []
-    try:
-        day_numbers = frozenset(DAY_NAMES.index(str(d).lower()[:3]) for d in days)
+        hours, minutes = str(value).split(":")
+        hours, minutes = int(hours), int(minutes)
     except ValueError:
-        raise rotas.InvalidRestrictionError(f"{field}.days: use mon, tue, wed, thu, fri, sat, sun") from None
-    return rotas.Restriction(day_numbers, _minutes(data.get("start"), f"{field}.start"),
-                             _minutes(data.get("end"), f"{field}.end"))
+        raise Invalid(list(loc), "must be HH:MM") from None
+    if not (0 <= minutes < 60 and 0 <= hours * 60 + minutes <= 1440):
+        raise Invalid(list(loc), "must be between 00:00 and 24:00")
+    return hours * 60 + minutes
 
 
-def layer_from_json(data: dict, field: str = "layer") -> rotas.Layer:
+def restriction_from_json(data: dict, loc: Loc = ("restriction",)) -> rotas.Restriction:
+    days = set()
+    for k, day in enumerate(data.get("days") or ()):
+        name = str(day).lower()[:3]
+        if name not in DAY_NAMES:
+            raise Invalid([*loc, "days", k], "use mon, tue, wed, thu, fri, sat, sun")
+        days.add(DAY_NAMES.index(name))
+    start = _minutes(data.get("start"), (*loc, "start"))
+    end = _minutes(data.get("end"), (*loc, "end"))
+    try:
+        return rotas.Restriction(frozenset(days), start, end)
+    except rotas.RotaError as exc:
+        raise _engine_error(exc, loc, "restriction") from None
+
+
+def local_anchor(value: str, loc: Loc) -> datetime:
+    try:
+        start = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise Invalid(list(loc), "must be a local date-time YYYY-MM-DDTHH:MM") from None
+    if start.tzinfo is not None:
+        raise Invalid(list(loc), "must be local time without an offset (the rota's time zone applies)")
+    if not MIN_YEAR <= start.year <= MAX_YEAR:
+        raise Invalid(list(loc), f"must be between {MIN_YEAR} and {MAX_YEAR}")
+    return start
+
+
+def layer_from_json(data: dict, loc: Loc = ("layer",)) -> rotas.Layer:
     turn = data.get("turn") or {}
     try:
-        start = datetime.fromisoformat(str(data.get("start")))
-    except ValueError:
-        raise rotas.RotaError(f"{field}.start: must be a local date-time YYYY-MM-DDTHH:MM") from None
-    if start.tzinfo is not None:
-        raise rotas.RotaError(f"{field}.start: must be local time without an offset (the rota's zone applies)")
-    return rotas.Layer(
-        name=str(data.get("name") or "layer"),
-        turn=rotas.Turn(turn.get("unit"), turn.get("length")),
-        start=start,
-        participants=tuple(data.get("participants") or ()),
-        restrictions=tuple(restriction_from_json(r, f"{field}.restrictions[{i}]")
-                           for i, r in enumerate(data.get("restrictions") or ())),
-    )
+        engine_turn = rotas.Turn(turn.get("unit"), turn.get("length"))
+    except rotas.RotaError as exc:
+        raise _engine_error(exc, loc, "") from None
+    restrictions = tuple(restriction_from_json(r, (*loc, "restrictions", j))
+                         for j, r in enumerate(data.get("restrictions") or ()))
+    try:
+        return rotas.Layer(name=str(data.get("name") or "layer"), turn=engine_turn,
+                           start=local_anchor(data.get("start"), (*loc, "start")),
+                           participants=tuple(data.get("participants") or ()), restrictions=restrictions)
+    except rotas.EmptyLayerError:
+        raise Invalid([*loc, "participants"], "a layer needs at least one participant") from None
+    except rotas.RotaError as exc:
+        raise Invalid(list(loc), str(exc)) from None
 
 
-def schedule_for(rota: Rota, overrides: list[RotaOverride] | tuple = ()) -> rotas.Schedule:
+def _zone_checked(timezone: str, loc: Loc) -> str:
+    try:
+        rotas.Schedule(timezone=timezone, layers=())
+    except rotas.RotaError as exc:
+        raise Invalid(list(loc), str(exc).partition(": ")[2] or str(exc)) from None
+    return timezone
+
+
+def schedule_for(rota: Rota, overrides: Sequence[RotaOverride] = ()) -> rotas.Schedule:
+    """A stored rota and (some of) its overrides as the engine's Schedule."""
     return rotas.Schedule(
         timezone=rota.timezone,
-        layers=tuple(layer_from_json(layer, f"layers[{i}]") for i, layer in enumerate(rota.layers)),
+        layers=tuple(layer_from_json(layer, ("layers", i)) for i, layer in enumerate(rota.layers)),
         overrides=tuple(rotas.Override(o.start, o.end, o.staff_id, ref=o.id) for o in overrides),
     )
 
 
+def build_schedule(*, session: Session, team_id: int, data: dict,
+                   overrides: Sequence[RotaOverride] = ()) -> rotas.Schedule:
+    """Validate a rota body (as the API states it) into an engine schedule,
+    raising a 422 that names the field. Every participant must be an active
+    staff member of the team."""
+    timezone = _zone_checked(data["timezone"], ("body", "timezone"))
+    layers = [layer_from_json(layer, ("body", "layers", i)) for i, layer in enumerate(data["layers"])]
+    ids = {p for layer in layers for p in layer.participants}
+    active = set(session.execute(select(Staff.id).where(
+        Staff.id.in_(ids), Staff.team_id == team_id, Staff.active.is_(True))).scalars()) if ids else set()
+    for i, layer in enumerate(layers):
+        for j, person in enumerate(layer.participants):
+            if person not in active:
+                raise Invalid(["body", "layers", i, "participants", j],
+                              f"staff {person} is not an active member of this team")
+    return rotas.Schedule(timezone=timezone, layers=tuple(layers),
+                          overrides=tuple(rotas.Override(o.start, o.end, o.staff_id, ref=o.id) for o in overrides))
+
+
 def overrides_between(*, session: Session, rota_id: int, start: datetime, end: datetime) -> list[RotaOverride]:
+    """The rota's overrides overlapping [start, end) (RotaOverride.end is indexed)."""
     return list(session.execute(
         select(RotaOverride).where(RotaOverride.rota_id == rota_id, RotaOverride.end > start,
                                    RotaOverride.start < end).order_by(RotaOverride.start, RotaOverride.id)
@@ -81,73 +153,55 @@ class RotaOnCall:
     until: datetime | None
 
 
-# on_call looks ahead up to a year for "until"; overrides beyond that cannot matter.
-_LOOKAHEAD = timedelta(days=400)
+# Windows of overrides to load for one on-call answer, shortest first. An
+# answer whose `until` falls inside the loaded window is exact: an override
+# starting later cannot change anything before it. The last is the engine's
+# own look-ahead horizon.
+_OVERRIDE_WINDOWS = (timedelta(days=16), timedelta(days=400))
 
 
 def rota_on_call(*, session: Session, rota: Rota, at: datetime) -> RotaOnCall:
-    overrides = overrides_between(session=session, rota_id=rota.id, start=at, end=at + _LOOKAHEAD)
-    result = rotas.on_call(schedule_for(rota, overrides), at)
+    """Who `rota` has on call at `at` and until when. Costs O(layers +
+    overrides near `at`), whatever the age of the rota or of its overrides."""
+    for window in _OVERRIDE_WINDOWS:
+        overrides = overrides_between(session=session, rota_id=rota.id, start=at, end=at + window)
+        result = rotas.on_call(schedule_for(rota, overrides), at)
+        if result.until is not None and result.until < at + window:
+            break
     return RotaOnCall(rota.id, rota.name, rota.priority, result.person, result.source, result.until)
+
+
+def team_rotas(*, session: Session, team_id: int) -> list[Rota]:
+    """The team's rotas in priority order (1 primary, 2 backup, …)."""
+    return list(session.execute(
+        select(Rota).where(Rota.team_id == team_id).order_by(Rota.priority, Rota.id)).scalars())
 
 
 def oncall_snapshot(*, session: Session, team_id: int, at: datetime) -> list[RotaOnCall]:
     """Who each of the team's rotas has on call at `at`, in priority order."""
-    team_rotas = session.execute(
-        select(Rota).where(Rota.team_id == team_id).order_by(Rota.priority, Rota.id)
-    ).scalars()
-    return [rota_on_call(session=session, rota=rota, at=at) for rota in team_rotas]
+    return [rota_on_call(session=session, rota=rota, at=at) for rota in team_rotas(session=session, team_id=team_id)]
 
 
-# ---------------------------------------------------------------- writes
-
-GAP_HORIZON = timedelta(days=14)
-
-
-def _field_error(exc: rotas.RotaError, prefix: list) -> "Invalid":
-    from app.errors import Invalid
-
-    message = str(exc)
-    field, _, reason = message.partition(": ")
-    return Invalid(["body", *prefix, field] if reason else ["body", *prefix], reason or message)
+def primary_rota(*, session: Session, team_id: int) -> Rota | None:
+    return session.execute(
+        select(Rota).where(Rota.team_id == team_id, Rota.priority == 1).order_by(Rota.id)).scalars().first()
 
 
-def build_schedule(*, session: Session, team_id: int, data: dict, overrides=()) -> rotas.Schedule:
-    """Validate a rota body (as the API states it) into an engine schedule.
-    Every participant must be an active staff member of the team."""
-    from app.errors import Invalid
-    from app.teams.models import Staff
-
-    try:
-        rotas.Schedule(timezone=data["timezone"], layers=())
-    except rotas.RotaError as exc:
-        raise Invalid(["body", "timezone"], str(exc).partition(": ")[2] or str(exc)) from None
-    ids = {p for layer in data["layers"] for p in layer["participants"]}
-    active = set(session.execute(select(Staff.id).where(
-        Staff.id.in_(ids), Staff.team_id == team_id, Staff.active.is_(True))).scalars()) if ids else set()
-    for i, layer in enumerate(data["layers"]):
-        for j, person in enumerate(layer["participants"]):
-            if person not in active:
-                raise Invalid(["body", "layers", i, "participants", j], f"staff {person} is not an active member of this team")
-    layers = []
-    for i, layer in enumerate(data["layers"]):
-        try:
-            layers.append(layer_from_json(layer, "layer"))
-        except rotas.RotaError as exc:
-            raise _field_error(exc, ["layers", i]) from None
-    return rotas.Schedule(timezone=data["timezone"], layers=tuple(layers), overrides=tuple(overrides))
-
-
-def primary_gaps(*, schedule: rotas.Schedule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    return rotas.gaps(schedule, start, end)
-
-
-def team_coverage_gaps(*, session: Session, team_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime, int | None]]:
-    """Holes in the team's primary (priority 1) rota; no primary rota is one hole."""
-    primary = session.execute(
-        select(Rota).where(Rota.team_id == team_id, Rota.priority == 1).order_by(Rota.id)
-    ).scalars().first()
+def team_coverage_gaps(*, session: Session, team_id: int, start: datetime,
+                       end: datetime) -> list[tuple[datetime, datetime, int | None]]:
+    """Holes in the team's primary (priority 1) rota as (start, end, rota_id);
+    no primary rota is one hole with rota_id None."""
+    primary = primary_rota(session=session, team_id=team_id)
     if primary is None:
         return [(start, end, None)] if start < end else []
     overrides = overrides_between(session=session, rota_id=primary.id, start=start, end=end)
     return [(a, b, primary.id) for a, b in rotas.gaps(schedule_for(primary, overrides), start, end)]
+
+
+def shifts(*, session: Session, rota: Rota, start: datetime, end: datetime,
+           staff_id: int | None = None) -> list[rotas.Shift]:
+    """The rota's final schedule over [start, end), or one person's part of it."""
+    schedule = schedule_for(rota, overrides_between(session=session, rota_id=rota.id, start=start, end=end))
+    if staff_id is None:
+        return rotas.final_schedule(schedule, start, end)
+    return rotas.shifts_for(schedule, staff_id, start, end)
