@@ -91,18 +91,12 @@ def levels_up_to(plan_levels: Sequence[Level], level: int) -> set[int]:
     return {lv.number for lv in plan_levels if lv.number <= level}
 
 
-def sms_handoff_level(plan_levels: Sequence[Level], dialled_staff_ids: Iterable[int],
+def sms_handoff_level(plan_levels: Sequence[Level], dialled_staff_ids: Iterable[int],  # noqa: ARG001
                       current_level: int) -> int:
     """Where the SMS engine takes over a call whose caller hung up before
-    anyone accepted: the first staff level with someone not yet dialled (the
-    phones that already rang had their chance and saw a missed call), or the
-    current level when every staff member in the plan has been dialled."""
-    dialled = set(dialled_staff_ids)
-    for level in plan_levels:
-        if level.kind == "fallback":
-            continue
-        if any(staff_id not in dialled for staff_id in level.staff_ids):
-            return level.number
+    anyone accepted: the level whose phones were ringing (the current
+    on-call). They just saw a missed call with no context; the text gives it
+    ("missed call … call back"), and the tick escalates from there."""
     return current_level
 
 

@@ -62,12 +62,12 @@ def test_caller_hangs_up_then_sms_engine_takes_over(client, world, session, twil
     assert call_status(client, "CAgone", "completed").status_code == 204
     contact = the_contact(session)
     assert contact.needs_callback is True and contact.status == "open"
-    # Levels 1 and 2 already rang (a missed call on their phones): the SMS engine
-    # takes over at the first level with someone not yet dialled.
-    assert contact.level == 3 and contact.next_escalation_at is not None
-    [missed] = twilio.to(world.oncall.phone)
+    # The current on-call (level 2, whose phone was ringing) gets the missed-call
+    # text; the SMS engine takes over from there.
+    assert contact.level == 2 and contact.next_escalation_at is not None
+    [missed] = twilio.to(world.backup_cm.phone)
     assert "missed call" in missed.body and f"#{contact.id}" in missed.body
-    assert twilio.to(world.case_manager.phone) == [] and twilio.to(world.backup_cm.phone) == []
+    assert twilio.to(world.case_manager.phone) == [] and twilio.to(world.oncall.phone) == []
     [gone] = events(session, contact.id, "caller_hung_up")
     assert gone.idempotency_key == "CAgone:status:final"
 
@@ -82,7 +82,10 @@ def test_caller_hangs_up_then_sms_engine_takes_over(client, world, session, twil
     # Only the late dial_result (its own step) was new.
     assert len(kinds(session, contact.id)) == before + 1
 
-    # Unacknowledged: the tick escalates it like a text.
+    # Unacknowledged: the tick escalates it like a text, level by level.
+    clock.advance(seconds=world.team.ack_timeout_seconds + 1)
+    assert tick(client.app) == 1
+    assert "missed call" in twilio.to(world.oncall.phone)[0].body
     clock.advance(seconds=world.team.ack_timeout_seconds + 1)
     assert tick(client.app) == 1
     [escalated] = twilio.to(world.supervisor.phone)
@@ -99,16 +102,17 @@ def test_caller_hangs_up_then_sms_engine_takes_over(client, world, session, twil
 
 
 def test_hang_up_seen_first_on_the_dial_action(client, world, session, twilio):
-    """Unknown caller: the on-call is level 1 and rang; the SMS goes to the next level."""
+    """Unknown caller: the on-call is level 1 and rang; the missed-call SMS goes to them."""
     root = twiml(call_in(client, world, "+12015550177", "CAgone2"))
     assert numbers(root) == [world.oncall.phone]
     done = twiml(dial_ended(client, root, "CAgone2", "no-answer", call_status="completed"))
     assert [child.tag for child in done] == ["Hangup"]
     contact = the_contact(session)
-    assert contact.needs_callback and contact.status == "open" and contact.level == 2
+    assert contact.needs_callback and contact.status == "open" and contact.level == 1
     assert contact.next_escalation_at is not None
-    [missed] = twilio.to(world.supervisor.phone)
+    [missed] = twilio.to(world.oncall.phone)
     assert "missed call" in missed.body
+    assert twilio.to(world.supervisor.phone) == []
     # The status callback that follows changes nothing.
     before = len(kinds(session, contact.id))
     call_status(client, "CAgone2", "completed")

@@ -40,11 +40,10 @@ def test_nobody_is_dialled_twice():
     assert next_dial(repeated, {1, 2}, False).kind == FALLBACK
 
 
-def test_sms_handoff_is_the_first_level_with_someone_not_yet_dialled():
+def test_sms_handoff_is_the_level_that_was_ringing():
     assert sms_handoff_level(PLAN, set(), 1) == 1
-    assert sms_handoff_level(PLAN, {10}, 1) == 2
-    assert sms_handoff_level(PLAN, {10, 11, 12}, 3) == 3  # 13 has not rung yet
-    assert sms_handoff_level(PLAN, {10, 11, 12, 13}, 3) == 3  # everyone rang: the current level
+    assert sms_handoff_level(PLAN, {10, 11}, 2) == 2
+    assert sms_handoff_level(PLAN, {10, 11, 12, 13}, 3) == 3
 
 
 def test_caller_gone_and_prompt():
