@@ -163,9 +163,11 @@ def replace_rota(rota_id: RotaId, body: RotaIn, request: Request, session: Sessi
 def delete_rota(rota_id: RotaId, session: SessionDep, principal: CurrentPrincipal) -> Response:
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
-    for override in session.execute(select(RotaOverride).where(RotaOverride.rota_id == rota.id)).scalars():
-        session.delete(override)
-    session.delete(rota)
+    levels = service.policy_levels_naming(session.get(Team, rota.team_id), rota.id)
+    if levels:
+        raise Conflict(f"the team's escalation policy names this rota (levels {', '.join(str(i + 1) for i in levels)}); "
+                       "change the policy first")
+    service.delete_rota(session=session, rota=rota)
     audit(session=session, principal=principal, action="rota.delete", record_type="rota", record_id=rota_id,
           team_id=rota.team_id)
     session.commit()

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 
 import rotas
 from app.errors import Invalid
 from app.oncall.models import Rota, RotaOverride
-from app.teams.models import Staff
+from app.teams.models import Staff, Team
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Anchors and query instants outside these years are typos, and near
@@ -205,3 +205,16 @@ def shifts(*, session: Session, rota: Rota, start: datetime, end: datetime,
     if staff_id is None:
         return rotas.final_schedule(schedule, start, end)
     return rotas.shifts_for(schedule, staff_id, start, end)
+
+
+def policy_levels_naming(team: Team, rota_id: int) -> list[int]:
+    """The levels (0-based) of the team's escalation policy that target this rota by id."""
+    return [i for i, level in enumerate(team.escalation_policy or [])
+            if any(t.get("kind") == "rota" and t.get("id") == rota_id for t in level.get("targets") or [])]
+
+
+def delete_rota(*, session: Session, rota: Rota) -> None:
+    """The rota and its overrides (overrides first: they hold the foreign key)."""
+    session.execute(delete(RotaOverride).where(RotaOverride.rota_id == rota.id))
+    session.delete(rota)
+    session.flush()
