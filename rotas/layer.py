@@ -24,6 +24,10 @@ class LayerClock:
         unit, length = layer.turn.unit, layer.turn.length
         self.hours = length if unit == "hours" else None
         self.days = length * (7 if unit == "weeks" else 1) if unit != "hours" else None
+        # A rota of one person (e.g. a supervisor fallback) never hands off:
+        # no need to enumerate its turns at all.
+        distinct = set(layer.participants)
+        self.only = layer.participants[0] if len(distinct) == 1 else None
 
     # -- turns
     def turn_start(self, k: int) -> datetime:
@@ -101,13 +105,20 @@ class LayerClock:
         start = max(start, self.anchor)
         if start >= end:
             return []
-        turns = []
-        k = self.turn_index(start)
-        turn_begin = self.turn_start(k)
-        while turn_begin < end:
-            turn_end = self.turn_start(k + 1)
-            turns.append((max(turn_begin, start), min(turn_end, end), self.person_for(k)))
-            k, turn_begin = k + 1, turn_end
+        turns: list[list] = []
+        if self.only is not None:
+            turns.append([start, end, self.only])
+        else:
+            k = self.turn_index(start)
+            turn_begin = self.turn_start(k)
+            while turn_begin < end:
+                turn_end = min(self.turn_start(k + 1), end)
+                person = self.person_for(k)
+                if turns and turns[-1][2] == person:
+                    turns[-1][1] = turn_end  # same person again (a repeated name): one piece
+                else:
+                    turns.append([max(turn_begin, start), turn_end, person])
+                k, turn_begin = k + 1, turn_end
         windows = self.windows(start, end)
         pieces = []
         i = 0
