@@ -115,7 +115,8 @@ def test_engine_matches_an_independent_reference_model(case, fractions):
     for at in points + probes(start, end, fractions):
         if start <= at < end:
             expected = reference.who(schedule, at)
-            assert (on_call(schedule, at).person, on_call(schedule, at).source) == expected, at
+            result = on_call(schedule, at)
+            assert (result.person, result.source) == expected, at
 
 
 @PROPERTY
@@ -160,3 +161,56 @@ def test_shifts_for_is_that_persons_part_of_the_final_schedule(case, person):
     schedule, start, end = case
     assert shifts_for(schedule, person, start, end) == [s for s in final_schedule(schedule, start, end)
                                                         if s.person == person]
+
+
+# Each zone's 2026 transitions (UTC instant), so DST-focused cases can put
+# handoffs and window edges right in the gap or the fold.
+TRANSITIONS = {
+    "America/New_York": [datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 11, 1, 6, tzinfo=UTC)],
+    "Europe/London": [datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)],
+    "Australia/Sydney": [datetime(2026, 4, 4, 16, tzinfo=UTC), datetime(2026, 10, 3, 16, tzinfo=UTC)],
+    "Australia/Lord_Howe": [datetime(2026, 4, 4, 15, tzinfo=UTC), datetime(2026, 10, 3, 15, 30, tzinfo=UTC)],
+    "America/Santiago": [datetime(2026, 4, 5, 3, tzinfo=UTC), datetime(2026, 9, 6, 4, tzinfo=UTC)],
+}
+
+
+@st.composite
+def dst_cases(draw):
+    from zoneinfo import ZoneInfo
+
+    tz_name = draw(st.sampled_from(sorted(TRANSITIONS)))
+    tz = ZoneInfo(tz_name)
+    transition = draw(st.sampled_from(TRANSITIONS[tz_name]))
+    local_wall = transition.astimezone(tz).replace(tzinfo=None)  # just after the change
+    near = lambda: draw(st.integers(-6, 6)) * 15  # noqa: E731 - minutes either side of the change
+    stack = []
+    for index in range(draw(st.integers(1, 3))):
+        unit = draw(st.sampled_from(["days", "days", "weeks", "hours"]))
+        anchor = local_wall - timedelta(days=draw(st.integers(0, 20)), minutes=-near())
+        anchor = anchor.replace(second=0, microsecond=0)
+        rules = ()
+        if draw(st.booleans()):
+            minute_of_day = (local_wall.hour * 60 + local_wall.minute + near()) % 1440
+            other = (minute_of_day + draw(st.integers(1, 1439))) % 1440
+            opens, closes = (minute_of_day, other or 1440) if draw(st.booleans()) else (other, minute_of_day or 1440)
+            if opens != closes:
+                rules = (Restriction(frozenset(range(7)), opens, closes),)
+        people = tuple(draw(st.lists(st.sampled_from("abcd"), min_size=1, max_size=4)))
+        stack.append(Layer(f"L{index}", Turn(unit, draw(st.integers(1, 2))), anchor, people, rules))
+    start = transition - timedelta(hours=draw(st.integers(0, 72)))
+    end = transition + timedelta(hours=draw(st.integers(1, 72)))
+    return Schedule(tz_name, tuple(stack)), start, end
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dst_cases())
+def test_handoffs_and_windows_around_real_transitions_match_the_reference(case):
+    schedule, start, end = case
+    shifts = final_schedule(schedule, start, end)
+    holes = gaps(schedule, start, end)
+    edges = sorted({s.start for s in shifts} | {s.end for s in shifts} | {h[0] for h in holes})
+    for edge in spread(edges, 16):
+        for at in (edge - timedelta(seconds=1), edge):
+            if start <= at < end:
+                result = on_call(schedule, at)
+                assert (result.person, result.source) == reference.who(schedule, at), at
