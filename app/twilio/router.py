@@ -89,9 +89,12 @@ async def inbound_sms(request: Request, form: TwilioForm) -> Response:
 
 def _process_status(runtime, message_sid: str, status: str, error_code: str | None) -> str:
     with runtime.db.session() as session:
-        message = session.execute(
-            select(OutboundMessage).where(OutboundMessage.provider_sid == message_sid)
-        ).scalars().first()
+        query = select(OutboundMessage).where(OutboundMessage.provider_sid == message_sid)
+        if runtime.db.is_postgres:
+            # Callbacks for one message may arrive together (a repeat, a late "sent"):
+            # one at a time, so each sees what the previous one wrote.
+            query = query.with_for_update()
+        message = session.execute(query).scalars().first()
         if message is None:
             return "unknown_message"
         now = runtime.now()
