@@ -16,6 +16,9 @@ from rotas.walltime import to_instant
 
 
 class LayerClock:
+    """A layer placed in its schedule's zone: built once per Schedule and
+    cached there, so the anchor is resolved once, not per query."""
+
     def __init__(self, layer: Layer, tz: ZoneInfo):
         self.layer = layer
         self.tz = tz
