@@ -58,17 +58,18 @@ def _override_pieces(schedule: Schedule, start: datetime, end: datetime) -> list
         return []
     points = sorted({max(s, start) for s, _, _ in relevant} | {min(o.end, end) for _, _, o in relevant})
     pieces: list[Piece] = []
-    active: list[tuple[datetime, int, Override]] = []  # max-heap on precedence via negated keys
+    # `relevant` is in precedence order, so its position is the precedence:
+    # a max-heap of active overrides on -position, ended ones dropped lazily.
+    active: list[tuple[int, Override]] = []
     nxt = 0
     for lo, hi in zip(points, points[1:]):
         while nxt < len(relevant) and max(relevant[nxt][0], start) <= lo:
-            s, i, o = relevant[nxt]
-            heapq.heappush(active, (-s.timestamp(), -i, o))
+            heapq.heappush(active, (-nxt, relevant[nxt][2]))
             nxt += 1
-        while active and active[0][2].end <= lo:
-            heapq.heappop(active)  # lazily drop ended overrides
+        while active and active[0][1].end <= lo:
+            heapq.heappop(active)
         if active:
-            pieces.append((lo, hi, active[0][2].person))
+            pieces.append((lo, hi, active[0][1].person))
     return pieces
 
 
