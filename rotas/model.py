@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any, Hashable, Literal
 
 from rotas.errors import (
-    EmptyLayerError, InvalidLayerError, InvalidOverrideError, InvalidRestrictionError, InvalidTurnError,
+    EmptyLayerError, InvalidLayerError, InvalidOverrideError, InvalidRestrictionError, InvalidTurnError, RotaError,
     UnknownTimeZoneError,
 )
-from rotas.walltime import require_aware, zone
+from rotas.walltime import require_aware, require_supported_year, zone
 
 UNITS = ("hours", "days", "weeks")
+# A turn longer than about ten years is a data-entry error, not a rota.
+LONGEST_TURN = {"hours": 24 * 3660, "days": 3660, "weeks": 523}
 
 
 def _is_int(value: Any) -> bool:
@@ -40,6 +42,8 @@ class Turn:
             raise InvalidTurnError(f"turn.unit: must be one of {', '.join(UNITS)}, got {self.unit!r}")
         if not _is_int(self.length) or self.length < 1:
             raise InvalidTurnError(f"turn.length: must be a whole number >= 1, got {self.length!r}")
+        if self.length > LONGEST_TURN[self.unit]:
+            raise InvalidTurnError(f"turn.length: at most {LONGEST_TURN[self.unit]} {self.unit}, got {self.length}")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,10 @@ class Layer:
             raise InvalidLayerError(f"{label}.start: must be a naive local datetime, got {type(self.start).__name__}")
         if self.start.tzinfo is not None:
             raise InvalidLayerError(f"{label}.start: must be naive local wall-clock time (the schedule's zone applies)")
+        try:
+            require_supported_year(self.start, f"{label}.start")
+        except RotaError as error:
+            raise InvalidLayerError(str(error)) from None
         if isinstance(self.participants, (str, bytes)):
             raise InvalidLayerError(f"{label}.participants: must be a tuple of people, not a string")
         object.__setattr__(self, "participants", tuple(self.participants))

@@ -41,11 +41,17 @@ def _period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _back(at: datetime, span: timedelta) -> datetime:
+    """at - span, clamped so a very long override cannot underflow the calendar."""
+    room = at - datetime.min.replace(tzinfo=at.tzinfo)
+    return at - span if span < room else datetime.min.replace(tzinfo=at.tzinfo)
+
+
 def _overrides_near(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[datetime, int, Override]]:
     """Overrides overlapping [start, end), in precedence order (lowest first).
     Anything starting before start - longest override has already ended."""
     by_start = schedule._by_start
-    lo = bisect.bisect_left(by_start, start - schedule._longest_override, key=lambda e: e[0])
+    lo = bisect.bisect_left(by_start, _back(start, schedule._longest_override), key=lambda e: e[0])
     hi = bisect.bisect_left(by_start, end, key=lambda e: e[0])
     return [entry for entry in by_start[lo:hi] if entry[2].end > start]
 
@@ -142,7 +148,7 @@ def shifts_for(schedule: Schedule, person: Hashable, start: datetime, end: datet
 def _override_at(schedule: Schedule, at: datetime) -> Override | None:
     by_start = schedule._by_start
     upto = bisect.bisect_right(by_start, at, key=lambda e: e[0])
-    floor = at - schedule._longest_override
+    floor = _back(at, schedule._longest_override)
     # Walk back from the latest start <= at: the first that still covers `at`
     # wins; anything starting before `floor` has certainly ended.
     for index in range(upto - 1, -1, -1):

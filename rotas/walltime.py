@@ -13,9 +13,13 @@ import math
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rotas.errors import NaiveDatetimeError, UnknownTimeZoneError
+from rotas.errors import InvalidWindowError, NaiveDatetimeError, UnknownTimeZoneError
 
 UTC = timezone.utc
+# Instants and anchors must lie in these years: far enough inside datetime's
+# range that turn lengths, zone offsets and on_call's 400-day look-ahead can
+# never overflow (an OverflowError is not a RotaError).
+FIRST_YEAR, LAST_YEAR = 1000, 8999
 
 
 def zone(name: str) -> ZoneInfo:
@@ -34,7 +38,13 @@ def require_aware(value: datetime, field: str) -> datetime:
         raise NaiveDatetimeError(f"{field}: must be a timezone-aware datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError(f"{field}: must be timezone-aware, got naive {value.isoformat()}")
+    require_supported_year(value, field)
     return value.astimezone(UTC)
+
+
+def require_supported_year(value: datetime, field: str) -> None:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise InvalidWindowError(f"{field}: year must be {FIRST_YEAR}..{LAST_YEAR}, got {value.year}")
 
 
 def to_instant(local: datetime, tz: ZoneInfo) -> datetime:

@@ -323,6 +323,12 @@ ANCHOR = datetime(2026, 1, 1)
     (lambda: Turn("days", -2), InvalidTurnError, "length"),
     (lambda: Turn("days", 1.5), InvalidTurnError, "length"),
     (lambda: Turn("fortnights", 1), InvalidTurnError, "unit"),
+    (lambda: Turn("weeks", 524), InvalidTurnError, "length"),
+    (lambda: Turn("hours", 10**9), InvalidTurnError, "length"),
+    (lambda: Layer("x", Turn("days", 1), datetime(9999, 12, 31), ("a",)), InvalidLayerError, "start"),
+    (lambda: Override(z(9999, 1, 1), z(9999, 1, 2), "a"), InvalidWindowError, "override.start"),
+    (lambda: on_call(rota("UTC", ANCHOR), z(9999, 12, 31)), InvalidWindowError, "at"),
+    (lambda: gaps(rota("UTC", ANCHOR), z(2026, 1, 1), z(9999, 12, 31)), InvalidWindowError, "end"),
     (lambda: Restriction(frozenset({1}), 600, 600), InvalidRestrictionError, "end_minute"),
     (lambda: Restriction(frozenset(), 0, 60), InvalidRestrictionError, "days"),
     (lambda: Restriction(frozenset({7}), 0, 60), InvalidRestrictionError, "days"),
@@ -345,6 +351,15 @@ def test_invalid_input_raises_its_specific_error(build, error, field):
         build()
     assert isinstance(raised.value, RotaError) and isinstance(raised.value, ValueError)
     assert field in str(raised.value)
+
+
+def test_the_edges_of_the_supported_calendar_do_not_overflow():
+    s = Schedule("Pacific/Kiritimati", (Layer("w", Turn("weeks", 523), datetime(8999, 12, 31, 23), ("a", "b")),),
+                 (Override(z(1000, 1, 1), z(8999, 12, 30), "x"),))
+    assert final_schedule(s, z(8999, 12, 30), z(8999, 12, 31, 23)) == [
+        Shift(z(8999, 12, 31, 9), z(8999, 12, 31, 23), "a", "layer:w")]  # 23:00 at +14:00
+    assert on_call(s, z(8999, 12, 31, 23)) == OnCall("a", "layer:w", None)
+    assert on_call(s, z(1000, 1, 1)) == OnCall("x", "override", None)  # ends beyond the 400-day horizon
 
 
 def test_models_are_frozen():
