@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 10:44:27.423786
+Create Date: 2026-11-22 11:05:57.605033
 """
 from typing import Sequence, Union
 
@@ -66,7 +66,8 @@ def upgrade() -> None:
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['team_id'], ['team.id'], name=op.f('fk_rota_team_id_team')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_rota'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rota')),
+    sa.UniqueConstraint('team_id', 'priority', name=op.f('uq_rota_team_id'))
     )
     with op.batch_alter_table('rota', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rota_team_id'), ['team_id'], unique=False)

@@ -3,13 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
 
 
 class Rota(SQLModel, table=True):
+    # One rota per priority: "the primary rota" must be one rota.
+    __table_args__ = (UniqueConstraint("team_id", "priority"),)
+
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     name: str = Field(max_length=200)

@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from icalendar import Calendar, Event
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 import rotas
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
@@ -93,6 +94,16 @@ def _check_priority_free(session, team_id: int, priority: int, rota_id: int | No
         raise Conflict(f"the team already has a rota with priority {priority} (rota {clash[0]})")
 
 
+def _flush_rota(session, rota: Rota) -> None:
+    """Flush, turning a concurrent claim of the same priority (the unique key) into 409."""
+    session.add(rota)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"the team already has a rota with priority {rota.priority}") from None
+
+
 def _refuse_gaps(schedule: rotas.Schedule, priority: int, now: datetime, allow_gaps: bool) -> None:
     if priority != 1 or allow_gaps:
         return
@@ -117,8 +128,7 @@ def create_rota(team_id: TeamId, body: RotaIn, request: Request, session: Sessio
     _refuse_gaps(schedule, body.priority, now, allow_gaps)
     rota = Rota(team_id=team_id, name=body.name, priority=body.priority, timezone=body.timezone,
                 layers=data["layers"], created_at=now, updated_at=now)
-    session.add(rota)
-    session.flush()
+    _flush_rota(session, rota)
     audit(session=session, principal=principal, action="rota.create", record_type="rota", record_id=rota.id,
           team_id=team_id, detail={"allow_gaps": allow_gaps})
     session.commit()
@@ -152,7 +162,7 @@ def replace_rota(rota_id: RotaId, body: RotaIn, request: Request, session: Sessi
     _refuse_gaps(schedule, body.priority, now, allow_gaps)
     rota.name, rota.priority, rota.timezone, rota.layers, rota.updated_at = (
         body.name, body.priority, body.timezone, data["layers"], now)
-    session.add(rota)
+    _flush_rota(session, rota)
     audit(session=session, principal=principal, action="rota.update", record_type="rota", record_id=rota.id,
           team_id=rota.team_id, detail={"allow_gaps": allow_gaps})
     session.commit()

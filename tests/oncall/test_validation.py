@@ -161,3 +161,33 @@ def test_a_rota_named_by_the_escalation_policy_is_not_deleted(client, team, sess
     session.commit()
     assert client.delete(f"/v1/rotas/{rota['id']}", headers=auth(team.supervisor_key)).status_code == 204
     assert client.get(f"/v1/rotas/{rota['id']}", headers=auth(team.supervisor_key)).status_code == 404
+
+
+def test_the_database_holds_one_rota_per_priority(session, team):
+    from sqlalchemy.exc import IntegrityError
+
+    from app.oncall.models import Rota
+
+    layers = weekly(team)["layers"]
+    session.add(Rota(team_id=team.team.id, name="A", priority=1, timezone="UTC", layers=layers))
+    session.flush()
+    session.add(Rota(team_id=team.other.id, name="Other team", priority=1, timezone="UTC", layers=layers))
+    session.flush()
+    nested = session.begin_nested()
+    session.add(Rota(team_id=team.team.id, name="B", priority=1, timezone="UTC", layers=layers))
+    with pytest.raises(IntegrityError):
+        session.flush()
+    nested.rollback()
+
+
+def test_put_may_not_take_another_rotas_priority(client, team):
+    primary = create(client, team, weekly(team)).json()
+    backup = create(client, team, weekly(team, name="Backup", priority=2)).json()
+    r = client.put(f"/v1/rotas/{backup['id']}", json=weekly(team, name="Backup", priority=1),
+                   headers=auth(team.supervisor_key))
+    assert r.status_code == 409 and str(primary["id"]) in r.json()["detail"]
+    # Moving the primary out of the way first lets the swap through.
+    assert client.put(f"/v1/rotas/{primary['id']}", json=weekly(team, priority=3),
+                      headers=auth(team.supervisor_key)).status_code == 200
+    assert client.put(f"/v1/rotas/{backup['id']}", json=weekly(team, name="Backup", priority=1),
+                      headers=auth(team.supervisor_key)).status_code == 200
