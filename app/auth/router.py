@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.models import AuditLog
 from app.auth.service import Principal, audit, create_key
 from app.errors import Forbidden, Invalid, NotFound
 from app.teams.models import Staff, Team
@@ -57,3 +61,39 @@ def create_api_key(body: KeyCreate, session: SessionDep, principal: CurrentPrinc
           record_id=row.id, team_id=body.team_id, detail={"role": body.role})
     session.commit()
     return KeyCreated(id=row.id, key=key, name=row.name, role=row.role, team_id=row.team_id, staff_id=row.staff_id)
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    actor_role: str | None
+    team_id: int | None
+    action: str
+    record_type: str
+    record_id: int | None
+    detail: dict | None
+
+
+@router.get("/audit", response_model=list[AuditEntry])
+def read_audit(session: SessionDep, principal: CurrentPrincipal, team_id: int | None = None,
+               start: datetime | None = None, end: datetime | None = None,
+               limit: int = Query(default=200, ge=1, le=1000)) -> list[AuditEntry]:
+    """Who did what to which record, newest first. Supervisors see their own team."""
+    require_role(principal, "supervisor")
+    if not principal.is_admin:
+        if team_id is not None and team_id != principal.team_id:
+            raise NotFound("team not found")
+        team_id = principal.team_id
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and value.tzinfo is None:
+            raise Invalid(["query", name], "must include a UTC offset")
+    query = select(AuditLog)
+    if team_id is not None:
+        query = query.where(AuditLog.team_id == team_id)
+    if start is not None:
+        query = query.where(AuditLog.at >= start)
+    if end is not None:
+        query = query.where(AuditLog.at < end)
+    rows = session.execute(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)).scalars()
+    return [AuditEntry.model_validate(r, from_attributes=True) for r in rows]

@@ -1,3 +1,141 @@
-from fastapi import APIRouter
+"""Teams (admins create), staff, working hours and leave (supervisors manage)."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+
+from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
+from app.auth.service import audit
+from app.errors import NotFound
+from app.teams import service
+from app.teams.models import Leave, Staff, Team
+from app.teams.schemas import (
+    LeaveCreate, LeavePublic, StaffCreate, StaffPublic, StaffUpdate, TeamCreate, TeamPublic, TeamUpdate,
+)
+
+router = APIRouter(prefix="/v1", tags=["teams"])
+
+
+def _team(session, principal, team_id: int) -> Team:
+    check_team(principal, team_id, what="team")
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFound("team not found")
+    return team
+
+
+def _staff(session, principal, staff_id: int) -> Staff:
+    return load_owned(session, principal, Staff, staff_id, what="staff member")
+
+
+@router.post("/teams", status_code=201, response_model=TeamPublic)
+def create_team(body: TeamCreate, session: SessionDep, principal: CurrentPrincipal) -> TeamPublic:
+    require_role(principal, "admin")
+    team = service.create_team(session=session, data=body.model_dump())
+    audit(session=session, principal=principal, action="team.create", record_type="team", record_id=team.id,
+          team_id=team.id)
+    session.commit()
+    return TeamPublic.model_validate(team, from_attributes=True)
+
+
+@router.get("/teams", response_model=list[TeamPublic])
+def list_teams(session: SessionDep, principal: CurrentPrincipal) -> list[TeamPublic]:
+    require_role(principal, "supervisor", "case_manager")
+    query = select(Team).order_by(Team.id)
+    if not principal.is_admin:
+        query = query.where(Team.id == principal.team_id)
+    return [TeamPublic.model_validate(t, from_attributes=True) for t in session.execute(query).scalars()]
+
+
+@router.get("/teams/{team_id}", response_model=TeamPublic)
+def get_team(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> TeamPublic:
+    require_role(principal, "supervisor", "case_manager")
+    return TeamPublic.model_validate(_team(session, principal, team_id), from_attributes=True)
+
+
+@router.patch("/teams/{team_id}", response_model=TeamPublic)
+def update_team(team_id: int, body: TeamUpdate, session: SessionDep, principal: CurrentPrincipal) -> TeamPublic:
+    require_role(principal, "supervisor")
+    team = _team(session, principal, team_id)
+    service.update_team(session=session, team=team, data=body.model_dump(exclude_unset=True))
+    audit(session=session, principal=principal, action="team.update", record_type="team", record_id=team.id,
+          team_id=team.id, detail={"fields": sorted(body.model_dump(exclude_unset=True))})
+    session.commit()
+    return TeamPublic.model_validate(team, from_attributes=True)
+
+
+@router.post("/teams/{team_id}/staff", status_code=201, response_model=StaffPublic)
+def create_staff(team_id: int, body: StaffCreate, session: SessionDep, principal: CurrentPrincipal) -> StaffPublic:
+    require_role(principal, "supervisor")
+    team = _team(session, principal, team_id)
+    staff = service.create_staff(session=session, team=team, data=body.model_dump())
+    audit(session=session, principal=principal, action="staff.create", record_type="staff", record_id=staff.id,
+          team_id=team.id)
+    session.commit()
+    return StaffPublic.model_validate(staff, from_attributes=True)
+
+
+@router.get("/teams/{team_id}/staff", response_model=list[StaffPublic])
+def list_staff(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[StaffPublic]:
+    require_role(principal, "supervisor", "case_manager")
+    _team(session, principal, team_id)
+    rows = session.execute(select(Staff).where(Staff.team_id == team_id).order_by(Staff.id)).scalars()
+    return [StaffPublic.model_validate(s, from_attributes=True) for s in rows]
+
+
+@router.get("/staff/{staff_id}", response_model=StaffPublic)
+def get_staff(staff_id: int, session: SessionDep, principal: CurrentPrincipal) -> StaffPublic:
+    require_role(principal, "supervisor", "case_manager")
+    return StaffPublic.model_validate(_staff(session, principal, staff_id), from_attributes=True)
+
+
+@router.patch("/staff/{staff_id}", response_model=StaffPublic)
+def update_staff(staff_id: int, body: StaffUpdate, request: Request, session: SessionDep,
+                 principal: CurrentPrincipal) -> StaffPublic:
+    """Edit a staff member; `active: false` is refused (409) while they still
+    hold clients, rota places or future overrides, listing what must move."""
+    require_role(principal, "supervisor")
+    staff = _staff(session, principal, staff_id)
+    team = session.get(Team, staff.team_id)
+    data = body.model_dump(exclude_unset=True)
+    service.update_staff(session=session, staff=staff, team=team, data=data, now=request.app.state.runtime.now())
+    audit(session=session, principal=principal, action="staff.update", record_type="staff", record_id=staff.id,
+          team_id=staff.team_id, detail={"fields": sorted(data)})
+    session.commit()
+    return StaffPublic.model_validate(staff, from_attributes=True)
+
+
+@router.post("/staff/{staff_id}/leave", status_code=201, response_model=LeavePublic)
+def add_leave(staff_id: int, body: LeaveCreate, session: SessionDep, principal: CurrentPrincipal) -> LeavePublic:
+    """A leave period: the person is not routed to as assigned/backup case
+    manager, rota on-call or supervisor while it lasts."""
+    require_role(principal, "supervisor")
+    staff = _staff(session, principal, staff_id)
+    leave = service.add_leave(session=session, staff=staff, start=body.start, end=body.end, reason=body.reason)
+    audit(session=session, principal=principal, action="leave.create", record_type="leave", record_id=leave.id,
+          team_id=staff.team_id)
+    session.commit()
+    return LeavePublic.model_validate(leave, from_attributes=True)
+
+
+@router.get("/staff/{staff_id}/leave", response_model=list[LeavePublic])
+def list_leave(staff_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[LeavePublic]:
+    require_role(principal, "supervisor", "case_manager")
+    staff = _staff(session, principal, staff_id)
+    rows = session.execute(select(Leave).where(Leave.staff_id == staff.id).order_by(Leave.start)).scalars()
+    return [LeavePublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.delete("/staff/{staff_id}/leave/{leave_id}", status_code=204, response_class=Response)
+def delete_leave(staff_id: int, leave_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    require_role(principal, "supervisor")
+    staff = _staff(session, principal, staff_id)
+    leave = session.get(Leave, leave_id)
+    if leave is None or leave.staff_id != staff.id:
+        raise NotFound("leave not found")
+    session.delete(leave)
+    audit(session=session, principal=principal, action="leave.delete", record_type="leave", record_id=leave_id,
+          team_id=staff.team_id)
+    session.commit()
+    return Response(status_code=204)

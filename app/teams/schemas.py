@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.oncall.schemas import HHMM, DayName
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TeamCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = Field(min_length=1, max_length=64)
+    crisis_line_number: str = Field(min_length=3, max_length=40)
+    fallback_number: str = Field(min_length=3, max_length=40)
+    caseload_limit: int = Field(default=20, ge=1, le=200)
+    region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    ack_timeout_seconds: int = Field(default=300, ge=30, le=3600)
+    priority_ack_timeout_seconds: int = Field(default=120, ge=30, le=3600)
+    dial_timeout_seconds: int = Field(default=20, ge=5, le=60)
+    auto_reply_text: str | None = Field(default=None, max_length=640)
+    fallback_text: str | None = Field(default=None, max_length=640)
+    voice_greeting: str | None = Field(default=None, max_length=640)
+    voicemail_enabled: bool = False
+    priority_words: list[str] | None = Field(default=None, max_length=200)
+
+
+class TeamUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    fallback_number: str | None = Field(default=None, min_length=3, max_length=40)
+    caseload_limit: int | None = Field(default=None, ge=1, le=200)
+    ack_timeout_seconds: int | None = Field(default=None, ge=30, le=3600)
+    priority_ack_timeout_seconds: int | None = Field(default=None, ge=30, le=3600)
+    dial_timeout_seconds: int | None = Field(default=None, ge=5, le=60)
+    auto_reply_text: str | None = Field(default=None, max_length=640)
+    fallback_text: str | None = Field(default=None, max_length=640)
+    voice_greeting: str | None = Field(default=None, max_length=640)
+    voicemail_enabled: bool | None = None
+    priority_words: list[str] | None = Field(default=None, max_length=200)
+    escalation_policy: list[dict] | None = None
+
+
+class TeamPublic(BaseModel):
+    id: int
+    name: str
+    timezone: str
+    region: str
+    crisis_line_number: str
+    fallback_number: str
+    caseload_limit: int
+    ack_timeout_seconds: int
+    priority_ack_timeout_seconds: int
+    dial_timeout_seconds: int
+    auto_reply_text: str
+    fallback_text: str
+    voice_greeting: str
+    voicemail_enabled: bool
+    priority_words: list[str]
+    escalation_policy: list[dict] | None
+    created_at: datetime
+
+
+class WorkingHours(Strict):
+    days: list[DayName] = Field(min_length=1)
+    start: str = Field(pattern=HHMM)
+    end: str = Field(pattern=HHMM)
+
+
+class StaffCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(min_length=3, max_length=40)
+    role: Literal["case_manager", "supervisor"]
+    working_hours: list[WorkingHours] = Field(default_factory=list, max_length=14)
+
+
+class StaffUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: str | None = Field(default=None, min_length=3, max_length=40)
+    role: Literal["case_manager", "supervisor"] | None = None
+    working_hours: list[WorkingHours] | None = Field(default=None, max_length=14)
+    active: bool | None = None
+
+
+class StaffPublic(BaseModel):
+    id: int
+    team_id: int
+    name: str
+    phone: str
+    role: str
+    working_hours: list[dict]
+    active: bool
+    sms_opted_out: bool
+    created_at: datetime
+
+
+class LeaveCreate(Strict):
+    start: datetime
+    end: datetime
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class LeavePublic(BaseModel):
+    id: int
+    staff_id: int
+    start: datetime
+    end: datetime
+    reason: str | None

@@ -1,0 +1,144 @@
+"""Teams and staff: validation that the API and the CSV import share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+import rotas
+from app.clients.models import Client
+from app.errors import Conflict, Invalid
+from app.oncall.models import Rota, RotaOverride
+from app.routing import parse_policy
+from app.teams.models import DEFAULT_AUTO_REPLY, DEFAULT_FALLBACK_TEXT, Leave, Staff, Team
+from app.teams.phones import parse_phone
+
+EMERGENCY_NUMBERS = ("911", "988")
+
+
+def check_timezone(value: str, field: str = "timezone") -> str:
+    try:
+        rotas.Schedule(timezone=value, layers=())
+    except rotas.RotaError:
+        raise Invalid(field, f"{value!r} is not an IANA time zone (e.g. America/New_York)") from None
+    return value
+
+
+def check_caller_text(value: str | None, field: str) -> None:
+    """Every message a person in crisis may read must tell them where to turn."""
+    if value is not None and not all(n in value for n in EMERGENCY_NUMBERS):
+        raise Invalid(field, "must mention both 911 and 988")
+
+
+def _line_taken(session: Session, number: str, team_id: int | None) -> bool:
+    query = select(Team.id).where(Team.crisis_line_number == number)
+    if team_id is not None:
+        query = query.where(Team.id != team_id)
+    return session.execute(query).first() is not None
+
+
+def create_team(*, session: Session, data: dict) -> Team:
+    check_timezone(data["timezone"])
+    region = data.get("region", "US")
+    line = parse_phone(data["crisis_line_number"], region, "crisis_line_number")
+    fallback = data["fallback_number"]
+    # The fallback may be a short code such as 988.
+    fallback = fallback if fallback.strip().isdigit() and len(fallback.strip()) <= 6 else parse_phone(
+        fallback, region, "fallback_number")
+    check_caller_text(data.get("auto_reply_text"), "auto_reply_text")
+    check_caller_text(data.get("fallback_text"), "fallback_text")
+    if _line_taken(session, line, None):
+        raise Conflict(f"crisis line {line} already belongs to another team: a line selects exactly one team")
+    values = {k: v for k, v in data.items() if v is not None}
+    values.update(crisis_line_number=line, fallback_number=fallback.strip())
+    values.setdefault("auto_reply_text", DEFAULT_AUTO_REPLY)
+    values.setdefault("fallback_text", DEFAULT_FALLBACK_TEXT)
+    team = Team(**values)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def update_team(*, session: Session, team: Team, data: dict) -> Team:
+    if "timezone" in data:
+        check_timezone(data["timezone"])
+    if "fallback_number" in data:
+        raw = data["fallback_number"].strip()
+        data["fallback_number"] = raw if raw.isdigit() and len(raw) <= 6 else parse_phone(raw, team.region, "fallback_number")
+    check_caller_text(data.get("auto_reply_text"), "auto_reply_text")
+    check_caller_text(data.get("fallback_text"), "fallback_text")
+    if "escalation_policy" in data:
+        try:
+            parse_policy(data["escalation_policy"])
+        except ValueError as exc:
+            raise Invalid("escalation_policy", str(exc)) from None
+    for key, value in data.items():
+        setattr(team, key, value)
+    session.add(team)
+    return team
+
+
+def staff_with_phone(*, session: Session, number: str) -> Staff | None:
+    return session.execute(select(Staff).where(Staff.phone == number)).scalars().first()
+
+
+def create_staff(*, session: Session, team: Team, data: dict) -> Staff:
+    from app.clients.models import ClientPhone
+
+    phone = parse_phone(data["phone"], team.region, "phone")
+    if session.execute(select(Staff.id).where(Staff.team_id == team.id, Staff.phone == phone)).first():
+        raise Conflict(f"a staff member of this team already has the phone {phone}")
+    if session.execute(select(ClientPhone.id).join(Client, Client.id == ClientPhone.client_id).where(
+            ClientPhone.number == phone, Client.team_id == team.id)).first():
+        raise Conflict("this phone is registered for a client of this team; a staff phone must be their own")
+    staff = Staff(team_id=team.id, name=data["name"], phone=phone, role=data["role"],
+                  working_hours=[dict(w) for w in data.get("working_hours") or []])
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def what_holds(*, session: Session, staff: Staff, now: datetime) -> list[str]:
+    """What must move before this person can be deactivated."""
+    blockers = []
+    for client in session.execute(select(Client).where(
+            Client.status == "active",
+            or_(Client.assigned_case_manager_id == staff.id, Client.backup_case_manager_id == staff.id))).scalars():
+        role = "assigned" if client.assigned_case_manager_id == staff.id else "backup"
+        blockers.append(f"client {client.id} ({role} case manager)")
+    for rota in session.execute(select(Rota).where(Rota.team_id == staff.team_id)).scalars():
+        if any(staff.id in layer.get("participants", []) for layer in rota.layers):
+            blockers.append(f"rota {rota.id} ({rota.name})")
+    for override in session.execute(select(RotaOverride).where(
+            RotaOverride.staff_id == staff.id, RotaOverride.end > now)).scalars():
+        blockers.append(f"override {override.id} on rota {override.rota_id}")
+    return blockers
+
+
+def update_staff(*, session: Session, staff: Staff, team: Team, data: dict, now: datetime) -> Staff:
+    if "phone" in data:
+        data["phone"] = parse_phone(data["phone"], team.region, "phone")
+    if "working_hours" in data:
+        data["working_hours"] = [dict(w) for w in data["working_hours"]]
+    if data.get("active") is False and staff.active:
+        blockers = what_holds(session=session, staff=staff, now=now)
+        if blockers:
+            raise Conflict({"message": "move these first, then deactivate", "blocking": blockers})
+    for key, value in data.items():
+        setattr(staff, key, value)
+    session.add(staff)
+    return staff
+
+
+def add_leave(*, session: Session, staff: Staff, start: datetime, end: datetime, reason: str | None) -> Leave:
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None:
+            raise Invalid(name, "must include a UTC offset")
+    if end <= start:
+        raise Invalid("end", "must be after start")
+    leave = Leave(staff_id=staff.id, start=start, end=end, reason=reason)
+    session.add(leave)
+    session.flush()
+    return leave
