@@ -17,6 +17,13 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(keys_cli, name="keys")
 
 
+def _register_data_commands() -> None:
+    from app.clients.cli import export_cli, import_cli
+
+    cli.add_typer(import_cli, name="import")
+    cli.add_typer(export_cli, name="export")
+
+
 def _settings():
     try:
         return load_settings()
@@ -217,6 +224,8 @@ def simulate_call(
 
     _simulate("/twilio/voice", call_params(from_number, to_number), url)
 
+
+_register_data_commands()
 
 if __name__ == "__main__":
     cli()
