@@ -115,6 +115,16 @@ def _refuse_gaps(schedule: rotas.Schedule, priority: int, now: datetime, allow_g
         })
 
 
+def _refuse_losing_primary(rota: Rota, now: datetime, allow_gaps: bool, what: str) -> None:
+    """Deleting or demoting the primary rota leaves the team with no primary: all one hole."""
+    if rota.priority != 1 or allow_gaps:
+        return
+    raise Conflict({
+        "message": f"{what} leaves the team without a primary rota; create another first or send allow_gaps=true",
+        "gaps": [{"start": now.isoformat(), "end": (now + service.GAP_HORIZON).isoformat()}],
+    })
+
+
 @router.post("/v1/teams/{team_id}/rotas", status_code=201, response_model=RotaOut)
 def create_rota(team_id: TeamId, body: RotaIn, request: Request, session: SessionDep, principal: CurrentPrincipal,
                 allow_gaps: bool = False) -> RotaOut:
@@ -159,6 +169,8 @@ def replace_rota(rota_id: RotaId, body: RotaIn, request: Request, session: Sessi
     overrides = service.overrides_between(session=session, rota_id=rota.id, start=now, end=now + service.GAP_HORIZON)
     schedule = service.build_schedule(session=session, team_id=rota.team_id, data=data, overrides=overrides)
     _check_priority_free(session, rota.team_id, body.priority, rota.id)
+    if body.priority != 1:
+        _refuse_losing_primary(rota, now, allow_gaps, f"moving this rota to priority {body.priority}")
     _refuse_gaps(schedule, body.priority, now, allow_gaps)
     rota.name, rota.priority, rota.timezone, rota.layers, rota.updated_at = (
         body.name, body.priority, body.timezone, data["layers"], now)
@@ -170,16 +182,19 @@ def replace_rota(rota_id: RotaId, body: RotaIn, request: Request, session: Sessi
 
 
 @router.delete("/v1/rotas/{rota_id}", status_code=204, response_class=Response)
-def delete_rota(rota_id: RotaId, session: SessionDep, principal: CurrentPrincipal) -> Response:
+def delete_rota(rota_id: RotaId, request: Request, session: SessionDep, principal: CurrentPrincipal,
+                allow_gaps: bool = False) -> Response:
+    """Delete a rota and its overrides; the primary only with allow_gaps=true."""
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
     levels = service.policy_levels_naming(session.get(Team, rota.team_id), rota.id)
     if levels:
         raise Conflict(f"the team's escalation policy names this rota (levels {', '.join(str(i + 1) for i in levels)}); "
                        "change the policy first")
+    _refuse_losing_primary(rota, _now(request), allow_gaps, "deleting the primary rota")
     service.delete_rota(session=session, rota=rota)
     audit(session=session, principal=principal, action="rota.delete", record_type="rota", record_id=rota_id,
-          team_id=rota.team_id)
+          team_id=rota.team_id, detail={"allow_gaps": allow_gaps})
     session.commit()
     return Response(status_code=204)
 
@@ -276,7 +291,7 @@ def team_coverage(team_id: TeamId, request: Request, session: SessionDep, princi
                        gap_hours=round(sum((b - a).total_seconds() for a, b, _ in holes) / 3600, 2))
 
 
-def _calendar(shifts: list[tuple[Rota, rotas.Shift]], names: dict[int, str]) -> Response:
+def _calendar(shifts: list[tuple[Rota, rotas.Shift]], names: dict[int, str], now: datetime) -> Response:
     calendar = Calendar()
     calendar.add("prodid", "-//crisisroute//on-call//EN")
     calendar.add("version", "2.0")
@@ -287,7 +302,7 @@ def _calendar(shifts: list[tuple[Rota, rotas.Shift]], names: dict[int, str]) -> 
         event.add("summary", f"On call: {rota.name} ({names.get(shift.person, shift.person)})")
         event.add("dtstart", shift.start)
         event.add("dtend", shift.end)
-        event.add("dtstamp", shift.start)
+        event.add("dtstamp", now)  # when this copy was made: lets a client see a changed shift
         calendar.add_component(event)
     return Response(calendar.to_ical(), media_type="text/calendar")
 
@@ -304,7 +319,7 @@ def rota_calendar(rota_id: RotaId, request: Request, session: SessionDep, princi
     now = _now(request)
     shifts = service.shifts(session=session, rota=rota, start=now - CALENDAR_PAST, end=now + CALENDAR_AHEAD,
                             staff_id=staff_id)
-    return _calendar([(rota, s) for s in shifts], names)
+    return _calendar([(rota, s) for s in shifts], names, now)
 
 
 def _token_hash(token: str) -> str:
@@ -327,7 +342,7 @@ def create_calendar_token(staff_id: StaffId, request: Request, session: SessionD
     audit(session=session, principal=principal, action="calendar_token.create", record_type="staff",
           record_id=staff.id, team_id=staff.team_id)
     session.commit()
-    return CalendarToken(staff_id=staff.id, url=f"{request.app.state.settings.public_base_url}/calendar/{token}.ics")
+    return CalendarToken(staff_id=staff.id, url=f"{request.app.state.settings.public_base_url.rstrip('/')}/calendar/{token}.ics")
 
 
 @router.get("/calendar/{token}.ics", response_class=Response, include_in_schema=True)
@@ -342,4 +357,4 @@ def staff_calendar(token: str, request: Request, session: SessionDep) -> Respons
         shifts += [(rota, s) for s in service.shifts(session=session, rota=rota, start=now - CALENDAR_PAST,
                                                     end=now + CALENDAR_AHEAD, staff_id=staff.id)]
     shifts.sort(key=lambda pair: pair[1].start)
-    return _calendar(shifts, {staff.id: staff.name})
+    return _calendar(shifts, {staff.id: staff.name}, now)

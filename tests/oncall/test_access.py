@@ -39,7 +39,7 @@ def writes(team, rota, override):
         ("POST", f"/v1/rotas/{rid}/overrides", window, 201),
         ("DELETE", f"/v1/rotas/{rid}/overrides/{oid}", None, 204),
         ("POST", f"/v1/staff/{team.b.id}/calendar-token", None, 201),
-        ("DELETE", f"/v1/rotas/{rid}", None, 204),
+        ("DELETE", f"/v1/rotas/{rid}?allow_gaps=true", None, 204),
     ]
 
 

@@ -153,13 +153,18 @@ def test_a_rota_named_by_the_escalation_policy_is_not_deleted(client, team, sess
                                    {"targets": [{"kind": "rota", "id": rota["id"]}], "timeout_seconds": 300}]
     session.add(team.team)
     session.commit()
-    r = client.delete(f"/v1/rotas/{rota['id']}", headers=auth(team.supervisor_key))
-    assert r.status_code == 409 and "level" in r.json()["detail"]
+    r = client.delete(f"/v1/rotas/{rota['id']}", params={"allow_gaps": "true"}, headers=auth(team.supervisor_key))
+    assert r.status_code == 409 and "levels 2" in r.json()["detail"]
     assert client.get(f"/v1/rotas/{rota['id']}", headers=auth(team.supervisor_key)).status_code == 200
     team.team.escalation_policy = None
     session.add(team.team)
     session.commit()
-    assert client.delete(f"/v1/rotas/{rota['id']}", headers=auth(team.supervisor_key)).status_code == 204
+    # Deleting the primary leaves the team without one: only when asked for.
+    r = client.delete(f"/v1/rotas/{rota['id']}", headers=auth(team.supervisor_key))
+    assert r.status_code == 409 and r.json()["detail"]["gaps"] == [
+        {"start": NOW.isoformat(), "end": (NOW + timedelta(days=14)).isoformat()}]
+    assert client.delete(f"/v1/rotas/{rota['id']}", params={"allow_gaps": "true"},
+                         headers=auth(team.supervisor_key)).status_code == 204
     assert client.get(f"/v1/rotas/{rota['id']}", headers=auth(team.supervisor_key)).status_code == 404
 
 
@@ -186,8 +191,10 @@ def test_put_may_not_take_another_rotas_priority(client, team):
     r = client.put(f"/v1/rotas/{backup['id']}", json=weekly(team, name="Backup", priority=1),
                    headers=auth(team.supervisor_key))
     assert r.status_code == 409 and str(primary["id"]) in r.json()["detail"]
-    # Moving the primary out of the way first lets the swap through.
-    assert client.put(f"/v1/rotas/{primary['id']}", json=weekly(team, priority=3),
+    # Demoting the primary leaves the team without one: refused unless allowed.
+    r = client.put(f"/v1/rotas/{primary['id']}", json=weekly(team, priority=3), headers=auth(team.supervisor_key))
+    assert r.status_code == 409 and "without a primary" in r.json()["detail"]["message"]
+    assert client.put(f"/v1/rotas/{primary['id']}", json=weekly(team, priority=3), params={"allow_gaps": "true"},
                       headers=auth(team.supervisor_key)).status_code == 200
     assert client.put(f"/v1/rotas/{backup['id']}", json=weekly(team, name="Backup", priority=1),
                       headers=auth(team.supervisor_key)).status_code == 200
