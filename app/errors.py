@@ -100,3 +100,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": "internal error", "request_id": request_id}, status_code=500
         )
+
+
+def refuse_nulls(data: dict, *, nullable: frozenset[str] = frozenset()) -> dict:
+    """A PATCH may leave a field out; it may not set a required one to null."""
+    for key, value in data.items():
+        if value is None and key not in nullable:
+            raise Invalid(key, "may not be null; leave it out to keep the current value")
+    return data

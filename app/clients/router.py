@@ -13,7 +13,7 @@ from app.clients.plan_page import render_gone, render_plan
 from app.clients.schemas import (
     ClientCreate, ClientPublic, ClientUpdate, CrisisPlanIn, CrisisPlanOut, PlanLinkOut,
 )
-from app.errors import NotFound
+from app.errors import NotFound, refuse_nulls
 from app.teams.models import Team
 
 router = APIRouter(tags=["clients"])
@@ -64,7 +64,8 @@ def update_client(client_id: int, body: ClientUpdate, session: SessionDep, princ
     require_role(principal, "supervisor")
     client = _client(session, principal, client_id)
     team = session.get(Team, client.team_id)
-    data = body.model_dump(exclude_unset=True)
+    data = refuse_nulls(body.model_dump(exclude_unset=True),
+                        nullable=frozenset({"assigned_case_manager_id", "backup_case_manager_id"}))
     fields = sorted(data)
     service.update_client(session=session, team=team, client=client, data=data)
     audit(session=session, principal=principal, action="client.update", record_type="client",

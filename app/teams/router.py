@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
 from app.auth.service import audit
-from app.errors import NotFound
+from app.errors import NotFound, refuse_nulls
 from app.teams import service
 from app.teams.models import Leave, Staff, Team
 from app.teams.schemas import (
@@ -58,7 +58,8 @@ def get_team(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> 
 def update_team(team_id: int, body: TeamUpdate, session: SessionDep, principal: CurrentPrincipal) -> TeamPublic:
     require_role(principal, "supervisor")
     team = _team(session, principal, team_id)
-    service.update_team(session=session, team=team, data=body.model_dump(exclude_unset=True))
+    service.update_team(session=session, team=team,
+                        data=refuse_nulls(body.model_dump(exclude_unset=True), nullable=frozenset({"escalation_policy"})))
     audit(session=session, principal=principal, action="team.update", record_type="team", record_id=team.id,
           team_id=team.id, detail={"fields": sorted(body.model_dump(exclude_unset=True))})
     session.commit()
@@ -98,7 +99,7 @@ def update_staff(staff_id: int, body: StaffUpdate, request: Request, session: Se
     require_role(principal, "supervisor")
     staff = _staff(session, principal, staff_id)
     team = session.get(Team, staff.team_id)
-    data = body.model_dump(exclude_unset=True)
+    data = refuse_nulls(body.model_dump(exclude_unset=True))
     service.update_staff(session=session, staff=staff, team=team, data=data, now=request.app.state.runtime.now())
     audit(session=session, principal=principal, action="staff.update", record_type="staff", record_id=staff.id,
           team_id=staff.team_id, detail={"fields": sorted(data)})

@@ -189,3 +189,16 @@ def test_every_endpoint_by_role_and_team(client, program, session):
         assert r.status_code in (200, 201), (path, r.text)
     assert client.get("/v1/teams", headers=auth(program.sup_key)).json()[0]["id"] == t
     assert len(client.get("/v1/teams", headers=auth(program.admin_key)).json()) == 2
+
+
+def test_patch_may_not_null_a_required_field(client, program):
+    c = client.post(f"/v1/teams/{program.team.id}/clients", headers=auth(program.sup_key),
+                    json={"preferred_name": "Sam", "assigned_case_manager_id": program.cm.id}).json()
+    for path, body in ((f"/v1/clients/{c['id']}", {"status": None}), (f"/v1/staff/{program.cm.id}", {"name": None}),
+                       (f"/v1/teams/{program.team.id}", {"timezone": None})):
+        r = client.patch(path, json=body, headers=auth(program.sup_key))
+        assert r.status_code == 422, (path, r.text)
+        assert list(body)[0] in str(r.json()["detail"])
+    # Clearing a nullable field is allowed.
+    r = client.patch(f"/v1/clients/{c['id']}", json={"assigned_case_manager_id": None}, headers=auth(program.sup_key))
+    assert r.status_code == 200 and r.json()["assigned_case_manager_id"] is None
