@@ -4,6 +4,7 @@ Supervisors edit their team's rotas; case managers read; admins do all.
 Another team's rota answers 404. A create or update that leaves a hole in the
 primary rota in the next 14 days is refused (409, listing the holes) unless
 the request says allow_gaps=true: a 24/7 line must not publish gaps by accident.
+Deleting or demoting the primary rota is refused the same way.
 """
 
 from __future__ import annotations
