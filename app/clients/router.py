@@ -86,9 +86,12 @@ def put_crisis_plan(client_id: int, body: CrisisPlanIn, session: SessionDep, pri
     return service.plan_out(plan)
 
 
-def _read_plan(session, principal: Principal, client: Client, plan, action: str) -> None:
-    audit(session=session, principal=principal, action=action, record_type="crisis_plan",
-          record_id=plan.id if plan else None, team_id=client.team_id, detail={"client_id": client.id})
+def _read_plan(session, principal: Principal, client: Client, plan, via: str) -> None:
+    """Every read of a plan, whatever the path, is one `crisis_plan.read` row;
+    `detail.via` says which (api, versions, plan_link)."""
+    audit(session=session, principal=principal, action="crisis_plan.read", record_type="crisis_plan",
+          record_id=plan.id if plan else None, team_id=client.team_id,
+          detail={"client_id": client.id, "via": via, "version": plan.version if plan else None})
 
 
 @router.get("/v1/clients/{client_id}/crisis-plan", response_model=CrisisPlanOut)
@@ -97,7 +100,7 @@ def get_crisis_plan(client_id: int, session: SessionDep, principal: CurrentPrinc
     require_role(principal, "supervisor", "case_manager")
     client = _client(session, principal, client_id)
     plan = service.current_plan(session=session, client_id=client.id)
-    _read_plan(session, principal, client, plan, "crisis_plan.read")
+    _read_plan(session, principal, client, plan, "api")
     session.commit()
     if plan is None:
         raise NotFound("this client has no crisis plan yet")
@@ -114,7 +117,7 @@ def crisis_plan_versions(client_id: int, session: SessionDep, principal: Current
 
     plans = list(session.execute(select(CrisisPlan).where(CrisisPlan.client_id == client.id)
                                  .order_by(CrisisPlan.version)).scalars())
-    _read_plan(session, principal, client, plans[-1] if plans else None, "crisis_plan.read_versions")
+    _read_plan(session, principal, client, plans[-1] if plans else None, "versions")
     session.commit()
     return [service.plan_out(p) for p in plans]
 
@@ -155,7 +158,7 @@ def plan_page(token: str, request: Request, session: SessionDep) -> HTMLResponse
     client = session.get(Client, link.client_id)
     plan = service.current_plan(session=session, client_id=client.id)
     _read_plan(session, Principal(actor=f"plan-link:{link.id}", role="plan_link", staff_id=link.staff_id),
-               client, plan, "crisis_plan.read_link")
+               client, plan, "plan_link")
     session.commit()
     return HTMLResponse(render_plan(client, plan, link.expires_at),
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

@@ -27,6 +27,8 @@ def _check_case_managers(session: Session, team: Team, assigned: int | None, bac
         staff = session.get(Staff, staff_id)
         if staff is None or staff.team_id != team.id or not staff.active:
             raise Invalid(field, "is not an active staff member of this team")
+        if staff.role != "case_manager":
+            raise Invalid(field, f"staff {staff.id} is a {staff.role}, not a case manager")
     if assigned is not None and assigned == backup:
         raise Invalid("backup_case_manager_id", "must not be the assigned case manager")
     if assigned is not None:

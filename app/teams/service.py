@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 import rotas
 from app.clients.models import Client
 from app.errors import Conflict, Invalid
 from app.oncall.models import Rota, RotaOverride
-from app.routing import parse_policy
+from app.routing import parse_policy, validate_working_hours
 from app.teams.models import DEFAULT_AUTO_REPLY, DEFAULT_FALLBACK_TEXT, Leave, Staff, Team
 from app.teams.phones import parse_phone
 
@@ -20,8 +22,9 @@ EMERGENCY_NUMBERS = ("911", "988")
 
 def check_timezone(value: str, field: str = "timezone") -> str:
     try:
+        ZoneInfo(value)
         rotas.Schedule(timezone=value, layers=())
-    except rotas.RotaError:
+    except (ZoneInfoNotFoundError, ValueError, TypeError, rotas.RotaError):
         raise Invalid(field, f"{value!r} is not an IANA time zone (e.g. America/New_York)") from None
     return value
 
@@ -56,8 +59,14 @@ def create_team(*, session: Session, data: dict) -> Team:
     values.setdefault("auto_reply_text", DEFAULT_AUTO_REPLY)
     values.setdefault("fallback_text", DEFAULT_FALLBACK_TEXT)
     team = Team(**values)
-    session.add(team)
-    session.flush()
+    try:
+        # Two creates racing for one line: the unique index decides, and the
+        # loser hears 409 like the sequential case (not a 500).
+        with session.begin_nested():
+            session.add(team)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"crisis line {line} already belongs to another team: a line selects exactly one team") from None
     return team
 
 
@@ -84,17 +93,47 @@ def staff_with_phone(*, session: Session, number: str) -> Staff | None:
     return session.execute(select(Staff).where(Staff.phone == number)).scalars().first()
 
 
-def create_staff(*, session: Session, team: Team, data: dict) -> Staff:
+def check_working_hours(value) -> list[dict]:
+    """The routing engine's own parser decides (so nothing is stored that it
+    would later refuse); its ValueError names the field, e.g. working_hours[0].start."""
+    try:
+        return validate_working_hours([dict(w) for w in value or []])
+    except ValueError as exc:
+        message = str(exc)
+        where, sep, why = message.partition(": ")
+        loc = ["body", *_loc_parts(where)] if sep and where.startswith("working_hours") else ["body", "working_hours"]
+        raise Invalid(loc, why if sep else message) from None
+
+
+def _loc_parts(where: str) -> list:
+    """`working_hours[0].start` → ["working_hours", 0, "start"]."""
+    parts: list = []
+    for piece in where.split("."):
+        name, _, rest = piece.partition("[")
+        parts.append(name)
+        if rest:
+            parts.append(int(rest.rstrip("]")) if rest.rstrip("]").isdigit() else rest.rstrip("]"))
+    return parts
+
+
+def _check_staff_phone(session: Session, team: Team, phone: str, staff_id: int | None) -> None:
     from app.clients.models import ClientPhone
 
-    phone = parse_phone(data["phone"], team.region, "phone")
-    if session.execute(select(Staff.id).where(Staff.team_id == team.id, Staff.phone == phone)).first():
+    query = select(Staff.id).where(Staff.team_id == team.id, Staff.phone == phone)
+    if staff_id is not None:
+        query = query.where(Staff.id != staff_id)
+    if session.execute(query).first():
         raise Conflict(f"a staff member of this team already has the phone {phone}")
     if session.execute(select(ClientPhone.id).join(Client, Client.id == ClientPhone.client_id).where(
             ClientPhone.number == phone, Client.team_id == team.id)).first():
         raise Conflict("this phone is registered for a client of this team; a staff phone must be their own")
-    staff = Staff(team_id=team.id, name=data["name"], phone=phone, role=data["role"],
-                  working_hours=[dict(w) for w in data.get("working_hours") or []])
+
+
+def create_staff(*, session: Session, team: Team, data: dict) -> Staff:
+    phone = parse_phone(data["phone"], team.region, "phone")
+    hours = check_working_hours(data.get("working_hours"))
+    _check_staff_phone(session, team, phone, None)
+    staff = Staff(team_id=team.id, name=data["name"], phone=phone, role=data["role"], working_hours=hours)
     session.add(staff)
     session.flush()
     return staff
@@ -120,12 +159,19 @@ def what_holds(*, session: Session, staff: Staff, now: datetime) -> list[str]:
 def update_staff(*, session: Session, staff: Staff, team: Team, data: dict, now: datetime) -> Staff:
     if "phone" in data:
         data["phone"] = parse_phone(data["phone"], team.region, "phone")
+        if data["phone"] != staff.phone:
+            _check_staff_phone(session, team, data["phone"], staff.id)
     if "working_hours" in data:
-        data["working_hours"] = [dict(w) for w in data["working_hours"]]
+        data["working_hours"] = check_working_hours(data["working_hours"])
     if data.get("active") is False and staff.active:
         blockers = what_holds(session=session, staff=staff, now=now)
         if blockers:
             raise Conflict({"message": "move these first, then deactivate", "blocking": blockers})
+    if data.get("role", staff.role) != "case_manager" and staff.role == "case_manager":
+        # Clients' assigned/backup case managers must be case managers.
+        clients = [b for b in what_holds(session=session, staff=staff, now=now) if b.startswith("client ")]
+        if clients:
+            raise Conflict({"message": "reassign these clients first, then change the role", "blocking": clients})
     for key, value in data.items():
         setattr(staff, key, value)
     session.add(staff)

@@ -124,7 +124,10 @@ def test_crisis_plan_versions_and_audited_reads(client, program, session):
     assert current["version"] == 2 and current["reasons_for_living"] == []
     versions = client.get(url + "/versions", headers=auth(program.cm_key)).json()
     assert [v["version"] for v in versions] == [1, 2] and versions[0]["reasons_for_living"] == ["my dog"]
-    assert len(audits(session, "crisis_plan.read")) == 2  # the 404 read is on the record too
+    reads = audits(session, "crisis_plan.read")
+    # The 404 read is on the record too, and so is the versions read.
+    assert sorted(r.detail["via"] for r in reads) == ["api", "api", "versions"]
+    assert all(r.actor.startswith("key:") and r.detail["client_id"] == c["id"] for r in reads)
     assert client.put(url, json={"warning_signs": ["x"]}, headers=auth(program.cm_key)).status_code == 403
     assert client.put(url, json={"warnings": ["x"]}, headers=auth(program.sup_key)).status_code == 422
 
@@ -140,7 +143,8 @@ def test_plan_link_page_expires_revokes_escapes_and_audits(client, program, sess
     page = client.get(path)  # no API key
     assert page.status_code == 200 and "music" in page.text
     assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text and "Sam &lt;b&gt;" in page.text
-    assert audits(session, "crisis_plan.read_link")
+    opens = [r for r in audits(session, "crisis_plan.read") if r.detail["via"] == "plan_link"]
+    assert len(opens) == 1 and opens[0].actor.startswith("plan-link:")
     clock.advance(hours=13)
     assert client.get(path).status_code == 404
     clock.advance(hours=-13)
