@@ -65,13 +65,16 @@ def handle_staff_reply(*, session: Session, team: Team, staff: Staff, sms: Inbou
         _help_rate_limited(session, team, staff, problem, now)
         return "no_target"
 
+    # Lock the contact before writing anything that refers to it: the event's
+    # foreign key takes a share lock on the contact row, and two replies each
+    # holding one while waiting to lock it for update deadlock (PostgreSQL).
+    contact = engine.lock_contact(session=session, contact_id=contact.id)
     # Idempotency: this MessageSid now belongs to this contact's timeline.
     event = ContactEvent(contact_id=contact.id, at=now, kind="staff_reply", staff_id=staff.id,
                          idempotency_key=sms.message_sid,
                          data={"command": reply.command} if reply.command else {"relayed": True})
     if not contacts.insert_idempotent(session=session, event=event):
         return "duplicate"
-    contact = engine.lock_contact(session=session, contact_id=contact.id)
 
     if reply.command == "ACK":
         _take(session, contact, staff, now, via="sms_ack")
