@@ -204,7 +204,10 @@ def lock_contact(*, session: Session, contact_id: int) -> Contact | None:
     acts on what it was before the other transaction changed it."""
     query = select(Contact).where(Contact.id == contact_id).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+        # FOR NO KEY UPDATE: it still serialises everyone changing the contact,
+        # but does not conflict with the share lock a new event's foreign key
+        # takes, so "record an event, then lock" cannot deadlock.
+        query = query.with_for_update(key_share=True)
     return session.execute(query).scalars().first()
 
 
