@@ -50,6 +50,8 @@ def create_client(team_id: int, body: ClientCreate, session: SessionDep, princip
 def list_clients(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[ClientPublic]:
     require_role(principal, "supervisor", "case_manager")
     check_team(principal, team_id, what="team")
+    if session.get(Team, team_id) is None:
+        raise NotFound("team not found")
     return [_out(session, c) for c in service.clients_of(session=session, team_id=team_id)]
 
 
