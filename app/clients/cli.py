@@ -158,8 +158,13 @@ def export_clients(team: int = typer.Option(..., help="team id")) -> None:
     from app.cli import _database, _settings
     from app.clients.service import clients_of, phones_out
 
+    from app.teams.models import Team
+
     database = _database(_settings())
     with database.session() as session:
+        if session.get(Team, team) is None:
+            typer.secho(f"no team {team}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2)
         writer = csv.writer(sys.stdout)
         writer.writerow(["id", *CLIENT_COLUMNS, "status"])
         for client in clients_of(session=session, team_id=team):
