@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
-import app.models  # noqa: F401  (every table and the contact listeners)
+import app.models as _all_tables  # noqa: F401  (every table and the contact listeners)
 from app.auth.router import router as auth_router
 from app.clients.router import router as clients_router
 from app.contacts.router import router as contacts_router

@@ -75,12 +75,11 @@ def routing_context(
 
 # ---------------------------------------------------------------- acting
 
-def start(*, session: Session, contact: Contact, team: Team, now: datetime, settings) -> None:
-    """Plan the contact's route and notify its first level."""
+def plan_contact(*, session: Session, contact: Contact, team: Team, now: datetime, channel: str) -> tuple[Level, ...]:
+    """Compute and store the contact's route plan (SMS and voice alike)."""
     try:
         with session.begin_nested():
-            levels = plan(routing_context(session=session, team=team, contact=contact, now=now,
-                                          channel="sms" if contact.channel == "sms" else "voice"), now)
+            levels = plan(routing_context(session=session, team=team, contact=contact, now=now, channel=channel), now)
     except Exception as exc:
         # A broken rota or policy must not leave a person in crisis unrouted:
         # fall through to the external crisis line (and the supervisors' alert).
@@ -90,6 +89,13 @@ def start(*, session: Session, contact: Contact, team: Team, now: datetime, sett
     contacts.record_event(session=session, contact=contact, kind="planned", at=now,
                           data={"levels": [{"level": lv.number, "kind": lv.kind, "staff_ids": list(lv.staff_ids)}
                                            for lv in levels]})
+    return levels
+
+
+def start(*, session: Session, contact: Contact, team: Team, now: datetime, settings) -> None:
+    """Plan the contact's route and notify its first level."""
+    plan_contact(session=session, contact=contact, team=team, now=now,
+                 channel="sms" if contact.channel == "sms" else "voice")
     notify_level(session=session, contact=contact, team=team, number=1, now=now, settings=settings)
 
 

@@ -17,7 +17,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from app.contacts.inbound import InboundSms, handle_inbound_sms
-from app.errors import AppError, Invalid, NotFound, ServiceUnavailable
+from app.errors import Invalid, NotFound, ServiceUnavailable
 from app.escalation.engine import on_message_failed
 from app.messaging.models import FINAL_FAILURES, OutboundMessage
 from app.messaging.outbox import advance_status

@@ -50,7 +50,7 @@ from app.escalation import engine
 from app.escalation import voice_chain as chain
 from app.messaging.outbox import enqueue
 from app.ops.metrics import CONTACTS_OPENED, WEBHOOKS
-from app.routing import fallback_plan, plan, plan_from_json, plan_to_json
+from app.routing import plan_from_json
 from app.routing.plan import Level
 from app.teams.models import Staff, Team
 from app.twilio.router import XML, _run_db, e164, required, team_for_line
@@ -122,19 +122,7 @@ def _hangup() -> str:
 # ---------------------------------------------------------------- the chain
 
 def _plan(session: Session, contact: Contact, team: Team, now) -> tuple[Level, ...]:
-    try:
-        with session.begin_nested():
-            levels = plan(engine.routing_context(session=session, team=team, contact=contact, now=now,
-                                                 channel="voice"), now)
-    except Exception as exc:
-        # As for SMS: a broken rota or policy must not leave a caller unrouted.
-        log.error("routing_failed", contact_id=contact.id, error=type(exc).__name__, exc_info=exc)
-        levels = fallback_plan(team.fallback_number)
-    contact.plan = plan_to_json(levels)
-    contacts.record_event(session=session, contact=contact, kind="planned", at=now,
-                          data={"levels": [{"level": lv.number, "kind": lv.kind, "staff_ids": list(lv.staff_ids)}
-                                           for lv in levels]})
-    return levels
+    return engine.plan_contact(session=session, contact=contact, team=team, now=now, channel="voice")
 
 
 def _render(session: Session, *, settings, team: Team, contact: Contact, step: chain.DialStep,
