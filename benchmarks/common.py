@@ -17,10 +17,12 @@ Everything binds to 127.0.0.1 only, and every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -193,6 +195,8 @@ class Server:
         self.url = f"http://{HOST}:{self.port}"
         self.public_base_url = public_base_url or self.url
         self.workdir = Path(tempfile.mkdtemp(prefix="crisisroute-bench-"))
+        # Its database and log outlive stop() (tests read the log after), not the run.
+        atexit.register(shutil.rmtree, self.workdir, ignore_errors=True)
         self.log_path = log_path or self.workdir / "server.log"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "DATABASE_URL", "PUBLIC_BASE"))},
