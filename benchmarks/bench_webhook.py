@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 
 from common import (
     TwilioStandIn, Server, client_number, closed_loop, migrated_database, open_loop, percentiles_line,
@@ -167,6 +168,8 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
         ("sms_per_s_postgres", rate if errors == 0 else f"{rate} (with {errors} errors)"),
         ("sms_postgres_requests", len(results)),
         ("sms_postgres_errors", errors),
+        *([("sms_postgres_error_kinds", dict(Counter(f"{r.status or r.error}" for r in results if r.status != 200)))]
+          if errors else []),
         ("sms_postgres_concurrency", concurrency),
         # Load-independent: how much CPU one text costs the server (webhook + its sends);
         # 300/s needs 300 × this / 1000 cores of Python.
