@@ -62,3 +62,20 @@ def make_key(session, role: str, team: Team | None = None, staff: Staff | None =
     )
     session.flush()
     return key
+
+
+def make_contact(session, team: Team, *, created_at, events=(), **fields):
+    """A contact row as the engine would leave it, with optional timeline
+    events given as (kind, at) or (kind, at, extra fields)."""
+    from app.contacts.models import Contact, ContactEvent
+
+    values = dict(team_id=team.id, channel="sms", from_number=phone(), status="open", level=1,
+                  created_at=created_at, updated_at=created_at)
+    values.update(fields)
+    contact = Contact(**values)
+    session.add(contact)
+    session.flush()
+    for kind, at, *extra in events:
+        session.add(ContactEvent(contact_id=contact.id, kind=kind, at=at, **(extra[0] if extra else {})))
+    session.flush()
+    return contact

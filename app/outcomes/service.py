@@ -120,11 +120,12 @@ def send_due_follow_ups(*, session: Session, now: datetime) -> int:
 RISK_RANK = {"imminent": 0, "high": 1, "moderate": 2, "low": 3, None: 4}
 
 
-def review_order(contact: Contact, timezone: str) -> tuple:  # noqa: ARG001 (zone kept for callers)
-    """Unanswered and high-risk first, then overnight, then newest."""
+def review_order(contact: Contact, timezone: str) -> tuple:
+    """Unanswered and high-risk on top, then overnight (outside Mon–Fri
+    09:00–17:00 team time), then by risk, newest first."""
     urgent = contact.status == "unanswered" or contact.risk_level in ("high", "imminent") or contact.priority == "high"
-    return (0 if urgent else 1, RISK_RANK.get(contact.risk_level, 4),
-            0 if is_after_hours(contact.created_at, timezone) else 1, -contact.created_at.timestamp())
+    return (0 if urgent else 1, 0 if is_after_hours(contact.created_at, timezone) else 1,
+            RISK_RANK.get(contact.risk_level, 4), -contact.created_at.timestamp())
 
 
 def review_queue(*, session: Session, team: Team, limit: int = 200) -> list[Contact]:

@@ -4,6 +4,7 @@ computed in the database; only small per-client histories come into Python."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -41,7 +42,9 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"median": None, "p90": None}
     values = sorted(values)
-    p90 = values[min(len(values) - 1, max(0, int(round(0.9 * len(values) + 0.5)) - 1))]
+    # Nearest rank, as PostgreSQL's percentile_disc(0.9): the first value whose
+    # cumulative share reaches 90 %.
+    p90 = values[max(0, math.ceil(0.9 * len(values)) - 1)]
     return {"median": round(statistics.median(values), 1), "p90": round(p90, 1)}
 
 
@@ -96,7 +99,7 @@ def _overlap_days(a: datetime, b: datetime, start: datetime, end: datetime) -> f
 def _client_measures(session: Session, team: Team, start: datetime, end: datetime) -> dict:
     client_ids = list(session.execute(select(Client.id).where(Client.team_id == team.id, Client.status == "active")).scalars())
     period_days = (end - start).total_seconds() / 86400
-    client_months = round(len(client_ids) * period_days / 30.44, 3)
+    client_months = len(client_ids) * period_days / 30.44
     if not client_ids:
         return {"client_months": 0, "er_visits_per_client_month": None, "hospital_days_per_client_month": None,
                 "community_tenure_share": None, "er_visits": 0, "hospital_days": 0}
@@ -121,7 +124,7 @@ def _client_measures(session: Session, team: Team, start: datetime, end: datetim
             jail_days += _overlap_days(booked, end, start, end)
     client_days = len(client_ids) * period_days
     return {
-        "client_months": client_months,
+        "client_months": round(client_months, 3),
         "er_visits": er_visits,
         "hospital_days": round(hospital_days, 2),
         "er_visits_per_client_month": round(er_visits / client_months, 4) if client_months else None,
