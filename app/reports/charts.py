@@ -17,8 +17,17 @@ def bar_chart(title: str, labels: list[str], series: dict[str, list[float]], *, 
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
     peak = max(totals + [1])
     step = plot_w / max(1, len(labels))
-    bar_w = max(2.0, step * 0.7)
-    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
+    bar_w = min(56.0, max(2.0, step * 0.7))  # one month must not fill the whole plot
+    # The legend wraps onto as many rows as it needs below the plot.
+    legend, legend_x, row = [], left, 0
+    for name in series:
+        item_w = 14 + 6 * len(name) + 12
+        if legend_x + item_w > width and legend_x > left:
+            legend_x, row = left, row + 1
+        legend.append((legend_x, row, name))
+        legend_x += item_w
+    total_h = height + 14 * row
+    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {total_h}" '
              f'xmlns="http://www.w3.org/2000/svg">',
              f'<text x="{left}" y="18" font-size="14" font-weight="bold">{escape(title)}</text>',
              f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>',
@@ -35,10 +44,9 @@ def bar_chart(title: str, labels: list[str], series: dict[str, list[float]], *, 
         if len(labels) <= 16 or i % max(1, len(labels) // 12) == 0:
             parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 14}" font-size="9" '
                          f'text-anchor="middle">{escape(label)}</text>')
-    legend_x = left
-    for colour, name in zip(PALETTE * 3, series):
-        parts.append(f'<rect x="{legend_x}" y="{height - 14}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{legend_x + 13}" y="{height - 5}" font-size="10">{escape(name)}</text>')
-        legend_x += 14 + 7 * len(name) + 10
+    for colour, (x, row, name) in zip(PALETTE * 3, legend):
+        y = height - 14 + 14 * row
+        parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{x + 13}" y="{y + 9}" font-size="10">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
