@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 11:05:57.605033
+Create Date: 2026-11-22 11:39:24.776745
 """
 from typing import Sequence, Union
 
@@ -247,7 +247,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_client_id'), ['client_id'], unique=False)
+        batch_op.create_index('ix_contact_follow_up_due', ['follow_up_due_at'], unique=False, postgresql_where=sa.text('follow_up_sent_at IS NULL'), sqlite_where=sa.text('follow_up_sent_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_contact_next_escalation_at'), ['next_escalation_at'], unique=False)
+        batch_op.create_index('ix_contact_review_queue', ['team_id', 'created_at'], unique=False, postgresql_where=sa.text('reviewed_at IS NULL'), sqlite_where=sa.text('reviewed_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_contact_status'), ['status'], unique=False)
         batch_op.create_index('ix_contact_team_created', ['team_id', 'created_at'], unique=False)
         batch_op.create_index('ix_contact_team_from_created', ['team_id', 'from_number', 'created_at'], unique=False)
@@ -358,7 +360,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_contact_team_from_created')
         batch_op.drop_index('ix_contact_team_created')
         batch_op.drop_index(batch_op.f('ix_contact_status'))
+        batch_op.drop_index('ix_contact_review_queue', postgresql_where=sa.text('reviewed_at IS NULL'), sqlite_where=sa.text('reviewed_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_contact_next_escalation_at'))
+        batch_op.drop_index('ix_contact_follow_up_due', postgresql_where=sa.text('follow_up_sent_at IS NULL'), sqlite_where=sa.text('follow_up_sent_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_contact_client_id'))
 
     op.drop_table('contact')

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
@@ -20,6 +20,12 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_team_created", "team_id", "created_at"),
         # Serves "the open contact from this number" and "a contact from this number in the last 7 days".
         Index("ix_contact_team_from_created", "team_id", "from_number", "created_at"),
+        # The morning review queue: a team's contacts no supervisor has reviewed, newest first.
+        Index("ix_contact_review_queue", "team_id", "created_at",
+              postgresql_where=text("reviewed_at IS NULL"), sqlite_where=text("reviewed_at IS NULL")),
+        # The follow-up job: follow-ups that are set and not yet sent.
+        Index("ix_contact_follow_up_due", "follow_up_due_at",
+              postgresql_where=text("follow_up_sent_at IS NULL"), sqlite_where=text("follow_up_sent_at IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
