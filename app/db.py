@@ -73,7 +73,14 @@ def make_engine(url: str, **kwargs) -> Engine:
         url,
         pool_pre_ping=True,
         pool_timeout=5,
-        connect_args={"connect_timeout": 3},
+        connect_args={
+            "connect_timeout": 3,
+            # A database that hangs (not refuses) must not hold a webhook past
+            # Twilio's 15 s: statements give up at 10 s, dead peers are noticed
+            # by TCP keepalives within ~10 s.
+            "options": "-c statement_timeout=10000",
+            "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+        },
         **kwargs,
     )
 
