@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 11:39:24.776745
+Create Date: 2026-11-22 11:40:15.714022
 """
 from typing import Sequence, Union
 
@@ -252,6 +252,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_contact_review_queue', ['team_id', 'created_at'], unique=False, postgresql_where=sa.text('reviewed_at IS NULL'), sqlite_where=sa.text('reviewed_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_contact_status'), ['status'], unique=False)
         batch_op.create_index('ix_contact_team_created', ['team_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_contact_team_follow_up', ['team_id', 'follow_up_due_at'], unique=False, postgresql_where=sa.text('follow_up_due_at IS NOT NULL'), sqlite_where=sa.text('follow_up_due_at IS NOT NULL'))
         batch_op.create_index('ix_contact_team_from_created', ['team_id', 'from_number', 'created_at'], unique=False)
 
     op.create_table('crisis_plan',
@@ -358,6 +359,7 @@ def downgrade() -> None:
     op.drop_table('crisis_plan')
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.drop_index('ix_contact_team_from_created')
+        batch_op.drop_index('ix_contact_team_follow_up', postgresql_where=sa.text('follow_up_due_at IS NOT NULL'), sqlite_where=sa.text('follow_up_due_at IS NOT NULL'))
         batch_op.drop_index('ix_contact_team_created')
         batch_op.drop_index(batch_op.f('ix_contact_status'))
         batch_op.drop_index('ix_contact_review_queue', postgresql_where=sa.text('reviewed_at IS NULL'), sqlite_where=sa.text('reviewed_at IS NULL'))

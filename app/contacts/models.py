@@ -26,6 +26,9 @@ class Contact(SQLModel, table=True):
         # The follow-up job: follow-ups that are set and not yet sent.
         Index("ix_contact_follow_up_due", "follow_up_due_at",
               postgresql_where=text("follow_up_sent_at IS NULL"), sqlite_where=text("follow_up_sent_at IS NULL")),
+        # The review queue's due follow-ups (few contacts have one).
+        Index("ix_contact_team_follow_up", "team_id", "follow_up_due_at",
+              postgresql_where=text("follow_up_due_at IS NOT NULL"), sqlite_where=text("follow_up_due_at IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

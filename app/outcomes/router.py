@@ -55,18 +55,23 @@ def review_contact(contact_id: int, body: ReviewIn, request: Request, session: S
 
 
 @router.get("/teams/{team_id}/review-queue", response_model=list[ReviewItem])
-def review_queue(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[ReviewItem]:
-    """Every contact no supervisor has reviewed yet: unanswered and high-risk
-    first, then overnight (outside Mon–Fri 09:00–17:00 team time), newest first."""
+def review_queue(team_id: int, request: Request, session: SessionDep,
+                 principal: CurrentPrincipal) -> list[ReviewItem]:
+    """Every contact no supervisor has reviewed yet, and reviewed ones whose
+    follow-up has fallen due since: unanswered and high-risk on top, then due
+    follow-ups, then overnight (outside Mon–Fri 09:00–17:00 team time), then
+    by risk, newest first. Reviewing a contact takes it off the queue."""
     require_role(principal, "supervisor")
     check_team(principal, team_id, what="team")
     team = session.get(Team, team_id)
     if team is None:
         raise NotFound("team not found")
+    now = request.app.state.runtime.now()
     return [ReviewItem(id=c.id, channel=c.channel, status=c.status, risk_level=c.risk_level, outcome=c.outcome,
                        priority=c.priority, overnight=service.is_after_hours(c.created_at, team.timezone),
-                       created_at=c.created_at, level=c.level)
-            for c in service.review_queue(session=session, team=team)]
+                       follow_up_due=service.follow_up_pending(c, now), follow_up_due_at=c.follow_up_due_at,
+                       reviewed_at=c.reviewed_at, created_at=c.created_at, level=c.level)
+            for c in service.review_queue(session=session, team=team, now=now)]
 
 
 def _client(session, principal, client_id: int) -> Client:

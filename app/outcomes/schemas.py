@@ -70,5 +70,8 @@ class ReviewItem(BaseModel):
     outcome: str | None
     priority: str
     overnight: bool
+    follow_up_due: bool = False
+    follow_up_due_at: datetime | None = None
+    reviewed_at: datetime | None = None
     created_at: datetime
     level: int

@@ -120,16 +120,29 @@ def send_due_follow_ups(*, session: Session, now: datetime) -> int:
 RISK_RANK = {"imminent": 0, "high": 1, "moderate": 2, "low": 3, None: 4}
 
 
-def review_order(contact: Contact, timezone: str) -> tuple:
-    """Unanswered and high-risk on top, then overnight (outside Mon–Fri
-    09:00–17:00 team time), then by risk, newest first."""
+def follow_up_pending(contact: Contact, now: datetime) -> bool:
+    """A follow-up fell due and no supervisor has reviewed the contact since."""
+    due = contact.follow_up_due_at
+    return due is not None and due <= now and (contact.reviewed_at is None or contact.reviewed_at < due)
+
+
+def review_order(contact: Contact, timezone: str, now: datetime) -> tuple:
+    """Unanswered and high-risk on top, then follow-ups that fell due, then
+    overnight (outside Mon–Fri 09:00–17:00 team time), then by risk, newest first."""
     urgent = contact.status == "unanswered" or contact.risk_level in ("high", "imminent") or contact.priority == "high"
-    return (0 if urgent else 1, 0 if is_after_hours(contact.created_at, timezone) else 1,
+    return (0 if urgent else 1, 0 if follow_up_pending(contact, now) else 1,
+            0 if is_after_hours(contact.created_at, timezone) else 1,
             RISK_RANK.get(contact.risk_level, 4), -contact.created_at.timestamp())
 
 
-def review_queue(*, session: Session, team: Team, limit: int = 200) -> list[Contact]:
-    rows = list(session.execute(select(Contact).where(
+def review_queue(*, session: Session, team: Team, now: datetime, limit: int = 200) -> list[Contact]:
+    """Contacts no supervisor has reviewed, and reviewed ones whose follow-up
+    fell due after the review (two index-backed queries, merged)."""
+    unreviewed = session.execute(select(Contact).where(
         Contact.team_id == team.id, Contact.reviewed_at.is_(None)).order_by(Contact.created_at.desc()).limit(limit)
-    ).scalars())
-    return sorted(rows, key=lambda c: review_order(c, team.timezone))
+    ).scalars()
+    follow_ups = session.execute(select(Contact).where(
+        Contact.team_id == team.id, Contact.follow_up_due_at.is_not(None), Contact.follow_up_due_at <= now,
+        Contact.reviewed_at.is_not(None), Contact.reviewed_at < Contact.follow_up_due_at).limit(limit)).scalars()
+    rows = {c.id: c for c in [*unreviewed, *follow_ups]}
+    return sorted(rows.values(), key=lambda c: review_order(c, team.timezone, now))

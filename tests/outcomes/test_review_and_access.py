@@ -114,3 +114,23 @@ def test_due_follow_ups_decider():
                    follow_up_sent_at=now - timedelta(minutes=5))
     none = Contact(team_id=1, channel="sms", from_number="+12015550153")
     assert due_follow_ups([due, later, sent, none], now) == [due]
+
+
+def test_due_follow_up_returns_a_reviewed_contact_to_the_queue(client, app, session):
+    team = make_team(session)
+    now = app.state.runtime.now()
+    reviewed = make_contact(session, team, created_at=now - timedelta(days=2), status="resolved", risk_level="low",
+                            reviewed_at=now - timedelta(days=1), reviewed_by="key:1",
+                            follow_up_due_at=now - timedelta(hours=1))
+    not_yet = make_contact(session, team, created_at=now - timedelta(days=2), status="resolved", risk_level="low",
+                           reviewed_at=now - timedelta(days=1), reviewed_by="key:1",
+                           follow_up_due_at=now + timedelta(hours=1))
+    supervisor = make_key(session, "supervisor", team)
+    session.commit()
+    url = f"/v1/teams/{team.id}/review-queue"
+    queue = client.get(url, headers=auth(supervisor)).json()
+    assert [(i["id"], i["follow_up_due"]) for i in queue] == [(reviewed.id, True)]
+    assert not_yet.id not in [i["id"] for i in queue]
+    assert client.post(f"/v1/contacts/{reviewed.id}/review", json={"note": "checked in"},
+                       headers=auth(supervisor)).status_code == 200
+    assert client.get(url, headers=auth(supervisor)).json() == []
