@@ -94,9 +94,10 @@ def due_follow_ups(contacts_: list[Contact], now: datetime) -> list[Contact]:
 
 def send_due_follow_ups(*, session: Session, now: datetime) -> int:
     """Text the responsible case manager once when a follow-up falls due."""
+    # Row locks (PostgreSQL) so two instances running the job never text twice.
     candidates = list(session.execute(select(Contact).where(
         Contact.follow_up_due_at.is_not(None), Contact.follow_up_sent_at.is_(None), Contact.follow_up_due_at <= now,
-    )).scalars())
+    ).order_by(Contact.follow_up_due_at).limit(500).with_for_update(skip_locked=True)).scalars())
     sent = 0
     for contact in due_follow_ups(candidates, now):
         client = session.get(Client, contact.client_id) if contact.client_id else None
@@ -105,6 +106,8 @@ def send_due_follow_ups(*, session: Session, now: datetime) -> int:
         contact.follow_up_sent_at = now
         session.add(contact)
         if staff is None:
+            # Nobody to text: the due follow-up still shows in the review queue.
+            contacts.record_event(session=session, contact=contact, kind="follow_up_unassigned", at=now)
             continue
         team = session.get(Team, contact.team_id)
         enqueue(session=session, team=team, to_number=staff.phone, purpose="follow_up", contact_id=contact.id,

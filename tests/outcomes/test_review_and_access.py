@@ -134,3 +134,28 @@ def test_due_follow_up_returns_a_reviewed_contact_to_the_queue(client, app, sess
     assert client.post(f"/v1/contacts/{reviewed.id}/review", json={"note": "checked in"},
                        headers=auth(supervisor)).status_code == 200
     assert client.get(url, headers=auth(supervisor)).json() == []
+
+
+def test_follow_up_job_texts_the_responsible_person_once(session):
+    from app.messaging.models import OutboundMessage
+    from app.outcomes.service import send_due_follow_ups
+
+    team = make_team(session)
+    assigned, acker = make_staff(session, team), make_staff(session, team)
+    person = make_client(session, team, assigned_case_manager_id=assigned.id)
+    now = datetime(2026, 6, 2, 12, tzinfo=timezone.utc)
+    base = dict(created_at=now - timedelta(days=1), status="resolved", follow_up_due_at=now - timedelta(minutes=5))
+    to_assigned = make_contact(session, team, client_id=person.id, acknowledged_by=acker.id, **base)
+    to_acker = make_contact(session, team, acknowledged_by=acker.id, **base)
+    nobody = make_contact(session, team, **base)
+    make_contact(session, team, acknowledged_by=acker.id, **{**base, "follow_up_due_at": now + timedelta(hours=1)})
+
+    assert send_due_follow_ups(session=session, now=now) == 2
+    assert send_due_follow_ups(session=session, now=now + timedelta(minutes=1)) == 0
+    sent = {(m.contact_id, m.to_number) for m in session.execute(
+        select(OutboundMessage).where(OutboundMessage.purpose == "follow_up")).scalars()}
+    assert sent == {(to_assigned.id, assigned.phone), (to_acker.id, acker.phone)}
+    kinds = set(session.execute(select(ContactEvent.kind).where(ContactEvent.contact_id == nobody.id)).scalars())
+    assert kinds == {"follow_up_unassigned"}
+    session.expire_all()
+    assert session.get(Contact, nobody.id).follow_up_sent_at == now
