@@ -20,10 +20,15 @@ from app.outcomes.service import pair_stays
 from app.teams.models import Team
 
 DEFINITIONS = {
+    "period": "start and end are instants with a UTC offset (default: the 30 days up to the team's next local "
+              "midnight); weeks, months and office hours are in the team's time zone",
     "contacts": "contacts opened in the period (created_at in [start, end))",
     "by_channel / by_caller_type / by_outcome / by_status": "those contacts counted by each field (null as 'unknown')",
-    "first_response_seconds": "median and p90 of first_response_at - created_at (first text a human sent the caller)",
-    "acknowledge_seconds": "median and p90 of acknowledged_at - created_at over acknowledged contacts",
+    "first_response_seconds": "median and p90, in seconds, of first_response_at - created_at (the first text or "
+                              "answered call a human sent the caller) over contacts that had one; the median "
+                              "interpolates (percentile_cont), the p90 is the nearest rank (percentile_disc)",
+    "acknowledge_seconds": "median and p90, in seconds, of acknowledged_at - created_at over acknowledged contacts "
+                           "(same percentile methods)",
     "acknowledged_at_level_1_share": "acknowledged contacts whose level was 1 when acknowledged / acknowledged contacts",
     "reached_fallback": "contacts whose timeline has a fallback_used event (the external crisis line was given)",
     "unanswered": "contacts whose timeline has an unanswered event (end of plan with nobody acknowledging), even if answered later",
@@ -31,10 +36,13 @@ DEFINITIONS = {
     "repeat_within_7_days": "contacts from a number that had another contact on this line in the 7 days before",
     "diversion_rate": "resolved contacts whose outcome is not er_visit or hospital_admission / resolved contacts with an outcome",
     "client_months": "active clients x period length in months (30.44 days)",
-    "er_visits_per_client_month": "er_visit client events in the period / client_months",
+    "er_visits": "er_visit client events of active clients dated in the period",
+    "hospital_days": "days of hospital stays (admission paired with the next discharge) inside the period",
+    "er_visits_per_client_month": "er_visits / client_months",
     "hospital_days_per_client_month": "days of hospital stays overlapping the period / client_months (open stays run to the period end)",
-    "community_tenure_share": "client-days not in hospital or jail / client-days",
-    "coverage_gap_hours": "hours in the period with nobody on call in the primary rota",
+    "community_tenure_share": "client-days not in hospital or jail (jail_booking to jail_release) / client-days",
+    "coverage_gap_hours": "hours in the period with nobody on call in the primary (priority 1) rota, overrides "
+                          "included; no primary rota means the whole period",
 }
 
 
