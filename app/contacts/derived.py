@@ -1,13 +1,14 @@
 """Facts about a contact fixed at the moment it opens, set on every insert
 (SMS or voice, whoever creates it): opened after hours in the team's zone,
-and whether the same number reached this line in the 7 days before."""
+and whether the same number, or the same client, reached this line in the
+7 days before."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
+from sqlalchemy import event, or_, select
 
 from app.contacts.models import Contact
 from app.teams.models import Team
@@ -27,9 +28,14 @@ def _derive_on_open(mapper, connection, contact: Contact) -> None:
     zone = connection.execute(select(Team.timezone).where(Team.id == contact.team_id)).scalar()
     if zone:
         contact.after_hours = is_after_hours(contact.created_at, zone)
+    # The same number, or the same client from another of their numbers
+    # (a client and their mother both texting the line the same week).
+    same_caller = Contact.from_number == contact.from_number
+    if contact.client_id is not None:
+        same_caller = or_(same_caller, Contact.client_id == contact.client_id)
     contact.repeat_within_7d = connection.execute(
         select(Contact.id).where(
-            Contact.team_id == contact.team_id, Contact.from_number == contact.from_number,
+            Contact.team_id == contact.team_id, same_caller,
             Contact.created_at >= contact.created_at - REPEAT_WINDOW, Contact.created_at <= contact.created_at,
         ).limit(1)
     ).first() is not None

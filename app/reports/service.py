@@ -33,7 +33,7 @@ DEFINITIONS = {
     "reached_fallback": "contacts whose timeline has a fallback_used event (the external crisis line was given)",
     "unanswered": "contacts whose timeline has an unanswered event (end of plan with nobody acknowledging), even if answered later",
     "after_hours_share": "contacts opened outside Mon-Fri 09:00-17:00 team-local / contacts",
-    "repeat_within_7_days": "contacts from a number that had another contact on this line in the 7 days before",
+    "repeat_within_7_days": "contacts whose number, or whose client (from any of their numbers), had another contact on this line in the 7 days before",
     "diversion_rate": "resolved contacts whose outcome is not er_visit or hospital_admission / resolved contacts with an outcome",
     "client_months": "active clients x period length in months (30.44 days)",
     "er_visits": "er_visit client events of active clients dated in the period",

@@ -153,3 +153,15 @@ def test_summary_report_figures(client, app, world, session, twilio, clock):
     assert client.get("/v1/reports/summary", params={"team_id": world.team.id}, headers=auth(cm_key)).status_code == 403
     assert client.get("/v1/reports/summary", params={"team_id": world.team.id, "start": "2026-01-01T00:00:00"},
                       headers=auth(world.supervisor_key)).status_code == 422
+
+
+def test_repeat_counts_the_same_client_from_another_number(client, app, world, session, twilio, clock):
+    text_in(client, world, world.client_phone, "me")
+    text_in(client, world, world.case_manager.phone, "DONE")
+    clock.advance(days=2)
+    text_in(client, world, world.family_phone, "his mother here")   # same client, another number
+    clock.advance(days=6)
+    text_in(client, world, "+12015550166", "stranger")              # unrelated
+    session.expire_all()
+    flags = [c.repeat_within_7d for c in session.execute(select(Contact).order_by(Contact.id)).scalars()]
+    assert flags == [False, True, False]
