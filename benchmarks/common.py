@@ -325,6 +325,8 @@ def seed_world(database, *, clients: int, case_managers: int = 20, line: str = "
     """A team (no rotas: the plan is assigned CM → backup CM → supervisors →
     fallback), case managers available around the clock, and `clients`
     clients with their own phone, bulk-inserted."""
+    from sqlalchemy import text
+
     from app.clients.models import Client, ClientPhone
     from app.teams.models import Staff, Team
 
@@ -362,6 +364,12 @@ def seed_world(database, *, clients: int, case_managers: int = 20, line: str = "
         ids = [row.id for row in rows]
         session.add_all([ClientPhone(client_id=cid, number=client_number(client_offset + i), relation="self")
                          for i, cid in enumerate(ids)])
+    if database.is_postgres:
+        # What autovacuum would have done by the time a real team takes texts:
+        # without statistics the planner guesses a bulk-loaded table is tiny.
+        with database.engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
     return World(team_id=team_id, line=line, fallback=fallback, case_managers=cms, backups=backups,
                  supervisors=sups, clients={client_number(client_offset + i): cid for i, cid in enumerate(ids)},
                  staff_names=names, client_names=client_names)
