@@ -81,15 +81,20 @@ def keys_create(
 def serve(
     host: str = typer.Option("127.0.0.1", help="interface to bind"),
     port: int = typer.Option(8000, help="port"),
-    workers_off: bool = typer.Option(False, "--no-worker", help="do not run the escalation tick in this process"),
+    workers_off: bool = typer.Option(False, "--no-worker",
+                                     help="do not run the worker (routing, escalation, sends) beside this server"),
 ) -> None:
-    """Run the HTTP service (and, by default, the escalation tick)."""
+    """Run the HTTP service and, by default, the worker as a child process."""
+    _share_metrics_between_processes()
+    import gc
+
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
     from app import migrations
     from app.logs import configure_logging
     from app.main import create_app
+    from app.ops.worker_process import WorkerProcess
 
     settings = _settings()
     configure_logging(settings.log_level)
@@ -106,14 +111,43 @@ def serve(
         # fallback URL until the database is back (/readyz says 503 meanwhile).
         typer.secho(f"database unreachable at start ({type(exc).__name__}): serving the fallback URL; "
                     "webhooks answer 503 until it is back", fg=typer.colors.RED, err=True)
-    app = create_app(settings, db=database, run_worker=settings.run_worker and not workers_off,
-                     configure_logs=False)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    app = create_app(settings, db=database, run_worker=False, configure_logs=False)
+    worker = WorkerProcess().start() if settings.run_worker and not workers_off else None
+    # Everything imported so far lives as long as the process: keep the
+    # collector from walking it again on every full collection.
+    gc.freeze()
+    try:
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        if worker:
+            worker.stop()
+
+
+def _share_metrics_between_processes() -> None:
+    """The web process and its worker child each count; /metrics reports
+    both (prometheus_client's multiprocess mode, files in a private
+    directory made before the first metric exists)."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    directory = tempfile.mkdtemp(prefix="crisisroute-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
 
 @cli.command()
-def worker() -> None:
-    """Run only the escalation tick and outbox dispatcher (no HTTP)."""
+def worker(
+    parent_pid: Optional[int] = typer.Option(None, "--parent-pid", hidden=True,
+                                             help="exit when this process is gone (set by serve)"),
+) -> None:
+    """Run only the worker: route recorded texts, escalation tick, outbox dispatcher, notices (no HTTP)."""
+    import gc
+    import os
+
     from app import migrations
     from app.jobs import Scheduler, declared_jobs
     from app.logs import configure_logging
@@ -122,7 +156,7 @@ def worker() -> None:
     settings = _settings()
     configure_logging(settings.log_level)
     database = _database(settings)
-    if migrations.is_empty(database.engine):
+    if parent_pid is None and migrations.is_empty(database.engine):
         migrations.upgrade(database.engine)
     runtime = build_runtime(settings, database)
 
@@ -133,11 +167,18 @@ def worker() -> None:
     state.settings, state.db, state.runtime = settings, database, runtime
     scheduler = Scheduler(state, declared_jobs(settings))
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if parent_pid is None:
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+    else:
+        # Ctrl-C reaches the whole process group: the parent decides when we stop.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()
     scheduler.start()
-    typer.echo("worker running; Ctrl-C to stop")
-    stop.wait()
+    typer.echo("worker running; Ctrl-C to stop", err=parent_pid is not None)
+    while not stop.wait(1.0):
+        if parent_pid is not None and os.getppid() != parent_pid:
+            break  # serve was killed: do not outlive it
     scheduler.stop()
     runtime.close()
 

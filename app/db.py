@@ -65,7 +65,10 @@ def make_engine(url: str, **kwargs) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_size", 10)
+    # Enough kept-open connections for the web process's thread pool under a
+    # burst: an overflow connection is closed when returned, and opening a
+    # new one per request costs PostgreSQL a backend fork each time.
+    kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
     # A slow or dead database must not hang a webhook for Twilio's full 15 s:
     # fail fast so Twilio moves to the fallback URL.

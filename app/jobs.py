@@ -23,11 +23,13 @@ class Job:
     seconds: float
 
 
-def declared_jobs(settings) -> list[Job]:
+def declared_jobs(settings, *, worker: bool = True) -> list[Job]:
+    """Every job for a process that does the background work, else only
+    what a web process needs for itself."""
     # Imported here so importing this module stays cheap and cycle-free.
-    from app.escalation import worker
+    from app.escalation import worker as jobs
 
-    return worker.jobs(settings)
+    return jobs.jobs(settings) if worker else jobs.web_jobs(settings)
 
 
 class Scheduler:

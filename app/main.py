@@ -44,15 +44,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        scheduler = Scheduler(app.state, declared_jobs(settings)) if run_worker else None
-        if scheduler:
-            scheduler.start()
-        log.info("started", transport=settings.messaging_transport, worker=bool(scheduler))
+        scheduler = Scheduler(app.state, declared_jobs(settings, worker=run_worker))
+        scheduler.start()
+        log.info("started", transport=settings.messaging_transport, worker_in_process=run_worker)
         try:
             yield
         finally:
-            if scheduler:
-                scheduler.stop()
+            scheduler.stop()
             app.state.runtime.close()
 
     app = FastAPI(

@@ -42,6 +42,22 @@ class Runtime:
         except Exception as exc:  # keep the last good map
             log.warning("fallback_map_refresh_failed", error=type(exc).__name__)
 
+    def is_crisis_line(self, number: str) -> bool:
+        """A team's crisis line? From the map when it is there (no query on a
+        webhook's path), else asked of the database: a team created a moment
+        ago already takes texts."""
+        if number in self.fallback_numbers:
+            return True
+        from app.teams.models import Team
+
+        with self.db.session() as session:
+            fallback = session.execute(select(Team.fallback_number)
+                                       .where(Team.crisis_line_number == number)).scalars().first()
+        if fallback is None:
+            return False
+        self.fallback_numbers = {**self.fallback_numbers, number: fallback}
+        return True
+
     def close(self) -> None:
         self.sender.close()
 

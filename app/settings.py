@@ -29,9 +29,14 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = "https://api.twilio.com"
     messaging_transport: Literal["twilio", "outbox"] | None = None
     escalation_tick_seconds: float = Field(default=1.0, gt=0, le=60)
-    # Whether `serve` runs the escalation tick and outbox dispatcher in-process.
-    # `crisisroute worker` runs them alone; several servers may all run them
-    # (claims are row-locked), so the default is on.
+    # How often the worker looks for recorded texts to route: the most a
+    # text waits before routing starts (an indexed query that finds nothing
+    # costs well under a millisecond).
+    inbox_poll_seconds: float = Field(default=0.05, gt=0, le=5)
+    # Whether `serve` runs the worker (routing recorded texts, the escalation
+    # tick, the outbox dispatcher) beside the web process. `crisisroute worker`
+    # runs it alone; several servers may all run it (claims are row-locked),
+    # so the default is on.
     run_worker: bool = True
     # Secret for signed plan links and calendar tokens; derived from the Twilio
     # token when unset so a development install needs no extra secret.

@@ -67,7 +67,7 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
         numbers = list(world.clients)
         _load(app, _requests(world, numbers[:warm]), RATE, 10)
         measured = numbers[warm:warm + n]
-        cpu_before = app.cpu_seconds()
+        cpu_before, web_cpu_before = app.cpu_seconds(), app.cpu_seconds(children=False)
         results = _load(app, _requests(world, measured), RATE, n / RATE + 20)
         web_ms = _latencies_ms(results)
 
@@ -89,8 +89,10 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
             return first
 
         wait_until(lambda: len(first_staff_message()) >= len(wanted), timeout=30, interval=0.2)
-        # Everything the server spent on these texts: webhook, dispatch of 2 SMS each, ticks.
+        # Everything the server spent on these texts: webhook, routing, dispatch of 2 SMS each, ticks;
+        # and the web process's part of it (what stands between Twilio and its answer).
         cpu_ms_per_sms = (app.cpu_seconds() - cpu_before) * 1000 / n
+        web_cpu_ms_per_sms = (app.cpu_seconds(children=False) - web_cpu_before) * 1000 / n
         first = first_staff_message()
         due = {r.key: r.scheduled for r in results}
         notify_ms = [(first[k] - due[k]) * 1000 for k in first if k in due]
@@ -108,6 +110,7 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
     lines += percentiles_line("webhook", web_ms)
     lines.append(("webhook_errors", _errors(results)))
     lines.append(("webhook_server_cpu_ms_per_sms", round(cpu_ms_per_sms, 1)))
+    lines.append(("webhook_web_process_cpu_ms_per_sms", round(web_cpu_ms_per_sms, 2)))
     bare_p99 = dict(percentiles_line("bare", bare_ms))["bare_p99_ms"]
     web_p99 = dict(percentiles_line("webhook", web_ms))["webhook_p99_ms"]
     lines.append(("webhook_p99_ratio", round(web_p99 / bare_p99, 2) if bare_p99 else "n/a"))
@@ -127,15 +130,20 @@ def _numbers_in(text: str) -> list[str]:
 
 def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[tuple[str, object]]:
     """Closed loop at concurrency 32: how many signed inbound SMS per second
-    one `crisisroute serve` takes on PostgreSQL, every one answered 200."""
+    one `crisisroute serve` takes on PostgreSQL, every one answered 200 and
+    in the inbox (`sms_per_s_postgres`); then how fast its worker routes them
+    (each: contact opened, auto-reply and notification queued and handed to
+    the Twilio stand-in), measured in the database from the first text's
+    arrival to the last one routed (`sms_routed_per_s_postgres`)."""
     from common import PG_ADMIN_URL
 
     admin_url = admin_url or PG_ADMIN_URL
     why = pg_reachable(admin_url)
     if why:
         return [("sms_per_s_postgres", f"skipped (PostgreSQL not reachable at {admin_url}: {why})")]
-    seconds = 6 if quick else 30
-    pool = 3000 if quick else 15000
+    seconds = 5 if quick else 30
+    drain_seconds = 12 if quick else 240
+    pool = 4000 if quick else 20000
     concurrency = 32
     stand_in = TwilioStandIn().start()
     server = None
@@ -143,19 +151,24 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
         with pg_database("crisisroute_bench_proof", admin_url) as url:
             database = migrated_database(url)
             world = seed_world(database, clients=pool + 100)
-            database.engine.dispose()
             server = Server(database_url=url, twilio_url=stand_in.url)
             server.start()
             numbers = list(world.clients)
             asyncio.run(closed_loop(base_url=server.url, path="/twilio/sms",
                                     requests=_requests(world, numbers[:100]), concurrency=concurrency,
                                     max_seconds=10))
-            cpu_before = server.cpu_seconds()
+            wait_until(lambda: _inbox(database)["pending"] == 0, timeout=30, interval=0.2)
+            warm_ids = _inbox(database)["max_id"]
+            cpu_before, web_cpu_before = server.cpu_seconds(), server.cpu_seconds(children=False)
             results = asyncio.run(closed_loop(base_url=server.url, path="/twilio/sms",
                                               requests=_requests(world, numbers[100:]), concurrency=concurrency,
                                               max_seconds=seconds))
+            web_cpu_ms = (server.cpu_seconds(children=False) - web_cpu_before) * 1000
+            drained = wait_until(lambda: _inbox(database)["pending"] == 0, timeout=drain_seconds, interval=0.25)
             cpu_ms = (server.cpu_seconds() - cpu_before) * 1000
+            inbox = _inbox(database, after_id=warm_ids)
             server.stop()
+            database.engine.dispose()
     finally:
         if server:
             server.stop()
@@ -170,13 +183,34 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
         ("sms_postgres_errors", errors),
         *([("sms_postgres_error_kinds", dict(Counter(f"{r.status or r.error}" for r in results if r.status != 200)))]
           if errors else []),
+        # Every 200 must be a row in the inbox: an accepted text is never lost.
+        ("sms_postgres_accepted_not_in_inbox", len(ok) - inbox["recorded"]),
         ("sms_postgres_concurrency", concurrency),
-        # Load-independent: how much CPU one text costs the server (webhook + its sends);
-        # 300/s needs 300 × this / 1000 cores of Python.
-        ("sms_postgres_server_cpu_ms_per_sms", round(cpu_ms / len(results), 1) if results else "n/a"),
+        ("sms_routed_per_s_postgres", inbox["routed_per_s"]),
+        ("sms_postgres_routed", f"{inbox['routed']}/{inbox['recorded']}"
+                                + ("" if drained else f" (backlog left after {drain_seconds} s)")),
+        ("sms_postgres_routing_failed", inbox["failed"]),
+        # Load-independent costs: the web process's per text (the webhook), and the
+        # whole server's (webhook + routing + 2 sends) over the run and the drain.
+        ("sms_postgres_web_cpu_ms_per_sms", round(web_cpu_ms / len(results), 2) if results else "n/a"),
+        ("sms_postgres_server_cpu_ms_per_sms", round(cpu_ms / max(1, inbox["routed"]), 1)),
     ]
     lines += percentiles_line("sms_postgres", [r.latency * 1000 for r in ok], which=(50, 99))
     return lines
+
+
+def _inbox(database, after_id: int = 0) -> dict:
+    from sqlalchemy import text
+
+    with database.engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT count(*), count(processed_at), count(*) FILTER (WHERE outcome = 'failed'), "
+            "min(received_at), max(processed_at), coalesce(max(id), 0), count(*) FILTER (WHERE processed_at IS NULL) "
+            "FROM inbox_message WHERE id > :after"), {"after": after_id}).one()
+    recorded, routed, failed, first, last, max_id, pending = row
+    span = (last - first).total_seconds() if first and last else 0
+    return {"recorded": recorded, "routed": routed, "failed": failed, "max_id": max_id, "pending": pending,
+            "routed_per_s": round(routed / span, 1) if span else 0}
 
 
 def run(quick: bool, postgres: str | None = None):

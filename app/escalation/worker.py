@@ -1,4 +1,5 @@
-"""The background work of an instance: dispatch the outbox, advance due escalations."""
+"""The background work of an instance: route recorded texts, dispatch the
+outbox, advance due escalations, send notices."""
 
 from __future__ import annotations
 
@@ -30,12 +31,30 @@ def rota_notices(state) -> None:
     runtime.dispatcher.dispatch()
 
 
+def route_inbox(state) -> None:
+    """Route recorded texts, then send what routing queued (auto-replies,
+    notifications) at once rather than on the next sweep."""
+    from app.contacts.inbox import route_pending
+
+    runtime = state.runtime
+    if route_pending(runtime):
+        runtime.dispatcher.dispatch()
+
+
 def refresh_fallback(state) -> None:
     state.runtime.refresh_fallback_numbers()
 
 
+def web_jobs(settings) -> list[Job]:
+    """What every web process runs, worker or not: its copy of the fallback
+    numbers that /twilio/fallback answers from when the database is down."""
+    return [Job("refresh_fallback", refresh_fallback, 60)]
+
+
 def jobs(settings) -> list[Job]:
+    """The worker's jobs (and the web process's own)."""
     return [
+        Job("route_inbox", route_inbox, settings.inbox_poll_seconds),
         Job("escalation_tick", escalation_tick, settings.escalation_tick_seconds),
         Job("outbox_sweep", outbox_sweep, max(1.0, settings.escalation_tick_seconds)),
         Job("rota_notices", rota_notices, 60),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
@@ -65,3 +65,32 @@ class SentNotice(SQLModel, table=True):
     key: str = Field(max_length=120, unique=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class InboxMessage(SQLModel, table=True):
+    """An inbound SMS exactly as Twilio delivered it, written before Twilio is
+    answered. The webhook does nothing else; the worker routes pending rows
+    (one transaction each: route + mark processed), so a crash, a slow
+    database or a burst never loses a text, and Twilio's retries of one
+    MessageSid are one row."""
+
+    __tablename__ = "inbox_message"
+    __table_args__ = (
+        # The worker's "what is left to route" query stays an index lookup
+        # however many processed rows accumulate.
+        Index("ix_inbox_message_pending", "id",
+              postgresql_where=text("processed_at IS NULL"), sqlite_where=text("processed_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_sid: str = Field(max_length=64, unique=True)
+    to_number: str = Field(max_length=20)     # E.164: which crisis line
+    from_number: str = Field(max_length=64)   # as Twilio sent it; normalised with the team's region when routed
+    body: str = ""
+    received_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = None
+    # what routing did: opened, continued, duplicate, staff_reply, opt_out, unknown_line, failed, …
+    outcome: str | None = Field(default=None, max_length=30)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=200)

@@ -1,4 +1,5 @@
-"""Prometheus metrics, one registry per process."""
+"""Prometheus metrics. Under `serve` the web process and its worker child
+share them through prometheus_client's multiprocess mode (see app.cli)."""
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -12,5 +13,7 @@ CONTACTS_OPENED = Counter("crisisroute_contacts_opened_total", "Crisis contacts 
 ESCALATIONS = Counter("crisisroute_escalations_total", "Escalation steps taken", ["reason"])
 UNANSWERED = Counter("crisisroute_contacts_unanswered_total", "Contacts that reached the end of their plan")
 OUTBOUND = Counter("crisisroute_outbound_messages_total", "Outbound message dispatch results", ["result"])
-OUTBOX_PENDING = Gauge("crisisroute_outbox_pending", "Outbound messages waiting to be handed to Twilio")
+OUTBOX_PENDING = Gauge("crisisroute_outbox_pending", "Outbound messages waiting to be handed to Twilio",
+                       multiprocess_mode="livemax")
 TICK_SECONDS = Histogram("crisisroute_tick_seconds", "Duration of one escalation tick")
+INBOX_ROUTED = Counter("crisisroute_inbox_routed_total", "Recorded inbound SMS routed, by outcome", ["outcome"])

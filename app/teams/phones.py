@@ -24,3 +24,13 @@ def normalize_inbound(value: str, region: str) -> str | None:
         return parse_phone(value, region, "number")
     except Invalid:
         return None
+
+
+def e164_or_raw(raw: str, region: str = "US") -> str:
+    """Twilio sends E.164 already; normalise anyway, and keep what cannot be
+    parsed (a short code, a channel address) rather than drop the message."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return raw.strip()
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

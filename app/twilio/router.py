@@ -1,12 +1,12 @@
 """Twilio webhooks: inbound SMS, message status, and the database-free fallback.
 
 Each handler records first and answers Twilio in milliseconds; nothing here
-makes an outbound HTTP call. Outbox rows are dispatched after the response.
+makes an outbound HTTP call. Inbound texts are routed by the worker; outbox
+rows written here are dispatched after the response.
 """
 
 from __future__ import annotations
 
-import phonenumbers
 import structlog
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
@@ -16,13 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from app.contacts.inbound import InboundSms, handle_inbound_sms
+from app.contacts.inbox import record_sms
 from app.errors import Invalid, NotFound, ServiceUnavailable
 from app.escalation.engine import on_message_failed
 from app.messaging.models import FINAL_FAILURES, OutboundMessage
 from app.messaging.outbox import advance_status
 from app.ops.metrics import WEBHOOKS
-from app.teams.models import Team
+from app.teams.phones import e164_or_raw
 from app.twilio.security import TwilioForm
 
 log = structlog.get_logger(__name__)
@@ -32,34 +32,11 @@ EMPTY_TWIML = str(MessagingResponse())
 XML = "application/xml"
 
 
-def e164(raw: str, region: str = "US") -> str:
-    """Twilio sends E.164 already; normalise anyway, and keep what cannot be
-    parsed (a short code, a channel address) rather than drop the message."""
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return raw.strip()
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
 def required(form, name: str) -> str:
     value = form.get(name)
     if not value:
         raise Invalid(["body", name], "is required")
     return str(value)
-
-
-def team_for_line(session, to_number: str) -> Team | None:
-    return session.execute(select(Team).where(Team.crisis_line_number == to_number)).scalars().first()
-
-
-def _process_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str:
-    with runtime.db.session() as session:
-        team = team_for_line(session, to_number)
-        if team is None:
-            return "unknown_line"
-        sms = InboundSms(message_sid=message_sid, from_number=e164(from_raw, team.region), body=body)
-        return handle_inbound_sms(session=session, team=team, sms=sms, now=runtime.now(), settings=runtime.settings)
 
 
 async def _run_db(func, *args):
@@ -72,19 +49,28 @@ async def _run_db(func, *args):
         raise ServiceUnavailable("database unavailable") from None
 
 
+def _record_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str:
+    if not runtime.is_crisis_line(to_number):
+        return "unknown_line"
+    recorded = record_sms(runtime.db, message_sid=message_sid, to_number=to_number, from_number=from_raw,
+                          body=body, now=runtime.now())
+    return "recorded" if recorded else "duplicate"
+
+
 @router.post("/sms", response_class=Response)
 async def inbound_sms(request: Request, form: TwilioForm) -> Response:
-    """An SMS to a crisis line. Answers `<Response/>`; replies and
-    notifications go out through the REST API after this returns."""
+    """An SMS to a crisis line. Recorded (one idempotent insert) and answered
+    `<Response/>`; the worker routes it right after (app.contacts.inbox), so
+    Twilio's answer never waits on routing and a burst is never refused."""
     runtime = request.app.state.runtime
-    to_number = e164(required(form, "To"))
-    outcome = await _run_db(_process_sms, runtime, to_number, required(form, "From"),
+    to_number = e164_or_raw(required(form, "To"))
+    outcome = await _run_db(_record_sms, runtime, to_number, required(form, "From"),
                             required(form, "MessageSid"), str(form.get("Body") or ""))
     WEBHOOKS.labels("sms", outcome).inc()
     if outcome == "unknown_line":
         log.warning("sms_to_unknown_line", to=to_number)
         raise NotFound("no team uses this crisis line number")
-    return Response(EMPTY_TWIML, media_type=XML, background=BackgroundTask(runtime.dispatcher.dispatch))
+    return Response(EMPTY_TWIML, media_type=XML)
 
 
 def _process_status(runtime, message_sid: str, status: str, error_code: str | None) -> str:
@@ -122,7 +108,7 @@ async def fallback(request: Request, form: TwilioForm) -> Response:
     """Twilio's fallback URL: static TwiML from memory, no database, so the
     line is answered even when everything behind it is down."""
     runtime = request.app.state.runtime
-    to_number = e164(str(form.get("To") or ""))
+    to_number = e164_or_raw(str(form.get("To") or ""))
     number = runtime.fallback_numbers.get(to_number, runtime.settings.default_fallback_number)
     WEBHOOKS.labels("fallback", "voice" if form.get("CallSid") else "sms").inc()
     if form.get("CallSid"):

@@ -53,7 +53,8 @@ from app.ops.metrics import CONTACTS_OPENED, WEBHOOKS
 from app.routing import plan_from_json
 from app.routing.plan import Level
 from app.teams.models import Staff, Team
-from app.twilio.router import XML, _run_db, e164, required, team_for_line
+from app.teams.phones import e164_or_raw
+from app.twilio.router import XML, _run_db, required
 from app.twilio.security import TwilioForm
 
 log = structlog.get_logger(__name__)
@@ -219,7 +220,7 @@ def _caller_gone(session: Session, *, settings, team: Team, contact: Contact, ca
 def _process_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tuple[str, str | None]:
     settings = runtime.settings
     with runtime.db.session() as session:
-        team = team_for_line(session, to_number)
+        team = session.execute(select(Team).where(Team.crisis_line_number == to_number)).scalars().first()
         if team is None:
             return "unknown_line", None
         existing = _contact_for_call(session, call_sid)
@@ -227,7 +228,7 @@ def _process_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tupl
             return "duplicate", _render(session, settings=settings, team=team, contact=existing,
                                         step=_first_step(team, existing), intro=team.voice_greeting)
         now = runtime.now()
-        from_number = e164(from_raw, team.region)
+        from_number = e164_or_raw(from_raw, team.region)
         caller = identify_caller(session=session, team_id=team.id, number=from_number)
         contact = Contact(
             team_id=team.id, channel="voice", from_number=from_number[:20], client_id=caller.client_id,
@@ -261,7 +262,7 @@ def _process_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tupl
 async def inbound_call(request: Request, form: TwilioForm) -> Response:
     """A call to a crisis line: greeting, then the first level's phones, each screened."""
     runtime = request.app.state.runtime
-    to_number = e164(required(form, "To"))
+    to_number = e164_or_raw(required(form, "To"))
     outcome, twiml = await _run_db(_process_call, runtime, to_number, required(form, "From"),
                                    required(form, "CallSid"))
     WEBHOOKS.labels("voice", outcome).inc()

@@ -8,7 +8,7 @@ import asyncio
 import os
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import select
@@ -100,6 +100,7 @@ class Facts:
     contacts: list
     events: list
     messages: list
+    inbox: list = field(default_factory=list)
 
     def escalations(self) -> Counter:
         """(contact id, to level) -> how many times it was escalated there."""
@@ -109,14 +110,16 @@ class Facts:
         return Counter((m.contact_id, m.level, m.to_number) for m in self.messages if m.purpose == "notify")
 
     def unsent(self) -> list:
-        return [m for m in self.messages if m.status in ("pending", "sending")]
+        """What is still to do: texts not yet routed, then messages not yet sent."""
+        return ([m for m in self.inbox if m.processed_at is None]
+                + [m for m in self.messages if m.status in ("pending", "sending")])
 
 
 def facts(url: str) -> Facts:
     import app.models  # noqa: F401
     from app.contacts.models import Contact, ContactEvent
     from app.db import Database
-    from app.messaging.models import OutboundMessage
+    from app.messaging.models import InboxMessage, OutboundMessage
 
     database = Database.from_url(url)
     try:
@@ -125,6 +128,7 @@ def facts(url: str) -> Facts:
                 contacts=list(s.execute(select(Contact).order_by(Contact.id)).scalars()),
                 events=list(s.execute(select(ContactEvent).order_by(ContactEvent.id)).scalars()),
                 messages=list(s.execute(select(OutboundMessage).order_by(OutboundMessage.id)).scalars()),
+                inbox=list(s.execute(select(InboxMessage).order_by(InboxMessage.id)).scalars()),
             )
     finally:
         database.engine.dispose()

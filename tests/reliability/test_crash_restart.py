@@ -1,7 +1,7 @@
 """kill -9 of the server mid-escalation, again and again: after each restart
 every escalation still fires, exactly once, in order.
 
-A real `crisisroute serve` with its in-process tick (every 0.2 s) and a team
+A real `crisisroute serve` with its worker (tick every 0.2 s) and a team
 whose levels time out after 2 s (case manager → backup → supervisor →
 external fallback). While the contacts climb the plan the server is killed
 with SIGKILL at random moments and started again on the same database.
@@ -43,6 +43,8 @@ def crash_and_restart(database_url, servers, stand_in, *, contacts: int, kills: 
     senders = list(world.clients)
     results = send(server, texts(world, senders), concurrency=min(contacts, 50))
     assert {r.status for r in results} == {200}
+    # The worker routes the recorded texts: crash only once every contact is climbing.
+    assert wait_until(lambda: len(facts(database_url).contacts) == contacts, 30, interval=0.1)
     opened_at = utcnow()
 
     chaos = random.Random(seed_value)
@@ -55,7 +57,8 @@ def crash_and_restart(database_url, servers, stand_in, *, contacts: int, kills: 
 
     def finished() -> bool:
         f = facts(database_url)
-        return all(c.status == "unanswered" for c in f.contacts) and not f.unsent()
+        return (len(f.contacts) == contacts and all(c.status == "unanswered" for c in f.contacts)
+                and not f.unsent())
 
     # The dispatcher's lease on a message claimed by a killed process lasts 60 s.
     assert wait_until(finished, 90 + contacts, interval=0.5), "escalations did not all complete after the restarts"

@@ -42,6 +42,9 @@ def flood(database_url, servers, stand_in, *, known: int, unknown: int, concurre
     assert wait_until(lambda: not facts(database_url).unsent(), 60, interval=0.5), "outbox never drained"
     f = facts(database_url)
 
+    # Each text in the inbox once (both deliveries of a MessageSid are one row), every one routed.
+    assert Counter(m.message_sid for m in f.inbox) == Counter(p["MessageSid"] for _, p in messages)
+    assert Counter(m.outcome for m in f.inbox) == {"opened": len(senders), "continued": len(senders)}
     # One contact per sender, none lost, none doubled.
     per_sender = Counter(c.from_number for c in f.contacts)
     assert set(per_sender) == set(senders)

@@ -121,11 +121,22 @@ def world(session, client, twilio, clock) -> World:
 _sids = itertools.count(1)
 
 
-def text_in(client, world_or_line, from_number: str, body: str, sid: str | None = None):
+def text_in(client, world_or_line, from_number: str, body: str, sid: str | None = None, *, route: bool = True):
+    """A signed inbound SMS; then, unless `route=False`, what the worker does
+    next: route the recorded text and send what that queued."""
     line = world_or_line if isinstance(world_or_line, str) else world_or_line.team.crisis_line_number
     params = {"MessageSid": sid or f"SMin{next(_sids):028d}", "AccountSid": TWILIO_SID,
               "From": from_number, "To": line, "Body": body, "NumMedia": "0"}
-    return post_signed(client, "/twilio/sms", params)
+    response = post_signed(client, "/twilio/sms", params)
+    if route:
+        route_inbox(client.app)
+    return response
+
+
+def route_inbox(app) -> None:
+    from app.escalation.worker import route_inbox as worker_route_inbox
+
+    worker_route_inbox(app.state)
 
 
 def tick(app):

@@ -82,7 +82,8 @@ def test_database_hanging_keeps_the_line_answered_and_recovers(pg_url, servers, 
             assert r.status_code == 200 and world.fallback in r.text and seconds < 1.0
             time.sleep(1)
         FreezingRelay.frozen = False
-        assert wait_until(lambda: all(c.status == "unanswered" for c in facts(pg_url).contacts), 30)
+        assert wait_until(lambda: (contacts := facts(pg_url).contacts)
+                          and all(c.status == "unanswered" for c in contacts), 30)
         f = facts(pg_url)
         assert f.escalations() == {(c.id, level): 1 for c in f.contacts for level in (2, 3, 4)}
         assert {r.status for r in send(server, texts(world, senders[10:12]))} == {200}

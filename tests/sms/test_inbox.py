@@ -1,0 +1,153 @@
+"""The inbox: the webhook records a text and answers; the worker routes it.
+
+Recorded means safe: a text that was answered 200 is in the inbox until it
+is routed, whatever happens to routing (an exception, a crash), a Twilio
+retry of the same MessageSid is the same row, and a sender's texts are
+routed in the order they arrived.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.contacts import inbox
+from app.contacts.models import Contact, ContactEvent
+from app.messaging.models import InboxMessage, OutboundMessage
+from tests.sms.conftest import route_inbox, text_in
+
+
+def rows(session, model) -> list:
+    session.expire_all()
+    return list(session.execute(select(model).order_by(model.id)).scalars())
+
+
+def count(session, model) -> int:
+    return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_the_webhook_records_and_answers_and_routing_happens_after(client, world, session, twilio, clock):
+    r = text_in(client, world, world.client_phone, "I can't sleep, voices again", sid="SMrecorded1", route=False)
+    assert r.status_code == 200 and "<Response" in r.text
+    [row] = rows(session, InboxMessage)
+    assert (row.message_sid, row.to_number, row.from_number, row.body) == (
+        "SMrecorded1", world.team.crisis_line_number, world.client_phone, "I can't sleep, voices again")
+    assert row.received_at == clock.now and row.processed_at is None and row.outcome is None
+    # Nothing routed, nothing sent yet: that is the worker's job.
+    assert count(session, Contact) == 0 and count(session, OutboundMessage) == 0 and twilio.sent == []
+
+    clock.advance(seconds=1)
+    route_inbox(client.app)
+    [row] = rows(session, InboxMessage)
+    assert row.processed_at == clock.now and row.outcome == "opened"
+    [contact] = rows(session, Contact)
+    assert contact.from_number == world.client_phone and contact.client_id == world.client_row.id
+    assert {m.to for m in twilio.sent} == {world.client_phone, world.case_manager.phone}
+    # Routing it again finds nothing to do.
+    assert inbox.route_pending(client.app.state.runtime) == 0
+
+
+def test_a_retried_message_sid_is_one_row_and_one_contact(client, world, session, twilio):
+    for _ in range(3):
+        assert text_in(client, world, world.client_phone, "help", sid="SMretried", route=False).status_code == 200
+    assert [m.message_sid for m in rows(session, InboxMessage)] == ["SMretried"]
+    route_inbox(client.app)
+    # And a retry after routing is still the same row, routed once.
+    assert text_in(client, world, world.client_phone, "help", sid="SMretried").status_code == 200
+    assert [(m.message_sid, m.outcome) for m in rows(session, InboxMessage)] == [("SMretried", "opened")]
+    assert count(session, Contact) == 1
+    assert len(twilio.to(world.client_phone)) == 1
+
+
+def test_a_text_to_a_line_no_team_uses_is_refused_and_not_recorded(client, world, session):
+    r = text_in(client, "+19735550177", world.client_phone, "hello", route=False)
+    assert r.status_code == 404 and "crisis line" in r.json()["detail"]
+    assert count(session, InboxMessage) == 0
+
+
+def test_a_team_created_after_start_takes_texts_at_once(client, world, session):
+    from tests.factories import make_team
+
+    make_team(session, name="East ICM", crisis_line_number="+19735550142", fallback_number="+19085550111")
+    session.commit()
+    assert "+19735550142" not in client.app.state.runtime.fallback_numbers
+    assert text_in(client, "+19735550142", world.client_phone, "hello").status_code == 200
+    assert [m.outcome for m in rows(session, InboxMessage)] == ["opened"]
+
+
+def test_a_senders_texts_are_routed_in_the_order_they_arrived(client, world, session, twilio):
+    text_in(client, world, world.client_phone, "first", sid="SMorder1", route=False)
+    text_in(client, world, world.family_phone, "from mum", sid="SMorder2", route=False)
+    text_in(client, world, world.client_phone, "second", sid="SMorder3", route=False)
+    route_inbox(client.app)
+    outcomes = {m.message_sid: m.outcome for m in rows(session, InboxMessage)}
+    assert outcomes == {"SMorder1": "opened", "SMorder2": "opened", "SMorder3": "continued"}
+    mine = [c for c in rows(session, Contact) if c.from_number == world.client_phone]
+    assert len(mine) == 1
+    received = [e.data["body"] for e in rows(session, ContactEvent) if e.contact_id == mine[0].id and e.kind == "received"]
+    assert received == ["first", "second"]
+
+
+def test_a_later_text_waits_while_an_earlier_one_from_the_same_sender_is_retrying(
+        client, world, session, twilio, clock, monkeypatch):
+    real_route = inbox.route_message
+
+    def fails_for_first(*, session, message, now, settings):
+        if message.message_sid == "SMwait1":
+            raise RuntimeError("routing bug")
+        return real_route(session=session, message=message, now=now, settings=settings)
+
+    monkeypatch.setattr(inbox, "route_message", fails_for_first)
+    text_in(client, world, world.client_phone, "first", sid="SMwait1", route=False)
+    text_in(client, world, world.client_phone, "second", sid="SMwait2", route=False)
+    text_in(client, world, world.family_phone, "someone else", sid="SMwait3", route=False)
+    route_inbox(client.app)
+    by_sid = {m.message_sid: m for m in rows(session, InboxMessage)}
+    # The failing text stays pending with a retry time; its sender's next text
+    # waits behind it; another sender is not held up.
+    assert by_sid["SMwait1"].processed_at is None and by_sid["SMwait1"].attempts == 1
+    assert by_sid["SMwait1"].next_attempt_at == clock.now + timedelta(seconds=2)
+    assert by_sid["SMwait1"].last_error.startswith("RuntimeError at test_inbox.py:")
+    assert by_sid["SMwait2"].processed_at is None and by_sid["SMwait2"].attempts == 0
+    assert by_sid["SMwait3"].outcome == "opened"
+    # Routing's partial work was rolled back with it: no contact for the failing sender.
+    assert [c.from_number for c in rows(session, Contact)] == [world.family_phone]
+
+    monkeypatch.setattr(inbox, "route_message", real_route)
+    route_inbox(client.app)  # not due yet
+    assert rows(session, InboxMessage)[0].processed_at is None
+    clock.advance(seconds=2)
+    route_inbox(client.app)
+    assert [(m.message_sid, m.outcome) for m in rows(session, InboxMessage)] == [
+        ("SMwait1", "opened"), ("SMwait2", "continued"), ("SMwait3", "opened")]
+
+
+def test_a_text_that_never_routes_is_marked_failed_and_does_not_block_the_next(
+        client, world, session, twilio, clock, monkeypatch):
+    real_route = inbox.route_message
+
+    def always_fails(*, session, message, now, settings):
+        if message.message_sid == "SMpoison":
+            raise ValueError("cannot route")
+        return real_route(session=session, message=message, now=now, settings=settings)
+
+    monkeypatch.setattr(inbox, "route_message", always_fails)
+    text_in(client, world, world.client_phone, "poison", sid="SMpoison", route=False)
+    text_in(client, world, world.client_phone, "after", sid="SMafter", route=False)
+    for attempt in range(1, inbox.MAX_ATTEMPTS + 1):
+        route_inbox(client.app)
+        poison = rows(session, InboxMessage)[0]
+        assert poison.attempts == attempt
+        clock.advance(seconds=2 ** attempt)
+    assert poison.outcome == "failed" and poison.processed_at is not None
+    route_inbox(client.app)
+    after = rows(session, InboxMessage)[1]
+    assert after.outcome == "opened"  # the sender still reaches a human
+    assert count(session, Contact) == 1
+
+
+@pytest.mark.parametrize("attempts,seconds", [(1, 2), (2, 4), (4, 16)])
+def test_retry_delay_doubles(attempts, seconds):
+    assert inbox.retry_delay(attempts) == timedelta(seconds=seconds)
