@@ -8,8 +8,10 @@ UTC-aware type on both backends).
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 
 from sqlalchemy import MetaData, event
@@ -88,18 +90,62 @@ def make_engine(url: str, **kwargs) -> Engine:
     )
 
 
+class SqliteWriteLock:
+    """One writer at a time across the processes sharing a SQLite file (the
+    web process and its worker child), waited for in the kernel.
+
+    Every SQLite transaction here takes the write lock up front (BEGIN
+    IMMEDIATE). Without this, a webhook that finds the file locked is left to
+    SQLite's busy handler, which sleeps and retries with growing naps (up to
+    100 ms each): a worker routing texts back to back kept winning and
+    webhooks waited ~1 s at p99. A blocking flock wakes the waiter as soon as
+    the holder lets go. Re-entrant per thread (a nested session holds it
+    already)."""
+
+    def __init__(self, path: str):
+        import fcntl
+
+        self._fcntl = fcntl
+        self._file = open(path, "a+b")  # noqa: SIM115 (lives as long as the Database)
+        self._threads = threading.Lock()
+        self._local = threading.local()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if getattr(self._local, "depth", 0):
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        with self._threads:
+            self._fcntl.flock(self._file.fileno(), self._fcntl.LOCK_EX)
+            self._local.depth = 1
+            try:
+                yield
+            finally:
+                self._local.depth = 0
+                self._fcntl.flock(self._file.fileno(), self._fcntl.LOCK_UN)
+
+
 class Database:
     """One engine and its session factory; the app and the worker each hold one."""
 
-    def __init__(self, engine: Engine, *, session_options: dict | None = None):
+    def __init__(self, engine: Engine, *, session_options: dict | None = None,
+                 write_lock: SqliteWriteLock | None = None):
         self.engine = engine
         self.sessionmaker = sessionmaker(
             bind=engine, class_=Session, expire_on_commit=False, **(session_options or {})
         )
+        self.write_lock = write_lock
 
     @classmethod
     def from_url(cls, url: str) -> "Database":
-        return cls(make_engine(url))
+        engine = make_engine(url)
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        lock = SqliteWriteLock(f"{path}.lock") if path and path != ":memory:" and sys.platform != "win32" else None
+        return cls(engine, write_lock=lock)
 
     @property
     def is_postgres(self) -> bool:
@@ -108,15 +154,16 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on error."""
-        session = self.sessionmaker()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        with self.write_lock.held() if self.write_lock else nullcontext():
+            session = self.sessionmaker()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
 
 
 metadata: MetaData = SQLModel.metadata

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import Counter
 
@@ -98,8 +99,10 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
         notify_ms = [(first[k] - due[k]) * 1000 for k in first if k in due]
         kinds = sorted(set(first_staff_message.kinds.values()))
         app.stop()
-        if "ERROR" in app.log_text() or '"level": "error"' in app.log_text():
-            lines.append(("webhook_server_errors_logged", app.log_text().count('"level": "error"')))
+        errors_logged = [line for line in app.log_text().splitlines() if '"level": "error"' in line]
+        if errors_logged:
+            lines.append(("webhook_server_errors_logged", len(errors_logged)))
+            print("server errors:\n" + "\n".join(errors_logged[:5]), file=sys.stderr)
     finally:
         for server in servers:
             server.stop()

@@ -31,13 +31,18 @@ def rota_notices(state) -> None:
     runtime.dispatcher.dispatch()
 
 
+ROUTE_THEN_SEND = 5
+
+
 def route_inbox(state) -> None:
     """Route recorded texts, then send what routing queued (auto-replies,
     notifications) at once rather than on the next sweep."""
     from app.contacts.inbox import route_pending
 
     runtime = state.runtime
-    if route_pending(runtime):
+    # A few at a time, sending after each few: under a burst the first
+    # texts' notifications go out while later texts are still being routed.
+    while route_pending(runtime, limit=ROUTE_THEN_SEND):
         runtime.dispatcher.dispatch()
 
 
