@@ -173,6 +173,9 @@ def worker(
     else:
         # Ctrl-C reaches the whole process group: the parent decides when we stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Beside serve, answering Twilio comes first: when both want the CPU
+        # the webhook (a millisecond) goes before routing (many).
+        os.nice(5)
     gc.freeze()
     scheduler.start()
     typer.echo("worker running; Ctrl-C to stop", err=parent_pid is not None)
