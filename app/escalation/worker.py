@@ -18,6 +18,18 @@ def outbox_sweep(state) -> None:
     state.runtime.dispatcher.drain(max_rounds=10)
 
 
+def forget_unclaimed_callbacks(*, session, now) -> None:
+    """Early status callbacks nobody claimed within a day were for messages
+    that are not ours (another app on the number) or never written."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from app.messaging.models import EarlyStatusCallback
+
+    session.execute(delete(EarlyStatusCallback).where(EarlyStatusCallback.received_at < now - timedelta(days=1)))
+
+
 def rota_notices(state) -> None:
     from app.escalation.notices import send_coverage_checks, send_shift_notices
     from app.outcomes.service import send_due_follow_ups
@@ -28,6 +40,7 @@ def rota_notices(state) -> None:
         send_shift_notices(session=session, now=now)
         send_coverage_checks(session=session, now=now)
         send_due_follow_ups(session=session, now=now)
+        forget_unclaimed_callbacks(session=session, now=now)
     runtime.dispatcher.dispatch()
 
 

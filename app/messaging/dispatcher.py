@@ -16,7 +16,8 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from app.db import Database
-from app.messaging.models import OutboundMessage
+from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
+from app.messaging.outbox import advance_status
 from app.messaging.senders import SendResult, SmsSender
 from app.ops.metrics import OUTBOUND
 
@@ -118,6 +119,22 @@ class Dispatcher:
                 message.attempts -= 1
                 message.next_attempt_at = self.clock()
 
+    def _apply_early_callbacks(self, session, message: OutboundMessage, now: datetime) -> bool:
+        """Status callbacks that arrived before this SID was written, in order."""
+        if not message.provider_sid:
+            return False
+        early = list(session.execute(
+            select(EarlyStatusCallback).where(EarlyStatusCallback.provider_sid == message.provider_sid)
+            .order_by(EarlyStatusCallback.id)).scalars())
+        failed = False
+        for callback in early:
+            if advance_status(message, callback.status, error_code=callback.error_code, at=now) \
+                    and callback.status in FINAL_FAILURES and self.on_failure:
+                self.on_failure(session, message, now)
+                failed = True
+            session.delete(callback)
+        return failed
+
     def _record(self, message_id: int, result: SendResult) -> bool:
         """Write a send's result. Returns True when a failure hook ran (and may have queued more)."""
         now = self.clock()
@@ -131,7 +148,7 @@ class Dispatcher:
                 message.provider_sid = result.provider_sid
                 message.next_attempt_at = None
                 OUTBOUND.labels("accepted").inc()
-                return False
+                return self._apply_early_callbacks(session, message, now)
             message.error_code = result.error_code
             if result.permanent or message.attempts >= MAX_ATTEMPTS:
                 message.status = "failed"

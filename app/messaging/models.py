@@ -94,3 +94,18 @@ class InboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=200)
+
+
+class EarlyStatusCallback(SQLModel, table=True):
+    """A status callback for a MessageSid we have not written down yet: Twilio
+    may call back before our own write of the SID it just gave us commits.
+    Kept until that write applies it (`Dispatcher._record`), so an early
+    "undelivered" still escalates at once; unclaimed ones expire after a day."""
+
+    __tablename__ = "early_status_callback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_sid: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=20)
+    error_code: str | None = Field(default=None, max_length=20)
+    received_at: datetime = Field(default_factory=utcnow, index=True)

@@ -49,12 +49,13 @@ class WorkerProcess:
                 self._process = self._spawn()
             log.info("worker_started", pid=self._process.pid)
             code = self._process.wait()
-            if self._stopping.is_set():
+            # A SIGTERM to the whole group (a service manager stopping us)
+            # reaches the child first: give serve the moment to say it is
+            # stopping too, and not in a tight loop if it cannot start at all.
+            if self._stopping.wait(RESTART_DELAY_SECONDS):
                 return
-            # Escalations, routing and sends stop while it is down: restart,
-            # but not in a tight loop if it cannot start at all.
-            log.error("worker_exited", code=code, restart_in_seconds=RESTART_DELAY_SECONDS)
-            self._stopping.wait(RESTART_DELAY_SECONDS)
+            # Escalations, routing and sends stop while it is down: restart.
+            log.error("worker_exited", code=code, restarting=True)
 
     def stop(self, timeout: float = 10.0) -> None:
         with self._lock:

@@ -19,7 +19,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from app.contacts.inbox import record_sms
 from app.errors import Invalid, NotFound, ServiceUnavailable
 from app.escalation.engine import on_message_failed
-from app.messaging.models import FINAL_FAILURES, OutboundMessage
+from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
 from app.messaging.outbox import advance_status
 from app.ops.metrics import WEBHOOKS
 from app.teams.phones import e164_or_raw
@@ -81,9 +81,13 @@ def _process_status(runtime, message_sid: str, status: str, error_code: str | No
             # one at a time, so each sees what the previous one wrote.
             query = query.with_for_update()
         message = session.execute(query).scalars().first()
-        if message is None:
-            return "unknown_message"
         now = runtime.now()
+        if message is None:
+            # Twilio can call back before our write of the SID it gave us has
+            # committed: keep the status for that write to apply.
+            session.add(EarlyStatusCallback(provider_sid=message_sid, status=status, error_code=error_code,
+                                            received_at=now))
+            return "early"
         if not advance_status(message, status, error_code=error_code, at=now):
             return "stale"
         session.add(message)

@@ -48,6 +48,9 @@ class Sent:
 class TwilioStub:
     sent: list[Sent] = field(default_factory=list)
     fail_next: list[httpx.Response] = field(default_factory=list)
+    # Called with each new message before Twilio's answer reaches us (a status
+    # callback that overtakes our write of the SID).
+    before_answer: object = None
 
     def to(self, number: str) -> list[Sent]:
         return [m for m in self.sent if m.to == number]
@@ -65,6 +68,8 @@ def twilio():
         sid = f"SM{next(sids):032d}"
         stub.sent.append(Sent(to=form["To"], from_=form["From"], body=form["Body"],
                               status_callback=form.get("StatusCallback", ""), sid=sid))
+        if stub.before_answer:
+            stub.before_answer(stub.sent[-1])
         return httpx.Response(201, json={"sid": sid, "status": "queued", "to": form["To"], "from": form["From"],
                                          "body": form["Body"], "account_sid": TWILIO_SID})
 

@@ -3,6 +3,8 @@ and the database-free fallback URL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -10,7 +12,7 @@ from sqlalchemy import select
 from app.contacts.models import Contact, ContactEvent
 from app.db import Database, make_engine
 from app.main import create_app
-from app.messaging.models import OutboundMessage
+from app.messaging.models import EarlyStatusCallback, OutboundMessage
 from tests.conftest import PUBLIC_BASE_URL, make_settings
 from tests.sms.conftest import text_in, tick
 from tests.twilio_signing import post_signed
@@ -42,6 +44,34 @@ def test_undelivered_notification_escalates_at_once(client, app, world, session,
     # A repeated callback changes nothing more.
     status(client, note.sid, "undelivered", "30003")
     assert len(twilio.to(world.oncall.phone)) == 0
+
+
+def test_an_undelivered_callback_that_overtakes_our_write_of_the_sid_still_escalates(
+        client, app, world, session, twilio, clock):
+    def twilio_calls_back_first(message):
+        if message.to == world.case_manager.phone:
+            assert status(client, message.sid, "undelivered", "30003").status_code == 204
+
+    twilio.before_answer = twilio_calls_back_first
+    text_in(client, world, world.client_phone, "hello")
+    twilio.before_answer = None
+    [note] = twilio.to(world.case_manager.phone)
+    session.expire_all()
+    row = session.execute(select(OutboundMessage).where(OutboundMessage.provider_sid == note.sid)).scalar_one()
+    assert (row.status, row.error_code) == ("undelivered", "30003")
+    assert len(twilio.to(world.backup_cm.phone)) == 1  # escalated at once, not after the timeout
+    assert the_contact(session).level == 2
+    assert session.execute(select(EarlyStatusCallback)).scalars().all() == []
+
+
+def test_an_early_callback_nobody_claims_is_forgotten_after_a_day(client, app, world, session, clock):
+    from app.escalation.worker import forget_unclaimed_callbacks
+
+    assert status(client, "SMnotours", "delivered").status_code == 204
+    forget_unclaimed_callbacks(session=session, now=clock.now + timedelta(hours=23))
+    assert len(session.execute(select(EarlyStatusCallback)).scalars().all()) == 1
+    forget_unclaimed_callbacks(session=session, now=clock.now + timedelta(hours=25))
+    assert session.execute(select(EarlyStatusCallback)).scalars().all() == []
 
 
 def test_status_only_moves_forward(client, world, session, twilio):
