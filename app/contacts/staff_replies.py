@@ -146,17 +146,31 @@ def _relay(session: Session, team: Team, contact: Contact, staff: Staff, text: s
 
 
 def _pass(session: Session, team: Team, contact: Contact, staff: Staff, now: datetime, settings) -> str:
-    """Decline: the next level is notified now."""
-    if contact.status == "acknowledged" and contact.acknowledged_by == staff.id:
+    """Decline: the next level is notified now. A PASS from someone the
+    contact has already moved past (a late reply from level 1 while level 2
+    is being tried) is noted but moves nothing: it must not cut short the
+    time the current level has to answer."""
+    holder = contact.status == "acknowledged" and contact.acknowledged_by == staff.id
+    if holder:
         contact.status = "open"
         contact.acknowledged_by = None
         contact.acknowledged_at = None
     contacts.record_event(session=session, contact=contact, kind="passed", at=now, staff_id=staff.id,
                           level=contact.level)
+    if contact.status == "open" and not holder and not _at_current_level(contact, staff):
+        _reply(session, team, staff, f"#{contact.id} has already moved on to the next people; "
+               "nothing to pass.", now, contact_id=contact.id)
+        return "pass_noted"
     moved = engine.advance(session=session, contact=contact, team=team, now=now, reason="pass", settings=settings)
     _reply(session, team, staff, f"#{contact.id} passed to the next level." if moved
            else f"#{contact.id} cannot be passed now ({contact.status}).", now, contact_id=contact.id)
     return "pass"
+
+
+def _at_current_level(contact: Contact, staff: Staff) -> bool:
+    if not contact.plan or not 1 <= contact.level <= len(contact.plan):
+        return False
+    return staff.id in (contact.plan[contact.level - 1].get("staff_ids") or [])
 
 
 def _staff_opt_out(*, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime) -> str:

@@ -159,6 +159,24 @@ def test_ack_pass_done_commands(client, app, world, session, twilio, clock):
     assert contact.status == "resolved" and contact.resolved_at is not None
 
 
+def test_a_late_pass_from_an_earlier_level_does_not_cut_the_current_level_short(client, app, world, session, twilio,
+                                                                              clock):
+    text_in(client, world, world.client_phone, "hello")
+    clock.advance(seconds=301)
+    tick(app)
+    contact = the_contact(session)
+    assert contact.level == 2 and len(twilio.to(world.backup_cm.phone)) == 1
+    deadline = contact.next_escalation_at
+    text_in(client, world, world.case_manager.phone, "PASS")  # level 1, too late
+    contact = the_contact(session)
+    assert contact.level == 2 and contact.next_escalation_at == deadline
+    assert twilio.to(world.oncall.phone) == []
+    assert "already moved on" in twilio.to(world.case_manager.phone)[-1].body
+    # The backup, who holds level 2 now, can still pass it on.
+    text_in(client, world, world.backup_cm.phone, "PASS")
+    assert the_contact(session).level == 3 and len(twilio.to(world.oncall.phone)) == 1
+
+
 def test_hash_id_addresses_one_of_several_and_refuses_other_teams(client, world, session, twilio, clock):
     from tests.factories import make_staff
 
