@@ -112,14 +112,15 @@ def serve(
         typer.secho(f"database unreachable at start ({type(exc).__name__}): serving the fallback URL; "
                     "webhooks answer 503 until it is back", fg=typer.colors.RED, err=True)
     app = create_app(settings, db=database, run_worker=False, configure_logs=False)
-    worker = WorkerProcess().start() if settings.run_worker and not workers_off else None
+    count = settings.worker_processes if not settings.is_sqlite else 1
+    workers = [WorkerProcess().start() for _ in range(count)] if settings.run_worker and not workers_off else []
     # Everything imported so far lives as long as the process: keep the
     # collector from walking it again on every full collection.
     gc.freeze()
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
-        if worker:
+        for worker in workers:
             worker.stop()
 
 

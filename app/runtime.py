@@ -59,6 +59,7 @@ class Runtime:
         return True
 
     def close(self) -> None:
+        self.dispatcher.close()
         self.sender.close()
 
 
@@ -76,6 +77,7 @@ def build_runtime(settings: Settings, db: Database, *, sender: SmsSender | None 
     dispatcher = Dispatcher(
         db=db, sender=sender, status_callback_url=f"{settings.public_base_url}/twilio/status",
         clock=lambda: runtime_ref["runtime"].now(), on_failure=on_failure,
+        concurrency=settings.twilio_send_concurrency,
     )
     runtime = Runtime(settings=settings, db=db, sender=sender, dispatcher=dispatcher, clock=clock)
     runtime_ref["runtime"] = runtime

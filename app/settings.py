@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     # text waits before routing starts (an indexed query that finds nothing
     # costs well under a millisecond).
     inbox_poll_seconds: float = Field(default=0.05, gt=0, le=5)
+    # Messages handed to Twilio's API at once per process (one contact's
+    # messages always one after another, in order).
+    twilio_send_concurrency: int = Field(default=8, ge=1, le=64)
+    # Worker processes `serve` runs (PostgreSQL: each routes and sends, rows
+    # are claimed with SKIP LOCKED; SQLite has one writer, so one worker).
+    worker_processes: int = Field(default=1, ge=1, le=32)
     # Whether `serve` runs the worker (routing recorded texts, the escalation
     # tick, the outbox dispatcher) beside the web process. `crisisroute worker`
     # runs it alone; several servers may all run it (claims are row-locked),

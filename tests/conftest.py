@@ -104,6 +104,10 @@ def make_settings(database_url: str = "sqlite://", **overrides):
         public_base_url=PUBLIC_BASE_URL,
         messaging_transport="twilio",
         run_worker=False,
+        # Every session of a test shares one connection (rolled back at the
+        # end), which threads must not use at once: send one at a time here;
+        # tests/sms/test_concurrent_sends.py covers the pool on a real file.
+        twilio_send_concurrency=1,
     )
     values.update(overrides)
     return load_settings(**values)

@@ -1,0 +1,83 @@
+"""The dispatcher hands different contacts' messages to Twilio side by side
+and one contact's messages one after another, in the order they were written.
+
+A real SQLite file (not the shared rolled-back connection of the other tests,
+which threads must not use at once); the sender is the network boundary."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from app import migrations
+from app.contacts.models import Contact
+from app.db import Database
+from app.messaging.dispatcher import Dispatcher
+from app.messaging.models import OutboundMessage
+from app.messaging.outbox import enqueue
+from app.messaging.senders import SendResult
+from tests.factories import make_team
+
+NOW = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)
+CONTACTS = 4
+
+
+class TwilioThatNeedsCompany:
+    """Answers a contact's first message only once every contact's first
+    message is in flight at the same time (a barrier): sent one at a time,
+    the barrier breaks and those sends fail."""
+
+    def __init__(self):
+        self.first_of_each = threading.Barrier(CONTACTS, timeout=10)
+        self.lock = threading.Lock()
+        self.bodies: list[str] = []
+        self.seen: set[str] = set()
+        self.sids = itertools.count(1)
+
+    def send(self, *, to, from_, body, status_callback):
+        contact = body.split()[0]
+        with self.lock:
+            first = contact not in self.seen
+            self.seen.add(contact)
+        if first:
+            try:
+                self.first_of_each.wait()
+            except threading.BrokenBarrierError:
+                return SendResult(ok=False, error_code="not concurrent", permanent=True)
+        with self.lock:
+            self.bodies.append(body)
+            return SendResult(ok=True, provider_sid=f"SM{next(self.sids):032d}", status="queued")
+
+    def close(self):
+        pass
+
+
+def test_contacts_are_sent_side_by_side_and_each_contacts_messages_in_order(tmp_path):
+    database = Database.from_url(f"sqlite:///{tmp_path / 'sends.db'}")
+    migrations.upgrade(database.engine)
+    with database.session() as session:
+        team = make_team(session, crisis_line_number="+19735550123")
+        contacts = [Contact(team_id=team.id, channel="sms", from_number=f"+1201555017{i}", created_at=NOW,
+                            updated_at=NOW) for i in range(CONTACTS)]
+        session.add_all(contacts)
+        session.flush()
+        for step in ("first", "second", "third"):
+            for contact in contacts:
+                enqueue(session=session, team=team, to_number=contact.from_number, body=f"c{contact.id} {step}",
+                        purpose="relay", contact_id=contact.id, now=NOW)
+    twilio = TwilioThatNeedsCompany()
+    dispatcher = Dispatcher(db=database, sender=twilio, status_callback_url="https://x/twilio/status",
+                            clock=lambda: NOW, concurrency=8)
+    try:
+        assert dispatcher.dispatch() == 3 * CONTACTS
+    finally:
+        dispatcher.close()
+    for contact in contacts:
+        mine = [b.split()[1] for b in twilio.bodies if b.startswith(f"c{contact.id} ")]
+        assert mine == ["first", "second", "third"]
+    with database.session() as session:
+        statuses = {m.status for m in session.execute(select(OutboundMessage)).scalars()}
+    assert statuses == {"queued"}
