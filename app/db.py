@@ -106,9 +106,18 @@ class SqliteWriteLock:
         import fcntl
 
         self._fcntl = fcntl
-        self._file = open(path, "a+b")  # noqa: SIM115 (lives as long as the Database)
+        self._path = path
+        self._file = None  # opened on first use: a database that cannot be opened yet must not stop `serve`
         self._threads = threading.Lock()
         self._local = threading.local()
+
+    def _lock_file(self):
+        if self._file is None:
+            try:
+                self._file = open(self._path, "a+b")  # noqa: SIM115 (lives as long as the Database)
+            except OSError:
+                return None  # SQLite cannot open the database beside it either, and says so
+        return self._file
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -120,13 +129,17 @@ class SqliteWriteLock:
                 self._local.depth -= 1
             return
         with self._threads:
-            self._fcntl.flock(self._file.fileno(), self._fcntl.LOCK_EX)
+            lock_file = self._lock_file()
+            if lock_file is None:
+                yield
+                return
+            self._fcntl.flock(lock_file.fileno(), self._fcntl.LOCK_EX)
             self._local.depth = 1
             try:
                 yield
             finally:
                 self._local.depth = 0
-                self._fcntl.flock(self._file.fileno(), self._fcntl.LOCK_UN)
+                self._fcntl.flock(lock_file.fileno(), self._fcntl.LOCK_UN)
 
 
 class Database:

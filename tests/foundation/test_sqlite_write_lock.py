@@ -13,9 +13,10 @@ from app.db import Database
 def test_a_second_writer_waits_for_the_first_and_then_goes_at_once(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     web, worker = Database.from_url(url), Database.from_url(url)  # two handles, like two processes
-    assert web.write_lock is not None and (tmp_path / "shared.db.lock").exists()
+    assert web.write_lock is not None
     with web.session() as session:
         session.execute(text("CREATE TABLE t (who TEXT)"))
+    assert (tmp_path / "shared.db.lock").exists()
     inside, release, second_done = threading.Event(), threading.Event(), threading.Event()
     order: list[str] = []
 
