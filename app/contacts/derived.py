@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, or_, select
+from sqlalchemy.orm import object_session
 
 from app.contacts.models import Contact
 from app.teams.models import Team
@@ -23,9 +24,19 @@ def is_after_hours(at: datetime, timezone: str) -> bool:
     return local.weekday() >= 5 or not (OFFICE_START <= local.time() < OFFICE_END)
 
 
+def _team_zone(connection, contact: Contact) -> str | None:
+    # The team is nearly always already loaded in the session (routing holds
+    # it): read it from the identity map rather than ask the database again.
+    session = object_session(contact)
+    team = session.identity_map.get(session.identity_key(Team, contact.team_id)) if session else None
+    if team is not None:
+        return team.timezone
+    return connection.execute(select(Team.timezone).where(Team.id == contact.team_id)).scalar()
+
+
 @event.listens_for(Contact, "before_insert")
 def _derive_on_open(mapper, connection, contact: Contact) -> None:
-    zone = connection.execute(select(Team.timezone).where(Team.id == contact.team_id)).scalar()
+    zone = _team_zone(connection, contact)
     if zone:
         contact.after_hours = is_after_hours(contact.created_at, zone)
     # The same number, or the same client from another of their numbers

@@ -111,10 +111,11 @@ def _open(*, session: Session, team: Team, sms: InboundSms, now: datetime, setti
     )
     session.add(contact)
     session.flush()
-    if not contacts.insert_idempotent(session=session, event=_received_event(contact, sms, now)):
-        # A concurrent delivery of the same MessageSid won the race.
-        session.delete(contact)
-        return "duplicate"
+    # No savepoint for the received event: the inbox routes a MessageSid once,
+    # and event_seen() above already looked under the sender's lock. Should a
+    # duplicate slip through anyway, the insert fails, the inbox rolls back
+    # this routing and retries it, and the retry finds the event: "duplicate".
+    session.add(_received_event(contact, sms, now))
     if caller.candidate_client_ids:
         contacts.record_event(session=session, contact=contact, kind="ambiguous_caller", at=now,
                               data={"candidate_client_ids": list(caller.candidate_client_ids)})

@@ -58,6 +58,9 @@ def routing_context(
         for s in staff_rows
     }
     client = session.get(Client, contact.client_id) if contact.client_id else None
+    # The identity map holds rows only while something references them: keep
+    # these for the transaction so notifying (names, phones) reads no row twice.
+    session.info.setdefault("routing_rows", []).extend([*staff_rows, client])
     snapshot = oncall_snapshot(session=session, team_id=team.id, at=now)
     return RoutingContext(
         client_assigned_id=client.assigned_case_manager_id if client else None,

@@ -15,6 +15,7 @@ def escalation_tick(state) -> None:
 
 
 def outbox_sweep(state) -> None:
+    state.runtime.dispatcher.apply_early_callbacks()
     state.runtime.dispatcher.drain(max_rounds=10)
 
 

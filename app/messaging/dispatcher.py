@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.orm import aliased
 
 from app.db import Database
@@ -100,6 +100,7 @@ class Dispatcher:
             escalated = any(self._send_in_order(group) for group in groups)
         else:
             escalated = any(self._pool().map(self._send_in_order, groups))
+        escalated |= self._apply_early_callbacks([m.id for m in claimed])
         if escalated:
             # A failed notification queued the next level: send it now, not on the next tick.
             return len(claimed) + self.dispatch()
@@ -131,6 +132,10 @@ class Dispatcher:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
 
+    def apply_early_callbacks(self) -> None:
+        if self._apply_early_callbacks(None):
+            self.dispatch()
+
     def drain(self, max_rounds: int = 100) -> int:
         """Dispatch until nothing is due (tests, `simulate`, shutdown)."""
         total = 0
@@ -150,20 +155,27 @@ class Dispatcher:
                 message.attempts -= 1
                 message.next_attempt_at = self.clock()
 
-    def _apply_early_callbacks(self, session, message: OutboundMessage, now: datetime) -> bool:
-        """Status callbacks that arrived before this SID was written, in order."""
-        if not message.provider_sid:
+    def _apply_early_callbacks(self, message_ids: list[int] | None) -> bool:
+        """Status callbacks that arrived before these messages' SIDs were
+        written (None: any message's), applied in the order they came: one
+        query for the batch. The sweep calls it with None too, for a callback
+        whose early row committed just after a batch looked."""
+        if message_ids == []:
             return False
-        early = list(session.execute(
-            select(EarlyStatusCallback).where(EarlyStatusCallback.provider_sid == message.provider_sid)
-            .order_by(EarlyStatusCallback.id)).scalars())
+        now = self.clock()
         failed = False
-        for callback in early:
-            if advance_status(message, callback.status, error_code=callback.error_code, at=now) \
-                    and callback.status in FINAL_FAILURES and self.on_failure:
-                self.on_failure(session, message, now)
-                failed = True
-            session.delete(callback)
+        with self.db.session() as session:
+            rows = session.execute(
+                select(OutboundMessage, EarlyStatusCallback)
+                .join(EarlyStatusCallback, EarlyStatusCallback.provider_sid == OutboundMessage.provider_sid)
+                .where(OutboundMessage.id.in_(message_ids) if message_ids is not None else true())
+                .order_by(EarlyStatusCallback.id)).all()
+            for message, callback in rows:
+                if advance_status(message, callback.status, error_code=callback.error_code, at=now) \
+                        and callback.status in FINAL_FAILURES and self.on_failure:
+                    self.on_failure(session, message, now)
+                    failed = True
+                session.delete(callback)
         return failed
 
     def _record(self, message_id: int, result: SendResult) -> bool:
@@ -179,7 +191,7 @@ class Dispatcher:
                 message.provider_sid = result.provider_sid
                 message.next_attempt_at = None
                 OUTBOUND.labels("accepted").inc()
-                return self._apply_early_callbacks(session, message, now)
+                return False
             message.error_code = result.error_code
             if result.permanent or message.attempts >= MAX_ATTEMPTS:
                 message.status = "failed"

@@ -64,6 +64,22 @@ def test_an_undelivered_callback_that_overtakes_our_write_of_the_sid_still_escal
     assert session.execute(select(EarlyStatusCallback)).scalars().all() == []
 
 
+def test_an_early_callback_committed_just_after_the_send_looked_is_applied_by_the_sweep(
+        client, app, world, session, twilio, clock):
+    from app.escalation.worker import outbox_sweep
+
+    text_in(client, world, world.client_phone, "hello")
+    [note] = twilio.to(world.case_manager.phone)
+    # As if the webhook had looked before the SID was written and committed after the batch looked.
+    session.add(EarlyStatusCallback(provider_sid=note.sid, status="undelivered", error_code="30003",
+                                    received_at=clock.now))
+    session.commit()
+    outbox_sweep(app.state)
+    assert len(twilio.to(world.backup_cm.phone)) == 1
+    assert the_contact(session).level == 2
+    assert session.execute(select(EarlyStatusCallback)).scalars().all() == []
+
+
 def test_an_early_callback_nobody_claims_is_forgotten_after_a_day(client, app, world, session, clock):
     from app.escalation.worker import forget_unclaimed_callbacks
 
