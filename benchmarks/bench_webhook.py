@@ -42,8 +42,8 @@ def _errors(results) -> int:
 def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[str, object]]:
     """Bare endpoint and crisisroute at the same offered load, then the
     staff-notification latency of the crisisroute run."""
-    n = 300 if quick else 1500
-    warm = 40
+    n = 250 if quick else 1500
+    warm = 30
     lines: list[tuple[str, object]] = [("webhook_offered_rps", RATE), ("webhook_requests", n)]
     stand_in = TwilioStandIn().start()
     servers: list[Server] = []
@@ -144,9 +144,9 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
     why = pg_reachable(admin_url)
     if why:
         return [("sms_per_s_postgres", f"skipped (PostgreSQL not reachable at {admin_url}: {why})")]
-    seconds = 5 if quick else 30
-    drain_seconds = 12 if quick else 240
-    pool = 4000 if quick else 20000
+    seconds = 4 if quick else 30
+    drain_seconds = 6 if quick else 240
+    pool = 3000 if quick else 20000
     concurrency = 32
     stand_in = TwilioStandIn().start()
     server = None
