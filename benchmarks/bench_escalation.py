@@ -85,7 +85,7 @@ def measure(quick: bool, database_url: str) -> list[tuple[str, object]]:
 
     configure_logging("WARNING", stream=sys.stderr)  # as the server logs, away from the figures
     tick_seconds = float(os.environ.get("ESCALATION_TICK_SECONDS", "1"))
-    run_seconds = 10 if quick else 60
+    run_seconds = 7 if quick else 60
     settings = load_settings(database_url=database_url, messaging_transport="outbox", run_worker=False,
                              escalation_tick_seconds=tick_seconds, public_base_url="http://127.0.0.1:9")
     database = migrated_database(database_url)
