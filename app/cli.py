@@ -228,7 +228,7 @@ cli.add_typer(simulate_cli, name="simulate")
 
 
 def _simulate(path: str, params: dict, url: Optional[str]) -> None:
-    from app.simulate import last_outbox_id, outbox_since, post_webhook
+    from app.simulate import last_outbox_id, outbox_since, post_webhook, wait_until_routed
 
     settings = _settings()
     if not settings.twilio_auth_token:
@@ -241,6 +241,10 @@ def _simulate(path: str, params: dict, url: Optional[str]) -> None:
     typer.echo(f"{path} -> HTTP {response.status_code}")
     if response.text.strip():
         typer.echo(response.text)
+    if path == "/twilio/sms" and response.status_code == 200:
+        outcome = wait_until_routed(database, params["MessageSid"])
+        typer.echo(f"routed: {outcome}" if outcome else
+                   "recorded, not routed yet: is the worker running (crisisroute serve, or crisisroute worker)?")
     for message in outbox_since(database, before):
         typer.echo(f"  outbox #{message.id} [{message.purpose}] to {message.to_number}: {message.body}")
 

@@ -50,6 +50,23 @@ def outbox_since(db, last_id: int, wait_seconds: float = 2.0) -> list[OutboundMe
     return rows
 
 
+def wait_until_routed(db, message_sid: str, wait_seconds: float = 10.0) -> str | None:
+    """The routing outcome of a recorded text once the worker has routed it
+    (None if it has not within `wait_seconds`: is a worker running?)."""
+    from app.messaging.models import InboxMessage
+
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with db.session() as session:
+            row = session.execute(select(InboxMessage.processed_at, InboxMessage.outcome)
+                                  .where(InboxMessage.message_sid == message_sid)).first()
+        if row is not None and row.processed_at is not None:
+            return row.outcome
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
 def last_outbox_id(db) -> int:
     from sqlalchemy import func
 
