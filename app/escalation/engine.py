@@ -8,6 +8,8 @@ pure planner with `now`, and write back the difference.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from datetime import datetime, timedelta
 
 import structlog
@@ -78,10 +80,16 @@ def routing_context(
 
 # ---------------------------------------------------------------- acting
 
-def plan_contact(*, session: Session, contact: Contact, team: Team, now: datetime, channel: str) -> tuple[Level, ...]:
-    """Compute and store the contact's route plan (SMS and voice alike)."""
+def plan_contact(*, session: Session, contact: Contact, team: Team, now: datetime, channel: str,
+                 retried_on_database_error: bool = False) -> tuple[Level, ...]:
+    """Compute and store the contact's route plan (SMS and voice alike).
+
+    `retried_on_database_error`: the caller rolls back and retries when the
+    database fails (the inbox does for texts), so no savepoint is needed to
+    fall back to the external line after one (a call cannot wait: voice
+    keeps the savepoint)."""
     try:
-        with session.begin_nested():
+        with nullcontext() if retried_on_database_error else session.begin_nested():
             levels = plan(routing_context(session=session, team=team, contact=contact, now=now, channel=channel), now)
     except Exception as exc:
         # A broken rota or policy must not leave a person in crisis unrouted:
@@ -98,7 +106,8 @@ def plan_contact(*, session: Session, contact: Contact, team: Team, now: datetim
 def start(*, session: Session, contact: Contact, team: Team, now: datetime, settings) -> None:
     """Plan the contact's route and notify its first level."""
     plan_contact(session=session, contact=contact, team=team, now=now,
-                 channel="sms" if contact.channel == "sms" else "voice")
+                 channel="sms" if contact.channel == "sms" else "voice",
+                 retried_on_database_error=contact.channel == "sms")
     notify_level(session=session, contact=contact, team=team, number=1, now=now, settings=settings)
 
 
@@ -127,6 +136,9 @@ def notify_level(*, session: Session, contact: Contact, team: Team, number: int,
     if level.kind == "fallback":
         finish_unanswered(session=session, contact=contact, team=team, level=level, now=now)
         return
+    # Set before the messages are queued, so the one flush that writes them
+    # writes the contact's new level and deadline with them (one UPDATE).
+    contact.next_escalation_at = now + timedelta(seconds=level.timeout_seconds)
     who = _who(session, contact)
     for staff_id in (*level.staff_ids, *level.copy_staff_ids):
         staff = session.get(Staff, staff_id)
@@ -143,7 +155,6 @@ def notify_level(*, session: Session, contact: Contact, team: Team, number: int,
             data={"label": level.label, "copy": staff_id in level.copy_staff_ids,
                   **({"message_id": message.id} if message else {"reason": "opted_out"})},
         )
-    contact.next_escalation_at = now + timedelta(seconds=level.timeout_seconds)
     session.add(contact)
 
 
