@@ -167,9 +167,12 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
                                               requests=_requests(world, numbers[100:]), concurrency=concurrency,
                                               max_seconds=seconds))
             web_cpu_ms = (server.cpu_seconds(children=False) - web_cpu_before) * 1000
+            # The worker's own pace, once the burst is over (during it, it yields the CPU to webhooks).
+            burst_over, routed_then = time.monotonic(), _inbox(database, after_id=warm_ids)["routed"]
             drained = wait_until(lambda: _inbox(database)["pending"] == 0, timeout=drain_seconds, interval=0.25)
             cpu_ms = (server.cpu_seconds() - cpu_before) * 1000
             inbox = _inbox(database, after_id=warm_ids)
+            after_burst = (inbox["routed"] - routed_then) / (time.monotonic() - burst_over)
             server.stop()
             database.engine.dispose()
     finally:
@@ -189,7 +192,10 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
         # Every 200 must be a row in the inbox: an accepted text is never lost.
         ("sms_postgres_accepted_not_in_inbox", len(ok) - inbox["recorded"]),
         ("sms_postgres_concurrency", concurrency),
-        ("sms_routed_per_s_postgres", inbox["routed_per_s"]),
+        # Texts routed a second by the worker after the burst (contact opened, auto-reply and
+        # notification queued and handed to the stand-in), and over the whole run.
+        ("sms_routed_per_s_postgres", round(after_burst, 1)),
+        ("sms_routed_per_s_postgres_whole_run", inbox["routed_per_s"]),
         ("sms_postgres_routed", f"{inbox['routed']}/{inbox['recorded']}"
                                 + ("" if drained else f" (backlog left after {drain_seconds} s)")),
         ("sms_postgres_routing_failed", inbox["failed"]),
