@@ -54,9 +54,9 @@ def route_inbox(state) -> None:
     from app.contacts.inbox import route_pending
 
     runtime = state.runtime
-    # A few at a time, sending after each few: under a burst the first
-    # texts' notifications go out while later texts are still being routed.
-    while route_pending(runtime, limit=ROUTE_THEN_SEND):
+    # Sending after every few: under a burst the first texts' notifications
+    # go out while later texts are still being routed.
+    while route_pending(runtime, every=ROUTE_THEN_SEND, between=runtime.dispatcher.dispatch):
         runtime.dispatcher.dispatch()
 
 

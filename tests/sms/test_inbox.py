@@ -151,3 +151,39 @@ def test_a_text_that_never_routes_is_marked_failed_and_does_not_block_the_next(
 @pytest.mark.parametrize("attempts,seconds", [(1, 2), (2, 4), (4, 16)])
 def test_retry_delay_doubles(attempts, seconds):
     assert inbox.retry_delay(attempts) == timedelta(seconds=seconds)
+
+
+def test_texts_waiting_behind_their_senders_retry_do_not_hold_up_other_senders(
+        client, world, session, twilio, clock, monkeypatch):
+    real_route = inbox.route_message
+
+    def fails_for_first(*, session, message, now, settings):
+        if message.message_sid == "SMhold1":
+            raise RuntimeError("routing bug")
+        return real_route(session=session, message=message, now=now, settings=settings)
+
+    monkeypatch.setattr(inbox, "route_message", fails_for_first)
+    text_in(client, world, world.client_phone, "first", sid="SMhold1", route=False)
+    runtime = client.app.state.runtime
+    assert inbox.route_pending(runtime, limit=1) == 1  # tried and failed: retry in 2 s
+    for i in range(3):
+        text_in(client, world, world.client_phone, f"more {i}", sid=f"SMhold{i + 2}", route=False)
+    text_in(client, world, world.family_phone, "someone else", sid="SMother", route=False)
+    # One at a time: the window of due texts is all the retrying sender's later
+    # texts, and the other sender's text behind them is still found.
+    assert inbox.route_pending(runtime, limit=1) == 1
+    outcomes = {m.message_sid: m.outcome for m in rows(session, InboxMessage)}
+    assert outcomes == {"SMhold1": None, "SMhold2": None, "SMhold3": None, "SMhold4": None, "SMother": "opened"}
+
+
+def test_route_pending_runs_the_between_step_after_every_few_texts(client, world, session, twilio):
+    senders = [world.client_phone, world.family_phone] + [f"+1201555{1000 + i:04d}" for i in range(5)]
+    for i, number in enumerate(senders):
+        text_in(client, world, number, "hello", sid=f"SMbetween{i}", route=False)
+    routed_when_called = []
+
+    def between():
+        routed_when_called.append(sum(1 for m in rows(session, InboxMessage) if m.processed_at is not None))
+
+    assert inbox.route_pending(client.app.state.runtime, every=3, between=between) == len(senders)
+    assert routed_when_called == [3, 6]
