@@ -67,6 +67,9 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
         app.start()
         numbers = list(world.clients)
         _load(app, _requests(world, numbers[:warm]), RATE, 10)
+        # Steady state: the worker child is up and has routed the warm-up texts
+        # (a server that has been running; its start-up is not the figure).
+        wait_until(lambda: _pending(database) == 0, timeout=30, interval=0.1)
         measured = numbers[warm:warm + n]
         cpu_before, web_cpu_before = app.cpu_seconds(), app.cpu_seconds(children=False)
         results = _load(app, _requests(world, measured), RATE, n / RATE + 20)
@@ -98,6 +101,7 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
         due = {r.key: r.scheduled for r in results}
         notify_ms = [(first[k] - due[k]) * 1000 for k in first if k in due]
         kinds = sorted(set(first_staff_message.kinds.values()))
+        waits = _routing_waits_ms(database, set(measured))
         app.stop()
         errors_logged = [line for line in app.log_text().splitlines() if '"level": "error"' in line]
         if errors_logged:
@@ -118,11 +122,31 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
     web_p99 = dict(percentiles_line("webhook", web_ms))["webhook_p99_ms"]
     lines.append(("webhook_p99_ratio", round(web_p99 / bare_p99, 2) if bare_p99 else "n/a"))
     lines += percentiles_line("notify", notify_ms, which=(50, 99))
+    # Where the notify time went: waiting in the inbox to be routed, then
+    # from being queued by routing to being handed to Twilio.
+    lines += percentiles_line("notify_inbox_wait", waits["inbox"], which=(50, 99))
+    lines += percentiles_line("notify_outbox_wait", waits["outbox"], which=(50, 99))
     lines.append(("notify_delivered", f"{len(first)}/{len(wanted)}"))
     # CRISIS/URGENT: a real notification; UNANSWERED: routing fell back to the
     # external fallback and only the supervisors' alert went out.
     lines.append(("notify_first_message_kind", "+".join(kinds) or "none"))
     return lines
+
+
+def _routing_waits_ms(database, numbers: set[str]) -> dict[str, list[float]]:
+    from sqlalchemy import select
+
+    from app.messaging.models import InboxMessage, OutboundMessage
+
+    with database.session() as session:
+        inbox = session.execute(select(InboxMessage.from_number, InboxMessage.received_at, InboxMessage.processed_at)
+                                .where(InboxMessage.processed_at.is_not(None))).all()
+        outbox = session.execute(select(OutboundMessage.created_at, OutboundMessage.updated_at)
+                                 .where(OutboundMessage.purpose == "notify",
+                                        OutboundMessage.status != "pending")).all()
+    database.engine.dispose()
+    return {"inbox": [(p - r).total_seconds() * 1000 for n, r, p in inbox if n in numbers],
+            "outbox": [(u - c).total_seconds() * 1000 for c, u in outbox]}
 
 
 def _numbers_in(text: str) -> list[str]:
@@ -206,6 +230,13 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
     ]
     lines += percentiles_line("sms_postgres", [r.latency * 1000 for r in ok], which=(50, 99))
     return lines
+
+
+def _pending(database) -> int:
+    from app.contacts.inbox import pending_count
+
+    with database.session() as session:
+        return pending_count(session)
 
 
 def _inbox(database, after_id: int = 0) -> dict:
