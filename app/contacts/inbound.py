@@ -58,9 +58,8 @@ def identify_caller(*, session: Session, team_id: int, number: str) -> CallerIde
 
 
 def staff_by_phone(*, session: Session, team_id: int, number: str) -> Staff | None:
-    return session.execute(
-        select(Staff).where(Staff.team_id == team_id, Staff.phone == number)
-    ).scalars().first()
+    # From the team's rows, which routing reads anyway: one query fewer a text.
+    return next((s for s in engine.team_staff(session=session, team_id=team_id) if s.phone == number), None)
 
 
 def serialize_sender(*, session: Session, team_id: int, number: str) -> None:

@@ -125,21 +125,29 @@ def route_pending(runtime, *, limit: int = BATCH, every: int = 0, between: Calla
 
 def _route_one(runtime, message_id: int) -> bool:
     """One text in its own transaction: routed and marked processed together."""
-    with runtime.db.session() as session:
-        message = _claim(session, message_id, is_postgres=runtime.db.is_postgres)
-        if message is None:
-            return False
-        now = runtime.now()
-        try:
-            with session.begin_nested():
-                outcome = route_message(session=session, message=message, now=now, settings=runtime.settings)
-        except Exception as exc:  # routing failed: the text stays pending, retried later
-            _routing_failed(message, exc, now)
-        else:
+    now = runtime.now()
+    try:
+        with runtime.db.session() as session:
+            message = _claim(session, message_id, is_postgres=runtime.db.is_postgres)
+            if message is None:
+                return False
+            outcome = route_message(session=session, message=message, now=now, settings=runtime.settings)
             message.processed_at = now
             message.outcome = outcome
-            INBOX_ROUTED.labels(outcome).inc()
-        session.add(message)
+            session.add(message)
+    except Exception as exc:  # routing failed and was rolled back: the text stays pending, retried later
+        failure = exc
+    else:
+        INBOX_ROUTED.labels(outcome).inc()
+        return True
+    # Counted in a transaction of its own (no savepoint around every routing
+    # for the rare failure). Another instance may route the row meanwhile:
+    # then it is no longer pending and this changes nothing.
+    with runtime.db.session() as session:
+        message = _claim(session, message_id, is_postgres=runtime.db.is_postgres)
+        if message is not None:
+            _routing_failed(message, failure, now)
+            session.add(message)
     return True
 
 

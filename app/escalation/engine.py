@@ -35,7 +35,14 @@ log = structlog.get_logger(__name__)
 # ---------------------------------------------------------------- loading
 
 def team_staff(*, session: Session, team_id: int) -> list[Staff]:
-    return list(session.execute(select(Staff).where(Staff.team_id == team_id)).scalars())
+    """The team's staff rows, read once per transaction (routing a text asks
+    for them three times: is the sender staff, who can be reached, who
+    supervises); the rows are the session's own, so changes made in the
+    transaction show."""
+    loaded = session.info.setdefault("team_staff", {})
+    if team_id not in loaded:
+        loaded[team_id] = list(session.execute(select(Staff).where(Staff.team_id == team_id)).scalars())
+    return loaded[team_id]
 
 
 def routing_context(

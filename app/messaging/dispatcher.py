@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy import and_, exists, or_, select, true, update
 from sqlalchemy.orm import aliased
 
 from app.db import Database
@@ -182,16 +182,21 @@ class Dispatcher:
         """Write a send's result. Returns True when a failure hook ran (and may have queued more)."""
         now = self.clock()
         with self.db.session() as session:
+            if result.ok:
+                # The common case in one statement (no row loaded): half of
+                # what a busy worker spent writing results.
+                session.execute(
+                    update(OutboundMessage)
+                    .where(OutboundMessage.id == message_id, OutboundMessage.status == "sending")
+                    .values(status=result.status or "queued", provider_sid=result.provider_sid,
+                            next_attempt_at=None, updated_at=now)
+                    .execution_options(synchronize_session=False))
+                OUTBOUND.labels("accepted").inc()
+                return False
             message = session.get(OutboundMessage, message_id)
             if message is None or message.status != "sending":
                 return False
             message.updated_at = now
-            if result.ok:
-                message.status = result.status or "queued"
-                message.provider_sid = result.provider_sid
-                message.next_attempt_at = None
-                OUTBOUND.labels("accepted").inc()
-                return False
             message.error_code = result.error_code
             if result.permanent or message.attempts >= MAX_ATTEMPTS:
                 message.status = "failed"

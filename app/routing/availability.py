@@ -125,9 +125,29 @@ def is_on_leave(leaves: Sequence[tuple[datetime, datetime]], now: datetime) -> b
     return any(_aware(start) <= now < _aware(end) for start, end in leaves)
 
 
+_PARSED: dict[tuple, tuple[Window, ...]] = {}
+
+
+def _windows(working_hours: Sequence[dict[str, Any]]) -> tuple[Window, ...]:
+    """parse_working_hours, remembered: routing a text asks it of every staff
+    member of the team, whose hours rarely change. Anything that is not plain
+    well-formed data is parsed (and refused) afresh."""
+    try:
+        key = tuple((tuple(entry["days"]), entry["start"], entry["end"]) for entry in working_hours or ())
+        windows = _PARSED.get(key)
+    except (TypeError, KeyError):
+        return parse_working_hours(working_hours)
+    if windows is None:
+        windows = parse_working_hours(working_hours)
+        if len(_PARSED) > 4096:  # bounded: distinct hours in a deployment are few
+            _PARSED.clear()
+        _PARSED[key] = windows
+    return windows
+
+
 def in_working_hours(working_hours: Sequence[dict[str, Any]], *, timezone: str, now: datetime) -> bool:
     _require_aware(now, name="now")
-    windows = parse_working_hours(working_hours)
+    windows = _windows(working_hours)
     if not windows:
         return False
     local = now.astimezone(zone(timezone))
