@@ -15,7 +15,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -152,6 +152,7 @@ class Database:
             bind=engine, class_=Session, expire_on_commit=False, **(session_options or {})
         )
         self.write_lock = write_lock
+        self._autocommit: Engine | None = None
 
     @classmethod
     def from_url(cls, url: str) -> "Database":
@@ -163,6 +164,24 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def one_statement(self) -> Iterator[Connection]:
+        """A connection for a single statement that is its own transaction.
+        On PostgreSQL it runs in autocommit: one round trip instead of BEGIN,
+        the statement and COMMIT (the webhook's insert, durable before the
+        answer all the same). SQLite keeps its ordinary write transaction: its
+        BEGIN IMMEDIATE is what makes writers queue. When the sessions are
+        bound to one connection (tests), that connection is used as it is."""
+        bind = self.sessionmaker.kw.get("bind")
+        if not self.is_postgres or not isinstance(bind, Engine):
+            with self.session() as session:
+                yield session.connection()
+            return
+        if self._autocommit is None:
+            self._autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
+        with self._autocommit.connect() as connection:
+            yield connection
 
     @contextmanager
     def session(self) -> Iterator[Session]:
