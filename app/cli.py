@@ -32,10 +32,10 @@ def _settings():
         raise typer.Exit(2) from None
 
 
-def _database(settings):
+def _database(settings, *, background: bool = False):
     from app.db import Database
 
-    return Database.from_url(settings.database_url)
+    return Database.from_url(settings.database_url, background=background)
 
 
 @db_cli.command("upgrade")
@@ -156,7 +156,7 @@ def worker(
 
     settings = _settings()
     configure_logging(settings.log_level)
-    database = _database(settings)
+    database = _database(settings, background=True)  # webhooks first on a shared SQLite file
     if parent_pid is None and migrations.is_empty(database.engine):
         migrations.upgrade(database.engine)
     runtime = build_runtime(settings, database)

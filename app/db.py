@@ -100,24 +100,31 @@ class SqliteWriteLock:
     100 ms each): a worker routing texts back to back kept winning and
     webhooks waited ~1 s at p99. A blocking flock wakes the waiter as soon as
     the holder lets go. Re-entrant per thread (a nested session holds it
-    already)."""
+    already).
 
-    def __init__(self, path: str):
+    A kernel lock is not fair, though: the worker, still on the CPU when it
+    lets go, took it back for its next text before the woken webhook ran. So
+    a `background` writer (the worker) first passes a turnstile beside the
+    lock that every waiting foreground writer (a webhook) holds shared: while
+    a webhook waits, the worker cannot queue up again ahead of it."""
+
+    def __init__(self, path: str, *, background: bool = False):
         import fcntl
 
         self._fcntl = fcntl
         self._path = path
-        self._file = None  # opened on first use: a database that cannot be opened yet must not stop `serve`
+        self._background = background
+        self._files: dict[str, object] = {}  # opened on first use: a database that cannot be opened yet must not stop `serve`
         self._threads = threading.Lock()
         self._local = threading.local()
 
-    def _lock_file(self):
-        if self._file is None:
+    def _open(self, path: str):
+        if path not in self._files:
             try:
-                self._file = open(self._path, "a+b")  # noqa: SIM115 (lives as long as the Database)
+                self._files[path] = open(path, "a+b")  # noqa: SIM115 (lives as long as the Database)
             except OSError:
                 return None  # SQLite cannot open the database beside it either, and says so
-        return self._file
+        return self._files[path]
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -129,17 +136,22 @@ class SqliteWriteLock:
                 self._local.depth -= 1
             return
         with self._threads:
-            lock_file = self._lock_file()
-            if lock_file is None:
+            lock_file, turnstile = self._open(self._path), self._open(self._path + ".turn")
+            if lock_file is None or turnstile is None:
                 yield
                 return
-            self._fcntl.flock(lock_file.fileno(), self._fcntl.LOCK_EX)
+            flock = self._fcntl.flock
+            flock(turnstile.fileno(), self._fcntl.LOCK_EX if self._background else self._fcntl.LOCK_SH)
+            try:
+                flock(lock_file.fileno(), self._fcntl.LOCK_EX)
+            finally:
+                flock(turnstile.fileno(), self._fcntl.LOCK_UN)
             self._local.depth = 1
             try:
                 yield
             finally:
                 self._local.depth = 0
-                self._fcntl.flock(lock_file.fileno(), self._fcntl.LOCK_UN)
+                flock(lock_file.fileno(), self._fcntl.LOCK_UN)
 
 
 class Database:
@@ -155,10 +167,13 @@ class Database:
         self._autocommit: Engine | None = None
 
     @classmethod
-    def from_url(cls, url: str) -> "Database":
+    def from_url(cls, url: str, *, background: bool = False) -> "Database":
+        """`background`: this process's writes give way to waiting webhooks
+        (the worker's, on a SQLite file shared with the web process)."""
         engine = make_engine(url)
         path = engine.url.database if engine.dialect.name == "sqlite" else None
-        lock = SqliteWriteLock(f"{path}.lock") if path and path != ":memory:" and sys.platform != "win32" else None
+        lock = (SqliteWriteLock(f"{path}.lock", background=background)
+                if path and path != ":memory:" and sys.platform != "win32" else None)
         return cls(engine, write_lock=lock)
 
     @property
