@@ -15,6 +15,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 
 from sqlalchemy import MetaData, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel, create_engine
@@ -72,11 +73,12 @@ def make_engine(url: str, **kwargs) -> Engine:
     # new one per request costs PostgreSQL a backend fork each time.
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
+    # Checked before each use, so a restarted database costs no request an error.
+    kwargs.setdefault("pool_pre_ping", True)
     # A slow or dead database must not hang a webhook for Twilio's full 15 s:
     # fail fast so Twilio moves to the fallback URL.
     return create_engine(
         url,
-        pool_pre_ping=True,
         pool_timeout=5,
         connect_args={
             "connect_timeout": 3,
@@ -180,23 +182,33 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
-    @contextmanager
-    def one_statement(self) -> Iterator[Connection]:
-        """A connection for a single statement that is its own transaction.
-        On PostgreSQL it runs in autocommit: one round trip instead of BEGIN,
-        the statement and COMMIT (the webhook's insert, durable before the
-        answer all the same). SQLite keeps its ordinary write transaction: its
-        BEGIN IMMEDIATE is what makes writers queue. When the sessions are
-        bound to one connection (tests), that connection is used as it is."""
+    def write_one(self, statement) -> int:
+        """Run one write that is its own transaction; returns its rowcount.
+
+        On PostgreSQL: autocommit, on a pool of its own without the pre-ping
+        every other checkout pays (one round trip where a session takes four:
+        ping, BEGIN, the statement, COMMIT). A connection that died since its
+        last use (a database restart) is noticed by the write itself, which
+        is then made once more on a fresh connection: so the statement must
+        be idempotent (the webhook's insert is, ON CONFLICT DO NOTHING).
+        SQLite keeps its ordinary write transaction (its BEGIN IMMEDIATE is
+        what makes writers queue), and so do sessions bound to one connection
+        (tests)."""
         bind = self.sessionmaker.kw.get("bind")
         if not self.is_postgres or not isinstance(bind, Engine):
             with self.session() as session:
-                yield session.connection()
-            return
+                return session.execute(statement).rowcount
         if self._autocommit is None:
-            self._autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
-        with self._autocommit.connect() as connection:
-            yield connection
+            self._autocommit = make_engine(bind.url.render_as_string(hide_password=False), pool_pre_ping=False,
+                                           isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20)
+        for attempt in (1, 2):
+            try:
+                with self._autocommit.connect() as connection:
+                    return connection.execute(statement).rowcount
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextmanager
     def session(self) -> Iterator[Session]:

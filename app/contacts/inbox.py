@@ -47,8 +47,7 @@ def record_sms(db, *, message_sid: str, to_number: str, from_number: str, body: 
         message_sid=message_sid, to_number=to_number, from_number=from_number, body=body,
         received_at=now, attempts=0,
     ).on_conflict_do_nothing(index_elements=["message_sid"])
-    with db.one_statement() as connection:
-        return connection.execute(statement).rowcount == 1
+    return db.write_one(statement) == 1
 
 
 def _claimable_ids(session, *, now: datetime, limit: int) -> list[int]:
