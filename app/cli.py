@@ -160,6 +160,7 @@ def worker(
     if parent_pid is None and migrations.is_empty(database.engine):
         migrations.upgrade(database.engine)
     runtime = build_runtime(settings, database)
+    runtime.dispatcher.start_sending_in_background()
 
     class _State:
         pass

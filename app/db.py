@@ -172,7 +172,11 @@ class Database:
     def from_url(cls, url: str, *, background: bool = False) -> "Database":
         """`background`: this process's writes give way to waiting webhooks
         (the worker's, on a SQLite file shared with the web process)."""
-        engine = make_engine(url)
+        # The worker's every transaction is retried when it fails (a text is
+        # routed again, a tick runs again), and SQLAlchemy drops the whole pool
+        # on the first disconnect it sees: a database restart costs it one retry,
+        # cheaper than a ping before each of its many short transactions.
+        engine = make_engine(url, pool_pre_ping=False) if background else make_engine(url)
         path = engine.url.database if engine.dialect.name == "sqlite" else None
         lock = (SqliteWriteLock(f"{path}.lock", background=background)
                 if path and path != ":memory:" and sys.platform != "win32" else None)

@@ -34,8 +34,10 @@ class Settings(BaseSettings):
     # costs well under a millisecond).
     inbox_poll_seconds: float = Field(default=0.05, gt=0, le=5)
     # Messages handed to Twilio's API at once per process (one contact's
-    # messages always one after another, in order).
-    twilio_send_concurrency: int = Field(default=8, ge=1, le=64)
+    # messages always one after another, in order). Twilio takes ~100-300 ms
+    # to answer each: 8 at a time carried ~50 messages a second, fewer than a
+    # burst of 50 texts a second queues (an auto-reply and a notification each).
+    twilio_send_concurrency: int = Field(default=32, ge=1, le=64)
     # Worker processes `serve` runs (PostgreSQL: each routes and sends, rows
     # are claimed with SKIP LOCKED; SQLite has one writer, so one worker).
     worker_processes: int = Field(default=1, ge=1, le=32)

@@ -90,8 +90,11 @@ class TwilioStandIn:
     answers nothing. `arrivals` lists what reached it (answered 0 for a hang),
     `accepted` only the messages it took (201)."""
 
-    def __init__(self, hang_seconds: float = 12.0):
+    def __init__(self, hang_seconds: float = 12.0, answer_seconds: float = 0.0):
         self.arrivals: list[Arrival] = []
+        # Twilio's API takes ~100-300 ms to answer a Messages create: a
+        # sender that waits for it in line is slower than one that does not.
+        self.answer_seconds = answer_seconds
         self.lock = threading.Lock()
         self.fail_until = 0.0
         self.hang_until = 0.0
@@ -124,6 +127,8 @@ class TwilioStandIn:
                     return
                 sid = f"SM{next(stand_in._sids):032d}"
                 stand_in._record(arrived, form, sid, 201)
+                if stand_in.answer_seconds:
+                    time.sleep(stand_in.answer_seconds)
                 self._answer(201, {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
                                    "body": form.get("Body"), "account_sid": SID, "num_segments": "1"})
 

@@ -11,7 +11,7 @@ def escalation_tick(state) -> None:
     runtime = state.runtime
     tick(db=runtime.db, now=runtime.now(), settings=runtime.settings)
     # Messages the escalation just queued, and any retry that fell due.
-    runtime.dispatcher.dispatch()
+    runtime.dispatcher.kick()
 
 
 def outbox_sweep(state) -> None:
@@ -42,22 +42,26 @@ def rota_notices(state) -> None:
         send_coverage_checks(session=session, now=now)
         send_due_follow_ups(session=session, now=now)
         forget_unclaimed_callbacks(session=session, now=now)
-    runtime.dispatcher.dispatch()
+    runtime.dispatcher.kick()
 
 
-ROUTE_THEN_SEND = 5
+ROUTE_THEN_SEND_IN_LINE = 5
 
 
 def route_inbox(state) -> None:
-    """Route recorded texts, then send what routing queued (auto-replies,
-    notifications) at once rather than on the next sweep."""
+    """Route recorded texts, and have what each one queued (auto-reply,
+    notifications) sent at once rather than on the next sweep: by the
+    worker's background sender while the next text is routed, or (without
+    one) right away."""
     from app.contacts.inbox import route_pending
 
     runtime = state.runtime
-    # Sending after every few: under a burst the first texts' notifications
-    # go out while later texts are still being routed.
-    while route_pending(runtime, every=ROUTE_THEN_SEND, between=runtime.dispatcher.dispatch):
-        runtime.dispatcher.dispatch()
+    kick = runtime.dispatcher.kick
+    # A background sender is kicked after every text (a flag set); sending
+    # in line waits on Twilio, so then only after every few.
+    every = 1 if runtime.dispatcher.sends_in_background else ROUTE_THEN_SEND_IN_LINE
+    while route_pending(runtime, every=every, between=kick):
+        kick()
 
 
 def refresh_fallback(state) -> None:

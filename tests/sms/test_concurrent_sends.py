@@ -81,3 +81,79 @@ def test_contacts_are_sent_side_by_side_and_each_contacts_messages_in_order(tmp_
     with database.session() as session:
         statuses = {m.status for m in session.execute(select(OutboundMessage)).scalars()}
     assert statuses == {"queued"}
+
+
+class TwilioHeldOpen:
+    """Each send waits until the test lets it answer (Twilio's API takes
+    100-300 ms): whoever calls the sender is held for as long."""
+
+    def __init__(self):
+        self.in_flight = threading.Event()
+        self.answer = threading.Event()
+        self.sent: list[str] = []
+
+    def send(self, *, to, from_, body, status_callback):
+        self.in_flight.set()
+        assert self.answer.wait(10), "the test never let Twilio answer"
+        self.sent.append(body)
+        return SendResult(ok=True, provider_sid=f"SM{len(self.sent):032d}", status="queued")
+
+    def close(self):
+        pass
+
+
+def _queue_one(database, body: str) -> int:
+    """A fresh database's one contact and one message waiting to be sent."""
+    with database.session() as session:
+        team = make_team(session, crisis_line_number="+19735550124")
+        contact = Contact(team_id=team.id, channel="sms", from_number="+12015550180", created_at=NOW, updated_at=NOW)
+        session.add(contact)
+        session.flush()
+        message = enqueue(session=session, team=team, to_number=contact.from_number, body=body, purpose="relay",
+                          contact_id=contact.id, now=NOW)
+        return message.id
+
+
+def test_a_background_sender_is_kicked_without_waiting_for_twilio(tmp_path):
+    """The worker's mode: `kick` returns while Twilio has not answered (the
+    next text is routed meanwhile), and the message is sent and recorded by
+    the sender thread. Without a background sender, `kick` sends in line."""
+    database = Database.from_url(f"sqlite:///{tmp_path / 'kick.db'}")
+    migrations.upgrade(database.engine)
+    message_id = _queue_one(database, "first")
+    twilio = TwilioHeldOpen()
+    dispatcher = Dispatcher(db=database, sender=twilio, status_callback_url="https://x/twilio/status",
+                            clock=lambda: NOW, concurrency=4)
+    dispatcher.start_sending_in_background()
+    try:
+        assert dispatcher.sends_in_background
+        dispatcher.kick()  # returns at once: the send below is still waiting for Twilio
+        assert twilio.in_flight.wait(10)
+        assert twilio.sent == []
+        with database.session() as session:
+            assert session.get(OutboundMessage, message_id).status == "sending"
+        twilio.answer.set()
+    finally:
+        dispatcher.close()  # lets the in-flight send finish and record its result
+    assert twilio.sent == ["first"]
+    with database.session() as session:
+        row = session.get(OutboundMessage, message_id)
+        assert (row.status, row.provider_sid) == ("queued", f"SM{1:032d}")
+
+
+def test_without_a_background_sender_kick_sends_in_line(tmp_path):
+    database = Database.from_url(f"sqlite:///{tmp_path / 'inline.db'}")
+    migrations.upgrade(database.engine)
+    message_id = _queue_one(database, "only")
+    twilio = TwilioHeldOpen()
+    twilio.answer.set()
+    dispatcher = Dispatcher(db=database, sender=twilio, status_callback_url="https://x/twilio/status",
+                            clock=lambda: NOW)
+    try:
+        assert not dispatcher.sends_in_background
+        dispatcher.kick()
+        assert twilio.sent == ["only"]  # sent before kick returned
+        with database.session() as session:
+            assert session.get(OutboundMessage, message_id).status == "queued"
+    finally:
+        dispatcher.close()
