@@ -186,8 +186,9 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
-    def write_one(self, statement) -> int:
-        """Run one write that is its own transaction; returns its rowcount.
+    def write_one(self, statement, parameters: list[dict] | None = None) -> int:
+        """Run one write that is its own transaction (with `parameters`, once
+        for each); returns its rowcount.
 
         On PostgreSQL: autocommit, on a pool of its own without the pre-ping
         every other checkout pays (one round trip where a session takes four:
@@ -201,14 +202,14 @@ class Database:
         bind = self.sessionmaker.kw.get("bind")
         if not self.is_postgres or not isinstance(bind, Engine):
             with self.session() as session:
-                return session.execute(statement).rowcount
+                return session.execute(statement, parameters).rowcount
         if self._autocommit is None:
             self._autocommit = make_engine(bind.url.render_as_string(hide_password=False), pool_pre_ping=False,
                                            isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20)
         for attempt in (1, 2):
             try:
                 with self._autocommit.connect() as connection:
-                    return connection.execute(statement).rowcount
+                    return connection.execute(statement, parameters).rowcount
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import and_, exists, or_, select, true, update
+from sqlalchemy import and_, bindparam, exists, or_, select, true
 from sqlalchemy.orm import aliased
 
 from app.db import Database
@@ -134,25 +134,33 @@ class Dispatcher:
             key = message.contact_id if message.contact_id is not None else ("no contact", message.id)
             by_contact.setdefault(key, []).append(message)
         groups = list(by_contact.values())
+        accepted: list[tuple[int, SendResult]] = []  # list.append is atomic: the send threads share it
+        send = lambda group: self._send_in_order(group, accepted)  # noqa: E731
         if len(groups) <= 1 or self.concurrency <= 1:
-            escalated = any(self._send_in_order(group) for group in groups)
+            escalated = any([send(group) for group in groups])
         else:
-            escalated = any(self._pool().map(self._send_in_order, groups))
+            escalated = any(list(self._pool().map(send, groups)))
+        self._record_accepted(accepted)
         escalated |= self._apply_early_callbacks([m.id for m in claimed])
         if escalated:
             # A failed notification queued the next level: send it now, not on the next tick.
             return len(claimed) + self.dispatch()
         return len(claimed)
 
-    def _send_in_order(self, messages: list[OutboundMessage]) -> bool:
+    def _send_in_order(self, messages: list[OutboundMessage], accepted: list[tuple[int, SendResult]]) -> bool:
         """Send one contact's claimed messages in order; after one that failed
-        for now, give the rest back so none overtakes it on the retry."""
+        for now, give the rest back so none overtakes it on the retry.
+        Messages Twilio took go to `accepted`, written for the whole batch at
+        once; a failure is written at once (it may escalate)."""
         escalated = False
         for position, message in enumerate(messages):
             result = self.sender.send(
                 to=message.to_number, from_=message.from_number, body=message.body,
                 status_callback=self.status_callback_url,
             )
+            if result.ok:
+                accepted.append((message.id, result))
+                continue
             escalated |= self._record(message.id, result)
             if not result.ok and not result.permanent and message.contact_id is not None:
                 for later in messages[position + 1:]:
@@ -220,21 +228,28 @@ class Dispatcher:
                 session.delete(callback)
         return failed
 
-    def _record(self, message_id: int, result: SendResult) -> bool:
-        """Write a send's result. Returns True when a failure hook ran (and may have queued more)."""
+    def _record_accepted(self, accepted: list[tuple[int, SendResult]]) -> None:
+        """The batch's successes in one statement that is its own transaction
+        (on SQLite one turn at the write lock for the batch, not one a
+        message; on PostgreSQL one round trip), idempotent as write_one needs:
+        only a row still `sending` moves. Should the process die before this,
+        the rows' leases expire and they are sent again: twice, never zero times."""
+        if not accepted:
+            return
         now = self.clock()
-        if result.ok:
-            # The common case in one statement that is its own transaction (one
-            # round trip on PostgreSQL, where a session takes four), and
-            # idempotent as write_one needs: only a row still `sending` moves.
-            self.db.write_one(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == message_id, OutboundMessage.status == "sending")
-                .values(status=result.status or "queued", provider_sid=result.provider_sid,
-                        next_attempt_at=None, updated_at=now)
-                .execution_options(synchronize_session=False))
-            OUTBOUND.labels("accepted").inc()
-            return False
+        table = OutboundMessage.__table__
+        self.db.write_one(
+            table.update()
+            .where(table.c.id == bindparam("b_id"), table.c.status == "sending")
+            .values(status=bindparam("b_status"), provider_sid=bindparam("b_sid"), next_attempt_at=None,
+                    updated_at=now),
+            [{"b_id": message_id, "b_status": result.status or "queued", "b_sid": result.provider_sid}
+             for message_id, result in accepted])
+        OUTBOUND.labels("accepted").inc(len(accepted))
+
+    def _record(self, message_id: int, result: SendResult) -> bool:
+        """Write a failed send. Returns True when a failure hook ran (and may have queued more)."""
+        now = self.clock()
         with self.db.session() as session:
             message = session.get(OutboundMessage, message_id)
             if message is None or message.status != "sending":
