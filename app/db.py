@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel, create_engine
 
