@@ -204,7 +204,9 @@ class Server:
         atexit.register(shutil.rmtree, self.workdir, ignore_errors=True)
         self.log_path = log_path or self.workdir / "server.log"
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "DATABASE_URL", "PUBLIC_BASE"))},
+            # Not the shell's Twilio credentials or database; its tuning (TWILIO_SEND_CONCURRENCY) yes.
+            **{k: v for k, v in os.environ.items()
+               if not k.startswith(("TWILIO_", "DATABASE_URL", "PUBLIC_BASE")) or k == "TWILIO_SEND_CONCURRENCY"},
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
             "DATABASE_URL": database_url or f"sqlite:///{self.workdir / 'crisisroute.db'}",
             "PUBLIC_BASE_URL": self.public_base_url,
