@@ -8,6 +8,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY rotas ./rotas
 COPY alembic ./alembic
+COPY alembic_landing ./alembic_landing
 # Editable install: the app finds alembic/ beside itself.
 RUN pip install -e . && chown -R crisisroute /srv/crisisroute
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from enum import Enum
 from typing import Optional
 
 import typer
@@ -112,8 +113,13 @@ def serve(
         typer.secho(f"database unreachable at start ({type(exc).__name__}): serving the fallback URL; "
                     "webhooks answer 503 until it is back", fg=typer.colors.RED, err=True)
     app = create_app(settings, db=database, run_worker=False, configure_logs=False)
-    count = settings.worker_processes if not settings.is_sqlite else 1
-    workers = [WorkerProcess().start() for _ in range(count)] if settings.run_worker and not workers_off else []
+    # Routing (decides, queues) and sending (waits on Twilio) in processes of
+    # their own: on SQLite the router holds the file's write lock while it
+    # routes a text, and every webhook waits for it; sending threads beside
+    # it in one interpreter stretched that hold (the GIL) several-fold.
+    routers = settings.worker_processes if not settings.is_sqlite else 1
+    roles = ["route"] * routers + ["send"]
+    workers = [WorkerProcess(role).start() for role in roles] if settings.run_worker and not workers_off else []
     # Everything imported so far lives as long as the process: keep the
     # collector from walking it again on every full collection.
     gc.freeze()
@@ -140,10 +146,20 @@ def _share_metrics_between_processes() -> None:
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
 
+class WorkerRole(str, Enum):
+    all = "all"
+    route = "route"
+    send = "send"
+
+
 @cli.command()
 def worker(
     parent_pid: Optional[int] = typer.Option(None, "--parent-pid", hidden=True,
                                              help="exit when this process is gone (set by serve)"),
+    role: WorkerRole = typer.Option(
+        WorkerRole.all, "--role",
+        help="all: everything below; route: route texts, escalation tick, notices (queues messages); "
+             "send: the outbox dispatcher (sends what is queued). serve runs one of each."),
 ) -> None:
     """Run only the worker: route recorded texts, escalation tick, outbox dispatcher, notices (no HTTP)."""
     import gc
@@ -160,14 +176,19 @@ def worker(
     if parent_pid is None and migrations.is_empty(database.engine):
         migrations.upgrade(database.engine)
     runtime = build_runtime(settings, database)
-    runtime.dispatcher.start_sending_in_background()
+    if role is WorkerRole.route:
+        runtime.dispatcher.leave_sending_to_another_process()
+    elif role is WorkerRole.send:
+        runtime.dispatcher.start_sending_in_background(poll_seconds=settings.inbox_poll_seconds)
+    else:
+        runtime.dispatcher.start_sending_in_background()
 
     class _State:
         pass
 
     state = _State()
     state.settings, state.db, state.runtime = settings, database, runtime
-    scheduler = Scheduler(state, declared_jobs(settings))
+    scheduler = Scheduler(state, declared_jobs(settings, role=role.value))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if parent_pid is None:
@@ -176,8 +197,10 @@ def worker(
         # Ctrl-C reaches the whole process group: the parent decides when we stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         # Beside serve, answering Twilio comes first: when both want the CPU
-        # the webhook (a millisecond) goes before routing (many).
-        os.nice(5)
+        # the webhook (a millisecond) goes before routing (many). On SQLite
+        # the webhook no longer waits for a lock the router holds (it writes
+        # the landing file), so a preempted router delays no webhook: 10, not 5.
+        os.nice(10)
     gc.freeze()
     scheduler.start()
     typer.echo("worker running; Ctrl-C to stop", err=parent_pid is not None)

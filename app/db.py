@@ -115,7 +115,7 @@ class SqliteWriteLock:
 
         self._fcntl = fcntl
         self._path = path
-        self._background = background
+        self.background = background
         self._files: dict[str, object] = {}  # opened on first use: a database that cannot be opened yet must not stop `serve`
         self._threads = threading.Lock()
         self._local = threading.local()
@@ -143,7 +143,7 @@ class SqliteWriteLock:
                 yield
                 return
             flock = self._fcntl.flock
-            flock(turnstile.fileno(), self._fcntl.LOCK_EX if self._background else self._fcntl.LOCK_SH)
+            flock(turnstile.fileno(), self._fcntl.LOCK_EX if self.background else self._fcntl.LOCK_SH)
             try:
                 flock(lock_file.fileno(), self._fcntl.LOCK_EX)
             finally:
@@ -167,6 +167,7 @@ class Database:
         )
         self.write_lock = write_lock
         self._autocommit: Engine | None = None
+        self._reader: Engine | None = None
 
     @classmethod
     def from_url(cls, url: str, *, background: bool = False) -> "Database":
@@ -214,6 +215,30 @@ class Database:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
         raise AssertionError("unreachable")
+
+    def peek(self, statement):
+        """One row of a read that takes no lock and writes nothing (a poll).
+
+        Every session here is a write transaction (on SQLite, BEGIN IMMEDIATE
+        behind the write lock), so a process polling through one 20 times a
+        second would queue behind webhooks and make them queue behind it. On
+        SQLite this reads through an engine of its own that opens no
+        transaction (pysqlite's default: a SELECT alone begins none), which
+        WAL lets run beside the writer; on PostgreSQL through the autocommit
+        pool. Sessions bound to one connection (tests) read through it."""
+        bind = self.sessionmaker.kw.get("bind")
+        if not isinstance(bind, Engine) or bind.url.database in (None, "", ":memory:"):
+            with self.session() as session:
+                return session.execute(statement).first()
+        if self._reader is None:
+            url = bind.url.render_as_string(hide_password=False)
+            if self.is_postgres:
+                self._reader = make_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT",
+                                           pool_size=1, max_overflow=1)
+            else:
+                self._reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        with self._reader.connect() as connection:
+            return connection.execute(statement).first()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

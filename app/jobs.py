@@ -23,13 +23,13 @@ class Job:
     seconds: float
 
 
-def declared_jobs(settings, *, worker: bool = True) -> list[Job]:
-    """Every job for a process that does the background work, else only
-    what a web process needs for itself."""
+def declared_jobs(settings, *, worker: bool = True, role: str = "all") -> list[Job]:
+    """Every job of a worker in `role` (all, route, send), else only what a
+    web process needs for itself."""
     # Imported here so importing this module stays cheap and cycle-free.
     from app.escalation import worker as jobs
 
-    return jobs.jobs(settings) if worker else jobs.web_jobs(settings)
+    return jobs.jobs(settings, role) if worker else jobs.web_jobs(settings)
 
 
 class Scheduler:

@@ -10,6 +10,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy import select
 
+from app.contacts.landing import InboxLanding
 from app.db import Database, utcnow
 from app.messaging.dispatcher import Dispatcher
 from app.messaging.senders import SmsSender, build_sender
@@ -28,6 +29,9 @@ class Runtime:
     # crisis line -> external fallback number. Read at start and refreshed by
     # the tick, so /twilio/fallback answers while the database is down.
     fallback_numbers: dict[str, str] = field(default_factory=dict)
+    # SQLite only: where the webhook writes texts, so it never waits for the
+    # router's hold on the main file (app.contacts.landing).
+    inbox_landing: InboxLanding | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -61,6 +65,8 @@ class Runtime:
     def close(self) -> None:
         self.dispatcher.close()
         self.sender.close()
+        if self.inbox_landing is not None:
+            self.inbox_landing.close()
 
 
 def build_runtime(settings: Settings, db: Database, *, sender: SmsSender | None = None,
@@ -79,7 +85,8 @@ def build_runtime(settings: Settings, db: Database, *, sender: SmsSender | None 
         clock=lambda: runtime_ref["runtime"].now(), on_failure=on_failure,
         concurrency=settings.twilio_send_concurrency,
     )
-    runtime = Runtime(settings=settings, db=db, sender=sender, dispatcher=dispatcher, clock=clock)
+    runtime = Runtime(settings=settings, db=db, sender=sender, dispatcher=dispatcher, clock=clock,
+                      inbox_landing=InboxLanding.beside(db))
     runtime_ref["runtime"] = runtime
     runtime.refresh_fallback_numbers()
     return runtime

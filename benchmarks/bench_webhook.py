@@ -239,10 +239,17 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
 
 
 def _pending(database) -> int:
+    """Texts not yet routed: in the inbox, and (SQLite) still in the landing file."""
     from app.contacts.inbox import pending_count
+    from app.contacts.landing import InboxLanding
 
     with database.session() as session:
-        return pending_count(session)
+        count = pending_count(session)
+    landing = InboxLanding.beside(database)
+    if landing is not None:
+        count += landing.waiting()
+        landing.close()
+    return count
 
 
 def _inbox(database, after_id: int = 0) -> dict:

@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.contacts.inbound import InboundSms, handle_inbound_sms
+from app.contacts.landing import InboxLanding
 from app.messaging.models import InboxMessage
 from app.ops.metrics import INBOX_ROUTED
 from app.teams.models import Team
@@ -39,9 +40,14 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=2 ** attempts)
 
 
-def record_sms(db, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime) -> bool:
+def record_sms(db, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime,
+               landing: InboxLanding | None = None) -> bool:
     """Write the text as received. False when this MessageSid is already here
-    (Twilio retried): nothing is written twice."""
+    (Twilio retried): nothing is written twice. With a `landing` (SQLite),
+    there; the router hands it over before routing."""
+    if landing is not None:
+        return landing.record(message_sid=message_sid, to_number=to_number, from_number=from_number, body=body,
+                              now=now)
     dialect = postgresql if db.is_postgres else sqlite
     statement = dialect.insert(InboxMessage.__table__).values(
         message_sid=message_sid, to_number=to_number, from_number=from_number, body=body,
@@ -108,6 +114,8 @@ def route_pending(runtime, *, limit: int = BATCH, every: int = 0, between: Calla
     queued, so a burst's first notifications leave while later texts wait)."""
     handled = 0
     while handled < limit:
+        if runtime.inbox_landing is not None:
+            runtime.inbox_landing.move_into(runtime.db, now=runtime.now())
         with runtime.db.session() as session:
             ids = _claimable_ids(session, now=runtime.now(), limit=limit - handled)
         round_handled = 0

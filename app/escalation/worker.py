@@ -42,6 +42,8 @@ def rota_notices(state) -> None:
         send_coverage_checks(session=session, now=now)
         send_due_follow_ups(session=session, now=now)
         forget_unclaimed_callbacks(session=session, now=now)
+    if runtime.inbox_landing is not None:
+        runtime.inbox_landing.forget_moved(now=runtime.now())
     runtime.dispatcher.kick()
 
 
@@ -74,12 +76,18 @@ def web_jobs(settings) -> list[Job]:
     return [Job("refresh_fallback", refresh_fallback, 60)]
 
 
-def jobs(settings) -> list[Job]:
-    """The worker's jobs (and the web process's own)."""
-    return [
+ROLES = ("all", "route", "send")
+
+
+def jobs(settings, role: str = "all") -> list[Job]:
+    """The worker's jobs. `serve` splits them over two kinds of child:
+    `route` (texts, escalations, notices: what decides and queues) and
+    `send` (the outbox: what waits on Twilio); `all` is one process doing both."""
+    route = [
         Job("route_inbox", route_inbox, settings.inbox_poll_seconds),
         Job("escalation_tick", escalation_tick, settings.escalation_tick_seconds),
-        Job("outbox_sweep", outbox_sweep, max(1.0, settings.escalation_tick_seconds)),
         Job("rota_notices", rota_notices, 60),
         Job("refresh_fallback", refresh_fallback, 60),
     ]
+    send = [Job("outbox_sweep", outbox_sweep, max(1.0, settings.escalation_tick_seconds))]
+    return {"all": route + send, "route": route, "send": send}[role]

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import and_, bindparam, exists, or_, select, true
+from sqlalchemy import and_, bindparam, exists, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from app.db import Database
@@ -39,6 +39,13 @@ def backoff(attempts: int) -> timedelta:
 # (a fresh alias per claim cost ~5% of a busy server's CPU).
 _OLDER = aliased(OutboundMessage, name="older_message")
 
+def outbox_signal():
+    """What changes when a message is queued or leaves the queue: the newest
+    id and how many wait to be sent."""
+    return select(func.max(OutboundMessage.id),
+                  select(func.count()).where(OutboundMessage.status == "pending").scalar_subquery())
+
+
 FailureHook = Callable[[object, OutboundMessage, datetime], None]
 
 
@@ -56,39 +63,86 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._sender_thread: threading.Thread | None = None
+        self._poll_seconds: float | None = None
+        self._sent_elsewhere = False
+        self._last_signal: tuple = ()
 
-    def start_sending_in_background(self) -> None:
-        """The worker's mode: a thread of its own sends what `kick` says is
-        queued, so routing never waits on Twilio's API (100-300 ms a request):
-        the next text is routed while the last one's notifications are in
-        flight. Without it (tests, the web process) `kick` sends at once."""
+    def start_sending_in_background(self, *, poll_seconds: float | None = None) -> None:
+        """A thread of its own sends what `kick` says is queued, so routing
+        never waits on Twilio's API (100-300 ms a request): the next text is
+        routed while the last one's notifications are in flight. Without it
+        (tests, the web process) `kick` sends at once.
+
+        `poll_seconds`: the sending process is not the one that queues (the
+        sender child of `serve`), so nobody kicks: it looks that often
+        whether the outbox changed (`outbox_signal`, a read that takes no
+        lock) and sends when it did."""
+        self._poll_seconds = poll_seconds
         if self._sender_thread is None:
             self._sender_thread = threading.Thread(target=self._send_loop, name="outbox-sender", daemon=True)
             self._sender_thread.start()
 
+    def leave_sending_to_another_process(self) -> None:
+        """The router child of `serve`: what it queues is sent by the sender
+        child, which notices it within a poll. `kick` does nothing here: sending
+        threads in this process would take the interpreter lock from routing
+        while it holds SQLite's write lock, and every webhook would wait longer."""
+        self._sent_elsewhere = True
+
     @property
     def sends_in_background(self) -> bool:
-        return self._sender_thread is not None
+        return self._sender_thread is not None or self._sent_elsewhere
 
     def kick(self) -> None:
         """Messages were queued (committed): send them now, or have the
         background sender do it."""
+        if self._sent_elsewhere:
+            return
         if self._sender_thread is None:
             self.dispatch()
         else:
             self._wake.set()
 
+    def _outbox_changed(self) -> bool:
+        """Polling: did a message arrive or leave since the last look? Kept
+        cheap (two index lookups, no lock); a change it misses (one leaving
+        while another with a lower id commits late, PostgreSQL only) is
+        sent by the sweep within a second."""
+        signal = self._look()
+        changed = signal != self._last_signal
+        self._last_signal = signal
+        return changed
+
+    def _look(self) -> tuple:
+        return tuple(self.db.peek(outbox_signal()) or ())
+
     def _send_loop(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait()
+            if self._poll_seconds is None:
+                self._wake.wait()
+            elif not self._wake.wait(self._poll_seconds):
+                try:
+                    if not self._outbox_changed():
+                        continue
+                except Exception as exc:  # the database is away: poll again, quietly
+                    log.warning("outbox_poll_failed", error=type(exc).__name__)
+                    self._stopping.wait(1.0)
+                    continue
             self._wake.clear()
             if self._stopping.is_set():
                 return
             try:
                 # Until nothing is due: what was queued while this round was
                 # sending goes in the next round, not after a later kick.
-                while self.dispatch() and not self._stopping.is_set():
-                    pass
+                while not self._stopping.is_set():
+                    # Looked at before the round, so a round that finds
+                    # nothing leaves the signal as it was when nothing was
+                    # there: this process's own sends do not trigger another
+                    # round, and a message queued after the look does.
+                    signal = self._look() if self._poll_seconds is not None else None
+                    if not self.dispatch():
+                        self._last_signal = signal if signal is not None else self._last_signal
+                        break
             except Exception as exc:  # the sweep retries whatever this left; the loop must go on
                 log.error("outbox_sender_failed", error=type(exc).__name__, exc_info=exc)
 

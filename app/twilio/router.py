@@ -53,7 +53,7 @@ def _record_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: 
     if not runtime.is_crisis_line(to_number):
         return "unknown_line"
     recorded = record_sms(runtime.db, message_sid=message_sid, to_number=to_number, from_number=from_raw,
-                          body=body, now=runtime.now())
+                          body=body, now=runtime.now(), landing=runtime.inbox_landing)
     return "recorded" if recorded else "duplicate"
 
 

@@ -101,6 +101,7 @@ class Facts:
     events: list
     messages: list
     inbox: list = field(default_factory=list)
+    landed: int = 0  # SQLite: texts the webhook wrote that the router has not yet taken into the inbox
 
     def escalations(self) -> Counter:
         """(contact id, to level) -> how many times it was escalated there."""
@@ -111,7 +112,7 @@ class Facts:
 
     def unsent(self) -> list:
         """What is still to do: texts not yet routed, then messages not yet sent."""
-        return ([m for m in self.inbox if m.processed_at is None]
+        return ([m for m in self.inbox if m.processed_at is None] + ["landed"] * self.landed
                 + [m for m in self.messages if m.status in ("pending", "sending")])
 
 
@@ -121,10 +122,15 @@ def facts(url: str) -> Facts:
     from app.db import Database
     from app.messaging.models import InboxMessage, OutboundMessage
 
+    from app.contacts.landing import InboxLanding
+
     database = Database.from_url(url)
+    landing = InboxLanding.beside(database)
     try:
+        landed = landing.waiting() if landing is not None else 0
         with database.session() as s:
             return Facts(
+                landed=landed,
                 contacts=list(s.execute(select(Contact).order_by(Contact.id)).scalars()),
                 events=list(s.execute(select(ContactEvent).order_by(ContactEvent.id)).scalars()),
                 messages=list(s.execute(select(OutboundMessage).order_by(OutboundMessage.id)).scalars()),
@@ -132,6 +138,8 @@ def facts(url: str) -> Facts:
             )
     finally:
         database.engine.dispose()
+        if landing is not None:
+            landing.close()
 
 
 def arrivals_by_notification(stand_in: TwilioStandIn) -> dict[tuple[int, int, str], list]:

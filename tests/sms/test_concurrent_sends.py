@@ -157,3 +157,80 @@ def test_without_a_background_sender_kick_sends_in_line(tmp_path):
             assert session.get(OutboundMessage, message_id).status == "queued"
     finally:
         dispatcher.close()
+
+
+class CountingDispatcher(Dispatcher):
+    """Counts claims (write transactions) and polls (lock-free looks)."""
+
+    def __init__(self, *args, looks_wanted: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.claims = 0
+        self.looks = 0
+        self.looked_enough = threading.Event()
+        self._looks_wanted = looks_wanted
+
+    def _claim(self, ids, now):
+        self.claims += 1
+        return super()._claim(ids, now)
+
+    def _look(self):
+        self.looks += 1
+        if self.looks >= self._looks_wanted:
+            self.looked_enough.set()
+        return super()._look()
+
+
+def test_a_router_leaves_sending_to_a_polling_sender_in_another_process(tmp_path):
+    """`serve`'s split: the router's kick sends nothing (no sending threads
+    beside routing); the sender, with its own connection to the file as a
+    second process has, notices the queued message by polling and sends it,
+    and then polls without claiming again (a claim is a write transaction)."""
+    path = tmp_path / "split.db"
+    router_db = Database.from_url(f"sqlite:///{path}")
+    migrations.upgrade(router_db.engine)
+    message_id = _queue_one(router_db, "queued by the router")
+    router_twilio, sender_twilio = TwilioHeldOpen(), TwilioHeldOpen()
+    router_twilio.answer.set()
+    sender_twilio.answer.set()
+    router = Dispatcher(db=router_db, sender=router_twilio, status_callback_url="https://x/twilio/status",
+                        clock=lambda: NOW)
+    router.leave_sending_to_another_process()
+    router.kick()
+    assert router.sends_in_background and router_twilio.sent == []
+    with router_db.session() as session:
+        assert session.get(OutboundMessage, message_id).status == "pending"
+
+    sender = CountingDispatcher(db=Database.from_url(f"sqlite:///{path}", background=True), sender=sender_twilio,
+                                status_callback_url="https://x/twilio/status", clock=lambda: NOW, looks_wanted=12)
+    sender.start_sending_in_background(poll_seconds=0.001)
+    try:
+        assert sender.looked_enough.wait(10)
+    finally:
+        sender.close()
+    assert sender_twilio.sent == ["queued by the router"]
+    # One claim took the message, one found nothing left; the later polls saw no change.
+    assert sender.claims == 2
+    with router_db.session() as session:
+        assert session.get(OutboundMessage, message_id).status == "queued"
+
+
+def test_the_outbox_poll_reads_while_another_process_holds_the_write_lock(tmp_path):
+    """The sender polls 20 times a second: through a session it would queue
+    for SQLite's write lock behind every webhook (and make them queue)."""
+    import sqlite3
+
+    from app.messaging.dispatcher import outbox_signal
+
+    path = tmp_path / "peek.db"
+    database = Database.from_url(f"sqlite:///{path}")
+    migrations.upgrade(database.engine)
+    message_id = _queue_one(database, "one")
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE outbound_message SET status = 'sending'")
+    try:
+        # Reads the last committed state, at once, while the write is open.
+        assert tuple(database.peek(outbox_signal())) == (message_id, 1)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
