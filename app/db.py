@@ -92,6 +92,21 @@ def make_engine(url: str, **kwargs) -> Engine:
     )
 
 
+def insert_ignoring_duplicates(table, *, key: str, columns: list[str]):
+    """INSERT … ON CONFLICT (key) DO NOTHING, as one statement built once.
+
+    SQLAlchemy's dialect `insert().on_conflict_do_nothing()` has no cache
+    key, so it is compiled again on every execution (~1 ms of the webhook's
+    ~3 ms on 2 cores); a typed text() is compiled once and runs on SQLite
+    (3.24+) and PostgreSQL alike."""
+    from sqlalchemy import bindparam, text
+
+    names = ", ".join(columns)
+    values = ", ".join(f":{column}" for column in columns)
+    return text(f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ({key}) DO NOTHING").bindparams(
+        *[bindparam(column, type_=table.c[column].type) for column in columns])
+
+
 class SqliteWriteLock:
     """One writer at a time across the processes sharing a SQLite file (the
     web process and its worker child), waited for in the kernel.
@@ -187,7 +202,7 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
-    def write_one(self, statement, parameters: list[dict] | None = None) -> int:
+    def write_one(self, statement, parameters: dict | list[dict] | None = None) -> int:
         """Run one write that is its own transaction (with `parameters`, once
         for each); returns its rowcount.
 

@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import func, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.contacts.inbound import InboundSms, handle_inbound_sms
 from app.contacts.landing import InboxLanding
+from app.db import insert_ignoring_duplicates
 from app.messaging.models import InboxMessage
 from app.ops.metrics import INBOX_ROUTED
 from app.teams.models import Team
@@ -40,6 +40,10 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=2 ** attempts)
 
 
+RECORD_SMS = insert_ignoring_duplicates(InboxMessage.__table__, key="message_sid", columns=[
+    "message_sid", "to_number", "from_number", "body", "received_at", "attempts"])
+
+
 def record_sms(db, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime,
                landing: InboxLanding | None = None) -> bool:
     """Write the text as received. False when this MessageSid is already here
@@ -48,12 +52,8 @@ def record_sms(db, *, message_sid: str, to_number: str, from_number: str, body: 
     if landing is not None:
         return landing.record(message_sid=message_sid, to_number=to_number, from_number=from_number, body=body,
                               now=now)
-    dialect = postgresql if db.is_postgres else sqlite
-    statement = dialect.insert(InboxMessage.__table__).values(
-        message_sid=message_sid, to_number=to_number, from_number=from_number, body=body,
-        received_at=now, attempts=0,
-    ).on_conflict_do_nothing(index_elements=["message_sid"])
-    return db.write_one(statement) == 1
+    return db.write_one(RECORD_SMS, dict(message_sid=message_sid, to_number=to_number, from_number=from_number,
+                                         body=body, received_at=now, attempts=0)) == 1
 
 
 def _claimable_ids(session, *, now: datetime, limit: int) -> list[int]:

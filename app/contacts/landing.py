@@ -27,12 +27,10 @@ import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_engine, event, func, select, update
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from app.db import NAMING_CONVENTION, Database, SqliteWriteLock
-from app.messaging.models import InboxMessage
+from app.db import NAMING_CONVENTION, Database, SqliteWriteLock, insert_ignoring_duplicates
 
 KEEP_MOVED = timedelta(days=1)
 MOVE_BATCH = 500
@@ -48,6 +46,9 @@ landed = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Column("moved_at", UTCDateTime, nullable=True, index=True),
 )
+
+_LAND = insert_ignoring_duplicates(landed, key="message_sid",
+                                   columns=["message_sid", "to_number", "from_number", "body", "received_at"])
 
 
 class InboxLanding:
@@ -86,11 +87,9 @@ class InboxLanding:
         """The webhook's write. False when this MessageSid landed already
         (Twilio retried), whether or not it has been handed over since."""
         self._ready()
-        statement = sqlite.insert(landed).values(
-            message_sid=message_sid, to_number=to_number, from_number=from_number, body=body, received_at=now,
-        ).on_conflict_do_nothing(index_elements=["message_sid"])
+        row = dict(message_sid=message_sid, to_number=to_number, from_number=from_number, body=body, received_at=now)
         with self.write_lock.held(), self.engine.begin() as connection:
-            return connection.execute(statement).rowcount == 1
+            return connection.execute(_LAND, row).rowcount == 1
 
     def waiting(self) -> int:
         """Landed and not yet handed over."""
@@ -109,8 +108,9 @@ class InboxLanding:
                 .where(landed.c.moved_at.is_(None)).order_by(landed.c.id).limit(MOVE_BATCH)).all()
         if not rows:
             return 0
-        inbox = sqlite.insert(InboxMessage.__table__).on_conflict_do_nothing(index_elements=["message_sid"])
-        db.write_one(inbox, [{"message_sid": r.message_sid, "to_number": r.to_number,
+        from app.contacts.inbox import RECORD_SMS
+
+        db.write_one(RECORD_SMS, [{"message_sid": r.message_sid, "to_number": r.to_number,
                               "from_number": r.from_number, "body": r.body, "received_at": r.received_at,
                               "attempts": 0} for r in rows])
         with self.write_lock.held(), self.engine.begin() as connection:
