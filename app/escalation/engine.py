@@ -48,6 +48,15 @@ def team_staff(*, session: Session, team_id: int) -> list[Staff]:
 def routing_context(
     *, session: Session, team: Team, contact: Contact, now: datetime, channel: str
 ) -> RoutingContext:
+    # Reads only what opening a contact never changes (staff, leave, client,
+    # rotas): nothing the transaction added needs flushing first.
+    with session.no_autoflush:
+        return _routing_context(session=session, team=team, contact=contact, now=now, channel=channel)
+
+
+def _routing_context(
+    *, session: Session, team: Team, contact: Contact, now: datetime, channel: str
+) -> RoutingContext:
     from app.oncall.service import oncall_snapshot
 
     staff_rows = team_staff(session=session, team_id=team.id)
