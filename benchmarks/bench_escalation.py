@@ -100,6 +100,19 @@ def measure(quick: bool, database_url: str) -> list[tuple[str, object]]:
     clients_by_cm = {cm: [(cid, phone_of[cid]) for cid, _ in rows] for cm, rows in clients_by_cm.items()}
     base = utcnow() + timedelta(seconds=3)
     due = _seed_contacts(database, world, base, clients_by_cm)
+    # Seeding 10,000 contacts takes seconds (10+ on a slow 2-core machine):
+    # deadlines that fell due meanwhile made the first tick a backlog of
+    # hundreds, and the figure measured the seeding. Shift the window so it
+    # opens 3 s after seeding ends: the steady state the goal is about.
+    shift = utcnow() + timedelta(seconds=3) - base
+    if shift > timedelta(0):
+        from sqlalchemy import update
+
+        from app.contacts.models import Contact
+
+        with database.session() as session:
+            session.execute(update(Contact).values(next_escalation_at=Contact.next_escalation_at + shift))
+        due = {cid: at + shift for cid, at in due.items()}
 
     class State:
         pass
