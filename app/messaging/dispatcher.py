@@ -40,13 +40,51 @@ def backoff(attempts: int) -> timedelta:
 _OLDER = aliased(OutboundMessage, name="older_message")
 
 def outbox_signal():
-    """What changes when a message is queued or leaves the queue: the newest
-    id and how many wait to be sent."""
+    """What changes when a message is queued or handed to Twilio: the newest
+    id and how many are not handed over yet. A claim (pending → sending)
+    leaves it as it was, so a round's own claims start no other round; its
+    record of what Twilio took changes it once, which starts the follow-up
+    round for what waited behind those messages in their lanes."""
     return select(func.max(OutboundMessage.id),
-                  select(func.count()).where(OutboundMessage.status == "pending").scalar_subquery())
+                  select(func.count()).where(OutboundMessage.status.in_(("pending", "sending"))).scalar_subquery())
 
 
 FailureHook = Callable[[object, OutboundMessage, datetime], None]
+
+# The messages that walk a contact's plan (and its end): they go out in level
+# order whoever receives them. Everything else keeps order per recipient only,
+# so a client's auto-reply and the staff notification leave side by side
+# instead of the notification waiting for Twilio's answer to the auto-reply.
+LEVEL_PURPOSES = ("notify", "alert")
+# Rounds of claim → send → record in flight at once in a background sender: a
+# message queued while one round waits on Twilio goes in the next round at
+# once, not after it (the claim never takes a message whose lane is busy).
+ROUNDS_IN_FLIGHT = 4
+
+
+def lanes(messages: list[OutboundMessage]) -> list[list[OutboundMessage]]:
+    """The claimed messages split into lanes, each in id order: one
+    contact's messages to the same number, and its level messages (see
+    LEVEL_PURPOSES), joined where they meet; a message with no contact is a
+    lane of its own. The order `_claim` keeps across rounds, kept within one."""
+    found: list[tuple[set, list[OutboundMessage]]] = []
+    for message in sorted(messages, key=lambda m: m.id):
+        if message.contact_id is None:
+            found.append((set(), [message]))
+            continue
+        keys = {(message.contact_id, message.to_number)}
+        if message.purpose in LEVEL_PURPOSES:
+            keys.add((message.contact_id, "levels"))
+        meeting = [lane for lane in found if lane[0] & keys]
+        merged_keys, merged = set(keys), []
+        for lane in meeting:
+            found.remove(lane)
+            merged_keys |= lane[0]
+            merged.extend(lane[1])
+        merged.append(message)
+        merged.sort(key=lambda m: m.id)
+        found.append((merged_keys, merged))
+    return [lane for _, lane in found]
 
 
 class Dispatcher:
@@ -66,6 +104,10 @@ class Dispatcher:
         self._poll_seconds: float | None = None
         self._sent_elsewhere = False
         self._last_signal: tuple = ()
+        self._rounds_lock = threading.Lock()
+        self._rounds_in_flight = 0
+        self._round_executor: ThreadPoolExecutor | None = None
+        self._round_wanted = False  # a wake came while every round was busy
 
     def start_sending_in_background(self, *, poll_seconds: float | None = None) -> None:
         """A thread of its own sends what `kick` says is queued, so routing
@@ -131,20 +173,47 @@ class Dispatcher:
             self._wake.clear()
             if self._stopping.is_set():
                 return
-            try:
-                # Until nothing is due: what was queued while this round was
-                # sending goes in the next round, not after a later kick.
-                while not self._stopping.is_set():
-                    # Looked at before the round, so a round that finds
-                    # nothing leaves the signal as it was when nothing was
-                    # there: this process's own sends do not trigger another
-                    # round, and a message queued after the look does.
-                    signal = self._look() if self._poll_seconds is not None else None
-                    if not self.dispatch():
-                        self._last_signal = signal if signal is not None else self._last_signal
-                        break
-            except Exception as exc:  # the sweep retries whatever this left; the loop must go on
-                log.error("outbox_sender_failed", error=type(exc).__name__, exc_info=exc)
+            self._start_round()
+
+    def _start_round(self) -> None:
+        with self._rounds_lock:
+            if self._rounds_in_flight >= ROUNDS_IN_FLIGHT:
+                self._round_wanted = True  # the first round to finish wakes the loop again
+                return
+            self._rounds_in_flight += 1
+        try:
+            self._round_pool().submit(self._round)
+        except Exception as exc:
+            self._round_done()
+            log.warning("outbox_round_not_started", error=type(exc).__name__)
+            self._stopping.wait(1.0)
+
+    def _round_done(self) -> bool:
+        """Whether a round was wanted while every round was busy."""
+        with self._rounds_lock:
+            self._rounds_in_flight -= 1
+            wanted, self._round_wanted = self._round_wanted, False
+            return wanted
+
+    def _round(self) -> None:
+        """One claim → send → record round in the background. What waited
+        behind its messages in their lanes goes in a follow-up round: when
+        polling, the record changed the outbox signal; when kicked, this wakes
+        the loop itself."""
+        sent = 0
+        try:
+            sent = self.dispatch()
+        except Exception as exc:  # the sweep retries whatever this left; the loop must go on
+            log.error("outbox_sender_failed", error=type(exc).__name__, exc_info=exc)
+        finally:
+            if self._round_done() or (sent and self._poll_seconds is None):
+                self._wake.set()
+
+    def _round_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._round_executor is None:
+                self._round_executor = ThreadPoolExecutor(max_workers=ROUNDS_IN_FLIGHT, thread_name_prefix="round")
+            return self._round_executor
 
     def _claim(self, ids: Iterable[int] | None, now: datetime) -> list[OutboundMessage]:
         with self.db.session() as session:
@@ -154,12 +223,15 @@ class Dispatcher:
             )
             if ids is not None:
                 query = query.where(OutboundMessage.id.in_(list(ids)))
-            # A contact's messages go out in the order they were written: none
-            # overtakes an older one still waiting for a retry or being sent,
-            # so after a Twilio outage level 3 never reaches staff before level 2.
+            # A contact's messages in one lane go out in the order they were
+            # written: none overtakes an older one still waiting for a retry
+            # or being sent, so after a Twilio outage level 3 never reaches
+            # staff before level 2, and nobody gets two texts out of order.
             older = _OLDER
             query = query.where(~exists().where(
                 older.contact_id == OutboundMessage.contact_id, older.id < OutboundMessage.id,
+                or_(older.to_number == OutboundMessage.to_number,
+                    and_(older.purpose.in_(LEVEL_PURPOSES), OutboundMessage.purpose.in_(LEVEL_PURPOSES))),
                 or_(older.status == "sending", and_(older.status == "pending", older.next_attempt_at > now)),
             ))
             query = query.order_by(OutboundMessage.id).limit(BATCH)
@@ -179,15 +251,11 @@ class Dispatcher:
         if ids == []:
             return 0
         claimed = self._claim(ids, self.clock())
-        # One contact's messages in the order they were written, one after the
-        # other; different contacts side by side. Twilio's API answers in
-        # ~100-300 ms: one at a time, a burst of 50 notifications would take
-        # the last one 10 s to leave.
-        by_contact: dict[object, list[OutboundMessage]] = {}
-        for message in claimed:
-            key = message.contact_id if message.contact_id is not None else ("no contact", message.id)
-            by_contact.setdefault(key, []).append(message)
-        groups = list(by_contact.values())
+        # One lane's messages in the order they were written, one after the
+        # other; other lanes and contacts side by side. Twilio's API answers
+        # in ~100-300 ms: one at a time, a burst of 50 notifications would
+        # take the last one 10 s to leave.
+        groups = lanes(claimed)
         accepted: list[tuple[int, SendResult]] = []  # list.append is atomic: the send threads share it
         send = lambda group: self._send_in_order(group, accepted)  # noqa: E731
         if len(groups) <= 1 or self.concurrency <= 1:
@@ -202,7 +270,7 @@ class Dispatcher:
         return len(claimed)
 
     def _send_in_order(self, messages: list[OutboundMessage], accepted: list[tuple[int, SendResult]]) -> bool:
-        """Send one contact's claimed messages in order; after one that failed
+        """Send one lane's claimed messages in order; after one that failed
         for now, give the rest back so none overtakes it on the retry.
         Messages Twilio took go to `accepted`, written for the whole batch at
         once; a failure is written at once (it may escalate)."""
@@ -233,6 +301,8 @@ class Dispatcher:
             self._stopping.set()
             self._wake.set()
             self._sender_thread.join(timeout=30)
+        if self._round_executor is not None:
+            self._round_executor.shutdown(wait=True)  # rounds in flight record what Twilio took
         if self._executor is not None:
             self._executor.shutdown(wait=True)
 

@@ -234,3 +234,109 @@ def test_the_outbox_poll_reads_while_another_process_holds_the_write_lock(tmp_pa
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+class TwilioSlowForTheClient:
+    """The client's auto-reply is answered only once the staff notification
+    has reached Twilio: sent one after the other, as a contact's messages
+    once were, the auto-reply times out and the notification waits for it."""
+
+    def __init__(self):
+        self.notification_sent = threading.Event()
+        self.lock = threading.Lock()
+        self.order: list[str] = []
+
+    def send(self, *, to, from_, body, status_callback):
+        if body == "auto-reply" and not self.notification_sent.wait(5):
+            return SendResult(ok=False, error_code="notification never overtook", permanent=True)
+        with self.lock:
+            self.order.append(body)
+        if body == "notify level 1":
+            self.notification_sent.set()
+        return SendResult(ok=True, provider_sid=f"SM{len(self.order):032d}", status="queued")
+
+    def close(self):
+        pass
+
+
+def test_a_contacts_lanes_are_sent_side_by_side_and_each_in_order(tmp_path):
+    """Messages to the client and the staff notifications of one contact are
+    separate lanes: the notification does not wait for Twilio to answer the
+    auto-reply. Within a lane the order holds: level 1's notification before
+    level 2's (different people), the auto-reply before a later relay to the
+    same client."""
+    database = Database.from_url(f"sqlite:///{tmp_path / 'lanes.db'}")
+    migrations.upgrade(database.engine)
+    with database.session() as session:
+        team = make_team(session, crisis_line_number="+19735550125")
+        contact = Contact(team_id=team.id, channel="sms", from_number="+12015550181", created_at=NOW, updated_at=NOW)
+        session.add(contact)
+        session.flush()
+        for to, body, purpose, level in (("+12015550181", "auto-reply", "auto_reply", None),
+                                         ("+12013000001", "notify level 1", "notify", 1),
+                                         ("+12013000002", "notify level 2", "notify", 2),
+                                         ("+12015550181", "relay", "relay", None)):
+            enqueue(session=session, team=team, to_number=to, body=body, purpose=purpose, contact_id=contact.id,
+                    level=level, now=NOW)
+    twilio = TwilioSlowForTheClient()
+    dispatcher = Dispatcher(db=database, sender=twilio, status_callback_url="https://x/twilio/status",
+                            clock=lambda: NOW, concurrency=8)
+    try:
+        assert dispatcher.dispatch() == 4
+    finally:
+        dispatcher.close()
+    assert twilio.order.index("notify level 1") < twilio.order.index("auto-reply")
+    assert twilio.order.index("notify level 1") < twilio.order.index("notify level 2")
+    assert twilio.order.index("auto-reply") < twilio.order.index("relay")
+    with database.session() as session:
+        assert {m.status for m in session.execute(select(OutboundMessage)).scalars()} == {"queued"}
+
+
+def test_a_message_queued_while_a_round_waits_on_twilio_goes_at_once(tmp_path):
+    """The background sender does not wait for a round's slowest answer
+    before it claims what was queued meanwhile: the second contact's message
+    reaches Twilio while the first one's is still waiting for its answer."""
+    database = Database.from_url(f"sqlite:///{tmp_path / 'rounds.db'}")
+    migrations.upgrade(database.engine)
+    with database.session() as session:
+        team = make_team(session, crisis_line_number="+19735550126")
+    first_in_flight, second_sent = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    class Twilio:
+        def send(self, *, to, from_, body, status_callback):
+            if body == "first":
+                first_in_flight.set()
+                if not second_sent.wait(5):
+                    return SendResult(ok=False, error_code="second waited", permanent=True)
+            else:
+                second_sent.set()
+            order.append(body)
+            return SendResult(ok=True, provider_sid=f"SM{len(order):032d}", status="queued")
+
+        def close(self):
+            pass
+
+    def queue(body: str, number: str) -> None:
+        with database.session() as session:
+            contact = Contact(team_id=team.id, channel="sms", from_number=number, created_at=NOW, updated_at=NOW)
+            session.add(contact)
+            session.flush()
+            enqueue(session=session, team=team, to_number=number, body=body, purpose="relay",
+                    contact_id=contact.id, now=NOW)
+
+    dispatcher = Dispatcher(db=database, sender=Twilio(), status_callback_url="https://x/twilio/status",
+                            clock=lambda: NOW, concurrency=8)
+    dispatcher.start_sending_in_background()
+    try:
+        queue("first", "+12015550182")
+        dispatcher.kick()
+        assert first_in_flight.wait(10)
+        queue("second", "+12015550183")
+        dispatcher.kick()
+        assert second_sent.wait(10)
+    finally:
+        dispatcher.close()
+    assert order == ["second", "first"]
+    with database.session() as session:
+        assert {m.status for m in session.execute(select(OutboundMessage)).scalars()} == {"queued"}
