@@ -171,6 +171,35 @@ class SqliteWriteLock:
                 flock(lock_file.fileno(), self._fcntl.LOCK_UN)
 
 
+    @contextmanager
+    def held_if_free(self) -> Iterator[bool]:
+        """The lock if nobody holds it or waits for it, without waiting:
+        yields whether it was taken (False: do the work where waiting is
+        harmless, as `held` does)."""
+        if getattr(self._local, "depth", 0) or not self._threads.acquire(blocking=False):
+            yield False
+            return
+        try:
+            lock_file, turnstile = self._open(self._path), self._open(self._path + ".turn")
+            if lock_file is None or turnstile is None:
+                yield False
+                return
+            fcntl = self._fcntl
+            try:
+                fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            self._local.depth = 1
+            try:
+                yield True
+            finally:
+                self._local.depth = 0
+                fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
 class Database:
     """One engine and its session factory; the app and the worker each hold one."""
 

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 
 from common import (
-    TwilioStandIn, Server, client_number, closed_loop, migrated_database, open_loop, percentiles_line,
+    TwilioStandInProcess, Server, client_number, closed_loop, migrated_database, open_loop, percentiles_line,
     pg_database, pg_reachable, seed_world, sms_params, wait_until,
 )
 
@@ -51,7 +51,7 @@ def webhook_latency(quick: bool, database_url: str | None = None) -> list[tuple[
     warm = 30
     lines: list[tuple[str, object]] = [("webhook_offered_rps", RATE), ("webhook_requests", n),
                                        ("twilio_answer_ms", TWILIO_ANSWER_MS)]
-    stand_in = TwilioStandIn(answer_seconds=TWILIO_ANSWER_MS / 1000).start()
+    stand_in = TwilioStandInProcess(answer_seconds=TWILIO_ANSWER_MS / 1000).start()
     servers: list[Server] = []
     try:
         # Bare FastAPI endpoint, same uvicorn call and flags.
@@ -178,7 +178,7 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
     drain_seconds = 6 if quick else 240
     pool = 3000 if quick else 20000
     concurrency = 32
-    stand_in = TwilioStandIn(answer_seconds=TWILIO_ANSWER_MS / 1000).start()
+    stand_in = TwilioStandInProcess(answer_seconds=TWILIO_ANSWER_MS / 1000).start()
     server = None
     try:
         with pg_database("crisisroute_bench_proof", admin_url) as url:

@@ -57,6 +57,24 @@ def _record_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: 
     return "recorded" if recorded else "duplicate"
 
 
+def _record_sms_now(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str | None:
+    """On SQLite, the landing file's write done at once when nothing can make
+    it wait (a known line, the file's lock free): a fraction of a millisecond,
+    cheaper than a trip through the thread pool. None: use the thread pool."""
+    landing = runtime.inbox_landing
+    if landing is None or to_number not in runtime.fallback_numbers:
+        return None
+    try:
+        recorded = landing.record_without_waiting(message_sid=message_sid, to_number=to_number,
+                                                  from_number=from_raw, body=body, now=runtime.now())
+    except (OperationalError, DBAPIError) as exc:
+        log.error("database_unavailable", error=type(exc).__name__)
+        raise ServiceUnavailable("database unavailable") from None
+    if recorded is None:
+        return None
+    return "recorded" if recorded else "duplicate"
+
+
 @router.post("/sms", response_class=Response)
 async def inbound_sms(request: Request, form: TwilioForm) -> Response:
     """An SMS to a crisis line. Recorded (one idempotent insert) and answered
@@ -64,8 +82,8 @@ async def inbound_sms(request: Request, form: TwilioForm) -> Response:
     Twilio's answer never waits on routing and a burst is never refused."""
     runtime = request.app.state.runtime
     to_number = e164_or_raw(required(form, "To"))
-    outcome = await _run_db(_record_sms, runtime, to_number, required(form, "From"),
-                            required(form, "MessageSid"), str(form.get("Body") or ""))
+    args = (runtime, to_number, required(form, "From"), required(form, "MessageSid"), str(form.get("Body") or ""))
+    outcome = _record_sms_now(*args) or await _run_db(_record_sms, *args)
     WEBHOOKS.labels("sms", outcome).inc()
     if outcome == "unknown_line":
         log.warning("sms_to_unknown_line", to=to_number)

@@ -6,6 +6,7 @@ doubled on the way. A real SQLite file (the landing exists only beside one)."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -112,30 +113,59 @@ def test_a_retry_is_a_duplicate_before_and_after_the_hand_over(file_app):
 
 
 def test_a_hand_over_cut_short_copies_again_without_doubling(file_app):
-    """The router died after copying into the inbox and before marking the
-    landed rows moved: the next hand-over copies them again, ignored."""
+    """The router copied texts into the inbox and died before marking the
+    landed rows moved (it marks about once a second): the next router
+    copies them again, ignored."""
     client, database, _ = file_app
     runtime = client.app.state.runtime
-    landing: InboxLanding = runtime.inbox_landing
     for i in range(3):
         assert sms(client, f"SMcut{i:029d}", CLIENT_PHONES[i]).status_code == 200
 
-    def crash_before_marking(*args, **kwargs):
-        raise KeyboardInterrupt("killed")
+    dying = InboxLanding.beside(database)
+    try:
+        assert dying.move_into(database, now=NOW) == 3  # copied, not marked yet
+    finally:
+        dying.close()  # killed here: the marks it owed are lost
+    assert len(inbox_rows(database)) == 3 and runtime.inbox_landing.waiting() == 3
 
-    real_lock = landing.write_lock.held
-    landing.write_lock.held = crash_before_marking
-    with pytest.raises(KeyboardInterrupt):
-        landing.move_into(database, now=NOW)
-    landing.write_lock.held = real_lock
-    assert len(inbox_rows(database)) == 3 and landing.waiting() == 3
+    restarted = InboxLanding.beside(database)
+    try:
+        assert restarted.move_into(database, now=NOW) == 3
+        assert route_pending(runtime) == 3
+        assert [r.outcome for r in inbox_rows(database)] == ["opened"] * 3
+        with database.session() as session:
+            assert len(list(session.execute(select(Contact)).scalars())) == 3
+        assert restarted.move_into(database, now=NOW) == 0  # nothing new: marks what it copied
+        assert restarted.waiting() == 0
+    finally:
+        restarted.close()
 
-    assert landing.move_into(database, now=NOW) == 3
-    assert route_pending(runtime) == 3
-    assert [r.outcome for r in inbox_rows(database)] == ["opened"] * 3
-    with database.session() as session:
-        assert len(list(session.execute(select(Contact)).scalars())) == 3
-    assert landing.waiting() == 0
+
+def test_the_hand_over_marks_about_once_a_second_while_texts_keep_coming(file_app, monkeypatch):
+    """Each mark is a write a webhook may wait for: while texts keep coming
+    they are marked once a second, and at once when none came since."""
+    import app.contacts.landing as landing_module
+
+    client, database, _ = file_app
+    landing = client.app.state.runtime.inbox_landing
+    clock = [time.monotonic() + 5]
+    monkeypatch.setattr(landing_module.time, "monotonic", lambda: clock[0])
+    assert sms(client, "SMmark00000000000000000000000000001").status_code == 200
+    assert landing.move_into(database, now=NOW) == 1
+    assert landing.waiting() == 0  # it had not marked for over a second
+    assert sms(client, "SMmark00000000000000000000000000002").status_code == 200
+    clock[0] += 0.1
+    assert landing.move_into(database, now=NOW) == 1
+    assert landing.waiting() == 1  # copied; mark owed
+    assert sms(client, "SMmark00000000000000000000000000003").status_code == 200
+    clock[0] += 0.1
+    assert landing.move_into(database, now=NOW) == 1
+    assert landing.waiting() == 2
+    clock[0] += 1.0
+    assert sms(client, "SMmark00000000000000000000000000004").status_code == 200
+    assert landing.move_into(database, now=NOW) == 1
+    assert landing.waiting() == 0  # a second since the last mark
+    assert [r.message_sid[-1] for r in inbox_rows(database)] == ["1", "2", "3", "4"]
 
 
 def test_moved_texts_are_forgotten_after_a_day(file_app):
@@ -153,3 +183,29 @@ def test_moved_texts_are_forgotten_after_a_day(file_app):
 
 def test_no_landing_on_postgresql_or_a_shared_test_connection(db):
     assert InboxLanding.beside(db) is None
+
+
+def test_the_webhook_writes_at_once_when_the_landing_is_free_and_never_waits_on_the_event_loop(file_app):
+    """The event loop itself writes a text only when nothing can make it
+    wait; while the hand-over holds the landing file's lock it leaves the
+    write to a thread (None), and the webhook still records the text."""
+    import fcntl
+    import threading
+
+    client, database, _ = file_app
+    landing = client.app.state.runtime.inbox_landing
+    assert sms(client, "SMfree0000000000000000000000000001").status_code == 200  # the file is ready now
+    row = dict(to_number=LINE, from_number=CLIENT_PHONES[1], body="hello", now=NOW)
+    assert landing.record_without_waiting(message_sid="SMfree0000000000000000000000000002", **row) is True
+    assert landing.record_without_waiting(message_sid="SMfree0000000000000000000000000002", **row) is False
+
+    with open(landing.write_lock._path, "a+b") as hand_over:  # another holder of the lock, as the router is
+        fcntl.flock(hand_over.fileno(), fcntl.LOCK_EX)
+        assert landing.record_without_waiting(message_sid="SMfree0000000000000000000000000003", **row) is None
+        released = threading.Timer(0.2, fcntl.flock, (hand_over.fileno(), fcntl.LOCK_UN))
+        released.start()
+        try:
+            assert sms(client, "SMfree0000000000000000000000000003").status_code == 200  # waited in a thread
+        finally:
+            released.join()
+    assert landing.waiting() == 3
