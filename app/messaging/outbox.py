@@ -4,24 +4,28 @@ dispatcher hands rows to the transport after commit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from app.db import utcnow
 from app.messaging.models import STATUS_ORDER, OutboundMessage, SmsOptOut
 
 
+_OPTED_OUT = (select(SmsOptOut.__table__.c.opted_out)
+              .where(SmsOptOut.__table__.c.team_id == bindparam("team_id"),
+                     SmsOptOut.__table__.c.number == bindparam("number")))
+
+
 def is_opted_out(*, session: Session, team_id: int, number: str) -> bool:
     # Asked before every message queued: without no_autoflush each asking
     # flushed whatever the routing had added so far (a flush is ~1 ms of
-    # Python; routing a text asked twice). Opt-outs are flushed when written
-    # (set_opt_out), so the answer is the same.
+    # Python; routing a text asks twice). Opt-outs are flushed when written
+    # (set_opt_out), so the answer is the same. A statement built once.
     with session.no_autoflush:
-        row = session.execute(
-            select(SmsOptOut.opted_out).where(SmsOptOut.team_id == team_id, SmsOptOut.number == number)
-        ).first()
+        row = session.execute(_OPTED_OUT, {"team_id": team_id, "number": number}).first()
     return bool(row and row[0])
 
 
@@ -37,6 +41,20 @@ def set_opt_out(*, session: Session, team_id: int, number: str, opted_out: bool,
     session.flush()  # is_opted_out reads without flushing
 
 
+@dataclass(frozen=True)
+class QueuedMessage:
+    """What queueing returns: the outbox row's id (for the timeline)."""
+
+    id: int
+
+
+_OUTBOX = OutboundMessage.__table__
+# One Core INSERT … RETURNING id, compiled once: the ORM would flush
+# everything the routing added so far to learn the new row's id (two flushes
+# a text, ~30 % of routing's Python).
+_QUEUE = _OUTBOX.insert().returning(_OUTBOX.c.id)
+
+
 def enqueue(
     *,
     session: Session,
@@ -48,20 +66,19 @@ def enqueue(
     staff_id: int | None = None,
     level: int | None = None,
     now: datetime | None = None,
-) -> OutboundMessage | None:
+) -> QueuedMessage | None:
     """Queue an SMS from the team's crisis line. Returns None, queueing nothing,
-    when the recipient has opted out (a number that texted STOP is never messaged)."""
+    when the recipient has opted out (a number that texted STOP is never messaged).
+    The row is written at once, in the session's transaction; rows it refers
+    to (the contact) must be flushed already."""
     if is_opted_out(session=session, team_id=team.id, number=to_number):
         return None
     now = now or utcnow()
-    message = OutboundMessage(
-        team_id=team.id, contact_id=contact_id, staff_id=staff_id, level=level, purpose=purpose,
-        to_number=to_number, from_number=team.crisis_line_number, body=body,
-        status="pending", next_attempt_at=now, created_at=now, updated_at=now,
-    )
-    session.add(message)
-    session.flush()
-    return message
+    row = dict(team_id=team.id, contact_id=contact_id, staff_id=staff_id, level=level, purpose=purpose,
+               to_number=to_number, from_number=team.crisis_line_number, body=body, status="pending",
+               attempts=0, next_attempt_at=now, provider_sid=None, error_code=None, created_at=now, updated_at=now)
+    with session.no_autoflush:
+        return QueuedMessage(id=session.execute(_QUEUE, row).scalar_one())
 
 
 def advance_status(message: OutboundMessage, status: str, *, error_code: str | None, at: datetime) -> bool:
