@@ -106,13 +106,18 @@ def measure(quick: bool, database_url: str) -> list[tuple[str, object]]:
     # opens 3 s after seeding ends: the steady state the goal is about.
     shift = utcnow() + timedelta(seconds=3) - base
     if shift > timedelta(0):
-        from sqlalchemy import update
+        from sqlalchemy import bindparam, update
 
         from app.contacts.models import Contact
 
-        with database.session() as session:
-            session.execute(update(Contact).values(next_escalation_at=Contact.next_escalation_at + shift))
         due = {cid: at + shift for cid, at in due.items()}
+        table = Contact.__table__
+        # Computed here, not in SQL: SQLite keeps datetimes as text, and
+        # `next_escalation_at + interval` there turned them into numbers.
+        with database.session() as session:
+            session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                            .values(next_escalation_at=bindparam("b_due")),
+                            [{"b_id": cid, "b_due": at} for cid, at in due.items()])
 
     class State:
         pass
