@@ -170,18 +170,22 @@ class SqliteWriteLock:
                 self._local.depth = 0
                 flock(lock_file.fileno(), self._fcntl.LOCK_UN)
 
+    @property
+    def path(self) -> str:
+        return self._path
 
     @contextmanager
     def held_if_free(self) -> Iterator[bool]:
-        """The lock if nobody holds it or waits for it, without waiting:
-        yields whether it was taken (False: do the work where waiting is
-        harmless, as `held` does)."""
+        """The lock if nobody holds it, without waiting: yields whether it
+        was taken (False: do the work where waiting is harmless, in `held`).
+        A foreground writer's shortcut: it passes no turnstile, which only
+        holds back background writers."""
         if getattr(self._local, "depth", 0) or not self._threads.acquire(blocking=False):
             yield False
             return
         try:
-            lock_file, turnstile = self._open(self._path), self._open(self._path + ".turn")
-            if lock_file is None or turnstile is None:
+            lock_file = self._open(self._path)
+            if lock_file is None:
                 yield False
                 return
             fcntl = self._fcntl

@@ -66,7 +66,6 @@ class InboxLanding:
         self.path = path
         self.engine: Engine = create_engine(
             f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30})
-        self.background = background
         event.listen(self.engine, "connect", _pragmas if background else _webhook_pragmas)
         # Copied into the inbox and not yet marked moved here (see MARK_EVERY_SECONDS):
         # rows up to this id, the first of them copied at `_copied_at`.

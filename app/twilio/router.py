@@ -39,14 +39,19 @@ def required(form, name: str) -> str:
     return str(value)
 
 
+def _unavailable(exc: Exception) -> ServiceUnavailable:
+    """An unreachable database is a fast 503, so Twilio moves to the fallback
+    URL instead of waiting 15 s."""
+    log.error("database_unavailable", error=type(exc).__name__)
+    return ServiceUnavailable("database unavailable")
+
+
 async def _run_db(func, *args):
-    """Database work off the event loop; an unreachable database is a fast 503
-    so Twilio moves to the fallback URL instead of waiting 15 s."""
+    """Database work off the event loop."""
     try:
         return await run_in_threadpool(func, *args)
     except (OperationalError, DBAPIError) as exc:
-        log.error("database_unavailable", error=type(exc).__name__)
-        raise ServiceUnavailable("database unavailable") from None
+        raise _unavailable(exc) from None
 
 
 def _record_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str:
@@ -68,8 +73,7 @@ def _record_sms_now(runtime, to_number: str, from_raw: str, message_sid: str, bo
         recorded = landing.record_without_waiting(message_sid=message_sid, to_number=to_number,
                                                   from_number=from_raw, body=body, now=runtime.now())
     except (OperationalError, DBAPIError) as exc:
-        log.error("database_unavailable", error=type(exc).__name__)
-        raise ServiceUnavailable("database unavailable") from None
+        raise _unavailable(exc) from None
     if recorded is None:
         return None
     return "recorded" if recorded else "duplicate"

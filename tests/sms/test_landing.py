@@ -199,7 +199,7 @@ def test_the_webhook_writes_at_once_when_the_landing_is_free_and_never_waits_on_
     assert landing.record_without_waiting(message_sid="SMfree0000000000000000000000000002", **row) is True
     assert landing.record_without_waiting(message_sid="SMfree0000000000000000000000000002", **row) is False
 
-    with open(landing.write_lock._path, "a+b") as hand_over:  # another holder of the lock, as the router is
+    with open(landing.write_lock.path, "a+b") as hand_over:  # another holder of the lock, as the router is
         fcntl.flock(hand_over.fileno(), fcntl.LOCK_EX)
         assert landing.record_without_waiting(message_sid="SMfree0000000000000000000000000003", **row) is None
         released = threading.Timer(0.2, fcntl.flock, (hand_over.fileno(), fcntl.LOCK_UN))
