@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, or_, select
+from sqlalchemy import bindparam, event, or_, select
 from sqlalchemy.orm import object_session
 
 from app.contacts.models import Contact
@@ -34,19 +34,28 @@ def _team_zone(connection, contact: Contact) -> str | None:
     return connection.execute(select(Team.timezone).where(Team.id == contact.team_id)).scalar()
 
 
+def _earlier_contact(same_caller):
+    return select(Contact.id).where(
+        Contact.team_id == bindparam("team_id"), same_caller,
+        Contact.created_at >= bindparam("since"), Contact.created_at <= bindparam("until"),
+    ).limit(1)
+
+
+# The same number, or the same client from another of their numbers (a
+# client and their mother both texting the line the same week). Built once:
+# every contact opened asks.
+_SAME_NUMBER_BEFORE = _earlier_contact(Contact.from_number == bindparam("number"))
+_SAME_NUMBER_OR_CLIENT_BEFORE = _earlier_contact(
+    or_(Contact.from_number == bindparam("number"), Contact.client_id == bindparam("client_id")))
+
+
 @event.listens_for(Contact, "before_insert")
 def _derive_on_open(mapper, connection, contact: Contact) -> None:
     zone = _team_zone(connection, contact)
     if zone:
         contact.after_hours = is_after_hours(contact.created_at, zone)
-    # The same number, or the same client from another of their numbers
-    # (a client and their mother both texting the line the same week).
-    same_caller = Contact.from_number == contact.from_number
-    if contact.client_id is not None:
-        same_caller = or_(same_caller, Contact.client_id == contact.client_id)
-    contact.repeat_within_7d = connection.execute(
-        select(Contact.id).where(
-            Contact.team_id == contact.team_id, same_caller,
-            Contact.created_at >= contact.created_at - REPEAT_WINDOW, Contact.created_at <= contact.created_at,
-        ).limit(1)
-    ).first() is not None
+    query = _SAME_NUMBER_OR_CLIENT_BEFORE if contact.client_id is not None else _SAME_NUMBER_BEFORE
+    contact.repeat_within_7d = connection.execute(query, {
+        "team_id": contact.team_id, "number": contact.from_number, "client_id": contact.client_id,
+        "since": contact.created_at - REPEAT_WINDOW, "until": contact.created_at,
+    }).first() is not None

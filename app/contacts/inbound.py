@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlmodel import Session
 
 from app.clients.models import Client, ClientPhone
@@ -41,14 +41,16 @@ class CallerIdentity:
     candidate_client_ids: tuple[int, ...] = ()
 
 
+_CALLER_PHONES = (select(ClientPhone.client_id, ClientPhone.relation)
+                  .join(Client, Client.id == ClientPhone.client_id)
+                  .where(ClientPhone.number == bindparam("number"), Client.team_id == bindparam("team_id"),
+                         Client.status == "active"))
+
+
 def identify_caller(*, session: Session, team_id: int, number: str) -> CallerIdentity:
     """A client's own phone or a registered family/guardian phone; a number
     shared by several active clients is ambiguous (routed as unknown)."""
-    rows = session.execute(
-        select(ClientPhone.client_id, ClientPhone.relation)
-        .join(Client, Client.id == ClientPhone.client_id)
-        .where(ClientPhone.number == number, Client.team_id == team_id, Client.status == "active")
-    ).all()
+    rows = session.execute(_CALLER_PHONES, {"number": number, "team_id": team_id}).all()
     client_ids = sorted({row.client_id for row in rows})
     if len(client_ids) == 1:
         return CallerIdentity(client_id=client_ids[0], relation=rows[0].relation)

@@ -45,6 +45,23 @@ def team_staff(*, session: Session, team_id: int) -> list[Staff]:
     return loaded[team_id]
 
 
+def _leave_now(*, session: Session, staff_rows: list[Staff], team_id: int,
+               now: datetime) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Staff id -> their leave covering `now`; read once per transaction and `now`."""
+    cache = session.info.setdefault("leave_now", {})
+    if (team_id, now) not in cache:
+        leaves: dict[int, list[tuple[datetime, datetime]]] = {}
+        ids = [s.id for s in staff_rows]
+        if ids:
+            for staff_id, start, end in session.execute(
+                select(Leave.staff_id, Leave.start, Leave.end)
+                .where(Leave.staff_id.in_(ids), Leave.start <= now, Leave.end > now)
+            ):
+                leaves.setdefault(staff_id, []).append((start, end))
+        cache[(team_id, now)] = leaves
+    return cache[(team_id, now)]
+
+
 def routing_context(
     *, session: Session, team: Team, contact: Contact, now: datetime, channel: str
 ) -> RoutingContext:
@@ -60,13 +77,7 @@ def _routing_context(
     from app.oncall.service import oncall_snapshot
 
     staff_rows = team_staff(session=session, team_id=team.id)
-    ids = [s.id for s in staff_rows]
-    leaves: dict[int, list[tuple[datetime, datetime]]] = {}
-    if ids:
-        for leave in session.execute(
-            select(Leave).where(Leave.staff_id.in_(ids), Leave.start <= now, Leave.end > now)
-        ).scalars():
-            leaves.setdefault(leave.staff_id, []).append((leave.start, leave.end))
+    leaves = _leave_now(session=session, staff_rows=staff_rows, team_id=team.id, now=now)
     staff = {
         s.id: StaffInfo(
             id=s.id, role=s.role, active=s.active, sms_ok=not s.sms_opted_out, on_leave=bool(leaves.get(s.id)),
@@ -79,7 +90,11 @@ def _routing_context(
     # The identity map holds rows only while something references them: keep
     # these for the transaction so notifying (names, phones) reads no row twice.
     session.info.setdefault("routing_rows", []).extend([*staff_rows, client])
-    snapshot = oncall_snapshot(session=session, team_id=team.id, at=now)
+    # Texts routed together share one `now`: who is on call is read once for them.
+    snapshots = session.info.setdefault("oncall_snapshot", {})
+    if (team.id, now) not in snapshots:
+        snapshots[(team.id, now)] = oncall_snapshot(session=session, team_id=team.id, at=now)
+    snapshot = snapshots[(team.id, now)]
     return RoutingContext(
         client_assigned_id=client.assigned_case_manager_id if client else None,
         client_backup_id=client.backup_case_manager_id if client else None,
@@ -182,6 +197,7 @@ def advance(*, session: Session, contact: Contact, team: Team, now: datetime, re
     contacts.record_event(session=session, contact=contact, kind="escalated", at=now, level=contact.level,
                           data={"reason": reason, "to_level": contact.level + 1})
     ESCALATIONS.labels(reason).inc()
+    log.info("contact_escalated", contact_id=contact.id, to_level=contact.level + 1, reason=reason)
     notify_level(session=session, contact=contact, team=team, number=contact.level + 1, now=now, settings=settings)
     return True
 

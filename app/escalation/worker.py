@@ -51,18 +51,18 @@ ROUTE_THEN_SEND_IN_LINE = 5
 
 
 def route_inbox(state) -> None:
-    """Route recorded texts, and have what each one queued (auto-reply,
-    notifications) sent at once rather than on the next sweep: by the
-    worker's background sender while the next text is routed, or (without
-    one) right away."""
-    from app.contacts.inbox import route_pending
+    """Route recorded texts, and have what each transaction queued
+    (auto-replies, notifications) sent at once rather than on the next sweep:
+    by the worker's background sender while the next texts are routed, or
+    (without one) right away."""
+    from app.contacts.inbox import ROUTED_TOGETHER, route_pending
 
     runtime = state.runtime
     kick = runtime.dispatcher.kick
-    # A background sender is kicked after every text (a flag set); sending
-    # in line waits on Twilio, so then only after every few.
-    every = 1 if runtime.dispatcher.sends_in_background else ROUTE_THEN_SEND_IN_LINE
-    while route_pending(runtime, every=every, between=kick):
+    # A background sender is kicked after every transaction (a flag set);
+    # sending in line waits on Twilio, so then after every few texts.
+    together = ROUTED_TOGETHER if runtime.dispatcher.sends_in_background else ROUTE_THEN_SEND_IN_LINE
+    while route_pending(runtime, together=together, between=kick):
         kick()
 
 

@@ -176,7 +176,7 @@ def test_texts_waiting_behind_their_senders_retry_do_not_hold_up_other_senders(
     assert outcomes == {"SMhold1": None, "SMhold2": None, "SMhold3": None, "SMhold4": None, "SMother": "opened"}
 
 
-def test_route_pending_runs_the_between_step_after_every_few_texts(client, world, session, twilio):
+def test_route_pending_runs_the_between_step_after_every_transaction(client, world, session, twilio):
     senders = [world.client_phone, world.family_phone] + [f"+1201555{1000 + i:04d}" for i in range(5)]
     for i, number in enumerate(senders):
         text_in(client, world, number, "hello", sid=f"SMbetween{i}", route=False)
@@ -185,5 +185,69 @@ def test_route_pending_runs_the_between_step_after_every_few_texts(client, world
     def between():
         routed_when_called.append(sum(1 for m in rows(session, InboxMessage) if m.processed_at is not None))
 
-    assert inbox.route_pending(client.app.state.runtime, every=3, between=between) == len(senders)
-    assert routed_when_called == [3, 6]
+    assert inbox.route_pending(client.app.state.runtime, together=3, between=between) == len(senders)
+    assert routed_when_called == [3, 6, 7]
+
+
+def test_one_failing_text_of_a_transaction_costs_the_others_nothing(client, world, session, twilio, clock,
+                                                                      monkeypatch):
+    real_route = inbox.route_message
+
+    def fails_for_one(*, session, message, now, settings):
+        outcome = real_route(session=session, message=message, now=now, settings=settings)
+        if message.message_sid == "SMbatch2":  # after routing wrote its rows: they must all roll back
+            raise RuntimeError("routing bug")
+        return outcome
+
+    monkeypatch.setattr(inbox, "route_message", fails_for_one)
+    senders = [world.client_phone, world.family_phone] + [f"+1201555{2000 + i:04d}" for i in range(3)]
+    for i, number in enumerate(senders):
+        text_in(client, world, number, "hello", sid=f"SMbatch{i}", route=False)
+    transactions = []
+    assert inbox.route_pending(client.app.state.runtime, together=5,
+                               between=lambda: transactions.append(1)) == len(senders)
+    by_sid = {m.message_sid: m for m in rows(session, InboxMessage)}
+    failed = by_sid.pop("SMbatch2")
+    assert failed.processed_at is None and failed.attempts == 1 and failed.next_attempt_at is not None
+    assert {m.outcome for m in by_sid.values()} == {"opened"}
+    # The failed transaction left nothing behind: one contact and one
+    # auto-reply per routed sender, none for the failing one.
+    contacts = rows(session, Contact)
+    assert sorted(c.from_number for c in contacts) == sorted(n for i, n in enumerate(senders) if i != 2)
+    replies = [m for m in rows(session, OutboundMessage) if m.purpose == "auto_reply"]
+    assert sorted(m.to_number for m in replies) == sorted(c.from_number for c in contacts)
+    assert len(transactions) == 1  # after the group (rolled back together, then routed one a transaction)
+
+    monkeypatch.setattr(inbox, "route_message", real_route)
+    clock.advance(seconds=3)
+    assert inbox.route_pending(client.app.state.runtime) == 1
+    assert rows(session, InboxMessage)[2].outcome == "opened"
+    assert count(session, Contact) == len(senders)
+
+
+def test_texts_routed_together_read_the_team_once(client, world, session, twilio, monkeypatch):
+    from sqlalchemy import event
+
+    senders = [world.client_phone, world.family_phone] + [f"+1201555{3000 + i:04d}" for i in range(4)]
+    for i, number in enumerate(senders):
+        text_in(client, world, number, "hello", sid=f"SMtogether{i}", route=False)
+    runtime = client.app.state.runtime
+    statements: list[str] = []
+    engine = runtime.db.engine
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert inbox.route_pending(runtime, together=len(senders)) == len(senders)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert {m.outcome for m in rows(session, InboxMessage)} == {"opened"}
+
+    def reads(table: str) -> int:
+        return sum(1 for s in statements if s.startswith("SELECT") and f"FROM {table} " in s + " ")
+
+    assert reads("team") == 1 and reads("staff") == 1 and reads("leave") == 1 and reads("rota") == 1
+    # The window of due texts, its senders' oldest, one claim of all six; then the window again, empty.
+    assert reads("inbox_message") == 4
