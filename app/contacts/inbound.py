@@ -110,6 +110,10 @@ def _open(*, session: Session, team: Team, sms: InboundSms, now: datetime, setti
         candidate_client_ids=list(caller.candidate_client_ids), caller_relation=caller.relation,
         priority="high" if high else "normal", created_at=now, updated_at=now,
     )
+    # Planned before the row is written, so it is written once, with its plan.
+    levels = engine.plan_route(session=session, contact=contact, team=team, now=now, channel="sms",
+                               retried_on_database_error=True)
+    engine.set_route(contact, levels, now)
     session.add(contact)
     session.flush()
     # No savepoint for the received event: the inbox routes a MessageSid once,
@@ -128,7 +132,7 @@ def _open(*, session: Session, team: Team, sms: InboundSms, now: datetime, setti
                     purpose="auto_reply", contact_id=contact.id, now=now)
     contacts.record_event(session=session, contact=contact, kind="auto_reply_sent" if reply else "auto_reply_suppressed",
                           at=now, data={"message_id": reply.id} if reply else {"reason": "opted_out"})
-    engine.start(session=session, contact=contact, team=team, now=now, settings=settings)
+    engine.start(session=session, contact=contact, team=team, now=now, settings=settings, levels=levels)
     CONTACTS_OPENED.labels("sms").inc()
     log.info("contact_opened", contact_id=contact.id, team_id=team.id, known_client=caller.client_id is not None,
              priority=contact.priority)

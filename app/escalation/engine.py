@@ -111,9 +111,11 @@ def _routing_context(
 
 # ---------------------------------------------------------------- acting
 
-def plan_contact(*, session: Session, contact: Contact, team: Team, now: datetime, channel: str,
-                 retried_on_database_error: bool = False) -> tuple[Level, ...]:
-    """Compute and store the contact's route plan (SMS and voice alike).
+def plan_route(*, session: Session, contact: Contact, team: Team, now: datetime, channel: str,
+               retried_on_database_error: bool = False) -> tuple[Level, ...]:
+    """The contact's route plan, computed (nothing stored). Needs only what
+    the contact is (client, priority), not its row: a text's contact is
+    planned before it is inserted, and inserted with its plan.
 
     `retried_on_database_error`: the caller rolls back and retries when the
     database fails (the inbox does for texts), so no savepoint is needed to
@@ -121,24 +123,56 @@ def plan_contact(*, session: Session, contact: Contact, team: Team, now: datetim
     keeps the savepoint)."""
     try:
         with nullcontext() if retried_on_database_error else session.begin_nested():
-            levels = plan(routing_context(session=session, team=team, contact=contact, now=now, channel=channel), now)
+            return plan(routing_context(session=session, team=team, contact=contact, now=now, channel=channel), now)
     except Exception as exc:
         # A broken rota or policy must not leave a person in crisis unrouted:
         # fall through to the external crisis line (and the supervisors' alert).
-        log.error("routing_failed", contact_id=contact.id, error=type(exc).__name__, exc_info=exc)
-        levels = fallback_plan(team.fallback_number)
+        log.error("routing_failed", contact_id=contact.id, team_id=team.id, error=type(exc).__name__, exc_info=exc)
+        return fallback_plan(team.fallback_number)
+
+
+def level_deadline(level: Level, now: datetime) -> datetime:
+    """When a level notified at `now` escalates unanswered."""
+    return now + timedelta(seconds=level.timeout_seconds)
+
+
+def set_route(contact: Contact, levels: tuple[Level, ...], now: datetime) -> None:
+    """Put the plan and its first level's deadline on a contact not yet
+    inserted: the INSERT carries them, and `start` (which sets the same
+    values) then changes nothing on the row. Without this, every new contact
+    was an INSERT then an UPDATE of an indexed column (a second copy of the
+    row and of its nine index entries on PostgreSQL)."""
+    contact.plan = plan_to_json(levels)
+    contact.level = 1
+    if levels[0].kind != "fallback":
+        contact.next_escalation_at = level_deadline(levels[0], now)
+
+
+def record_plan(*, session: Session, contact: Contact, levels: tuple[Level, ...], now: datetime) -> None:
     contact.plan = plan_to_json(levels)
     contacts.record_event(session=session, contact=contact, kind="planned", at=now,
                           data={"levels": [{"level": lv.number, "kind": lv.kind, "staff_ids": list(lv.staff_ids)}
                                            for lv in levels]})
+
+
+def plan_contact(*, session: Session, contact: Contact, team: Team, now: datetime, channel: str,
+                 retried_on_database_error: bool = False) -> tuple[Level, ...]:
+    """Compute and store the contact's route plan (SMS and voice alike)."""
+    levels = plan_route(session=session, contact=contact, team=team, now=now, channel=channel,
+                        retried_on_database_error=retried_on_database_error)
+    record_plan(session=session, contact=contact, levels=levels, now=now)
     return levels
 
 
-def start(*, session: Session, contact: Contact, team: Team, now: datetime, settings) -> None:
-    """Plan the contact's route and notify its first level."""
-    plan_contact(session=session, contact=contact, team=team, now=now,
-                 channel="sms" if contact.channel == "sms" else "voice",
-                 retried_on_database_error=contact.channel == "sms")
+def start(*, session: Session, contact: Contact, team: Team, now: datetime, settings,
+          levels: tuple[Level, ...] | None = None) -> None:
+    """Plan the contact's route (unless `levels` were planned already) and notify its first level."""
+    if levels is None:
+        plan_contact(session=session, contact=contact, team=team, now=now,
+                     channel="sms" if contact.channel == "sms" else "voice",
+                     retried_on_database_error=contact.channel == "sms")
+    else:
+        record_plan(session=session, contact=contact, levels=levels, now=now)
     notify_level(session=session, contact=contact, team=team, number=1, now=now, settings=settings)
 
 
@@ -169,7 +203,7 @@ def notify_level(*, session: Session, contact: Contact, team: Team, number: int,
         return
     # Set before the messages are queued, so the one flush that writes them
     # writes the contact's new level and deadline with them (one UPDATE).
-    contact.next_escalation_at = now + timedelta(seconds=level.timeout_seconds)
+    contact.next_escalation_at = level_deadline(level, now)
     who = _who(session, contact)
     for staff_id in (*level.staff_ids, *level.copy_staff_ids):
         staff = session.get(Staff, staff_id)

@@ -225,7 +225,7 @@ def test_one_failing_text_of_a_transaction_costs_the_others_nothing(client, worl
     assert count(session, Contact) == len(senders)
 
 
-def test_texts_routed_together_read_the_team_once(client, world, session, twilio, monkeypatch):
+def test_texts_routed_together_read_the_team_once_and_write_each_contact_once(client, world, session, twilio, monkeypatch):
     from sqlalchemy import event
 
     senders = [world.client_phone, world.family_phone] + [f"+1201555{3000 + i:04d}" for i in range(4)]
@@ -251,3 +251,6 @@ def test_texts_routed_together_read_the_team_once(client, world, session, twilio
     assert reads("team") == 1 and reads("staff") == 1 and reads("leave") == 1 and reads("rota") == 1
     # The window of due texts, its senders' oldest, one claim of all six; then the window again, empty.
     assert reads("inbox_message") == 4
+    # Each contact is inserted with its route plan and first deadline: one write of the row, no UPDATE after.
+    assert sum(1 for s in statements if s.startswith("INSERT INTO contact ")) == len(senders)
+    assert [s for s in statements if s.startswith("UPDATE contact ")] == []
