@@ -16,6 +16,9 @@ from sqlmodel import Session
 from app.clients.models import PlanLink
 
 
+_INSERT_PLAN_LINK = PlanLink.__table__.insert()
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -24,8 +27,11 @@ def create_plan_link(*, session: Session, client_id: int, staff_id: int | None, 
                      now: datetime, settings) -> str:
     # 12 random bytes (96 bits) keep the URL short enough for one SMS segment.
     token = secrets.token_urlsafe(12)
-    session.add(PlanLink(client_id=client_id, staff_id=staff_id, contact_id=contact_id, token_hash=_hash(token),
-                         expires_at=now + timedelta(hours=settings.plan_link_hours), created_at=now))
+    # Written for every notification about a known client, and never read back
+    # in the transaction that writes it: a Core insert, not an ORM object to flush.
+    session.execute(_INSERT_PLAN_LINK, {
+        "client_id": client_id, "staff_id": staff_id, "contact_id": contact_id, "token_hash": _hash(token),
+        "expires_at": now + timedelta(hours=settings.plan_link_hours), "revoked_at": None, "created_at": now})
     return f"{settings.public_base_url}/plan/{token}"
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import bindparam, func, or_, select, tuple_
 
 from app.contacts.inbound import InboundSms, handle_inbound_sms
 from app.contacts.landing import InboxLanding
@@ -107,14 +107,22 @@ def _claim(session, message_id: int, *, is_postgres: bool) -> InboxMessage | Non
     return session.execute(query).scalars().first()
 
 
-def _claim_all(session, message_ids: list[int], *, is_postgres: bool) -> list[InboxMessage]:
-    """`_claim` for several rows at once, oldest first."""
-    query = (select(InboxMessage)
+_INBOX_COLUMNS = (InboxMessage.id, InboxMessage.message_sid, InboxMessage.to_number, InboxMessage.from_number,
+                  InboxMessage.body)
+_MARK_ROUTED = (InboxMessage.__table__.update()
+                .where(InboxMessage.__table__.c.id == bindparam("b_id"))
+                .values(processed_at=bindparam("b_at"), outcome=bindparam("b_outcome")))
+
+
+def _claim_all(session, message_ids: list[int], *, is_postgres: bool) -> list:
+    """`_claim` for several rows at once, oldest first: what routing reads of
+    them, as plain rows (their marks are written together, `_MARK_ROUTED`)."""
+    query = (select(*_INBOX_COLUMNS)
              .where(InboxMessage.id.in_(message_ids), InboxMessage.processed_at.is_(None))
              .order_by(InboxMessage.id))
     if is_postgres:
         query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query).scalars())
+    return list(session.execute(query))
 
 
 def _team_for_line(session, line: str) -> Team | None:
@@ -125,8 +133,8 @@ def _team_for_line(session, line: str) -> Team | None:
     return teams[line]
 
 
-def route_message(*, session, message: InboxMessage, now: datetime, settings) -> str:
-    """Route one recorded text (decisions in `contacts.inbound`)."""
+def route_message(*, session, message, now: datetime, settings) -> str:
+    """Route one recorded text (an `InboxMessage` or a row of its columns; decisions in `contacts.inbound`)."""
     team = _team_for_line(session, message.to_number)
     if team is None:  # the line was released after the text was accepted
         log.error("inbox_line_without_team", inbox_id=message.id, to=message.to_number)
@@ -171,12 +179,13 @@ def _route_together(runtime, message_ids: list[int]) -> int | None:
     outcomes: list[str] = []
     try:
         with runtime.db.session() as session:
-            for message in _claim_all(session, message_ids, is_postgres=runtime.db.is_postgres):
-                outcome = route_message(session=session, message=message, now=now, settings=runtime.settings)
-                message.processed_at = now
-                message.outcome = outcome
-                session.add(message)
-                outcomes.append(outcome)
+            messages = _claim_all(session, message_ids, is_postgres=runtime.db.is_postgres)
+            for message in messages:
+                outcomes.append(route_message(session=session, message=message, now=now,
+                                              settings=runtime.settings))
+            if messages:  # one statement marks them all (executemany)
+                session.execute(_MARK_ROUTED, [{"b_id": message.id, "b_at": now, "b_outcome": outcome}
+                                               for message, outcome in zip(messages, outcomes)])
     except Exception as exc:
         log.warning("inbox_routed_one_by_one", texts=len(message_ids), error=type(exc).__name__)
         return None

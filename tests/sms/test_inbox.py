@@ -225,7 +225,7 @@ def test_one_failing_text_of_a_transaction_costs_the_others_nothing(client, worl
     assert count(session, Contact) == len(senders)
 
 
-def test_texts_routed_together_read_the_team_once_and_write_each_contact_once(client, world, session, twilio, monkeypatch):
+def test_texts_routed_together_read_the_team_once_and_write_each_contact_once(client, world, session, twilio, clock):
     from sqlalchemy import event
 
     senders = [world.client_phone, world.family_phone] + [f"+1201555{3000 + i:04d}" for i in range(4)]
@@ -243,7 +243,7 @@ def test_texts_routed_together_read_the_team_once_and_write_each_contact_once(cl
         assert inbox.route_pending(runtime, together=len(senders)) == len(senders)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    assert {m.outcome for m in rows(session, InboxMessage)} == {"opened"}
+    assert {(m.outcome, m.processed_at) for m in rows(session, InboxMessage)} == {("opened", clock.now)}
 
     def reads(table: str) -> int:
         return sum(1 for s in statements if s.startswith("SELECT") and f"FROM {table} " in s + " ")
