@@ -252,17 +252,37 @@ class Database:
         if not self.is_postgres or not isinstance(bind, Engine):
             with self.session() as session:
                 return session.execute(statement, parameters).rowcount
-        if self._autocommit is None:
-            self._autocommit = make_engine(bind.url.render_as_string(hide_password=False), pool_pre_ping=False,
-                                           isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20)
         for attempt in (1, 2):
             try:
-                with self._autocommit.connect() as connection:
+                with self._autocommit_engine(bind).connect() as connection:
                     return connection.execute(statement, parameters).rowcount
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
         raise AssertionError("unreachable")
+
+    def write_returning(self, statement, parameters: dict) -> list:
+        """`write_one` for a statement with RETURNING: its rows. The same
+        terms: its own transaction, made once more on a fresh connection only
+        when the one it was given had died before it could run."""
+        bind = self.sessionmaker.kw.get("bind")
+        if not self.is_postgres or not isinstance(bind, Engine):
+            with self.session() as session:
+                return list(session.execute(statement, parameters))
+        for attempt in (1, 2):
+            try:
+                with self._autocommit_engine(bind).connect() as connection:
+                    return list(connection.execute(statement, parameters))
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _autocommit_engine(self, bind: Engine) -> Engine:
+        if self._autocommit is None:
+            self._autocommit = make_engine(bind.url.render_as_string(hide_password=False), pool_pre_ping=False,
+                                           isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20)
+        return self._autocommit
 
     def peek(self, statement):
         """One row of a read that takes no lock and writes nothing (a poll).
@@ -281,8 +301,9 @@ class Database:
         if self._reader is None:
             url = bind.url.render_as_string(hide_password=False)
             if self.is_postgres:
+                # The sender's poll, and a look after each of its rounds (up to 4 in flight).
                 self._reader = make_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT",
-                                           pool_size=1, max_overflow=1)
+                                           pool_size=2, max_overflow=4)
             else:
                 self._reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         with self._reader.connect() as connection:
