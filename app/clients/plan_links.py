@@ -28,10 +28,13 @@ def create_plan_link(*, session: Session, client_id: int, staff_id: int | None, 
     # 12 random bytes (96 bits) keep the URL short enough for one SMS segment.
     token = secrets.token_urlsafe(12)
     # Written for every notification about a known client, and never read back
-    # in the transaction that writes it: a Core insert, not an ORM object to flush.
-    session.execute(_INSERT_PLAN_LINK, {
-        "client_id": client_id, "staff_id": staff_id, "contact_id": contact_id, "token_hash": _hash(token),
-        "expires_at": now + timedelta(hours=settings.plan_link_hours), "revoked_at": None, "created_at": now})
+    # in the transaction that writes it: a Core insert, not an ORM object to
+    # flush, and not a reason to flush what the transaction added so far (it
+    # needs only the client, which exists).
+    with session.no_autoflush:
+        session.execute(_INSERT_PLAN_LINK, {
+            "client_id": client_id, "staff_id": staff_id, "contact_id": contact_id, "token_hash": _hash(token),
+            "expires_at": now + timedelta(hours=settings.plan_link_hours), "revoked_at": None, "created_at": now})
     return f"{settings.public_base_url}/plan/{token}"
 
 

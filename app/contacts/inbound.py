@@ -41,7 +41,9 @@ class CallerIdentity:
     candidate_client_ids: tuple[int, ...] = ()
 
 
-_CALLER_PHONES = (select(ClientPhone.client_id, ClientPhone.relation)
+# The client rows come with the match: planning the contact reads the client
+# next, and finds it in the session instead of asking again.
+_CALLER_PHONES = (select(ClientPhone.relation, Client)
                   .join(Client, Client.id == ClientPhone.client_id)
                   .where(ClientPhone.number == bindparam("number"), Client.team_id == bindparam("team_id"),
                          Client.status == "active"))
@@ -51,7 +53,9 @@ def identify_caller(*, session: Session, team_id: int, number: str) -> CallerIde
     """A client's own phone or a registered family/guardian phone; a number
     shared by several active clients is ambiguous (routed as unknown)."""
     rows = session.execute(_CALLER_PHONES, {"number": number, "team_id": team_id}).all()
-    client_ids = sorted({row.client_id for row in rows})
+    # Held for the transaction: the identity map keeps a row only while it is referenced.
+    session.info.setdefault("routing_rows", []).extend(row.Client for row in rows)
+    client_ids = sorted({row.Client.id for row in rows})
     if len(client_ids) == 1:
         return CallerIdentity(client_id=client_ids[0], relation=rows[0].relation)
     if len(client_ids) > 1:
