@@ -16,6 +16,7 @@ from app.contacts.models import Contact, ContactEvent
 from app.db import Database, make_engine
 from app.escalation.engine import tick
 from app.messaging.models import OutboundMessage
+from app.messaging.senders import SendResult
 from tests.conftest import TEST_DATABASE_URL, make_settings
 from tests.factories import make_client, make_staff, make_team
 
@@ -94,4 +95,80 @@ def test_two_engines_fire_each_escalation_once(committed_pg):
         assert level2 == CONTACTS
         assert s.execute(select(func.count()).select_from(Contact).where(Contact.level == 2)).scalar_one() == CONTACTS
     for e in engines + [seed_db]:
+        e.engine.dispose()
+
+
+class CountingTwilio:
+    """The network boundary: counts what it was handed."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.bodies: list[str] = []
+
+    def send(self, *, to, from_, body, status_callback):
+        with self.lock:
+            self.bodies.append(body)
+            return SendResult(ok=True, provider_sid=f"SM{len(self.bodies):032d}", status="queued")
+
+    def close(self):
+        pass
+
+
+def test_two_senders_claim_each_message_once(committed_pg):
+    """The claim is one UPDATE … RETURNING over a FOR UPDATE SKIP LOCKED
+    sub-select: two instances' senders draining one outbox at once hand every
+    message to Twilio once and share the work."""
+    from app.messaging.dispatcher import Dispatcher
+    from app.messaging.outbox import enqueue
+
+    seed_db = Database.from_url(committed_pg)
+    now = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)
+    with seed_db.session() as s:
+        team = make_team(s, crisis_line_number="+19735550100")
+        for i in range(300):
+            enqueue(session=s, team=team, to_number=f"+1201555{2000 + i:04d}", body=f"message {i}",
+                    purpose="notify", now=now)
+    twilio = CountingTwilio()
+    both_claimed = threading.Barrier(2, timeout=30)
+
+    class Sender(Dispatcher):
+        """Sends its first round only once the other sender has claimed one too:
+        the two drains overlap whichever thread the scheduler runs first."""
+
+        first_round = True
+
+        def _claim(self, ids, now):
+            claimed = super()._claim(ids, now)
+            if self.first_round:
+                self.first_round = False
+                both_claimed.wait()
+            return claimed
+
+    databases = [Database.from_url(committed_pg) for _ in range(2)]
+    senders = [Sender(db=db, sender=twilio, status_callback_url="http://127.0.0.1/twilio/status",
+                      clock=lambda: now, concurrency=4) for db in databases]
+    barrier = threading.Barrier(2)
+    sent, errors = [0, 0], []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            sent[index] = senders[index].drain(max_rounds=100)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(twilio.bodies) == sorted(f"message {i}" for i in range(300))
+    assert sum(sent) == 300 and all(n > 0 for n in sent), f"both senders should have shared the work: {sent}"
+    with seed_db.session() as s:
+        rows = s.execute(select(OutboundMessage.status, OutboundMessage.attempts)).all()
+    assert {(status, attempts) for status, attempts in rows} == {("queued", 1)}
+    for d in senders:
+        d.close()
+    for e in databases + [seed_db]:
         e.engine.dispose()
