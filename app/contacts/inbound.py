@@ -21,7 +21,6 @@ from app.contacts.models import Contact, ContactEvent
 from app.escalation import engine
 from app.messaging import texts
 from app.messaging.outbox import enqueue, set_opt_out
-from app.ops.metrics import CONTACTS_OPENED
 from app.teams.models import Staff, Team
 
 log = structlog.get_logger(__name__)
@@ -137,7 +136,6 @@ def _open(*, session: Session, team: Team, sms: InboundSms, now: datetime, setti
     contacts.record_event(session=session, contact=contact, kind="auto_reply_sent" if reply else "auto_reply_suppressed",
                           at=now, data={"message_id": reply.id} if reply else {"reason": "opted_out"})
     engine.start(session=session, contact=contact, team=team, now=now, settings=settings, levels=levels)
-    CONTACTS_OPENED.labels("sms").inc()
     log.info("contact_opened", contact_id=contact.id, team_id=team.id, known_client=caller.client_id is not None,
              priority=contact.priority)
     return "opened"

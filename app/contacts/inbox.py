@@ -32,7 +32,7 @@ from app.contacts.inbound import InboundSms, handle_inbound_sms
 from app.contacts.landing import InboxLanding
 from app.db import insert_ignoring_duplicates
 from app.messaging.models import InboxMessage
-from app.ops.metrics import INBOX_ROUTED
+from app.ops.metrics import CONTACTS_OPENED, INBOX_ROUTED
 from app.teams.models import Team
 from app.teams.phones import e164_or_raw
 
@@ -190,7 +190,7 @@ def _route_together(runtime, message_ids: list[int]) -> int | None:
         log.warning("inbox_routed_one_by_one", texts=len(message_ids), error=type(exc).__name__)
         return None
     for outcome in outcomes:
-        INBOX_ROUTED.labels(outcome).inc()
+        _count_routed(outcome)
     return len(outcomes)
 
 
@@ -209,7 +209,7 @@ def _route_one(runtime, message_id: int) -> bool:
     except Exception as exc:  # routing failed and was rolled back: the text stays pending, retried later
         failure = exc
     else:
-        INBOX_ROUTED.labels(outcome).inc()
+        _count_routed(outcome)
         return True
     # Counted in a transaction of its own (no savepoint around every routing
     # for the rare failure). Another instance may route the row meanwhile:
@@ -220,6 +220,13 @@ def _route_one(runtime, message_id: int) -> bool:
             _routing_failed(message, failure, now)
             session.add(message)
     return True
+
+
+def _count_routed(outcome: str) -> None:
+    """After the commit: a group rolled back and routed again is counted once."""
+    INBOX_ROUTED.labels(outcome).inc()
+    if outcome == "opened":
+        CONTACTS_OPENED.labels("sms").inc()
 
 
 def _where(exc: Exception) -> str:

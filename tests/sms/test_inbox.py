@@ -199,6 +199,12 @@ def test_one_failing_text_of_a_transaction_costs_the_others_nothing(client, worl
             raise RuntimeError("routing bug")
         return outcome
 
+    from prometheus_client import REGISTRY
+
+    def opened_counted() -> float:
+        return REGISTRY.get_sample_value("crisisroute_contacts_opened_total", {"channel": "sms"}) or 0.0
+
+    opened_before = opened_counted()
     monkeypatch.setattr(inbox, "route_message", fails_for_one)
     senders = [world.client_phone, world.family_phone] + [f"+1201555{2000 + i:04d}" for i in range(3)]
     for i, number in enumerate(senders):
@@ -217,6 +223,8 @@ def test_one_failing_text_of_a_transaction_costs_the_others_nothing(client, worl
     replies = [m for m in rows(session, OutboundMessage) if m.purpose == "auto_reply"]
     assert sorted(m.to_number for m in replies) == sorted(c.from_number for c in contacts)
     assert len(transactions) == 1  # after the group (rolled back together, then routed one a transaction)
+    # Counted when committed: the rolled-back group's contacts are not counted twice.
+    assert opened_counted() - opened_before == len(contacts)
 
     monkeypatch.setattr(inbox, "route_message", real_route)
     clock.advance(seconds=3)
