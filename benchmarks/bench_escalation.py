@@ -61,11 +61,16 @@ def _seed_contacts(database, world, base, clients_by_cm) -> dict[int, object]:
         rows.append({"team_id": world.team_id, "channel": "sms", "from_number": number, "client_id": client_id,
                      "candidate_client_ids": [], "caller_relation": "self", "status": "open", "priority": "normal",
                      "plan": plans[cm], "level": 1, "next_escalation_at": due, "created_at": base, "updated_at": base})
+    table = Contact.__table__
+    columns = [column.name for column in table.columns if column.name != "id"]
     with database.session() as session:
-        # Through the model, so that columns added later get their defaults.
+        # Built through the model, so that columns added later get their
+        # defaults, and written by Core executemany: the ORM's insert runs the
+        # contact's before_insert hook (a query for earlier contacts) 10,000
+        # times, which made seeding half of a quick run.
         for start in range(0, len(rows), 2000):
-            session.add_all([Contact(**row) for row in rows[start:start + 2000]])
-            session.flush()
+            models = [Contact(**row) for row in rows[start:start + 2000]]
+            session.execute(table.insert(), [{name: getattr(model, name) for name in columns} for model in models])
         return dict(session.execute(select(Contact.id, Contact.next_escalation_at)).all())
 
 
