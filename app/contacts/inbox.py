@@ -45,6 +45,7 @@ BATCH = 100
 # text), so this stays small; 1 text waiting is routed alone at once.
 ROUTED_TOGETHER = 8
 
+
 def retry_delay(attempts: int) -> timedelta:
     """2, 4, 8, 16 s: a transient fault (a deadlock, a restart) clears fast."""
     return timedelta(seconds=2 ** attempts)
