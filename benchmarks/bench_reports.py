@@ -102,6 +102,19 @@ def run(quick: bool = False) -> dict[str, float]:
                 "report_summary_ms": round(statistics.median(timings), 1)}
     finally:
         db.engine.dispose()
+        if not os.environ.get("BENCH_DATABASE_URL"):
+            _drop_database()  # a million rows are not left behind on the server
+
+
+def _drop_database() -> None:
+    from sqlalchemy import text
+
+    from app.db import make_engine
+
+    admin = make_engine(ADMIN_URL)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)"))
+    admin.dispose()
 
 
 if __name__ == "__main__":
