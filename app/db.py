@@ -248,31 +248,23 @@ class Database:
         SQLite keeps its ordinary write transaction (its BEGIN IMMEDIATE is
         what makes writers queue), and so do sessions bound to one connection
         (tests)."""
-        bind = self.sessionmaker.kw.get("bind")
-        if not self.is_postgres or not isinstance(bind, Engine):
-            with self.session() as session:
-                return session.execute(statement, parameters).rowcount
-        for attempt in (1, 2):
-            try:
-                with self._autocommit_engine(bind).connect() as connection:
-                    return connection.execute(statement, parameters).rowcount
-            except DBAPIError as exc:
-                if attempt == 2 or not exc.connection_invalidated:
-                    raise
-        raise AssertionError("unreachable")
+        return self._write_alone(statement, parameters, lambda result: result.rowcount)
 
     def write_returning(self, statement, parameters: dict) -> list:
-        """`write_one` for a statement with RETURNING: its rows. The same
-        terms: its own transaction, made once more on a fresh connection only
-        when the one it was given had died before it could run."""
+        """`write_one` for a statement with RETURNING: its rows, on the same terms."""
+        return self._write_alone(statement, parameters, list)
+
+    def _write_alone(self, statement, parameters, read):
+        """`statement` as its own transaction; `read` takes what it needs of
+        the result before the connection goes back (see `write_one`)."""
         bind = self.sessionmaker.kw.get("bind")
         if not self.is_postgres or not isinstance(bind, Engine):
             with self.session() as session:
-                return list(session.execute(statement, parameters))
+                return read(session.execute(statement, parameters))
         for attempt in (1, 2):
             try:
                 with self._autocommit_engine(bind).connect() as connection:
-                    return list(connection.execute(statement, parameters))
+                    return read(connection.execute(statement, parameters))
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
@@ -322,6 +314,16 @@ class Database:
                 raise
             finally:
                 session.close()
+
+
+def per_transaction(session: Session, name: str, key, load):
+    """`load()` once per transaction and `key` (routing several texts in one
+    transaction reads the team's rows once for all of them). The session is
+    closed at the transaction's end, and its `info` with it."""
+    cache = session.info.setdefault(name, {})
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
 
 
 metadata: MetaData = SQLModel.metadata

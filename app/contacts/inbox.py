@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, func, or_, select, tuple_
 
 from app.contacts.inbound import InboundSms, handle_inbound_sms
 from app.contacts.landing import InboxLanding
-from app.db import insert_ignoring_duplicates
+from app.db import insert_ignoring_duplicates, per_transaction
 from app.messaging.models import InboxMessage
 from app.ops.metrics import CONTACTS_OPENED, INBOX_ROUTED
 from app.teams.models import Team
@@ -128,10 +128,8 @@ def _claim_all(session, message_ids: list[int], *, is_postgres: bool) -> list:
 
 def _team_for_line(session, line: str) -> Team | None:
     """Read once per transaction: the texts routed together are mostly on one line."""
-    teams = session.info.setdefault("team_by_line", {})
-    if line not in teams:
-        teams[line] = session.execute(select(Team).where(Team.crisis_line_number == line)).scalars().first()
-    return teams[line]
+    return per_transaction(session, "team_by_line", line, lambda: session.execute(
+        select(Team).where(Team.crisis_line_number == line)).scalars().first())
 
 
 def route_message(*, session, message, now: datetime, settings) -> str:

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from app.clients.models import Client
 from app.contacts import service as contacts
 from app.contacts.models import Contact
+from app.db import per_transaction
 from app.messaging import texts
 from app.messaging.models import FINAL_FAILURES, OutboundMessage
 from app.messaging.outbox import enqueue
@@ -39,17 +40,14 @@ def team_staff(*, session: Session, team_id: int) -> list[Staff]:
     for them three times: is the sender staff, who can be reached, who
     supervises); the rows are the session's own, so changes made in the
     transaction show."""
-    loaded = session.info.setdefault("team_staff", {})
-    if team_id not in loaded:
-        loaded[team_id] = list(session.execute(select(Staff).where(Staff.team_id == team_id)).scalars())
-    return loaded[team_id]
+    return per_transaction(session, "team_staff", team_id, lambda: list(
+        session.execute(select(Staff).where(Staff.team_id == team_id)).scalars()))
 
 
 def _leave_now(*, session: Session, staff_rows: list[Staff], team_id: int,
                now: datetime) -> dict[int, list[tuple[datetime, datetime]]]:
     """Staff id -> their leave covering `now`; read once per transaction and `now`."""
-    cache = session.info.setdefault("leave_now", {})
-    if (team_id, now) not in cache:
+    def load() -> dict[int, list[tuple[datetime, datetime]]]:
         leaves: dict[int, list[tuple[datetime, datetime]]] = {}
         ids = [s.id for s in staff_rows]
         if ids:
@@ -58,8 +56,9 @@ def _leave_now(*, session: Session, staff_rows: list[Staff], team_id: int,
                 .where(Leave.staff_id.in_(ids), Leave.start <= now, Leave.end > now)
             ):
                 leaves.setdefault(staff_id, []).append((start, end))
-        cache[(team_id, now)] = leaves
-    return cache[(team_id, now)]
+        return leaves
+
+    return per_transaction(session, "leave_now", (team_id, now), load)
 
 
 def routing_context(
@@ -91,10 +90,8 @@ def _routing_context(
     # these for the transaction so notifying (names, phones) reads no row twice.
     session.info.setdefault("routing_rows", []).extend([*staff_rows, client])
     # Texts routed together share one `now`: who is on call is read once for them.
-    snapshots = session.info.setdefault("oncall_snapshot", {})
-    if (team.id, now) not in snapshots:
-        snapshots[(team.id, now)] = oncall_snapshot(session=session, team_id=team.id, at=now)
-    snapshot = snapshots[(team.id, now)]
+    snapshot = per_transaction(session, "oncall_snapshot", (team.id, now),
+                               lambda: oncall_snapshot(session=session, team_id=team.id, at=now))
     return RoutingContext(
         client_assigned_id=client.assigned_case_manager_id if client else None,
         client_backup_id=client.backup_case_manager_id if client else None,

@@ -24,6 +24,29 @@ ALWAYS = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "
 CONTACTS = 120
 
 
+def side_by_side(functions: list) -> list:
+    """Each function in a thread of its own, all released at once; their
+    results in order. An exception in any of them fails the test."""
+    start = threading.Barrier(len(functions))
+    results: list = [None] * len(functions)
+    errors: list[Exception] = []
+
+    def run(index: int) -> None:
+        try:
+            start.wait()
+            results[index] = functions[index]()
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(functions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    return results
+
+
 @pytest.fixture
 def committed_pg():
     if not TEST_DATABASE_URL:
@@ -67,22 +90,7 @@ def test_two_engines_fire_each_escalation_once(committed_pg):
 
     due = now + timedelta(seconds=team.ack_timeout_seconds + 1)
     engines = [Database.from_url(committed_pg) for _ in range(2)]
-    barrier = threading.Barrier(2)
-    results, errors = [0, 0], []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = tick(db=engines[index], now=due, settings=settings, batch=10)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = side_by_side([lambda db=db: tick(db=db, now=due, settings=settings, batch=10) for db in engines])
     assert sum(results) == CONTACTS
     assert all(r > 0 for r in results), f"both engines should have shared the work: {results}"
 
@@ -147,22 +155,7 @@ def test_two_senders_claim_each_message_once(committed_pg):
     databases = [Database.from_url(committed_pg) for _ in range(2)]
     senders = [Sender(db=db, sender=twilio, status_callback_url="http://127.0.0.1/twilio/status",
                       clock=lambda: now, concurrency=4) for db in databases]
-    barrier = threading.Barrier(2)
-    sent, errors = [0, 0], []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            sent[index] = senders[index].drain(max_rounds=100)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    sent = side_by_side([lambda d=d: d.drain(max_rounds=100) for d in senders])
     assert sorted(twilio.bodies) == sorted(f"message {i}" for i in range(300))
     assert sum(sent) == 300 and all(n > 0 for n in sent), f"both senders should have shared the work: {sent}"
     with seed_db.session() as s:
