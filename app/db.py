@@ -77,19 +77,21 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     # A slow or dead database must not hang a webhook for Twilio's full 15 s:
     # fail fast so Twilio moves to the fallback URL.
-    return create_engine(
-        url,
-        pool_timeout=5,
-        connect_args={
-            "connect_timeout": 3,
-            # A database that hangs (not refuses) must not hold a webhook past
-            # Twilio's 15 s: statements give up at 10 s, dead peers are noticed
-            # by TCP keepalives within ~10 s.
-            "options": "-c statement_timeout=10000",
-            "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
-        },
-        **kwargs,
-    )
+    return create_engine(url, pool_timeout=5, connect_args=dict(POSTGRES_CONNECT_ARGS), **kwargs)
+
+
+# A slow or dead database must not hold a webhook past Twilio's 15 s: connects
+# give up at 3 s, statements at 10 s, dead peers are noticed by TCP
+# keepalives within ~10 s.
+POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": 3,
+    "options": "-c statement_timeout=10000",
+    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+}
+# How long `write_one_on_loop` waits for a free connection before leaving the
+# write to a thread: a database gone away costs a webhook this much before
+# its 503 (which must come within a second).
+ON_LOOP_WAIT = 0.25
 
 
 def insert_ignoring_duplicates(table, *, key: str, columns: list[str]):
@@ -216,6 +218,8 @@ class Database:
         self.write_lock = write_lock
         self._autocommit: Engine | None = None
         self._reader: Engine | None = None
+        self._on_loop = None  # (event loop, psycopg pool): write_one_on_loop
+        self._on_loop_statements: dict = {}
 
     @classmethod
     def from_url(cls, url: str, *, background: bool = False) -> "Database":
@@ -275,6 +279,64 @@ class Database:
             self._autocommit = make_engine(bind.url.render_as_string(hide_password=False), pool_pre_ping=False,
                                            isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20)
         return self._autocommit
+
+    async def write_one_on_loop(self, statement, parameters: dict) -> int | None:
+        """`write_one` from the event loop itself, on PostgreSQL: the web
+        process's idempotent webhook insert. Through a thread it costs two
+        thread wake-ups and SQLAlchemy's execution (~0.6 ms of a webhook's
+        ~2.3 ms of CPU on 2 cores, median latency 5.3 -> 4.0 ms at 50 texts/s).
+
+        None when it was not done here, and the caller runs `write_one` in a
+        thread, which keeps its retry and its errors (the webhook's 503): on
+        SQLite, for sessions bound to one connection (tests), when no
+        connection is free within ON_LOOP_WAIT (a burst, a database going
+        away), and on any database error (a connection that died idle: the
+        pool drops it). So the statement must be idempotent, as for
+        `write_one`: it may have committed before its error. `parameters`
+        are passed to psycopg as they are (no SQLAlchemy type processing):
+        strings, numbers, aware datetimes."""
+        bind = self.sessionmaker.kw.get("bind")
+        if not self.is_postgres or not isinstance(bind, Engine):
+            return None
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        pool, sql = await self._on_loop_pool(bind), self._on_loop_sql(statement)
+        try:
+            async with pool.connection(timeout=ON_LOOP_WAIT) as connection:
+                return (await connection.execute(sql, parameters)).rowcount
+        except (PoolTimeout, psycopg.Error):
+            return None
+
+    def _on_loop_sql(self, statement) -> str:
+        sql = self._on_loop_statements.get(statement)
+        if sql is None:
+            sql = self._on_loop_statements[statement] = str(statement.compile(dialect=self.engine.dialect))
+        return sql
+
+    async def _on_loop_pool(self, bind: Engine):
+        """One pool per event loop (a test client runs each of its apps on a
+        loop of its own; a pool cannot outlive its loop)."""
+        import asyncio
+
+        from psycopg_pool import AsyncConnectionPool
+
+        loop = asyncio.get_running_loop()
+        if self._on_loop is None or self._on_loop[0] is not loop:
+            conninfo = bind.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            pool = AsyncConnectionPool(conninfo, min_size=2, max_size=10, open=False, name="webhook",
+                                       kwargs={"autocommit": True, **POSTGRES_CONNECT_ARGS})
+            self._on_loop = (loop, pool)
+            await pool.open()
+        return self._on_loop[1]
+
+    async def close_on_loop(self) -> None:
+        """Close the event loop's pool (the web process's shutdown)."""
+        import asyncio
+
+        if self._on_loop is not None and self._on_loop[0] is asyncio.get_running_loop():
+            pool, self._on_loop = self._on_loop[1], None
+            await pool.close()
 
     def peek(self, statement):
         """One row of a read that takes no lock and writes nothing (a poll).

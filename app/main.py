@@ -51,6 +51,7 @@ def create_app(
             yield
         finally:
             scheduler.stop()
+            await db.close_on_loop()
             app.state.runtime.close()
 
     app = FastAPI(

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from app.contacts.inbox import record_sms
+from app.contacts.inbox import RECORD_SMS, record_sms
 from app.errors import Invalid, NotFound, ServiceUnavailable
 from app.escalation.engine import on_message_failed
 from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
@@ -62,16 +62,24 @@ def _record_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: 
     return "recorded" if recorded else "duplicate"
 
 
-def _record_sms_now(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str | None:
-    """On SQLite, the landing file's write done at once when nothing can make
-    it wait (a known line, the file's lock free): a fraction of a millisecond,
-    cheaper than a trip through the thread pool. None: use the thread pool."""
-    landing = runtime.inbox_landing
-    if landing is None or to_number not in runtime.fallback_numbers:
+async def _record_sms_at_once(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str | None:
+    """The text written from the event loop itself when nothing can make that
+    wait, cheaper than a trip through the thread pool: on SQLite the landing
+    file's write when its lock is free (a fraction of a millisecond), on
+    PostgreSQL the inbox insert on a connection of the loop's own pool. Only
+    for a known line. None: use the thread pool (`_record_sms`)."""
+    if to_number not in runtime.fallback_numbers:
         return None
+    now = runtime.now()
+    landing = runtime.inbox_landing
+    if landing is None:
+        inserted = await runtime.db.write_one_on_loop(RECORD_SMS, dict(
+            message_sid=message_sid, to_number=to_number, from_number=from_raw, body=body, received_at=now,
+            attempts=0))
+        return None if inserted is None else "recorded" if inserted == 1 else "duplicate"
     try:
         recorded = landing.record_without_waiting(message_sid=message_sid, to_number=to_number,
-                                                  from_number=from_raw, body=body, now=runtime.now())
+                                                  from_number=from_raw, body=body, now=now)
     except (OperationalError, DBAPIError) as exc:
         raise _unavailable(exc) from None
     if recorded is None:
@@ -87,7 +95,7 @@ async def inbound_sms(request: Request, form: TwilioForm) -> Response:
     runtime = request.app.state.runtime
     to_number = e164_or_raw(required(form, "To"))
     args = (runtime, to_number, required(form, "From"), required(form, "MessageSid"), str(form.get("Body") or ""))
-    outcome = _record_sms_now(*args) or await _run_db(_record_sms, *args)
+    outcome = await _record_sms_at_once(*args) or await _run_db(_record_sms, *args)
     WEBHOOKS.labels("sms", outcome).inc()
     if outcome == "unknown_line":
         log.warning("sms_to_unknown_line", to=to_number)

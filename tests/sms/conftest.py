@@ -4,6 +4,7 @@ with respx (every outbound message is recorded as Twilio would receive it)."""
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs
@@ -12,8 +13,10 @@ import httpx
 import pytest
 import respx
 
+from app import migrations
+from app.db import make_engine
 from app.oncall.models import Rota
-from tests.conftest import TWILIO_API, TWILIO_SID, auth
+from tests.conftest import TEST_DATABASE_URL, TWILIO_API, TWILIO_SID, auth
 from tests.factories import make_client, make_key, make_staff, make_team
 from tests.twilio_signing import post_signed
 
@@ -151,3 +154,24 @@ def tick(app):
     advanced = engine_tick(db=runtime.db, now=runtime.now(), settings=runtime.settings)
     runtime.dispatcher.drain()
     return advanced
+
+
+@pytest.fixture
+def committed_pg():
+    """A PostgreSQL database of its own, migrated, with real commits (no
+    rolled-back outer transaction); dropped after."""
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests with real commits skipped")
+    name = f"crisisroute_engines_{os.getpid()}"
+    admin = make_engine(TEST_DATABASE_URL)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        c.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()

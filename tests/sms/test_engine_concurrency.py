@@ -3,21 +3,19 @@ fires exactly once (FOR UPDATE SKIP LOCKED), with real commits."""
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
-from app import migrations
 from app.contacts.inbound import InboundSms, handle_inbound_sms
 from app.contacts.models import Contact, ContactEvent
-from app.db import Database, make_engine
+from app.db import Database
 from app.escalation.engine import tick
 from app.messaging.models import OutboundMessage
 from app.messaging.senders import SendResult
-from tests.conftest import TEST_DATABASE_URL, make_settings
+from tests.conftest import make_settings
 from tests.factories import make_client, make_staff, make_team
 
 ALWAYS = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]
@@ -47,23 +45,6 @@ def side_by_side(functions: list) -> list:
     return results
 
 
-@pytest.fixture
-def committed_pg():
-    if not TEST_DATABASE_URL:
-        pytest.skip("TEST_DATABASE_URL not set: the two-engine test needs PostgreSQL")
-    name = f"crisisroute_engines_{os.getpid()}"
-    admin = make_engine(TEST_DATABASE_URL)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        c.exec_driver_sql(f"CREATE DATABASE {name}")
-    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
 
 
 def test_two_engines_fire_each_escalation_once(committed_pg):
