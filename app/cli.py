@@ -252,6 +252,8 @@ cli.add_typer(simulate_cli, name="simulate")
 
 
 def _simulate(path: str, params: dict, url: Optional[str]) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from app.simulate import last_outbox_id, outbox_since, post_webhook, wait_until_routed
 
     settings = _settings()
@@ -259,7 +261,14 @@ def _simulate(path: str, params: dict, url: Optional[str]) -> None:
         typer.secho("TWILIO_AUTH_TOKEN is not set (run `crisisroute demo` once)", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
     database = _database(settings)
-    before = last_outbox_id(database)
+    try:
+        before = last_outbox_id(database)
+    except SQLAlchemyError as exc:
+        # Before anything is posted: it reads what the server sent from DATABASE_URL.
+        typer.secho(f"cannot read the server's database ({type(exc).__name__}): simulate reads what the server "
+                    "sent from DATABASE_URL, which must be the running server's, migrated "
+                    "(crisisroute db upgrade)", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     response = post_webhook(base_url=url or settings.public_base_url, token=settings.twilio_auth_token,
                             path=path, params=params, public_base_url=settings.public_base_url)
     typer.echo(f"{path} -> HTTP {response.status_code}")
