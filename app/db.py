@@ -75,14 +75,12 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("max_overflow", 20)
     # Checked before each use, so a restarted database costs no request an error.
     kwargs.setdefault("pool_pre_ping", True)
-    # A slow or dead database must not hang a webhook for Twilio's full 15 s:
-    # fail fast so Twilio moves to the fallback URL.
     return create_engine(url, pool_timeout=5, connect_args=dict(POSTGRES_CONNECT_ARGS), **kwargs)
 
 
-# A slow or dead database must not hold a webhook past Twilio's 15 s: connects
-# give up at 3 s, statements at 10 s, dead peers are noticed by TCP
-# keepalives within ~10 s.
+# A slow or dead database must not hold a webhook past Twilio's 15 s (fail
+# fast, so Twilio moves to the fallback URL): connects give up at 3 s,
+# statements at 10 s, dead peers are noticed by TCP keepalives within ~10 s.
 POSTGRES_CONNECT_ARGS = {
     "connect_timeout": 3,
     "options": "-c statement_timeout=10000",

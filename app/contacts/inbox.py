@@ -55,6 +55,11 @@ RECORD_SMS = insert_ignoring_duplicates(InboxMessage.__table__, key="message_sid
     "message_sid", "to_number", "from_number", "body", "received_at", "attempts"])
 
 
+def _inbox_row(*, message_sid: str, to_number: str, from_number: str, body: str, now: datetime) -> dict:
+    return dict(message_sid=message_sid, to_number=to_number, from_number=from_number, body=body,
+                received_at=now, attempts=0)
+
+
 def record_sms(db, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime,
                landing: InboxLanding | None = None) -> bool:
     """Write the text as received. False when this MessageSid is already here
@@ -63,8 +68,17 @@ def record_sms(db, *, message_sid: str, to_number: str, from_number: str, body: 
     if landing is not None:
         return landing.record(message_sid=message_sid, to_number=to_number, from_number=from_number, body=body,
                               now=now)
-    return db.write_one(RECORD_SMS, dict(message_sid=message_sid, to_number=to_number, from_number=from_number,
-                                         body=body, received_at=now, attempts=0)) == 1
+    return db.write_one(RECORD_SMS, _inbox_row(message_sid=message_sid, to_number=to_number,
+                                               from_number=from_number, body=body, now=now)) == 1
+
+
+async def record_sms_on_loop(db, *, message_sid: str, to_number: str, from_number: str, body: str,
+                             now: datetime) -> bool | None:
+    """`record_sms` into the inbox table from the event loop (PostgreSQL,
+    `Database.write_one_on_loop`). None: not done here, call `record_sms`."""
+    inserted = await db.write_one_on_loop(RECORD_SMS, _inbox_row(message_sid=message_sid, to_number=to_number,
+                                                                 from_number=from_number, body=body, now=now))
+    return None if inserted is None else inserted == 1
 
 
 def _claimable_ids(session, *, now: datetime, limit: int) -> list[int]:

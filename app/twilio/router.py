@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from app.contacts.inbox import RECORD_SMS, record_sms
+from app.contacts.inbox import record_sms, record_sms_on_loop
 from app.errors import Invalid, NotFound, ServiceUnavailable
 from app.escalation.engine import on_message_failed
 from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
@@ -70,18 +70,15 @@ async def _record_sms_at_once(runtime, to_number: str, from_raw: str, message_si
     for a known line. None: use the thread pool (`_record_sms`)."""
     if to_number not in runtime.fallback_numbers:
         return None
-    now = runtime.now()
     landing = runtime.inbox_landing
+    text = dict(message_sid=message_sid, to_number=to_number, from_number=from_raw, body=body, now=runtime.now())
     if landing is None:
-        inserted = await runtime.db.write_one_on_loop(RECORD_SMS, dict(
-            message_sid=message_sid, to_number=to_number, from_number=from_raw, body=body, received_at=now,
-            attempts=0))
-        return None if inserted is None else "recorded" if inserted == 1 else "duplicate"
-    try:
-        recorded = landing.record_without_waiting(message_sid=message_sid, to_number=to_number,
-                                                  from_number=from_raw, body=body, now=now)
-    except (OperationalError, DBAPIError) as exc:
-        raise _unavailable(exc) from None
+        recorded = await record_sms_on_loop(runtime.db, **text)
+    else:
+        try:
+            recorded = landing.record_without_waiting(**text)
+        except (OperationalError, DBAPIError) as exc:
+            raise _unavailable(exc) from None
     if recorded is None:
         return None
     return "recorded" if recorded else "duplicate"
