@@ -294,6 +294,16 @@ class Server:
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
+    def pause(self) -> None:
+        """SIGSTOP to every process of the server (web process and worker
+        children): it takes no CPU while the other server is measured."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGCONT)
+
     def kill9(self) -> None:
         """SIGKILL: no shutdown handler, no flush, no goodbye."""
         if self.process and self.process.poll() is None:
@@ -303,6 +313,7 @@ class Server:
     def stop(self, timeout: float = 10.0) -> None:
         if self.process and self.process.poll() is None:
             try:
+                self.resume()  # a paused server would not act on the SIGTERM
                 os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout)
             except (subprocess.TimeoutExpired, ProcessLookupError):
@@ -583,6 +594,26 @@ async def closed_loop(*, base_url: str, path: str, requests: list[tuple[str, dic
         await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))),
                                timeout=max_seconds + timeout + 5)
     return results
+
+
+@contextmanager
+def load_generator_priority(nice: int = -10):
+    """The load generator stands for Twilio, whose requests come from other
+    machines: on these 2 cores it otherwise waits behind the server's worker
+    for a core to send a request or read its answer, and that wait (seen:
+    1-4 ms of a slow request) was counted as the server's. Raised for the
+    measured load when the OS permits (root or CAP_SYS_NICE), put back after.
+    Yields the niceness the generator ran at."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+    except OSError:
+        yield before
+        return
+    try:
+        yield nice
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, before)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:

@@ -81,14 +81,15 @@ async def record_sms_on_loop(db, *, message_sid: str, to_number: str, from_numbe
     return None if inserted is None else inserted == 1
 
 
-def _claimable_ids(session, *, now: datetime, limit: int) -> list[int]:
+def _claimable_ids(session, *, now: datetime, limit: int) -> tuple[list[int], int]:
     """Up to `limit` pending texts that are due, oldest first, each the oldest
     pending text of its sender (never overtake an earlier text from the same
     sender to the same line: the first opens the contact, the second continues
     it), even one another instance is routing right now or one waiting for a
     retry. Two small queries a batch instead of one anti-join a text: a queue
     table's index is full of rows routed a moment ago, and walking them for
-    every text made routing slower the longer the backlog."""
+    every text made routing slower the longer the backlog. Also returns how
+    many due texts the look saw (claimable or waiting behind their sender's)."""
     after_id = 0
     while True:
         due = session.execute(
@@ -98,7 +99,7 @@ def _claimable_ids(session, *, now: datetime, limit: int) -> list[int]:
             .order_by(InboxMessage.id).limit(limit)
         ).all()
         if not due:
-            return []
+            return [], 0
         senders = {(row.to_number, row.from_number) for row in due}
         oldest = dict(((to, sender), first) for to, sender, first in session.execute(
             select(InboxMessage.to_number, InboxMessage.from_number, func.min(InboxMessage.id))
@@ -108,7 +109,7 @@ def _claimable_ids(session, *, now: datetime, limit: int) -> list[int]:
         ).all())
         claimable = [row.id for row in due if oldest.get((row.to_number, row.from_number)) == row.id]
         if claimable or len(due) < limit:
-            return claimable
+            return claimable, len(due)
         # A whole window of texts waiting behind their senders' earlier ones: look further.
         after_id = due[-1].id
 
@@ -158,17 +159,20 @@ def route_message(*, session, message, now: datetime, settings) -> str:
 
 
 def route_pending(runtime, *, limit: int = BATCH, together: int = ROUTED_TOGETHER,
-                  between: Callable[[], object] | None = None) -> int:
+                  between: Callable[[], object] | None = None, unless_fewer_than: int = 0) -> int:
     """Route up to `limit` pending texts, up to `together` a transaction.
     Returns how many rows were handled. `between` runs after every group of
     texts routed (the worker sends what routing queued, so a burst's first
-    notifications leave while later texts wait)."""
+    notifications leave while later texts wait). `unless_fewer_than`: once a
+    look finds fewer texts than that, route them and stop, instead of looking
+    again at once for the one or two that arrived meanwhile (the worker's
+    next look, moments later, routes those with the texts beside them)."""
     handled = 0
     while handled < limit:
         if runtime.inbox_landing is not None:
             runtime.inbox_landing.move_into(runtime.db, now=runtime.now())
         with runtime.db.session() as session:
-            ids = _claimable_ids(session, now=runtime.now(), limit=limit - handled)
+            ids, due = _claimable_ids(session, now=runtime.now(), limit=limit - handled)
         round_handled = 0
         for start in range(0, len(ids), max(1, together)):
             chunk = ids[start:start + max(1, together)]
@@ -180,6 +184,10 @@ def route_pending(runtime, *, limit: int = BATCH, together: int = ROUTED_TOGETHE
                 between()
         handled += round_handled
         if not round_handled:  # nothing due, or everything due is another instance's
+            break
+        # No backlog, and no text held behind its sender's earlier one just
+        # routed: what arrives meanwhile waits for the next look, and company.
+        if due < unless_fewer_than and len(ids) == due:
             break
     return handled
 

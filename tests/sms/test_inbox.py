@@ -262,3 +262,44 @@ def test_texts_routed_together_read_the_team_once_and_write_each_contact_once(cl
     # Each contact is inserted with its route plan and first deadline: one write of the row, no UPDATE after.
     assert sum(1 for s in statements if s.startswith("INSERT INTO contact ")) == len(senders)
     assert [s for s in statements if s.startswith("UPDATE contact ")] == []
+
+
+def test_a_text_arriving_while_a_group_is_routed_waits_for_the_next_look_and_company(client, world, session, twilio):
+    """The worker's way (`unless_fewer_than`): without a backlog, texts that
+    arrive while a group is routed are not looked for at once (at 50 texts/s
+    that routed most texts alone, each paying a transaction of its own); the
+    next look routes them together. A backlog is routed without a pause."""
+    runtime = client.app.state.runtime
+    senders = [f"+1201555{4000 + i:04d}" for i in range(6)]
+    for i, number in enumerate(senders[:3]):
+        text_in(client, world, number, "hello", sid=f"SMlook{i}", route=False)
+    groups: list[int] = []
+
+    def arrivals_meanwhile():
+        routed = sum(1 for m in rows(session, InboxMessage) if m.processed_at is not None)
+        groups.append(routed - sum(groups))
+        if len(groups) == 1:  # two more texts arrive while the first group is routed
+            for i, number in enumerate(senders[3:5], start=3):
+                text_in(client, world, number, "hello", sid=f"SMlook{i}", route=False)
+
+    assert inbox.route_pending(runtime, together=8, between=arrivals_meanwhile, unless_fewer_than=8) == 3
+    assert [m.message_sid for m in rows(session, InboxMessage) if m.processed_at is None] == ["SMlook3", "SMlook4"]
+    # The next look: both in one transaction.
+    assert inbox.route_pending(runtime, together=8, between=arrivals_meanwhile, unless_fewer_than=8) == 2
+    assert groups == [3, 2]
+
+    # A backlog (a look that finds at least `unless_fewer_than`) is routed to the end at once.
+    for i in range(7):
+        text_in(client, world, f"+1201555{4100 + i:04d}", "hello", sid=f"SMbacklog{i}", route=False)
+    text_in(client, world, senders[5], "hello", sid="SMlook5", route=False)
+    assert inbox.route_pending(runtime, together=3, unless_fewer_than=3) == 8
+    assert inbox.pending_count(session) == 0
+
+
+def test_a_text_held_behind_its_senders_earlier_one_is_routed_in_the_same_look(client, world, session, twilio):
+    """Two texts from one sender: the second waits for the first (order), and
+    is routed as soon as the first is, not a look later."""
+    text_in(client, world, world.client_phone, "first", sid="SMheld1", route=False)
+    text_in(client, world, world.client_phone, "second", sid="SMheld2", route=False)
+    assert inbox.route_pending(client.app.state.runtime, together=8, unless_fewer_than=8) == 2
+    assert [m.outcome for m in rows(session, InboxMessage)] == ["opened", "continued"]
