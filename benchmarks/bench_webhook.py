@@ -225,7 +225,7 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
     seconds = 4 if quick else 30
     drain_seconds = 3 if quick else 240
     warm = 50 if quick else 100
-    pool = 2000 if quick else 20000  # more than 4 s of the burst takes on 2 cores (~300-410 a second)
+    pool = 4500 if quick else 32000  # more than the burst takes on 2 cores (seen: ~1,000 a second)
     concurrency = 32
     stand_in = TwilioStandInProcess(answer_seconds=TWILIO_ANSWER_MS / 1000).start()
     server = None
