@@ -32,9 +32,10 @@ class Settings(BaseSettings):
     # How often the worker looks for recorded texts to route (and the sender
     # for queued messages): the most a text waits before routing starts. 0.1,
     # not 0.05: at 50 texts/s the router then finds ~5 texts a look, routed in
-    # one transaction, instead of 1-3 (server CPU a text 15 -> 13 ms, webhook
-    # p99 on PostgreSQL 8-9 -> 7-7.5 ms on 2 cores), for ~40 ms more before a
-    # notification leaves (p50 60 -> 100 ms; staff answer in minutes).
+    # one transaction (with the router waiting for company, app.escalation.
+    # worker.route_inbox: server CPU a text 15 -> 10.7 ms, webhook p99 on
+    # PostgreSQL 8-9 -> 7 ms on 2 cores), for ~85 ms more before a
+    # notification leaves (p50 60 -> 146 ms; staff answer in minutes).
     inbox_poll_seconds: float = Field(default=0.1, gt=0, le=5)
     # Messages handed to Twilio's API at once per process (one contact's
     # messages always one after another, in order). Twilio takes ~100-300 ms

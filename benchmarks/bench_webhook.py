@@ -135,9 +135,12 @@ def webhook_latency(quick: bool, database_url: str | None = None, *, rounds: int
         with load_generator_priority() as loadgen_nice:
             for index in range(rounds):
                 # bare-app, app-bare, …: neither always runs first in a round.
-                order = (measure_bare, measure_app) if index % 2 == 0 else (measure_app, measure_bare)
-                blocks = {step: step(index) for step in order}
-                bare_block, app_block = blocks[measure_bare], blocks[measure_app]
+                if index % 2 == 0:
+                    bare_block = measure_bare(index)
+                    app_block = measure_app(index)
+                else:
+                    app_block = measure_app(index)
+                    bare_block = measure_bare(index)
                 bare_results += bare_block
                 results += app_block
                 by_round.append((percentile(_latencies_ms(app_block), 99),

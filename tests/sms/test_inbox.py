@@ -288,11 +288,20 @@ def test_a_text_arriving_while_a_group_is_routed_waits_for_the_next_look_and_com
     assert inbox.route_pending(runtime, together=8, between=arrivals_meanwhile, unless_fewer_than=8) == 2
     assert groups == [3, 2]
 
-    # A backlog (a look that finds at least `unless_fewer_than`) is routed to the end at once.
+    # A backlog (a look that finds at least `unless_fewer_than`) is routed to the end at once,
+    # texts that arrive meanwhile included.
     for i in range(7):
         text_in(client, world, f"+1201555{4100 + i:04d}", "hello", sid=f"SMbacklog{i}", route=False)
     text_in(client, world, senders[5], "hello", sid="SMlook5", route=False)
-    assert inbox.route_pending(runtime, together=3, unless_fewer_than=3) == 8
+    late: list[str] = []
+
+    def more_arrive_meanwhile():
+        if not late:
+            late.extend(["SMlate0", "SMlate1"])
+            for i, sid in enumerate(late):
+                text_in(client, world, f"+1201555{4200 + i:04d}", "hello", sid=sid, route=False)
+
+    assert inbox.route_pending(runtime, together=3, between=more_arrive_meanwhile, unless_fewer_than=3) == 10
     assert inbox.pending_count(session) == 0
 
 
