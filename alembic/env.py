@@ -1,9 +1,8 @@
 """Alembic environment: the schema is SQLModel.metadata; the URL comes from
 the caller (app.migrations) or DATABASE_URL."""
 
-from alembic import context
-
 import app.models  # noqa: F401  (registers every table)
+from alembic import context
 from app.db import make_engine, metadata
 from app.settings import get_settings
 

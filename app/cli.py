@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import threading
 from enum import Enum
-from typing import Optional
 
 import typer
 
@@ -54,8 +53,8 @@ def db_upgrade() -> None:
 def keys_create(
     role: str = typer.Option(..., help="admin, supervisor or case_manager"),
     name: str = typer.Option(..., help="who or what holds the key"),
-    team: Optional[int] = typer.Option(None, help="team id (required for non-admin roles)"),
-    staff: Optional[int] = typer.Option(None, help="staff id the key belongs to"),
+    team: int | None = typer.Option(None, help="team id (required for non-admin roles)"),
+    staff: int | None = typer.Option(None, help="staff id the key belongs to"),
 ) -> None:
     """Create an API key and print it once."""
     import app.models  # noqa: F401
@@ -69,9 +68,18 @@ def keys_create(
         migrations.upgrade(database.engine)
     try:
         with database.session() as session:
-            row, key = create_key(session=session, name=name, role=role, team_id=team, staff_id=staff)
-            audit(session=session, principal=CLI, action="api_key.create", record_type="api_key",
-                  record_id=row.id, team_id=team, detail={"role": role})
+            row, key = create_key(
+                session=session, name=name, role=role, team_id=team, staff_id=staff
+            )
+            audit(
+                session=session,
+                principal=CLI,
+                action="api_key.create",
+                record_type="api_key",
+                record_id=row.id,
+                team_id=team,
+                detail={"role": role},
+            )
     except AppError as exc:
         typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
@@ -82,8 +90,11 @@ def keys_create(
 def serve(
     host: str = typer.Option("127.0.0.1", help="interface to bind"),
     port: int = typer.Option(8000, help="port"),
-    workers_off: bool = typer.Option(False, "--no-worker",
-                                     help="do not run the worker (routing, escalation, sends) beside this server"),
+    workers_off: bool = typer.Option(
+        False,
+        "--no-worker",
+        help="do not run the worker (routing, escalation, sends) beside this server",
+    ),
 ) -> None:
     """Run the HTTP service and, by default, the worker as a child process."""
     _share_metrics_between_processes()
@@ -104,14 +115,21 @@ def serve(
         if migrations.is_empty(database.engine):
             migrations.upgrade(database.engine)
         elif not migrations.is_at_head(database.engine):
-            typer.secho("database is not at the migrations' head: run `crisisroute db upgrade`",
-                        fg=typer.colors.YELLOW, err=True)
+            typer.secho(
+                "database is not at the migrations' head: run `crisisroute db upgrade`",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
     except SQLAlchemyError as exc:
         # Serve anyway: /twilio/fallback needs no database and the webhooks
         # answer 503 at once, so Twilio keeps the line answered through its
         # fallback URL until the database is back (/readyz says 503 meanwhile).
-        typer.secho(f"database unreachable at start ({type(exc).__name__}): serving the fallback URL; "
-                    "webhooks answer 503 until it is back", fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"database unreachable at start ({type(exc).__name__}): serving the fallback URL; "
+            "webhooks answer 503 until it is back",
+            fg=typer.colors.RED,
+            err=True,
+        )
     app = create_app(settings, db=database, run_worker=False, configure_logs=False)
     # Routing (decides, queues) and sending (waits on Twilio) in processes of
     # their own: on SQLite the router holds the file's write lock while it
@@ -119,7 +137,11 @@ def serve(
     # it in one interpreter stretched that hold (the GIL) several-fold.
     routers = settings.worker_processes if not settings.is_sqlite else 1
     roles = ["route"] * routers + ["send"]
-    workers = [WorkerProcess(role).start() for role in roles] if settings.run_worker and not workers_off else []
+    workers = (
+        [WorkerProcess(role).start() for role in roles]
+        if settings.run_worker and not workers_off
+        else []
+    )
     # Everything imported so far lives as long as the process: keep the
     # collector from walking it again on every full collection.
     gc.freeze()
@@ -154,12 +176,15 @@ class WorkerRole(str, Enum):
 
 @cli.command()
 def worker(
-    parent_pid: Optional[int] = typer.Option(None, "--parent-pid", hidden=True,
-                                             help="exit when this process is gone (set by serve)"),
+    parent_pid: int | None = typer.Option(
+        None, "--parent-pid", hidden=True, help="exit when this process is gone (set by serve)"
+    ),
     role: WorkerRole = typer.Option(
-        WorkerRole.all, "--role",
+        WorkerRole.all,
+        "--role",
         help="all: everything below; route: route texts, escalation tick, notices (queues messages); "
-             "send: the outbox dispatcher (sends what is queued). serve runs one of each."),
+        "send: the outbox dispatcher (sends what is queued). serve runs one of each.",
+    ),
 ) -> None:
     """Run only the worker: route recorded texts, escalation tick, outbox dispatcher, notices (no HTTP)."""
     import gc
@@ -247,39 +272,59 @@ def get_settings_cache_clear() -> None:
     get_settings.cache_clear()
 
 
-simulate_cli = typer.Typer(help="Send signed Twilio webhooks to a running server.", no_args_is_help=True)
+simulate_cli = typer.Typer(
+    help="Send signed Twilio webhooks to a running server.", no_args_is_help=True
+)
 cli.add_typer(simulate_cli, name="simulate")
 
 
-def _simulate(path: str, params: dict, url: Optional[str]) -> None:
+def _simulate(path: str, params: dict, url: str | None) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.simulate import last_outbox_id, outbox_since, post_webhook, wait_until_routed
 
     settings = _settings()
     if not settings.twilio_auth_token:
-        typer.secho("TWILIO_AUTH_TOKEN is not set (run `crisisroute demo` once)", fg=typer.colors.RED, err=True)
+        typer.secho(
+            "TWILIO_AUTH_TOKEN is not set (run `crisisroute demo` once)",
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(2)
     database = _database(settings)
     try:
         before = last_outbox_id(database)
     except SQLAlchemyError as exc:
         # Before anything is posted: it reads what the server sent from DATABASE_URL.
-        typer.secho(f"cannot read the server's database ({type(exc).__name__}): simulate reads what the server "
-                    "sent from DATABASE_URL, which must be the running server's, migrated "
-                    "(crisisroute db upgrade)", fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"cannot read the server's database ({type(exc).__name__}): simulate reads what the server "
+            "sent from DATABASE_URL, which must be the running server's, migrated "
+            "(crisisroute db upgrade)",
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(2) from None
-    response = post_webhook(base_url=url or settings.public_base_url, token=settings.twilio_auth_token,
-                            path=path, params=params, public_base_url=settings.public_base_url)
+    response = post_webhook(
+        base_url=url or settings.public_base_url,
+        token=settings.twilio_auth_token,
+        path=path,
+        params=params,
+        public_base_url=settings.public_base_url,
+    )
     typer.echo(f"{path} -> HTTP {response.status_code}")
     if response.text.strip():
         typer.echo(response.text)
     if path == "/twilio/sms" and response.status_code == 200:
         outcome = wait_until_routed(database, params["MessageSid"])
-        typer.echo(f"routed: {outcome}" if outcome else
-                   "recorded, not routed yet: is the worker running (crisisroute serve, or crisisroute worker)?")
+        typer.echo(
+            f"routed: {outcome}"
+            if outcome
+            else "recorded, not routed yet: is the worker running (crisisroute serve, or crisisroute worker)?"
+        )
     for message in outbox_since(database, before):
-        typer.echo(f"  outbox #{message.id} [{message.purpose}] to {message.to_number}: {message.body}")
+        typer.echo(
+            f"  outbox #{message.id} [{message.purpose}] to {message.to_number}: {message.body}"
+        )
 
 
 @simulate_cli.command("sms")
@@ -287,7 +332,7 @@ def simulate_sms(
     from_number: str = typer.Option(..., "--from", help="sender's number"),
     to_number: str = typer.Option(..., "--to", help="the crisis line"),
     body: str = typer.Option(..., help="message text"),
-    url: Optional[str] = typer.Option(None, help="server base URL (default PUBLIC_BASE_URL)"),
+    url: str | None = typer.Option(None, help="server base URL (default PUBLIC_BASE_URL)"),
 ) -> None:
     """Post a signed inbound SMS and print what the service sent."""
     from app.simulate import sms_params
@@ -299,7 +344,7 @@ def simulate_sms(
 def simulate_call(
     from_number: str = typer.Option(..., "--from", help="caller's number"),
     to_number: str = typer.Option(..., "--to", help="the crisis line"),
-    url: Optional[str] = typer.Option(None, help="server base URL (default PUBLIC_BASE_URL)"),
+    url: str | None = typer.Option(None, help="server base URL (default PUBLIC_BASE_URL)"),
 ) -> None:
     """Post a signed inbound call and print the TwiML answer."""
     from app.simulate import call_params

@@ -12,11 +12,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import MetaData, event
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -31,7 +31,7 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def normalize_url(url: str) -> str:
@@ -84,7 +84,10 @@ def make_engine(url: str, **kwargs) -> Engine:
 POSTGRES_CONNECT_ARGS = {
     "connect_timeout": 3,
     "options": "-c statement_timeout=10000",
-    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
 }
 # How long `write_one_on_loop` waits for a free connection before leaving the
 # write to a thread: a database gone away costs a webhook this much before
@@ -103,8 +106,9 @@ def insert_ignoring_duplicates(table, *, key: str, columns: list[str]):
 
     names = ", ".join(columns)
     values = ", ".join(f":{column}" for column in columns)
-    return text(f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ({key}) DO NOTHING").bindparams(
-        *[bindparam(column, type_=table.c[column].type) for column in columns])
+    return text(
+        f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ({key}) DO NOTHING"
+    ).bindparams(*[bindparam(column, type_=table.c[column].type) for column in columns])
 
 
 class SqliteWriteLock:
@@ -131,7 +135,9 @@ class SqliteWriteLock:
         self._fcntl = fcntl
         self._path = path
         self.background = background
-        self._files: dict[str, object] = {}  # opened on first use: a database that cannot be opened yet must not stop `serve`
+        self._files: dict[
+            str, object
+        ] = {}  # opened on first use: a database that cannot be opened yet must not stop `serve`
         self._threads = threading.Lock()
         self._local = threading.local()
 
@@ -158,7 +164,9 @@ class SqliteWriteLock:
                 yield
                 return
             flock = self._fcntl.flock
-            flock(turnstile.fileno(), self._fcntl.LOCK_EX if self.background else self._fcntl.LOCK_SH)
+            flock(
+                turnstile.fileno(), self._fcntl.LOCK_EX if self.background else self._fcntl.LOCK_SH
+            )
             try:
                 flock(lock_file.fileno(), self._fcntl.LOCK_EX)
             finally:
@@ -207,8 +215,13 @@ class SqliteWriteLock:
 class Database:
     """One engine and its session factory; the app and the worker each hold one."""
 
-    def __init__(self, engine: Engine, *, session_options: dict | None = None,
-                 write_lock: SqliteWriteLock | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        session_options: dict | None = None,
+        write_lock: SqliteWriteLock | None = None,
+    ):
         self.engine = engine
         self.sessionmaker = sessionmaker(
             bind=engine, class_=Session, expire_on_commit=False, **(session_options or {})
@@ -220,7 +233,7 @@ class Database:
         self._on_loop_statements: dict = {}
 
     @classmethod
-    def from_url(cls, url: str, *, background: bool = False) -> "Database":
+    def from_url(cls, url: str, *, background: bool = False) -> Database:
         """`background`: this process's writes give way to waiting webhooks
         (the worker's, on a SQLite file shared with the web process)."""
         # The worker's every transaction is retried when it fails (a text is
@@ -229,8 +242,11 @@ class Database:
         # cheaper than a ping before each of its many short transactions.
         engine = make_engine(url, pool_pre_ping=False) if background else make_engine(url)
         path = engine.url.database if engine.dialect.name == "sqlite" else None
-        lock = (SqliteWriteLock(f"{path}.lock", background=background)
-                if path and path != ":memory:" and sys.platform != "win32" else None)
+        lock = (
+            SqliteWriteLock(f"{path}.lock", background=background)
+            if path and path != ":memory:" and sys.platform != "win32"
+            else None
+        )
         return cls(engine, write_lock=lock)
 
     @property
@@ -274,8 +290,13 @@ class Database:
 
     def _autocommit_engine(self, bind: Engine) -> Engine:
         if self._autocommit is None:
-            self._autocommit = make_engine(bind.url.render_as_string(hide_password=False), pool_pre_ping=False,
-                                           isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=20)
+            self._autocommit = make_engine(
+                bind.url.render_as_string(hide_password=False),
+                pool_pre_ping=False,
+                isolation_level="AUTOCOMMIT",
+                pool_size=10,
+                max_overflow=20,
+            )
         return self._autocommit
 
     async def write_one_on_loop(self, statement, parameters: dict) -> int | None:
@@ -309,7 +330,9 @@ class Database:
     def _on_loop_sql(self, statement) -> str:
         sql = self._on_loop_statements.get(statement)
         if sql is None:
-            sql = self._on_loop_statements[statement] = str(statement.compile(dialect=self.engine.dialect))
+            sql = self._on_loop_statements[statement] = str(
+                statement.compile(dialect=self.engine.dialect)
+            )
         return sql
 
     async def _on_loop_pool(self, bind: Engine):
@@ -322,8 +345,14 @@ class Database:
         loop = asyncio.get_running_loop()
         if self._on_loop is None or self._on_loop[0] is not loop:
             conninfo = bind.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            pool = AsyncConnectionPool(conninfo, min_size=2, max_size=10, open=False, name="webhook",
-                                       kwargs={"autocommit": True, **POSTGRES_CONNECT_ARGS})
+            pool = AsyncConnectionPool(
+                conninfo,
+                min_size=2,
+                max_size=10,
+                open=False,
+                name="webhook",
+                kwargs={"autocommit": True, **POSTGRES_CONNECT_ARGS},
+            )
             self._on_loop = (loop, pool)
             await pool.open()
         return self._on_loop[1]
@@ -354,10 +383,17 @@ class Database:
             url = bind.url.render_as_string(hide_password=False)
             if self.is_postgres:
                 # The sender's poll, and a look after each of its rounds (up to 4 in flight).
-                self._reader = make_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT",
-                                           pool_size=2, max_overflow=4)
+                self._reader = make_engine(
+                    url,
+                    pool_pre_ping=False,
+                    isolation_level="AUTOCOMMIT",
+                    pool_size=2,
+                    max_overflow=4,
+                )
             else:
-                self._reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+                self._reader = create_engine(
+                    url, connect_args={"check_same_thread": False, "timeout": 30}
+                )
         with self._reader.connect() as connection:
             return connection.execute(statement).first()
 

@@ -29,16 +29,25 @@ def ensure_dev_token(env_path: Path = Path(".env")) -> str | None:
         return None
     token = "dev-" + secrets.token_hex(16)
     with env_path.open("a") as f:
-        f.write(f"{'' if not text or text.endswith(chr(10)) else chr(10)}TWILIO_AUTH_TOKEN={token}\n")
+        f.write(
+            f"{'' if not text or text.endswith(chr(10)) else chr(10)}TWILIO_AUTH_TOKEN={token}\n"
+        )
     return token
 
 
 def seed(session) -> tuple[Team, str | None]:
-    team = session.execute(select(Team).where(Team.crisis_line_number == DEMO_LINE)).scalars().first()
+    team = (
+        session.execute(select(Team).where(Team.crisis_line_number == DEMO_LINE)).scalars().first()
+    )
     if team is not None:
         return team, None
-    team = Team(name="Demo ICM Team", timezone="America/New_York", region="US",
-                crisis_line_number=DEMO_LINE, fallback_number=DEMO_FALLBACK)
+    team = Team(
+        name="Demo ICM Team",
+        timezone="America/New_York",
+        region="US",
+        crisis_line_number=DEMO_LINE,
+        fallback_number=DEMO_FALLBACK,
+    )
     session.add(team)
     session.flush()
     people = [
@@ -55,29 +64,75 @@ def seed(session) -> tuple[Team, str | None]:
         staff.append(row)
     session.flush()
     supervisor, casey, bea, owen, nia = staff
-    session.add(Rota(team_id=team.id, name="Primary on-call", priority=1, timezone=team.timezone, layers=[
-        {"name": "weekly", "turn": {"unit": "weeks", "length": 1}, "start": "2026-01-05T09:00",
-         "participants": [owen.id, nia.id], "restrictions": []},
-    ]))
-    session.add(Rota(team_id=team.id, name="Backup on-call", priority=2, timezone=team.timezone, layers=[
-        {"name": "weekly", "turn": {"unit": "weeks", "length": 1}, "start": "2026-01-05T09:00",
-         "participants": [nia.id, owen.id], "restrictions": []},
-    ]))
-    sam = Client(team_id=team.id, preferred_name="Sam", assigned_case_manager_id=casey.id,
-                 backup_case_manager_id=bea.id)
+    session.add(
+        Rota(
+            team_id=team.id,
+            name="Primary on-call",
+            priority=1,
+            timezone=team.timezone,
+            layers=[
+                {
+                    "name": "weekly",
+                    "turn": {"unit": "weeks", "length": 1},
+                    "start": "2026-01-05T09:00",
+                    "participants": [owen.id, nia.id],
+                    "restrictions": [],
+                },
+            ],
+        )
+    )
+    session.add(
+        Rota(
+            team_id=team.id,
+            name="Backup on-call",
+            priority=2,
+            timezone=team.timezone,
+            layers=[
+                {
+                    "name": "weekly",
+                    "turn": {"unit": "weeks", "length": 1},
+                    "start": "2026-01-05T09:00",
+                    "participants": [nia.id, owen.id],
+                    "restrictions": [],
+                },
+            ],
+        )
+    )
+    sam = Client(
+        team_id=team.id,
+        preferred_name="Sam",
+        assigned_case_manager_id=casey.id,
+        backup_case_manager_id=bea.id,
+    )
     session.add(sam)
     session.flush()
     session.add(ClientPhone(client_id=sam.id, number="+12015550150", relation="self"))
-    session.add(ClientPhone(client_id=sam.id, number="+12015550151", relation="family", name="Sam's mother"))
-    session.add(CrisisPlan(client_id=sam.id, version=1, created_by="demo", sections={
-        "warning_signs": ["not sleeping", "skipping meds"],
-        "coping_strategies": ["walk the dog", "music"],
-        "social_supports": ["coffee shop on Main St"],
-        "people_to_call": ["sister"],
-        "professionals": ["Casey (case manager)", "988 Suicide & Crisis Lifeline"],
-        "safe_environment": ["meds kept by sister"],
-        "reasons_for_living": ["the dog", "painting"],
-    }))
+    session.add(
+        ClientPhone(client_id=sam.id, number="+12015550151", relation="family", name="Sam's mother")
+    )
+    session.add(
+        CrisisPlan(
+            client_id=sam.id,
+            version=1,
+            created_by="demo",
+            sections={
+                "warning_signs": ["not sleeping", "skipping meds"],
+                "coping_strategies": ["walk the dog", "music"],
+                "social_supports": ["coffee shop on Main St"],
+                "people_to_call": ["sister"],
+                "professionals": ["Casey (case manager)", "988 Suicide & Crisis Lifeline"],
+                "safe_environment": ["meds kept by sister"],
+                "reasons_for_living": ["the dog", "painting"],
+            },
+        )
+    )
     _, key = create_key(session=session, name="demo supervisor", role="supervisor", team_id=team.id)
-    audit(session=session, principal=CLI, action="demo.seed", record_type="team", record_id=team.id, team_id=team.id)
+    audit(
+        session=session,
+        principal=CLI,
+        action="demo.seed",
+        record_type="team",
+        record_id=team.id,
+        team_id=team.id,
+    )
     return team, key

@@ -83,23 +83,31 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(OverflowError)
     async def _out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
         # A number too large for the database (SQLite refuses ints past 64
         # bits while binding, e.g. GET /v1/contacts/108372202433876197376):
         # bad input, not a server fault.
-        return JSONResponse({"detail": [{"loc": ["request"], "msg": "a number is out of range",
-                                         "type": "value_error"}]}, status_code=422)
+        return JSONResponse(
+            {
+                "detail": [
+                    {"loc": ["request"], "msg": "a number is out of range", "type": "value_error"}
+                ]
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         request_id = getattr(request.state, "request_id", None)
-        log.error("unhandled_exception", request_id=request_id, error=type(exc).__name__, exc_info=exc)
-        return JSONResponse(
-            {"detail": "internal error", "request_id": request_id}, status_code=500
+        log.error(
+            "unhandled_exception", request_id=request_id, error=type(exc).__name__, exc_info=exc
         )
+        return JSONResponse({"detail": "internal error", "request_id": request_id}, status_code=500)
 
 
 def refuse_nulls(data: dict, *, nullable: frozenset[str] = frozenset()) -> dict:

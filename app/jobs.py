@@ -54,8 +54,13 @@ class Scheduler:
             # coalesce + max_instances=1: a slow tick is skipped, never stacked;
             # a missed tick is harmless because due rows are still due.
             self._scheduler.add_job(
-                self._runner(job), "interval", seconds=job.seconds, id=job.name,
-                coalesce=True, max_instances=1, misfire_grace_time=None,
+                self._runner(job),
+                "interval",
+                seconds=job.seconds,
+                id=job.name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
             )
         self._scheduler.start()
 

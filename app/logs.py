@@ -25,8 +25,20 @@ _SAFE_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "route", "
 # Keys whose values are never logged, whatever they hold.
 REDACTED_KEYS = frozenset(
     {
-        "body", "Body", "message", "text", "name", "preferred_name", "staff_name",
-        "client_name", "notes", "note", "transcript", "plan", "FromCity", "CallerName",
+        "body",
+        "Body",
+        "message",
+        "text",
+        "name",
+        "preferred_name",
+        "staff_name",
+        "client_name",
+        "notes",
+        "note",
+        "transcript",
+        "plan",
+        "FromCity",
+        "CallerName",
     }
 )
 

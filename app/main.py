@@ -67,8 +67,18 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     # Twilio's webhooks first: routes are matched in order, and matching every
     # API route before reaching /twilio/sms was ~15% of a webhook's CPU.
-    for router in (twilio_router, voice_router, ops_router, auth_router, teams_router, clients_router,
-                   oncall_router, contacts_router, outcomes_router, reports_router):
+    for router in (
+        twilio_router,
+        voice_router,
+        ops_router,
+        auth_router,
+        teams_router,
+        clients_router,
+        oncall_router,
+        contacts_router,
+        outcomes_router,
+        reports_router,
+    ):
         app.include_router(router)
     return app
 

@@ -55,8 +55,13 @@ class Runtime:
         from app.teams.models import Team
 
         with self.db.session() as session:
-            fallback = session.execute(select(Team.fallback_number)
-                                       .where(Team.crisis_line_number == number)).scalars().first()
+            fallback = (
+                session.execute(
+                    select(Team.fallback_number).where(Team.crisis_line_number == number)
+                )
+                .scalars()
+                .first()
+            )
         if fallback is None:
             return False
         self.fallback_numbers = {**self.fallback_numbers, number: fallback}
@@ -69,8 +74,13 @@ class Runtime:
             self.inbox_landing.close()
 
 
-def build_runtime(settings: Settings, db: Database, *, sender: SmsSender | None = None,
-                  clock: Callable[[], datetime] | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    db: Database,
+    *,
+    sender: SmsSender | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Runtime:
     from app.escalation.engine import on_message_failed
 
     clock = clock or utcnow
@@ -81,12 +91,21 @@ def build_runtime(settings: Settings, db: Database, *, sender: SmsSender | None 
         on_message_failed(session, message, now, settings)
 
     dispatcher = Dispatcher(
-        db=db, sender=sender, status_callback_url=f"{settings.public_base_url}/twilio/status",
-        clock=lambda: runtime_ref["runtime"].now(), on_failure=on_failure,
+        db=db,
+        sender=sender,
+        status_callback_url=f"{settings.public_base_url}/twilio/status",
+        clock=lambda: runtime_ref["runtime"].now(),
+        on_failure=on_failure,
         concurrency=settings.twilio_send_concurrency,
     )
-    runtime = Runtime(settings=settings, db=db, sender=sender, dispatcher=dispatcher, clock=clock,
-                      inbox_landing=InboxLanding.beside(db))
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        sender=sender,
+        dispatcher=dispatcher,
+        clock=clock,
+        inbox_landing=InboxLanding.beside(db),
+    )
     runtime_ref["runtime"] = runtime
     runtime.refresh_fallback_numbers()
     return runtime

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _transport_has_credentials(self) -> "Settings":
+    def _transport_has_credentials(self) -> Settings:
         has_credentials = bool(self.twilio_account_sid and self.twilio_auth_token)
         if self.messaging_transport is None:
             self.messaging_transport = "twilio" if has_credentials else "outbox"

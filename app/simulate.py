@@ -13,22 +13,41 @@ from twilio.request_validator import RequestValidator
 from app.messaging.models import OutboundMessage
 
 
-def post_webhook(*, base_url: str, token: str, path: str, params: dict, public_base_url: str | None = None) -> httpx.Response:
+def post_webhook(
+    *, base_url: str, token: str, path: str, params: dict, public_base_url: str | None = None
+) -> httpx.Response:
     """Post to `base_url`, signed as Twilio would sign it: over the URL the
     server believes it is reached at (its PUBLIC_BASE_URL)."""
     signed_url = (public_base_url or base_url).rstrip("/") + path
     signature = RequestValidator(token).compute_signature(signed_url, params)
-    return httpx.post(base_url.rstrip("/") + path, data=params, headers={"X-Twilio-Signature": signature}, timeout=15)
+    return httpx.post(
+        base_url.rstrip("/") + path,
+        data=params,
+        headers={"X-Twilio-Signature": signature},
+        timeout=15,
+    )
 
 
 def sms_params(from_number: str, to_number: str, body: str) -> dict:
-    return {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32,
-            "From": from_number, "To": to_number, "Body": body, "NumMedia": "0"}
+    return {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": "AC" + "0" * 32,
+        "From": from_number,
+        "To": to_number,
+        "Body": body,
+        "NumMedia": "0",
+    }
 
 
 def call_params(from_number: str, to_number: str) -> dict:
-    return {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32,
-            "From": from_number, "To": to_number, "CallStatus": "ringing", "Direction": "inbound"}
+    return {
+        "CallSid": "CA" + uuid.uuid4().hex,
+        "AccountSid": "AC" + "0" * 32,
+        "From": from_number,
+        "To": to_number,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+    }
 
 
 def outbox_since(db, last_id: int, wait_seconds: float = 2.0) -> list[OutboundMessage]:
@@ -37,15 +56,23 @@ def outbox_since(db, last_id: int, wait_seconds: float = 2.0) -> list[OutboundMe
     rows: list[OutboundMessage] = []
     while time.monotonic() < deadline:
         with db.session() as session:
-            rows = list(session.execute(
-                select(OutboundMessage).where(OutboundMessage.id > last_id).order_by(OutboundMessage.id)
-            ).scalars())
+            rows = list(
+                session.execute(
+                    select(OutboundMessage)
+                    .where(OutboundMessage.id > last_id)
+                    .order_by(OutboundMessage.id)
+                ).scalars()
+            )
         if rows:
             time.sleep(0.2)  # let the rest of the same decision land
             with db.session() as session:
-                return list(session.execute(
-                    select(OutboundMessage).where(OutboundMessage.id > last_id).order_by(OutboundMessage.id)
-                ).scalars())
+                return list(
+                    session.execute(
+                        select(OutboundMessage)
+                        .where(OutboundMessage.id > last_id)
+                        .order_by(OutboundMessage.id)
+                    ).scalars()
+                )
         time.sleep(0.1)
     return rows
 
@@ -58,8 +85,11 @@ def wait_until_routed(db, message_sid: str, wait_seconds: float = 10.0) -> str |
     deadline = time.monotonic() + wait_seconds
     while True:
         with db.session() as session:
-            row = session.execute(select(InboxMessage.processed_at, InboxMessage.outcome)
-                                  .where(InboxMessage.message_sid == message_sid)).first()
+            row = session.execute(
+                select(InboxMessage.processed_at, InboxMessage.outcome).where(
+                    InboxMessage.message_sid == message_sid
+                )
+            ).first()
         if row is not None and row.processed_at is not None:
             return row.outcome
         if time.monotonic() >= deadline:

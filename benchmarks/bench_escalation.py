@@ -26,19 +26,37 @@ WINDOW_SECONDS = 300  # the team's ack timeout: deadlines spread over it
 
 def _plans(world):
     """The default plan for a client of each case manager (no rotas)."""
-    from app.routing import RoutingContext, StaffInfo, plan, plan_to_json
     from app.db import utcnow
+    from app.routing import RoutingContext, StaffInfo, plan, plan_to_json
 
-    staff = {sid: StaffInfo(id=sid, role="case_manager", active=True, sms_ok=True, available=True)
-             for sid in (*world.case_managers, *world.backups)}
-    staff.update({sid: StaffInfo(id=sid, role="supervisor", active=True, sms_ok=True, available=True)
-                  for sid in world.supervisors})
+    staff = {
+        sid: StaffInfo(id=sid, role="case_manager", active=True, sms_ok=True, available=True)
+        for sid in (*world.case_managers, *world.backups)
+    }
+    staff.update(
+        {
+            sid: StaffInfo(id=sid, role="supervisor", active=True, sms_ok=True, available=True)
+            for sid in world.supervisors
+        }
+    )
     backup = next(iter(world.backups))
     return {
-        cm: plan_to_json(plan(RoutingContext(
-            client_assigned_id=cm, client_backup_id=backup, staff=staff, on_call=(), policy=None,
-            ack_timeout_seconds=WINDOW_SECONDS, priority_timeout_seconds=120, high_priority=False,
-            fallback_number=world.fallback), utcnow()))
+        cm: plan_to_json(
+            plan(
+                RoutingContext(
+                    client_assigned_id=cm,
+                    client_backup_id=backup,
+                    staff=staff,
+                    on_call=(),
+                    policy=None,
+                    ack_timeout_seconds=WINDOW_SECONDS,
+                    priority_timeout_seconds=120,
+                    high_priority=False,
+                    fallback_number=world.fallback,
+                ),
+                utcnow(),
+            )
+        )
         for cm in world.case_managers
     }
 
@@ -58,9 +76,23 @@ def _seed_contacts(database, world, base, clients_by_cm) -> dict[int, object]:
         cm = cms[i % len(cms)]
         client_id, number = clients_by_cm[cm][i // len(cms) % len(clients_by_cm[cm])]
         due = base + timedelta(seconds=WINDOW_SECONDS * i / OPEN_CONTACTS)
-        rows.append({"team_id": world.team_id, "channel": "sms", "from_number": number, "client_id": client_id,
-                     "candidate_client_ids": [], "caller_relation": "self", "status": "open", "priority": "normal",
-                     "plan": plans[cm], "level": 1, "next_escalation_at": due, "created_at": base, "updated_at": base})
+        rows.append(
+            {
+                "team_id": world.team_id,
+                "channel": "sms",
+                "from_number": number,
+                "client_id": client_id,
+                "candidate_client_ids": [],
+                "caller_relation": "self",
+                "status": "open",
+                "priority": "normal",
+                "plan": plans[cm],
+                "level": 1,
+                "next_escalation_at": due,
+                "created_at": base,
+                "updated_at": base,
+            }
+        )
     table = Contact.__table__
     columns = [column.name for column in table.columns if column.name != "id"]
     with database.session() as session:
@@ -69,30 +101,37 @@ def _seed_contacts(database, world, base, clients_by_cm) -> dict[int, object]:
         # contact's before_insert hook (a query for earlier contacts) 10,000
         # times, which made seeding half of a quick run.
         for start in range(0, len(rows), 2000):
-            models = [Contact(**row) for row in rows[start:start + 2000]]
-            session.execute(table.insert(), [{name: getattr(model, name) for name in columns} for model in models])
+            models = [Contact(**row) for row in rows[start : start + 2000]]
+            session.execute(
+                table.insert(),
+                [{name: getattr(model, name) for name in columns} for model in models],
+            )
         return dict(session.execute(select(Contact.id, Contact.next_escalation_at)).all())
 
 
 def measure(quick: bool, database_url: str) -> list[tuple[str, object]]:
+    import sys
+
     from sqlalchemy import select
 
     from app.contacts.models import ContactEvent
     from app.db import utcnow
     from app.escalation.worker import escalation_tick
+    from app.logs import configure_logging
     from app.messaging.senders import OutboxSender
     from app.runtime import build_runtime
     from app.settings import load_settings
 
-    import sys
-
-    from app.logs import configure_logging
-
     configure_logging("WARNING", stream=sys.stderr)  # as the server logs, away from the figures
     tick_seconds = float(os.environ.get("ESCALATION_TICK_SECONDS", "1"))
     run_seconds = 7 if quick else 60
-    settings = load_settings(database_url=database_url, messaging_transport="outbox", run_worker=False,
-                             escalation_tick_seconds=tick_seconds, public_base_url="http://127.0.0.1:9")
+    settings = load_settings(
+        database_url=database_url,
+        messaging_transport="outbox",
+        run_worker=False,
+        escalation_tick_seconds=tick_seconds,
+        public_base_url="http://127.0.0.1:9",
+    )
     database = migrated_database(database_url)
     world = seed_world(database, clients=1000)
     clients_by_cm: dict[int, list[tuple[int, str]]] = {}
@@ -102,7 +141,9 @@ def measure(quick: bool, database_url: str) -> list[tuple[str, object]]:
         for cid, cm in session.execute(select(Client.id, Client.assigned_case_manager_id)):
             clients_by_cm.setdefault(cm, []).append((cid, None))
     phone_of = {cid: number for number, cid in world.clients.items()}
-    clients_by_cm = {cm: [(cid, phone_of[cid]) for cid, _ in rows] for cm, rows in clients_by_cm.items()}
+    clients_by_cm = {
+        cm: [(cid, phone_of[cid]) for cid, _ in rows] for cm, rows in clients_by_cm.items()
+    }
     base = utcnow() + timedelta(seconds=3)
     due = _seed_contacts(database, world, base, clients_by_cm)
     # Seeding 10,000 contacts takes seconds (10+ on a slow 2-core machine):
@@ -120,9 +161,12 @@ def measure(quick: bool, database_url: str) -> list[tuple[str, object]]:
         # Computed here, not in SQL: SQLite keeps datetimes as text, and
         # `next_escalation_at + interval` there turned them into numbers.
         with database.session() as session:
-            session.execute(update(table).where(table.c.id == bindparam("b_id"))
-                            .values(next_escalation_at=bindparam("b_due")),
-                            [{"b_id": cid, "b_due": at} for cid, at in due.items()])
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(next_escalation_at=bindparam("b_due")),
+                [{"b_id": cid, "b_due": at} for cid, at in due.items()],
+            )
 
     class State:
         pass
@@ -153,15 +197,20 @@ def measure(quick: bool, database_url: str) -> list[tuple[str, object]]:
     finally:
         state.runtime.close()
     with database.session() as session:
-        events = session.execute(select(ContactEvent.contact_id, ContactEvent.at)
-                                 .where(ContactEvent.kind == "escalated")).all()
+        events = session.execute(
+            select(ContactEvent.contact_id, ContactEvent.at).where(ContactEvent.kind == "escalated")
+        ).all()
     database.engine.dispose()
 
     ends = sorted(ticks)
     tick_end = {now.isoformat(): end for now, end in ends}
     last_now = ends[-1][0]
     # Contacts whose deadline fell inside the measured run, a full tick before its last tick.
-    expected = {cid for cid, at in due.items() if loop_start_wall <= at <= last_now - timedelta(seconds=tick_seconds)}
+    expected = {
+        cid
+        for cid, at in due.items()
+        if loop_start_wall <= at <= last_now - timedelta(seconds=tick_seconds)
+    }
     lags, twice, seen = [], 0, set()
     for contact_id, at in events:
         if contact_id in seen:
@@ -195,6 +244,9 @@ def run(quick: bool, postgres: str | None = None) -> list[tuple[str, object]]:
             lines = [("escalation_database", "postgresql"), *measure(quick, url)]
     else:
         path = tempfile.mkdtemp(prefix="crisisroute-bench-esc-")
-        lines = [("escalation_database", "sqlite"), *measure(quick, f"sqlite:///{path}/escalation.db")]
+        lines = [
+            ("escalation_database", "sqlite"),
+            *measure(quick, f"sqlite:///{path}/escalation.db"),
+        ]
     lines.append(("bench_escalation_seconds", round(time.monotonic() - started, 1)))
     return lines

@@ -11,7 +11,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -78,8 +78,14 @@ def run(quick: bool = False) -> dict[str, float]:
     try:
         migrations.upgrade(db.engine)
         with db.session() as session:
-            session.add(Team(name="Bench", timezone="America/New_York", crisis_line_number="+19735550100",
-                             fallback_number="+19085550111"))
+            session.add(
+                Team(
+                    name="Bench",
+                    timezone="America/New_York",
+                    crisis_line_number="+19735550100",
+                    fallback_number="+19085550111",
+                )
+            )
         t0 = time.perf_counter()
         with db.engine.begin() as c:
             # The app's engine caps statements at 10 s; seeding a million rows may take longer.
@@ -89,7 +95,10 @@ def run(quick: bool = False) -> dict[str, float]:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(text("VACUUM ANALYZE contact"))
         seed_s = time.perf_counter() - t0
-        start, end = datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc)
+        start, end = (
+            datetime(2026, 1, 1, tzinfo=UTC),
+            datetime(2027, 1, 1, tzinfo=UTC),
+        )
         timings = []
         for _ in range(3):
             with db.session() as session:
@@ -98,8 +107,11 @@ def run(quick: bool = False) -> dict[str, float]:
                 report = summary(session=session, team=team, start=start, end=end)
                 timings.append((time.perf_counter() - t0) * 1000)
         assert report["contacts"] == n, report["contacts"]
-        return {"report_contacts": n, "report_seed_s": round(seed_s, 1),
-                "report_summary_ms": round(statistics.median(timings), 1)}
+        return {
+            "report_contacts": n,
+            "report_seed_s": round(seed_s, 1),
+            "report_summary_ms": round(statistics.median(timings), 1),
+        }
     finally:
         db.engine.dispose()
         if not os.environ.get("BENCH_DATABASE_URL"):

@@ -6,14 +6,14 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rotas import Layer, Override, Restriction, Schedule, Turn, final_schedule, on_call  # noqa: E402
+from rotas import Layer, Override, Restriction, Schedule, Turn, final_schedule, on_call
 
-UTC = timezone.utc
+UTC = UTC
 ANCHOR = datetime(2026, 1, 5, 9, 0)
 
 
@@ -22,14 +22,37 @@ def _schedule() -> Schedule:
     layers = (
         Layer("weekly", Turn("weeks", 1), ANCHOR, tuple(people)),
         Layer("daily", Turn("days", 1), ANCHOR, tuple(people[5:])),
-        Layer("nights", Turn("days", 2), ANCHOR.replace(hour=17), tuple(people[::2]),
-              (Restriction(frozenset(range(5)), 17 * 60, 9 * 60),)),
-        Layer("weekends", Turn("weeks", 1), ANCHOR, tuple(people[1::2]), (Restriction(frozenset({5, 6}), 0, 1440),)),
-        Layer("hourly", Turn("hours", 12), ANCHOR, tuple(people[:7]), (Restriction(frozenset({2}), 600, 840),)),
+        Layer(
+            "nights",
+            Turn("days", 2),
+            ANCHOR.replace(hour=17),
+            tuple(people[::2]),
+            (Restriction(frozenset(range(5)), 17 * 60, 9 * 60),),
+        ),
+        Layer(
+            "weekends",
+            Turn("weeks", 1),
+            ANCHOR,
+            tuple(people[1::2]),
+            (Restriction(frozenset({5, 6}), 0, 1440),),
+        ),
+        Layer(
+            "hourly",
+            Turn("hours", 12),
+            ANCHOR,
+            tuple(people[:7]),
+            (Restriction(frozenset({2}), 600, 840),),
+        ),
     )
     start = datetime(2026, 1, 5, 14, tzinfo=UTC)
-    overrides = tuple(Override(start + timedelta(days=7 * i + 1), start + timedelta(days=7 * i + 1, hours=10), f"p{i % 20}")
-                      for i in range(50))
+    overrides = tuple(
+        Override(
+            start + timedelta(days=7 * i + 1),
+            start + timedelta(days=7 * i + 1, hours=10),
+            f"p{i % 20}",
+        )
+        for i in range(50)
+    )
     return Schedule("America/New_York", layers, overrides)
 
 
@@ -63,9 +86,14 @@ def run(quick: bool = False) -> dict[str, float]:
     far_at = anchor + timedelta(days=3652, hours=3)
     for at in (near_at, far_at):
         on_call(schedule, at)  # warm the schedule's derived state (zone, layer clocks)
-    near, far = _paired_medians_us(lambda: on_call(schedule, near_at), lambda: on_call(schedule, far_at),
-                                   300 if quick else 3000)
-    year = _median_us(lambda: final_schedule(schedule, anchor, anchor + timedelta(days=365)), 7 if quick else 31)
+    near, far = _paired_medians_us(
+        lambda: on_call(schedule, near_at),
+        lambda: on_call(schedule, far_at),
+        300 if quick else 3000,
+    )
+    year = _median_us(
+        lambda: final_schedule(schedule, anchor, anchor + timedelta(days=365)), 7 if quick else 31
+    )
     return {
         "rota_on_call_1d_us": round(near, 1),
         "rota_on_call_10y_us": round(far, 1),

@@ -16,8 +16,20 @@ import time
 from collections import Counter
 
 from common import (
-    TwilioStandInProcess, Server, client_number, closed_loop, load_generator_priority, migrated_database, open_loop,
-    percentile, percentiles_line, pg_database, pg_reachable, seed_world, sms_params, wait_until,
+    Server,
+    TwilioStandInProcess,
+    client_number,
+    closed_loop,
+    load_generator_priority,
+    migrated_database,
+    open_loop,
+    percentile,
+    percentiles_line,
+    pg_database,
+    pg_reachable,
+    seed_world,
+    sms_params,
+    wait_until,
 )
 
 RATE = 50.0  # offered webhooks per second
@@ -28,7 +40,9 @@ RATE = 50.0  # offered webhooks per second
 TWILIO_ANSWER_MS = 150
 
 
-def _requests(world, numbers: list[str], body: str = "I need to talk to someone") -> list[tuple[str, dict]]:
+def _requests(
+    world, numbers: list[str], body: str = "I need to talk to someone"
+) -> list[tuple[str, dict]]:
     return [(n, sms_params(n, world.line, body)) for n in numbers]
 
 
@@ -38,8 +52,15 @@ def _load(server: Server, requests, rate: float, max_seconds: float):
     gc.collect()
     gc.disable()
     try:
-        return asyncio.run(open_loop(base_url=server.url, path="/twilio/sms", requests=requests, rate=rate,
-                                     max_seconds=max_seconds))
+        return asyncio.run(
+            open_loop(
+                base_url=server.url,
+                path="/twilio/sms",
+                requests=requests,
+                rate=rate,
+                max_seconds=max_seconds,
+            )
+        )
     finally:
         gc.enable()
 
@@ -52,8 +73,13 @@ def _errors(results) -> int:
     return sum(1 for r in results if r.status != 200)
 
 
-def webhook_latency(quick: bool, database_url: str | None = None, *, rounds: int | None = None,
-                    per_block: int | None = None) -> list[tuple[str, object]]:
+def webhook_latency(
+    quick: bool,
+    database_url: str | None = None,
+    *,
+    rounds: int | None = None,
+    per_block: int | None = None,
+) -> list[tuple[str, object]]:
     """The bare endpoint and crisisroute at the same offered load, measured in
     alternating blocks (bare, app, app, bare, bare, app, …) with the server
     not being measured paused (SIGSTOP), then the staff-notification latency
@@ -64,8 +90,12 @@ def webhook_latency(quick: bool, database_url: str | None = None, *, rounds: int
     per_block = per_block or (125 if quick else 400)
     n = rounds * per_block
     warm = 30
-    lines: list[tuple[str, object]] = [("webhook_offered_rps", RATE), ("webhook_requests", n),
-                                       ("webhook_rounds", rounds), ("twilio_answer_ms", TWILIO_ANSWER_MS)]
+    lines: list[tuple[str, object]] = [
+        ("webhook_offered_rps", RATE),
+        ("webhook_requests", n),
+        ("webhook_rounds", rounds),
+        ("twilio_answer_ms", TWILIO_ANSWER_MS),
+    ]
     stand_in = TwilioStandInProcess(answer_seconds=TWILIO_ANSWER_MS / 1000).start()
     servers: list[Server] = []
     bare_results: list = []
@@ -93,7 +123,7 @@ def webhook_latency(quick: bool, database_url: str | None = None, *, rounds: int
         # Steady state: the worker child is up and has routed the warm-up texts
         # (a server that has been running; its start-up is not the figure).
         wait_until(lambda: _pending(database) == 0, timeout=30, interval=0.1)
-        measured = numbers[warm:warm + n]
+        measured = numbers[warm : warm + n]
         staff = world.staff_phones
 
         def first_staff_message(wanted: set[str]) -> dict[str, tuple[float, str]]:
@@ -109,20 +139,29 @@ def webhook_latency(quick: bool, database_url: str | None = None, *, rounds: int
 
         def measure_bare(index: int) -> list:
             bare.resume()
-            block = _load(bare, _requests(fake, [client_number(910000 + index * per_block + i)
-                                                 for i in range(per_block)]), RATE, per_block / RATE + 20)
+            block = _load(
+                bare,
+                _requests(
+                    fake, [client_number(910000 + index * per_block + i) for i in range(per_block)]
+                ),
+                RATE,
+                per_block / RATE + 20,
+            )
             bare.pause()
             return block
 
         def measure_app(index: int) -> list:
             nonlocal cpu_seconds, web_cpu_seconds
-            block_numbers = measured[index * per_block:(index + 1) * per_block]
+            block_numbers = measured[index * per_block : (index + 1) * per_block]
             app.resume()
             cpu_before, web_cpu_before = app.cpu_seconds(), app.cpu_seconds(children=False)
             block = _load(app, _requests(world, block_numbers), RATE, per_block / RATE + 20)
             # Routed and notified before the pause: a paused worker would add its pause to notify.
-            wait_until(lambda: len(first_staff_message(set(block_numbers))) >= len(block_numbers),
-                       timeout=30, interval=0.1)
+            wait_until(
+                lambda: len(first_staff_message(set(block_numbers))) >= len(block_numbers),
+                timeout=30,
+                interval=0.1,
+            )
             wait_until(lambda: _pending(database) == 0, timeout=10, interval=0.1)
             # Everything the server spent on these texts: webhook, routing, dispatch of 2 SMS each, ticks;
             # and the web process's part of it (what stands between Twilio and its answer).
@@ -143,8 +182,12 @@ def webhook_latency(quick: bool, database_url: str | None = None, *, rounds: int
                     bare_block = measure_bare(index)
                 bare_results += bare_block
                 results += app_block
-                by_round.append((percentile(_latencies_ms(app_block), 99),
-                                 percentile(_latencies_ms(bare_block), 99)))
+                by_round.append(
+                    (
+                        percentile(_latencies_ms(app_block), 99),
+                        percentile(_latencies_ms(bare_block), 99),
+                    )
+                )
         app.resume()
         cpu_ms_per_sms = cpu_seconds * 1000 / n
         web_cpu_ms_per_sms = web_cpu_seconds * 1000 / n
@@ -172,7 +215,9 @@ def webhook_latency(quick: bool, database_url: str | None = None, *, rounds: int
     lines.append(("webhook_server_cpu_ms_per_sms", round(cpu_ms_per_sms, 1)))
     lines.append(("webhook_web_process_cpu_ms_per_sms", round(web_cpu_ms_per_sms, 2)))
     bare_p99 = percentile(bare_ms, 99)
-    lines.append(("webhook_p99_ratio", round(percentile(web_ms, 99) / bare_p99, 2) if bare_p99 else "n/a"))
+    lines.append(
+        ("webhook_p99_ratio", round(percentile(web_ms, 99) / bare_p99, 2) if bare_p99 else "n/a")
+    )
     # Each round's own ratio (its blocks are a few seconds apart): how much one block's p99 moves.
     lines.append(("webhook_p99_ratio_by_round", " ".join(f"{w / b:.2f}" for w, b in by_round)))
     lines += percentiles_line("notify", notify_ms, which=(50, 99))
@@ -194,16 +239,22 @@ def _routing_waits_ms(database, numbers: set[str]) -> dict[str, list[float]]:
     from app.messaging.models import InboxMessage, OutboundMessage
 
     with database.session() as session:
-        inbox = session.execute(select(InboxMessage.from_number, InboxMessage.received_at, InboxMessage.processed_at)
-                                .where(InboxMessage.processed_at.is_not(None))).all()
+        inbox = session.execute(
+            select(
+                InboxMessage.from_number, InboxMessage.received_at, InboxMessage.processed_at
+            ).where(InboxMessage.processed_at.is_not(None))
+        ).all()
         # The measured texts' notifications only (not the warm-up's, sent while the sender started).
-        outbox = session.execute(select(Contact.from_number, OutboundMessage.created_at, OutboundMessage.updated_at)
-                                 .join(Contact, Contact.id == OutboundMessage.contact_id)
-                                 .where(OutboundMessage.purpose == "notify",
-                                        OutboundMessage.status != "pending")).all()
+        outbox = session.execute(
+            select(Contact.from_number, OutboundMessage.created_at, OutboundMessage.updated_at)
+            .join(Contact, Contact.id == OutboundMessage.contact_id)
+            .where(OutboundMessage.purpose == "notify", OutboundMessage.status != "pending")
+        ).all()
     database.engine.dispose()
-    return {"inbox": [(p - r).total_seconds() * 1000 for n, r, p in inbox if n in numbers],
-            "outbox": [(u - c).total_seconds() * 1000 for n, c, u in outbox if n in numbers]}
+    return {
+        "inbox": [(p - r).total_seconds() * 1000 for n, r, p in inbox if n in numbers],
+        "outbox": [(u - c).total_seconds() * 1000 for n, c, u in outbox if n in numbers],
+    }
 
 
 def _numbers_in(text: str) -> list[str]:
@@ -239,19 +290,36 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
             server = Server(database_url=url, twilio_url=stand_in.url)
             server.start()
             numbers = list(world.clients)
-            asyncio.run(closed_loop(base_url=server.url, path="/twilio/sms",
-                                    requests=_requests(world, numbers[:warm]), concurrency=concurrency,
-                                    max_seconds=10))
+            asyncio.run(
+                closed_loop(
+                    base_url=server.url,
+                    path="/twilio/sms",
+                    requests=_requests(world, numbers[:warm]),
+                    concurrency=concurrency,
+                    max_seconds=10,
+                )
+            )
             wait_until(lambda: _inbox(database)["pending"] == 0, timeout=30, interval=0.2)
             warm_ids = _inbox(database)["max_id"]
             cpu_before, web_cpu_before = server.cpu_seconds(), server.cpu_seconds(children=False)
-            results = asyncio.run(closed_loop(base_url=server.url, path="/twilio/sms",
-                                              requests=_requests(world, numbers[warm:]), concurrency=concurrency,
-                                              max_seconds=seconds))
+            results = asyncio.run(
+                closed_loop(
+                    base_url=server.url,
+                    path="/twilio/sms",
+                    requests=_requests(world, numbers[warm:]),
+                    concurrency=concurrency,
+                    max_seconds=seconds,
+                )
+            )
             web_cpu_ms = (server.cpu_seconds(children=False) - web_cpu_before) * 1000
             # The worker's own pace, once the burst is over (during it, it yields the CPU to webhooks).
-            burst_over, routed_then = time.monotonic(), _inbox(database, after_id=warm_ids)["routed"]
-            drained = wait_until(lambda: _inbox(database)["pending"] == 0, timeout=drain_seconds, interval=0.25)
+            burst_over, routed_then = (
+                time.monotonic(),
+                _inbox(database, after_id=warm_ids)["routed"],
+            )
+            drained = wait_until(
+                lambda: _inbox(database)["pending"] == 0, timeout=drain_seconds, interval=0.25
+            )
             cpu_ms = (server.cpu_seconds() - cpu_before) * 1000
             inbox = _inbox(database, after_id=warm_ids)
             after_burst = (inbox["routed"] - routed_then) / (time.monotonic() - burst_over)
@@ -269,8 +337,16 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
         ("sms_per_s_postgres", rate if errors == 0 else f"{rate} (with {errors} errors)"),
         ("sms_postgres_requests", len(results)),
         ("sms_postgres_errors", errors),
-        *([("sms_postgres_error_kinds", dict(Counter(f"{r.status or r.error}" for r in results if r.status != 200)))]
-          if errors else []),
+        *(
+            [
+                (
+                    "sms_postgres_error_kinds",
+                    dict(Counter(f"{r.status or r.error}" for r in results if r.status != 200)),
+                )
+            ]
+            if errors
+            else []
+        ),
         # Every 200 must be a row in the inbox: an accepted text is never lost.
         ("sms_postgres_accepted_not_in_inbox", len(ok) - inbox["recorded"]),
         ("sms_postgres_concurrency", concurrency),
@@ -278,12 +354,18 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
         # notification queued and handed to the stand-in), and over the whole run.
         ("sms_routed_per_s_postgres", round(after_burst, 1)),
         ("sms_routed_per_s_postgres_whole_run", inbox["routed_per_s"]),
-        ("sms_postgres_routed", f"{inbox['routed']}/{inbox['recorded']}"
-                                + ("" if drained else f" (backlog left after {drain_seconds} s)")),
+        (
+            "sms_postgres_routed",
+            f"{inbox['routed']}/{inbox['recorded']}"
+            + ("" if drained else f" (backlog left after {drain_seconds} s)"),
+        ),
         ("sms_postgres_routing_failed", inbox["failed"]),
         # Load-independent costs: the web process's per text (the webhook), and the
         # whole server's (webhook + routing + 2 sends) over the run and the drain.
-        ("sms_postgres_web_cpu_ms_per_sms", round(web_cpu_ms / len(results), 2) if results else "n/a"),
+        (
+            "sms_postgres_web_cpu_ms_per_sms",
+            round(web_cpu_ms / len(results), 2) if results else "n/a",
+        ),
         ("sms_postgres_server_cpu_ms_per_sms", round(cpu_ms / max(1, inbox["routed"]), 1)),
     ]
     lines += percentiles_line("sms_postgres", [r.latency * 1000 for r in ok], which=(50, 99))
@@ -308,14 +390,24 @@ def _inbox(database, after_id: int = 0) -> dict:
     from sqlalchemy import text
 
     with database.engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT count(*), count(processed_at), count(*) FILTER (WHERE outcome = 'failed'), "
-            "min(received_at), max(processed_at), coalesce(max(id), 0), count(*) FILTER (WHERE processed_at IS NULL) "
-            "FROM inbox_message WHERE id > :after"), {"after": after_id}).one()
+        row = conn.execute(
+            text(
+                "SELECT count(*), count(processed_at), count(*) FILTER (WHERE outcome = 'failed'), "
+                "min(received_at), max(processed_at), coalesce(max(id), 0), count(*) FILTER (WHERE processed_at IS NULL) "
+                "FROM inbox_message WHERE id > :after"
+            ),
+            {"after": after_id},
+        ).one()
     recorded, routed, failed, first, last, max_id, pending = row
     span = (last - first).total_seconds() if first and last else 0
-    return {"recorded": recorded, "routed": routed, "failed": failed, "max_id": max_id, "pending": pending,
-            "routed_per_s": round(routed / span, 1) if span else 0}
+    return {
+        "recorded": recorded,
+        "routed": routed,
+        "failed": failed,
+        "max_id": max_id,
+        "pending": pending,
+        "routed_per_s": round(routed / span, 1) if span else 0,
+    }
 
 
 def run(quick: bool, postgres: str | None = None):

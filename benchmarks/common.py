@@ -39,7 +39,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from starlette.requests import Request as _Request  # module level: FastAPI resolves the annotation here
+from starlette.requests import (
+    Request as _Request,
+)  # module level: FastAPI resolves the annotation here
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -49,7 +51,9 @@ HOST = "127.0.0.1"
 TOKEN = "bench-auth-token-0123456789abcdef"
 SID = "AC" + "b" * 32
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-ALWAYS = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]
+ALWAYS = [
+    {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}
+]
 E164 = re.compile(r"\+1\d{10}")
 
 
@@ -74,6 +78,7 @@ def percentiles_line(name: str, values_ms: list[float], which=(50, 99)) -> list[
 
 
 # ---------------------------------------------------------------- Twilio stand-in
+
 
 @dataclass(frozen=True)
 class Arrival:
@@ -121,7 +126,9 @@ class TwilioStandIn:
                     return self._answer(404, {"code": 20404, "message": "not found", "status": 404})
                 if arrived < stand_in.fail_until:
                     stand_in._record(arrived, form, "", 500)
-                    return self._answer(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+                    return self._answer(
+                        500, {"code": 20500, "message": "Internal Server Error", "status": 500}
+                    )
                 if arrived < stand_in.hang_until:
                     stand_in._record(arrived, form, "", 0)
                     time.sleep(stand_in.hang_seconds)  # past the sender's timeout
@@ -131,8 +138,18 @@ class TwilioStandIn:
                 stand_in._record(arrived, form, sid, 201)
                 if stand_in.answer_seconds:
                     time.sleep(stand_in.answer_seconds)
-                self._answer(201, {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
-                                   "body": form.get("Body"), "account_sid": SID, "num_segments": "1"})
+                self._answer(
+                    201,
+                    {
+                        "sid": sid,
+                        "status": "queued",
+                        "to": form.get("To"),
+                        "from": form.get("From"),
+                        "body": form.get("Body"),
+                        "account_sid": SID,
+                        "num_segments": "1",
+                    },
+                )
 
             def do_GET(self):
                 # What reached it so far, for a stand-in in a process of its own.
@@ -155,12 +172,22 @@ class TwilioStandIn:
         self.server.block_on_close = False
         self.port = self.server.server_address[1]
         self.url = f"http://{HOST}:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
 
     def _record(self, at: float, form: dict, sid: str, status: int) -> None:
         with self.lock:
-            self.arrivals.append(Arrival(at=at, to=form.get("To", ""), from_=form.get("From", ""),
-                                         body=form.get("Body", ""), sid=sid, answered=status))
+            self.arrivals.append(
+                Arrival(
+                    at=at,
+                    to=form.get("To", ""),
+                    from_=form.get("From", ""),
+                    body=form.get("Body", ""),
+                    sid=sid,
+                    answered=status,
+                )
+            )
 
     @property
     def accepted(self) -> list[Arrival]:
@@ -170,7 +197,7 @@ class TwilioStandIn:
     def to(self, number: str) -> list[Arrival]:
         return [a for a in self.accepted if a.to == number]
 
-    def start(self) -> "TwilioStandIn":
+    def start(self) -> TwilioStandIn:
         self._thread.start()
         return self
 
@@ -178,7 +205,7 @@ class TwilioStandIn:
         self.server.shutdown()
         self.server.server_close()
 
-    def __enter__(self) -> "TwilioStandIn":
+    def __enter__(self) -> TwilioStandIn:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -193,6 +220,7 @@ def notification_ref(body: str) -> tuple[int, int] | None:
 
 # ---------------------------------------------------------------- server subprocesses
 
+
 class ServerError(RuntimeError):
     pass
 
@@ -201,10 +229,19 @@ class Server:
     """`python -m app.cli serve` (what `crisisroute serve` runs) or the bare
     endpoint, in its own temporary working directory (no stray `.env`)."""
 
-    def __init__(self, *, database_url: str | None = None, twilio_url: str = "http://127.0.0.1:9",
-                 kind: str = "app", port: int | None = None, env: dict[str, str] | None = None,
-                 tick_seconds: float = 1.0, extra_args: list[str] | None = None,
-                 public_base_url: str | None = None, log_path: Path | None = None):
+    def __init__(
+        self,
+        *,
+        database_url: str | None = None,
+        twilio_url: str = "http://127.0.0.1:9",
+        kind: str = "app",
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        tick_seconds: float = 1.0,
+        extra_args: list[str] | None = None,
+        public_base_url: str | None = None,
+        log_path: Path | None = None,
+    ):
         self.kind = kind
         self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
@@ -215,8 +252,12 @@ class Server:
         self.log_path = log_path or self.workdir / "server.log"
         self.env = {
             # Not the shell's Twilio credentials or database; its tuning (TWILIO_SEND_CONCURRENCY) yes.
-            **{k: v for k, v in os.environ.items()
-               if not k.startswith(("TWILIO_", "DATABASE_URL", "PUBLIC_BASE")) or k == "TWILIO_SEND_CONCURRENCY"},
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("TWILIO_", "DATABASE_URL", "PUBLIC_BASE"))
+                or k == "TWILIO_SEND_CONCURRENCY"
+            },
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
             "DATABASE_URL": database_url or f"sqlite:///{self.workdir / 'crisisroute.db'}",
             "PUBLIC_BASE_URL": self.public_base_url,
@@ -236,12 +277,28 @@ class Server:
     def command(self) -> list[str]:
         if self.kind == "bare":
             return [sys.executable, str(Path(__file__).resolve()), "bare", "--port", str(self.port)]
-        return [sys.executable, "-m", "app.cli", "serve", "--host", HOST, "--port", str(self.port), *self.extra_args]
+        return [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            *self.extra_args,
+        ]
 
-    def start(self, ready_timeout: float = 30.0, wait_ready: bool = True) -> "Server":
-        self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.command, cwd=self.workdir, env=self.env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+    def start(self, ready_timeout: float = 30.0, wait_ready: bool = True) -> Server:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop(), it outlives this call
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=self.workdir,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         if wait_ready:
             self.wait_ready(ready_timeout)
         return self
@@ -254,7 +311,9 @@ class Server:
         last = "no answer"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServerError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise ServerError(
+                    f"server exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
                 r = httpx.get(self.url + path, timeout=2)
                 if r.status_code == 200:
@@ -269,6 +328,7 @@ class Server:
         """User + system CPU time used so far (Linux) by the server process
         and, unless `children=False`, every live process of its session (the
         worker child `serve` starts)."""
+
         def cpu(pid: int) -> tuple[int, float]:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             return int(fields[3]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -322,7 +382,7 @@ class Server:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -330,6 +390,7 @@ class Server:
 
 
 # ---------------------------------------------------------------- database and seeding
+
 
 def migrated_database(url: str):
     """A Database at the migrations' head (as `serve` would make it)."""
@@ -352,10 +413,10 @@ class World:
     team_id: int
     line: str
     fallback: str
-    case_managers: dict[int, str]   # staff id -> phone
+    case_managers: dict[int, str]  # staff id -> phone
     backups: dict[int, str]
     supervisors: dict[int, str]
-    clients: dict[str, int]         # phone -> client id
+    clients: dict[str, int]  # phone -> client id
     staff_names: list[str] = field(default_factory=list)
     client_names: list[str] = field(default_factory=list)
 
@@ -364,8 +425,16 @@ class World:
         return {*self.case_managers.values(), *self.backups.values(), *self.supervisors.values()}
 
 
-def seed_world(database, *, clients: int, case_managers: int = 20, line: str = "+19735550100",
-               fallback: str = "+19085550111", ack_timeout_seconds: int = 300, client_offset: int = 0) -> World:
+def seed_world(
+    database,
+    *,
+    clients: int,
+    case_managers: int = 20,
+    line: str = "+19735550100",
+    fallback: str = "+19085550111",
+    ack_timeout_seconds: int = 300,
+    client_offset: int = 0,
+) -> World:
     """A team (no rotas: the plan is assigned CM → backup CM → supervisors →
     fallback), case managers available around the clock, and `clients`
     clients with their own phone, bulk-inserted."""
@@ -375,22 +444,41 @@ def seed_world(database, *, clients: int, case_managers: int = 20, line: str = "
     from app.teams.models import Staff, Team
 
     with database.session() as session:
-        team = Team(name="Proof ICM", timezone="America/New_York", region="US", crisis_line_number=line,
-                    fallback_number=fallback, ack_timeout_seconds=ack_timeout_seconds, caseload_limit=100000)
+        team = Team(
+            name="Proof ICM",
+            timezone="America/New_York",
+            region="US",
+            crisis_line_number=line,
+            fallback_number=fallback,
+            ack_timeout_seconds=ack_timeout_seconds,
+            caseload_limit=100000,
+        )
         session.add(team)
         session.flush()
         cms, backups, sups, names = {}, {}, {}, []
         for i in range(case_managers):
             name = f"Casey Manager{chr(65 + i % 26)}{i}"
-            row = Staff(team_id=team.id, name=name, phone=f"+1201300{1000 + i:04d}", role="case_manager",
-                        working_hours=ALWAYS)
+            row = Staff(
+                team_id=team.id,
+                name=name,
+                phone=f"+1201300{1000 + i:04d}",
+                role="case_manager",
+                working_hours=ALWAYS,
+            )
             session.add(row)
             session.flush()
             cms[row.id] = row.phone
             names.append(name)
-        backup = Staff(team_id=team.id, name="Bea Backupwoman", phone="+12013009001", role="case_manager",
-                       working_hours=ALWAYS)
-        sup = Staff(team_id=team.id, name="Sue Visorperson", phone="+12013009002", role="supervisor")
+        backup = Staff(
+            team_id=team.id,
+            name="Bea Backupwoman",
+            phone="+12013009001",
+            role="case_manager",
+            working_hours=ALWAYS,
+        )
+        sup = Staff(
+            team_id=team.id, name="Sue Visorperson", phone="+12013009002", role="supervisor"
+        )
         session.add_all([backup, sup])
         session.flush()
         backups[backup.id] = backup.phone
@@ -400,23 +488,42 @@ def seed_world(database, *, clients: int, case_managers: int = 20, line: str = "
         cm_ids = list(cms)
         client_names = [f"Client{client_offset + i}" for i in range(clients)]
         # Through the models (not Core inserts), so columns added later get their defaults.
-        rows = [Client(team_id=team_id, preferred_name=client_names[i], status="active",
-                       assigned_case_manager_id=cm_ids[i % len(cm_ids)], backup_case_manager_id=backup.id)
-                for i in range(clients)]
+        rows = [
+            Client(
+                team_id=team_id,
+                preferred_name=client_names[i],
+                status="active",
+                assigned_case_manager_id=cm_ids[i % len(cm_ids)],
+                backup_case_manager_id=backup.id,
+            )
+            for i in range(clients)
+        ]
         session.add_all(rows)
         session.flush()
         ids = [row.id for row in rows]
-        session.add_all([ClientPhone(client_id=cid, number=client_number(client_offset + i), relation="self")
-                         for i, cid in enumerate(ids)])
+        session.add_all(
+            [
+                ClientPhone(client_id=cid, number=client_number(client_offset + i), relation="self")
+                for i, cid in enumerate(ids)
+            ]
+        )
     if database.is_postgres:
         # What autovacuum would have done by the time a real team takes texts:
         # without statistics the planner guesses a bulk-loaded table is tiny.
         with database.engine.connect() as conn:
             conn.execute(text("ANALYZE"))
             conn.commit()
-    return World(team_id=team_id, line=line, fallback=fallback, case_managers=cms, backups=backups,
-                 supervisors=sups, clients={client_number(client_offset + i): cid for i, cid in enumerate(ids)},
-                 staff_names=names, client_names=client_names)
+    return World(
+        team_id=team_id,
+        line=line,
+        fallback=fallback,
+        case_managers=cms,
+        backups=backups,
+        supervisors=sups,
+        clients={client_number(client_offset + i): cid for i, cid in enumerate(ids)},
+        staff_names=names,
+        client_names=client_names,
+    )
 
 
 def pg_reachable(admin_url: str = PG_ADMIN_URL) -> str | None:
@@ -424,10 +531,14 @@ def pg_reachable(admin_url: str = PG_ADMIN_URL) -> str | None:
     try:
         import psycopg
 
-        with psycopg.connect(admin_url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3):
+        with psycopg.connect(
+            admin_url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3
+        ):
             return None
     except Exception as exc:  # any failure means "not reachable"
-        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        return (
+            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        )
 
 
 @contextmanager
@@ -436,7 +547,9 @@ def pg_database(name: str, admin_url: str = PG_ADMIN_URL):
     import psycopg
 
     if not re.fullmatch(r"crisisroute_(proof|bench_proof)\w*", name):
-        raise ValueError(f"refusing to manage a database not named crisisroute_proof*/bench_proof*: {name}")
+        raise ValueError(
+            f"refusing to manage a database not named crisisroute_proof*/bench_proof*: {name}"
+        )
     plain = admin_url.replace("postgresql+psycopg://", "postgresql://")
 
     def run(sql: str) -> None:
@@ -452,6 +565,7 @@ def pg_database(name: str, admin_url: str = PG_ADMIN_URL):
 
 
 # ---------------------------------------------------------------- signed webhooks and load
+
 
 def sign(url: str, params: dict, token: str = TOKEN) -> str:
     from twilio.request_validator import RequestValidator
@@ -470,11 +584,19 @@ class TwilioStandInProcess:
         self.process: subprocess.Popen | None = None
         self.url = ""
 
-    def start(self) -> "TwilioStandInProcess":
+    def start(self) -> TwilioStandInProcess:
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "standin", "--answer-ms",
-             str(round(self.answer_seconds * 1000))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "standin",
+                "--answer-ms",
+                str(round(self.answer_seconds * 1000)),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.url = self.process.stdout.readline().strip()
         if not self.url.startswith("http://"):
             self.stop()
@@ -484,7 +606,7 @@ class TwilioStandInProcess:
     def _arrivals(self) -> list[Arrival]:
         import urllib.request
 
-        with urllib.request.urlopen(self.url + "/_arrivals", timeout=10) as response:  # noqa: S310 (127.0.0.1)
+        with urllib.request.urlopen(self.url + "/_arrivals", timeout=10) as response:
             return [Arrival(**row) for row in json.loads(response.read())]
 
     @property
@@ -502,9 +624,17 @@ class TwilioStandInProcess:
 
 
 def sms_params(from_number: str, to_number: str, body: str, sid: str | None = None) -> dict:
-    return {"MessageSid": sid or "SM" + uuid.uuid4().hex, "AccountSid": SID, "From": from_number,
-            "To": to_number, "Body": body, "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received",
-            "ApiVersion": "2010-04-01"}
+    return {
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
+        "AccountSid": SID,
+        "From": from_number,
+        "To": to_number,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
 
 
 @dataclass(frozen=True)
@@ -513,7 +643,7 @@ class Result:
     scheduled: float  # monotonic: when the request was due to be sent
     sent: float
     done: float
-    status: int       # 0: no answer (exception)
+    status: int  # 0: no answer (exception)
     error: str = ""
 
     @property
@@ -522,12 +652,18 @@ class Result:
         return self.done - self.scheduled
 
 
-async def post_signed(client, base_url: str, path: str, params: dict, *, public_base_url: str | None = None):
+async def post_signed(
+    client, base_url: str, path: str, params: dict, *, public_base_url: str | None = None
+):
     url = (public_base_url or base_url) + path
-    return await client.post(base_url + path, data=params, headers={"X-Twilio-Signature": sign(url, params)})
+    return await client.post(
+        base_url + path, data=params, headers={"X-Twilio-Signature": sign(url, params)}
+    )
 
 
-def _signed(base_url: str, path: str, requests: list[tuple[str, dict]], public_base_url: str | None):
+def _signed(
+    base_url: str, path: str, requests: list[tuple[str, dict]], public_base_url: str | None
+):
     """(key, params, signature) for every request, computed before the clock starts."""
     url = (public_base_url or base_url) + path
     return [(key, params, sign(url, params)) for key, params in requests]
@@ -539,27 +675,40 @@ def _session(connections: int, timeout: float):
     load generator, not the server, set the ceiling and padded every latency."""
     import aiohttp
 
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections, force_close=False),
-                                 timeout=aiohttp.ClientTimeout(total=timeout))
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections, force_close=False),
+        timeout=aiohttp.ClientTimeout(total=timeout),
+    )
 
 
 async def _post(session, url: str, key: str, params: dict, signature: str, due: float) -> Result:
     sent = time.monotonic()
     try:
-        async with session.post(url, data=params, headers={"X-Twilio-Signature": signature}) as response:
+        async with session.post(
+            url, data=params, headers={"X-Twilio-Signature": signature}
+        ) as response:
             await response.read()
             return Result(key, due, sent, time.monotonic(), response.status)
     except Exception as exc:
         return Result(key, due, sent, time.monotonic(), 0, type(exc).__name__)
 
 
-async def open_loop(*, base_url: str, path: str, requests: list[tuple[str, dict]], rate: float,
-                    max_seconds: float, public_base_url: str | None = None, timeout: float = 15.0) -> list[Result]:
+async def open_loop(
+    *,
+    base_url: str,
+    path: str,
+    requests: list[tuple[str, dict]],
+    rate: float,
+    max_seconds: float,
+    public_base_url: str | None = None,
+    timeout: float = 15.0,
+) -> list[Result]:
     """Send `requests` (key, params) at a fixed rate whatever the answers
     (open loop), each signed; bounded by `max_seconds` overall."""
     signed = _signed(base_url, path, requests, public_base_url)
     results: list[Result] = []
     async with _session(500, timeout) as session:
+
         async def one(key: str, params: dict, signature: str, due: float) -> None:
             results.append(await _post(session, base_url + path, key, params, signature, due))
 
@@ -578,21 +727,34 @@ async def open_loop(*, base_url: str, path: str, requests: list[tuple[str, dict]
     return results
 
 
-async def closed_loop(*, base_url: str, path: str, requests: list[tuple[str, dict]], concurrency: int,
-                      max_seconds: float, public_base_url: str | None = None, timeout: float = 15.0) -> list[Result]:
+async def closed_loop(
+    *,
+    base_url: str,
+    path: str,
+    requests: list[tuple[str, dict]],
+    concurrency: int,
+    max_seconds: float,
+    public_base_url: str | None = None,
+    timeout: float = 15.0,
+) -> list[Result]:
     """`concurrency` workers sending the requests back to back (as fast as
     the server answers), each signed; stops at `max_seconds`."""
     queue = list(reversed(_signed(base_url, path, requests, public_base_url)))
     results: list[Result] = []
     deadline = time.monotonic() + max_seconds
     async with _session(concurrency, timeout) as session:
+
         async def worker() -> None:
             while queue and time.monotonic() < deadline:
                 key, params, signature = queue.pop()
-                results.append(await _post(session, base_url + path, key, params, signature, time.monotonic()))
+                results.append(
+                    await _post(session, base_url + path, key, params, signature, time.monotonic())
+                )
 
-        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))),
-                               timeout=max_seconds + timeout + 5)
+        await asyncio.wait_for(
+            asyncio.gather(*(worker() for _ in range(concurrency))),
+            timeout=max_seconds + timeout + 5,
+        )
     return results
 
 
@@ -628,6 +790,7 @@ def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
 
 # ---------------------------------------------------------------- the bare endpoint
 
+
 def bare_app():
     """A FastAPI app with one endpoint doing only the framework's part of a
     webhook: parse the form, answer `<Response/>`."""
@@ -642,7 +805,9 @@ def bare_app():
     @app.post("/twilio/sms")
     async def sms(request: _Request) -> Response:
         await request.form()
-        return Response('<?xml version="1.0" encoding="UTF-8"?><Response />', media_type="application/xml")
+        return Response(
+            '<?xml version="1.0" encoding="UTF-8"?><Response />', media_type="application/xml"
+        )
 
     return app
 

@@ -42,7 +42,10 @@ def section(name: str, func, *args) -> None:
     try:
         emit(func(*args))
     except Exception as exc:  # one broken benchmark must not hide the others
-        print(f"{name}_error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", flush=True)
+        print(
+            f"{name}_error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            flush=True,
+        )
         traceback.print_exc(file=sys.stderr)
     print(f"# {name} took {time.monotonic() - started:.1f}s", file=sys.stderr, flush=True)
 
@@ -55,11 +58,19 @@ def optional(module: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="short runs (under a minute)")
-    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL admin URL for the webhook/escalation runs")
-    parser.add_argument("--only", choices=["webhook", "escalation", "rotas", "reports"], action="append",
-                        help="run only these (repeatable)")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="PostgreSQL admin URL for the webhook/escalation runs"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["webhook", "escalation", "rotas", "reports"],
+        action="append",
+        help="run only these (repeatable)",
+    )
     args = parser.parse_args(argv)
     only = set(args.only or ["webhook", "escalation", "rotas", "reports"])
     started = time.monotonic()

@@ -8,14 +8,38 @@ turns are absolute durations. Every returned datetime is aware, in UTC.
 """
 
 from rotas.errors import (
-    EmptyLayerError, InvalidLayerError, InvalidOverrideError, InvalidRestrictionError, InvalidTurnError,
-    InvalidWindowError, NaiveDatetimeError, RotaError, UnknownTimeZoneError,
+    EmptyLayerError,
+    InvalidLayerError,
+    InvalidOverrideError,
+    InvalidRestrictionError,
+    InvalidTurnError,
+    InvalidWindowError,
+    NaiveDatetimeError,
+    RotaError,
+    UnknownTimeZoneError,
 )
 from rotas.model import Layer, OnCall, Override, Restriction, Schedule, Shift, Turn
 from rotas.schedule import final_schedule, gaps, on_call, shifts_for
 
 __all__ = [
-    "EmptyLayerError", "InvalidLayerError", "InvalidOverrideError", "InvalidRestrictionError", "InvalidTurnError",
-    "InvalidWindowError", "Layer", "NaiveDatetimeError", "OnCall", "Override", "Restriction", "RotaError",
-    "Schedule", "Shift", "Turn", "UnknownTimeZoneError", "final_schedule", "gaps", "on_call", "shifts_for",
+    "EmptyLayerError",
+    "InvalidLayerError",
+    "InvalidOverrideError",
+    "InvalidRestrictionError",
+    "InvalidTurnError",
+    "InvalidWindowError",
+    "Layer",
+    "NaiveDatetimeError",
+    "OnCall",
+    "Override",
+    "Restriction",
+    "RotaError",
+    "Schedule",
+    "Shift",
+    "Turn",
+    "UnknownTimeZoneError",
+    "final_schedule",
+    "gaps",
+    "on_call",
+    "shifts_for",
 ]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from collections.abc import Hashable
 from datetime import datetime, timedelta
-from typing import Hashable
 
 from rotas.errors import InvalidWindowError
 from rotas.layer import LayerClock
@@ -47,7 +47,9 @@ def _back(at: datetime, span: timedelta) -> datetime:
     return at - span if span < room else datetime.min.replace(tzinfo=at.tzinfo)
 
 
-def _overrides_near(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[datetime, int, Override]]:
+def _overrides_near(
+    schedule: Schedule, start: datetime, end: datetime
+) -> list[tuple[datetime, int, Override]]:
     """Overrides overlapping [start, end), in precedence order (lowest first).
     Anything starting before start - longest override has already ended."""
     by_start = schedule._by_start
@@ -62,7 +64,9 @@ def _override_pieces(schedule: Schedule, start: datetime, end: datetime) -> list
     relevant = _overrides_near(schedule, start, end)
     if not relevant:
         return []
-    points = sorted({max(s, start) for s, _, _ in relevant} | {min(o.end, end) for _, _, o in relevant})
+    points = sorted(
+        {max(s, start) for s, _, _ in relevant} | {min(o.end, end) for _, _, o in relevant}
+    )
     pieces: list[Piece] = []
     # `relevant` is in precedence order, so its position is the precedence:
     # a max-heap of active overrides on -position, ended ones dropped lazily.

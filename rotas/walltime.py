@@ -10,12 +10,12 @@ no gap and no overlap at a handoff.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rotas.errors import InvalidWindowError, NaiveDatetimeError, UnknownTimeZoneError
 
-UTC = timezone.utc
+UTC = UTC
 # Instants and anchors must lie in these years: far enough inside datetime's
 # range that turn lengths, zone offsets and on_call's 400-day look-ahead can
 # never overflow (an OverflowError is not a RotaError).
@@ -24,7 +24,13 @@ FIRST_YEAR, LAST_YEAR = 1000, 8999
 
 def zone(name: str) -> ZoneInfo:
     # ZoneInfo accepts relative paths; refuse anything that is not a plain IANA key.
-    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name or "\\" in name:
+    if (
+        not isinstance(name, str)
+        or not name
+        or name.startswith(("/", "."))
+        or ".." in name
+        or "\\" in name
+    ):
         raise UnknownTimeZoneError(f"timezone: {name!r} is not an IANA time zone")
     try:
         return ZoneInfo(name)
@@ -35,7 +41,9 @@ def zone(name: str) -> ZoneInfo:
 def require_aware(value: datetime, field: str) -> datetime:
     """`value` as an aware UTC datetime; NaiveDatetimeError naming `field` otherwise."""
     if not isinstance(value, datetime):
-        raise NaiveDatetimeError(f"{field}: must be a timezone-aware datetime, got {type(value).__name__}")
+        raise NaiveDatetimeError(
+            f"{field}: must be a timezone-aware datetime, got {type(value).__name__}"
+        )
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError(f"{field}: must be timezone-aware, got naive {value.isoformat()}")
     require_supported_year(value, field)
@@ -44,7 +52,9 @@ def require_aware(value: datetime, field: str) -> datetime:
 
 def require_supported_year(value: datetime, field: str) -> None:
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise InvalidWindowError(f"{field}: year must be {FIRST_YEAR}..{LAST_YEAR}, got {value.year}")
+        raise InvalidWindowError(
+            f"{field}: year must be {FIRST_YEAR}..{LAST_YEAR}, got {value.year}"
+        )
 
 
 def to_instant(local: datetime, tz: ZoneInfo) -> datetime:

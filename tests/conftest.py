@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-import app.models  # noqa: F401
+import app.models
 from app import migrations
 from app.db import Database, make_engine
 from app.settings import load_settings

@@ -24,8 +24,11 @@ def crisis_line(n: int | None = None) -> str:
 
 def make_team(session, **fields) -> Team:
     values = dict(
-        name="Team", timezone="America/New_York", region="US",
-        crisis_line_number=crisis_line(), fallback_number="+19085550199",
+        name="Team",
+        timezone="America/New_York",
+        region="US",
+        crisis_line_number=crisis_line(),
+        fallback_number="+19085550199",
     )
     values.update(fields)
     team = Team(**values)
@@ -57,8 +60,11 @@ def make_client(session, team: Team, *, phones=(), **fields) -> Client:
 
 def make_key(session, role: str, team: Team | None = None, staff: Staff | None = None) -> str:
     _, key = create_key(
-        session=session, name=f"{role} key", role=role,
-        team_id=team.id if team else None, staff_id=staff.id if staff else None,
+        session=session,
+        name=f"{role} key",
+        role=role,
+        team_id=team.id if team else None,
+        staff_id=staff.id if staff else None,
     )
     session.flush()
     return key
@@ -69,13 +75,22 @@ def make_contact(session, team: Team, *, created_at, events=(), **fields):
     events given as (kind, at) or (kind, at, extra fields)."""
     from app.contacts.models import Contact, ContactEvent
 
-    values = dict(team_id=team.id, channel="sms", from_number=phone(), status="open", level=1,
-                  created_at=created_at, updated_at=created_at)
+    values = dict(
+        team_id=team.id,
+        channel="sms",
+        from_number=phone(),
+        status="open",
+        level=1,
+        created_at=created_at,
+        updated_at=created_at,
+    )
     values.update(fields)
     contact = Contact(**values)
     session.add(contact)
     session.flush()
     for kind, at, *extra in events:
-        session.add(ContactEvent(contact_id=contact.id, kind=kind, at=at, **(extra[0] if extra else {})))
+        session.add(
+            ContactEvent(contact_id=contact.id, kind=kind, at=at, **(extra[0] if extra else {}))
+        )
     session.flush()
     return contact

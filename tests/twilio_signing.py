@@ -7,7 +7,9 @@ from twilio.request_validator import RequestValidator
 from tests.conftest import PUBLIC_BASE_URL, TWILIO_TOKEN
 
 
-def signature(path: str, params: dict, token: str = TWILIO_TOKEN, base_url: str = PUBLIC_BASE_URL) -> str:
+def signature(
+    path: str, params: dict, token: str = TWILIO_TOKEN, base_url: str = PUBLIC_BASE_URL
+) -> str:
     return RequestValidator(token).compute_signature(base_url + path, params)
 
 

@@ -38,7 +38,9 @@ def get_principal(
     row = find_key(session=session, key=credentials.credentials)
     if row is None:
         raise Unauthorized("invalid or revoked API key")
-    return Principal(actor=f"key:{row.id}", role=row.role, team_id=row.team_id, staff_id=row.staff_id)
+    return Principal(
+        actor=f"key:{row.id}", role=row.role, team_id=row.team_id, staff_id=row.staff_id
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -48,7 +50,9 @@ def require_role(principal: Principal, *roles: str) -> None:
     """Admins pass every role check; others must hold one of `roles`."""
     if principal.is_admin or principal.role in roles:
         return
-    raise Forbidden(f"this action needs the role {' or '.join(roles)}; your key is {principal.role}")
+    raise Forbidden(
+        f"this action needs the role {' or '.join(roles)}; your key is {principal.role}"
+    )
 
 
 def check_team(principal: Principal, team_id: int | None, *, what: str = "record") -> None:

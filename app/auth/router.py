@@ -55,12 +55,25 @@ def create_api_key(body: KeyCreate, session: SessionDep, principal: CurrentPrinc
     require_role(principal, "supervisor")
     _check_key_scope(session, principal, body)
     row, key = create_key(
-        session=session, name=body.name, role=body.role, team_id=body.team_id, staff_id=body.staff_id
+        session=session,
+        name=body.name,
+        role=body.role,
+        team_id=body.team_id,
+        staff_id=body.staff_id,
     )
-    audit(session=session, principal=principal, action="api_key.create", record_type="api_key",
-          record_id=row.id, team_id=body.team_id, detail={"role": body.role})
+    audit(
+        session=session,
+        principal=principal,
+        action="api_key.create",
+        record_type="api_key",
+        record_id=row.id,
+        team_id=body.team_id,
+        detail={"role": body.role},
+    )
     session.commit()
-    return KeyCreated(id=row.id, key=key, name=row.name, role=row.role, team_id=row.team_id, staff_id=row.staff_id)
+    return KeyCreated(
+        id=row.id, key=key, name=row.name, role=row.role, team_id=row.team_id, staff_id=row.staff_id
+    )
 
 
 class AuditEntry(BaseModel):
@@ -76,9 +89,14 @@ class AuditEntry(BaseModel):
 
 
 @router.get("/audit", response_model=list[AuditEntry])
-def read_audit(session: SessionDep, principal: CurrentPrincipal, team_id: int | None = None,
-               start: datetime | None = None, end: datetime | None = None,
-               limit: int = Query(default=200, ge=1, le=1000)) -> list[AuditEntry]:
+def read_audit(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    team_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = Query(default=200, ge=1, le=1000),
+) -> list[AuditEntry]:
     """Who did what to which record, newest first. Supervisors see their own team."""
     require_role(principal, "supervisor")
     if not principal.is_admin:
@@ -95,5 +113,7 @@ def read_audit(session: SessionDep, principal: CurrentPrincipal, team_id: int | 
         query = query.where(AuditLog.at >= start)
     if end is not None:
         query = query.where(AuditLog.at < end)
-    rows = session.execute(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)).scalars()
+    rows = session.execute(
+        query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
+    ).scalars()
     return [AuditEntry.model_validate(r, from_attributes=True) for r in rows]

@@ -38,7 +38,12 @@ CLI = Principal(actor="cli", role="admin")
 
 
 def create_key(
-    *, session: Session, name: str, role: str, team_id: int | None = None, staff_id: int | None = None
+    *,
+    session: Session,
+    name: str,
+    role: str,
+    team_id: int | None = None,
+    staff_id: int | None = None,
 ) -> tuple[ApiKey, str]:
     """Store a new key's hash; return the row and the key (the only time it exists)."""
     if role not in ROLES:
@@ -47,8 +52,12 @@ def create_key(
         raise Invalid("team_id", f"a {role} key must be scoped to a team")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
-        name=name, role=role, team_id=team_id, staff_id=staff_id,
-        key_hash=hash_key(key), prefix=key[:10],
+        name=name,
+        role=role,
+        team_id=team_id,
+        staff_id=staff_id,
+        key_hash=hash_key(key),
+        prefix=key[:10],
     )
     session.add(row)
     session.flush()

@@ -15,7 +15,9 @@ import typer
 
 from app.errors import AppError
 
-import_cli = typer.Typer(help="Import staff or clients from CSV (all rows or none).", no_args_is_help=True)
+import_cli = typer.Typer(
+    help="Import staff or clients from CSV (all rows or none).", no_args_is_help=True
+)
 export_cli = typer.Typer(help="Export to CSV.", no_args_is_help=True)
 
 STAFF_COLUMNS = ["name", "phone", "role", "working_hours"]
@@ -39,7 +41,13 @@ def parse_hours(text: str) -> list[dict]:
     for chunk in filter(None, (c.strip() for c in (text or "").split(";"))):
         days, _, span = chunk.partition(" ")
         start, _, end = span.strip().partition("-")
-        entries.append({"days": [d.strip().lower() for d in days.split(",") if d.strip()], "start": start, "end": end})
+        entries.append(
+            {
+                "days": [d.strip().lower() for d in days.split(",") if d.strip()],
+                "start": start,
+                "end": end,
+            }
+        )
     try:
         validate_working_hours(entries)
     except ValueError as exc:
@@ -54,7 +62,9 @@ def parse_phones(text: str) -> list[dict]:
         number, _, rest = chunk.partition(":")
         relation, _, name = rest.partition(":")
         if relation not in ("self", "family", "guardian", "other"):
-            raise ValueError(f"phones: relation of {number!r} must be self, family, guardian or other")
+            raise ValueError(
+                f"phones: relation of {number!r} must be self, family, guardian or other"
+            )
         phones.append({"number": number.strip(), "relation": relation, "name": name or None})
     return phones
 
@@ -64,8 +74,11 @@ def _rows(path: Path, columns: list[str]) -> list[dict]:
         reader = csv.DictReader(f)
         missing = [c for c in columns[:1] if c not in (reader.fieldnames or [])]
         if missing:
-            typer.secho(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}",
-                        fg=typer.colors.RED, err=True)
+            typer.secho(
+                f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}",
+                fg=typer.colors.RED,
+                err=True,
+            )
             raise typer.Exit(2)
         return list(reader)
 
@@ -93,12 +106,21 @@ def _run_import(path: Path, team_id: int, columns: list[str], create_row) -> Non
                     errors.append((number, _reason(exc) if isinstance(exc, AppError) else str(exc)))
         if errors:
             session.rollback()
-            typer.secho(f"{len(errors)} bad row(s); nothing was imported:", fg=typer.colors.RED, err=True)
+            typer.secho(
+                f"{len(errors)} bad row(s); nothing was imported:", fg=typer.colors.RED, err=True
+            )
             for number, reason in errors:
                 typer.echo(f"  line {number}: {reason}", err=True)
             raise typer.Exit(2)
-        audit(session=session, principal=CLI, action="import", record_type="team", record_id=team.id,
-              team_id=team.id, detail={"file": path.name, "rows": len(rows)})
+        audit(
+            session=session,
+            principal=CLI,
+            action="import",
+            record_type="team",
+            record_id=team.id,
+            team_id=team.id,
+            detail={"file": path.name, "rows": len(rows)},
+        )
         session.commit()
         typer.echo(f"imported {len(rows)} row(s) into team {team.id}")
     finally:
@@ -106,8 +128,10 @@ def _run_import(path: Path, team_id: int, columns: list[str], create_row) -> Non
 
 
 @import_cli.command("staff")
-def import_staff(file: Path = typer.Argument(..., exists=True, readable=True),
-                 team: int = typer.Option(..., help="team id")) -> None:
+def import_staff(
+    file: Path = typer.Argument(..., exists=True, readable=True),
+    team: int = typer.Option(..., help="team id"),
+) -> None:
     """Columns: name, phone, role (case_manager/supervisor), working_hours (`mon,tue 09:00-17:00; …`)."""
     from app.teams.service import create_staff
 
@@ -115,17 +139,25 @@ def import_staff(file: Path = typer.Argument(..., exists=True, readable=True),
         role = (row.get("role") or "").strip()
         if role not in ("case_manager", "supervisor"):
             raise ValueError("role: must be case_manager or supervisor")
-        create_staff(session=session, team=team_row, data={
-            "name": (row.get("name") or "").strip() or _fail("name: is required"),
-            "phone": row.get("phone") or "", "role": role,
-            "working_hours": parse_hours(row.get("working_hours") or "")})
+        create_staff(
+            session=session,
+            team=team_row,
+            data={
+                "name": (row.get("name") or "").strip() or _fail("name: is required"),
+                "phone": row.get("phone") or "",
+                "role": role,
+                "working_hours": parse_hours(row.get("working_hours") or ""),
+            },
+        )
 
     _run_import(file, team, STAFF_COLUMNS, create_row)
 
 
 @import_cli.command("clients")
-def import_clients(file: Path = typer.Argument(..., exists=True, readable=True),
-                   team: int = typer.Option(..., help="team id")) -> None:
+def import_clients(
+    file: Path = typer.Argument(..., exists=True, readable=True),
+    team: int = typer.Option(..., help="team id"),
+) -> None:
     """Columns: preferred_name, phones (`+1…:self; +1…:family:Mother`), assigned_case_manager_id, backup_case_manager_id."""
     from app.clients.service import create_client
 
@@ -138,11 +170,17 @@ def import_clients(file: Path = typer.Argument(..., exists=True, readable=True),
                 raise ValueError(f"{name}: must be a staff id")
             return int(value)
 
-        create_client(session=session, team=team_row, data={
-            "preferred_name": (row.get("preferred_name") or "").strip() or _fail("preferred_name: is required"),
-            "phones": parse_phones(row.get("phones") or ""),
-            "assigned_case_manager_id": staff_id("assigned_case_manager_id"),
-            "backup_case_manager_id": staff_id("backup_case_manager_id")})
+        create_client(
+            session=session,
+            team=team_row,
+            data={
+                "preferred_name": (row.get("preferred_name") or "").strip()
+                or _fail("preferred_name: is required"),
+                "phones": parse_phones(row.get("phones") or ""),
+                "assigned_case_manager_id": staff_id("assigned_case_manager_id"),
+                "backup_case_manager_id": staff_id("backup_case_manager_id"),
+            },
+        )
 
     _run_import(file, team, CLIENT_COLUMNS, create_row)
 
@@ -157,7 +195,6 @@ def export_clients(team: int = typer.Option(..., help="team id")) -> None:
     from app.auth.service import CLI, audit
     from app.cli import _database, _settings
     from app.clients.service import clients_of, phones_out
-
     from app.teams.models import Team
 
     database = _database(_settings())
@@ -168,8 +205,25 @@ def export_clients(team: int = typer.Option(..., help="team id")) -> None:
         writer = csv.writer(sys.stdout)
         writer.writerow(["id", *CLIENT_COLUMNS, "status"])
         for client in clients_of(session=session, team_id=team):
-            phones = "; ".join(f"{p['number']}:{p['relation']}" + (f":{p['name']}" if p["name"] else "")
-                               for p in phones_out(session=session, client=client))
-            writer.writerow([client.id, client.preferred_name, phones, client.assigned_case_manager_id or "",
-                             client.backup_case_manager_id or "", client.status])
-        audit(session=session, principal=CLI, action="export.clients", record_type="team", record_id=team, team_id=team)
+            phones = "; ".join(
+                f"{p['number']}:{p['relation']}" + (f":{p['name']}" if p["name"] else "")
+                for p in phones_out(session=session, client=client)
+            )
+            writer.writerow(
+                [
+                    client.id,
+                    client.preferred_name,
+                    phones,
+                    client.assigned_case_manager_id or "",
+                    client.backup_case_manager_id or "",
+                    client.status,
+                ]
+            )
+        audit(
+            session=session,
+            principal=CLI,
+            action="export.clients",
+            record_type="team",
+            record_id=team,
+            team_id=team,
+        )

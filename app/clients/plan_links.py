@@ -15,7 +15,6 @@ from sqlmodel import Session
 
 from app.clients.models import PlanLink
 
-
 _INSERT_PLAN_LINK = PlanLink.__table__.insert()
 
 
@@ -23,8 +22,15 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_plan_link(*, session: Session, client_id: int, staff_id: int | None, contact_id: int | None,
-                     now: datetime, settings) -> str:
+def create_plan_link(
+    *,
+    session: Session,
+    client_id: int,
+    staff_id: int | None,
+    contact_id: int | None,
+    now: datetime,
+    settings,
+) -> str:
     # 12 random bytes (96 bits) keep the URL short enough for one SMS segment.
     token = secrets.token_urlsafe(12)
     # Written for every notification about a known client, and never read back
@@ -32,21 +38,36 @@ def create_plan_link(*, session: Session, client_id: int, staff_id: int | None, 
     # flush, and not a reason to flush what the transaction added so far (it
     # needs only the client, which exists).
     with session.no_autoflush:
-        session.execute(_INSERT_PLAN_LINK, {
-            "client_id": client_id, "staff_id": staff_id, "contact_id": contact_id, "token_hash": _hash(token),
-            "expires_at": now + timedelta(hours=settings.plan_link_hours), "revoked_at": None, "created_at": now})
+        session.execute(
+            _INSERT_PLAN_LINK,
+            {
+                "client_id": client_id,
+                "staff_id": staff_id,
+                "contact_id": contact_id,
+                "token_hash": _hash(token),
+                "expires_at": now + timedelta(hours=settings.plan_link_hours),
+                "revoked_at": None,
+                "created_at": now,
+            },
+        )
     return f"{settings.public_base_url}/plan/{token}"
 
 
 def find_plan_link(*, session: Session, token: str, now: datetime) -> PlanLink | None:
     """The link if it exists, is not revoked and has not expired."""
-    link = session.execute(select(PlanLink).where(PlanLink.token_hash == _hash(token))).scalars().first()
+    link = (
+        session.execute(select(PlanLink).where(PlanLink.token_hash == _hash(token)))
+        .scalars()
+        .first()
+    )
     if link is None or link.revoked_at is not None or link.expires_at <= now:
         return None
     return link
 
 
-def revoke_plan_links(*, session: Session, client_id: int, now: datetime, link_id: int | None = None) -> int:
+def revoke_plan_links(
+    *, session: Session, client_id: int, now: datetime, link_id: int | None = None
+) -> int:
     query = select(PlanLink).where(PlanLink.client_id == client_id, PlanLink.revoked_at.is_(None))
     if link_id is not None:
         query = query.where(PlanLink.id == link_id)

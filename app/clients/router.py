@@ -11,7 +11,12 @@ from app.clients import plan_links, service
 from app.clients.models import Client
 from app.clients.plan_page import render_gone, render_plan
 from app.clients.schemas import (
-    ClientCreate, ClientPublic, ClientUpdate, CrisisPlanIn, CrisisPlanOut, PlanLinkOut,
+    ClientCreate,
+    ClientPublic,
+    ClientUpdate,
+    CrisisPlanIn,
+    CrisisPlanOut,
+    PlanLinkOut,
 )
 from app.errors import NotFound, refuse_nulls
 from app.teams.models import Team
@@ -24,14 +29,22 @@ def _client(session, principal, client_id: int) -> Client:
 
 
 def _out(session, client: Client) -> ClientPublic:
-    return ClientPublic(id=client.id, team_id=client.team_id, preferred_name=client.preferred_name,
-                        status=client.status, assigned_case_manager_id=client.assigned_case_manager_id,
-                        backup_case_manager_id=client.backup_case_manager_id, created_at=client.created_at,
-                        phones=service.phones_out(session=session, client=client))
+    return ClientPublic(
+        id=client.id,
+        team_id=client.team_id,
+        preferred_name=client.preferred_name,
+        status=client.status,
+        assigned_case_manager_id=client.assigned_case_manager_id,
+        backup_case_manager_id=client.backup_case_manager_id,
+        created_at=client.created_at,
+        phones=service.phones_out(session=session, client=client),
+    )
 
 
 @router.post("/v1/teams/{team_id}/clients", status_code=201, response_model=ClientPublic)
-def create_client(team_id: int, body: ClientCreate, session: SessionDep, principal: CurrentPrincipal) -> ClientPublic:
+def create_client(
+    team_id: int, body: ClientCreate, session: SessionDep, principal: CurrentPrincipal
+) -> ClientPublic:
     """A client with their own and family/guardian phones. 409 when the assigned
     case manager is at the team's caseload limit, or a phone is a staff phone."""
     require_role(principal, "supervisor")
@@ -40,14 +53,22 @@ def create_client(team_id: int, body: ClientCreate, session: SessionDep, princip
     if team is None:
         raise NotFound("team not found")
     client = service.create_client(session=session, team=team, data=body.model_dump())
-    audit(session=session, principal=principal, action="client.create", record_type="client",
-          record_id=client.id, team_id=team.id)
+    audit(
+        session=session,
+        principal=principal,
+        action="client.create",
+        record_type="client",
+        record_id=client.id,
+        team_id=team.id,
+    )
     session.commit()
     return _out(session, client)
 
 
 @router.get("/v1/teams/{team_id}/clients", response_model=list[ClientPublic])
-def list_clients(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[ClientPublic]:
+def list_clients(
+    team_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> list[ClientPublic]:
     require_role(principal, "supervisor", "case_manager")
     check_team(principal, team_id, what="team")
     if session.get(Team, team_id) is None:
@@ -62,28 +83,50 @@ def get_client(client_id: int, session: SessionDep, principal: CurrentPrincipal)
 
 
 @router.patch("/v1/clients/{client_id}", response_model=ClientPublic)
-def update_client(client_id: int, body: ClientUpdate, session: SessionDep, principal: CurrentPrincipal) -> ClientPublic:
+def update_client(
+    client_id: int, body: ClientUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> ClientPublic:
     require_role(principal, "supervisor")
     client = _client(session, principal, client_id)
     team = session.get(Team, client.team_id)
-    data = refuse_nulls(body.model_dump(exclude_unset=True),
-                        nullable=frozenset({"assigned_case_manager_id", "backup_case_manager_id"}))
+    data = refuse_nulls(
+        body.model_dump(exclude_unset=True),
+        nullable=frozenset({"assigned_case_manager_id", "backup_case_manager_id"}),
+    )
     fields = sorted(data)
     service.update_client(session=session, team=team, client=client, data=data)
-    audit(session=session, principal=principal, action="client.update", record_type="client",
-          record_id=client.id, team_id=client.team_id, detail={"fields": fields})
+    audit(
+        session=session,
+        principal=principal,
+        action="client.update",
+        record_type="client",
+        record_id=client.id,
+        team_id=client.team_id,
+        detail={"fields": fields},
+    )
     session.commit()
     return _out(session, client)
 
 
 @router.put("/v1/clients/{client_id}/crisis-plan", response_model=CrisisPlanOut)
-def put_crisis_plan(client_id: int, body: CrisisPlanIn, session: SessionDep, principal: CurrentPrincipal) -> dict:
+def put_crisis_plan(
+    client_id: int, body: CrisisPlanIn, session: SessionDep, principal: CurrentPrincipal
+) -> dict:
     """A new version of the client's safety plan (Stanley–Brown sections). Old versions are kept."""
     require_role(principal, "supervisor")
     client = _client(session, principal, client_id)
-    plan = service.save_plan(session=session, client=client, data=body.model_dump(), actor=principal.actor)
-    audit(session=session, principal=principal, action="crisis_plan.write", record_type="crisis_plan",
-          record_id=plan.id, team_id=client.team_id, detail={"version": plan.version})
+    plan = service.save_plan(
+        session=session, client=client, data=body.model_dump(), actor=principal.actor
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="crisis_plan.write",
+        record_type="crisis_plan",
+        record_id=plan.id,
+        team_id=client.team_id,
+        detail={"version": plan.version},
+    )
     session.commit()
     return service.plan_out(plan)
 
@@ -91,9 +134,15 @@ def put_crisis_plan(client_id: int, body: CrisisPlanIn, session: SessionDep, pri
 def _read_plan(session, principal: Principal, client: Client, plan, via: str) -> None:
     """Every read of a plan, whatever the path, is one `crisis_plan.read` row;
     `detail.via` says which (api, versions, plan_link)."""
-    audit(session=session, principal=principal, action="crisis_plan.read", record_type="crisis_plan",
-          record_id=plan.id if plan else None, team_id=client.team_id,
-          detail={"client_id": client.id, "via": via, "version": plan.version if plan else None})
+    audit(
+        session=session,
+        principal=principal,
+        action="crisis_plan.read",
+        record_type="crisis_plan",
+        record_id=plan.id if plan else None,
+        team_id=client.team_id,
+        detail={"client_id": client.id, "via": via, "version": plan.version if plan else None},
+    )
 
 
 @router.get("/v1/clients/{client_id}/crisis-plan", response_model=CrisisPlanOut)
@@ -110,42 +159,74 @@ def get_crisis_plan(client_id: int, session: SessionDep, principal: CurrentPrinc
 
 
 @router.get("/v1/clients/{client_id}/crisis-plan/versions", response_model=list[CrisisPlanOut])
-def crisis_plan_versions(client_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[dict]:
+def crisis_plan_versions(
+    client_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> list[dict]:
     require_role(principal, "supervisor", "case_manager")
     client = _client(session, principal, client_id)
     from sqlalchemy import select
 
     from app.clients.models import CrisisPlan
 
-    plans = list(session.execute(select(CrisisPlan).where(CrisisPlan.client_id == client.id)
-                                 .order_by(CrisisPlan.version)).scalars())
+    plans = list(
+        session.execute(
+            select(CrisisPlan).where(CrisisPlan.client_id == client.id).order_by(CrisisPlan.version)
+        ).scalars()
+    )
     _read_plan(session, principal, client, plans[-1] if plans else None, "versions")
     session.commit()
     return [service.plan_out(p) for p in plans]
 
 
 @router.post("/v1/clients/{client_id}/plan-links", status_code=201, response_model=PlanLinkOut)
-def create_plan_link(client_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal) -> PlanLinkOut:
+def create_plan_link(
+    client_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> PlanLinkOut:
     require_role(principal, "supervisor", "case_manager")
     client = _client(session, principal, client_id)
     now = request.app.state.runtime.now()
-    url = plan_links.create_plan_link(session=session, client_id=client.id, staff_id=principal.staff_id,
-                                      contact_id=None, now=now, settings=request.app.state.settings)
-    audit(session=session, principal=principal, action="plan_link.create", record_type="client",
-          record_id=client.id, team_id=client.team_id)
+    url = plan_links.create_plan_link(
+        session=session,
+        client_id=client.id,
+        staff_id=principal.staff_id,
+        contact_id=None,
+        now=now,
+        settings=request.app.state.settings,
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="plan_link.create",
+        record_type="client",
+        record_id=client.id,
+        team_id=client.team_id,
+    )
     session.commit()
     from datetime import timedelta
 
-    return PlanLinkOut(url=url, expires_at=now + timedelta(hours=request.app.state.settings.plan_link_hours))
+    return PlanLinkOut(
+        url=url, expires_at=now + timedelta(hours=request.app.state.settings.plan_link_hours)
+    )
 
 
 @router.post("/v1/clients/{client_id}/plan-links/revoke", status_code=204, response_class=Response)
-def revoke_plan_links(client_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal) -> Response:
+def revoke_plan_links(
+    client_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
     require_role(principal, "supervisor")
     client = _client(session, principal, client_id)
-    count = plan_links.revoke_plan_links(session=session, client_id=client.id, now=request.app.state.runtime.now())
-    audit(session=session, principal=principal, action="plan_link.revoke", record_type="client",
-          record_id=client.id, team_id=client.team_id, detail={"revoked": count})
+    count = plan_links.revoke_plan_links(
+        session=session, client_id=client.id, now=request.app.state.runtime.now()
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="plan_link.revoke",
+        record_type="client",
+        record_id=client.id,
+        team_id=client.team_id,
+        detail={"revoked": count},
+    )
     session.commit()
     return Response(status_code=204)
 
@@ -154,13 +235,22 @@ def revoke_plan_links(client_id: int, request: Request, session: SessionDep, pri
 def plan_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     """The current plan, read-only and mobile-friendly, for the holder of a
     live link. Every open is audited; expired or revoked links show nothing."""
-    link = plan_links.find_plan_link(session=session, token=token, now=request.app.state.runtime.now())
+    link = plan_links.find_plan_link(
+        session=session, token=token, now=request.app.state.runtime.now()
+    )
     if link is None:
         return HTMLResponse(render_gone(), status_code=404)
     client = session.get(Client, link.client_id)
     plan = service.current_plan(session=session, client_id=client.id)
-    _read_plan(session, Principal(actor=f"plan-link:{link.id}", role="plan_link", staff_id=link.staff_id),
-               client, plan, "plan_link")
+    _read_plan(
+        session,
+        Principal(actor=f"plan-link:{link.id}", role="plan_link", staff_id=link.staff_id),
+        client,
+        plan,
+        "plan_link",
+    )
     session.commit()
-    return HTMLResponse(render_plan(client, plan, link.expires_at),
-                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return HTMLResponse(
+        render_plan(client, plan, link.expires_at),
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )

@@ -38,7 +38,9 @@ class PhoneOut(BaseModel):
     number: str
     relation: str
     name: str | None
-    shared_with_client_ids: list[int] = Field(description="other clients of the team with this number (routed as ambiguous)")
+    shared_with_client_ids: list[int] = Field(
+        description="other clients of the team with this number (routed as ambiguous)"
+    )
 
 
 class ClientPublic(BaseModel):

@@ -12,16 +12,23 @@ from app.teams.phones import parse_phone
 
 
 def caseload(*, session: Session, staff_id: int, excluding_client: int | None = None) -> int:
-    query = select(func.count()).select_from(Client).where(
-        Client.assigned_case_manager_id == staff_id, Client.status == "active")
+    query = (
+        select(func.count())
+        .select_from(Client)
+        .where(Client.assigned_case_manager_id == staff_id, Client.status == "active")
+    )
     if excluding_client is not None:
         query = query.where(Client.id != excluding_client)
     return session.execute(query).scalar_one()
 
 
-def _check_case_managers(session: Session, team: Team, assigned: int | None, backup: int | None,
-                         client_id: int | None) -> None:
-    for field, staff_id in (("assigned_case_manager_id", assigned), ("backup_case_manager_id", backup)):
+def _check_case_managers(
+    session: Session, team: Team, assigned: int | None, backup: int | None, client_id: int | None
+) -> None:
+    for field, staff_id in (
+        ("assigned_case_manager_id", assigned),
+        ("backup_case_manager_id", backup),
+    ):
         if staff_id is None:
             continue
         staff = session.get(Staff, staff_id)
@@ -35,8 +42,10 @@ def _check_case_managers(session: Session, team: Team, assigned: int | None, bac
         load = caseload(session=session, staff_id=assigned, excluding_client=client_id)
         if load >= team.caseload_limit:
             staff = session.get(Staff, assigned)
-            raise Conflict(f"{staff.name} (staff {staff.id}) already has {load} active clients; "
-                           f"the team's caseload limit is {team.caseload_limit}")
+            raise Conflict(
+                f"{staff.name} (staff {staff.id}) already has {load} active clients; "
+                f"the team's caseload limit is {team.caseload_limit}"
+            )
 
 
 def _phones(session: Session, team: Team, phones: list[dict]) -> list[ClientPhone]:
@@ -46,8 +55,12 @@ def _phones(session: Session, team: Team, phones: list[dict]) -> list[ClientPhon
         if number in seen:
             raise Invalid(["body", "phones", i, "number"], "is listed twice")
         seen.add(number)
-        if session.execute(select(Staff.id).where(Staff.team_id == team.id, Staff.phone == number)).first():
-            raise Conflict(f"phones[{i}]: {number} is a staff member's phone; texts from it are staff replies")
+        if session.execute(
+            select(Staff.id).where(Staff.team_id == team.id, Staff.phone == number)
+        ).first():
+            raise Conflict(
+                f"phones[{i}]: {number} is a staff member's phone; texts from it are staff replies"
+            )
         if number == team.crisis_line_number:
             raise Invalid(["body", "phones", i, "number"], "is the crisis line itself")
         rows.append(ClientPhone(number=number, relation=phone["relation"], name=phone.get("name")))
@@ -55,11 +68,20 @@ def _phones(session: Session, team: Team, phones: list[dict]) -> list[ClientPhon
 
 
 def create_client(*, session: Session, team: Team, data: dict) -> Client:
-    _check_case_managers(session, team, data.get("assigned_case_manager_id"), data.get("backup_case_manager_id"), None)
+    _check_case_managers(
+        session,
+        team,
+        data.get("assigned_case_manager_id"),
+        data.get("backup_case_manager_id"),
+        None,
+    )
     phones = _phones(session, team, data.get("phones") or [])
-    client = Client(team_id=team.id, preferred_name=data["preferred_name"],
-                    assigned_case_manager_id=data.get("assigned_case_manager_id"),
-                    backup_case_manager_id=data.get("backup_case_manager_id"))
+    client = Client(
+        team_id=team.id,
+        preferred_name=data["preferred_name"],
+        assigned_case_manager_id=data.get("assigned_case_manager_id"),
+        backup_case_manager_id=data.get("backup_case_manager_id"),
+    )
     session.add(client)
     session.flush()
     for phone in phones:
@@ -72,12 +94,17 @@ def create_client(*, session: Session, team: Team, data: dict) -> Client:
 def update_client(*, session: Session, team: Team, client: Client, data: dict) -> Client:
     assigned = data.get("assigned_case_manager_id", client.assigned_case_manager_id)
     backup = data.get("backup_case_manager_id", client.backup_case_manager_id)
-    if ({"assigned_case_manager_id", "backup_case_manager_id"} & data.keys()
-            or data.get("status") == "active" and client.status != "active"):
+    if (
+        {"assigned_case_manager_id", "backup_case_manager_id"} & data.keys()
+        or data.get("status") == "active"
+        and client.status != "active"
+    ):
         _check_case_managers(session, team, assigned, backup, client.id)
     if "phones" in data:
         phones = _phones(session, team, data.pop("phones") or [])
-        for old in session.execute(select(ClientPhone).where(ClientPhone.client_id == client.id)).scalars():
+        for old in session.execute(
+            select(ClientPhone).where(ClientPhone.client_id == client.id)
+        ).scalars():
             session.delete(old)
         session.flush()
         for phone in phones:
@@ -91,29 +118,55 @@ def update_client(*, session: Session, team: Team, client: Client, data: dict) -
 
 
 def phones_out(*, session: Session, client: Client) -> list[dict]:
-    phones = list(session.execute(select(ClientPhone).where(ClientPhone.client_id == client.id)
-                                  .order_by(ClientPhone.id)).scalars())
+    phones = list(
+        session.execute(
+            select(ClientPhone).where(ClientPhone.client_id == client.id).order_by(ClientPhone.id)
+        ).scalars()
+    )
     out = []
     for phone in phones:
-        shared = session.execute(select(ClientPhone.client_id).join(Client, Client.id == ClientPhone.client_id).where(
-            ClientPhone.number == phone.number, Client.team_id == client.team_id, Client.id != client.id)).scalars()
-        out.append({"number": phone.number, "relation": phone.relation, "name": phone.name,
-                    "shared_with_client_ids": sorted(set(shared))})
+        shared = session.execute(
+            select(ClientPhone.client_id)
+            .join(Client, Client.id == ClientPhone.client_id)
+            .where(
+                ClientPhone.number == phone.number,
+                Client.team_id == client.team_id,
+                Client.id != client.id,
+            )
+        ).scalars()
+        out.append(
+            {
+                "number": phone.number,
+                "relation": phone.relation,
+                "name": phone.name,
+                "shared_with_client_ids": sorted(set(shared)),
+            }
+        )
     return out
 
 
 def current_plan(*, session: Session, client_id: int) -> CrisisPlan | None:
-    return session.execute(select(CrisisPlan).where(CrisisPlan.client_id == client_id)
-                           .order_by(CrisisPlan.version.desc())).scalars().first()
+    return (
+        session.execute(
+            select(CrisisPlan)
+            .where(CrisisPlan.client_id == client_id)
+            .order_by(CrisisPlan.version.desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
 def save_plan(*, session: Session, client: Client, data: dict, actor: str) -> CrisisPlan:
     """A new version; older versions are kept as they were."""
     latest = current_plan(session=session, client_id=client.id)
     plan = CrisisPlan(
-        client_id=client.id, version=(latest.version + 1) if latest else 1, created_by=actor,
+        client_id=client.id,
+        version=(latest.version + 1) if latest else 1,
+        created_by=actor,
         sections={name: [str(item) for item in data.get(name) or []] for name in PLAN_SECTIONS},
-        notes=data.get("notes"), preferred_hospital=data.get("preferred_hospital"),
+        notes=data.get("notes"),
+        preferred_hospital=data.get("preferred_hospital"),
         advance_directive_notes=data.get("advance_directive_notes"),
     )
     session.add(plan)
@@ -122,12 +175,21 @@ def save_plan(*, session: Session, client: Client, data: dict, actor: str) -> Cr
 
 
 def plan_out(plan: CrisisPlan) -> dict:
-    return {**plan.sections, "notes": plan.notes, "preferred_hospital": plan.preferred_hospital,
-            "advance_directive_notes": plan.advance_directive_notes, "client_id": plan.client_id,
-            "version": plan.version, "created_by": plan.created_by, "created_at": plan.created_at}
+    return {
+        **plan.sections,
+        "notes": plan.notes,
+        "preferred_hospital": plan.preferred_hospital,
+        "advance_directive_notes": plan.advance_directive_notes,
+        "client_id": plan.client_id,
+        "version": plan.version,
+        "created_by": plan.created_by,
+        "created_at": plan.created_at,
+    }
 
 
 def clients_of(*, session: Session, team_id: int) -> list[Client]:
-    return list(session.execute(select(Client).where(Client.team_id == team_id).order_by(Client.id)).scalars())
-
-
+    return list(
+        session.execute(
+            select(Client).where(Client.team_id == team_id).order_by(Client.id)
+        ).scalars()
+    )

@@ -28,17 +28,25 @@ def _team_zone(connection, contact: Contact) -> str | None:
     # The team is nearly always already loaded in the session (routing holds
     # it): read it from the identity map rather than ask the database again.
     session = object_session(contact)
-    team = session.identity_map.get(session.identity_key(Team, contact.team_id)) if session else None
+    team = (
+        session.identity_map.get(session.identity_key(Team, contact.team_id)) if session else None
+    )
     if team is not None:
         return team.timezone
     return connection.execute(select(Team.timezone).where(Team.id == contact.team_id)).scalar()
 
 
 def _earlier_contact(same_caller):
-    return select(Contact.id).where(
-        Contact.team_id == bindparam("team_id"), same_caller,
-        Contact.created_at >= bindparam("since"), Contact.created_at <= bindparam("until"),
-    ).limit(1)
+    return (
+        select(Contact.id)
+        .where(
+            Contact.team_id == bindparam("team_id"),
+            same_caller,
+            Contact.created_at >= bindparam("since"),
+            Contact.created_at <= bindparam("until"),
+        )
+        .limit(1)
+    )
 
 
 # The same number, or the same client from another of their numbers (a
@@ -46,7 +54,8 @@ def _earlier_contact(same_caller):
 # every contact opened asks.
 _SAME_NUMBER_BEFORE = _earlier_contact(Contact.from_number == bindparam("number"))
 _SAME_NUMBER_OR_CLIENT_BEFORE = _earlier_contact(
-    or_(Contact.from_number == bindparam("number"), Contact.client_id == bindparam("client_id")))
+    or_(Contact.from_number == bindparam("number"), Contact.client_id == bindparam("client_id"))
+)
 
 
 @event.listens_for(Contact, "before_insert")
@@ -55,7 +64,16 @@ def _derive_on_open(mapper, connection, contact: Contact) -> None:
     if zone:
         contact.after_hours = is_after_hours(contact.created_at, zone)
     query = _SAME_NUMBER_OR_CLIENT_BEFORE if contact.client_id is not None else _SAME_NUMBER_BEFORE
-    contact.repeat_within_7d = connection.execute(query, {
-        "team_id": contact.team_id, "number": contact.from_number, "client_id": contact.client_id,
-        "since": contact.created_at - REPEAT_WINDOW, "until": contact.created_at,
-    }).first() is not None
+    contact.repeat_within_7d = (
+        connection.execute(
+            query,
+            {
+                "team_id": contact.team_id,
+                "number": contact.from_number,
+                "client_id": contact.client_id,
+                "since": contact.created_at - REPEAT_WINDOW,
+                "until": contact.created_at,
+            },
+        ).first()
+        is not None
+    )

@@ -16,7 +16,8 @@ from sqlalchemy import bindparam, select, text
 from sqlmodel import Session
 
 from app.clients.models import Client, ClientPhone
-from app.contacts import keywords, service as contacts
+from app.contacts import keywords
+from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent
 from app.escalation import engine
 from app.messaging import texts
@@ -29,7 +30,7 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class InboundSms:
     message_sid: str
-    from_number: str   # E.164
+    from_number: str  # E.164
     body: str
 
 
@@ -42,10 +43,15 @@ class CallerIdentity:
 
 # The client rows come with the match: planning the contact reads the client
 # next, and finds it in the session instead of asking again.
-_CALLER_PHONES = (select(ClientPhone.relation, Client)
-                  .join(Client, Client.id == ClientPhone.client_id)
-                  .where(ClientPhone.number == bindparam("number"), Client.team_id == bindparam("team_id"),
-                         Client.status == "active"))
+_CALLER_PHONES = (
+    select(ClientPhone.relation, Client)
+    .join(Client, Client.id == ClientPhone.client_id)
+    .where(
+        ClientPhone.number == bindparam("number"),
+        Client.team_id == bindparam("team_id"),
+        Client.status == "active",
+    )
+)
 
 
 def identify_caller(*, session: Session, team_id: int, number: str) -> CallerIdentity:
@@ -64,7 +70,9 @@ def identify_caller(*, session: Session, team_id: int, number: str) -> CallerIde
 
 def staff_by_phone(*, session: Session, team_id: int, number: str) -> Staff | None:
     # From the team's rows, which routing reads anyway: one query fewer a text.
-    return next((s for s in engine.team_staff(session=session, team_id=team_id) if s.phone == number), None)
+    return next(
+        (s for s in engine.team_staff(session=session, team_id=team_id) if s.phone == number), None
+    )
 
 
 def serialize_sender(*, session: Session, team_id: int, number: str) -> None:
@@ -72,11 +80,15 @@ def serialize_sender(*, session: Session, team_id: int, number: str) -> None:
     find no open contact and open two. PostgreSQL: a lock per (team, number)
     held until commit; SQLite's BEGIN IMMEDIATE already serialises writers."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:team_id, hashtext(:number))"),
-                        {"team_id": team_id, "number": number})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:team_id, hashtext(:number))"),
+            {"team_id": team_id, "number": number},
+        )
 
 
-def handle_inbound_sms(*, session: Session, team: Team, sms: InboundSms, now: datetime, settings) -> str:
+def handle_inbound_sms(
+    *, session: Session, team: Team, sms: InboundSms, now: datetime, settings
+) -> str:
     """Returns what happened ("duplicate", "staff_reply", "opened", "continued", …)."""
     serialize_sender(session=session, team_id=team.id, number=sms.from_number)
     if contacts.event_seen(session=session, idempotency_key=sms.message_sid):
@@ -86,37 +98,64 @@ def handle_inbound_sms(*, session: Session, team: Team, sms: InboundSms, now: da
     if staff is not None:
         from app.contacts.staff_replies import handle_staff_reply
 
-        return handle_staff_reply(session=session, team=team, staff=staff, sms=sms, now=now, settings=settings)
+        return handle_staff_reply(
+            session=session, team=team, staff=staff, sms=sms, now=now, settings=settings
+        )
 
     word = keywords.keyword(sms.body)
     if word in ("opt_out", "opt_in"):
         return _carrier_keyword(session=session, team=team, sms=sms, word=word, now=now)
 
-    contact = contacts.open_contact_for(session=session, team_id=team.id, from_number=sms.from_number)
+    contact = contacts.open_contact_for(
+        session=session, team_id=team.id, from_number=sms.from_number
+    )
     if contact is not None:
-        return _continue(session=session, team=team, contact=contact, sms=sms, now=now, settings=settings)
-    return _open(session=session, team=team, sms=sms, now=now, settings=settings, help_keyword=word == "help")
+        return _continue(
+            session=session, team=team, contact=contact, sms=sms, now=now, settings=settings
+        )
+    return _open(
+        session=session, team=team, sms=sms, now=now, settings=settings, help_keyword=word == "help"
+    )
 
 
 def _received_event(contact: Contact, sms: InboundSms, now: datetime) -> ContactEvent:
-    return ContactEvent(contact_id=contact.id, at=now, kind="received", idempotency_key=sms.message_sid,
-                        data={"body": sms.body})
+    return ContactEvent(
+        contact_id=contact.id,
+        at=now,
+        kind="received",
+        idempotency_key=sms.message_sid,
+        data={"body": sms.body},
+    )
 
 
-def _open(*, session: Session, team: Team, sms: InboundSms, now: datetime, settings, help_keyword: bool) -> str:
+def _open(
+    *, session: Session, team: Team, sms: InboundSms, now: datetime, settings, help_keyword: bool
+) -> str:
     # HELP from a client of a crisis line is treated as a cry for help, not
     # only the carrier keyword: it opens a contact like any other text.
     caller = identify_caller(session=session, team_id=team.id, number=sms.from_number)
     high = keywords.has_priority_words(sms.body, team.priority_words)
     contact = Contact(
-        team_id=team.id, channel="sms", from_number=sms.from_number, client_id=caller.client_id,
-        candidate_client_ids=list(caller.candidate_client_ids), caller_relation=caller.relation,
-        priority="high" if high else "normal", created_at=now, updated_at=now,
+        team_id=team.id,
+        channel="sms",
+        from_number=sms.from_number,
+        client_id=caller.client_id,
+        candidate_client_ids=list(caller.candidate_client_ids),
+        caller_relation=caller.relation,
+        priority="high" if high else "normal",
+        created_at=now,
+        updated_at=now,
         plan=[],  # set_route fills it; given, it spares pydantic's default factory (~90 µs a contact)
     )
     # Planned before the row is written, so it is written once, with its plan.
-    levels = engine.plan_route(session=session, contact=contact, team=team, now=now, channel="sms",
-                               retried_on_database_error=True)
+    levels = engine.plan_route(
+        session=session,
+        contact=contact,
+        team=team,
+        now=now,
+        channel="sms",
+        retried_on_database_error=True,
+    )
     engine.set_route(contact, levels, now)
     session.add(contact)
     session.flush()
@@ -126,23 +165,54 @@ def _open(*, session: Session, team: Team, sms: InboundSms, now: datetime, setti
     # this routing and retries it, and the retry finds the event: "duplicate".
     session.add(_received_event(contact, sms, now))
     if caller.candidate_client_ids:
-        contacts.record_event(session=session, contact=contact, kind="ambiguous_caller", at=now,
-                              data={"candidate_client_ids": list(caller.candidate_client_ids)})
+        contacts.record_event(
+            session=session,
+            contact=contact,
+            kind="ambiguous_caller",
+            at=now,
+            data={"candidate_client_ids": list(caller.candidate_client_ids)},
+        )
     if high:
-        contacts.record_event(session=session, contact=contact, kind="priority_raised", at=now,
-                              data={"reason": "priority_words"})
+        contacts.record_event(
+            session=session,
+            contact=contact,
+            kind="priority_raised",
+            at=now,
+            data={"reason": "priority_words"},
+        )
     body = team.auto_reply_text + (texts.CLIENT_HELP_SUFFIX if help_keyword else "")
-    reply = enqueue(session=session, team=team, to_number=sms.from_number, body=body,
-                    purpose="auto_reply", contact_id=contact.id, now=now)
-    contacts.record_event(session=session, contact=contact, kind="auto_reply_sent" if reply else "auto_reply_suppressed",
-                          at=now, data={"message_id": reply.id} if reply else {"reason": "opted_out"})
-    engine.start(session=session, contact=contact, team=team, now=now, settings=settings, levels=levels)
-    log.info("contact_opened", contact_id=contact.id, team_id=team.id, known_client=caller.client_id is not None,
-             priority=contact.priority)
+    reply = enqueue(
+        session=session,
+        team=team,
+        to_number=sms.from_number,
+        body=body,
+        purpose="auto_reply",
+        contact_id=contact.id,
+        now=now,
+    )
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind="auto_reply_sent" if reply else "auto_reply_suppressed",
+        at=now,
+        data={"message_id": reply.id} if reply else {"reason": "opted_out"},
+    )
+    engine.start(
+        session=session, contact=contact, team=team, now=now, settings=settings, levels=levels
+    )
+    log.info(
+        "contact_opened",
+        contact_id=contact.id,
+        team_id=team.id,
+        known_client=caller.client_id is not None,
+        priority=contact.priority,
+    )
     return "opened"
 
 
-def _continue(*, session: Session, team: Team, contact: Contact, sms: InboundSms, now: datetime, settings) -> str:
+def _continue(
+    *, session: Session, team: Team, contact: Contact, sms: InboundSms, now: datetime, settings
+) -> str:
     if not contacts.insert_idempotent(session=session, event=_received_event(contact, sms, now)):
         return "duplicate"
     contact.updated_at = now
@@ -152,9 +222,16 @@ def _continue(*, session: Session, team: Team, contact: Contact, sms: InboundSms
     if contact.status == "acknowledged" and contact.acknowledged_by:
         staff = session.get(Staff, contact.acknowledged_by)
         if staff is not None:
-            enqueue(session=session, team=team, to_number=staff.phone,
-                    body=texts.relay_to_staff(contact_id=contact.id, body=sms.body),
-                    purpose="relay", contact_id=contact.id, staff_id=staff.id, now=now)
+            enqueue(
+                session=session,
+                team=team,
+                to_number=staff.phone,
+                body=texts.relay_to_staff(contact_id=contact.id, body=sms.body),
+                purpose="relay",
+                contact_id=contact.id,
+                staff_id=staff.id,
+                now=now,
+            )
     session.add(contact)
     return "continued"
 
@@ -162,32 +239,57 @@ def _continue(*, session: Session, team: Team, contact: Contact, sms: InboundSms
 def raise_priority(*, session: Session, contact: Contact, team: Team, now: datetime) -> None:
     """A later message with priority words shortens the current wait; never lengthens it."""
     contact.priority = "high"
-    contacts.record_event(session=session, contact=contact, kind="priority_raised", at=now,
-                          data={"reason": "priority_words"})
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind="priority_raised",
+        at=now,
+        data={"reason": "priority_words"},
+    )
     if contact.status == "open" and contact.next_escalation_at is not None:
         from datetime import timedelta
 
-        sooner = now + timedelta(seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds))
+        sooner = now + timedelta(
+            seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds)
+        )
         if sooner < contact.next_escalation_at:
             contact.next_escalation_at = sooner
 
 
-def _carrier_keyword(*, session: Session, team: Team, sms: InboundSms, word: str, now: datetime) -> str:
+def _carrier_keyword(
+    *, session: Session, team: Team, sms: InboundSms, word: str, now: datetime
+) -> str:
     """STOP/START from a client or family number: honoured and on the timeline.
     Calls still route; only SMS stops."""
     opted_out = word == "opt_out"
-    set_opt_out(session=session, team_id=team.id, number=sms.from_number, opted_out=opted_out, at=now)
-    contact = contacts.open_contact_for(session=session, team_id=team.id, from_number=sms.from_number)
+    set_opt_out(
+        session=session, team_id=team.id, number=sms.from_number, opted_out=opted_out, at=now
+    )
+    contact = contacts.open_contact_for(
+        session=session, team_id=team.id, from_number=sms.from_number
+    )
     if contact is None:
         # Keep the keyword on a timeline: a closed contact from this number, or a new resolved one.
-        contact = session.execute(
-            select(Contact).where(Contact.team_id == team.id, Contact.from_number == sms.from_number)
-            .order_by(Contact.created_at.desc())
-        ).scalars().first()
+        contact = (
+            session.execute(
+                select(Contact)
+                .where(Contact.team_id == team.id, Contact.from_number == sms.from_number)
+                .order_by(Contact.created_at.desc())
+            )
+            .scalars()
+            .first()
+        )
     if contact is not None:
-        event = ContactEvent(contact_id=contact.id, at=now, kind="opt_out" if opted_out else "opt_in",
-                             idempotency_key=sms.message_sid, data={})
+        event = ContactEvent(
+            contact_id=contact.id,
+            at=now,
+            kind="opt_out" if opted_out else "opt_in",
+            idempotency_key=sms.message_sid,
+            data={},
+        )
         if not contacts.insert_idempotent(session=session, event=event):
             return "duplicate"
-    log.info("sms_keyword", team_id=team.id, keyword=word, contact_id=contact.id if contact else None)
+    log.info(
+        "sms_keyword", team_id=team.id, keyword=word, contact_id=contact.id if contact else None
+    )
     return word

@@ -48,36 +48,80 @@ ROUTED_TOGETHER = 8
 
 def retry_delay(attempts: int) -> timedelta:
     """2, 4, 8, 16 s: a transient fault (a deadlock, a restart) clears fast."""
-    return timedelta(seconds=2 ** attempts)
+    return timedelta(seconds=2**attempts)
 
 
-RECORD_SMS = insert_ignoring_duplicates(InboxMessage.__table__, key="message_sid", columns=[
-    "message_sid", "to_number", "from_number", "body", "received_at", "attempts"])
+RECORD_SMS = insert_ignoring_duplicates(
+    InboxMessage.__table__,
+    key="message_sid",
+    columns=["message_sid", "to_number", "from_number", "body", "received_at", "attempts"],
+)
 
 
-def _inbox_row(*, message_sid: str, to_number: str, from_number: str, body: str, now: datetime) -> dict:
-    return dict(message_sid=message_sid, to_number=to_number, from_number=from_number, body=body,
-                received_at=now, attempts=0)
+def _inbox_row(
+    *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime
+) -> dict:
+    return dict(
+        message_sid=message_sid,
+        to_number=to_number,
+        from_number=from_number,
+        body=body,
+        received_at=now,
+        attempts=0,
+    )
 
 
-def record_sms(db, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime,
-               landing: InboxLanding | None = None) -> bool:
+def record_sms(
+    db,
+    *,
+    message_sid: str,
+    to_number: str,
+    from_number: str,
+    body: str,
+    now: datetime,
+    landing: InboxLanding | None = None,
+) -> bool:
     """Write the text as received. False when this MessageSid is already here
     (Twilio retried): nothing is written twice. With a `landing` (SQLite),
     there; the router hands it over before routing."""
     if landing is not None:
-        return landing.record(message_sid=message_sid, to_number=to_number, from_number=from_number, body=body,
-                              now=now)
-    return db.write_one(RECORD_SMS, _inbox_row(message_sid=message_sid, to_number=to_number,
-                                               from_number=from_number, body=body, now=now)) == 1
+        return landing.record(
+            message_sid=message_sid,
+            to_number=to_number,
+            from_number=from_number,
+            body=body,
+            now=now,
+        )
+    return (
+        db.write_one(
+            RECORD_SMS,
+            _inbox_row(
+                message_sid=message_sid,
+                to_number=to_number,
+                from_number=from_number,
+                body=body,
+                now=now,
+            ),
+        )
+        == 1
+    )
 
 
-async def record_sms_on_loop(db, *, message_sid: str, to_number: str, from_number: str, body: str,
-                             now: datetime) -> bool | None:
+async def record_sms_on_loop(
+    db, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime
+) -> bool | None:
     """`record_sms` into the inbox table from the event loop (PostgreSQL,
     `Database.write_one_on_loop`). None: not done here, call `record_sms`."""
-    inserted = await db.write_one_on_loop(RECORD_SMS, _inbox_row(message_sid=message_sid, to_number=to_number,
-                                                                 from_number=from_number, body=body, now=now))
+    inserted = await db.write_one_on_loop(
+        RECORD_SMS,
+        _inbox_row(
+            message_sid=message_sid,
+            to_number=to_number,
+            from_number=from_number,
+            body=body,
+            now=now,
+        ),
+    )
     return None if inserted is None else inserted == 1
 
 
@@ -94,20 +138,31 @@ def _claimable_ids(session, *, now: datetime, limit: int) -> tuple[list[int], in
     while True:
         due = session.execute(
             select(InboxMessage.id, InboxMessage.to_number, InboxMessage.from_number)
-            .where(InboxMessage.processed_at.is_(None), InboxMessage.id > after_id,
-                   or_(InboxMessage.next_attempt_at.is_(None), InboxMessage.next_attempt_at <= now))
-            .order_by(InboxMessage.id).limit(limit)
+            .where(
+                InboxMessage.processed_at.is_(None),
+                InboxMessage.id > after_id,
+                or_(InboxMessage.next_attempt_at.is_(None), InboxMessage.next_attempt_at <= now),
+            )
+            .order_by(InboxMessage.id)
+            .limit(limit)
         ).all()
         if not due:
             return [], 0
         senders = {(row.to_number, row.from_number) for row in due}
-        oldest = dict(((to, sender), first) for to, sender, first in session.execute(
-            select(InboxMessage.to_number, InboxMessage.from_number, func.min(InboxMessage.id))
-            .where(InboxMessage.processed_at.is_(None),
-                   tuple_(InboxMessage.to_number, InboxMessage.from_number).in_(senders))
-            .group_by(InboxMessage.to_number, InboxMessage.from_number)
-        ).all())
-        claimable = [row.id for row in due if oldest.get((row.to_number, row.from_number)) == row.id]
+        oldest = dict(
+            ((to, sender), first)
+            for to, sender, first in session.execute(
+                select(InboxMessage.to_number, InboxMessage.from_number, func.min(InboxMessage.id))
+                .where(
+                    InboxMessage.processed_at.is_(None),
+                    tuple_(InboxMessage.to_number, InboxMessage.from_number).in_(senders),
+                )
+                .group_by(InboxMessage.to_number, InboxMessage.from_number)
+            ).all()
+        )
+        claimable = [
+            row.id for row in due if oldest.get((row.to_number, row.from_number)) == row.id
+        ]
         if claimable or len(due) < limit:
             return claimable, len(due)
         # A whole window of texts waiting behind their senders' earlier ones: look further.
@@ -117,25 +172,36 @@ def _claimable_ids(session, *, now: datetime, limit: int) -> tuple[list[int], in
 def _claim(session, message_id: int, *, is_postgres: bool) -> InboxMessage | None:
     """The row, locked for this transaction; None when another instance holds
     it or has routed it since the batch was read."""
-    query = select(InboxMessage).where(InboxMessage.id == message_id, InboxMessage.processed_at.is_(None))
+    query = select(InboxMessage).where(
+        InboxMessage.id == message_id, InboxMessage.processed_at.is_(None)
+    )
     if is_postgres:
         query = query.with_for_update(skip_locked=True)
     return session.execute(query).scalars().first()
 
 
-_INBOX_COLUMNS = (InboxMessage.id, InboxMessage.message_sid, InboxMessage.to_number, InboxMessage.from_number,
-                  InboxMessage.body)
-_MARK_ROUTED = (InboxMessage.__table__.update()
-                .where(InboxMessage.__table__.c.id == bindparam("b_id"))
-                .values(processed_at=bindparam("b_at"), outcome=bindparam("b_outcome")))
+_INBOX_COLUMNS = (
+    InboxMessage.id,
+    InboxMessage.message_sid,
+    InboxMessage.to_number,
+    InboxMessage.from_number,
+    InboxMessage.body,
+)
+_MARK_ROUTED = (
+    InboxMessage.__table__.update()
+    .where(InboxMessage.__table__.c.id == bindparam("b_id"))
+    .values(processed_at=bindparam("b_at"), outcome=bindparam("b_outcome"))
+)
 
 
 def _claim_all(session, message_ids: list[int], *, is_postgres: bool) -> list:
     """`_claim` for several rows at once, oldest first: what routing reads of
     them, as plain rows (their marks are written together, `_MARK_ROUTED`)."""
-    query = (select(*_INBOX_COLUMNS)
-             .where(InboxMessage.id.in_(message_ids), InboxMessage.processed_at.is_(None))
-             .order_by(InboxMessage.id))
+    query = (
+        select(*_INBOX_COLUMNS)
+        .where(InboxMessage.id.in_(message_ids), InboxMessage.processed_at.is_(None))
+        .order_by(InboxMessage.id)
+    )
     if is_postgres:
         query = query.with_for_update(skip_locked=True)
     return list(session.execute(query))
@@ -143,8 +209,14 @@ def _claim_all(session, message_ids: list[int], *, is_postgres: bool) -> list:
 
 def _team_for_line(session, line: str) -> Team | None:
     """Read once per transaction: the texts routed together are mostly on one line."""
-    return per_transaction(session, "team_by_line", line, lambda: session.execute(
-        select(Team).where(Team.crisis_line_number == line)).scalars().first())
+    return per_transaction(
+        session,
+        "team_by_line",
+        line,
+        lambda: (
+            session.execute(select(Team).where(Team.crisis_line_number == line)).scalars().first()
+        ),
+    )
 
 
 def route_message(*, session, message, now: datetime, settings) -> str:
@@ -153,13 +225,22 @@ def route_message(*, session, message, now: datetime, settings) -> str:
     if team is None:  # the line was released after the text was accepted
         log.error("inbox_line_without_team", inbox_id=message.id, to=message.to_number)
         return "unknown_line"
-    sms = InboundSms(message_sid=message.message_sid, from_number=e164_or_raw(message.from_number, team.region),
-                     body=message.body)
+    sms = InboundSms(
+        message_sid=message.message_sid,
+        from_number=e164_or_raw(message.from_number, team.region),
+        body=message.body,
+    )
     return handle_inbound_sms(session=session, team=team, sms=sms, now=now, settings=settings)
 
 
-def route_pending(runtime, *, limit: int = BATCH, together: int = ROUTED_TOGETHER,
-                  between: Callable[[], object] | None = None, unless_fewer_than: int = 0) -> int:
+def route_pending(
+    runtime,
+    *,
+    limit: int = BATCH,
+    together: int = ROUTED_TOGETHER,
+    between: Callable[[], object] | None = None,
+    unless_fewer_than: int = 0,
+) -> int:
     """Route up to `limit` pending texts, up to `together` a transaction.
     Returns how many rows were handled. `between` runs after every group of
     texts routed (the worker sends what routing queued, so a burst's first
@@ -175,7 +256,7 @@ def route_pending(runtime, *, limit: int = BATCH, together: int = ROUTED_TOGETHE
             ids, due = _claimable_ids(session, now=runtime.now(), limit=limit - handled)
         round_handled = 0
         for start in range(0, len(ids), max(1, together)):
-            chunk = ids[start:start + max(1, together)]
+            chunk = ids[start : start + max(1, together)]
             routed = _route_together(runtime, chunk) if len(chunk) > 1 else None
             if routed is None:
                 routed = sum(_route_one(runtime, message_id) for message_id in chunk)
@@ -202,11 +283,19 @@ def _route_together(runtime, message_ids: list[int]) -> int | None:
         with runtime.db.session() as session:
             messages = _claim_all(session, message_ids, is_postgres=runtime.db.is_postgres)
             for message in messages:
-                outcomes.append(route_message(session=session, message=message, now=now,
-                                              settings=runtime.settings))
+                outcomes.append(
+                    route_message(
+                        session=session, message=message, now=now, settings=runtime.settings
+                    )
+                )
             if messages:  # one statement marks them all (executemany)
-                session.execute(_MARK_ROUTED, [{"b_id": message.id, "b_at": now, "b_outcome": outcome}
-                                               for message, outcome in zip(messages, outcomes)])
+                session.execute(
+                    _MARK_ROUTED,
+                    [
+                        {"b_id": message.id, "b_at": now, "b_outcome": outcome}
+                        for message, outcome in zip(messages, outcomes)
+                    ],
+                )
     except Exception as exc:
         log.warning("inbox_routed_one_by_one", texts=len(message_ids), error=type(exc).__name__)
         return None
@@ -223,11 +312,15 @@ def _route_one(runtime, message_id: int) -> bool:
             message = _claim(session, message_id, is_postgres=runtime.db.is_postgres)
             if message is None:
                 return False
-            outcome = route_message(session=session, message=message, now=now, settings=runtime.settings)
+            outcome = route_message(
+                session=session, message=message, now=now, settings=runtime.settings
+            )
             message.processed_at = now
             message.outcome = outcome
             session.add(message)
-    except Exception as exc:  # routing failed and was rolled back: the text stays pending, retried later
+    except (
+        Exception
+    ) as exc:  # routing failed and was rolled back: the text stays pending, retried later
         failure = exc
     else:
         _count_routed(outcome)
@@ -264,14 +357,23 @@ def _routing_failed(message: InboxMessage, exc: Exception, now: datetime) -> Non
         message.processed_at = now
         message.outcome = "failed"
         INBOX_ROUTED.labels("failed").inc()
-        log.error("inbox_routing_gave_up", inbox_id=message.id, attempts=message.attempts,
-                  error=message.last_error)
+        log.error(
+            "inbox_routing_gave_up",
+            inbox_id=message.id,
+            attempts=message.attempts,
+            error=message.last_error,
+        )
         return
     message.next_attempt_at = now + retry_delay(message.attempts)
-    log.error("inbox_routing_failed", inbox_id=message.id, attempts=message.attempts,
-              error=message.last_error)
+    log.error(
+        "inbox_routing_failed",
+        inbox_id=message.id,
+        attempts=message.attempts,
+        error=message.last_error,
+    )
 
 
 def pending_count(session) -> int:
-    return session.execute(select(func.count()).select_from(InboxMessage)
-                           .where(InboxMessage.processed_at.is_(None))).scalar_one()
+    return session.execute(
+        select(func.count()).select_from(InboxMessage).where(InboxMessage.processed_at.is_(None))
+    ).scalar_one()

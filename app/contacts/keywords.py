@@ -27,9 +27,9 @@ def keyword(body: str) -> str | None:
 
 @dataclass(frozen=True)
 class StaffReply:
-    contact_id: int | None   # from a leading "#12"
-    command: str | None      # ACK / PASS / DONE / WHO / HELP
-    text: str                # what to relay (empty for a bare command)
+    contact_id: int | None  # from a leading "#12"
+    command: str | None  # ACK / PASS / DONE / WHO / HELP
+    text: str  # what to relay (empty for a bare command)
 
 
 def parse_staff_reply(body: str) -> StaffReply:

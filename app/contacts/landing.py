@@ -27,7 +27,19 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_engine, event, func, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -47,7 +59,8 @@ WEBHOOK_CHECKPOINT_PAGES = 20000
 
 landing_metadata = MetaData(naming_convention=NAMING_CONVENTION)
 landed = Table(
-    "landed_sms", landing_metadata,
+    "landed_sms",
+    landing_metadata,
     Column("id", Integer, primary_key=True),  # arrival order, kept by the hand-over
     Column("message_sid", String(64), nullable=False, unique=True),
     Column("to_number", String(20), nullable=False),
@@ -57,15 +70,19 @@ landed = Table(
     Column("moved_at", UTCDateTime, nullable=True, index=True),
 )
 
-_LAND = insert_ignoring_duplicates(landed, key="message_sid",
-                                   columns=["message_sid", "to_number", "from_number", "body", "received_at"])
+_LAND = insert_ignoring_duplicates(
+    landed,
+    key="message_sid",
+    columns=["message_sid", "to_number", "from_number", "body", "received_at"],
+)
 
 
 class InboxLanding:
     def __init__(self, path: str, *, background: bool = False):
         self.path = path
         self.engine: Engine = create_engine(
-            f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30})
+            f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
+        )
         event.listen(self.engine, "connect", _pragmas if background else _webhook_pragmas)
         # Copied into the inbox and not yet marked moved here (see MARK_EVERY_SECONDS):
         # rows up to this id, the first of them copied at `_copied_at`.
@@ -79,13 +96,17 @@ class InboxLanding:
         self._create_lock = threading.Lock()
 
     @classmethod
-    def beside(cls, db: Database) -> "InboxLanding | None":
+    def beside(cls, db: Database) -> InboxLanding | None:
         """The landing file next to a SQLite database file (its writes give
         way like the database's do: the worker's to the webhook's); None on
         PostgreSQL and for databases not on a file of their own (tests that
         share one rolled-back connection, `:memory:`)."""
         bind = db.sessionmaker.kw.get("bind")
-        if db.is_postgres or not isinstance(bind, Engine) or bind.url.database in (None, "", ":memory:"):
+        if (
+            db.is_postgres
+            or not isinstance(bind, Engine)
+            or bind.url.database in (None, "", ":memory:")
+        ):
             return None
         background = db.write_lock.background if db.write_lock is not None else False
         return cls(f"{bind.url.database}-landing", background=background)
@@ -98,16 +119,25 @@ class InboxLanding:
                 _create(connection)
                 self._created = True
 
-    def record(self, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime) -> bool:
+    def record(
+        self, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime
+    ) -> bool:
         """The webhook's write. False when this MessageSid landed already
         (Twilio retried), whether or not it has been handed over since."""
         self._ready()
-        row = dict(message_sid=message_sid, to_number=to_number, from_number=from_number, body=body, received_at=now)
+        row = dict(
+            message_sid=message_sid,
+            to_number=to_number,
+            from_number=from_number,
+            body=body,
+            received_at=now,
+        )
         with self.write_lock.held(), self.engine.begin() as connection:
             return connection.execute(_LAND, row).rowcount == 1
 
-    def record_without_waiting(self, *, message_sid: str, to_number: str, from_number: str, body: str,
-                               now: datetime) -> bool | None:
+    def record_without_waiting(
+        self, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime
+    ) -> bool | None:
         """`record`, on the web process's event loop itself, when that cannot
         wait: the file is ready and nobody holds its write lock (the
         hand-over holds it for a moment now and then). None: not written,
@@ -117,7 +147,13 @@ class InboxLanding:
         was 2-3 times the bare endpoint's."""
         if not self._created:
             return None
-        row = dict(message_sid=message_sid, to_number=to_number, from_number=from_number, body=body, received_at=now)
+        row = dict(
+            message_sid=message_sid,
+            to_number=to_number,
+            from_number=from_number,
+            body=body,
+            received_at=now,
+        )
         with self.write_lock.held_if_free() as held:
             if not held:
                 return None
@@ -128,8 +164,9 @@ class InboxLanding:
         """Landed and not yet handed over."""
         self._ready()
         with self.engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(landed)
-                                      .where(landed.c.moved_at.is_(None))).scalar_one()
+            return connection.execute(
+                select(func.count()).select_from(landed).where(landed.c.moved_at.is_(None))
+            ).scalar_one()
 
     def move_into(self, db: Database, *, now: datetime) -> int:
         """Hand landed texts to the main inbox, oldest first. Returns how many.
@@ -141,28 +178,54 @@ class InboxLanding:
         not marked are never pruned, so the highest id stays taken and ids
         cannot start again below what is remembered.)"""
         self._ready()
-        with self.engine.connect() as connection:  # a read: no lock, WAL reads beside the webhook's writes
+        with (
+            self.engine.connect() as connection
+        ):  # a read: no lock, WAL reads beside the webhook's writes
             rows = connection.execute(
-                select(landed.c.id, landed.c.message_sid, landed.c.to_number, landed.c.from_number,
-                       landed.c.body, landed.c.received_at)
+                select(
+                    landed.c.id,
+                    landed.c.message_sid,
+                    landed.c.to_number,
+                    landed.c.from_number,
+                    landed.c.body,
+                    landed.c.received_at,
+                )
                 .where(landed.c.moved_at.is_(None), landed.c.id > self._copied_up_to)
-                .order_by(landed.c.id).limit(MOVE_BATCH)).all()
+                .order_by(landed.c.id)
+                .limit(MOVE_BATCH)
+            ).all()
         if rows:
             from app.contacts.inbox import RECORD_SMS
 
-            db.write_one(RECORD_SMS, [{"message_sid": r.message_sid, "to_number": r.to_number,
-                                       "from_number": r.from_number, "body": r.body,
-                                       "received_at": r.received_at, "attempts": 0} for r in rows])
+            db.write_one(
+                RECORD_SMS,
+                [
+                    {
+                        "message_sid": r.message_sid,
+                        "to_number": r.to_number,
+                        "from_number": r.from_number,
+                        "body": r.body,
+                        "received_at": r.received_at,
+                        "attempts": 0,
+                    }
+                    for r in rows
+                ],
+            )
             self._copied_up_to = rows[-1].id
             self._copied_at = self._copied_at or now
-        if self._copied_up_to and (not rows or time.monotonic() - self._last_mark >= MARK_EVERY_SECONDS):
+        if self._copied_up_to and (
+            not rows or time.monotonic() - self._last_mark >= MARK_EVERY_SECONDS
+        ):
             self._mark_moved()
         return len(rows)
 
     def _mark_moved(self) -> None:
         with self.write_lock.held(), self.engine.begin() as connection:
-            connection.execute(update(landed).where(landed.c.moved_at.is_(None), landed.c.id <= self._copied_up_to)
-                               .values(moved_at=self._copied_at))
+            connection.execute(
+                update(landed)
+                .where(landed.c.moved_at.is_(None), landed.c.id <= self._copied_up_to)
+                .values(moved_at=self._copied_at)
+            )
         self._copied_up_to, self._copied_at, self._last_mark = 0, None, time.monotonic()
         # The log's pages back into the file here, not in a webhook's commit
         # (PASSIVE: it waits for nobody and nobody waits for it).
@@ -174,7 +237,9 @@ class InboxLanding:
         if self._copied_up_to:
             self._mark_moved()
         with self.write_lock.held(), self.engine.begin() as connection:
-            return connection.execute(landed.delete().where(landed.c.moved_at < now - KEEP_MOVED)).rowcount
+            return connection.execute(
+                landed.delete().where(landed.c.moved_at < now - KEEP_MOVED)
+            ).rowcount
 
     def close(self) -> None:
         self.engine.dispose()
@@ -196,9 +261,9 @@ def _webhook_pragmas(dbapi_connection, record) -> None:
 
 
 def _create(connection) -> None:
-    from alembic import command
     from alembic.config import Config
 
+    from alembic import command
     from app.migrations import ROOT
 
     config = Config()

@@ -21,14 +21,28 @@ class Contact(SQLModel, table=True):
         # Serves "the open contact from this number" and "a contact from this number in the last 7 days".
         Index("ix_contact_team_from_created", "team_id", "from_number", "created_at"),
         # The morning review queue: a team's contacts no supervisor has reviewed, newest first.
-        Index("ix_contact_review_queue", "team_id", "created_at",
-              postgresql_where=text("reviewed_at IS NULL"), sqlite_where=text("reviewed_at IS NULL")),
+        Index(
+            "ix_contact_review_queue",
+            "team_id",
+            "created_at",
+            postgresql_where=text("reviewed_at IS NULL"),
+            sqlite_where=text("reviewed_at IS NULL"),
+        ),
         # The follow-up job: follow-ups that are set and not yet sent.
-        Index("ix_contact_follow_up_due", "follow_up_due_at",
-              postgresql_where=text("follow_up_sent_at IS NULL"), sqlite_where=text("follow_up_sent_at IS NULL")),
+        Index(
+            "ix_contact_follow_up_due",
+            "follow_up_due_at",
+            postgresql_where=text("follow_up_sent_at IS NULL"),
+            sqlite_where=text("follow_up_sent_at IS NULL"),
+        ),
         # The review queue's due follow-ups (few contacts have one).
-        Index("ix_contact_team_follow_up", "team_id", "follow_up_due_at",
-              postgresql_where=text("follow_up_due_at IS NOT NULL"), sqlite_where=text("follow_up_due_at IS NOT NULL")),
+        Index(
+            "ix_contact_team_follow_up",
+            "team_id",
+            "follow_up_due_at",
+            postgresql_where=text("follow_up_due_at IS NOT NULL"),
+            sqlite_where=text("follow_up_due_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -37,7 +51,9 @@ class Contact(SQLModel, table=True):
     from_number: str = Field(max_length=20)
     client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
     # A number shared by several clients: routed as unknown, candidates listed.
-    candidate_client_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    candidate_client_ids: list[int] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     caller_relation: str | None = Field(default=None, max_length=20)  # self/family/guardian/other
     status: str = Field(default="open", max_length=20, index=True)
     priority: str = Field(default="normal", max_length=10)  # normal | high

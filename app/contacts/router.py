@@ -60,12 +60,18 @@ def list_contacts(
         query = query.where(Contact.created_at >= start)
     if end:
         query = query.where(Contact.created_at < end)
-    rows = list(session.execute(
-        query.order_by(Contact.created_at.desc(), Contact.id.desc()).offset(offset).limit(limit + 1)
-    ).scalars())
+    rows = list(
+        session.execute(
+            query.order_by(Contact.created_at.desc(), Contact.id.desc())
+            .offset(offset)
+            .limit(limit + 1)
+        ).scalars()
+    )
     more = len(rows) > limit
-    return ContactPage(items=[ContactPublic.model_validate(c, from_attributes=True) for c in rows[:limit]],
-                       next_offset=offset + limit if more else None)
+    return ContactPage(
+        items=[ContactPublic.model_validate(c, from_attributes=True) for c in rows[:limit]],
+        next_offset=offset + limit if more else None,
+    )
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactDetail)
@@ -73,8 +79,14 @@ def get_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipa
     require_role(principal, "supervisor", "case_manager")
     contact = load_contact(session, principal, contact_id)
     events = contacts.timeline(session=session, contact_id=contact.id)
-    audit(session=session, principal=principal, action="contact.read", record_type="contact",
-          record_id=contact.id, team_id=contact.team_id)
+    audit(
+        session=session,
+        principal=principal,
+        action="contact.read",
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+    )
     session.commit()
     return ContactDetail(
         **ContactPublic.model_validate(contact, from_attributes=True).model_dump(),
@@ -83,7 +95,9 @@ def get_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipa
 
 
 @router.post("/contacts/{contact_id}/acknowledge", response_model=ContactPublic)
-def acknowledge_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipal, request_: Request):
+def acknowledge_contact(
+    contact_id: int, session: SessionDep, principal: CurrentPrincipal, request_: Request
+):
     """Take the contact (escalation stops). The key's staff member is recorded."""
     from app.escalation.engine import lock_contact
 
@@ -91,15 +105,27 @@ def acknowledge_contact(contact_id: int, session: SessionDep, principal: Current
     load_contact(session, principal, contact_id)
     contact = lock_contact(session=session, contact_id=contact_id)
     if contact.status not in ("open", "unanswered"):
-        raise Conflict(f"contact is {contact.status}; only open or unanswered contacts can be acknowledged")
+        raise Conflict(
+            f"contact is {contact.status}; only open or unanswered contacts can be acknowledged"
+        )
     now = request_.app.state.runtime.now()
     if contact.status == "unanswered":
         contact.status = "open"
-    contacts.acknowledge(session=session, contact=contact, staff_id=principal.staff_id, at=now, via="api",
-                         actor=principal.actor)
-    audit(session=session, principal=principal, action="contact.acknowledge", record_type="contact",
-          record_id=contact.id, team_id=contact.team_id)
+    contacts.acknowledge(
+        session=session,
+        contact=contact,
+        staff_id=principal.staff_id,
+        at=now,
+        via="api",
+        actor=principal.actor,
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="contact.acknowledge",
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+    )
     session.commit()
     return ContactPublic.model_validate(contact, from_attributes=True)
-
-

@@ -30,8 +30,13 @@ def record_event(
     idempotency_key: str | None = None,
 ) -> ContactEvent:
     event = ContactEvent(
-        contact_id=contact.id, at=at, kind=kind, staff_id=staff_id, level=level,
-        data=data or {}, idempotency_key=idempotency_key,
+        contact_id=contact.id,
+        at=at,
+        kind=kind,
+        staff_id=staff_id,
+        level=level,
+        data=data or {},
+        idempotency_key=idempotency_key,
     )
     session.add(event)
     contact.updated_at = at
@@ -41,7 +46,9 @@ def record_event(
 
 # Asked for every text routed: built once (building a select costs about as
 # much as running it on PostgreSQL).
-_EVENT_WITH_KEY = select(ContactEvent.id).where(ContactEvent.idempotency_key == bindparam("key")).limit(1)
+_EVENT_WITH_KEY = (
+    select(ContactEvent.id).where(ContactEvent.idempotency_key == bindparam("key")).limit(1)
+)
 
 
 def event_seen(*, session: Session, idempotency_key: str) -> bool:
@@ -64,7 +71,9 @@ def insert_idempotent(*, session: Session, event: ContactEvent) -> bool:
 def timeline(*, session: Session, contact_id: int) -> list[ContactEvent]:
     return list(
         session.execute(
-            select(ContactEvent).where(ContactEvent.contact_id == contact_id).order_by(ContactEvent.at, ContactEvent.id)
+            select(ContactEvent)
+            .where(ContactEvent.contact_id == contact_id)
+            .order_by(ContactEvent.at, ContactEvent.id)
         ).scalars()
     )
 
@@ -76,7 +85,13 @@ def mark_responded(*, contact: Contact, at: datetime) -> None:
 
 
 def acknowledge(
-    *, session: Session, contact: Contact, staff_id: int | None, at: datetime, via: str, actor: str | None = None
+    *,
+    session: Session,
+    contact: Contact,
+    staff_id: int | None,
+    at: datetime,
+    via: str,
+    actor: str | None = None,
 ) -> bool:
     """A human has taken the contact: escalation stops. Returns False when it
     was already acknowledged or closed (nothing changes)."""
@@ -87,13 +102,25 @@ def acknowledge(
     contact.acknowledged_at = at
     contact.next_escalation_at = None
     contact.needs_callback = False
-    record_event(session=session, contact=contact, kind="acknowledged", at=at, staff_id=staff_id,
-                 level=contact.level, data={"via": via, **({"actor": actor} if actor else {})})
+    record_event(
+        session=session,
+        contact=contact,
+        kind="acknowledged",
+        at=at,
+        staff_id=staff_id,
+        level=contact.level,
+        data={"via": via, **({"actor": actor} if actor else {})},
+    )
     return True
 
 
 def resolve(
-    *, session: Session, contact: Contact, at: datetime, staff_id: int | None, via: str,
+    *,
+    session: Session,
+    contact: Contact,
+    at: datetime,
+    staff_id: int | None,
+    via: str,
     details: dict[str, Any] | None = None,
 ) -> bool:
     """Close the contact. Details (outcome, risk level, …) may come now or later
@@ -112,25 +139,53 @@ def resolve(
     for field, value in details.items():
         if hasattr(contact, field) and value is not None:
             setattr(contact, field, value)
-    record_event(session=session, contact=contact, kind="resolved" if first_time else "resolution_updated",
-                 at=at, staff_id=staff_id, level=contact.level, data={"via": via, **_jsonable(details)})
+    record_event(
+        session=session,
+        contact=contact,
+        kind="resolved" if first_time else "resolution_updated",
+        at=at,
+        staff_id=staff_id,
+        level=contact.level,
+        data={"via": via, **_jsonable(details)},
+    )
     return first_time
 
 
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in details.items() if v is not None}
+    return {
+        k: (v.isoformat() if isinstance(v, datetime) else v)
+        for k, v in details.items()
+        if v is not None
+    }
 
 
-_OPEN_CONTACT = (select(Contact)
-                 .where(Contact.team_id == bindparam("team_id"), Contact.from_number == bindparam("number"),
-                        Contact.status.in_(OPEN_STATUSES))
-                 .order_by(Contact.created_at.desc(), Contact.id.desc()).limit(1))
+_OPEN_CONTACT = (
+    select(Contact)
+    .where(
+        Contact.team_id == bindparam("team_id"),
+        Contact.from_number == bindparam("number"),
+        Contact.status.in_(OPEN_STATUSES),
+    )
+    .order_by(Contact.created_at.desc(), Contact.id.desc())
+    .limit(1)
+)
 _OPEN_CONTACT_ON = _OPEN_CONTACT.where(Contact.channel == bindparam("channel"))
 
 
-def open_contact_for(*, session: Session, team_id: int, from_number: str, channel: str | None = None) -> Contact | None:
+def open_contact_for(
+    *, session: Session, team_id: int, from_number: str, channel: str | None = None
+) -> Contact | None:
     """The newest open (or acknowledged) contact from this number on this team's line."""
     if channel:
-        return session.execute(_OPEN_CONTACT_ON, {"team_id": team_id, "number": from_number,
-                                                  "channel": channel}).scalars().first()
-    return session.execute(_OPEN_CONTACT, {"team_id": team_id, "number": from_number}).scalars().first()
+        return (
+            session.execute(
+                _OPEN_CONTACT_ON, {"team_id": team_id, "number": from_number, "channel": channel}
+            )
+            .scalars()
+            .first()
+        )
+    return (
+        session.execute(_OPEN_CONTACT, {"team_id": team_id, "number": from_number})
+        .scalars()
+        .first()
+    )

@@ -9,7 +9,8 @@ import structlog
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from app.contacts import keywords, service as contacts
+from app.contacts import keywords
+from app.contacts import service as contacts
 from app.contacts.inbound import InboundSms
 from app.contacts.models import Contact, ContactEvent
 from app.escalation import engine
@@ -23,26 +24,48 @@ log = structlog.get_logger(__name__)
 HELP_RATE_LIMIT = timedelta(minutes=10)
 
 
-def _reply(session: Session, team: Team, staff: Staff, body: str, now: datetime, purpose: str = "command_reply",
-           contact_id: int | None = None) -> None:
-    enqueue(session=session, team=team, to_number=staff.phone, body=body, purpose=purpose,
-            staff_id=staff.id, contact_id=contact_id, now=now)
+def _reply(
+    session: Session,
+    team: Team,
+    staff: Staff,
+    body: str,
+    now: datetime,
+    purpose: str = "command_reply",
+    contact_id: int | None = None,
+) -> None:
+    enqueue(
+        session=session,
+        team=team,
+        to_number=staff.phone,
+        body=body,
+        purpose=purpose,
+        staff_id=staff.id,
+        contact_id=contact_id,
+        now=now,
+    )
 
 
 def staff_open_contacts(*, session: Session, team_id: int, staff_id: int) -> list[Contact]:
     """Open or acknowledged contacts this person was notified about or holds."""
     notified = select(ContactEvent.contact_id).where(
-        ContactEvent.staff_id == staff_id, ContactEvent.kind == "notified")
-    return list(session.execute(
-        select(Contact).where(
-            Contact.team_id == team_id,
-            Contact.status.in_(("open", "acknowledged", "unanswered")),
-            or_(Contact.acknowledged_by == staff_id, Contact.id.in_(notified)),
-        ).order_by(Contact.created_at.desc())
-    ).scalars())
+        ContactEvent.staff_id == staff_id, ContactEvent.kind == "notified"
+    )
+    return list(
+        session.execute(
+            select(Contact)
+            .where(
+                Contact.team_id == team_id,
+                Contact.status.in_(("open", "acknowledged", "unanswered")),
+                or_(Contact.acknowledged_by == staff_id, Contact.id.in_(notified)),
+            )
+            .order_by(Contact.created_at.desc())
+        ).scalars()
+    )
 
 
-def handle_staff_reply(*, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime, settings) -> str:
+def handle_staff_reply(
+    *, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime, settings
+) -> str:
     word = keywords.keyword(sms.body)
     if word == "opt_out":
         return _staff_opt_out(session=session, team=team, staff=staff, sms=sms, now=now)
@@ -70,9 +93,14 @@ def handle_staff_reply(*, session: Session, team: Team, staff: Staff, sms: Inbou
     # holding one while waiting to lock it for update deadlock (PostgreSQL).
     contact = engine.lock_contact(session=session, contact_id=contact.id)
     # Idempotency: this MessageSid now belongs to this contact's timeline.
-    event = ContactEvent(contact_id=contact.id, at=now, kind="staff_reply", staff_id=staff.id,
-                         idempotency_key=sms.message_sid,
-                         data={"command": reply.command} if reply.command else {"relayed": True})
+    event = ContactEvent(
+        contact_id=contact.id,
+        at=now,
+        kind="staff_reply",
+        staff_id=staff.id,
+        idempotency_key=sms.message_sid,
+        data={"command": reply.command} if reply.command else {"relayed": True},
+    )
     if not contacts.insert_idempotent(session=session, event=event):
         return "duplicate"
 
@@ -81,20 +109,32 @@ def handle_staff_reply(*, session: Session, team: Team, staff: Staff, sms: Inbou
         if contact.acknowledged_by in (None, staff.id):
             answer = f"#{contact.id} is yours. Reply to text the caller, DONE when resolved."
         else:  # a colleague took it first: two people must not both think they hold it
-            answer = f"#{contact.id} was already taken by a colleague. Text WHO to see who is on call."
+            answer = (
+                f"#{contact.id} was already taken by a colleague. Text WHO to see who is on call."
+            )
         _reply(session, team, staff, answer, now, contact_id=contact.id)
         return "ack"
     if reply.command == "PASS":
         return _pass(session, team, contact, staff, now, settings)
     if reply.command == "DONE":
-        contacts.resolve(session=session, contact=contact, at=now, staff_id=staff.id, via="sms_done")
-        _reply(session, team, staff, f"#{contact.id} resolved. Please record the outcome in crisisroute.", now,
-               contact_id=contact.id)
+        contacts.resolve(
+            session=session, contact=contact, at=now, staff_id=staff.id, via="sms_done"
+        )
+        _reply(
+            session,
+            team,
+            staff,
+            f"#{contact.id} resolved. Please record the outcome in crisisroute.",
+            now,
+            contact_id=contact.id,
+        )
         return "done"
     return _relay(session, team, contact, staff, reply.text, now)
 
 
-def _target(session: Session, team: Team, staff: Staff, contact_id: int | None) -> tuple[Contact | None, str]:
+def _target(
+    session: Session, team: Team, staff: Staff, contact_id: int | None
+) -> tuple[Contact | None, str]:
     if contact_id is not None:
         contact = session.get(Contact, contact_id)
         # Another team's contact is answered exactly like a missing one.
@@ -107,14 +147,21 @@ def _target(session: Session, team: Team, staff: Staff, contact_id: int | None) 
     if not candidates:
         return None, "You have no open crisis contacts. " + texts.STAFF_HELP
     refs = " ".join(f"#{c.id}" for c in candidates[:6])
-    return None, f"Several open: {refs}. Start your reply with the #id, e.g. #{candidates[0].id} On my way."
+    return (
+        None,
+        f"Several open: {refs}. Start your reply with the #id, e.g. #{candidates[0].id} On my way.",
+    )
 
 
-def _help_rate_limited(session: Session, team: Team, staff: Staff, body: str, now: datetime) -> None:
+def _help_rate_limited(
+    session: Session, team: Team, staff: Staff, body: str, now: datetime
+) -> None:
     recent = session.execute(
         select(OutboundMessage.id).where(
-            OutboundMessage.to_number == staff.phone, OutboundMessage.purpose == "help",
-            OutboundMessage.created_at > now - HELP_RATE_LIMIT)
+            OutboundMessage.to_number == staff.phone,
+            OutboundMessage.purpose == "help",
+            OutboundMessage.created_at > now - HELP_RATE_LIMIT,
+        )
     ).first()
     if recent is None:
         _reply(session, team, staff, body, now, purpose="help")
@@ -127,25 +174,52 @@ def _take(session: Session, contact: Contact, staff: Staff, now: datetime, via: 
         contacts.acknowledge(session=session, contact=contact, staff_id=staff.id, at=now, via=via)
 
 
-def _relay(session: Session, team: Team, contact: Contact, staff: Staff, text: str, now: datetime) -> str:
+def _relay(
+    session: Session, team: Team, contact: Contact, staff: Staff, text: str, now: datetime
+) -> str:
     if not text:
         _help_rate_limited(session, team, staff, texts.STAFF_HELP, now)
         return "empty"
-    if contact.channel == "sms" and not is_opted_out(session=session, team_id=team.id, number=contact.from_number):
-        message = enqueue(session=session, team=team, to_number=contact.from_number, body=text, purpose="relay",
-                          contact_id=contact.id, staff_id=staff.id, now=now)
-        contacts.record_event(session=session, contact=contact, kind="relayed", at=now, staff_id=staff.id,
-                              data={"message_id": message.id, "body": text})
+    if contact.channel == "sms" and not is_opted_out(
+        session=session, team_id=team.id, number=contact.from_number
+    ):
+        message = enqueue(
+            session=session,
+            team=team,
+            to_number=contact.from_number,
+            body=text,
+            purpose="relay",
+            contact_id=contact.id,
+            staff_id=staff.id,
+            now=now,
+        )
+        contacts.record_event(
+            session=session,
+            contact=contact,
+            kind="relayed",
+            at=now,
+            staff_id=staff.id,
+            data={"message_id": message.id, "body": text},
+        )
         contacts.mark_responded(contact=contact, at=now)
     else:
-        _reply(session, team, staff, f"#{contact.id} cannot be texted (opted out or a call). Please call "
-               f"{contact.from_number}.", now, contact_id=contact.id)
+        _reply(
+            session,
+            team,
+            staff,
+            f"#{contact.id} cannot be texted (opted out or a call). Please call "
+            f"{contact.from_number}.",
+            now,
+            contact_id=contact.id,
+        )
     _take(session, contact, staff, now, via="sms_reply")
     session.add(contact)
     return "relayed"
 
 
-def _pass(session: Session, team: Team, contact: Contact, staff: Staff, now: datetime, settings) -> str:
+def _pass(
+    session: Session, team: Team, contact: Contact, staff: Staff, now: datetime, settings
+) -> str:
     """Decline: the next level is notified now. A PASS from someone the
     contact has already moved past (a late reply from level 1 while level 2
     is being tried) is noted but moves nothing: it must not cut short the
@@ -155,15 +229,37 @@ def _pass(session: Session, team: Team, contact: Contact, staff: Staff, now: dat
         contact.status = "open"
         contact.acknowledged_by = None
         contact.acknowledged_at = None
-    contacts.record_event(session=session, contact=contact, kind="passed", at=now, staff_id=staff.id,
-                          level=contact.level)
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind="passed",
+        at=now,
+        staff_id=staff.id,
+        level=contact.level,
+    )
     if contact.status == "open" and not holder and not _at_current_level(contact, staff):
-        _reply(session, team, staff, f"#{contact.id} has already moved on to the next people; "
-               "nothing to pass.", now, contact_id=contact.id)
+        _reply(
+            session,
+            team,
+            staff,
+            f"#{contact.id} has already moved on to the next people; nothing to pass.",
+            now,
+            contact_id=contact.id,
+        )
         return "pass_noted"
-    moved = engine.advance(session=session, contact=contact, team=team, now=now, reason="pass", settings=settings)
-    _reply(session, team, staff, f"#{contact.id} passed to the next level." if moved
-           else f"#{contact.id} cannot be passed now ({contact.status}).", now, contact_id=contact.id)
+    moved = engine.advance(
+        session=session, contact=contact, team=team, now=now, reason="pass", settings=settings
+    )
+    _reply(
+        session,
+        team,
+        staff,
+        f"#{contact.id} passed to the next level."
+        if moved
+        else f"#{contact.id} cannot be passed now ({contact.status}).",
+        now,
+        contact_id=contact.id,
+    )
     return "pass"
 
 
@@ -173,7 +269,9 @@ def _at_current_level(contact: Contact, staff: Staff) -> bool:
     return staff.id in (contact.plan[contact.level - 1].get("staff_ids") or [])
 
 
-def _staff_opt_out(*, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime) -> str:
+def _staff_opt_out(
+    *, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime
+) -> str:
     """A staff member who texts STOP can no longer be notified: alert the
     supervisors at once, since it silently opens a hole in the rota."""
     staff.sms_opted_out = True
@@ -182,8 +280,15 @@ def _staff_opt_out(*, session: Session, team: Team, staff: Staff, sms: InboundSm
     alert = texts.staff_opt_out_alert(staff_name=staff.name)
     for supervisor in engine.team_staff(session=session, team_id=team.id):
         if supervisor.role == "supervisor" and supervisor.active and supervisor.id != staff.id:
-            enqueue(session=session, team=team, to_number=supervisor.phone, body=alert, purpose="alert",
-                    staff_id=supervisor.id, now=now)
+            enqueue(
+                session=session,
+                team=team,
+                to_number=supervisor.phone,
+                body=alert,
+                purpose="alert",
+                staff_id=supervisor.id,
+                now=now,
+            )
     log.warning("staff_opted_out", staff_id=staff.id, team_id=team.id)
     return "staff_opt_out"
 

@@ -9,7 +9,6 @@ pure planner with `now`, and write back the difference.
 from __future__ import annotations
 
 from contextlib import nullcontext
-
 from datetime import datetime, timedelta
 
 import structlog
@@ -25,7 +24,15 @@ from app.messaging.models import FINAL_FAILURES, OutboundMessage
 from app.messaging.outbox import enqueue
 from app.ops.metrics import ESCALATIONS, UNANSWERED
 from app.routing import (
-    Level, RotaOnCallInfo, RoutingContext, StaffInfo, fallback_plan, is_available, parse_policy, plan, plan_from_json,
+    Level,
+    RotaOnCallInfo,
+    RoutingContext,
+    StaffInfo,
+    fallback_plan,
+    is_available,
+    parse_policy,
+    plan,
+    plan_from_json,
     plan_to_json,
 )
 from app.teams.models import Leave, Staff, Team
@@ -35,25 +42,33 @@ log = structlog.get_logger(__name__)
 
 # ---------------------------------------------------------------- loading
 
+
 def team_staff(*, session: Session, team_id: int) -> list[Staff]:
     """The team's staff rows, read once per transaction (routing a text asks
     for them three times: is the sender staff, who can be reached, who
     supervises); the rows are the session's own, so changes made in the
     transaction show."""
-    return per_transaction(session, "team_staff", team_id, lambda: list(
-        session.execute(select(Staff).where(Staff.team_id == team_id)).scalars()))
+    return per_transaction(
+        session,
+        "team_staff",
+        team_id,
+        lambda: list(session.execute(select(Staff).where(Staff.team_id == team_id)).scalars()),
+    )
 
 
-def _leave_now(*, session: Session, staff_rows: list[Staff], team_id: int,
-               now: datetime) -> dict[int, list[tuple[datetime, datetime]]]:
+def _leave_now(
+    *, session: Session, staff_rows: list[Staff], team_id: int, now: datetime
+) -> dict[int, list[tuple[datetime, datetime]]]:
     """Staff id -> their leave covering `now`; read once per transaction and `now`."""
+
     def load() -> dict[int, list[tuple[datetime, datetime]]]:
         leaves: dict[int, list[tuple[datetime, datetime]]] = {}
         ids = [s.id for s in staff_rows]
         if ids:
             for staff_id, start, end in session.execute(
-                select(Leave.staff_id, Leave.start, Leave.end)
-                .where(Leave.staff_id.in_(ids), Leave.start <= now, Leave.end > now)
+                select(Leave.staff_id, Leave.start, Leave.end).where(
+                    Leave.staff_id.in_(ids), Leave.start <= now, Leave.end > now
+                )
             ):
                 leaves.setdefault(staff_id, []).append((start, end))
         return leaves
@@ -67,7 +82,9 @@ def routing_context(
     # Reads only what opening a contact never changes (staff, leave, client,
     # rotas): nothing the transaction added needs flushing first.
     with session.no_autoflush:
-        return _routing_context(session=session, team=team, contact=contact, now=now, channel=channel)
+        return _routing_context(
+            session=session, team=team, contact=contact, now=now, channel=channel
+        )
 
 
 def _routing_context(
@@ -79,9 +96,17 @@ def _routing_context(
     leaves = _leave_now(session=session, staff_rows=staff_rows, team_id=team.id, now=now)
     staff = {
         s.id: StaffInfo(
-            id=s.id, role=s.role, active=s.active, sms_ok=not s.sms_opted_out, on_leave=bool(leaves.get(s.id)),
-            available=is_available(working_hours=s.working_hours, leaves=leaves.get(s.id, []),
-                                   timezone=team.timezone, now=now),
+            id=s.id,
+            role=s.role,
+            active=s.active,
+            sms_ok=not s.sms_opted_out,
+            on_leave=bool(leaves.get(s.id)),
+            available=is_available(
+                working_hours=s.working_hours,
+                leaves=leaves.get(s.id, []),
+                timezone=team.timezone,
+                now=now,
+            ),
         )
         for s in staff_rows
     }
@@ -90,15 +115,24 @@ def _routing_context(
     # these for the transaction so notifying (names, phones) reads no row twice.
     session.info.setdefault("routing_rows", []).extend([*staff_rows, client])
     # Texts routed together share one `now`: who is on call is read once for them.
-    snapshot = per_transaction(session, "oncall_snapshot", (team.id, now),
-                               lambda: oncall_snapshot(session=session, team_id=team.id, at=now))
+    snapshot = per_transaction(
+        session,
+        "oncall_snapshot",
+        (team.id, now),
+        lambda: oncall_snapshot(session=session, team_id=team.id, at=now),
+    )
     return RoutingContext(
         client_assigned_id=client.assigned_case_manager_id if client else None,
         client_backup_id=client.backup_case_manager_id if client else None,
         staff=staff,
-        on_call=tuple(RotaOnCallInfo(rota_id=r.rota_id, priority=r.priority, staff_id=r.staff_id) for r in snapshot),
+        on_call=tuple(
+            RotaOnCallInfo(rota_id=r.rota_id, priority=r.priority, staff_id=r.staff_id)
+            for r in snapshot
+        ),
         policy=parse_policy(team.escalation_policy),
-        ack_timeout_seconds=team.dial_timeout_seconds if channel == "voice_live" else team.ack_timeout_seconds,
+        ack_timeout_seconds=team.dial_timeout_seconds
+        if channel == "voice_live"
+        else team.ack_timeout_seconds,
         priority_timeout_seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds),
         high_priority=contact.priority == "high",
         fallback_number=team.fallback_number,
@@ -108,8 +142,16 @@ def _routing_context(
 
 # ---------------------------------------------------------------- acting
 
-def plan_route(*, session: Session, contact: Contact, team: Team, now: datetime, channel: str,
-               retried_on_database_error: bool = False) -> tuple[Level, ...]:
+
+def plan_route(
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    now: datetime,
+    channel: str,
+    retried_on_database_error: bool = False,
+) -> tuple[Level, ...]:
     """The contact's route plan, computed (nothing stored). Needs only what
     the contact is (client, priority), not its row: a text's contact is
     planned before it is inserted, and inserted with its plan.
@@ -120,11 +162,22 @@ def plan_route(*, session: Session, contact: Contact, team: Team, now: datetime,
     keeps the savepoint)."""
     try:
         with nullcontext() if retried_on_database_error else session.begin_nested():
-            return plan(routing_context(session=session, team=team, contact=contact, now=now, channel=channel), now)
+            return plan(
+                routing_context(
+                    session=session, team=team, contact=contact, now=now, channel=channel
+                ),
+                now,
+            )
     except Exception as exc:
         # A broken rota or policy must not leave a person in crisis unrouted:
         # fall through to the external crisis line (and the supervisors' alert).
-        log.error("routing_failed", contact_id=contact.id, team_id=team.id, error=type(exc).__name__, exc_info=exc)
+        log.error(
+            "routing_failed",
+            contact_id=contact.id,
+            team_id=team.id,
+            error=type(exc).__name__,
+            exc_info=exc,
+        )
         return fallback_plan(team.fallback_number)
 
 
@@ -145,29 +198,65 @@ def set_route(contact: Contact, levels: tuple[Level, ...], now: datetime) -> Non
         contact.next_escalation_at = level_deadline(levels[0], now)
 
 
-def record_plan(*, session: Session, contact: Contact, levels: tuple[Level, ...], now: datetime) -> None:
+def record_plan(
+    *, session: Session, contact: Contact, levels: tuple[Level, ...], now: datetime
+) -> None:
     contact.plan = plan_to_json(levels)
-    contacts.record_event(session=session, contact=contact, kind="planned", at=now,
-                          data={"levels": [{"level": lv.number, "kind": lv.kind, "staff_ids": list(lv.staff_ids)}
-                                           for lv in levels]})
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind="planned",
+        at=now,
+        data={
+            "levels": [
+                {"level": lv.number, "kind": lv.kind, "staff_ids": list(lv.staff_ids)}
+                for lv in levels
+            ]
+        },
+    )
 
 
-def plan_contact(*, session: Session, contact: Contact, team: Team, now: datetime, channel: str,
-                 retried_on_database_error: bool = False) -> tuple[Level, ...]:
+def plan_contact(
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    now: datetime,
+    channel: str,
+    retried_on_database_error: bool = False,
+) -> tuple[Level, ...]:
     """Compute and store the contact's route plan (SMS and voice alike)."""
-    levels = plan_route(session=session, contact=contact, team=team, now=now, channel=channel,
-                        retried_on_database_error=retried_on_database_error)
+    levels = plan_route(
+        session=session,
+        contact=contact,
+        team=team,
+        now=now,
+        channel=channel,
+        retried_on_database_error=retried_on_database_error,
+    )
     record_plan(session=session, contact=contact, levels=levels, now=now)
     return levels
 
 
-def start(*, session: Session, contact: Contact, team: Team, now: datetime, settings,
-          levels: tuple[Level, ...] | None = None) -> None:
+def start(
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    now: datetime,
+    settings,
+    levels: tuple[Level, ...] | None = None,
+) -> None:
     """Plan the contact's route (unless `levels` were planned already) and notify its first level."""
     if levels is None:
-        plan_contact(session=session, contact=contact, team=team, now=now,
-                     channel="sms" if contact.channel == "sms" else "voice",
-                     retried_on_database_error=contact.channel == "sms")
+        plan_contact(
+            session=session,
+            contact=contact,
+            team=team,
+            now=now,
+            channel="sms" if contact.channel == "sms" else "voice",
+            retried_on_database_error=contact.channel == "sms",
+        )
     else:
         record_plan(session=session, contact=contact, levels=levels, now=now)
     notify_level(session=session, contact=contact, team=team, number=1, now=now, settings=settings)
@@ -182,16 +271,26 @@ def _who(session: Session, contact: Contact) -> str:
     )
 
 
-def _plan_url(session: Session, contact: Contact, staff_id: int, now: datetime, settings) -> str | None:
+def _plan_url(
+    session: Session, contact: Contact, staff_id: int, now: datetime, settings
+) -> str | None:
     if not contact.client_id:
         return None
     from app.clients.plan_links import create_plan_link
 
-    return create_plan_link(session=session, client_id=contact.client_id, staff_id=staff_id,
-                            contact_id=contact.id, now=now, settings=settings)
+    return create_plan_link(
+        session=session,
+        client_id=contact.client_id,
+        staff_id=staff_id,
+        contact_id=contact.id,
+        now=now,
+        settings=settings,
+    )
 
 
-def notify_level(*, session: Session, contact: Contact, team: Team, number: int, now: datetime, settings) -> None:
+def notify_level(
+    *, session: Session, contact: Contact, team: Team, number: int, now: datetime, settings
+) -> None:
     levels = plan_from_json(contact.plan)
     level: Level = levels[number - 1]
     contact.level = number
@@ -205,50 +304,112 @@ def notify_level(*, session: Session, contact: Contact, team: Team, number: int,
     for staff_id in (*level.staff_ids, *level.copy_staff_ids):
         staff = session.get(Staff, staff_id)
         body = texts.staff_notification(
-            contact_id=contact.id, level=number, label=level.label, who=who,
-            from_number=contact.from_number, plan_url=_plan_url(session, contact, staff_id, now, settings),
-            channel=contact.channel, high_priority=contact.priority == "high",
+            contact_id=contact.id,
+            level=number,
+            label=level.label,
+            who=who,
+            from_number=contact.from_number,
+            plan_url=_plan_url(session, contact, staff_id, now, settings),
+            channel=contact.channel,
+            high_priority=contact.priority == "high",
         )
-        message = enqueue(session=session, team=team, to_number=staff.phone, body=body, purpose="notify",
-                          contact_id=contact.id, staff_id=staff_id, level=number, now=now)
+        message = enqueue(
+            session=session,
+            team=team,
+            to_number=staff.phone,
+            body=body,
+            purpose="notify",
+            contact_id=contact.id,
+            staff_id=staff_id,
+            level=number,
+            now=now,
+        )
         contacts.record_event(
-            session=session, contact=contact, kind="notified" if message else "notify_suppressed", at=now,
-            staff_id=staff_id, level=number,
-            data={"label": level.label, "copy": staff_id in level.copy_staff_ids,
-                  **({"message_id": message.id} if message else {"reason": "opted_out"})},
+            session=session,
+            contact=contact,
+            kind="notified" if message else "notify_suppressed",
+            at=now,
+            staff_id=staff_id,
+            level=number,
+            data={
+                "label": level.label,
+                "copy": staff_id in level.copy_staff_ids,
+                **({"message_id": message.id} if message else {"reason": "opted_out"}),
+            },
         )
     session.add(contact)
 
 
-def advance(*, session: Session, contact: Contact, team: Team, now: datetime, reason: str, settings) -> bool:
+def advance(
+    *, session: Session, contact: Contact, team: Team, now: datetime, reason: str, settings
+) -> bool:
     """Notify the next level. False (nothing changes) unless the contact is
     still open and has a level left."""
     if contact.status != "open" or not contact.plan or contact.level >= len(contact.plan):
         return False
-    contacts.record_event(session=session, contact=contact, kind="escalated", at=now, level=contact.level,
-                          data={"reason": reason, "to_level": contact.level + 1})
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind="escalated",
+        at=now,
+        level=contact.level,
+        data={"reason": reason, "to_level": contact.level + 1},
+    )
     ESCALATIONS.labels(reason).inc()
     log.info("contact_escalated", contact_id=contact.id, to_level=contact.level + 1, reason=reason)
-    notify_level(session=session, contact=contact, team=team, number=contact.level + 1, now=now, settings=settings)
+    notify_level(
+        session=session,
+        contact=contact,
+        team=team,
+        number=contact.level + 1,
+        now=now,
+        settings=settings,
+    )
     return True
 
 
-def finish_unanswered(*, session: Session, contact: Contact, team: Team, level: Level, now: datetime) -> None:
+def finish_unanswered(
+    *, session: Session, contact: Contact, team: Team, level: Level, now: datetime
+) -> None:
     """End of the plan: tell the sender how to reach the external fallback,
     alert the supervisors, and mark the contact unanswered (rare, and visible)."""
-    told = enqueue(session=session, team=team, to_number=contact.from_number,
-                   body=texts.fallback_text(team.fallback_text, team.fallback_number),
-                   purpose="fallback", contact_id=contact.id, level=level.number, now=now)
-    contacts.record_event(session=session, contact=contact, kind="fallback_used", at=now, level=level.number,
-                          data={"number": team.fallback_number, "sender_told": told is not None})
+    told = enqueue(
+        session=session,
+        team=team,
+        to_number=contact.from_number,
+        body=texts.fallback_text(team.fallback_text, team.fallback_number),
+        purpose="fallback",
+        contact_id=contact.id,
+        level=level.number,
+        now=now,
+    )
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind="fallback_used",
+        at=now,
+        level=level.number,
+        data={"number": team.fallback_number, "sender_told": told is not None},
+    )
     alert = texts.unanswered_alert(contact_id=contact.id, from_number=contact.from_number)
     for supervisor in team_staff(session=session, team_id=team.id):
         if supervisor.role == "supervisor" and supervisor.active:
-            enqueue(session=session, team=team, to_number=supervisor.phone, body=alert, purpose="alert",
-                    contact_id=contact.id, staff_id=supervisor.id, level=level.number, now=now)
+            enqueue(
+                session=session,
+                team=team,
+                to_number=supervisor.phone,
+                body=alert,
+                purpose="alert",
+                contact_id=contact.id,
+                staff_id=supervisor.id,
+                level=level.number,
+                now=now,
+            )
     contact.status = "unanswered"
     contact.next_escalation_at = None
-    contacts.record_event(session=session, contact=contact, kind="unanswered", at=now, level=level.number)
+    contacts.record_event(
+        session=session, contact=contact, kind="unanswered", at=now, level=level.number
+    )
     UNANSWERED.inc()
     log.warning("contact_unanswered", contact_id=contact.id, team_id=team.id)
     session.add(contact)
@@ -262,22 +423,37 @@ def on_message_failed(session: Session, message: OutboundMessage, now: datetime,
     contact = lock_contact(session=session, contact_id=message.contact_id)
     if contact is None:
         return
-    contacts.record_event(session=session, contact=contact, kind="delivery_failed", at=now,
-                          staff_id=message.staff_id, level=message.level,
-                          data={"message_id": message.id, "error_code": message.error_code})
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind="delivery_failed",
+        at=now,
+        staff_id=message.staff_id,
+        level=message.level,
+        data={"message_id": message.id, "error_code": message.error_code},
+    )
     if contact.status != "open" or message.level != contact.level:
         return
     still_deliverable = session.execute(
         select(OutboundMessage.id).where(
-            OutboundMessage.contact_id == contact.id, OutboundMessage.level == contact.level,
-            OutboundMessage.purpose == "notify", OutboundMessage.status.not_in(FINAL_FAILURES),
+            OutboundMessage.contact_id == contact.id,
+            OutboundMessage.level == contact.level,
+            OutboundMessage.purpose == "notify",
+            OutboundMessage.status.not_in(FINAL_FAILURES),
             OutboundMessage.id != message.id,
         )
     ).first()
     if still_deliverable:
         return
     team = session.get(Team, contact.team_id)
-    advance(session=session, contact=contact, team=team, now=now, reason="delivery_failed", settings=settings)
+    advance(
+        session=session,
+        contact=contact,
+        team=team,
+        now=now,
+        reason="delivery_failed",
+        settings=settings,
+    )
 
 
 def lock_contact(*, session: Session, contact_id: int) -> Contact | None:
@@ -285,7 +461,9 @@ def lock_contact(*, session: Session, contact_id: int) -> Contact | None:
     The row read under the lock replaces any copy the session already holds:
     otherwise a caller that loaded the contact before waiting for the lock
     acts on what it was before the other transaction changed it."""
-    query = select(Contact).where(Contact.id == contact_id).execution_options(populate_existing=True)
+    query = (
+        select(Contact).where(Contact.id == contact_id).execution_options(populate_existing=True)
+    )
     if session.get_bind().dialect.name == "postgresql":
         # FOR NO KEY UPDATE: it still serialises everyone changing the contact,
         # but does not conflict with the share lock a new event's foreign key
@@ -295,6 +473,7 @@ def lock_contact(*, session: Session, contact_id: int) -> Contact | None:
 
 
 # ---------------------------------------------------------------- the tick
+
 
 def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
     """Advance every contact whose deadline has passed. Rows are claimed with
@@ -317,13 +496,24 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
                 try:
                     with session.begin_nested():
                         team = session.get(Team, contact.team_id)
-                        if advance(session=session, contact=contact, team=team, now=now, reason="timeout",
-                                   settings=settings):
+                        if advance(
+                            session=session,
+                            contact=contact,
+                            team=team,
+                            now=now,
+                            reason="timeout",
+                            settings=settings,
+                        ):
                             advanced += 1
                         else:
                             contact.next_escalation_at = None
                 except Exception as exc:
-                    log.error("escalation_failed", contact_id=contact.id, error=type(exc).__name__, exc_info=exc)
+                    log.error(
+                        "escalation_failed",
+                        contact_id=contact.id,
+                        error=type(exc).__name__,
+                        exc_info=exc,
+                    )
                     # Try again shortly rather than spin on it every tick.
                     contact.next_escalation_at = now + timedelta(seconds=5)
                     session.add(contact)

@@ -33,7 +33,9 @@ class ShiftStart:
     end: datetime
 
 
-def shifts_starting_soon(shifts: list[ShiftStart], now: datetime, lead: timedelta = SHIFT_LEAD) -> list[ShiftStart]:
+def shifts_starting_soon(
+    shifts: list[ShiftStart], now: datetime, lead: timedelta = SHIFT_LEAD
+) -> list[ShiftStart]:
     """Shifts that start within `lead` from now (and have not started)."""
     return [s for s in shifts if now < s.start <= now + lead]
 
@@ -41,8 +43,10 @@ def shifts_starting_soon(shifts: list[ShiftStart], now: datetime, lead: timedelt
 def shift_notice_text(shift: ShiftStart, timezone: str) -> str:
     zone = ZoneInfo(timezone)
     start, end = shift.start.astimezone(zone), shift.end.astimezone(zone)
-    return (f"Reminder: you are on call ({shift.rota_name[:30]}) from {start:%a %H:%M} until {end:%a %H:%M}. "
-            "Crisis texts come from this number.")
+    return (
+        f"Reminder: you are on call ({shift.rota_name[:30]}) from {start:%a %H:%M} until {end:%a %H:%M}. "
+        "Crisis texts come from this number."
+    )
 
 
 def coverage_due(now: datetime, timezone: str) -> str | None:
@@ -57,9 +61,11 @@ def coverage_text(gaps: list[tuple[datetime, datetime]], timezone: str) -> str |
     zone = ZoneInfo(timezone)
     first = gaps[0]
     hours = sum((end - start).total_seconds() for start, end in gaps) / 3600
-    return (f"COVERAGE GAP: the primary on-call rota has nobody for {hours:.0f}h in the next 7 days "
-            f"({len(gaps)} gap(s); first {first[0].astimezone(zone):%a %d %b %H:%M}-"
-            f"{first[1].astimezone(zone):%H:%M}). Fix the rota.")
+    return (
+        f"COVERAGE GAP: the primary on-call rota has nobody for {hours:.0f}h in the next 7 days "
+        f"({len(gaps)} gap(s); first {first[0].astimezone(zone):%a %d %b %H:%M}-"
+        f"{first[1].astimezone(zone):%H:%M}). Fix the rota."
+    )
 
 
 def _claim_notice(session: Session, key: str, team_id: int) -> bool:
@@ -76,14 +82,20 @@ def _claim_notice(session: Session, key: str, team_id: int) -> bool:
 
 def _team_shifts(session: Session, team: Team, start: datetime, end: datetime) -> list[ShiftStart]:
     import rotas
-
     from app.oncall.models import Rota, RotaOverride
     from app.oncall.service import schedule_for
 
     result = []
     for rota in session.execute(select(Rota).where(Rota.team_id == team.id)).scalars():
-        overrides = list(session.execute(select(RotaOverride).where(
-            RotaOverride.rota_id == rota.id, RotaOverride.end > start, RotaOverride.start < end)).scalars())
+        overrides = list(
+            session.execute(
+                select(RotaOverride).where(
+                    RotaOverride.rota_id == rota.id,
+                    RotaOverride.end > start,
+                    RotaOverride.start < end,
+                )
+            ).scalars()
+        )
         for shift in rotas.final_schedule(schedule_for(rota, overrides), start, end):
             result.append(ShiftStart(rota.id, rota.name, shift.person, shift.start, shift.end))
     return result
@@ -98,17 +110,25 @@ def send_shift_notices(*, session: Session, now: datetime) -> int:
             staff = session.get(Staff, shift.staff_id)
             if staff is None or not staff.active:
                 continue
-            if not _claim_notice(session, f"shift:{shift.rota_id}:{staff.id}:{shift.start.isoformat()}", team.id):
+            if not _claim_notice(
+                session, f"shift:{shift.rota_id}:{staff.id}:{shift.start.isoformat()}", team.id
+            ):
                 continue
-            enqueue(session=session, team=team, to_number=staff.phone, body=shift_notice_text(shift, team.timezone),
-                    purpose="notice", staff_id=staff.id, now=now)
+            enqueue(
+                session=session,
+                team=team,
+                to_number=staff.phone,
+                body=shift_notice_text(shift, team.timezone),
+                purpose="notice",
+                staff_id=staff.id,
+                now=now,
+            )
             sent += 1
     return sent
 
 
 def send_coverage_checks(*, session: Session, now: datetime) -> int:
     import rotas
-
     from app.oncall.models import Rota, RotaOverride
     from app.oncall.service import schedule_for
 
@@ -117,21 +137,42 @@ def send_coverage_checks(*, session: Session, now: datetime) -> int:
         day = coverage_due(now, team.timezone)
         if day is None:
             continue
-        primary = session.execute(select(Rota).where(Rota.team_id == team.id, Rota.priority == 1)).scalars().first()
+        primary = (
+            session.execute(select(Rota).where(Rota.team_id == team.id, Rota.priority == 1))
+            .scalars()
+            .first()
+        )
         end = now + COVERAGE_HORIZON
         if primary is None:
             gaps = [(now, end)]
         else:
-            overrides = list(session.execute(select(RotaOverride).where(
-                RotaOverride.rota_id == primary.id, RotaOverride.end > now, RotaOverride.start < end)).scalars())
+            overrides = list(
+                session.execute(
+                    select(RotaOverride).where(
+                        RotaOverride.rota_id == primary.id,
+                        RotaOverride.end > now,
+                        RotaOverride.start < end,
+                    )
+                ).scalars()
+            )
             gaps = rotas.gaps(schedule_for(primary, overrides), now, end)
         text = coverage_text(gaps, team.timezone)
         if text is None or not _claim_notice(session, f"coverage:{team.id}:{day}", team.id):
             continue
-        for supervisor in session.execute(select(Staff).where(
-                Staff.team_id == team.id, Staff.role == "supervisor", Staff.active.is_(True))).scalars():
-            enqueue(session=session, team=team, to_number=supervisor.phone, body=text, purpose="alert",
-                    staff_id=supervisor.id, now=now)
+        for supervisor in session.execute(
+            select(Staff).where(
+                Staff.team_id == team.id, Staff.role == "supervisor", Staff.active.is_(True)
+            )
+        ).scalars():
+            enqueue(
+                session=session,
+                team=team,
+                to_number=supervisor.phone,
+                body=text,
+                purpose="alert",
+                staff_id=supervisor.id,
+                now=now,
+            )
         log.warning("coverage_gap", team_id=team.id, gaps=len(gaps))
         sent += 1
     return sent

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from app.routing.plan import Level
 
-STAFF = "staff"          # dial a staff level, every leg screened
+STAFF = "staff"  # dial a staff level, every leg screened
 VOICEMAIL = "voicemail"  # record a message for the team, then the fallback
-FALLBACK = "fallback"    # dial the external crisis line, unscreened
-DONE = "done"            # nothing left to dial: end the call
+FALLBACK = "fallback"  # dial the external crisis line, unscreened
+DONE = "done"  # nothing left to dial: end the call
 
 # A leg's or a call's final statuses (Twilio's CallStatus / DialCallStatus).
 CALL_ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
@@ -30,10 +30,10 @@ CALL_ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 @dataclass(frozen=True)
 class DialStep:
-    kind: str                       # STAFF | VOICEMAIL | FALLBACK | DONE
-    level: int | None = None        # the plan level dialled (fallback: its level)
+    kind: str  # STAFF | VOICEMAIL | FALLBACK | DONE
+    level: int | None = None  # the plan level dialled (fallback: its level)
     staff_ids: tuple[int, ...] = ()  # STAFF: who is dialled, in plan order
-    number: str | None = None       # FALLBACK: the external number
+    number: str | None = None  # FALLBACK: the external number
 
 
 def next_dial(
@@ -91,8 +91,11 @@ def levels_up_to(plan_levels: Sequence[Level], level: int) -> set[int]:
     return {lv.number for lv in plan_levels if lv.number <= level}
 
 
-def sms_handoff_level(plan_levels: Sequence[Level], dialled_staff_ids: Iterable[int],  # noqa: ARG001
-                      current_level: int) -> int:
+def sms_handoff_level(
+    plan_levels: Sequence[Level],
+    dialled_staff_ids: Iterable[int],
+    current_level: int,
+) -> int:
     """Where the SMS engine takes over a call whose caller hung up before
     anyone accepted: the level whose phones were ringing (the current
     on-call). They just saw a missed call with no context; the text gives it
@@ -107,6 +110,7 @@ def caller_gone(call_status: str | None) -> bool:
 
 
 # ---------------------------------------------------------------- the words
+
 
 def screen_prompt(*, who: str) -> str:
     """What a staff member hears on answering: who, never any clinical detail."""
@@ -131,9 +135,13 @@ VOICEMAIL_PROMPT = (
     "Nobody from your care team could answer right now. After the tone, leave a short message with your "
     "name and number and we will call you back. Then stay on the line to be connected to the crisis team."
 )
-CONNECTING_FALLBACK = "Connecting you to the crisis team now. If you are in immediate danger, hang up and call 911."
-FALLBACK_FAILED = ("We could not connect your call. Please call or text 988, or call 911 if you are in "
-                   "immediate danger.")
+CONNECTING_FALLBACK = (
+    "Connecting you to the crisis team now. If you are in immediate danger, hang up and call 911."
+)
+FALLBACK_FAILED = (
+    "We could not connect your call. Please call or text 988, or call 911 if you are in "
+    "immediate danger."
+)
 
 
 def voicemail_alert(*, contact_id: int, from_number: str, recording_url: str) -> str:

@@ -28,7 +28,9 @@ def forget_unclaimed_callbacks(*, session, now) -> None:
 
     from app.messaging.models import EarlyStatusCallback
 
-    session.execute(delete(EarlyStatusCallback).where(EarlyStatusCallback.received_at < now - timedelta(days=1)))
+    session.execute(
+        delete(EarlyStatusCallback).where(EarlyStatusCallback.received_at < now - timedelta(days=1))
+    )
 
 
 def rota_notices(state) -> None:
@@ -61,13 +63,17 @@ def route_inbox(state) -> None:
     kick = runtime.dispatcher.kick
     # A background sender is kicked after every transaction (a flag set);
     # sending in line waits on Twilio, so then after every few texts.
-    together = ROUTED_TOGETHER if runtime.dispatcher.sends_in_background else ROUTE_THEN_SEND_IN_LINE
+    together = (
+        ROUTED_TOGETHER if runtime.dispatcher.sends_in_background else ROUTE_THEN_SEND_IN_LINE
+    )
     # A backlog is routed without a pause. Otherwise what arrives while a
     # group is routed waits for the next look (INBOX_POLL_SECONDS) and is
     # routed with what arrives beside it: at 50 texts/s, looking again at once
     # routed most texts one a transaction, each paying for the team's reads
     # and a commit of its own.
-    while route_pending(runtime, together=together, between=kick, unless_fewer_than=together) >= BATCH:
+    while (
+        route_pending(runtime, together=together, between=kick, unless_fewer_than=together) >= BATCH
+    ):
         kick()
 
 

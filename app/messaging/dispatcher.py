@@ -39,20 +39,28 @@ def backoff(attempts: int) -> timedelta:
 # (a fresh alias per claim cost ~5% of a busy server's CPU).
 _OLDER = aliased(OutboundMessage, name="older_message")
 
+
 def outbox_signal():
     """What changes when a message is queued or handed to Twilio: the newest
     id and how many are not handed over yet. A claim (pending → sending)
     leaves it as it was, so a round's own claims start no other round; its
     record of what Twilio took changes it once, which starts the follow-up
     round for what waited behind those messages in their lanes."""
-    return select(func.max(OutboundMessage.id),
-                  select(func.count()).where(OutboundMessage.status.in_(("pending", "sending"))).scalar_subquery())
+    return select(
+        func.max(OutboundMessage.id),
+        select(func.count())
+        .where(OutboundMessage.status.in_(("pending", "sending")))
+        .scalar_subquery(),
+    )
 
 
 # Is there an early status callback for any of these messages? (`_apply_early_callbacks`)
-_EARLY_CALLBACK_FOR = (select(EarlyStatusCallback.id)
-                       .join(OutboundMessage, OutboundMessage.provider_sid == EarlyStatusCallback.provider_sid)
-                       .where(OutboundMessage.id.in_(bindparam("ids", expanding=True))).limit(1))
+_EARLY_CALLBACK_FOR = (
+    select(EarlyStatusCallback.id)
+    .join(OutboundMessage, OutboundMessage.provider_sid == EarlyStatusCallback.provider_sid)
+    .where(OutboundMessage.id.in_(bindparam("ids", expanding=True)))
+    .limit(1)
+)
 
 FailureHook = Callable[[object, OutboundMessage, datetime], None]
 
@@ -78,12 +86,23 @@ def _claim_statement(*, only_these: bool):
     older = _OLDER
     due = select(OutboundMessage.id).where(
         OutboundMessage.status.in_(("pending", "sending")),
-        or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= bindparam("now")),
+        or_(
+            OutboundMessage.next_attempt_at.is_(None),
+            OutboundMessage.next_attempt_at <= bindparam("now"),
+        ),
         ~exists().where(
-            older.contact_id == OutboundMessage.contact_id, older.id < OutboundMessage.id,
-            or_(older.to_number == OutboundMessage.to_number,
-                and_(older.purpose.in_(LEVEL_PURPOSES), OutboundMessage.purpose.in_(LEVEL_PURPOSES))),
-            or_(older.status == "sending", and_(older.status == "pending", older.next_attempt_at > bindparam("now"))),
+            older.contact_id == OutboundMessage.contact_id,
+            older.id < OutboundMessage.id,
+            or_(
+                older.to_number == OutboundMessage.to_number,
+                and_(
+                    older.purpose.in_(LEVEL_PURPOSES), OutboundMessage.purpose.in_(LEVEL_PURPOSES)
+                ),
+            ),
+            or_(
+                older.status == "sending",
+                and_(older.status == "pending", older.next_attempt_at > bindparam("now")),
+            ),
         ),
     )
     if only_these:
@@ -91,12 +110,24 @@ def _claim_statement(*, only_these: bool):
     due = due.order_by(OutboundMessage.id).limit(BATCH)
     # PostgreSQL: another instance's sender skips what this one is claiming (SQLite has one writer).
     due = due.with_for_update(skip_locked=True)
-    return (table.update()
-            .where(table.c.id.in_(due.scalar_subquery()))
-            .values(status="sending", attempts=table.c.attempts + 1, next_attempt_at=bindparam("lease_until"),
-                    updated_at=bindparam("now"))
-            .returning(table.c.id, table.c.contact_id, table.c.to_number, table.c.from_number, table.c.body,
-                       table.c.purpose))
+    return (
+        table.update()
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(
+            status="sending",
+            attempts=table.c.attempts + 1,
+            next_attempt_at=bindparam("lease_until"),
+            updated_at=bindparam("now"),
+        )
+        .returning(
+            table.c.id,
+            table.c.contact_id,
+            table.c.to_number,
+            table.c.from_number,
+            table.c.body,
+            table.c.purpose,
+        )
+    )
 
 
 _CLAIM_DUE = _claim_statement(only_these=False)
@@ -129,8 +160,16 @@ def lanes(messages: list[OutboundMessage]) -> list[list[OutboundMessage]]:
 
 
 class Dispatcher:
-    def __init__(self, *, db: Database, sender: SmsSender, status_callback_url: str,
-                 clock: Callable[[], datetime], on_failure: FailureHook | None = None, concurrency: int = 8):
+    def __init__(
+        self,
+        *,
+        db: Database,
+        sender: SmsSender,
+        status_callback_url: str,
+        clock: Callable[[], datetime],
+        on_failure: FailureHook | None = None,
+        concurrency: int = 8,
+    ):
         self.db = db
         self.sender = sender
         self.status_callback_url = status_callback_url
@@ -162,7 +201,9 @@ class Dispatcher:
         lock) and sends when it did."""
         self._poll_seconds = poll_seconds
         if self._sender_thread is None:
-            self._sender_thread = threading.Thread(target=self._send_loop, name="outbox-sender", daemon=True)
+            self._sender_thread = threading.Thread(
+                target=self._send_loop, name="outbox-sender", daemon=True
+            )
             self._sender_thread.start()
 
     def leave_sending_to_another_process(self) -> None:
@@ -253,7 +294,9 @@ class Dispatcher:
     def _round_pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._round_executor is None:
-                self._round_executor = ThreadPoolExecutor(max_workers=ROUNDS_IN_FLIGHT, thread_name_prefix="round")
+                self._round_executor = ThreadPoolExecutor(
+                    max_workers=ROUNDS_IN_FLIGHT, thread_name_prefix="round"
+                )
             return self._round_executor
 
     def _claim(self, ids: Iterable[int] | None, now: datetime) -> list:
@@ -279,7 +322,9 @@ class Dispatcher:
         # in ~100-300 ms: one at a time, a burst of 50 notifications would
         # take the last one 10 s to leave.
         groups = lanes(claimed)
-        accepted: list[tuple[int, SendResult]] = []  # list.append is atomic: the send threads share it
+        accepted: list[
+            tuple[int, SendResult]
+        ] = []  # list.append is atomic: the send threads share it
         send = lambda group: self._send_in_order(group, accepted)  # noqa: E731
         if len(groups) <= 1 or self.concurrency <= 1:
             escalated = any([send(group) for group in groups])
@@ -292,7 +337,9 @@ class Dispatcher:
             return len(claimed) + self.dispatch()
         return len(claimed)
 
-    def _send_in_order(self, messages: list[OutboundMessage], accepted: list[tuple[int, SendResult]]) -> bool:
+    def _send_in_order(
+        self, messages: list[OutboundMessage], accepted: list[tuple[int, SendResult]]
+    ) -> bool:
         """Send one lane's claimed messages in order; after one that failed
         for now, give the rest back so none overtakes it on the retry.
         Messages Twilio took go to `accepted`, written for the whole batch at
@@ -300,7 +347,9 @@ class Dispatcher:
         escalated = False
         for position, message in enumerate(messages):
             result = self.sender.send(
-                to=message.to_number, from_=message.from_number, body=message.body,
+                to=message.to_number,
+                from_=message.from_number,
+                body=message.body,
                 status_callback=self.status_callback_url,
             )
             if result.ok:
@@ -308,7 +357,7 @@ class Dispatcher:
                 continue
             escalated |= self._record(message.id, result)
             if not result.ok and not result.permanent and message.contact_id is not None:
-                for later in messages[position + 1:]:
+                for later in messages[position + 1 :]:
                     self._release(later.id)
                 break
         return escalated
@@ -316,7 +365,9 @@ class Dispatcher:
     def _pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send")
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.concurrency, thread_name_prefix="send"
+                )
             return self._executor
 
     def close(self) -> None:
@@ -359,7 +410,10 @@ class Dispatcher:
         whose early row committed just after a batch looked."""
         if message_ids == []:
             return False
-        if message_ids is not None and self.db.peek(_EARLY_CALLBACK_FOR.params(ids=message_ids)) is None:
+        if (
+            message_ids is not None
+            and self.db.peek(_EARLY_CALLBACK_FOR.params(ids=message_ids)) is None
+        ):
             # Nearly always: a look that takes no lock and opens no transaction,
             # instead of a write transaction every round for nothing.
             return False
@@ -368,12 +422,19 @@ class Dispatcher:
         with self.db.session() as session:
             rows = session.execute(
                 select(OutboundMessage, EarlyStatusCallback)
-                .join(EarlyStatusCallback, EarlyStatusCallback.provider_sid == OutboundMessage.provider_sid)
+                .join(
+                    EarlyStatusCallback,
+                    EarlyStatusCallback.provider_sid == OutboundMessage.provider_sid,
+                )
                 .where(OutboundMessage.id.in_(message_ids) if message_ids is not None else true())
-                .order_by(EarlyStatusCallback.id)).all()
+                .order_by(EarlyStatusCallback.id)
+            ).all()
             for message, callback in rows:
-                if advance_status(message, callback.status, error_code=callback.error_code, at=now) \
-                        and callback.status in FINAL_FAILURES and self.on_failure:
+                if (
+                    advance_status(message, callback.status, error_code=callback.error_code, at=now)
+                    and callback.status in FINAL_FAILURES
+                    and self.on_failure
+                ):
                     self.on_failure(session, message, now)
                     failed = True
                 session.delete(callback)
@@ -392,10 +453,21 @@ class Dispatcher:
         self.db.write_one(
             table.update()
             .where(table.c.id == bindparam("b_id"), table.c.status == "sending")
-            .values(status=bindparam("b_status"), provider_sid=bindparam("b_sid"), next_attempt_at=None,
-                    updated_at=now),
-            [{"b_id": message_id, "b_status": result.status or "queued", "b_sid": result.provider_sid}
-             for message_id, result in accepted])
+            .values(
+                status=bindparam("b_status"),
+                provider_sid=bindparam("b_sid"),
+                next_attempt_at=None,
+                updated_at=now,
+            ),
+            [
+                {
+                    "b_id": message_id,
+                    "b_status": result.status or "queued",
+                    "b_sid": result.provider_sid,
+                }
+                for message_id, result in accepted
+            ],
+        )
         OUTBOUND.labels("accepted").inc(len(accepted))
 
     def _record(self, message_id: int, result: SendResult) -> bool:
@@ -411,8 +483,13 @@ class Dispatcher:
                 message.status = "failed"
                 message.next_attempt_at = None
                 OUTBOUND.labels("failed").inc()
-                log.warning("outbound_failed", message_id=message.id, purpose=message.purpose,
-                            error_code=result.error_code, attempts=message.attempts)
+                log.warning(
+                    "outbound_failed",
+                    message_id=message.id,
+                    purpose=message.purpose,
+                    error_code=result.error_code,
+                    attempts=message.attempts,
+                )
                 if self.on_failure:
                     self.on_failure(session, message, now)
                     return True
@@ -420,6 +497,10 @@ class Dispatcher:
             message.status = "pending"
             message.next_attempt_at = now + backoff(message.attempts)
             OUTBOUND.labels("retry").inc()
-            log.info("outbound_retry", message_id=message.id, error_code=result.error_code,
-                     attempts=message.attempts)
+            log.info(
+                "outbound_retry",
+                message_id=message.id,
+                error_code=result.error_code,
+                attempts=message.attempts,
+            )
             return False

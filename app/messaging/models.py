@@ -9,8 +9,17 @@ from app.db import utcnow
 
 # Twilio's message statuses in the order they may move; a status never moves back.
 STATUS_ORDER = {
-    "pending": 0, "sending": 1, "accepted": 2, "queued": 3, "sending_twilio": 4,
-    "sent": 5, "stored": 5, "delivered": 7, "read": 8, "undelivered": 7, "failed": 7,
+    "pending": 0,
+    "sending": 1,
+    "accepted": 2,
+    "queued": 3,
+    "sending_twilio": 4,
+    "sent": 5,
+    "stored": 5,
+    "delivered": 7,
+    "read": 8,
+    "undelivered": 7,
+    "failed": 7,
 }
 FINAL_FAILURES = ("undelivered", "failed")
 
@@ -78,19 +87,31 @@ class InboxMessage(SQLModel, table=True):
     __table_args__ = (
         # The worker's "what is left to route" query stays an index lookup
         # however many processed rows accumulate.
-        Index("ix_inbox_message_pending", "id",
-              postgresql_where=text("processed_at IS NULL"), sqlite_where=text("processed_at IS NULL")),
+        Index(
+            "ix_inbox_message_pending",
+            "id",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
         # "Is an earlier text from this sender still pending?" is asked of
         # every candidate: an index probe, not a scan of the backlog (a
         # nested-loop scan made a 2,000-text backlog route at 2 a second).
-        Index("ix_inbox_message_pending_sender", "to_number", "from_number", "id",
-              postgresql_where=text("processed_at IS NULL"), sqlite_where=text("processed_at IS NULL")),
+        Index(
+            "ix_inbox_message_pending_sender",
+            "to_number",
+            "from_number",
+            "id",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     message_sid: str = Field(max_length=64, unique=True)
-    to_number: str = Field(max_length=20)     # E.164: which crisis line
-    from_number: str = Field(max_length=64)   # as Twilio sent it; normalised with the team's region when routed
+    to_number: str = Field(max_length=20)  # E.164: which crisis line
+    from_number: str = Field(
+        max_length=64
+    )  # as Twilio sent it; normalised with the team's region when routed
     body: str = ""
     received_at: datetime = Field(default_factory=utcnow)
     processed_at: datetime | None = None

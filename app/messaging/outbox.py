@@ -13,10 +13,10 @@ from sqlmodel import Session
 from app.db import utcnow
 from app.messaging.models import STATUS_ORDER, OutboundMessage, SmsOptOut
 
-
-_OPTED_OUT = (select(SmsOptOut.__table__.c.opted_out)
-              .where(SmsOptOut.__table__.c.team_id == bindparam("team_id"),
-                     SmsOptOut.__table__.c.number == bindparam("number")))
+_OPTED_OUT = select(SmsOptOut.__table__.c.opted_out).where(
+    SmsOptOut.__table__.c.team_id == bindparam("team_id"),
+    SmsOptOut.__table__.c.number == bindparam("number"),
+)
 
 
 def is_opted_out(*, session: Session, team_id: int, number: str) -> bool:
@@ -29,10 +29,16 @@ def is_opted_out(*, session: Session, team_id: int, number: str) -> bool:
     return bool(row and row[0])
 
 
-def set_opt_out(*, session: Session, team_id: int, number: str, opted_out: bool, at: datetime) -> None:
-    row = session.execute(
-        select(SmsOptOut).where(SmsOptOut.team_id == team_id, SmsOptOut.number == number)
-    ).scalars().first()
+def set_opt_out(
+    *, session: Session, team_id: int, number: str, opted_out: bool, at: datetime
+) -> None:
+    row = (
+        session.execute(
+            select(SmsOptOut).where(SmsOptOut.team_id == team_id, SmsOptOut.number == number)
+        )
+        .scalars()
+        .first()
+    )
     if row is None:
         row = SmsOptOut(team_id=team_id, number=number, opted_out=opted_out, updated_at=at)
     else:
@@ -74,14 +80,30 @@ def enqueue(
     if is_opted_out(session=session, team_id=team.id, number=to_number):
         return None
     now = now or utcnow()
-    row = dict(team_id=team.id, contact_id=contact_id, staff_id=staff_id, level=level, purpose=purpose,
-               to_number=to_number, from_number=team.crisis_line_number, body=body, status="pending",
-               attempts=0, next_attempt_at=now, provider_sid=None, error_code=None, created_at=now, updated_at=now)
+    row = dict(
+        team_id=team.id,
+        contact_id=contact_id,
+        staff_id=staff_id,
+        level=level,
+        purpose=purpose,
+        to_number=to_number,
+        from_number=team.crisis_line_number,
+        body=body,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        provider_sid=None,
+        error_code=None,
+        created_at=now,
+        updated_at=now,
+    )
     with session.no_autoflush:
         return QueuedMessage(id=session.execute(_QUEUE, row).scalar_one())
 
 
-def advance_status(message: OutboundMessage, status: str, *, error_code: str | None, at: datetime) -> bool:
+def advance_status(
+    message: OutboundMessage, status: str, *, error_code: str | None, at: datetime
+) -> bool:
     """Move a message's status forward only (callbacks arrive out of order).
     Returns whether it changed."""
     if STATUS_ORDER.get(status, -1) <= STATUS_ORDER.get(message.status, -1):

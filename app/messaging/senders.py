@@ -39,30 +39,55 @@ class HttpxTwilioClient(HttpClient):
     """twilio's HttpClient interface over httpx (twilio ships only `requests`)."""
 
     def __init__(self, client: httpx.Client, timeout: float = 10.0):
-        super().__init__(logger=logging.getLogger("twilio.http_client"), is_async=False, timeout=timeout)
+        super().__init__(
+            logger=logging.getLogger("twilio.http_client"), is_async=False, timeout=timeout
+        )
         self._client = client
 
-    def request(self, method, uri, params=None, data=None, headers=None, auth=None,
-                timeout=None, allow_redirects=False) -> TwilioResponse:
+    def request(
+        self,
+        method,
+        uri,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ) -> TwilioResponse:
         response = self._client.request(
-            method, uri, params=params, data=data, headers=headers, auth=auth,
-            timeout=timeout or self.timeout, follow_redirects=allow_redirects,
+            method,
+            uri,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout or self.timeout,
+            follow_redirects=allow_redirects,
         )
         return TwilioResponse(response.status_code, response.text, response.headers)
 
 
 class TwilioSender:
-    def __init__(self, *, account_sid: str, auth_token: str, api_base_url: str, timeout: float = 10.0):
+    def __init__(
+        self, *, account_sid: str, auth_token: str, api_base_url: str, timeout: float = 10.0
+    ):
         self._http = httpx.Client(timeout=timeout)
-        self._client = Client(account_sid, auth_token, http_client=HttpxTwilioClient(self._http, timeout))
+        self._client = Client(
+            account_sid, auth_token, http_client=HttpxTwilioClient(self._http, timeout)
+        )
         self._client.api.base_url = api_base_url
 
     def send(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
         try:
-            message = self._client.messages.create(to=to, from_=from_, body=body, status_callback=status_callback)
+            message = self._client.messages.create(
+                to=to, from_=from_, body=body, status_callback=status_callback
+            )
         except TwilioRestException as exc:
             transient = exc.status >= 500 or exc.status == 429
-            return SendResult(ok=False, error_code=str(exc.code or exc.status), permanent=not transient)
+            return SendResult(
+                ok=False, error_code=str(exc.code or exc.status), permanent=not transient
+            )
         except (httpx.HTTPError, ValueError) as exc:
             # Timeouts, refused connections, an unparsable answer: try again later.
             return SendResult(ok=False, error_code=type(exc).__name__)

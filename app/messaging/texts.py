@@ -54,8 +54,15 @@ def who_label(*, preferred_name: str | None, relation: str | None, ambiguous: bo
 
 
 def staff_notification(
-    *, contact_id: int, level: int, label: str, who: str, from_number: str, plan_url: str | None,
-    channel: str = "sms", high_priority: bool = False,
+    *,
+    contact_id: int,
+    level: int,
+    label: str,
+    who: str,
+    from_number: str,
+    plan_url: str | None,
+    channel: str = "sms",
+    high_priority: bool = False,
 ) -> str:
     """One segment: `CRISIS #12 L1 Sam +12015550123 texted. Reply to answer, ACK, PASS. Plan: URL`."""
     head = "URGENT" if high_priority else "CRISIS"
@@ -78,13 +85,17 @@ def fallback_text(template: str, fallback_number: str) -> str:
 
 
 def unanswered_alert(*, contact_id: int, from_number: str) -> str:
-    return (f"UNANSWERED #{contact_id} from {from_number}: nobody acknowledged. "
-            "The sender was given the crisis team number. Reply #%d to take it." % contact_id)
+    return (
+        f"UNANSWERED #{contact_id} from {from_number}: nobody acknowledged. "
+        "The sender was given the crisis team number. Reply #%d to take it." % contact_id
+    )
 
 
 def staff_opt_out_alert(*, staff_name: str) -> str:
-    return (f"ALERT: {_ascii_name(staff_name)[:40]} texted STOP and gets no crisis SMS now. "
-            "Check the on-call rota for a hole.")
+    return (
+        f"ALERT: {_ascii_name(staff_name)[:40]} texted STOP and gets no crisis SMS now. "
+        "Check the on-call rota for a hole."
+    )
 
 
 def relay_to_staff(*, contact_id: int, body: str) -> str:

@@ -19,7 +19,9 @@ class Rota(SQLModel, table=True):
     priority: int = 1  # 1 primary, 2 backup, …
     timezone: str = Field(max_length=64)
     # The layers as the API states them (see rotas.Layer); replaced whole on PUT.
-    layers: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    layers: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

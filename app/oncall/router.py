@@ -26,7 +26,16 @@ from app.errors import Conflict, Invalid, NotFound
 from app.oncall import service
 from app.oncall.models import Rota, RotaOverride
 from app.oncall.schemas import (
-    MAX_ID, CalendarToken, CoverageOut, GapOut, OnCallOut, OverrideIn, OverrideOut, RotaIn, RotaOut, ShiftOut,
+    MAX_ID,
+    CalendarToken,
+    CoverageOut,
+    GapOut,
+    OnCallOut,
+    OverrideIn,
+    OverrideOut,
+    RotaIn,
+    RotaOut,
+    ShiftOut,
     StaffRef,
 )
 from app.teams.models import Staff, Team
@@ -61,7 +70,9 @@ def _aware(name: str, value: datetime | None, default: datetime) -> datetime:
     return _in_range(["query", name], value)
 
 
-def _window(request: Request, start: datetime | None, end: datetime | None, default_days: int) -> tuple[datetime, datetime]:
+def _window(
+    request: Request, start: datetime | None, end: datetime | None, default_days: int
+) -> tuple[datetime, datetime]:
     now = _now(request)
     start = _aware("start", start, now)
     end = _aware("end", end, start + timedelta(days=default_days))
@@ -89,8 +100,11 @@ def _out(rota: Rota) -> RotaOut:
 
 
 def _check_priority_free(session, team_id: int, priority: int, rota_id: int | None) -> None:
-    clash = session.execute(select(Rota.id).where(Rota.team_id == team_id, Rota.priority == priority,
-                                                  Rota.id != (rota_id or -1))).first()
+    clash = session.execute(
+        select(Rota.id).where(
+            Rota.team_id == team_id, Rota.priority == priority, Rota.id != (rota_id or -1)
+        )
+    ).first()
     if clash:
         raise Conflict(f"the team already has a rota with priority {priority} (rota {clash[0]})")
 
@@ -110,25 +124,35 @@ def _refuse_gaps(schedule: rotas.Schedule, priority: int, now: datetime, allow_g
         return
     holes = rotas.gaps(schedule, now, now + service.GAP_HORIZON)
     if holes:
-        raise Conflict({
-            "message": "this primary rota leaves nobody on call in the next 14 days; fix it or send allow_gaps=true",
-            "gaps": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in holes],
-        })
+        raise Conflict(
+            {
+                "message": "this primary rota leaves nobody on call in the next 14 days; fix it or send allow_gaps=true",
+                "gaps": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in holes],
+            }
+        )
 
 
 def _refuse_losing_primary(rota: Rota, now: datetime, allow_gaps: bool, what: str) -> None:
     """Deleting or demoting the primary rota leaves the team with no primary: all one hole."""
     if rota.priority != 1 or allow_gaps:
         return
-    raise Conflict({
-        "message": f"{what} leaves the team without a primary rota; create another first or send allow_gaps=true",
-        "gaps": [{"start": now.isoformat(), "end": (now + service.GAP_HORIZON).isoformat()}],
-    })
+    raise Conflict(
+        {
+            "message": f"{what} leaves the team without a primary rota; create another first or send allow_gaps=true",
+            "gaps": [{"start": now.isoformat(), "end": (now + service.GAP_HORIZON).isoformat()}],
+        }
+    )
 
 
 @router.post("/v1/teams/{team_id}/rotas", status_code=201, response_model=RotaOut)
-def create_rota(team_id: TeamId, body: RotaIn, request: Request, session: SessionDep, principal: CurrentPrincipal,
-                allow_gaps: bool = False) -> RotaOut:
+def create_rota(
+    team_id: TeamId,
+    body: RotaIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    allow_gaps: bool = False,
+) -> RotaOut:
     require_role(principal, "supervisor")
     _team(session, principal, team_id)
     allow_gaps = allow_gaps or body.allow_gaps
@@ -137,11 +161,25 @@ def create_rota(team_id: TeamId, body: RotaIn, request: Request, session: Sessio
     _check_priority_free(session, team_id, body.priority, None)
     now = _now(request)
     _refuse_gaps(schedule, body.priority, now, allow_gaps)
-    rota = Rota(team_id=team_id, name=body.name, priority=body.priority, timezone=body.timezone,
-                layers=data["layers"], created_at=now, updated_at=now)
+    rota = Rota(
+        team_id=team_id,
+        name=body.name,
+        priority=body.priority,
+        timezone=body.timezone,
+        layers=data["layers"],
+        created_at=now,
+        updated_at=now,
+    )
     _flush_rota(session, rota)
-    audit(session=session, principal=principal, action="rota.create", record_type="rota", record_id=rota.id,
-          team_id=team_id, detail={"allow_gaps": allow_gaps})
+    audit(
+        session=session,
+        principal=principal,
+        action="rota.create",
+        record_type="rota",
+        record_id=rota.id,
+        team_id=team_id,
+        detail={"allow_gaps": allow_gaps},
+    )
     session.commit()
     return _out(rota)
 
@@ -160,48 +198,88 @@ def get_rota(rota_id: RotaId, session: SessionDep, principal: CurrentPrincipal) 
 
 
 @router.put("/v1/rotas/{rota_id}", response_model=RotaOut)
-def replace_rota(rota_id: RotaId, body: RotaIn, request: Request, session: SessionDep, principal: CurrentPrincipal,
-                 allow_gaps: bool = False) -> RotaOut:
+def replace_rota(
+    rota_id: RotaId,
+    body: RotaIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    allow_gaps: bool = False,
+) -> RotaOut:
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
     allow_gaps = allow_gaps or body.allow_gaps
     now = _now(request)
     data = body.model_dump()
-    overrides = service.overrides_between(session=session, rota_id=rota.id, start=now, end=now + service.GAP_HORIZON)
-    schedule = service.build_schedule(session=session, team_id=rota.team_id, data=data, overrides=overrides)
+    overrides = service.overrides_between(
+        session=session, rota_id=rota.id, start=now, end=now + service.GAP_HORIZON
+    )
+    schedule = service.build_schedule(
+        session=session, team_id=rota.team_id, data=data, overrides=overrides
+    )
     _check_priority_free(session, rota.team_id, body.priority, rota.id)
     if body.priority != 1:
-        _refuse_losing_primary(rota, now, allow_gaps, f"moving this rota to priority {body.priority}")
+        _refuse_losing_primary(
+            rota, now, allow_gaps, f"moving this rota to priority {body.priority}"
+        )
     _refuse_gaps(schedule, body.priority, now, allow_gaps)
     rota.name, rota.priority, rota.timezone, rota.layers, rota.updated_at = (
-        body.name, body.priority, body.timezone, data["layers"], now)
+        body.name,
+        body.priority,
+        body.timezone,
+        data["layers"],
+        now,
+    )
     _flush_rota(session, rota)
-    audit(session=session, principal=principal, action="rota.update", record_type="rota", record_id=rota.id,
-          team_id=rota.team_id, detail={"allow_gaps": allow_gaps})
+    audit(
+        session=session,
+        principal=principal,
+        action="rota.update",
+        record_type="rota",
+        record_id=rota.id,
+        team_id=rota.team_id,
+        detail={"allow_gaps": allow_gaps},
+    )
     session.commit()
     return _out(rota)
 
 
 @router.delete("/v1/rotas/{rota_id}", status_code=204, response_class=Response)
-def delete_rota(rota_id: RotaId, request: Request, session: SessionDep, principal: CurrentPrincipal,
-                allow_gaps: bool = False) -> Response:
+def delete_rota(
+    rota_id: RotaId,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    allow_gaps: bool = False,
+) -> Response:
     """Delete a rota and its overrides; the primary only with allow_gaps=true."""
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
     levels = service.policy_levels_naming(session.get(Team, rota.team_id), rota.id)
     if levels:
-        raise Conflict(f"the team's escalation policy names this rota (levels {', '.join(str(i + 1) for i in levels)}); "
-                       "change the policy first")
+        raise Conflict(
+            f"the team's escalation policy names this rota (levels {', '.join(str(i + 1) for i in levels)}); "
+            "change the policy first"
+        )
     _refuse_losing_primary(rota, _now(request), allow_gaps, "deleting the primary rota")
     service.delete_rota(session=session, rota=rota)
-    audit(session=session, principal=principal, action="rota.delete", record_type="rota", record_id=rota_id,
-          team_id=rota.team_id, detail={"allow_gaps": allow_gaps})
+    audit(
+        session=session,
+        principal=principal,
+        action="rota.delete",
+        record_type="rota",
+        record_id=rota_id,
+        team_id=rota.team_id,
+        detail={"allow_gaps": allow_gaps},
+    )
     session.commit()
     return Response(status_code=204)
 
 
 @router.post("/v1/rotas/{rota_id}/overrides", status_code=201, response_model=OverrideOut)
-def create_override(rota_id: RotaId, body: OverrideIn, session: SessionDep, principal: CurrentPrincipal) -> OverrideOut:
+def create_override(
+    rota_id: RotaId, body: OverrideIn, session: SessionDep, principal: CurrentPrincipal
+) -> OverrideOut:
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
     for name in ("start", "end"):
@@ -211,18 +289,32 @@ def create_override(rota_id: RotaId, body: OverrideIn, session: SessionDep, prin
     staff = session.get(Staff, body.staff_id)
     if staff is None or staff.team_id != rota.team_id or not staff.active:
         raise Invalid(["body", "staff_id"], "is not an active member of this rota's team")
-    override = RotaOverride(rota_id=rota.id, staff_id=body.staff_id, start=body.start, end=body.end, reason=body.reason)
+    override = RotaOverride(
+        rota_id=rota.id, staff_id=body.staff_id, start=body.start, end=body.end, reason=body.reason
+    )
     session.add(override)
     session.flush()
-    audit(session=session, principal=principal, action="rota_override.create", record_type="rota_override",
-          record_id=override.id, team_id=rota.team_id)
+    audit(
+        session=session,
+        principal=principal,
+        action="rota_override.create",
+        record_type="rota_override",
+        record_id=override.id,
+        team_id=rota.team_id,
+    )
     session.commit()
     return OverrideOut.model_validate(override, from_attributes=True)
 
 
 @router.get("/v1/rotas/{rota_id}/overrides", response_model=list[OverrideOut])
-def list_overrides(rota_id: RotaId, request: Request, session: SessionDep, principal: CurrentPrincipal,
-                   start: datetime | None = None, end: datetime | None = None) -> list[OverrideOut]:
+def list_overrides(
+    rota_id: RotaId,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[OverrideOut]:
     require_role(principal, "supervisor", "case_manager")
     rota = _rota(session, principal, rota_id)
     start, end = _window(request, start, end, 60)
@@ -230,30 +322,50 @@ def list_overrides(rota_id: RotaId, request: Request, session: SessionDep, princ
     return [OverrideOut.model_validate(o, from_attributes=True) for o in rows]
 
 
-@router.delete("/v1/rotas/{rota_id}/overrides/{override_id}", status_code=204, response_class=Response)
-def delete_override(rota_id: RotaId, override_id: OverrideId, session: SessionDep, principal: CurrentPrincipal) -> Response:
+@router.delete(
+    "/v1/rotas/{rota_id}/overrides/{override_id}", status_code=204, response_class=Response
+)
+def delete_override(
+    rota_id: RotaId, override_id: OverrideId, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
     override = session.get(RotaOverride, override_id)
     if override is None or override.rota_id != rota.id:
         raise NotFound("override not found")
     session.delete(override)
-    audit(session=session, principal=principal, action="rota_override.delete", record_type="rota_override",
-          record_id=override_id, team_id=rota.team_id)
+    audit(
+        session=session,
+        principal=principal,
+        action="rota_override.delete",
+        record_type="rota_override",
+        record_id=override_id,
+        team_id=rota.team_id,
+    )
     session.commit()
     return Response(status_code=204)
 
 
 def _oncall_out(session, snapshot: service.RotaOnCall) -> OnCallOut:
     staff = session.get(Staff, snapshot.staff_id) if snapshot.staff_id is not None else None
-    return OnCallOut(rota_id=snapshot.rota_id, rota_name=snapshot.rota_name, priority=snapshot.priority,
-                     staff=StaffRef(id=staff.id, name=staff.name) if staff else None,
-                     source=snapshot.source, until=snapshot.until)
+    return OnCallOut(
+        rota_id=snapshot.rota_id,
+        rota_name=snapshot.rota_name,
+        priority=snapshot.priority,
+        staff=StaffRef(id=staff.id, name=staff.name) if staff else None,
+        source=snapshot.source,
+        until=snapshot.until,
+    )
 
 
 @router.get("/v1/rotas/{rota_id}/oncall", response_model=OnCallOut)
-def rota_oncall(rota_id: RotaId, request: Request, session: SessionDep, principal: CurrentPrincipal,
-                at: datetime | None = None) -> OnCallOut:
+def rota_oncall(
+    rota_id: RotaId,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    at: datetime | None = None,
+) -> OnCallOut:
     require_role(principal, "supervisor", "case_manager")
     rota = _rota(session, principal, rota_id)
     at = _aware("at", at, _now(request))
@@ -261,18 +373,32 @@ def rota_oncall(rota_id: RotaId, request: Request, session: SessionDep, principa
 
 
 @router.get("/v1/teams/{team_id}/oncall", response_model=list[OnCallOut])
-def team_oncall(team_id: TeamId, request: Request, session: SessionDep, principal: CurrentPrincipal,
-                at: datetime | None = None) -> list[OnCallOut]:
+def team_oncall(
+    team_id: TeamId,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    at: datetime | None = None,
+) -> list[OnCallOut]:
     """Who each of the team's rotas has on call, in priority order."""
     require_role(principal, "supervisor", "case_manager")
     _team(session, principal, team_id)
     at = _aware("at", at, _now(request))
-    return [_oncall_out(session, s) for s in service.oncall_snapshot(session=session, team_id=team_id, at=at)]
+    return [
+        _oncall_out(session, s)
+        for s in service.oncall_snapshot(session=session, team_id=team_id, at=at)
+    ]
 
 
 @router.get("/v1/rotas/{rota_id}/schedule", response_model=list[ShiftOut])
-def rota_schedule(rota_id: RotaId, request: Request, session: SessionDep, principal: CurrentPrincipal,
-                  start: datetime | None = None, end: datetime | None = None) -> list[ShiftOut]:
+def rota_schedule(
+    rota_id: RotaId,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[ShiftOut]:
     require_role(principal, "supervisor", "case_manager")
     rota = _rota(session, principal, rota_id)
     start, end = _window(request, start, end, 14)
@@ -281,25 +407,39 @@ def rota_schedule(rota_id: RotaId, request: Request, session: SessionDep, princi
 
 
 @router.get("/v1/teams/{team_id}/coverage", response_model=CoverageOut)
-def team_coverage(team_id: TeamId, request: Request, session: SessionDep, principal: CurrentPrincipal,
-                  start: datetime | None = None, end: datetime | None = None) -> CoverageOut:
+def team_coverage(
+    team_id: TeamId,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> CoverageOut:
     """Holes in the primary rota: every interval where nobody is on call."""
     require_role(principal, "supervisor", "case_manager")
     _team(session, principal, team_id)
     start, end = _window(request, start, end, 14)
     holes = service.team_coverage_gaps(session=session, team_id=team_id, start=start, end=end)
-    return CoverageOut(start=start, end=end, gaps=[GapOut(start=a, end=b, rota_id=r) for a, b, r in holes],
-                       gap_hours=round(sum((b - a).total_seconds() for a, b, _ in holes) / 3600, 2))
+    return CoverageOut(
+        start=start,
+        end=end,
+        gaps=[GapOut(start=a, end=b, rota_id=r) for a, b, r in holes],
+        gap_hours=round(sum((b - a).total_seconds() for a, b, _ in holes) / 3600, 2),
+    )
 
 
-def _calendar(shifts: list[tuple[Rota, rotas.Shift]], names: dict[int, str], now: datetime) -> Response:
+def _calendar(
+    shifts: list[tuple[Rota, rotas.Shift]], names: dict[int, str], now: datetime
+) -> Response:
     calendar = Calendar()
     calendar.add("prodid", "-//crisisroute//on-call//EN")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", "On call")
     for rota, shift in shifts:
         event = Event()
-        event.add("uid", f"crisisroute-rota{rota.id}-staff{shift.person}-{shift.start:%Y%m%dT%H%M%SZ}")
+        event.add(
+            "uid", f"crisisroute-rota{rota.id}-staff{shift.person}-{shift.start:%Y%m%dT%H%M%SZ}"
+        )
         event.add("summary", f"On call: {rota.name} ({names.get(shift.person, shift.person)})")
         event.add("dtstart", shift.start)
         event.add("dtend", shift.end)
@@ -309,17 +449,30 @@ def _calendar(shifts: list[tuple[Rota, rotas.Shift]], names: dict[int, str], now
 
 
 @router.get("/v1/rotas/{rota_id}/calendar.ics", response_class=Response)
-def rota_calendar(rota_id: RotaId, request: Request, session: SessionDep, principal: CurrentPrincipal,
-                  staff_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> Response:
+def rota_calendar(
+    rota_id: RotaId,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    staff_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
     """The rota's shifts from a week ago to 60 days ahead; one person's with staff_id."""
     require_role(principal, "supervisor", "case_manager")
     rota = _rota(session, principal, rota_id)
-    names = {s.id: s.name for s in session.execute(select(Staff).where(Staff.team_id == rota.team_id)).scalars()}
+    names = {
+        s.id: s.name
+        for s in session.execute(select(Staff).where(Staff.team_id == rota.team_id)).scalars()
+    }
     if staff_id is not None and staff_id not in names:
         raise Invalid(["query", "staff_id"], "is not a member of this rota's team")
     now = _now(request)
-    shifts = service.shifts(session=session, rota=rota, start=now - CALENDAR_PAST, end=now + CALENDAR_AHEAD,
-                            staff_id=staff_id)
+    shifts = service.shifts(
+        session=session,
+        rota=rota,
+        start=now - CALENDAR_PAST,
+        end=now + CALENDAR_AHEAD,
+        staff_id=staff_id,
+    )
     return _calendar([(rota, s) for s in shifts], names, now)
 
 
@@ -328,8 +481,9 @@ def _token_hash(token: str) -> str:
 
 
 @router.post("/v1/staff/{staff_id}/calendar-token", status_code=201, response_model=CalendarToken)
-def create_calendar_token(staff_id: StaffId, request: Request, session: SessionDep,
-                          principal: CurrentPrincipal) -> CalendarToken:
+def create_calendar_token(
+    staff_id: StaffId, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> CalendarToken:
     """A new subscription URL for a staff member's own shifts (the old one stops working)."""
     staff = session.get(Staff, staff_id)
     if staff is None:
@@ -340,22 +494,43 @@ def create_calendar_token(staff_id: StaffId, request: Request, session: SessionD
     token = secrets.token_urlsafe(24)
     staff.calendar_token = _token_hash(token)
     session.add(staff)
-    audit(session=session, principal=principal, action="calendar_token.create", record_type="staff",
-          record_id=staff.id, team_id=staff.team_id)
+    audit(
+        session=session,
+        principal=principal,
+        action="calendar_token.create",
+        record_type="staff",
+        record_id=staff.id,
+        team_id=staff.team_id,
+    )
     session.commit()
-    return CalendarToken(staff_id=staff.id, url=f"{request.app.state.settings.public_base_url.rstrip('/')}/calendar/{token}.ics")
+    return CalendarToken(
+        staff_id=staff.id,
+        url=f"{request.app.state.settings.public_base_url.rstrip('/')}/calendar/{token}.ics",
+    )
 
 
 @router.get("/calendar/{token}.ics", response_class=Response, include_in_schema=True)
 def staff_calendar(token: str, request: Request, session: SessionDep) -> Response:
     """A staff member's shifts on every rota of their team; the token is the key."""
-    staff = session.execute(select(Staff).where(Staff.calendar_token == _token_hash(token))).scalars().first()
+    staff = (
+        session.execute(select(Staff).where(Staff.calendar_token == _token_hash(token)))
+        .scalars()
+        .first()
+    )
     if staff is None or not staff.active:
         raise NotFound("calendar not found")
     now = _now(request)
     shifts = []
     for rota in service.team_rotas(session=session, team_id=staff.team_id):
-        shifts += [(rota, s) for s in service.shifts(session=session, rota=rota, start=now - CALENDAR_PAST,
-                                                    end=now + CALENDAR_AHEAD, staff_id=staff.id)]
+        shifts += [
+            (rota, s)
+            for s in service.shifts(
+                session=session,
+                rota=rota,
+                start=now - CALENDAR_PAST,
+                end=now + CALENDAR_AHEAD,
+                staff_id=staff.id,
+            )
+        ]
     shifts.sort(key=lambda pair: pair[1].start)
     return _calendar(shifts, {staff.id: staff.name}, now)

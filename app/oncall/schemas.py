@@ -23,14 +23,21 @@ class TurnIn(Strict):
 class RestrictionIn(Strict):
     days: list[DayName] = Field(min_length=1)
     start: str = Field(pattern=HHMM, description="local HH:MM the window opens")
-    end: str = Field(pattern=HHMM, description="local HH:MM it closes (24:00 allowed; earlier than start crosses midnight)")
+    end: str = Field(
+        pattern=HHMM,
+        description="local HH:MM it closes (24:00 allowed; earlier than start crosses midnight)",
+    )
 
 
 class LayerIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     turn: TurnIn
-    start: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$", description="local YYYY-MM-DDTHH:MM anchor")
-    participants: list[RowId] = Field(min_length=1, max_length=200, description="staff ids, in rotation order")
+    start: str = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$", description="local YYYY-MM-DDTHH:MM anchor"
+    )
+    participants: list[RowId] = Field(
+        min_length=1, max_length=200, description="staff ids, in rotation order"
+    )
     restrictions: list[RestrictionIn] = Field(default_factory=list, max_length=20)
 
 
@@ -38,9 +45,14 @@ class RotaIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     priority: int = Field(default=1, ge=1, le=9, description="1 primary, 2 backup, …")
     timezone: str = Field(min_length=1, max_length=64)
-    layers: list[LayerIn] = Field(min_length=1, max_length=20, description="later layers are higher and win")
-    allow_gaps: bool = Field(default=False, description="accept a primary rota with holes in the next 14 days "
-                                                         "(the query parameter allow_gaps=true does the same)")
+    layers: list[LayerIn] = Field(
+        min_length=1, max_length=20, description="later layers are higher and win"
+    )
+    allow_gaps: bool = Field(
+        default=False,
+        description="accept a primary rota with holes in the next 14 days "
+        "(the query parameter allow_gaps=true does the same)",
+    )
 
 
 class RotaOut(BaseModel):

@@ -75,7 +75,9 @@ def local_anchor(value: str, loc: Loc) -> datetime:
     except ValueError:
         raise Invalid(list(loc), "must be a local date-time YYYY-MM-DDTHH:MM") from None
     if start.tzinfo is not None:
-        raise Invalid(list(loc), "must be local time without an offset (the rota's time zone applies)")
+        raise Invalid(
+            list(loc), "must be local time without an offset (the rota's time zone applies)"
+        )
     if not MIN_YEAR <= start.year <= MAX_YEAR:
         raise Invalid(list(loc), f"must be between {MIN_YEAR} and {MAX_YEAR}")
     return start
@@ -87,12 +89,18 @@ def layer_from_json(data: dict, loc: Loc = ("layer",)) -> rotas.Layer:
         engine_turn = rotas.Turn(turn.get("unit"), turn.get("length"))
     except rotas.RotaError as exc:
         raise _engine_error(exc, loc, "") from None
-    restrictions = tuple(restriction_from_json(r, (*loc, "restrictions", j))
-                         for j, r in enumerate(data.get("restrictions") or ()))
+    restrictions = tuple(
+        restriction_from_json(r, (*loc, "restrictions", j))
+        for j, r in enumerate(data.get("restrictions") or ())
+    )
     try:
-        return rotas.Layer(name=str(data.get("name") or "layer"), turn=engine_turn,
-                           start=local_anchor(data.get("start"), (*loc, "start")),
-                           participants=tuple(data.get("participants") or ()), restrictions=restrictions)
+        return rotas.Layer(
+            name=str(data.get("name") or "layer"),
+            turn=engine_turn,
+            start=local_anchor(data.get("start"), (*loc, "start")),
+            participants=tuple(data.get("participants") or ()),
+            restrictions=restrictions,
+        )
     except rotas.EmptyLayerError:
         raise Invalid([*loc, "participants"], "a layer needs at least one participant") from None
     except rotas.RotaError as exc:
@@ -116,31 +124,55 @@ def schedule_for(rota: Rota, overrides: Sequence[RotaOverride] = ()) -> rotas.Sc
     )
 
 
-def build_schedule(*, session: Session, team_id: int, data: dict,
-                   overrides: Sequence[RotaOverride] = ()) -> rotas.Schedule:
+def build_schedule(
+    *, session: Session, team_id: int, data: dict, overrides: Sequence[RotaOverride] = ()
+) -> rotas.Schedule:
     """Validate a rota body (as the API states it) into an engine schedule,
     raising a 422 that names the field. Every participant must be an active
     staff member of the team."""
     timezone = _zone_checked(data["timezone"], ("body", "timezone"))
-    layers = [layer_from_json(layer, ("body", "layers", i)) for i, layer in enumerate(data["layers"])]
+    layers = [
+        layer_from_json(layer, ("body", "layers", i)) for i, layer in enumerate(data["layers"])
+    ]
     ids = {p for layer in layers for p in layer.participants}
-    active = set(session.execute(select(Staff.id).where(
-        Staff.id.in_(ids), Staff.team_id == team_id, Staff.active.is_(True))).scalars()) if ids else set()
+    active = (
+        set(
+            session.execute(
+                select(Staff.id).where(
+                    Staff.id.in_(ids), Staff.team_id == team_id, Staff.active.is_(True)
+                )
+            ).scalars()
+        )
+        if ids
+        else set()
+    )
     for i, layer in enumerate(layers):
         for j, person in enumerate(layer.participants):
             if person not in active:
-                raise Invalid(["body", "layers", i, "participants", j],
-                              f"staff {person} is not an active member of this team")
-    return rotas.Schedule(timezone=timezone, layers=tuple(layers),
-                          overrides=tuple(rotas.Override(o.start, o.end, o.staff_id, ref=o.id) for o in overrides))
+                raise Invalid(
+                    ["body", "layers", i, "participants", j],
+                    f"staff {person} is not an active member of this team",
+                )
+    return rotas.Schedule(
+        timezone=timezone,
+        layers=tuple(layers),
+        overrides=tuple(rotas.Override(o.start, o.end, o.staff_id, ref=o.id) for o in overrides),
+    )
 
 
-def overrides_between(*, session: Session, rota_id: int, start: datetime, end: datetime) -> list[RotaOverride]:
+def overrides_between(
+    *, session: Session, rota_id: int, start: datetime, end: datetime
+) -> list[RotaOverride]:
     """The rota's overrides overlapping [start, end) (RotaOverride.end is indexed)."""
-    return list(session.execute(
-        select(RotaOverride).where(RotaOverride.rota_id == rota_id, RotaOverride.end > start,
-                                   RotaOverride.start < end).order_by(RotaOverride.start, RotaOverride.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(RotaOverride)
+            .where(
+                RotaOverride.rota_id == rota_id, RotaOverride.end > start, RotaOverride.start < end
+            )
+            .order_by(RotaOverride.start, RotaOverride.id)
+        ).scalars()
+    )
 
 
 @dataclass(frozen=True)
@@ -173,22 +205,34 @@ def rota_on_call(*, session: Session, rota: Rota, at: datetime) -> RotaOnCall:
 
 def team_rotas(*, session: Session, team_id: int) -> list[Rota]:
     """The team's rotas in priority order (1 primary, 2 backup, …)."""
-    return list(session.execute(
-        select(Rota).where(Rota.team_id == team_id).order_by(Rota.priority, Rota.id)).scalars())
+    return list(
+        session.execute(
+            select(Rota).where(Rota.team_id == team_id).order_by(Rota.priority, Rota.id)
+        ).scalars()
+    )
 
 
 def oncall_snapshot(*, session: Session, team_id: int, at: datetime) -> list[RotaOnCall]:
     """Who each of the team's rotas has on call at `at`, in priority order."""
-    return [rota_on_call(session=session, rota=rota, at=at) for rota in team_rotas(session=session, team_id=team_id)]
+    return [
+        rota_on_call(session=session, rota=rota, at=at)
+        for rota in team_rotas(session=session, team_id=team_id)
+    ]
 
 
 def primary_rota(*, session: Session, team_id: int) -> Rota | None:
-    return session.execute(
-        select(Rota).where(Rota.team_id == team_id, Rota.priority == 1).order_by(Rota.id)).scalars().first()
+    return (
+        session.execute(
+            select(Rota).where(Rota.team_id == team_id, Rota.priority == 1).order_by(Rota.id)
+        )
+        .scalars()
+        .first()
+    )
 
 
-def team_coverage_gaps(*, session: Session, team_id: int, start: datetime,
-                       end: datetime) -> list[tuple[datetime, datetime, int | None]]:
+def team_coverage_gaps(
+    *, session: Session, team_id: int, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, int | None]]:
     """Holes in the team's primary (priority 1) rota as (start, end, rota_id);
     no primary rota is one hole with rota_id None."""
     primary = primary_rota(session=session, team_id=team_id)
@@ -198,10 +242,13 @@ def team_coverage_gaps(*, session: Session, team_id: int, start: datetime,
     return [(a, b, primary.id) for a, b in rotas.gaps(schedule_for(primary, overrides), start, end)]
 
 
-def shifts(*, session: Session, rota: Rota, start: datetime, end: datetime,
-           staff_id: int | None = None) -> list[rotas.Shift]:
+def shifts(
+    *, session: Session, rota: Rota, start: datetime, end: datetime, staff_id: int | None = None
+) -> list[rotas.Shift]:
     """The rota's final schedule over [start, end), or one person's part of it."""
-    schedule = schedule_for(rota, overrides_between(session=session, rota_id=rota.id, start=start, end=end))
+    schedule = schedule_for(
+        rota, overrides_between(session=session, rota_id=rota.id, start=start, end=end)
+    )
     if staff_id is None:
         return rotas.final_schedule(schedule, start, end)
     return rotas.shifts_for(schedule, staff_id, start, end)
@@ -209,8 +256,13 @@ def shifts(*, session: Session, rota: Rota, start: datetime, end: datetime,
 
 def policy_levels_naming(team: Team, rota_id: int) -> list[int]:
     """The levels (0-based) of the team's escalation policy that target this rota by id."""
-    return [i for i, level in enumerate(team.escalation_policy or [])
-            if any(t.get("kind") == "rota" and t.get("id") == rota_id for t in level.get("targets") or [])]
+    return [
+        i
+        for i, level in enumerate(team.escalation_policy or [])
+        if any(
+            t.get("kind") == "rota" and t.get("id") == rota_id for t in level.get("targets") or []
+        )
+    ]
 
 
 def delete_rota(*, session: Session, rota: Rota) -> None:

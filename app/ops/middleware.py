@@ -42,5 +42,11 @@ class RequestContextMiddleware:
             HTTP_REQUESTS.labels(scope["method"], route_name, str(status)).inc()
             HTTP_LATENCY.labels(route_name).observe(elapsed)
             # The path only (never the query string, which may carry numbers).
-            log.info("request", method=scope["method"], route=route_name, status=status,
-                     ms=round(elapsed * 1000, 2), request_id=request_id)
+            log.info(
+                "request",
+                method=scope["method"],
+                route=route_name,
+                status=status,
+                ms=round(elapsed * 1000, 2),
+                request_id=request_id,
+            )

@@ -29,9 +29,13 @@ def readyz(request: Request) -> JSONResponse:
             connection.execute(text("SELECT 1"))
             at_head = migrations.connection_is_at_head(connection)
     except Exception as exc:  # any database failure means "not ready"
-        return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+        )
     if not at_head:
-        return JSONResponse({"status": "unavailable", "database": "migrations not at head"}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": "migrations not at head"}, status_code=503
+        )
     return JSONResponse({"status": "ready"})
 
 

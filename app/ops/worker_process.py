@@ -33,18 +33,29 @@ class WorkerProcess:
         self._stopping = threading.Event()
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._supervise, name=f"worker-supervisor-{role}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._supervise, name=f"worker-supervisor-{role}", daemon=True
+        )
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
-    def start(self) -> "WorkerProcess":
+    def start(self) -> WorkerProcess:
         self._thread.start()
         return self
 
     def _spawn(self) -> subprocess.Popen:
-        command = [sys.executable, "-m", "app.cli", "worker", "--parent-pid", str(os.getpid()), "--role", self.role]
+        command = [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "worker",
+            "--parent-pid",
+            str(os.getpid()),
+            "--role",
+            self.role,
+        ]
         return subprocess.Popen(command, stdin=subprocess.DEVNULL)
 
     def _supervise(self) -> None:

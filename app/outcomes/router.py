@@ -13,7 +13,13 @@ from app.errors import NotFound
 from app.escalation.engine import lock_contact
 from app.outcomes import service
 from app.outcomes.schemas import (
-    ClientEventIn, ClientEventOut, ClientEventsOut, ResolveIn, ReviewIn, ReviewItem, Stay,
+    ClientEventIn,
+    ClientEventOut,
+    ClientEventsOut,
+    ResolveIn,
+    ReviewIn,
+    ReviewItem,
+    Stay,
 )
 from app.teams.models import Team
 
@@ -21,8 +27,13 @@ router = APIRouter(prefix="/v1", tags=["outcomes"])
 
 
 @router.post("/contacts/{contact_id}/resolve", response_model=ContactPublic)
-def resolve_contact(contact_id: int, body: ResolveIn, request: Request, session: SessionDep,
-                    principal: CurrentPrincipal) -> ContactPublic:
+def resolve_contact(
+    contact_id: int,
+    body: ResolveIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> ContactPublic:
     """Close a contact with its outcome and risk level, or complete the details
     of one closed by SMS (`DONE`). Case managers may do this; it is the one
     thing they edit."""
@@ -30,17 +41,35 @@ def resolve_contact(contact_id: int, body: ResolveIn, request: Request, session:
     load_contact(session, principal, contact_id)
     contact = lock_contact(session=session, contact_id=contact_id)
     now = request.app.state.runtime.now()
-    service.resolve_contact(session=session, contact=contact, details=body.model_dump(exclude_none=True),
-                            staff_id=principal.staff_id, now=now, actor=principal.actor)
-    audit(session=session, principal=principal, action="contact.resolve", record_type="contact",
-          record_id=contact.id, team_id=contact.team_id, detail={"outcome": body.outcome, "risk_level": body.risk_level})
+    service.resolve_contact(
+        session=session,
+        contact=contact,
+        details=body.model_dump(exclude_none=True),
+        staff_id=principal.staff_id,
+        now=now,
+        actor=principal.actor,
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="contact.resolve",
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+        detail={"outcome": body.outcome, "risk_level": body.risk_level},
+    )
     session.commit()
     return ContactPublic.model_validate(contact, from_attributes=True)
 
 
 @router.post("/contacts/{contact_id}/review", response_model=ContactPublic)
-def review_contact(contact_id: int, body: ReviewIn, request: Request, session: SessionDep,
-                   principal: CurrentPrincipal) -> ContactPublic:
+def review_contact(
+    contact_id: int,
+    body: ReviewIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> ContactPublic:
     """A supervisor has looked at this contact in the morning review."""
     require_role(principal, "supervisor")
     contact = load_contact(session, principal, contact_id)
@@ -48,15 +77,22 @@ def review_contact(contact_id: int, body: ReviewIn, request: Request, session: S
     contact.reviewed_by = principal.actor
     contact.review_note = body.note
     session.add(contact)
-    audit(session=session, principal=principal, action="contact.review", record_type="contact",
-          record_id=contact.id, team_id=contact.team_id)
+    audit(
+        session=session,
+        principal=principal,
+        action="contact.review",
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+    )
     session.commit()
     return ContactPublic.model_validate(contact, from_attributes=True)
 
 
 @router.get("/teams/{team_id}/review-queue", response_model=list[ReviewItem])
-def review_queue(team_id: int, request: Request, session: SessionDep,
-                 principal: CurrentPrincipal) -> list[ReviewItem]:
+def review_queue(
+    team_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> list[ReviewItem]:
     """Every contact no supervisor has reviewed yet, and reviewed ones whose
     follow-up has fallen due since: unanswered and high-risk on top, then due
     follow-ups, then overnight (outside Mon–Fri 09:00–17:00 team time), then
@@ -67,11 +103,23 @@ def review_queue(team_id: int, request: Request, session: SessionDep,
     if team is None:
         raise NotFound("team not found")
     now = request.app.state.runtime.now()
-    return [ReviewItem(id=c.id, channel=c.channel, status=c.status, risk_level=c.risk_level, outcome=c.outcome,
-                       priority=c.priority, overnight=service.is_after_hours(c.created_at, team.timezone),
-                       follow_up_due=service.follow_up_pending(c, now), follow_up_due_at=c.follow_up_due_at,
-                       reviewed_at=c.reviewed_at, created_at=c.created_at, level=c.level)
-            for c in service.review_queue(session=session, team=team, now=now)]
+    return [
+        ReviewItem(
+            id=c.id,
+            channel=c.channel,
+            status=c.status,
+            risk_level=c.risk_level,
+            outcome=c.outcome,
+            priority=c.priority,
+            overnight=service.is_after_hours(c.created_at, team.timezone),
+            follow_up_due=service.follow_up_pending(c, now),
+            follow_up_due_at=c.follow_up_due_at,
+            reviewed_at=c.reviewed_at,
+            created_at=c.created_at,
+            level=c.level,
+        )
+        for c in service.review_queue(session=session, team=team, now=now)
+    ]
 
 
 def _client(session, principal, client_id: int) -> Client:
@@ -79,25 +127,43 @@ def _client(session, principal, client_id: int) -> Client:
 
 
 @router.post("/clients/{client_id}/events", status_code=201, response_model=ClientEventOut)
-def add_client_event(client_id: int, body: ClientEventIn, session: SessionDep,
-                     principal: CurrentPrincipal) -> ClientEventOut:
+def add_client_event(
+    client_id: int, body: ClientEventIn, session: SessionDep, principal: CurrentPrincipal
+) -> ClientEventOut:
     """ER visits, hospital admissions and discharges (which pair into stays),
     housing changes, jail bookings and releases."""
     require_role(principal, "supervisor", "case_manager")
     client = _client(session, principal, client_id)
-    event = service.record_client_event(session=session, client=client, kind=body.kind, at=body.at,
-                                        notes=body.notes, actor=principal.actor)
-    audit(session=session, principal=principal, action="client_event.create", record_type="client_event",
-          record_id=event.id, team_id=client.team_id, detail={"kind": body.kind})
+    event = service.record_client_event(
+        session=session,
+        client=client,
+        kind=body.kind,
+        at=body.at,
+        notes=body.notes,
+        actor=principal.actor,
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="client_event.create",
+        record_type="client_event",
+        record_id=event.id,
+        team_id=client.team_id,
+        detail={"kind": body.kind},
+    )
     session.commit()
     return ClientEventOut.model_validate(event, from_attributes=True)
 
 
 @router.get("/clients/{client_id}/events", response_model=ClientEventsOut)
-def list_client_events(client_id: int, session: SessionDep, principal: CurrentPrincipal) -> ClientEventsOut:
+def list_client_events(
+    client_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> ClientEventsOut:
     require_role(principal, "supervisor", "case_manager")
     client = _client(session, principal, client_id)
     events = service.client_events(session=session, client_id=client.id)
     stays = service.pair_stays([(e.kind, e.at) for e in events])
-    return ClientEventsOut(events=[ClientEventOut.model_validate(e, from_attributes=True) for e in events],
-                           stays=[Stay(admitted_at=s.admitted_at, discharged_at=s.discharged_at) for s in stays])
+    return ClientEventsOut(
+        events=[ClientEventOut.model_validate(e, from_attributes=True) for e in events],
+        stays=[Stay(admitted_at=s.admitted_at, discharged_at=s.discharged_at) for s in stays],
+    )

@@ -6,14 +6,27 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 OUTCOMES = (
-    "resolved_by_phone", "safety_plan_used", "in_person_visit", "mobile_crisis_dispatched", "er_visit",
-    "hospital_admission", "police_ems", "referred_988", "unable_to_reach", "non_crisis",
+    "resolved_by_phone",
+    "safety_plan_used",
+    "in_person_visit",
+    "mobile_crisis_dispatched",
+    "er_visit",
+    "hospital_admission",
+    "police_ems",
+    "referred_988",
+    "unable_to_reach",
+    "non_crisis",
 )
 Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
 RiskLevel = Literal["low", "moderate", "high", "imminent"]
 CallerType = Literal["self", "family", "other"]
 ClientEventKind = Literal[
-    "er_visit", "hospital_admission", "hospital_discharge", "housing_change", "jail_booking", "jail_release",
+    "er_visit",
+    "hospital_admission",
+    "hospital_discharge",
+    "housing_change",
+    "jail_booking",
+    "jail_release",
 ]
 # Outcomes that mean the crisis was not resolved in the community.
 NOT_DIVERTED = ("er_visit", "hospital_admission")
@@ -28,7 +41,9 @@ class ResolveIn(Strict):
     risk_level: RiskLevel
     caller_type: CallerType | None = None
     emergency_dispatched: bool | None = None
-    emergency_confirmed: bool | None = Field(default=None, description="emergency services confirmed arrived")
+    emergency_confirmed: bool | None = Field(
+        default=None, description="emergency services confirmed arrived"
+    )
     referrals: list[str] | None = Field(default=None, max_length=20)
     notes: str | None = Field(default=None, max_length=4000)
     follow_up_due_at: datetime | None = None

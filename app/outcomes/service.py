@@ -20,8 +20,16 @@ from app.errors import Conflict, Invalid
 from app.messaging.outbox import enqueue
 from app.teams.models import Staff, Team
 
-def resolve_contact(*, session: Session, contact: Contact, details: dict, staff_id: int | None, now: datetime,
-                    actor: str) -> None:
+
+def resolve_contact(
+    *,
+    session: Session,
+    contact: Contact,
+    details: dict,
+    staff_id: int | None,
+    now: datetime,
+    actor: str,
+) -> None:
     if details.get("emergency_confirmed") and not details.get("emergency_dispatched"):
         raise Invalid("emergency_confirmed", "cannot be true unless emergency_dispatched is true")
     due = details.get("follow_up_due_at")
@@ -32,10 +40,13 @@ def resolve_contact(*, session: Session, contact: Contact, details: dict, staff_
             raise Invalid("follow_up_due_at", "must be in the future")
     if "notes" in details:
         details["resolution_notes"] = details.pop("notes")
-    contacts.resolve(session=session, contact=contact, at=now, staff_id=staff_id, via="api", details=details)
+    contacts.resolve(
+        session=session, contact=contact, at=now, staff_id=staff_id, via="api", details=details
+    )
 
 
 # ------------------------------------------------------------- client events
+
 
 @dataclass(frozen=True)
 class StayPeriod:
@@ -52,7 +63,9 @@ def pair_stays(events: list[tuple[str, datetime]]) -> list[StayPeriod]:
     for kind, at in sorted(events, key=lambda e: e[1]):
         if kind == "hospital_admission":
             if open_since is not None:
-                raise ValueError(f"an admission at {at.isoformat()} while a stay is open since {open_since.isoformat()}")
+                raise ValueError(
+                    f"an admission at {at.isoformat()} while a stay is open since {open_since.isoformat()}"
+                )
             open_since = at
         elif kind == "hospital_discharge":
             if open_since is None:
@@ -65,13 +78,18 @@ def pair_stays(events: list[tuple[str, datetime]]) -> list[StayPeriod]:
 
 
 def client_events(*, session: Session, client_id: int) -> list[ClientEvent]:
-    return list(session.execute(
-        select(ClientEvent).where(ClientEvent.client_id == client_id).order_by(ClientEvent.at, ClientEvent.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(ClientEvent)
+            .where(ClientEvent.client_id == client_id)
+            .order_by(ClientEvent.at, ClientEvent.id)
+        ).scalars()
+    )
 
 
-def record_client_event(*, session: Session, client: Client, kind: str, at: datetime, notes: str | None,
-                        actor: str) -> ClientEvent:
+def record_client_event(
+    *, session: Session, client: Client, kind: str, at: datetime, notes: str | None, actor: str
+) -> ClientEvent:
     if at.tzinfo is None:
         raise Invalid("at", "must include a UTC offset")
     history = [(e.kind, e.at) for e in client_events(session=session, client_id=client.id)]
@@ -87,17 +105,33 @@ def record_client_event(*, session: Session, client: Client, kind: str, at: date
 
 # ------------------------------------------------------------- follow-ups
 
+
 def due_follow_ups(contacts_: list[Contact], now: datetime) -> list[Contact]:
-    return [c for c in contacts_ if c.follow_up_due_at is not None and c.follow_up_sent_at is None
-            and c.follow_up_due_at <= now]
+    return [
+        c
+        for c in contacts_
+        if c.follow_up_due_at is not None
+        and c.follow_up_sent_at is None
+        and c.follow_up_due_at <= now
+    ]
 
 
 def send_due_follow_ups(*, session: Session, now: datetime) -> int:
     """Text the responsible case manager once when a follow-up falls due."""
     # Row locks (PostgreSQL) so two instances running the job never text twice.
-    candidates = list(session.execute(select(Contact).where(
-        Contact.follow_up_due_at.is_not(None), Contact.follow_up_sent_at.is_(None), Contact.follow_up_due_at <= now,
-    ).order_by(Contact.follow_up_due_at).limit(500).with_for_update(skip_locked=True)).scalars())
+    candidates = list(
+        session.execute(
+            select(Contact)
+            .where(
+                Contact.follow_up_due_at.is_not(None),
+                Contact.follow_up_sent_at.is_(None),
+                Contact.follow_up_due_at <= now,
+            )
+            .order_by(Contact.follow_up_due_at)
+            .limit(500)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
     sent = 0
     for contact in due_follow_ups(candidates, now):
         client = session.get(Client, contact.client_id) if contact.client_id else None
@@ -107,13 +141,24 @@ def send_due_follow_ups(*, session: Session, now: datetime) -> int:
         session.add(contact)
         if staff is None:
             # Nobody to text: the due follow-up still shows in the review queue.
-            contacts.record_event(session=session, contact=contact, kind="follow_up_unassigned", at=now)
+            contacts.record_event(
+                session=session, contact=contact, kind="follow_up_unassigned", at=now
+            )
             continue
         team = session.get(Team, contact.team_id)
-        enqueue(session=session, team=team, to_number=staff.phone, purpose="follow_up", contact_id=contact.id,
-                staff_id=staff.id, now=now,
-                body=f"Follow-up due for crisis contact #{contact.id} ({contact.from_number}). Please check in.")
-        contacts.record_event(session=session, contact=contact, kind="follow_up_sent", at=now, staff_id=staff.id)
+        enqueue(
+            session=session,
+            team=team,
+            to_number=staff.phone,
+            purpose="follow_up",
+            contact_id=contact.id,
+            staff_id=staff.id,
+            now=now,
+            body=f"Follow-up due for crisis contact #{contact.id} ({contact.from_number}). Please check in.",
+        )
+        contacts.record_event(
+            session=session, contact=contact, kind="follow_up_sent", at=now, staff_id=staff.id
+        )
         sent += 1
     return sent
 
@@ -126,26 +171,49 @@ RISK_RANK = {"imminent": 0, "high": 1, "moderate": 2, "low": 3, None: 4}
 def follow_up_pending(contact: Contact, now: datetime) -> bool:
     """A follow-up fell due and no supervisor has reviewed the contact since."""
     due = contact.follow_up_due_at
-    return due is not None and due <= now and (contact.reviewed_at is None or contact.reviewed_at < due)
+    return (
+        due is not None
+        and due <= now
+        and (contact.reviewed_at is None or contact.reviewed_at < due)
+    )
 
 
 def review_order(contact: Contact, timezone: str, now: datetime) -> tuple:
     """Unanswered and high-risk on top, then follow-ups that fell due, then
     overnight (outside Mon–Fri 09:00–17:00 team time), then by risk, newest first."""
-    urgent = contact.status == "unanswered" or contact.risk_level in ("high", "imminent") or contact.priority == "high"
-    return (0 if urgent else 1, 0 if follow_up_pending(contact, now) else 1,
-            0 if is_after_hours(contact.created_at, timezone) else 1,
-            RISK_RANK.get(contact.risk_level, 4), -contact.created_at.timestamp())
+    urgent = (
+        contact.status == "unanswered"
+        or contact.risk_level in ("high", "imminent")
+        or contact.priority == "high"
+    )
+    return (
+        0 if urgent else 1,
+        0 if follow_up_pending(contact, now) else 1,
+        0 if is_after_hours(contact.created_at, timezone) else 1,
+        RISK_RANK.get(contact.risk_level, 4),
+        -contact.created_at.timestamp(),
+    )
 
 
 def review_queue(*, session: Session, team: Team, now: datetime, limit: int = 200) -> list[Contact]:
     """Contacts no supervisor has reviewed, and reviewed ones whose follow-up
     fell due after the review (two index-backed queries, merged)."""
-    unreviewed = session.execute(select(Contact).where(
-        Contact.team_id == team.id, Contact.reviewed_at.is_(None)).order_by(Contact.created_at.desc()).limit(limit)
+    unreviewed = session.execute(
+        select(Contact)
+        .where(Contact.team_id == team.id, Contact.reviewed_at.is_(None))
+        .order_by(Contact.created_at.desc())
+        .limit(limit)
     ).scalars()
-    follow_ups = session.execute(select(Contact).where(
-        Contact.team_id == team.id, Contact.follow_up_due_at.is_not(None), Contact.follow_up_due_at <= now,
-        Contact.reviewed_at.is_not(None), Contact.reviewed_at < Contact.follow_up_due_at).limit(limit)).scalars()
+    follow_ups = session.execute(
+        select(Contact)
+        .where(
+            Contact.team_id == team.id,
+            Contact.follow_up_due_at.is_not(None),
+            Contact.follow_up_due_at <= now,
+            Contact.reviewed_at.is_not(None),
+            Contact.reviewed_at < Contact.follow_up_due_at,
+        )
+        .limit(limit)
+    ).scalars()
     rows = {c.id: c for c in [*unreviewed, *follow_ups]}
     return sorted(rows.values(), key=lambda c: review_order(c, team.timezone, now))

@@ -38,27 +38,48 @@ def _inputs(request: Request, session, principal, team_id: int, start, end):
 
 
 @router.get("/summary", description=_DOC)
-def summary(request: Request, session: SessionDep, principal: CurrentPrincipal, team_id: int,
-            start: datetime | None = None, end: datetime | None = None,
-            format: Literal["json", "csv"] = "json"):
+def summary(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    team_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    format: Literal["json", "csv"] = "json",
+):
     team, start, end = _inputs(request, session, principal, team_id, start, end)
     report = service.summary(session=session, team=team, start=start, end=end)
-    audit(session=session, principal=principal, action="report.read", record_type="team", record_id=team.id,
-          team_id=team.id)
+    audit(
+        session=session,
+        principal=principal,
+        action="report.read",
+        record_type="team",
+        record_id=team.id,
+        team_id=team.id,
+    )
     session.commit()
     if format == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["metric", "value"])
         writer.writerows(service.flatten(report))
-        return Response(out.getvalue(), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="summary-team{team.id}.csv"'})
+        return Response(
+            out.getvalue(),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="summary-team{team.id}.csv"'},
+        )
     return report
 
 
 @router.get("/summary.html", response_class=Response)
-def summary_page(request: Request, session: SessionDep, principal: CurrentPrincipal, team_id: int,
-                 start: datetime | None = None, end: datetime | None = None) -> Response:
+def summary_page(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    team_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Response:
     """The summary as a page with charts (inline SVG; prints and works offline)."""
     from html import escape
 
@@ -67,17 +88,29 @@ def summary_page(request: Request, session: SessionDep, principal: CurrentPrinci
     team, start, end = _inputs(request, session, principal, team_id, start, end)
     report = service.summary(session=session, team=team, start=start, end=end)
     data = service.chart_data(session=session, team=team, start=start, end=end)
-    audit(session=session, principal=principal, action="report.read", record_type="team", record_id=team.id,
-          team_id=team.id, detail={"format": "html"})
+    audit(
+        session=session,
+        principal=principal,
+        action="report.read",
+        record_type="team",
+        record_id=team.id,
+        team_id=team.id,
+        detail={"format": "html"},
+    )
     session.commit()
     figures = "".join(
         f"<tr><th>{escape(name)}</th><td>{escape('' if value is None else str(value))}</td></tr>"
-        for name, value in service.flatten(report) if not name.startswith(("team_id", "timezone")))
+        for name, value in service.flatten(report)
+        if not name.startswith(("team_id", "timezone"))
+    )
     charts = [
         bar_chart("Contacts per week by outcome", data["weeks"], data["per_week"]),
         bar_chart("Time to acknowledge", data["ack_labels"], {"contacts": data["ack_hist"]}),
-        bar_chart("Hospital days per client-month", data["months"],
-                  {"hospital days": data["hospital_days_per_client_month"]}),
+        bar_chart(
+            "Hospital days per client-month",
+            data["months"],
+            {"hospital days": data["hospital_days_per_client_month"]},
+        ),
     ]
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -88,5 +121,5 @@ def summary_page(request: Request, session: SessionDep, principal: CurrentPrinci
 table{{border-collapse:collapse;margin-top:1rem}}th,td{{text-align:left;padding:2px 10px;border-bottom:1px solid #edf2f7;font-size:13px}}</style>
 </head><body><h1>{escape(team.name)}</h1>
 <p>{escape(start.isoformat())} to {escape(end.isoformat())} ({escape(team.timezone)})</p>
-<div class="charts">{''.join(charts)}</div><table>{figures}</table></body></html>"""
+<div class="charts">{"".join(charts)}</div><table>{figures}</table></body></html>"""
     return Response(page, media_type="text/html")

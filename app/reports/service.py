@@ -21,14 +21,14 @@ from app.teams.models import Team
 
 DEFINITIONS = {
     "period": "start and end are instants with a UTC offset (default: the 30 days up to the team's next local "
-              "midnight); weeks, months and office hours are in the team's time zone",
+    "midnight); weeks, months and office hours are in the team's time zone",
     "contacts": "contacts opened in the period (created_at in [start, end))",
     "by_channel / by_caller_type / by_outcome / by_status": "those contacts counted by each field (null as 'unknown')",
     "first_response_seconds": "median and p90, in seconds, of first_response_at - created_at (the first text or "
-                              "answered call a human sent the caller) over contacts that had one; the median "
-                              "interpolates (percentile_cont), the p90 is the nearest rank (percentile_disc)",
+    "answered call a human sent the caller) over contacts that had one; the median "
+    "interpolates (percentile_cont), the p90 is the nearest rank (percentile_disc)",
     "acknowledge_seconds": "median and p90, in seconds, of acknowledged_at - created_at over acknowledged contacts "
-                           "(same percentile methods)",
+    "(same percentile methods)",
     "acknowledged_at_level_1_share": "acknowledged contacts whose level was 1 when acknowledged / acknowledged contacts",
     "reached_fallback": "contacts whose timeline has a fallback_used event (the external crisis line was given)",
     "unanswered": "contacts whose timeline has an unanswered event (end of plan with nobody acknowledging), even if answered later",
@@ -42,7 +42,7 @@ DEFINITIONS = {
     "hospital_days_per_client_month": "days of hospital stays overlapping the period / client_months (open stays run to the period end)",
     "community_tenure_share": "client-days not in hospital or jail (jail_booking to jail_release) / client-days",
     "coverage_gap_hours": "hours in the period with nobody on call in the primary (priority 1) rota, overrides "
-                          "included; no primary rota means the whole period",
+    "included; no primary rota means the whole period",
 }
 
 
@@ -59,11 +59,16 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
 def _seconds_between(session: Session, start_col, end_col, where) -> dict[str, float | None]:
     if session.get_bind().dialect.name == "postgresql":
         epoch = func.extract("epoch", end_col - start_col)
-        row = session.execute(select(
-            func.percentile_cont(0.5).within_group(epoch), func.percentile_disc(0.9).within_group(epoch),
-        ).where(*where, end_col.is_not(None))).one()
-        return {"median": None if row[0] is None else round(float(row[0]), 1),
-                "p90": None if row[1] is None else round(float(row[1]), 1)}
+        row = session.execute(
+            select(
+                func.percentile_cont(0.5).within_group(epoch),
+                func.percentile_disc(0.9).within_group(epoch),
+            ).where(*where, end_col.is_not(None))
+        ).one()
+        return {
+            "median": None if row[0] is None else round(float(row[0]), 1),
+            "p90": None if row[1] is None else round(float(row[1]), 1),
+        }
     rows = session.execute(select(start_col, end_col).where(*where, end_col.is_not(None))).all()
     return _percentiles([(b - a).total_seconds() for a, b in rows])
 
@@ -72,10 +77,14 @@ def _pg_percentiles(session: Session, where) -> dict:
     """PostgreSQL: both percentiles in one scan, over intervals (no per-row epoch maths)."""
     response = Contact.first_response_at - Contact.created_at
     ack = Contact.acknowledged_at - Contact.created_at
-    row = session.execute(select(
-        func.percentile_cont(0.5).within_group(response), func.percentile_disc(0.9).within_group(response),
-        func.percentile_cont(0.5).within_group(ack), func.percentile_disc(0.9).within_group(ack),
-    ).where(*where)).one()
+    row = session.execute(
+        select(
+            func.percentile_cont(0.5).within_group(response),
+            func.percentile_disc(0.9).within_group(response),
+            func.percentile_cont(0.5).within_group(ack),
+            func.percentile_disc(0.9).within_group(ack),
+        ).where(*where)
+    ).one()
 
     def seconds(value):
         return None if value is None else round(value.total_seconds(), 1)
@@ -95,8 +104,11 @@ BREAKDOWNS = {
 
 
 def _event_contacts(session: Session, kind: str, where) -> int:
-    return session.execute(select(func.count(func.distinct(ContactEvent.contact_id))).join(
-        Contact, Contact.id == ContactEvent.contact_id).where(ContactEvent.kind == kind, *where)).scalar_one()
+    return session.execute(
+        select(func.count(func.distinct(ContactEvent.contact_id)))
+        .join(Contact, Contact.id == ContactEvent.contact_id)
+        .where(ContactEvent.kind == kind, *where)
+    ).scalar_one()
 
 
 def _overlap_days(a: datetime, b: datetime, start: datetime, end: datetime) -> float:
@@ -105,21 +117,36 @@ def _overlap_days(a: datetime, b: datetime, start: datetime, end: datetime) -> f
 
 
 def _client_measures(session: Session, team: Team, start: datetime, end: datetime) -> dict:
-    client_ids = list(session.execute(select(Client.id).where(Client.team_id == team.id, Client.status == "active")).scalars())
+    client_ids = list(
+        session.execute(
+            select(Client.id).where(Client.team_id == team.id, Client.status == "active")
+        ).scalars()
+    )
     period_days = (end - start).total_seconds() / 86400
     client_months = len(client_ids) * period_days / 30.44
     if not client_ids:
-        return {"client_months": 0, "er_visits_per_client_month": None, "hospital_days_per_client_month": None,
-                "community_tenure_share": None, "er_visits": 0, "hospital_days": 0}
-    events = session.execute(select(ClientEvent.client_id, ClientEvent.kind, ClientEvent.at).where(
-        ClientEvent.client_id.in_(client_ids), ClientEvent.at < end)).all()
+        return {
+            "client_months": 0,
+            "er_visits_per_client_month": None,
+            "hospital_days_per_client_month": None,
+            "community_tenure_share": None,
+            "er_visits": 0,
+            "hospital_days": 0,
+        }
+    events = session.execute(
+        select(ClientEvent.client_id, ClientEvent.kind, ClientEvent.at).where(
+            ClientEvent.client_id.in_(client_ids), ClientEvent.at < end
+        )
+    ).all()
     by_client: dict[int, list] = {}
     for client_id, kind, at in events:
         by_client.setdefault(client_id, []).append((kind, at))
     er_visits = sum(1 for _, kind, at in events if kind == "er_visit" and start <= at < end)
     hospital_days = jail_days = 0.0
     for history in by_client.values():
-        for stay in pair_stays([e for e in history if e[0] in ("hospital_admission", "hospital_discharge")]):
+        for stay in pair_stays(
+            [e for e in history if e[0] in ("hospital_admission", "hospital_discharge")]
+        ):
             hospital_days += _overlap_days(stay.admitted_at, stay.discharged_at or end, start, end)
         booked = None
         for kind, at in sorted(history, key=lambda e: e[1]):
@@ -135,10 +162,17 @@ def _client_measures(session: Session, team: Team, start: datetime, end: datetim
         "client_months": round(client_months, 3),
         "er_visits": er_visits,
         "hospital_days": round(hospital_days, 2),
-        "er_visits_per_client_month": round(er_visits / client_months, 4) if client_months else None,
-        "hospital_days_per_client_month": round(hospital_days / client_months, 4) if client_months else None,
-        "community_tenure_share": round(max(0.0, client_days - hospital_days - jail_days) / client_days, 4)
-        if client_days else None,
+        "er_visits_per_client_month": round(er_visits / client_months, 4)
+        if client_months
+        else None,
+        "hospital_days_per_client_month": round(hospital_days / client_months, 4)
+        if client_months
+        else None,
+        "community_tenure_share": round(
+            max(0.0, client_days - hospital_days - jail_days) / client_days, 4
+        )
+        if client_days
+        else None,
     }
 
 
@@ -151,18 +185,23 @@ def summary(*, session: Session, team: Team, start: datetime, end: datetime) -> 
     # One scan for every count, breakdowns included (FILTER works on both backends).
     breakdown_columns = [
         func.count().filter(column.is_(None) if value is None else column == value)
-        for column, values in BREAKDOWNS.values() for value in values
+        for column, values in BREAKDOWNS.values()
+        for value in values
     ]
-    row = session.execute(select(
-        func.count(),
-        func.count().filter(Contact.acknowledged_at.is_not(None)),
-        func.count().filter(Contact.acknowledged_at.is_not(None), Contact.level == 1),
-        func.count().filter(Contact.outcome.is_not(None)),
-        func.count().filter(Contact.outcome.is_not(None), Contact.outcome.not_in(NOT_DIVERTED)),
-        func.count().filter(Contact.after_hours.is_(True)),
-        func.count().filter(Contact.repeat_within_7d.is_(True)),
-        *breakdown_columns,
-    ).select_from(Contact).where(*where)).one()
+    row = session.execute(
+        select(
+            func.count(),
+            func.count().filter(Contact.acknowledged_at.is_not(None)),
+            func.count().filter(Contact.acknowledged_at.is_not(None), Contact.level == 1),
+            func.count().filter(Contact.outcome.is_not(None)),
+            func.count().filter(Contact.outcome.is_not(None), Contact.outcome.not_in(NOT_DIVERTED)),
+            func.count().filter(Contact.after_hours.is_(True)),
+            func.count().filter(Contact.repeat_within_7d.is_(True)),
+            *breakdown_columns,
+        )
+        .select_from(Contact)
+        .where(*where)
+    ).one()
     total, acknowledged, at_level_1, resolved_with_outcome, diverted, after_hours, repeats = row[:7]
     counts, position = {}, 7
     for name, (_, values) in BREAKDOWNS.items():
@@ -175,8 +214,12 @@ def summary(*, session: Session, team: Team, start: datetime, end: datetime) -> 
         timing = _pg_percentiles(session, where)
     else:
         timing = {
-            "first_response_seconds": _seconds_between(session, Contact.created_at, Contact.first_response_at, where),
-            "acknowledge_seconds": _seconds_between(session, Contact.created_at, Contact.acknowledged_at, where),
+            "first_response_seconds": _seconds_between(
+                session, Contact.created_at, Contact.first_response_at, where
+            ),
+            "acknowledge_seconds": _seconds_between(
+                session, Contact.created_at, Contact.acknowledged_at, where
+            ),
         }
     gaps = team_coverage_gaps(session=session, team_id=team.id, start=start, end=end)
     return {
@@ -188,12 +231,16 @@ def summary(*, session: Session, team: Team, start: datetime, end: datetime) -> 
         **counts,
         "first_response_seconds": timing["first_response_seconds"],
         "acknowledge_seconds": timing["acknowledge_seconds"],
-        "acknowledged_at_level_1_share": round(at_level_1 / acknowledged, 4) if acknowledged else None,
+        "acknowledged_at_level_1_share": round(at_level_1 / acknowledged, 4)
+        if acknowledged
+        else None,
         "reached_fallback": _event_contacts(session, "fallback_used", where),
         "unanswered": _event_contacts(session, "unanswered", where),
         "after_hours_share": round(after_hours / total, 4) if total else None,
         "repeat_within_7_days": repeats,
-        "diversion_rate": round(diverted / resolved_with_outcome, 4) if resolved_with_outcome else None,
+        "diversion_rate": round(diverted / resolved_with_outcome, 4)
+        if resolved_with_outcome
+        else None,
         **_client_measures(session, team, start, end),
         "coverage_gap_hours": round(sum((b - a).total_seconds() for a, b, _ in gaps) / 3600, 2),
     }
@@ -210,7 +257,9 @@ def flatten(report: dict, prefix: str = "") -> list[tuple[str, object]]:
     return rows
 
 
-def local_period(team: Team, start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+def local_period(
+    team: Team, start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
     """Default: the last 30 days ending at the team's next local midnight."""
     zone = ZoneInfo(team.timezone)
     if end is None:
@@ -223,15 +272,24 @@ def local_period(team: Team, start: datetime | None, end: datetime | None, now: 
 
 # ------------------------------------------------------------- chart data
 
-ACK_BUCKETS = [(60, "<1m"), (120, "1-2m"), (300, "2-5m"), (600, "5-10m"), (1200, "10-20m"), (1800, "20-30m"),
-               (float("inf"), ">30m")]
+ACK_BUCKETS = [
+    (60, "<1m"),
+    (120, "1-2m"),
+    (300, "2-5m"),
+    (600, "5-10m"),
+    (1200, "10-20m"),
+    (1800, "20-30m"),
+    (float("inf"), ">30m"),
+]
 
 
 def chart_data(*, session: Session, team: Team, start: datetime, end: datetime) -> dict:
     zone = ZoneInfo(team.timezone)
     where = [Contact.team_id == team.id, Contact.created_at >= start, Contact.created_at < end]
-    rows = session.execute(select(Contact.created_at, Contact.outcome, Contact.acknowledged_at).where(*where)).all()
-    first_monday = (start.astimezone(zone).date() - timedelta(days=start.astimezone(zone).weekday()))
+    rows = session.execute(
+        select(Contact.created_at, Contact.outcome, Contact.acknowledged_at).where(*where)
+    ).all()
+    first_monday = start.astimezone(zone).date() - timedelta(days=start.astimezone(zone).weekday())
     weeks: list = []
     day = first_monday
     while datetime.combine(day, datetime.min.time(), zone) < end:
@@ -259,7 +317,10 @@ def chart_data(*, session: Session, team: Team, start: datetime, end: datetime) 
         hospital.append(measures["hospital_days_per_client_month"] or 0)
         cursor = nxt
     return {
-        "weeks": [w.strftime("%d %b") for w in weeks], "per_week": per_week,
-        "ack_labels": [label for _, label in ACK_BUCKETS], "ack_hist": ack_hist,
-        "months": months, "hospital_days_per_client_month": hospital,
+        "weeks": [w.strftime("%d %b") for w in weeks],
+        "per_week": per_week,
+        "ack_labels": [label for _, label in ACK_BUCKETS],
+        "ack_hist": ack_hist,
+        "months": months,
+        "hospital_days_per_client_month": hospital,
     }

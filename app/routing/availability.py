@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -95,7 +95,11 @@ def validate_working_hours(working_hours: Sequence[dict[str, Any]]) -> list[dict
     """Normalised copy (lower-case day names) of valid working hours; ValueError otherwise."""
     parse_working_hours(working_hours)
     return [
-        {"days": [d.strip().lower() for d in entry["days"]], "start": entry["start"], "end": entry["end"]}
+        {
+            "days": [d.strip().lower() for d in entry["days"]],
+            "start": entry["start"],
+            "end": entry["end"],
+        }
         for entry in working_hours or ()
     ]
 
@@ -108,7 +112,7 @@ def _require_aware(value: datetime, *, name: str) -> None:
 def _aware(value: datetime) -> datetime:
     # Times are stored in UTC; a naive bound can only mean UTC.
     if value.tzinfo is None or value.utcoffset() is None:
-        return value.replace(tzinfo=dt_timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
@@ -133,7 +137,9 @@ def _windows(working_hours: Sequence[dict[str, Any]]) -> tuple[Window, ...]:
     member of the team, whose hours rarely change. Anything that is not plain
     well-formed data is parsed (and refused) afresh."""
     try:
-        key = tuple((tuple(entry["days"]), entry["start"], entry["end"]) for entry in working_hours or ())
+        key = tuple(
+            (tuple(entry["days"]), entry["start"], entry["end"]) for entry in working_hours or ()
+        )
         windows = _PARSED.get(key)
     except (TypeError, KeyError):
         return parse_working_hours(working_hours)
@@ -145,7 +151,9 @@ def _windows(working_hours: Sequence[dict[str, Any]]) -> tuple[Window, ...]:
     return windows
 
 
-def in_working_hours(working_hours: Sequence[dict[str, Any]], *, timezone: str, now: datetime) -> bool:
+def in_working_hours(
+    working_hours: Sequence[dict[str, Any]], *, timezone: str, now: datetime
+) -> bool:
     _require_aware(now, name="now")
     windows = _windows(working_hours)
     if not windows:

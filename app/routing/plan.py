@@ -138,7 +138,10 @@ class PolicyLevel:
             _positive_int(self.timeout_seconds, name="timeout_seconds")
 
     def to_json(self) -> dict[str, Any]:
-        return {"targets": [t.to_json() for t in self.targets], "timeout_seconds": self.timeout_seconds}
+        return {
+            "targets": [t.to_json() for t in self.targets],
+            "timeout_seconds": self.timeout_seconds,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PolicyLevel:
@@ -288,8 +291,16 @@ class _Planner:
             return min(normal, self.context.priority_timeout_seconds)
         return normal
 
-    def add(self, *, kind: str, label: str, candidates: Iterable[int | None], normal_timeout: int,
-            needs_available: bool = False, rota_id: int | None = None) -> None:
+    def add(
+        self,
+        *,
+        kind: str,
+        label: str,
+        candidates: Iterable[int | None],
+        normal_timeout: int,
+        needs_available: bool = False,
+        rota_id: int | None = None,
+    ) -> None:
         staff_ids: list[int] = []
         for staff_id in candidates:
             if staff_id in self.notified or staff_id in staff_ids:
@@ -299,26 +310,48 @@ class _Planner:
         if not staff_ids:
             return
         self.notified.update(staff_ids)
-        self.levels.append(Level(
-            number=len(self.levels) + 1,
-            kind=kind,
-            staff_ids=tuple(staff_ids),
-            timeout_seconds=self.timeout(normal_timeout),
-            label=label,
-            rota_id=rota_id,
-        ))
+        self.levels.append(
+            Level(
+                number=len(self.levels) + 1,
+                kind=kind,
+                staff_ids=tuple(staff_ids),
+                timeout_seconds=self.timeout(normal_timeout),
+                label=label,
+                rota_id=rota_id,
+            )
+        )
 
     def default_levels(self) -> None:
         ctx = self.context
         default = ctx.ack_timeout_seconds
-        self.add(kind="assigned", label="assigned case manager", candidates=[ctx.client_assigned_id],
-                 normal_timeout=default, needs_available=True)
-        self.add(kind="backup", label="backup case manager", candidates=[ctx.client_backup_id],
-                 normal_timeout=default, needs_available=True)
+        self.add(
+            kind="assigned",
+            label="assigned case manager",
+            candidates=[ctx.client_assigned_id],
+            normal_timeout=default,
+            needs_available=True,
+        )
+        self.add(
+            kind="backup",
+            label="backup case manager",
+            candidates=[ctx.client_backup_id],
+            normal_timeout=default,
+            needs_available=True,
+        )
         for rota in self.rotas:
-            self.add(kind="rota", label=rota_label(rota.priority), candidates=[rota.staff_id],
-                     normal_timeout=default, rota_id=rota.rota_id)
-        self.add(kind="supervisors", label="supervisors", candidates=self.supervisors(), normal_timeout=default)
+            self.add(
+                kind="rota",
+                label=rota_label(rota.priority),
+                candidates=[rota.staff_id],
+                normal_timeout=default,
+                rota_id=rota.rota_id,
+            )
+        self.add(
+            kind="supervisors",
+            label="supervisors",
+            candidates=self.supervisors(),
+            normal_timeout=default,
+        )
 
     def resolve(self, target: Target) -> tuple[list[int | None], list[RotaOnCallInfo], bool, str]:
         """(candidates, rotas used, availability required, label) for one policy target."""
@@ -348,23 +381,35 @@ class _Planner:
             for target in policy_level.targets:
                 candidates, rotas, needs_available, label = self.resolve(target)
                 found = [
-                    s for s in candidates
-                    if s not in self.notified and s not in staff_ids
+                    s
+                    for s in candidates
+                    if s not in self.notified
+                    and s not in staff_ids
                     and self.reachable(s, needs_available=needs_available)
                 ]
                 staff_ids.extend(found)
                 if found and label not in labels:
                     labels.append(label)
                 rota_ids.update(r.rota_id for r in rotas if r.staff_id in found)
-            rota_id = next(iter(rota_ids)) if len(rota_ids) == 1 and len(policy_level.targets) == 1 else None
+            rota_id = (
+                next(iter(rota_ids))
+                if len(rota_ids) == 1 and len(policy_level.targets) == 1
+                else None
+            )
             # add() re-checks reachability and repeats; here it only builds the level.
-            self.add(kind="policy", label=" + ".join(labels), candidates=staff_ids,
-                     normal_timeout=normal, rota_id=rota_id)
+            self.add(
+                kind="policy",
+                label=" + ".join(labels),
+                candidates=staff_ids,
+                normal_timeout=normal,
+                rota_id=rota_id,
+            )
 
     def copy_supervisors_at_level_1(self) -> None:
         first = self.levels[0]
         copies = tuple(
-            s for s in self.supervisors()
+            s
+            for s in self.supervisors()
             if s not in first.staff_ids
             and self.context.staff[s].active
             and not self.context.staff[s].on_leave
@@ -378,8 +423,14 @@ class _Planner:
 
 
 def fallback_level(number: int, fallback_number: str) -> Level:
-    return Level(number=number, kind="fallback", staff_ids=(), timeout_seconds=0,
-                 label=FALLBACK_LABEL, number_to_dial=fallback_number)
+    return Level(
+        number=number,
+        kind="fallback",
+        staff_ids=(),
+        timeout_seconds=0,
+        label=FALLBACK_LABEL,
+        number_to_dial=fallback_number,
+    )
 
 
 def fallback_plan(fallback_number: str) -> tuple[Level, ...]:

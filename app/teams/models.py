@@ -18,8 +18,19 @@ DEFAULT_FALLBACK_TEXT = (
 )
 DEFAULT_VOICE_GREETING = "You have reached the crisis line. Connecting you to your care team now. Please stay on the line."
 DEFAULT_PRIORITY_WORDS = [
-    "suicide", "suicidal", "kill myself", "end my life", "overdose", "od", "hurt myself",
-    "gun", "pills", "die", "can't go on", "cant go on", "no reason to live",
+    "suicide",
+    "suicidal",
+    "kill myself",
+    "end my life",
+    "overdose",
+    "od",
+    "hurt myself",
+    "gun",
+    "pills",
+    "die",
+    "can't go on",
+    "cant go on",
+    "no reason to live",
 ]
 
 
@@ -39,7 +50,9 @@ class Team(SQLModel, table=True):
     fallback_text: str = Field(default=DEFAULT_FALLBACK_TEXT, max_length=640)
     voice_greeting: str = Field(default=DEFAULT_VOICE_GREETING, max_length=640)
     voicemail_enabled: bool = False
-    priority_words: list[str] = Field(default_factory=lambda: list(DEFAULT_PRIORITY_WORDS), sa_column=Column(JSON, nullable=False))
+    priority_words: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PRIORITY_WORDS), sa_column=Column(JSON, nullable=False)
+    )
     # A team's own escalation policy replaces the default plan when set:
     # [{"targets": [{"kind": "staff"|"rota"|"supervisors"|"assigned"|"backup", "id": n}], "timeout_seconds": n}, …]
     escalation_policy: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
@@ -53,7 +66,9 @@ class Staff(SQLModel, table=True):
     phone: str = Field(max_length=20, index=True)  # E.164
     role: str = Field(max_length=20)  # case_manager | supervisor
     # [{"days": ["mon", …], "start": "HH:MM", "end": "HH:MM"}] in the team's zone
-    working_hours: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    working_hours: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     active: bool = True
     # Texted STOP to the crisis line: no SMS may go to them (calls still may).
     sms_opted_out: bool = False

@@ -15,9 +15,13 @@ def parse_phone(value: str, region: str, field: str | list) -> str:
     try:
         number = phonenumbers.parse(str(value), region)
     except phonenumbers.NumberParseException as exc:
-        raise Invalid(field, f"is not a phone number ({exc.args[0] if exc.args else 'unparsable'})") from None
+        raise Invalid(
+            field, f"is not a phone number ({exc.args[0] if exc.args else 'unparsable'})"
+        ) from None
     if not phonenumbers.is_valid_number(number):
-        raise Invalid(field, f"is not a valid phone number for region {region} (check the area code)")
+        raise Invalid(
+            field, f"is not a valid phone number for region {region} (check the area code)"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

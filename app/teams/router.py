@@ -11,7 +11,14 @@ from app.errors import NotFound, refuse_nulls
 from app.teams import service
 from app.teams.models import Leave, Staff, Team
 from app.teams.schemas import (
-    LeaveCreate, LeavePublic, StaffCreate, StaffPublic, StaffUpdate, TeamCreate, TeamPublic, TeamUpdate,
+    LeaveCreate,
+    LeavePublic,
+    StaffCreate,
+    StaffPublic,
+    StaffUpdate,
+    TeamCreate,
+    TeamPublic,
+    TeamUpdate,
 )
 
 router = APIRouter(prefix="/v1", tags=["teams"])
@@ -33,8 +40,14 @@ def _staff(session, principal, staff_id: int) -> Staff:
 def create_team(body: TeamCreate, session: SessionDep, principal: CurrentPrincipal) -> TeamPublic:
     require_role(principal, "admin")
     team = service.create_team(session=session, data=body.model_dump())
-    audit(session=session, principal=principal, action="team.create", record_type="team", record_id=team.id,
-          team_id=team.id)
+    audit(
+        session=session,
+        principal=principal,
+        action="team.create",
+        record_type="team",
+        record_id=team.id,
+        team_id=team.id,
+    )
     session.commit()
     return TeamPublic.model_validate(team, from_attributes=True)
 
@@ -45,7 +58,9 @@ def list_teams(session: SessionDep, principal: CurrentPrincipal) -> list[TeamPub
     query = select(Team).order_by(Team.id)
     if not principal.is_admin:
         query = query.where(Team.id == principal.team_id)
-    return [TeamPublic.model_validate(t, from_attributes=True) for t in session.execute(query).scalars()]
+    return [
+        TeamPublic.model_validate(t, from_attributes=True) for t in session.execute(query).scalars()
+    ]
 
 
 @router.get("/teams/{team_id}", response_model=TeamPublic)
@@ -55,24 +70,46 @@ def get_team(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> 
 
 
 @router.patch("/teams/{team_id}", response_model=TeamPublic)
-def update_team(team_id: int, body: TeamUpdate, session: SessionDep, principal: CurrentPrincipal) -> TeamPublic:
+def update_team(
+    team_id: int, body: TeamUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> TeamPublic:
     require_role(principal, "supervisor")
     team = _team(session, principal, team_id)
-    service.update_team(session=session, team=team,
-                        data=refuse_nulls(body.model_dump(exclude_unset=True), nullable=frozenset({"escalation_policy"})))
-    audit(session=session, principal=principal, action="team.update", record_type="team", record_id=team.id,
-          team_id=team.id, detail={"fields": sorted(body.model_dump(exclude_unset=True))})
+    service.update_team(
+        session=session,
+        team=team,
+        data=refuse_nulls(
+            body.model_dump(exclude_unset=True), nullable=frozenset({"escalation_policy"})
+        ),
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="team.update",
+        record_type="team",
+        record_id=team.id,
+        team_id=team.id,
+        detail={"fields": sorted(body.model_dump(exclude_unset=True))},
+    )
     session.commit()
     return TeamPublic.model_validate(team, from_attributes=True)
 
 
 @router.post("/teams/{team_id}/staff", status_code=201, response_model=StaffPublic)
-def create_staff(team_id: int, body: StaffCreate, session: SessionDep, principal: CurrentPrincipal) -> StaffPublic:
+def create_staff(
+    team_id: int, body: StaffCreate, session: SessionDep, principal: CurrentPrincipal
+) -> StaffPublic:
     require_role(principal, "supervisor")
     team = _team(session, principal, team_id)
     staff = service.create_staff(session=session, team=team, data=body.model_dump())
-    audit(session=session, principal=principal, action="staff.create", record_type="staff", record_id=staff.id,
-          team_id=team.id)
+    audit(
+        session=session,
+        principal=principal,
+        action="staff.create",
+        record_type="staff",
+        record_id=staff.id,
+        team_id=team.id,
+    )
     session.commit()
     return StaffPublic.model_validate(staff, from_attributes=True)
 
@@ -81,7 +118,9 @@ def create_staff(team_id: int, body: StaffCreate, session: SessionDep, principal
 def list_staff(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[StaffPublic]:
     require_role(principal, "supervisor", "case_manager")
     _team(session, principal, team_id)
-    rows = session.execute(select(Staff).where(Staff.team_id == team_id).order_by(Staff.id)).scalars()
+    rows = session.execute(
+        select(Staff).where(Staff.team_id == team_id).order_by(Staff.id)
+    ).scalars()
     return [StaffPublic.model_validate(s, from_attributes=True) for s in rows]
 
 
@@ -92,51 +131,87 @@ def get_staff(staff_id: int, session: SessionDep, principal: CurrentPrincipal) -
 
 
 @router.patch("/staff/{staff_id}", response_model=StaffPublic)
-def update_staff(staff_id: int, body: StaffUpdate, request: Request, session: SessionDep,
-                 principal: CurrentPrincipal) -> StaffPublic:
+def update_staff(
+    staff_id: int,
+    body: StaffUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> StaffPublic:
     """Edit a staff member; `active: false` is refused (409) while they still
     hold clients, rota places or future overrides, listing what must move."""
     require_role(principal, "supervisor")
     staff = _staff(session, principal, staff_id)
     team = session.get(Team, staff.team_id)
     data = refuse_nulls(body.model_dump(exclude_unset=True))
-    service.update_staff(session=session, staff=staff, team=team, data=data, now=request.app.state.runtime.now())
-    audit(session=session, principal=principal, action="staff.update", record_type="staff", record_id=staff.id,
-          team_id=staff.team_id, detail={"fields": sorted(data)})
+    service.update_staff(
+        session=session, staff=staff, team=team, data=data, now=request.app.state.runtime.now()
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="staff.update",
+        record_type="staff",
+        record_id=staff.id,
+        team_id=staff.team_id,
+        detail={"fields": sorted(data)},
+    )
     session.commit()
     return StaffPublic.model_validate(staff, from_attributes=True)
 
 
 @router.post("/staff/{staff_id}/leave", status_code=201, response_model=LeavePublic)
-def add_leave(staff_id: int, body: LeaveCreate, session: SessionDep, principal: CurrentPrincipal) -> LeavePublic:
+def add_leave(
+    staff_id: int, body: LeaveCreate, session: SessionDep, principal: CurrentPrincipal
+) -> LeavePublic:
     """A leave period: the person is not routed to as assigned/backup case
     manager, rota on-call or supervisor while it lasts."""
     require_role(principal, "supervisor")
     staff = _staff(session, principal, staff_id)
-    leave = service.add_leave(session=session, staff=staff, start=body.start, end=body.end, reason=body.reason)
-    audit(session=session, principal=principal, action="leave.create", record_type="leave", record_id=leave.id,
-          team_id=staff.team_id)
+    leave = service.add_leave(
+        session=session, staff=staff, start=body.start, end=body.end, reason=body.reason
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="leave.create",
+        record_type="leave",
+        record_id=leave.id,
+        team_id=staff.team_id,
+    )
     session.commit()
     return LeavePublic.model_validate(leave, from_attributes=True)
 
 
 @router.get("/staff/{staff_id}/leave", response_model=list[LeavePublic])
-def list_leave(staff_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[LeavePublic]:
+def list_leave(
+    staff_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> list[LeavePublic]:
     require_role(principal, "supervisor", "case_manager")
     staff = _staff(session, principal, staff_id)
-    rows = session.execute(select(Leave).where(Leave.staff_id == staff.id).order_by(Leave.start)).scalars()
+    rows = session.execute(
+        select(Leave).where(Leave.staff_id == staff.id).order_by(Leave.start)
+    ).scalars()
     return [LeavePublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.delete("/staff/{staff_id}/leave/{leave_id}", status_code=204, response_class=Response)
-def delete_leave(staff_id: int, leave_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+def delete_leave(
+    staff_id: int, leave_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
     require_role(principal, "supervisor")
     staff = _staff(session, principal, staff_id)
     leave = session.get(Leave, leave_id)
     if leave is None or leave.staff_id != staff.id:
         raise NotFound("leave not found")
     session.delete(leave)
-    audit(session=session, principal=principal, action="leave.delete", record_type="leave", record_id=leave_id,
-          team_id=staff.team_id)
+    audit(
+        session=session,
+        principal=principal,
+        action="leave.delete",
+        record_type="leave",
+        record_id=leave_id,
+        team_id=staff.team_id,
+    )
     session.commit()
     return Response(status_code=204)

@@ -25,7 +25,9 @@ def check_timezone(value: str, field: str = "timezone") -> str:
         ZoneInfo(value)
         rotas.Schedule(timezone=value, layers=())
     except (ZoneInfoNotFoundError, ValueError, TypeError, rotas.RotaError):
-        raise Invalid(field, f"{value!r} is not an IANA time zone (e.g. America/New_York)") from None
+        raise Invalid(
+            field, f"{value!r} is not an IANA time zone (e.g. America/New_York)"
+        ) from None
     return value
 
 
@@ -48,12 +50,17 @@ def create_team(*, session: Session, data: dict) -> Team:
     line = parse_phone(data["crisis_line_number"], region, "crisis_line_number")
     fallback = data["fallback_number"]
     # The fallback may be a short code such as 988.
-    fallback = fallback if fallback.strip().isdigit() and len(fallback.strip()) <= 6 else parse_phone(
-        fallback, region, "fallback_number")
+    fallback = (
+        fallback
+        if fallback.strip().isdigit() and len(fallback.strip()) <= 6
+        else parse_phone(fallback, region, "fallback_number")
+    )
     check_caller_text(data.get("auto_reply_text"), "auto_reply_text")
     check_caller_text(data.get("fallback_text"), "fallback_text")
     if _line_taken(session, line, None):
-        raise Conflict(f"crisis line {line} already belongs to another team: a line selects exactly one team")
+        raise Conflict(
+            f"crisis line {line} already belongs to another team: a line selects exactly one team"
+        )
     values = {k: v for k, v in data.items() if v is not None}
     values.update(crisis_line_number=line, fallback_number=fallback.strip())
     values.setdefault("auto_reply_text", DEFAULT_AUTO_REPLY)
@@ -66,7 +73,9 @@ def create_team(*, session: Session, data: dict) -> Team:
             session.add(team)
             session.flush()
     except IntegrityError:
-        raise Conflict(f"crisis line {line} already belongs to another team: a line selects exactly one team") from None
+        raise Conflict(
+            f"crisis line {line} already belongs to another team: a line selects exactly one team"
+        ) from None
     return team
 
 
@@ -75,7 +84,11 @@ def update_team(*, session: Session, team: Team, data: dict) -> Team:
         check_timezone(data["timezone"])
     if "fallback_number" in data:
         raw = data["fallback_number"].strip()
-        data["fallback_number"] = raw if raw.isdigit() and len(raw) <= 6 else parse_phone(raw, team.region, "fallback_number")
+        data["fallback_number"] = (
+            raw
+            if raw.isdigit() and len(raw) <= 6
+            else parse_phone(raw, team.region, "fallback_number")
+        )
     check_caller_text(data.get("auto_reply_text"), "auto_reply_text")
     check_caller_text(data.get("fallback_text"), "fallback_text")
     if "escalation_policy" in data:
@@ -101,7 +114,11 @@ def check_working_hours(value) -> list[dict]:
     except ValueError as exc:
         message = str(exc)
         where, sep, why = message.partition(": ")
-        loc = ["body", *_loc_parts(where)] if sep and where.startswith("working_hours") else ["body", "working_hours"]
+        loc = (
+            ["body", *_loc_parts(where)]
+            if sep and where.startswith("working_hours")
+            else ["body", "working_hours"]
+        )
         raise Invalid(loc, why if sep else message) from None
 
 
@@ -124,16 +141,23 @@ def _check_staff_phone(session: Session, team: Team, phone: str, staff_id: int |
         query = query.where(Staff.id != staff_id)
     if session.execute(query).first():
         raise Conflict(f"a staff member of this team already has the phone {phone}")
-    if session.execute(select(ClientPhone.id).join(Client, Client.id == ClientPhone.client_id).where(
-            ClientPhone.number == phone, Client.team_id == team.id)).first():
-        raise Conflict("this phone is registered for a client of this team; a staff phone must be their own")
+    if session.execute(
+        select(ClientPhone.id)
+        .join(Client, Client.id == ClientPhone.client_id)
+        .where(ClientPhone.number == phone, Client.team_id == team.id)
+    ).first():
+        raise Conflict(
+            "this phone is registered for a client of this team; a staff phone must be their own"
+        )
 
 
 def create_staff(*, session: Session, team: Team, data: dict) -> Staff:
     phone = parse_phone(data["phone"], team.region, "phone")
     hours = check_working_hours(data.get("working_hours"))
     _check_staff_phone(session, team, phone, None)
-    staff = Staff(team_id=team.id, name=data["name"], phone=phone, role=data["role"], working_hours=hours)
+    staff = Staff(
+        team_id=team.id, name=data["name"], phone=phone, role=data["role"], working_hours=hours
+    )
     session.add(staff)
     session.flush()
     return staff
@@ -142,16 +166,23 @@ def create_staff(*, session: Session, team: Team, data: dict) -> Staff:
 def what_holds(*, session: Session, staff: Staff, now: datetime) -> list[str]:
     """What must move before this person can be deactivated."""
     blockers = []
-    for client in session.execute(select(Client).where(
+    for client in session.execute(
+        select(Client).where(
             Client.status == "active",
-            or_(Client.assigned_case_manager_id == staff.id, Client.backup_case_manager_id == staff.id))).scalars():
+            or_(
+                Client.assigned_case_manager_id == staff.id,
+                Client.backup_case_manager_id == staff.id,
+            ),
+        )
+    ).scalars():
         role = "assigned" if client.assigned_case_manager_id == staff.id else "backup"
         blockers.append(f"client {client.id} ({role} case manager)")
     for rota in session.execute(select(Rota).where(Rota.team_id == staff.team_id)).scalars():
         if any(staff.id in layer.get("participants", []) for layer in rota.layers):
             blockers.append(f"rota {rota.id} ({rota.name})")
-    for override in session.execute(select(RotaOverride).where(
-            RotaOverride.staff_id == staff.id, RotaOverride.end > now)).scalars():
+    for override in session.execute(
+        select(RotaOverride).where(RotaOverride.staff_id == staff.id, RotaOverride.end > now)
+    ).scalars():
         blockers.append(f"override {override.id} on rota {override.rota_id}")
     return blockers
 
@@ -169,16 +200,25 @@ def update_staff(*, session: Session, staff: Staff, team: Team, data: dict, now:
             raise Conflict({"message": "move these first, then deactivate", "blocking": blockers})
     if data.get("role", staff.role) != "case_manager" and staff.role == "case_manager":
         # Clients' assigned/backup case managers must be case managers.
-        clients = [b for b in what_holds(session=session, staff=staff, now=now) if b.startswith("client ")]
+        clients = [
+            b for b in what_holds(session=session, staff=staff, now=now) if b.startswith("client ")
+        ]
         if clients:
-            raise Conflict({"message": "reassign these clients first, then change the role", "blocking": clients})
+            raise Conflict(
+                {
+                    "message": "reassign these clients first, then change the role",
+                    "blocking": clients,
+                }
+            )
     for key, value in data.items():
         setattr(staff, key, value)
     session.add(staff)
     return staff
 
 
-def add_leave(*, session: Session, staff: Staff, start: datetime, end: datetime, reason: str | None) -> Leave:
+def add_leave(
+    *, session: Session, staff: Staff, start: datetime, end: datetime, reason: str | None
+) -> Leave:
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise Invalid(name, "must include a UTC offset")

@@ -57,12 +57,21 @@ async def _run_db(func, *args):
 def _record_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str:
     if not runtime.is_crisis_line(to_number):
         return "unknown_line"
-    recorded = record_sms(runtime.db, message_sid=message_sid, to_number=to_number, from_number=from_raw,
-                          body=body, now=runtime.now(), landing=runtime.inbox_landing)
+    recorded = record_sms(
+        runtime.db,
+        message_sid=message_sid,
+        to_number=to_number,
+        from_number=from_raw,
+        body=body,
+        now=runtime.now(),
+        landing=runtime.inbox_landing,
+    )
     return "recorded" if recorded else "duplicate"
 
 
-async def _record_sms_at_once(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str | None:
+async def _record_sms_at_once(
+    runtime, to_number: str, from_raw: str, message_sid: str, body: str
+) -> str | None:
     """The text written from the event loop itself when nothing can make that
     wait, cheaper than a trip through the thread pool: on SQLite the landing
     file's write when its lock is free (a fraction of a millisecond), on
@@ -71,7 +80,13 @@ async def _record_sms_at_once(runtime, to_number: str, from_raw: str, message_si
     if to_number not in runtime.fallback_numbers:
         return None
     landing = runtime.inbox_landing
-    text = dict(message_sid=message_sid, to_number=to_number, from_number=from_raw, body=body, now=runtime.now())
+    text = dict(
+        message_sid=message_sid,
+        to_number=to_number,
+        from_number=from_raw,
+        body=body,
+        now=runtime.now(),
+    )
     if landing is None:
         recorded = await record_sms_on_loop(runtime.db, **text)
     else:
@@ -91,7 +106,13 @@ async def inbound_sms(request: Request, form: TwilioForm) -> Response:
     Twilio's answer never waits on routing and a burst is never refused."""
     runtime = request.app.state.runtime
     to_number = e164_or_raw(required(form, "To"))
-    args = (runtime, to_number, required(form, "From"), required(form, "MessageSid"), str(form.get("Body") or ""))
+    args = (
+        runtime,
+        to_number,
+        required(form, "From"),
+        required(form, "MessageSid"),
+        str(form.get("Body") or ""),
+    )
     outcome = await _record_sms_at_once(*args) or await _run_db(_record_sms, *args)
     WEBHOOKS.labels("sms", outcome).inc()
     if outcome == "unknown_line":
@@ -112,8 +133,11 @@ def _process_status(runtime, message_sid: str, status: str, error_code: str | No
         if message is None:
             # Twilio can call back before our write of the SID it gave us has
             # committed: keep the status for that write to apply.
-            session.add(EarlyStatusCallback(provider_sid=message_sid, status=status, error_code=error_code,
-                                            received_at=now))
+            session.add(
+                EarlyStatusCallback(
+                    provider_sid=message_sid, status=status, error_code=error_code, received_at=now
+                )
+            )
             return "early"
         if not advance_status(message, status, error_code=error_code, at=now):
             return "stale"
@@ -128,8 +152,13 @@ async def message_status(request: Request, form: TwilioForm) -> Response:
     """Outbound message status. Moves forward only; an undelivered or failed
     staff notification escalates at once."""
     runtime = request.app.state.runtime
-    outcome = await _run_db(_process_status, runtime, required(form, "MessageSid"),
-                            required(form, "MessageStatus").lower(), form.get("ErrorCode") or None)
+    outcome = await _run_db(
+        _process_status,
+        runtime,
+        required(form, "MessageSid"),
+        required(form, "MessageStatus").lower(),
+        form.get("ErrorCode") or None,
+    )
     WEBHOOKS.labels("status", outcome).inc()
     return Response(status_code=204, background=BackgroundTask(runtime.dispatcher.dispatch))
 
@@ -144,10 +173,14 @@ async def fallback(request: Request, form: TwilioForm) -> Response:
     WEBHOOKS.labels("fallback", "voice" if form.get("CallSid") else "sms").inc()
     if form.get("CallSid"):
         response = VoiceResponse()
-        response.say("Connecting you to the crisis team now. If you are in immediate danger, hang up and call 911.")
+        response.say(
+            "Connecting you to the crisis team now. If you are in immediate danger, hang up and call 911."
+        )
         response.dial(number)
         return Response(str(response), media_type=XML)
     reply = MessagingResponse()
-    reply.message(f"We could not take your message right now. Please call {number}, call or text 988, "
-                  "or call 911 if you are in immediate danger.")
+    reply.message(
+        f"We could not take your message right now. Please call {number}, call or text 988, "
+        "or call 911 if you are in immediate danger."
+    )
     return Response(str(reply), media_type=XML)

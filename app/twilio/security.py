@@ -29,7 +29,9 @@ async def verified_form(request: Request) -> FormData:
         WEBHOOKS.labels(request.url.path, "bad_signature").inc()
         raise Forbidden("missing or invalid Twilio signature")
     # All parameters, including ones Twilio adds without notice, are signed.
-    if not RequestValidator(token).validate(public_url(request, settings.public_base_url), form, signature):
+    if not RequestValidator(token).validate(
+        public_url(request, settings.public_base_url), form, signature
+    ):
         WEBHOOKS.labels(request.url.path, "bad_signature").inc()
         raise Forbidden("missing or invalid Twilio signature")
     return form

@@ -22,7 +22,10 @@ def test_keys_are_stored_hashed_and_shown_once(client, admin_key, session):
     # The new key works.
     r2 = client.post("/v1/keys", json={"name": "ops2", "role": "admin"}, headers=auth(key))
     assert r2.status_code == 201
-    assert session.exec(select(AuditLog).where(AuditLog.action == "api_key.create")).first() is not None
+    assert (
+        session.exec(select(AuditLog).where(AuditLog.action == "api_key.create")).first()
+        is not None
+    )
 
 
 def test_roles_and_team_scope_on_key_creation(client, session):
@@ -32,15 +35,31 @@ def test_roles_and_team_scope_on_key_creation(client, session):
     case_manager = make_key(session, "case_manager", team, staff)
     session.commit()
 
-    ok = client.post("/v1/keys", json={"name": "cm", "role": "case_manager", "team_id": team.id,
-                                       "staff_id": staff.id}, headers=auth(supervisor))
+    ok = client.post(
+        "/v1/keys",
+        json={"name": "cm", "role": "case_manager", "team_id": team.id, "staff_id": staff.id},
+        headers=auth(supervisor),
+    )
     assert ok.status_code == 201, ok.text
     # A supervisor cannot mint admin keys, nor keys for another team (404: ids don't leak).
-    assert client.post("/v1/keys", json={"name": "a", "role": "admin"}, headers=auth(supervisor)).status_code == 403
-    r = client.post("/v1/keys", json={"name": "x", "role": "supervisor", "team_id": other.id}, headers=auth(supervisor))
+    assert (
+        client.post(
+            "/v1/keys", json={"name": "a", "role": "admin"}, headers=auth(supervisor)
+        ).status_code
+        == 403
+    )
+    r = client.post(
+        "/v1/keys",
+        json={"name": "x", "role": "supervisor", "team_id": other.id},
+        headers=auth(supervisor),
+    )
     assert r.status_code == 404
     # A case manager cannot create keys at all.
-    r = client.post("/v1/keys", json={"name": "x", "role": "case_manager", "team_id": team.id}, headers=auth(case_manager))
+    r = client.post(
+        "/v1/keys",
+        json={"name": "x", "role": "case_manager", "team_id": team.id},
+        headers=auth(case_manager),
+    )
     assert r.status_code == 403
 
 

@@ -28,15 +28,33 @@ def test_db_upgrade_and_keys_create(tmp_path, monkeypatch):
     assert "team" in bad.output
 
 
-def test_simulate_against_a_database_without_tables_says_so_and_posts_nothing(tmp_path, monkeypatch):
+def test_simulate_against_a_database_without_tables_says_so_and_posts_nothing(
+    tmp_path, monkeypatch
+):
     import respx
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "token")
     with respx.mock(assert_all_called=False) as network:
         posted = network.post(url__regex=r".*/twilio/sms").respond(200, text="<Response/>")
-        result = CliRunner().invoke(cli, ["simulate", "sms", "--from", "+12015550150", "--to", "+19735550100",
-                                          "--body", "hi", "--url", "http://127.0.0.1:9"])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "simulate",
+                "sms",
+                "--from",
+                "+12015550150",
+                "--to",
+                "+19735550100",
+                "--body",
+                "hi",
+                "--url",
+                "http://127.0.0.1:9",
+            ],
+        )
     assert result.exit_code == 2
-    assert "cannot read the server's database" in result.output and "crisisroute db upgrade" in result.output
+    assert (
+        "cannot read the server's database" in result.output
+        and "crisisroute db upgrade" in result.output
+    )
     assert "Traceback" not in result.output and not posted.called

@@ -10,13 +10,24 @@ from app.main import create_app
 
 
 def test_mask_keeps_last_two_digits_and_leaves_times():
-    assert mask_phone_numbers("from +12015550123 at 2026-11-22T09:31:00Z") == "from *********23 at 2026-11-22T09:31:00Z"
+    assert (
+        mask_phone_numbers("from +12015550123 at 2026-11-22T09:31:00Z")
+        == "from *********23 at 2026-11-22T09:31:00Z"
+    )
     assert mask_phone_numbers("(201) 555-0147") == "********47"
 
 
 def test_scrub_drops_bodies_and_names():
-    event = scrub_phi(None, "info", {"event": "x", "body": "I want to die", "name": "Sam Doe",
-                                     "data": {"From": "+12015550123", "Body": "hi"}})
+    event = scrub_phi(
+        None,
+        "info",
+        {
+            "event": "x",
+            "body": "I want to die",
+            "name": "Sam Doe",
+            "data": {"From": "+12015550123", "Body": "hi"},
+        },
+    )
     assert event["body"] == "[redacted]" and event["name"] == "[redacted]"
     assert event["data"] == {"From": "*********23", "Body": "[redacted]"}
 

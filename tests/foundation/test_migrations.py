@@ -2,15 +2,14 @@
 
 import os
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from app import migrations
 from app.db import make_engine, metadata
-from tests.conftest import TEST_DATABASE_URL, reset_postgres
-
-import pytest
+from tests.conftest import TEST_DATABASE_URL
 
 
 def _fresh_engine(backend, tmp_path):
@@ -47,7 +46,9 @@ def test_empty_database_upgrades_to_head_and_matches_models(backend_name, tmp_pa
         if backend_name == "postgres":
             admin = make_engine(TEST_DATABASE_URL)
             with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.exec_driver_sql(f"DROP DATABASE IF EXISTS crisisroute_migration_test_{os.getpid()} WITH (FORCE)")
+                c.exec_driver_sql(
+                    f"DROP DATABASE IF EXISTS crisisroute_migration_test_{os.getpid()} WITH (FORCE)"
+                )
             admin.dispose()
 
 

@@ -20,8 +20,14 @@ def test_unsupported_backend_is_refused():
 
 
 def test_transport_defaults_follow_credentials():
-    assert load_settings(twilio_account_sid=None, twilio_auth_token=None).messaging_transport == "outbox"
-    assert load_settings(twilio_account_sid="AC1", twilio_auth_token="t").messaging_transport == "twilio"
+    assert (
+        load_settings(twilio_account_sid=None, twilio_auth_token=None).messaging_transport
+        == "outbox"
+    )
+    assert (
+        load_settings(twilio_account_sid="AC1", twilio_auth_token="t").messaging_transport
+        == "twilio"
+    )
 
 
 def test_cli_reports_broken_setting_and_exits_2(monkeypatch):

@@ -50,9 +50,8 @@ def test_a_second_writer_waits_for_the_first_and_then_goes_at_once(tmp_path):
 
 def test_a_nested_session_in_one_thread_does_not_deadlock_on_the_lock(tmp_path):
     database = Database.from_url(f"sqlite:///{tmp_path / 'nested.db'}")
-    with database.session():
-        with database.session() as inner:
-            assert inner.execute(text("SELECT 1")).scalar_one() == 1
+    with database.session(), database.session() as inner:
+        assert inner.execute(text("SELECT 1")).scalar_one() == 1
 
 
 def test_postgres_and_memory_databases_have_no_file_lock():

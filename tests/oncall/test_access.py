@@ -16,15 +16,24 @@ from tests.oncall.conftest import NOW, weekly
 
 @pytest.fixture
 def rota(client, team) -> dict:
-    r = client.post(f"/v1/teams/{team.team.id}/rotas", json=weekly(team), headers=auth(team.supervisor_key))
+    r = client.post(
+        f"/v1/teams/{team.team.id}/rotas", json=weekly(team), headers=auth(team.supervisor_key)
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
 
 @pytest.fixture
 def override(client, team, rota) -> dict:
-    r = client.post(f"/v1/rotas/{rota['id']}/overrides", headers=auth(team.supervisor_key), json={
-        "staff_id": team.a.id, "start": NOW.isoformat(), "end": (NOW + timedelta(hours=1)).isoformat()})
+    r = client.post(
+        f"/v1/rotas/{rota['id']}/overrides",
+        headers=auth(team.supervisor_key),
+        json={
+            "staff_id": team.a.id,
+            "start": NOW.isoformat(),
+            "end": (NOW + timedelta(hours=1)).isoformat(),
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -32,7 +41,11 @@ def override(client, team, rota) -> dict:
 # (method, path, body, status for a supervisor / admin on success)
 def writes(team, rota, override):
     rid, tid, oid = rota["id"], team.team.id, override["id"]
-    window = {"staff_id": team.b.id, "start": NOW.isoformat(), "end": (NOW + timedelta(hours=2)).isoformat()}
+    window = {
+        "staff_id": team.b.id,
+        "start": NOW.isoformat(),
+        "end": (NOW + timedelta(hours=2)).isoformat(),
+    }
     return [
         ("POST", f"/v1/teams/{tid}/rotas", weekly(team, priority=2), 201),
         ("PUT", f"/v1/rotas/{rid}", weekly(team, name="Renamed"), 200),
@@ -51,13 +64,25 @@ def call(client, method, path, body, key):
 
 
 @pytest.mark.parametrize("index", range(len(WRITE_NAMES)), ids=WRITE_NAMES)
-@pytest.mark.parametrize("who, expect", [
-    ("none", 401), ("case_manager", 403), ("other_team", 404), ("supervisor", None), ("admin", None),
-])
+@pytest.mark.parametrize(
+    "who, expect",
+    [
+        ("none", 401),
+        ("case_manager", 403),
+        ("other_team", 404),
+        ("supervisor", None),
+        ("admin", None),
+    ],
+)
 def test_writes(client, team, rota, override, session, index, who, expect):
     method, path, body, ok = writes(team, rota, override)[index]
-    key = {"none": None, "case_manager": team.case_manager_key, "other_team": team.other_key,
-           "supervisor": team.supervisor_key, "admin": team.admin_key}[who]
+    key = {
+        "none": None,
+        "case_manager": team.case_manager_key,
+        "other_team": team.other_key,
+        "supervisor": team.supervisor_key,
+        "admin": team.admin_key,
+    }[who]
     audits_before = session.execute(select(func.count()).select_from(AuditLog)).scalar_one()
     r = call(client, method, path, body, key)
     assert r.status_code == (expect or ok), r.text
@@ -65,19 +90,42 @@ def test_writes(client, team, rota, override, session, index, who, expect):
     # Every accepted write is audited; a refused one leaves nothing behind.
     assert audits_after - audits_before == (1 if expect is None else 0)
     if expect is not None:
-        assert client.get(f"/v1/rotas/{rota['id']}", headers=auth(team.supervisor_key)).json()["name"] == "Primary"
-        assert len(client.get(f"/v1/rotas/{rota['id']}/overrides", headers=auth(team.supervisor_key)).json()) == 1
+        assert (
+            client.get(f"/v1/rotas/{rota['id']}", headers=auth(team.supervisor_key)).json()["name"]
+            == "Primary"
+        )
+        assert (
+            len(
+                client.get(
+                    f"/v1/rotas/{rota['id']}/overrides", headers=auth(team.supervisor_key)
+                ).json()
+            )
+            == 1
+        )
 
 
-READS = ["/v1/rotas/{rid}", "/v1/rotas/{rid}/oncall", "/v1/rotas/{rid}/schedule", "/v1/rotas/{rid}/calendar.ics",
-         "/v1/rotas/{rid}/overrides", "/v1/teams/{tid}/rotas", "/v1/teams/{tid}/oncall", "/v1/teams/{tid}/coverage"]
+READS = [
+    "/v1/rotas/{rid}",
+    "/v1/rotas/{rid}/oncall",
+    "/v1/rotas/{rid}/schedule",
+    "/v1/rotas/{rid}/calendar.ics",
+    "/v1/rotas/{rid}/overrides",
+    "/v1/teams/{tid}/rotas",
+    "/v1/teams/{tid}/oncall",
+    "/v1/teams/{tid}/coverage",
+]
 
 
 @pytest.mark.parametrize("template", READS)
 def test_reads(client, team, rota, template):
     path = template.format(rid=rota["id"], tid=team.team.id)
-    for key, status in ((team.case_manager_key, 200), (team.supervisor_key, 200), (team.admin_key, 200),
-                        (team.other_key, 404), (None, 401)):
+    for key, status in (
+        (team.case_manager_key, 200),
+        (team.supervisor_key, 200),
+        (team.admin_key, 200),
+        (team.other_key, 404),
+        (None, 401),
+    ):
         assert call(client, "GET", path, None, key).status_code == status, (path, status)
 
 
@@ -88,19 +136,51 @@ def test_the_other_teams_view_of_its_own_rotas_is_empty(client, team, rota):
     # Its supervisor may not use our staff in its rotas either.
     body = weekly(team)
     r = client.post(f"/v1/teams/{other}/rotas", json=body, headers=auth(team.other_key))
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "layers", 0, "participants", 0]
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == [
+        "body",
+        "layers",
+        0,
+        "participants",
+        0,
+    ]
 
 
 def test_an_override_is_addressed_through_its_own_rota(client, team, rota, override):
-    backup = client.post(f"/v1/teams/{team.team.id}/rotas", json=weekly(team, priority=2),
-                         headers=auth(team.supervisor_key)).json()
-    r = client.delete(f"/v1/rotas/{backup['id']}/overrides/{override['id']}", headers=auth(team.supervisor_key))
+    backup = client.post(
+        f"/v1/teams/{team.team.id}/rotas",
+        json=weekly(team, priority=2),
+        headers=auth(team.supervisor_key),
+    ).json()
+    r = client.delete(
+        f"/v1/rotas/{backup['id']}/overrides/{override['id']}", headers=auth(team.supervisor_key)
+    )
     assert r.status_code == 404
-    assert len(client.get(f"/v1/rotas/{rota['id']}/overrides", headers=auth(team.supervisor_key)).json()) == 1
+    assert (
+        len(
+            client.get(
+                f"/v1/rotas/{rota['id']}/overrides", headers=auth(team.supervisor_key)
+            ).json()
+        )
+        == 1
+    )
 
 
 def test_case_manager_mints_only_their_own_calendar_token(client, team):
-    assert client.post(f"/v1/staff/{team.a.id}/calendar-token", headers=auth(team.case_manager_key)).status_code == 201
-    assert client.post(f"/v1/staff/{team.b.id}/calendar-token", headers=auth(team.case_manager_key)).status_code == 403
-    assert client.post(f"/v1/staff/{team.outsider.id}/calendar-token",
-                       headers=auth(team.supervisor_key)).status_code == 404
+    assert (
+        client.post(
+            f"/v1/staff/{team.a.id}/calendar-token", headers=auth(team.case_manager_key)
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            f"/v1/staff/{team.b.id}/calendar-token", headers=auth(team.case_manager_key)
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/v1/staff/{team.outsider.id}/calendar-token", headers=auth(team.supervisor_key)
+        ).status_code
+        == 404
+    )

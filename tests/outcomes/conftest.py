@@ -1,1 +1,1 @@
-from tests.sms.conftest import *  # noqa: F401,F403
+from tests.sms.conftest import *  # noqa: F403

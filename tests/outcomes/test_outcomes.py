@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -17,7 +17,7 @@ from tests.conftest import auth
 from tests.factories import make_key
 from tests.sms.conftest import text_in, tick
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def newest(session) -> Contact:
@@ -33,19 +33,39 @@ def test_resolve_with_outcome_after_sms_done(client, app, world, session, twilio
     cm_key = make_key(session, "case_manager", world.team, world.case_manager)
     session.commit()
     due = (clock.now + timedelta(days=1)).isoformat()
-    r = client.post(f"/v1/contacts/{contact.id}/resolve", headers=auth(cm_key), json={
-        "outcome": "safety_plan_used", "risk_level": "moderate", "caller_type": "self",
-        "referrals": ["peer support"], "notes": "used coping list", "follow_up_due_at": due})
+    r = client.post(
+        f"/v1/contacts/{contact.id}/resolve",
+        headers=auth(cm_key),
+        json={
+            "outcome": "safety_plan_used",
+            "risk_level": "moderate",
+            "caller_type": "self",
+            "referrals": ["peer support"],
+            "notes": "used coping list",
+            "follow_up_due_at": due,
+        },
+    )
     assert r.status_code == 200, r.text
     contact = newest(session)
-    assert (contact.outcome, contact.risk_level, contact.caller_type) == ("safety_plan_used", "moderate", "self")
-    kinds = [e.kind for e in session.execute(select(ContactEvent).where(ContactEvent.contact_id == contact.id)).scalars()]
+    assert (contact.outcome, contact.risk_level, contact.caller_type) == (
+        "safety_plan_used",
+        "moderate",
+        "self",
+    )
+    kinds = [
+        e.kind
+        for e in session.execute(
+            select(ContactEvent).where(ContactEvent.contact_id == contact.id)
+        ).scalars()
+    ]
     assert "resolved" in kinds and "resolution_updated" in kinds
     # Follow-up: nothing before it is due, one text to the case manager once it is.
     assert send_due_follow_ups(session=session, now=clock.now) == 0
     assert send_due_follow_ups(session=session, now=clock.now + timedelta(days=1, minutes=1)) == 1
     assert send_due_follow_ups(session=session, now=clock.now + timedelta(days=2)) == 0
-    follow = session.execute(select(OutboundMessage).where(OutboundMessage.purpose == "follow_up")).scalar_one()
+    follow = session.execute(
+        select(OutboundMessage).where(OutboundMessage.purpose == "follow_up")
+    ).scalar_one()
     assert follow.to_number == world.case_manager.phone
 
 
@@ -57,7 +77,11 @@ def test_resolve_validation(client, world, session):
         {"outcome": "felt_better", "risk_level": "low"},
         {"outcome": "non_crisis", "risk_level": "sky-high"},
         {"outcome": "police_ems", "risk_level": "high", "emergency_confirmed": True},
-        {"outcome": "non_crisis", "risk_level": "low", "follow_up_due_at": "2020-01-01T00:00:00+00:00"},
+        {
+            "outcome": "non_crisis",
+            "risk_level": "low",
+            "follow_up_due_at": "2020-01-01T00:00:00+00:00",
+        },
     ]
     for body in bad:
         r = client.post(url, json=body, headers=auth(world.supervisor_key))
@@ -65,21 +89,58 @@ def test_resolve_validation(client, world, session):
     assert newest(session).status == "open"
     other = make_key(session, "supervisor", world.other_team)
     session.commit()
-    assert client.post(url, json={"outcome": "non_crisis", "risk_level": "low"}, headers=auth(other)).status_code == 404
+    assert (
+        client.post(
+            url, json={"outcome": "non_crisis", "risk_level": "low"}, headers=auth(other)
+        ).status_code
+        == 404
+    )
 
 
 def test_client_events_pair_into_stays(client, world, session):
     url = f"/v1/clients/{world.client_row.id}/events"
     key = auth(world.supervisor_key)
-    assert client.post(url, headers=key, json={"kind": "hospital_discharge", "at": "2026-10-01T12:00:00+00:00"}).status_code == 409
-    assert client.post(url, headers=key, json={"kind": "hospital_admission", "at": "2026-10-01T12:00:00+00:00"}).status_code == 201
-    assert client.post(url, headers=key, json={"kind": "hospital_admission", "at": "2026-10-03T12:00:00+00:00"}).status_code == 409
-    assert client.post(url, headers=key, json={"kind": "hospital_discharge", "at": "2026-10-05T12:00:00+00:00"}).status_code == 201
-    assert client.post(url, headers=key, json={"kind": "hospital_admission", "at": "2026-11-01T12:00:00+00:00"}).status_code == 201
+    assert (
+        client.post(
+            url, headers=key, json={"kind": "hospital_discharge", "at": "2026-10-01T12:00:00+00:00"}
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            url, headers=key, json={"kind": "hospital_admission", "at": "2026-10-01T12:00:00+00:00"}
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            url, headers=key, json={"kind": "hospital_admission", "at": "2026-10-03T12:00:00+00:00"}
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            url, headers=key, json={"kind": "hospital_discharge", "at": "2026-10-05T12:00:00+00:00"}
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            url, headers=key, json={"kind": "hospital_admission", "at": "2026-11-01T12:00:00+00:00"}
+        ).status_code
+        == 201
+    )
     body = client.get(url, headers=key).json()
-    assert [(s["admitted_at"][:10], s["discharged_at"] and s["discharged_at"][:10]) for s in body["stays"]] == [
-        ("2026-10-01", "2026-10-05"), ("2026-11-01", None)]
-    assert client.post(url, headers=key, json={"kind": "alien_abduction", "at": "2026-10-01T12:00:00+00:00"}).status_code == 422
+    assert [
+        (s["admitted_at"][:10], s["discharged_at"] and s["discharged_at"][:10])
+        for s in body["stays"]
+    ] == [("2026-10-01", "2026-10-05"), ("2026-11-01", None)]
+    assert (
+        client.post(
+            url, headers=key, json={"kind": "alien_abduction", "at": "2026-10-01T12:00:00+00:00"}
+        ).status_code
+        == 422
+    )
 
 
 def test_pair_stays_is_order_independent():
@@ -87,24 +148,37 @@ def test_pair_stays_is_order_independent():
     assert pair_stays([("hospital_discharge", b), ("hospital_admission", a)])[0].discharged_at == b
 
 
-def test_review_queue_puts_unanswered_first_and_review_removes(client, app, world, session, twilio, clock):
-    text_in(client, world, world.client_phone, "first")           # will go unanswered
+def test_review_queue_puts_unanswered_first_and_review_removes(
+    client, app, world, session, twilio, clock
+):
+    text_in(client, world, world.client_phone, "first")  # will go unanswered
     first = newest(session)
     for _ in range(5):
         clock.advance(seconds=301)
         tick(app)
-    text_in(client, world, "+12015550163", "second")              # stays open, normal
+    text_in(client, world, "+12015550163", "second")  # stays open, normal
     second = newest(session)
-    queue = client.get(f"/v1/teams/{world.team.id}/review-queue", headers=auth(world.supervisor_key)).json()
+    queue = client.get(
+        f"/v1/teams/{world.team.id}/review-queue", headers=auth(world.supervisor_key)
+    ).json()
     assert [item["id"] for item in queue] == [first.id, second.id]
     assert queue[0]["status"] == "unanswered"
-    r = client.post(f"/v1/contacts/{first.id}/review", json={"note": "called back at 08:10"}, headers=auth(world.supervisor_key))
+    r = client.post(
+        f"/v1/contacts/{first.id}/review",
+        json={"note": "called back at 08:10"},
+        headers=auth(world.supervisor_key),
+    )
     assert r.status_code == 200
-    queue = client.get(f"/v1/teams/{world.team.id}/review-queue", headers=auth(world.supervisor_key)).json()
+    queue = client.get(
+        f"/v1/teams/{world.team.id}/review-queue", headers=auth(world.supervisor_key)
+    ).json()
     assert [item["id"] for item in queue] == [second.id]
     cm_key = make_key(session, "case_manager", world.team, world.case_manager)
     session.commit()
-    assert client.get(f"/v1/teams/{world.team.id}/review-queue", headers=auth(cm_key)).status_code == 403
+    assert (
+        client.get(f"/v1/teams/{world.team.id}/review-queue", headers=auth(cm_key)).status_code
+        == 403
+    )
 
 
 def test_summary_report_figures(client, app, world, session, twilio, clock):
@@ -125,14 +199,23 @@ def test_summary_report_figures(client, app, world, session, twilio, clock):
     clock.advance(seconds=30)
     text_in(client, world, world.case_manager.phone, "PASS")
     text_in(client, world, world.backup_cm.phone, "ACK")
-    client.post(f"/v1/contacts/{a.id}/resolve", headers=auth(world.supervisor_key),
-                json={"outcome": "er_visit", "risk_level": "high", "caller_type": "self"})
+    client.post(
+        f"/v1/contacts/{a.id}/resolve",
+        headers=auth(world.supervisor_key),
+        json={"outcome": "er_visit", "risk_level": "high", "caller_type": "self"},
+    )
     end = clock.now + timedelta(hours=1)
-    client.post(f"/v1/clients/{world.client_row.id}/events", headers=auth(world.supervisor_key),
-                json={"kind": "er_visit", "at": clock.now.isoformat()})
+    client.post(
+        f"/v1/clients/{world.client_row.id}/events",
+        headers=auth(world.supervisor_key),
+        json={"kind": "er_visit", "at": clock.now.isoformat()},
+    )
 
-    r = client.get("/v1/reports/summary", headers=auth(world.supervisor_key),
-                   params={"team_id": world.team.id, "start": start.isoformat(), "end": end.isoformat()})
+    r = client.get(
+        "/v1/reports/summary",
+        headers=auth(world.supervisor_key),
+        params={"team_id": world.team.id, "start": start.isoformat(), "end": end.isoformat()},
+    )
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["contacts"] == 3
@@ -144,24 +227,47 @@ def test_summary_report_figures(client, app, world, session, twilio, clock):
     assert report["diversion_rate"] == 0.0
     assert report["er_visits"] == 1
     assert report["coverage_gap_hours"] == 0.0
-    csv_text = client.get("/v1/reports/summary", headers=auth(world.supervisor_key), params={
-        "team_id": world.team.id, "start": start.isoformat(), "end": end.isoformat(), "format": "csv"}).text
+    csv_text = client.get(
+        "/v1/reports/summary",
+        headers=auth(world.supervisor_key),
+        params={
+            "team_id": world.team.id,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "format": "csv",
+        },
+    ).text
     rows = dict(csv.reader(io.StringIO(csv_text)))
     assert rows["contacts"] == "3" and rows["by_channel.sms"] == "3"
     cm_key = make_key(session, "case_manager", world.team, world.case_manager)
     session.commit()
-    assert client.get("/v1/reports/summary", params={"team_id": world.team.id}, headers=auth(cm_key)).status_code == 403
-    assert client.get("/v1/reports/summary", params={"team_id": world.team.id, "start": "2026-01-01T00:00:00"},
-                      headers=auth(world.supervisor_key)).status_code == 422
+    assert (
+        client.get(
+            "/v1/reports/summary", params={"team_id": world.team.id}, headers=auth(cm_key)
+        ).status_code
+        == 403
+    )
+    assert (
+        client.get(
+            "/v1/reports/summary",
+            params={"team_id": world.team.id, "start": "2026-01-01T00:00:00"},
+            headers=auth(world.supervisor_key),
+        ).status_code
+        == 422
+    )
 
 
-def test_repeat_counts_the_same_client_from_another_number(client, app, world, session, twilio, clock):
+def test_repeat_counts_the_same_client_from_another_number(
+    client, app, world, session, twilio, clock
+):
     text_in(client, world, world.client_phone, "me")
     text_in(client, world, world.case_manager.phone, "DONE")
     clock.advance(days=2)
-    text_in(client, world, world.family_phone, "his mother here")   # same client, another number
+    text_in(client, world, world.family_phone, "his mother here")  # same client, another number
     clock.advance(days=6)
-    text_in(client, world, "+12015550166", "stranger")              # unrelated
+    text_in(client, world, "+12015550166", "stranger")  # unrelated
     session.expire_all()
-    flags = [c.repeat_within_7d for c in session.execute(select(Contact).order_by(Contact.id)).scalars()]
+    flags = [
+        c.repeat_within_7d for c in session.execute(select(Contact).order_by(Contact.id)).scalars()
+    ]
     assert flags == [False, True, False]

@@ -26,7 +26,10 @@ def program(session, client, clock, admin_key) -> Program:  # noqa: F811
     other = make_team(session, name="South")
     cm = make_staff(session, team, name="Casey", phone="+12015550181")
     cm2 = make_staff(session, team, name="Drew", phone="+12015550182")
-    keys = (make_key(session, "supervisor", team), make_key(session, "case_manager", team, cm),
-            make_key(session, "supervisor", other))
+    keys = (
+        make_key(session, "supervisor", team),
+        make_key(session, "case_manager", team, cm),
+        make_key(session, "supervisor", other),
+    )
     session.commit()
     return Program(team, other, cm, cm2, *keys, admin_key)

@@ -14,15 +14,26 @@ import pytest
 from sqlalchemy import select
 
 from benchmarks.common import (
-    Server, TwilioStandIn, closed_loop, migrated_database, notification_ref, pg_database, seed_world, sms_params,
+    Server,
+    TwilioStandIn,
+    closed_loop,
+    migrated_database,
+    notification_ref,
+    pg_database,
+    seed_world,
+    sms_params,
 )
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: starts real server subprocesses (select with -m slow / -m 'not slow')")
-    config.addinivalue_line("markers", "soak: long runs in tests/soak, collected only with CRISISROUTE_SOAK=1")
+    config.addinivalue_line(
+        "markers", "slow: starts real server subprocesses (select with -m slow / -m 'not slow')"
+    )
+    config.addinivalue_line(
+        "markers", "soak: long runs in tests/soak, collected only with CRISISROUTE_SOAK=1"
+    )
 
 
 @pytest.fixture
@@ -86,9 +97,18 @@ def seed(url: str, **kwargs):
         database.engine.dispose()
 
 
-def send(server: Server, requests: list[tuple[str, dict]], concurrency: int = 50, max_seconds: float = 60):
-    return asyncio.run(closed_loop(base_url=server.url, path="/twilio/sms", requests=requests,
-                                   concurrency=concurrency, max_seconds=max_seconds))
+def send(
+    server: Server, requests: list[tuple[str, dict]], concurrency: int = 50, max_seconds: float = 60
+):
+    return asyncio.run(
+        closed_loop(
+            base_url=server.url,
+            path="/twilio/sms",
+            requests=requests,
+            concurrency=concurrency,
+            max_seconds=max_seconds,
+        )
+    )
 
 
 def texts(world, senders: list[str], body: str = "please call me") -> list[tuple[str, dict]]:
@@ -101,28 +121,36 @@ class Facts:
     events: list
     messages: list
     inbox: list = field(default_factory=list)
-    landed: int = 0  # SQLite: texts the webhook wrote that the router has not yet taken into the inbox
+    landed: int = (
+        0  # SQLite: texts the webhook wrote that the router has not yet taken into the inbox
+    )
 
     def escalations(self) -> Counter:
         """(contact id, to level) -> how many times it was escalated there."""
-        return Counter((e.contact_id, e.data.get("to_level")) for e in self.events if e.kind == "escalated")
+        return Counter(
+            (e.contact_id, e.data.get("to_level")) for e in self.events if e.kind == "escalated"
+        )
 
     def notify_rows(self) -> Counter:
-        return Counter((m.contact_id, m.level, m.to_number) for m in self.messages if m.purpose == "notify")
+        return Counter(
+            (m.contact_id, m.level, m.to_number) for m in self.messages if m.purpose == "notify"
+        )
 
     def unsent(self) -> list:
         """What is still to do: texts not yet routed, then messages not yet sent."""
-        return ([m for m in self.inbox if m.processed_at is None] + ["landed"] * self.landed
-                + [m for m in self.messages if m.status in ("pending", "sending")])
+        return (
+            [m for m in self.inbox if m.processed_at is None]
+            + ["landed"] * self.landed
+            + [m for m in self.messages if m.status in ("pending", "sending")]
+        )
 
 
 def facts(url: str) -> Facts:
     import app.models  # noqa: F401
+    from app.contacts.landing import InboxLanding
     from app.contacts.models import Contact, ContactEvent
     from app.db import Database
     from app.messaging.models import InboxMessage, OutboundMessage
-
-    from app.contacts.landing import InboxLanding
 
     database = Database.from_url(url)
     landing = InboxLanding.beside(database)
@@ -133,7 +161,9 @@ def facts(url: str) -> Facts:
                 landed=landed,
                 contacts=list(s.execute(select(Contact).order_by(Contact.id)).scalars()),
                 events=list(s.execute(select(ContactEvent).order_by(ContactEvent.id)).scalars()),
-                messages=list(s.execute(select(OutboundMessage).order_by(OutboundMessage.id)).scalars()),
+                messages=list(
+                    s.execute(select(OutboundMessage).order_by(OutboundMessage.id)).scalars()
+                ),
                 inbox=list(s.execute(select(InboxMessage).order_by(InboxMessage.id)).scalars()),
             )
     finally:

@@ -38,21 +38,36 @@ def signed(server, path: str, params: dict) -> tuple[httpx.Response, float]:
 
 def assert_line_still_answered(server, fallback_number: str) -> None:
     for i in range(5):
-        r, seconds = signed(server, "/twilio/sms", sms_params(f"+1201200{i:04d}", LINE, "are you there"))
+        r, seconds = signed(
+            server, "/twilio/sms", sms_params(f"+1201200{i:04d}", LINE, "are you there")
+        )
         assert r.status_code == 503, r.text
         assert seconds < 1.0, f"503 took {seconds:.2f}s"
-    r, seconds = signed(server, "/twilio/fallback", {"CallSid": "CA1", "From": "+12012000001", "To": LINE})
+    r, seconds = signed(
+        server, "/twilio/fallback", {"CallSid": "CA1", "From": "+12012000001", "To": LINE}
+    )
     assert r.status_code == 200 and f"<Dial>{fallback_number}</Dial>" in r.text and seconds < 1.0
-    r, seconds = signed(server, "/twilio/fallback", {"MessageSid": "SM1", "From": "+12012000001", "To": LINE})
-    assert r.status_code == 200 and "<Message>" in r.text and fallback_number in r.text and seconds < 1.0
+    r, seconds = signed(
+        server, "/twilio/fallback", {"MessageSid": "SM1", "From": "+12012000001", "To": LINE}
+    )
+    assert (
+        r.status_code == 200
+        and "<Message>" in r.text
+        and fallback_number in r.text
+        and seconds < 1.0
+    )
     assert httpx.get(server.url + "/healthz").status_code == 200
     assert httpx.get(server.url + "/readyz", timeout=20).status_code == 503
 
 
-@pytest.mark.parametrize("url", [
-    f"postgresql://postgres@{HOST}:{free_port()}/crisisroute_proof_nowhere",
-    "sqlite:////nonexistent-directory/crisisroute/none.db",
-], ids=["postgres_closed_port", "sqlite_unopenable"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://postgres@{HOST}:{free_port()}/crisisroute_proof_nowhere",
+        "sqlite:////nonexistent-directory/crisisroute/none.db",
+    ],
+    ids=["postgres_closed_port", "sqlite_unopenable"],
+)
 def test_a_server_started_without_its_database_still_answers_the_line(servers, stand_in, url):
     server = servers.make(database_url=url, twilio_url=stand_in.url, tick_seconds=0.2)
     server.start(wait_ready=False)
@@ -72,7 +87,7 @@ class Relay:
         self.lock = threading.Lock()
         self.listener: socket.socket | None = None
 
-    def start(self) -> "Relay":
+    def start(self) -> Relay:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((HOST, self.port))
@@ -148,11 +163,18 @@ def test_postgres_going_away_under_a_running_server(pg_url, servers, stand_in):
 
         relay.start()  # back: no restart needed
         assert wait_until(lambda: send(server, texts(world, senders[1:2]))[0].status == 200, 15)
-        assert wait_until(lambda: len(facts(pg_url).contacts) == 2 and
-                          {(c.level > 1) for c in facts(pg_url).contacts} == {True}, 20)
+        assert wait_until(
+            lambda: (
+                len(facts(pg_url).contacts) == 2
+                and {(c.level > 1) for c in facts(pg_url).contacts} == {True}
+            ),
+            20,
+        )
         f = facts(pg_url)
         first = min(f.contacts, key=lambda c: c.id)
         escalated = [e for e in f.events if e.kind == "escalated" and e.contact_id == first.id]
-        assert [e.data["to_level"] for e in escalated] == list(range(2, first.level + 1)), "escalation lost or doubled"
+        assert [e.data["to_level"] for e in escalated] == list(range(2, first.level + 1)), (
+            "escalation lost or doubled"
+        )
     finally:
         relay.cut()

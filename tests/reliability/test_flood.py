@@ -27,24 +27,37 @@ def test_flood_of_duplicated_webhooks_loses_and_doubles_nothing(database_url, se
     flood(database_url, servers, stand_in, known=KNOWN, unknown=UNKNOWN)
 
 
-def flood(database_url, servers, stand_in, *, known: int, unknown: int, concurrency: int = 50) -> None:
+def flood(
+    database_url, servers, stand_in, *, known: int, unknown: int, concurrency: int = 50
+) -> None:
     world = seed(database_url, clients=known)
     server = servers.start(database_url=database_url, twilio_url=stand_in.url, tick_seconds=0.5)
     senders = list(world.clients) + [client_number(500000 + i) for i in range(unknown)]
-    messages = [(n, sms_params(n, world.line, f"text {k} from a person in crisis")) for n in senders for k in (1, 2)]
+    messages = [
+        (n, sms_params(n, world.line, f"text {k} from a person in crisis"))
+        for n in senders
+        for k in (1, 2)
+    ]
     deliveries = messages * 2
     random.Random(2026).shuffle(deliveries)
 
     results = send(server, deliveries, concurrency=concurrency, max_seconds=600)
 
     assert len(results) == len(deliveries)
-    assert Counter(r.status for r in results) == {200: len(deliveries)}, Counter((r.status, r.error) for r in results)
-    assert wait_until(lambda: not facts(database_url).unsent(), 60, interval=0.5), "outbox never drained"
+    assert Counter(r.status for r in results) == {200: len(deliveries)}, Counter(
+        (r.status, r.error) for r in results
+    )
+    assert wait_until(lambda: not facts(database_url).unsent(), 60, interval=0.5), (
+        "outbox never drained"
+    )
     f = facts(database_url)
 
     # Each text in the inbox once (both deliveries of a MessageSid are one row), every one routed.
     assert Counter(m.message_sid for m in f.inbox) == Counter(p["MessageSid"] for _, p in messages)
-    assert Counter(m.outcome for m in f.inbox) == {"opened": len(senders), "continued": len(senders)}
+    assert Counter(m.outcome for m in f.inbox) == {
+        "opened": len(senders),
+        "continued": len(senders),
+    }
     # One contact per sender, none lost, none doubled.
     per_sender = Counter(c.from_number for c in f.contacts)
     assert set(per_sender) == set(senders)

@@ -28,9 +28,14 @@ def test_two_simultaneous_acks_leave_one_owner(database_url, servers, stand_in):
 
     def escalated_to_backup() -> dict[int, str]:
         """contact id -> its case manager's phone, once the backup was notified too."""
-        level1 = {notification_ref(a.body)[0]: a.to for a in stand_in.accepted
-                  if notification_ref(a.body) and notification_ref(a.body)[1] == 1}
-        level2 = {notification_ref(a.body)[0] for a in stand_in.to(backup) if notification_ref(a.body)}
+        level1 = {
+            notification_ref(a.body)[0]: a.to
+            for a in stand_in.accepted
+            if notification_ref(a.body) and notification_ref(a.body)[1] == 1
+        }
+        level2 = {
+            notification_ref(a.body)[0] for a in stand_in.to(backup) if notification_ref(a.body)
+        }
         return {cid: phone for cid, phone in level1.items() if cid in level2}
 
     assert wait_until(lambda: len(escalated_to_backup()) == CONTACTS, 20)
@@ -38,9 +43,15 @@ def test_two_simultaneous_acks_leave_one_owner(database_url, servers, stand_in):
 
     async def both_ack():
         async with httpx.AsyncClient(timeout=15) as c:
-            return await asyncio.gather(*(
-                post_signed(c, server.url, "/twilio/sms", sms_params(phone, world.line, f"#{cid} ACK"))
-                for cid, cm_phone in pairs.items() for phone in (cm_phone, backup)))
+            return await asyncio.gather(
+                *(
+                    post_signed(
+                        c, server.url, "/twilio/sms", sms_params(phone, world.line, f"#{cid} ACK")
+                    )
+                    for cid, cm_phone in pairs.items()
+                    for phone in (cm_phone, backup)
+                )
+            )
 
     assert {r.status_code for r in asyncio.run(both_ack())} == {200}
     assert wait_until(lambda: not facts(database_url).unsent(), 20)
@@ -50,6 +61,9 @@ def test_two_simultaneous_acks_leave_one_owner(database_url, servers, stand_in):
     assert acks == once, "a contact was acknowledged twice (or not at all)"
     owners = {c.id: c.acknowledged_by for c in f.contacts}
     assert all(owners[cid] is not None for cid in pairs)
-    told_yours = Counter(int(m.body.split()[0][1:]) for m in f.messages
-                         if m.purpose == "command_reply" and " is yours" in m.body)
+    told_yours = Counter(
+        int(m.body.split()[0][1:])
+        for m in f.messages
+        if m.purpose == "command_reply" and " is yours" in m.body
+    )
     assert told_yours == once, "both staff members were told the contact is theirs"

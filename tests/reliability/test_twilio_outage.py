@@ -20,11 +20,13 @@ from tests.reliability.conftest import arrivals_by_notification, facts, seed, se
 pytestmark = pytest.mark.slow
 
 CONTACTS = 10
-ERRORS_FOR = 3.0    # seconds of HTTP 500
-HANGS_FOR = 2.0     # then seconds of no answer (requests held past the sender's 10 s timeout)
+ERRORS_FOR = 3.0  # seconds of HTTP 500
+HANGS_FOR = 2.0  # then seconds of no answer (requests held past the sender's 10 s timeout)
 
 
-def test_webhooks_answer_during_a_twilio_outage_and_everything_is_delivered_after(sqlite_url, servers, stand_in):
+def test_webhooks_answer_during_a_twilio_outage_and_everything_is_delivered_after(
+    sqlite_url, servers, stand_in
+):
     world = seed(sqlite_url, clients=CONTACTS, case_managers=4, ack_timeout_seconds=3)
     server = servers.start(database_url=sqlite_url, twilio_url=stand_in.url, tick_seconds=0.2)
     start = time.monotonic()
@@ -43,8 +45,11 @@ def test_webhooks_answer_during_a_twilio_outage_and_everything_is_delivered_afte
 
     def delivered() -> bool:
         f = facts(sqlite_url)
-        return (len(f.contacts) == CONTACTS and all(c.status == "unanswered" for c in f.contacts)
-                and not f.unsent())
+        return (
+            len(f.contacts) == CONTACTS
+            and all(c.status == "unanswered" for c in f.contacts)
+            and not f.unsent()
+        )
 
     assert wait_until(delivered, 90, interval=0.5), "not everything was delivered after recovery"
     f = facts(sqlite_url)
@@ -62,6 +67,13 @@ def test_webhooks_answer_during_a_twilio_outage_and_everything_is_delivered_afte
 
     # Escalation order kept: each contact's levels reached staff in order.
     for contact in f.contacts:
-        at = {level: min(h.at for (c, lv, _), hits in arrived.items() if c == contact.id and lv == level
-                         for h in hits) for level in (1, 2, 3)}
+        at = {
+            level: min(
+                h.at
+                for (c, lv, _), hits in arrived.items()
+                if c == contact.id and lv == level
+                for h in hits
+            )
+            for level in (1, 2, 3)
+        }
         assert at[1] < at[2] < at[3], (contact.id, at)

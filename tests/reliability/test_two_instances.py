@@ -28,24 +28,39 @@ def test_two_servers_fire_each_escalation_once(pg_url, servers, stand_in):
 
     async def both():
         return await asyncio.gather(
-            open_loop(base_url=a.url, path="/twilio/sms", requests=requests[0::2], rate=10, max_seconds=20),
-            open_loop(base_url=b.url, path="/twilio/sms", requests=requests[1::2], rate=10, max_seconds=20))
+            open_loop(
+                base_url=a.url, path="/twilio/sms", requests=requests[0::2], rate=10, max_seconds=20
+            ),
+            open_loop(
+                base_url=b.url, path="/twilio/sms", requests=requests[1::2], rate=10, max_seconds=20
+            ),
+        )
 
     results = [r for batch in asyncio.run(both()) for r in batch]
     assert Counter(r.status for r in results) == {200: CONTACTS}
 
     def finished() -> bool:
         f = facts(pg_url)
-        return len(f.contacts) == CONTACTS and all(c.status == "unanswered" for c in f.contacts) and not f.unsent()
+        return (
+            len(f.contacts) == CONTACTS
+            and all(c.status == "unanswered" for c in f.contacts)
+            and not f.unsent()
+        )
 
     assert wait_until(finished, 60, interval=0.5)
     f = facts(pg_url)
     assert f.escalations() == Counter({(c.id, level): 1 for c in f.contacts for level in (2, 3, 4)})
     rows = f.notify_rows()
     assert set(rows.values()) == {1}
-    assert {(c, level) for c, level, _ in rows} == {(c.id, level) for c in f.contacts for level in (1, 2, 3)}
-    assert Counter(m.contact_id for m in f.messages if m.purpose == "fallback") == Counter(c.id for c in f.contacts)
-    assert Counter(m.contact_id for m in f.messages if m.purpose == "alert") == Counter(c.id for c in f.contacts)
+    assert {(c, level) for c, level, _ in rows} == {
+        (c.id, level) for c in f.contacts for level in (1, 2, 3)
+    }
+    assert Counter(m.contact_id for m in f.messages if m.purpose == "fallback") == Counter(
+        c.id for c in f.contacts
+    )
+    assert Counter(m.contact_id for m in f.messages if m.purpose == "alert") == Counter(
+        c.id for c in f.contacts
+    )
 
     # At Twilio, with no crash: exactly once each, and nothing else twice.
     arrived = arrivals_by_notification(stand_in)
@@ -57,4 +72,6 @@ def test_two_servers_fire_each_escalation_once(pg_url, servers, stand_in):
     # Both instances did escalation work (otherwise this proved nothing about two).
     for server in (a, b):
         log = server.log_text()
-        assert log.count('"contact_escalated"') + log.count('"contact_unanswered"') > 0, "one instance never escalated"
+        assert log.count('"contact_escalated"') + log.count('"contact_unanswered"') > 0, (
+            "one instance never escalated"
+        )

@@ -41,10 +41,14 @@ def routed(url: str) -> list:
     return [m for m in facts(url).inbox if m.processed_at is not None]
 
 
-def test_the_worker_children_route_and_send_are_restarted_and_report_metrics(sqlite_url, servers, stand_in):
+def test_the_worker_children_route_and_send_are_restarted_and_report_metrics(
+    sqlite_url, servers, stand_in
+):
     world = seed(sqlite_url, clients=9, case_managers=2)
     server = servers.start(database_url=sqlite_url, twilio_url=stand_in.url)
-    assert wait_until(lambda: len(worker_pids(server, "route")) == 1 and len(worker_pids(server, "send")) == 1, 15)
+    assert wait_until(
+        lambda: len(worker_pids(server, "route")) == 1 and len(worker_pids(server, "send")) == 1, 15
+    )
     assert len(worker_pids(server)) == 2
     [router], [sender] = worker_pids(server, "route"), worker_pids(server, "send")
     senders = list(world.clients)
@@ -57,8 +61,12 @@ def test_the_worker_children_route_and_send_are_restarted_and_report_metrics(sql
     assert delivered >= 3
 
     os.kill(router, signal.SIGKILL)
-    assert {r.status for r in send(server, texts(world, senders[3:6]))} == {200}  # recorded meanwhile
-    assert wait_until(lambda: worker_pids(server, "route") not in ([], [router]), 15), "the router was not restarted"
+    assert {r.status for r in send(server, texts(world, senders[3:6]))} == {
+        200
+    }  # recorded meanwhile
+    assert wait_until(lambda: worker_pids(server, "route") not in ([], [router]), 15), (
+        "the router was not restarted"
+    )
     assert wait_until(lambda: len(routed(sqlite_url)) == 6, 30)
 
     # With the sender dead, routing goes on and queues; the restarted sender sends it all.
@@ -66,16 +74,24 @@ def test_the_worker_children_route_and_send_are_restarted_and_report_metrics(sql
     os.kill(sender, signal.SIGKILL)
     assert {r.status for r in send(server, texts(world, senders[6:]))} == {200}
     assert wait_until(lambda: len(routed(sqlite_url)) == 9, 30)
-    assert wait_until(lambda: worker_pids(server, "send") not in ([], [sender]), 15), "the sender was not restarted"
+    assert wait_until(lambda: worker_pids(server, "send") not in ([], [sender]), 15), (
+        "the sender was not restarted"
+    )
     assert wait_until(lambda: not facts(sqlite_url).unsent(), 20)
     assert len(stand_in.accepted) == len(facts(sqlite_url).messages) > delivered
     assert {m.outcome for m in facts(sqlite_url).inbox} == {"opened"}
     log = server.log_text()
-    assert '"role": "route"' in log and '"role": "send"' in log and '"event": "worker_exited"' in log
+    assert (
+        '"role": "route"' in log and '"role": "send"' in log and '"event": "worker_exited"' in log
+    )
 
     # Contacts are opened in the router; the web process's /metrics counts them.
     metrics = httpx.get(server.url + "/metrics").text
-    opened = [line for line in metrics.splitlines() if line.startswith("crisisroute_contacts_opened_total")]
+    opened = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("crisisroute_contacts_opened_total")
+    ]
     assert opened and float(opened[0].split()[-1]) == 9.0, opened
     assert 'crisisroute_webhooks_total{kind="sms",result="recorded"} 9.0' in metrics
 

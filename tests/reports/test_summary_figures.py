@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.clients.models import ClientEvent
@@ -16,7 +16,7 @@ from tests.conftest import auth
 from tests.factories import make_client, make_contact, make_key, make_team
 
 NY = ZoneInfo("America/New_York")
-UTC = timezone.utc
+UTC = UTC
 START = datetime(2026, 6, 1, tzinfo=NY)
 END = datetime(2026, 7, 1, tzinfo=NY)
 
@@ -24,14 +24,50 @@ END = datetime(2026, 7, 1, tzinfo=NY)
 ROWS = [
     ("2026-06-01 10:00", False, "sms", "resolved", 1, 40, 40, "resolved_by_phone", "self", "A", ()),
     ("2026-06-02 22:00", True, "voice", "resolved", 2, 300, 250, "er_visit", "family", "B", ()),
-    ("2026-06-06 12:00", True, "sms", "unanswered", 6, None, None, None, None, "C", ("fallback_used", "unanswered")),
+    (
+        "2026-06-06 12:00",
+        True,
+        "sms",
+        "unanswered",
+        6,
+        None,
+        None,
+        None,
+        None,
+        "C",
+        ("fallback_used", "unanswered"),
+    ),
     ("2026-06-03 16:59", False, "sms", "resolved", 1, 7, 5, "safety_plan_used", "self", "A", ()),
     ("2026-06-11 08:59", True, "sms", "acknowledged", 1, 61, 61, None, "other", "D", ()),
-    ("2026-06-12 17:00", True, "voice", "resolved", 1, 12, 12, "hospital_admission", "self", "E", ()),
+    (
+        "2026-06-12 17:00",
+        True,
+        "voice",
+        "resolved",
+        1,
+        12,
+        12,
+        "hospital_admission",
+        "self",
+        "E",
+        (),
+    ),
     ("2026-06-15 09:00", False, "sms", "resolved", 3, 900, 120, "non_crisis", "family", "A", ()),
     ("2026-06-16 13:00", False, "sms", "resolved", 1, 33, 30, "in_person_visit", "self", "F", ()),
     ("2026-06-17 02:00", True, "sms", "resolved", 2, 18, 18, "referred_988", "self", "G", ()),
-    ("2026-06-21 11:00", True, "voice", "resolved", 1, 120, 100, "unable_to_reach", "other", "F", ()),
+    (
+        "2026-06-21 11:00",
+        True,
+        "voice",
+        "resolved",
+        1,
+        120,
+        100,
+        "unable_to_reach",
+        "other",
+        "F",
+        (),
+    ),
     ("2026-06-30 23:59", True, "sms", "acknowledged", 1, 45, 45, None, None, "H", ()),
 ]
 NUMBERS = {key: f"+1201555{150 + i:04d}" for i, key in enumerate("ABCDEFGH")}
@@ -49,35 +85,75 @@ def utc(text: str) -> datetime:
 def build(session):
     team = make_team(session, timezone="America/New_York")
     other = make_team(session, timezone="America/New_York")
-    made = [(local(BEFORE[0]), lambda at: make_contact(session, team, created_at=at, from_number=NUMBERS[BEFORE[1]]))]
+    made = [
+        (
+            local(BEFORE[0]),
+            lambda at: make_contact(session, team, created_at=at, from_number=NUMBERS[BEFORE[1]]),
+        )
+    ]
     for when, _, channel, status, level, ack, resp, outcome, caller, number, kinds in ROWS:
-        def factory(at, channel=channel, status=status, level=level, ack=ack, resp=resp, outcome=outcome,
-                    caller=caller, number=number, kinds=kinds):
+
+        def factory(
+            at,
+            channel=channel,
+            status=status,
+            level=level,
+            ack=ack,
+            resp=resp,
+            outcome=outcome,
+            caller=caller,
+            number=number,
+            kinds=kinds,
+        ):
             return make_contact(
-                session, team, created_at=at, channel=channel, status=status, level=level, outcome=outcome,
-                caller_type=caller, from_number=NUMBERS[number],
+                session,
+                team,
+                created_at=at,
+                channel=channel,
+                status=status,
+                level=level,
+                outcome=outcome,
+                caller_type=caller,
+                from_number=NUMBERS[number],
                 acknowledged_at=None if ack is None else at + timedelta(seconds=ack),
                 first_response_at=None if resp is None else at + timedelta(seconds=resp),
                 resolved_at=at + timedelta(hours=1) if status == "resolved" else None,
-                events=[(kind, at + timedelta(minutes=30)) for kind in kinds])
+                events=[(kind, at + timedelta(minutes=30)) for kind in kinds],
+            )
+
         made.append((local(when), factory))
     # Inserted in time order, as they would arrive (the repeat flag looks back).
     for at, factory in sorted(made, key=lambda m: m[0]):
         factory(at)
     # Another team's contact in the period is not counted.
-    make_contact(session, other, created_at=local("2026-06-10 12:00"), from_number=NUMBERS["A"],
-                 acknowledged_at=local("2026-06-10 12:00") + timedelta(seconds=1), status="acknowledged",
-                 events=[("fallback_used", local("2026-06-10 12:30"))])
+    make_contact(
+        session,
+        other,
+        created_at=local("2026-06-10 12:00"),
+        from_number=NUMBERS["A"],
+        acknowledged_at=local("2026-06-10 12:00") + timedelta(seconds=1),
+        status="acknowledged",
+        events=[("fallback_used", local("2026-06-10 12:30"))],
+    )
     return team, other
 
 
 STAYS = {  # client -> events (kind, UTC)
-    "one": [("er_visit", "2026-05-20 10:00"), ("er_visit", "2026-06-09 10:00"),
-            ("hospital_admission", "2026-06-10 12:00"), ("hospital_discharge", "2026-06-13 00:00"),
-            ("hospital_admission", "2026-06-28 04:00")],
-    "two": [("hospital_admission", "2026-05-30 04:00"), ("hospital_discharge", "2026-06-02 04:00"),
-            ("jail_booking", "2026-06-20 04:00"), ("jail_release", "2026-06-22 16:00"), ("er_visit", "2026-06-25 10:00"),
-            ("housing_change", "2026-06-26 10:00")],
+    "one": [
+        ("er_visit", "2026-05-20 10:00"),
+        ("er_visit", "2026-06-09 10:00"),
+        ("hospital_admission", "2026-06-10 12:00"),
+        ("hospital_discharge", "2026-06-13 00:00"),
+        ("hospital_admission", "2026-06-28 04:00"),
+    ],
+    "two": [
+        ("hospital_admission", "2026-05-30 04:00"),
+        ("hospital_discharge", "2026-06-02 04:00"),
+        ("jail_booking", "2026-06-20 04:00"),
+        ("jail_release", "2026-06-22 16:00"),
+        ("er_visit", "2026-06-25 10:00"),
+        ("housing_change", "2026-06-26 10:00"),
+    ],
 }
 
 
@@ -129,17 +205,25 @@ def test_summary_figures_match_the_fixture(session):
     responses = sorted(r[6] for r in ROWS if r[6] is not None)
     for name, values in (("acknowledge_seconds", acks), ("first_response_seconds", responses)):
         # median interpolates (percentile_cont); p90 is the nearest rank (percentile_disc)
-        assert report[name] == {"median": round(statistics.median(values), 1),
-                                "p90": values[math.ceil(0.9 * len(values)) - 1]}, name
+        assert report[name] == {
+            "median": round(statistics.median(values), 1),
+            "p90": values[math.ceil(0.9 * len(values)) - 1],
+        }, name
     acknowledged = [r for r in ROWS if r[5] is not None]
-    assert report["acknowledged_at_level_1_share"] == round(sum(r[4] == 1 for r in acknowledged) / len(acknowledged), 4)
+    assert report["acknowledged_at_level_1_share"] == round(
+        sum(r[4] == 1 for r in acknowledged) / len(acknowledged), 4
+    )
     assert report["reached_fallback"] == sum("fallback_used" in r[10] for r in ROWS)
     assert report["unanswered"] == sum("unanswered" in r[10] for r in ROWS)
     assert report["after_hours_share"] == round(sum(r[1] for r in ROWS) / len(ROWS), 4)
 
     arrivals = sorted([(local(BEFORE[0]), BEFORE[1])] + [(local(r[0]), r[9]) for r in ROWS])
-    repeats = sum(1 for i, (at, number) in enumerate(arrivals) if START <= at < END and any(
-        n == number and at - timedelta(days=7) <= earlier for earlier, n in arrivals[:i]))
+    repeats = sum(
+        1
+        for i, (at, number) in enumerate(arrivals)
+        if START <= at < END
+        and any(n == number and at - timedelta(days=7) <= earlier for earlier, n in arrivals[:i])
+    )
     assert report["repeat_within_7_days"] == repeats
 
     with_outcome = [r[7] for r in ROWS if r[7] is not None]
@@ -152,7 +236,9 @@ def test_summary_figures_match_the_fixture(session):
     assert report["client_months"] == round(months, 3)
     assert report["er_visits_per_client_month"] == round(er / months, 4)
     assert report["hospital_days_per_client_month"] == round(hospital / months, 4)
-    assert report["community_tenure_share"] == round((client_days - hospital - jail) / client_days, 4)
+    assert report["community_tenure_share"] == round(
+        (client_days - hospital - jail) / client_days, 4
+    )
 
     # No primary rota: the whole period is one coverage gap.
     assert report["coverage_gap_hours"] == round((END - START).total_seconds() / 3600, 2)
@@ -172,12 +258,28 @@ def test_summary_endpoint_period_is_team_scoped_and_documented(client, app, sess
     admin = make_key(session, "admin")
     session.commit()
     params = {"team_id": team.id, "start": START.isoformat(), "end": END.isoformat()}
-    assert client.get("/v1/reports/summary", params=params, headers=auth(supervisor)).json()["contacts"] == len(ROWS)
-    assert client.get("/v1/reports/summary", params=params, headers=auth(admin)).json()["contacts"] == len(ROWS)
-    assert client.get("/v1/reports/summary", headers=auth(supervisor), params={
-        "team_id": other.id, "start": START.isoformat(), "end": END.isoformat()}).status_code in (403, 404)
-    r = client.get("/v1/reports/summary", headers=auth(supervisor), params={**params, "end": params["start"]})
+    assert client.get("/v1/reports/summary", params=params, headers=auth(supervisor)).json()[
+        "contacts"
+    ] == len(ROWS)
+    assert client.get("/v1/reports/summary", params=params, headers=auth(admin)).json()[
+        "contacts"
+    ] == len(ROWS)
+    assert client.get(
+        "/v1/reports/summary",
+        headers=auth(supervisor),
+        params={"team_id": other.id, "start": START.isoformat(), "end": END.isoformat()},
+    ).status_code in (403, 404)
+    r = client.get(
+        "/v1/reports/summary", headers=auth(supervisor), params={**params, "end": params["start"]}
+    )
     assert r.status_code == 422 and "end" in r.text
-    description = client.get("/openapi.json").json()["paths"]["/v1/reports/summary"]["get"]["description"]
-    for figure in ("diversion_rate", "repeat_within_7_days", "coverage_gap_hours", "community_tenure_share"):
+    description = client.get("/openapi.json").json()["paths"]["/v1/reports/summary"]["get"][
+        "description"
+    ]
+    for figure in (
+        "diversion_rate",
+        "repeat_within_7_days",
+        "coverage_gap_hours",
+        "community_tenure_share",
+    ):
         assert figure in description

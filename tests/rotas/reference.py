@@ -10,10 +10,10 @@ tests use, since 1970).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 COARSE = timedelta(minutes=15)
 FINE = timedelta(minutes=1)
 
@@ -49,7 +49,9 @@ def layer_person(layer, tz: ZoneInfo, at: datetime):
         return None
     hours = layer.turn.length * {"hours": 1, "days": 24, "weeks": 168}[layer.turn.unit]
     estimate = int((at - first) / timedelta(hours=hours))
-    candidates = [k for k in range(max(estimate - 2, 0), estimate + 3) if turn_start(layer, tz, k) <= at]
+    candidates = [
+        k for k in range(max(estimate - 2, 0), estimate + 3) if turn_start(layer, tz, k) <= at
+    ]
     k = max(candidates)
     assert turn_start(layer, tz, k + 1) > at
     return layer.participants[k % len(layer.participants)]

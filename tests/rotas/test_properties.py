@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from rotas import Layer, Override, Restriction, Schedule, Turn, final_schedule, gaps, on_call, shifts_for
+from rotas import (
+    Layer,
+    Override,
+    Restriction,
+    Schedule,
+    Turn,
+    final_schedule,
+    gaps,
+    on_call,
+    shifts_for,
+)
 from tests.rotas import reference
 
-UTC = timezone.utc
-ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Australia/Sydney", "America/Santiago", "UTC"]
+UTC = UTC
+ZONES = [
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Australia/Sydney",
+    "America/Santiago",
+    "UTC",
+]
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 # Windows start within two years of BASE; anchors from mid-2025 so some
 # windows begin before a layer's anchor.
@@ -68,7 +86,9 @@ def test_final_schedule_and_gaps_tile_the_window(case):
     schedule, start, end = case
     shifts = final_schedule(schedule, start, end)
     holes = gaps(schedule, start, end)
-    assert all(s.start.utcoffset() == timedelta(0) and s.end.utcoffset() == timedelta(0) for s in shifts)
+    assert all(
+        s.start.utcoffset() == timedelta(0) and s.end.utcoffset() == timedelta(0) for s in shifts
+    )
     assert [s.start for s in shifts] == sorted(s.start for s in shifts)
     for a, b in zip(shifts, shifts[1:]):
         assert a.end <= b.start  # never overlapping
@@ -88,7 +108,11 @@ def test_on_call_agrees_with_final_schedule(case, fractions):
     schedule, start, end = case
     shifts = final_schedule(schedule, start, end)
     holes = gaps(schedule, start, end)
-    for at in spread([s.start for s in shifts]) + spread([h[0] for h in holes], 10) + probes(start, end, fractions):
+    for at in (
+        spread([s.start for s in shifts])
+        + spread([h[0] for h in holes], 10)
+        + probes(start, end, fractions)
+    ):
         if not start <= at < end:
             continue
         result = on_call(schedule, at)
@@ -111,7 +135,9 @@ def test_engine_matches_an_independent_reference_model(case, fractions):
     boundaries, shift boundaries (handoffs) and random instants."""
     schedule, start, end = case
     shifts = final_schedule(schedule, start, end)
-    points = [start] + [s.start for s in shifts[:4]] + [s.end - timedelta(seconds=1) for s in shifts[:4]]
+    points = (
+        [start] + [s.start for s in shifts[:4]] + [s.end - timedelta(seconds=1) for s in shifts[:4]]
+    )
     for at in points + probes(start, end, fractions):
         if start <= at < end:
             expected = reference.who(schedule, at)
@@ -124,13 +150,20 @@ def test_engine_matches_an_independent_reference_model(case, fractions):
 def test_overrides_always_win_during_their_span(case):
     schedule, start, end = case
     for override in schedule.overrides:
-        for at in (override.start, override.start + (override.end - override.start) / 2,
-                   override.end - timedelta(microseconds=1)):
+        for at in (
+            override.start,
+            override.start + (override.end - override.start) / 2,
+            override.end - timedelta(microseconds=1),
+        ):
             assert on_call(schedule, at).source == "override"
     for shift in final_schedule(schedule, start, end):
         if any(o.start <= shift.start and shift.end <= o.end for o in schedule.overrides):
             assert shift.source == "override"
-    covered = [(max(o.start, start), min(o.end, end)) for o in schedule.overrides if o.end > start and o.start < end]
+    covered = [
+        (max(o.start, start), min(o.end, end))
+        for o in schedule.overrides
+        if o.end > start and o.start < end
+    ]
     for lo, hi in covered:
         assert not any(g_lo < hi and lo < g_hi for g_lo, g_hi in gaps(schedule, start, end))
 
@@ -148,7 +181,11 @@ def test_a_restricted_layer_never_yields_someone_outside_its_windows(case):
         layer = by_source.get(shift.source)
         if layer is None or not layer.restrictions:
             continue
-        for at in (shift.start, shift.start + (shift.end - shift.start) / 2, shift.end - timedelta(seconds=1)):
+        for at in (
+            shift.start,
+            shift.start + (shift.end - shift.start) / 2,
+            shift.end - timedelta(seconds=1),
+        ):
             assert reference.in_windows(layer, tz, at), (shift, at)
         checked += 1
         if checked > 12:
@@ -159,8 +196,9 @@ def test_a_restricted_layer_never_yields_someone_outside_its_windows(case):
 @given(cases(), st.sampled_from("abcxyz"))
 def test_shifts_for_is_that_persons_part_of_the_final_schedule(case, person):
     schedule, start, end = case
-    assert shifts_for(schedule, person, start, end) == [s for s in final_schedule(schedule, start, end)
-                                                        if s.person == person]
+    assert shifts_for(schedule, person, start, end) == [
+        s for s in final_schedule(schedule, start, end) if s.person == person
+    ]
 
 
 # Each zone's 2026 transitions (UTC instant), so DST-focused cases can put
@@ -168,8 +206,14 @@ def test_shifts_for_is_that_persons_part_of_the_final_schedule(case, person):
 TRANSITIONS = {
     "America/New_York": [datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 11, 1, 6, tzinfo=UTC)],
     "Europe/London": [datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)],
-    "Australia/Sydney": [datetime(2026, 4, 4, 16, tzinfo=UTC), datetime(2026, 10, 3, 16, tzinfo=UTC)],
-    "Australia/Lord_Howe": [datetime(2026, 4, 4, 15, tzinfo=UTC), datetime(2026, 10, 3, 15, 30, tzinfo=UTC)],
+    "Australia/Sydney": [
+        datetime(2026, 4, 4, 16, tzinfo=UTC),
+        datetime(2026, 10, 3, 16, tzinfo=UTC),
+    ],
+    "Australia/Lord_Howe": [
+        datetime(2026, 4, 4, 15, tzinfo=UTC),
+        datetime(2026, 10, 3, 15, 30, tzinfo=UTC),
+    ],
     "America/Santiago": [datetime(2026, 4, 5, 3, tzinfo=UTC), datetime(2026, 9, 6, 4, tzinfo=UTC)],
 }
 
@@ -192,7 +236,11 @@ def dst_cases(draw):
         if draw(st.booleans()):
             minute_of_day = (local_wall.hour * 60 + local_wall.minute + near()) % 1440
             other = (minute_of_day + draw(st.integers(1, 1439))) % 1440
-            opens, closes = (minute_of_day, other or 1440) if draw(st.booleans()) else (other, minute_of_day or 1440)
+            opens, closes = (
+                (minute_of_day, other or 1440)
+                if draw(st.booleans())
+                else (other, minute_of_day or 1440)
+            )
             if opens != closes:
                 rules = (Restriction(frozenset(range(7)), opens, closes),)
         people = tuple(draw(st.lists(st.sampled_from("abcd"), min_size=1, max_size=4)))

@@ -26,13 +26,25 @@ def test_rotas_imports_only_the_standard_library():
                 continue
             for name in names:
                 top = name.split(".")[0]
-                assert top == "rotas" or top in sys.stdlib_module_names, f"{path.name} imports {name}"
-                assert top not in {"os", "io", "socket", "subprocess", "pathlib", "time", "random", "logging"}, \
-                    f"{path.name} imports {name} (I/O, clocks or randomness)"
+                assert top == "rotas" or top in sys.stdlib_module_names, (
+                    f"{path.name} imports {name}"
+                )
+                assert top not in {
+                    "os",
+                    "io",
+                    "socket",
+                    "subprocess",
+                    "pathlib",
+                    "time",
+                    "random",
+                    "logging",
+                }, f"{path.name} imports {name} (I/O, clocks or randomness)"
 
 
 def test_rotas_does_no_io():
     for path, tree in _modules():
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                assert node.func.id not in IO_CALLS, f"{path.name}:{node.lineno} calls {node.func.id}"
+                assert node.func.id not in IO_CALLS, (
+                    f"{path.name}:{node.lineno} calls {node.func.id}"
+                )

@@ -1,13 +1,19 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.routing import in_working_hours, is_available, is_on_leave, parse_working_hours, validate_working_hours
+from app.routing import (
+    in_working_hours,
+    is_available,
+    is_on_leave,
+    parse_working_hours,
+    validate_working_hours,
+)
 
 NY = "America/New_York"
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(*args) -> datetime:
@@ -27,6 +33,7 @@ def minutes_available(hours, start, end, tz=NY) -> int:
 
 
 # ------------------------------------------------------------ plain windows
+
 
 def test_inside_and_outside_a_day_window_in_the_team_zone():
     hours = [{"days": ["tue"], "start": "09:00", "end": "17:00"}]
@@ -57,7 +64,9 @@ def test_any_window_is_enough():
 def test_day_names_are_case_insensitive():
     hours = [{"days": ["Mon", "TUE"], "start": "00:00", "end": "24:00"}]
     assert available(hours, utc(2026, 6, 2, 12, 0))
-    assert validate_working_hours(hours) == [{"days": ["mon", "tue"], "start": "00:00", "end": "24:00"}]
+    assert validate_working_hours(hours) == [
+        {"days": ["mon", "tue"], "start": "00:00", "end": "24:00"}
+    ]
 
 
 def test_end_of_day_written_as_24_00():
@@ -67,6 +76,7 @@ def test_end_of_day_written_as_24_00():
 
 
 # ------------------------------------------------------------ overnight windows
+
 
 def test_overnight_window_belongs_to_the_day_it_starts():
     hours = [{"days": ["fri"], "start": "22:00", "end": "06:00"}]
@@ -94,6 +104,7 @@ def test_equal_start_and_end_is_a_full_day_from_start():
 
 
 # ------------------------------------------------------------ DST
+
 
 def test_spring_forward_day_uses_local_wall_clock():
     hours = [{"days": ["sun"], "start": "09:00", "end": "17:00"}]
@@ -140,7 +151,9 @@ def test_overnight_window_across_fall_back_lasts_an_hour_longer():
 
 # ------------------------------------------------------------ leave and empty hours
 
-ALWAYS = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]
+ALWAYS = [
+    {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}
+]
 
 
 def test_leave_makes_unavailable_start_inclusive_end_exclusive():
@@ -173,6 +186,7 @@ def test_empty_working_hours_mean_never_available():
 
 # ------------------------------------------------------------ bad input
 
+
 def test_naive_now_is_refused():
     with pytest.raises(ValueError, match="now must be timezone-aware"):
         available(ALWAYS, datetime(2026, 6, 1, 12, 0))
@@ -191,7 +205,10 @@ def test_unknown_zone_is_refused():
         ([{"days": ["mon"], "start": "24:00", "end": "06:00"}], r"working_hours\[0\]\.start"),
         ([{"days": ["mon"], "start": "09:60", "end": "10:00"}], r"working_hours\[0\]\.start"),
         ([{"days": ["mon"], "start": "09:00"}], r"working_hours\[0\]\.end"),
-        ([ALWAYS[0], {"days": ["someday"], "start": "09:00", "end": "17:00"}], r"working_hours\[1\]\.days"),
+        (
+            [ALWAYS[0], {"days": ["someday"], "start": "09:00", "end": "17:00"}],
+            r"working_hours\[1\]\.days",
+        ),
         ([{"days": [], "start": "09:00", "end": "17:00"}], r"working_hours\[0\]\.days"),
         (["mon 9-5"], r"working_hours\[0\]"),
     ],
@@ -207,7 +224,9 @@ def test_malformed_hours_name_the_field(hours, field):
 
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 times = st.integers(0, 23 * 60 + 59).map(lambda m: f"{m // 60:02d}:{m % 60:02d}")
-instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
+instants = st.datetimes(
+    min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+)
 zones = st.sampled_from([NY, "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"])
 
 

@@ -6,7 +6,16 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.routing import PolicyLevel, RotaOnCallInfo, RoutingContext, StaffInfo, Target, plan, plan_from_json, plan_to_json
+from app.routing import (
+    PolicyLevel,
+    RotaOnCallInfo,
+    RoutingContext,
+    StaffInfo,
+    Target,
+    plan,
+    plan_from_json,
+    plan_to_json,
+)
 from tests.routing.helpers import NOW
 
 PROPERTY = settings(max_examples=200, deadline=None)
@@ -38,7 +47,9 @@ def team_staff(draw) -> dict[int, StaffInfo]:
 def snapshots(draw) -> tuple[RotaOnCallInfo, ...]:
     ids = draw(st.lists(rota_ids, unique=True, max_size=5))
     return tuple(
-        RotaOnCallInfo(rota_id=i, priority=draw(st.integers(1, 4)), staff_id=draw(st.none() | person_ids))
+        RotaOnCallInfo(
+            rota_id=i, priority=draw(st.integers(1, 4)), staff_id=draw(st.none() | person_ids)
+        )
         for i in ids
     )
 
@@ -51,7 +62,8 @@ targets = st.one_of(
 )
 policies = st.none() | st.lists(
     st.builds(PolicyLevel, st.lists(targets, max_size=3).map(tuple), st.none() | timeouts),
-    min_size=1, max_size=4,
+    min_size=1,
+    max_size=4,
 ).map(tuple)
 
 
@@ -81,7 +93,9 @@ def people(levels) -> list[int]:
 def reachable(ctx: RoutingContext, staff_id, *, needs_available=False) -> bool:
     info = ctx.staff.get(staff_id)
     return (
-        info is not None and info.active and not info.on_leave
+        info is not None
+        and info.active
+        and not info.on_leave
         and (info.sms_ok or ctx.channel == "voice")
         and (info.available or not needs_available)
     )
@@ -157,9 +171,15 @@ def test_unknown_caller_gets_no_case_manager_levels(ctx):
 def test_default_plan_reaches_exactly_the_reachable_people_in_order(ctx):
     ctx = replace(ctx, policy=None)
     levels = plan(ctx, NOW)
-    expected = {s for s in (ctx.client_assigned_id, ctx.client_backup_id) if reachable(ctx, s, needs_available=True)}
+    expected = {
+        s
+        for s in (ctx.client_assigned_id, ctx.client_backup_id)
+        if reachable(ctx, s, needs_available=True)
+    }
     expected |= {r.staff_id for r in ctx.on_call if reachable(ctx, r.staff_id)}
-    expected |= {s for s, info in ctx.staff.items() if info.role == "supervisor" and reachable(ctx, s)}
+    expected |= {
+        s for s, info in ctx.staff.items() if info.role == "supervisor" and reachable(ctx, s)
+    }
     assert set(people(levels)) == expected
     order = ["assigned", "backup", "rota", "supervisors", "fallback"]
     kinds = [order.index(level.kind) for level in levels]
@@ -204,7 +224,8 @@ def test_supervisors_are_copied_at_level_one_only_when_high_priority(ctx):
         assert copies == ()
         return
     expected = {
-        s for s, info in ctx.staff.items()
+        s
+        for s, info in ctx.staff.items()
         if info.role == "supervisor" and info.active and not info.on_leave and info.sms_ok
     } - set(levels[0].staff_ids)
     assert set(copies) == expected

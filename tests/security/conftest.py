@@ -19,7 +19,9 @@ def twilio_api():
     sids = itertools.count(1)
 
     def create(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(201, json={"sid": f"SM{next(sids):032d}", "status": "queued", "account_sid": TWILIO_SID})
+        return httpx.Response(
+            201, json={"sid": f"SM{next(sids):032d}", "status": "queued", "account_sid": TWILIO_SID}
+        )
 
     with respx.mock(assert_all_called=False) as mock:
         route = mock.post(MESSAGES_URL).mock(side_effect=create)
@@ -27,4 +29,6 @@ def twilio_api():
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: starts real server subprocesses (select with -m slow / -m 'not slow')")
+    config.addinivalue_line(
+        "markers", "slow: starts real server subprocesses (select with -m slow / -m 'not slow')"
+    )

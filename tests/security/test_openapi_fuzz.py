@@ -45,8 +45,14 @@ def test_no_input_makes_the_api_answer_5xx(app, seeded, admin_key):
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         def call(case):
             if time.monotonic() > deadline:
                 return
@@ -54,16 +60,22 @@ def test_no_input_makes_the_api_answer_5xx(app, seeded, admin_key):
                 response = case.call(headers=headers)
             except Exception as exc:  # an unhandled error is a 500 in production
                 calls.append(500)
-                failures.append(f"{case.method} {case.formatted_path} -> {type(exc).__name__}: {exc}"[:400]
-                                + f"\n    {case.as_curl_command()}")
+                failures.append(
+                    f"{case.method} {case.formatted_path} -> {type(exc).__name__}: {exc}"[:400]
+                    + f"\n    {case.as_curl_command()}"
+                )
                 return
             calls.append(response.status_code)
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: "
-                                f"{response.text[:300]}\n    {case.as_curl_command()}")
+                failures.append(
+                    f"{case.method} {case.formatted_path} -> {response.status_code}: "
+                    f"{response.text[:300]}\n    {case.as_curl_command()}"
+                )
 
         call()
-    print(f"schemathesis: {operations} operations, {len(calls)} calls, statuses {sorted(set(calls))}")
+    print(
+        f"schemathesis: {operations} operations, {len(calls)} calls, statuses {sorted(set(calls))}"
+    )
     assert operations >= 10, "the whole API should be under test"
     assert time.monotonic() < deadline, "the fuzz run must stay bounded (90 s)"
     assert len(calls) >= operations, "every operation should have been called"

@@ -34,8 +34,15 @@ def line(session, twilio_api) -> str:
 
 
 def sms(**extra) -> dict:
-    return {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": TWILIO_SID, "From": "+12015550150",
-            "To": LINE, "Body": "I need to talk", "NumMedia": "0", **extra}
+    return {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": TWILIO_SID,
+        "From": "+12015550150",
+        "To": LINE,
+        "Body": "I need to talk",
+        "NumMedia": "0",
+        **extra,
+    }
 
 
 def sign(url: str, params, token: str = TWILIO_TOKEN) -> str:
@@ -53,8 +60,10 @@ def post(client, params, signature: str | None, path: str = "/twilio/sms"):
 def recorded(session) -> tuple[int, int]:
     """(texts in the inbox, contact events): what a webhook wrote."""
     session.expire_all()
-    return (session.execute(select(func.count()).select_from(InboxMessage)).scalar_one(),
-            session.execute(select(func.count()).select_from(ContactEvent)).scalar_one())
+    return (
+        session.execute(select(func.count()).select_from(InboxMessage)).scalar_one(),
+        session.execute(select(func.count()).select_from(ContactEvent)).scalar_one(),
+    )
 
 
 def test_genuine_request_is_accepted_and_recorded(client, session, line):
@@ -68,9 +77,22 @@ def test_genuine_request_is_accepted_and_recorded(client, session, line):
     assert recorded(session)[1] >= 1
 
 
-@pytest.mark.parametrize("tamper", ["wrong_token", "altered_body", "altered_from", "extra_param",
-                                    "removed_param", "repeated_param", "missing", "empty", "garbage",
-                                    "other_path", "http_url_the_app_sees"])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "wrong_token",
+        "altered_body",
+        "altered_from",
+        "extra_param",
+        "removed_param",
+        "repeated_param",
+        "missing",
+        "empty",
+        "garbage",
+        "other_path",
+        "http_url_the_app_sees",
+    ],
+)
 def test_forged_requests_are_refused_and_change_nothing(client, session, line, tamper):
     params = sms()
     signature = sign(SMS_URL, params)
@@ -107,10 +129,13 @@ def test_parameters_twilio_adds_without_notice_are_signed_and_accepted(client, s
     assert recorded(session)[0] == 1
 
 
-@pytest.mark.parametrize("signed_url", [
-    "https://crisis.example.org:443/twilio/sms",   # Twilio sometimes signs with the default port
-    "https://crisis.example.org/twilio/sms",
-])
+@pytest.mark.parametrize(
+    "signed_url",
+    [
+        "https://crisis.example.org:443/twilio/sms",  # Twilio sometimes signs with the default port
+        "https://crisis.example.org/twilio/sms",
+    ],
+)
 def test_url_with_or_without_default_port(client, session, line, signed_url):
     params = sms()
     assert post(client, params, sign(signed_url, params)).status_code == 200
@@ -118,8 +143,12 @@ def test_url_with_or_without_default_port(client, session, line, signed_url):
 
 
 def test_public_base_url_with_explicit_port_accepts_twilio_signing_without_it(db, session, line):
-    app = create_app(make_settings(public_base_url="https://crisis.example.org:443"), db=db, run_worker=False,
-                     configure_logs=False)
+    app = create_app(
+        make_settings(public_base_url="https://crisis.example.org:443"),
+        db=db,
+        run_worker=False,
+        configure_logs=False,
+    )
     with TestClient(app, base_url=PUBLIC_BASE_URL) as c:
         params = sms()
         assert post(c, params, sign(SMS_URL, params)).status_code == 200
@@ -133,7 +162,9 @@ def test_behind_a_tls_proxy_the_public_https_url_is_what_counts(app, session, li
         params = sms()
         assert post(c, params, sign(SMS_URL, params)).status_code == 200
         params = sms()
-        assert post(c, params, sign("http://crisis.example.org/twilio/sms", params)).status_code == 403
+        assert (
+            post(c, params, sign("http://crisis.example.org/twilio/sms", params)).status_code == 403
+        )
     assert recorded(session)[0] == 1
 
 
@@ -159,7 +190,9 @@ def test_replayed_request_changes_nothing(client, session, line):
 def test_no_token_configured_refuses_everything(db, session, line):
     """Fail closed: without TWILIO_AUTH_TOKEN nothing can be verified, so nothing is trusted
     (not even a request "signed" with an empty key)."""
-    settings = make_settings(twilio_auth_token=None, twilio_account_sid=None, messaging_transport="outbox")
+    settings = make_settings(
+        twilio_auth_token=None, twilio_account_sid=None, messaging_transport="outbox"
+    )
     app = create_app(settings, db=db, run_worker=False, configure_logs=False)
     with TestClient(app, base_url=PUBLIC_BASE_URL) as c:
         params = sms()
@@ -169,17 +202,30 @@ def test_no_token_configured_refuses_everything(db, session, line):
 
 
 def twilio_webhook_paths(app) -> list[str]:
-    return sorted(path for path, methods in app.openapi()["paths"].items()
-                  if path.startswith("/twilio/") and "post" in methods)
+    return sorted(
+        path
+        for path, methods in app.openapi()["paths"].items()
+        if path.startswith("/twilio/") and "post" in methods
+    )
 
 
-def test_every_twilio_webhook_refuses_unsigned_and_wrongly_signed_requests(app, client, session, line):
+def test_every_twilio_webhook_refuses_unsigned_and_wrongly_signed_requests(
+    app, client, session, line
+):
     paths = twilio_webhook_paths(app)
     assert {"/twilio/sms", "/twilio/status", "/twilio/fallback"} <= set(paths)
     for path in paths:
-        params = {"CallSid": "CA" + uuid.uuid4().hex, "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": TWILIO_SID,
-                  "From": "+12015550150", "To": LINE, "MessageStatus": "delivered", "Digits": "1",
-                  "DialCallStatus": "completed", "CallStatus": "ringing"}
+        params = {
+            "CallSid": "CA" + uuid.uuid4().hex,
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": TWILIO_SID,
+            "From": "+12015550150",
+            "To": LINE,
+            "MessageStatus": "delivered",
+            "Digits": "1",
+            "DialCallStatus": "completed",
+            "CallStatus": "ringing",
+        }
         assert post(client, params, None, path=path).status_code == 403, path
         bad = sign(PUBLIC_BASE_URL + path, params, token="wrong")
         assert post(client, params, bad, path=path).status_code == 403, path

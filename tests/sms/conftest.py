@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import httpx
@@ -16,13 +16,13 @@ import respx
 from app import migrations
 from app.db import make_engine
 from app.oncall.models import Rota
-from tests.conftest import TEST_DATABASE_URL, TWILIO_API, TWILIO_SID, auth
+from tests.conftest import TEST_DATABASE_URL, TWILIO_API, TWILIO_SID
 from tests.factories import make_client, make_key, make_staff, make_team
 from tests.twilio_signing import post_signed
 
 MESSAGES_URL = f"{TWILIO_API}/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
 # A Wednesday, 14:00 in New York: inside office hours.
-OFFICE_HOURS = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)
+OFFICE_HOURS = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 ALL_WEEK_OFFICE = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}]
 
 
@@ -69,12 +69,28 @@ def twilio():
             return stub.fail_next.pop(0)
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
         sid = f"SM{next(sids):032d}"
-        stub.sent.append(Sent(to=form["To"], from_=form["From"], body=form["Body"],
-                              status_callback=form.get("StatusCallback", ""), sid=sid))
+        stub.sent.append(
+            Sent(
+                to=form["To"],
+                from_=form["From"],
+                body=form["Body"],
+                status_callback=form.get("StatusCallback", ""),
+                sid=sid,
+            )
+        )
         if stub.before_answer:
             stub.before_answer(stub.sent[-1])
-        return httpx.Response(201, json={"sid": sid, "status": "queued", "to": form["To"], "from": form["From"],
-                                         "body": form["Body"], "account_sid": TWILIO_SID})
+        return httpx.Response(
+            201,
+            json={
+                "sid": sid,
+                "status": "queued",
+                "to": form["To"],
+                "from": form["From"],
+                "body": form["Body"],
+                "account_sid": TWILIO_SID,
+            },
+        )
 
     with respx.mock(assert_all_called=False) as mock:
         mock.post(MESSAGES_URL).mock(side_effect=create_message)
@@ -104,37 +120,93 @@ class World:
 
 @pytest.fixture
 def world(session, client, twilio, clock) -> World:
-    team = make_team(session, name="North ICM", crisis_line_number="+19735550100", fallback_number="+19085550111",
-                     ack_timeout_seconds=300, priority_ack_timeout_seconds=60)
+    team = make_team(
+        session,
+        name="North ICM",
+        crisis_line_number="+19735550100",
+        fallback_number="+19085550111",
+        ack_timeout_seconds=300,
+        priority_ack_timeout_seconds=60,
+    )
     other = make_team(session, name="South ICM", crisis_line_number="+19735550101")
-    supervisor = make_staff(session, team, name="Sue Visor", phone="+12015550180", role="supervisor")
-    cm = make_staff(session, team, name="Casey Manager", phone="+12015550181", working_hours=ALL_WEEK_OFFICE)
-    backup = make_staff(session, team, name="Bea Backup", phone="+12015550182", working_hours=ALL_WEEK_OFFICE)
+    supervisor = make_staff(
+        session, team, name="Sue Visor", phone="+12015550180", role="supervisor"
+    )
+    cm = make_staff(
+        session, team, name="Casey Manager", phone="+12015550181", working_hours=ALL_WEEK_OFFICE
+    )
+    backup = make_staff(
+        session, team, name="Bea Backup", phone="+12015550182", working_hours=ALL_WEEK_OFFICE
+    )
     oncall = make_staff(session, team, name="Owen Call", phone="+12015550183")
-    client_row = make_client(session, team, preferred_name="Sam", assigned_case_manager_id=cm.id,
-                             backup_case_manager_id=backup.id,
-                             phones=[("+12015550150", "self"), ("+12015550151", "family")])
+    client_row = make_client(
+        session,
+        team,
+        preferred_name="Sam",
+        assigned_case_manager_id=cm.id,
+        backup_case_manager_id=backup.id,
+        phones=[("+12015550150", "self"), ("+12015550151", "family")],
+    )
     key = make_key(session, "supervisor", team)
     session.commit()
     # The rota row directly (the rota API has its own tests in tests/oncall).
-    session.add(Rota(team_id=team.id, name="Primary", priority=1, timezone="America/New_York", layers=[
-        {"name": "weekly", "turn": {"unit": "weeks", "length": 1}, "start": "2026-01-05T09:00",
-         "participants": [oncall.id], "restrictions": []}]))
+    session.add(
+        Rota(
+            team_id=team.id,
+            name="Primary",
+            priority=1,
+            timezone="America/New_York",
+            layers=[
+                {
+                    "name": "weekly",
+                    "turn": {"unit": "weeks", "length": 1},
+                    "start": "2026-01-05T09:00",
+                    "participants": [oncall.id],
+                    "restrictions": [],
+                }
+            ],
+        )
+    )
     session.commit()
-    return World(team=team, other_team=other, supervisor=supervisor, case_manager=cm, backup_cm=backup,
-                 oncall=oncall, client_row=client_row, client_phone="+12015550150", family_phone="+12015550151",
-                 supervisor_key=key)
+    return World(
+        team=team,
+        other_team=other,
+        supervisor=supervisor,
+        case_manager=cm,
+        backup_cm=backup,
+        oncall=oncall,
+        client_row=client_row,
+        client_phone="+12015550150",
+        family_phone="+12015550151",
+        supervisor_key=key,
+    )
 
 
 _sids = itertools.count(1)
 
 
-def text_in(client, world_or_line, from_number: str, body: str, sid: str | None = None, *, route: bool = True):
+def text_in(
+    client,
+    world_or_line,
+    from_number: str,
+    body: str,
+    sid: str | None = None,
+    *,
+    route: bool = True,
+):
     """A signed inbound SMS; then, unless `route=False`, what the worker does
     next: route the recorded text and send what that queued."""
-    line = world_or_line if isinstance(world_or_line, str) else world_or_line.team.crisis_line_number
-    params = {"MessageSid": sid or f"SMin{next(_sids):028d}", "AccountSid": TWILIO_SID,
-              "From": from_number, "To": line, "Body": body, "NumMedia": "0"}
+    line = (
+        world_or_line if isinstance(world_or_line, str) else world_or_line.team.crisis_line_number
+    )
+    params = {
+        "MessageSid": sid or f"SMin{next(_sids):028d}",
+        "AccountSid": TWILIO_SID,
+        "From": from_number,
+        "To": line,
+        "Body": body,
+        "NumMedia": "0",
+    }
     response = post_signed(client, "/twilio/sms", params)
     if route:
         route_inbox(client.app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -21,7 +21,7 @@ from app.messaging.outbox import enqueue
 from app.messaging.senders import SendResult
 from tests.factories import make_team
 
-NOW = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 CONTACTS = 4
 
 
@@ -60,17 +60,37 @@ def test_contacts_are_sent_side_by_side_and_each_contacts_messages_in_order(tmp_
     migrations.upgrade(database.engine)
     with database.session() as session:
         team = make_team(session, crisis_line_number="+19735550123")
-        contacts = [Contact(team_id=team.id, channel="sms", from_number=f"+1201555017{i}", created_at=NOW,
-                            updated_at=NOW) for i in range(CONTACTS)]
+        contacts = [
+            Contact(
+                team_id=team.id,
+                channel="sms",
+                from_number=f"+1201555017{i}",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            for i in range(CONTACTS)
+        ]
         session.add_all(contacts)
         session.flush()
         for step in ("first", "second", "third"):
             for contact in contacts:
-                enqueue(session=session, team=team, to_number=contact.from_number, body=f"c{contact.id} {step}",
-                        purpose="relay", contact_id=contact.id, now=NOW)
+                enqueue(
+                    session=session,
+                    team=team,
+                    to_number=contact.from_number,
+                    body=f"c{contact.id} {step}",
+                    purpose="relay",
+                    contact_id=contact.id,
+                    now=NOW,
+                )
     twilio = TwilioThatNeedsCompany()
-    dispatcher = Dispatcher(db=database, sender=twilio, status_callback_url="https://x/twilio/status",
-                            clock=lambda: NOW, concurrency=8)
+    dispatcher = Dispatcher(
+        db=database,
+        sender=twilio,
+        status_callback_url="https://x/twilio/status",
+        clock=lambda: NOW,
+        concurrency=8,
+    )
     try:
         assert dispatcher.dispatch() == 3 * CONTACTS
     finally:
@@ -106,11 +126,24 @@ def _queue_one(database, body: str) -> int:
     """A fresh database's one contact and one message waiting to be sent."""
     with database.session() as session:
         team = make_team(session, crisis_line_number="+19735550124")
-        contact = Contact(team_id=team.id, channel="sms", from_number="+12015550180", created_at=NOW, updated_at=NOW)
+        contact = Contact(
+            team_id=team.id,
+            channel="sms",
+            from_number="+12015550180",
+            created_at=NOW,
+            updated_at=NOW,
+        )
         session.add(contact)
         session.flush()
-        message = enqueue(session=session, team=team, to_number=contact.from_number, body=body, purpose="relay",
-                          contact_id=contact.id, now=NOW)
+        message = enqueue(
+            session=session,
+            team=team,
+            to_number=contact.from_number,
+            body=body,
+            purpose="relay",
+            contact_id=contact.id,
+            now=NOW,
+        )
         return message.id
 
 
@@ -122,8 +155,13 @@ def test_a_background_sender_is_kicked_without_waiting_for_twilio(tmp_path):
     migrations.upgrade(database.engine)
     message_id = _queue_one(database, "first")
     twilio = TwilioHeldOpen()
-    dispatcher = Dispatcher(db=database, sender=twilio, status_callback_url="https://x/twilio/status",
-                            clock=lambda: NOW, concurrency=4)
+    dispatcher = Dispatcher(
+        db=database,
+        sender=twilio,
+        status_callback_url="https://x/twilio/status",
+        clock=lambda: NOW,
+        concurrency=4,
+    )
     dispatcher.start_sending_in_background()
     try:
         assert dispatcher.sends_in_background
@@ -147,8 +185,9 @@ def test_without_a_background_sender_kick_sends_in_line(tmp_path):
     message_id = _queue_one(database, "only")
     twilio = TwilioHeldOpen()
     twilio.answer.set()
-    dispatcher = Dispatcher(db=database, sender=twilio, status_callback_url="https://x/twilio/status",
-                            clock=lambda: NOW)
+    dispatcher = Dispatcher(
+        db=database, sender=twilio, status_callback_url="https://x/twilio/status", clock=lambda: NOW
+    )
     try:
         assert not dispatcher.sends_in_background
         dispatcher.kick()
@@ -192,16 +231,25 @@ def test_a_router_leaves_sending_to_a_polling_sender_in_another_process(tmp_path
     router_twilio, sender_twilio = TwilioHeldOpen(), TwilioHeldOpen()
     router_twilio.answer.set()
     sender_twilio.answer.set()
-    router = Dispatcher(db=router_db, sender=router_twilio, status_callback_url="https://x/twilio/status",
-                        clock=lambda: NOW)
+    router = Dispatcher(
+        db=router_db,
+        sender=router_twilio,
+        status_callback_url="https://x/twilio/status",
+        clock=lambda: NOW,
+    )
     router.leave_sending_to_another_process()
     router.kick()
     assert router.sends_in_background and router_twilio.sent == []
     with router_db.session() as session:
         assert session.get(OutboundMessage, message_id).status == "pending"
 
-    sender = CountingDispatcher(db=Database.from_url(f"sqlite:///{path}", background=True), sender=sender_twilio,
-                                status_callback_url="https://x/twilio/status", clock=lambda: NOW, looks_wanted=12)
+    sender = CountingDispatcher(
+        db=Database.from_url(f"sqlite:///{path}", background=True),
+        sender=sender_twilio,
+        status_callback_url="https://x/twilio/status",
+        clock=lambda: NOW,
+        looks_wanted=12,
+    )
     sender.start_sending_in_background(poll_seconds=0.001)
     try:
         assert sender.looked_enough.wait(10)
@@ -269,18 +317,39 @@ def test_a_contacts_lanes_are_sent_side_by_side_and_each_in_order(tmp_path):
     migrations.upgrade(database.engine)
     with database.session() as session:
         team = make_team(session, crisis_line_number="+19735550125")
-        contact = Contact(team_id=team.id, channel="sms", from_number="+12015550181", created_at=NOW, updated_at=NOW)
+        contact = Contact(
+            team_id=team.id,
+            channel="sms",
+            from_number="+12015550181",
+            created_at=NOW,
+            updated_at=NOW,
+        )
         session.add(contact)
         session.flush()
-        for to, body, purpose, level in (("+12015550181", "auto-reply", "auto_reply", None),
-                                         ("+12013000001", "notify level 1", "notify", 1),
-                                         ("+12013000002", "notify level 2", "notify", 2),
-                                         ("+12015550181", "relay", "relay", None)):
-            enqueue(session=session, team=team, to_number=to, body=body, purpose=purpose, contact_id=contact.id,
-                    level=level, now=NOW)
+        for to, body, purpose, level in (
+            ("+12015550181", "auto-reply", "auto_reply", None),
+            ("+12013000001", "notify level 1", "notify", 1),
+            ("+12013000002", "notify level 2", "notify", 2),
+            ("+12015550181", "relay", "relay", None),
+        ):
+            enqueue(
+                session=session,
+                team=team,
+                to_number=to,
+                body=body,
+                purpose=purpose,
+                contact_id=contact.id,
+                level=level,
+                now=NOW,
+            )
     twilio = TwilioSlowForTheClient()
-    dispatcher = Dispatcher(db=database, sender=twilio, status_callback_url="https://x/twilio/status",
-                            clock=lambda: NOW, concurrency=8)
+    dispatcher = Dispatcher(
+        db=database,
+        sender=twilio,
+        status_callback_url="https://x/twilio/status",
+        clock=lambda: NOW,
+        concurrency=8,
+    )
     try:
         assert dispatcher.dispatch() == 4
     finally:
@@ -319,14 +388,28 @@ def test_a_message_queued_while_a_round_waits_on_twilio_goes_at_once(tmp_path):
 
     def queue(body: str, number: str) -> None:
         with database.session() as session:
-            contact = Contact(team_id=team.id, channel="sms", from_number=number, created_at=NOW, updated_at=NOW)
+            contact = Contact(
+                team_id=team.id, channel="sms", from_number=number, created_at=NOW, updated_at=NOW
+            )
             session.add(contact)
             session.flush()
-            enqueue(session=session, team=team, to_number=number, body=body, purpose="relay",
-                    contact_id=contact.id, now=NOW)
+            enqueue(
+                session=session,
+                team=team,
+                to_number=number,
+                body=body,
+                purpose="relay",
+                contact_id=contact.id,
+                now=NOW,
+            )
 
-    dispatcher = Dispatcher(db=database, sender=Twilio(), status_callback_url="https://x/twilio/status",
-                            clock=lambda: NOW, concurrency=8)
+    dispatcher = Dispatcher(
+        db=database,
+        sender=Twilio(),
+        status_callback_url="https://x/twilio/status",
+        clock=lambda: NOW,
+        concurrency=8,
+    )
     dispatcher.start_sending_in_background()
     try:
         queue("first", "+12015550182")

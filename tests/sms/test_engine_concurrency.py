@@ -4,9 +4,8 @@ fires exactly once (FOR UPDATE SKIP LOCKED), with real commits."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from app.contacts.inbound import InboundSms, handle_inbound_sms
@@ -18,7 +17,9 @@ from app.messaging.senders import SendResult
 from tests.conftest import make_settings
 from tests.factories import make_client, make_staff, make_team
 
-ALWAYS = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]
+ALWAYS = [
+    {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}
+]
 CONTACTS = 120
 
 
@@ -45,44 +46,67 @@ def side_by_side(functions: list) -> list:
     return results
 
 
-
-
 def test_two_engines_fire_each_escalation_once(committed_pg):
     settings = make_settings(committed_pg)
     seed_db = Database.from_url(committed_pg)
-    now = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
     with seed_db.session() as s:
         team = make_team(s, crisis_line_number="+19735550100")
         cm = make_staff(s, team, phone="+12015550181", working_hours=ALWAYS)
         backup = make_staff(s, team, phone="+12015550182", working_hours=ALWAYS)
         make_staff(s, team, phone="+12015550180", role="supervisor")
         for i in range(CONTACTS):
-            make_client(s, team, preferred_name=f"C{i}", assigned_case_manager_id=cm.id,
-                        backup_case_manager_id=backup.id, phones=[(f"+1201555{1000 + i:04d}", "self")])
+            make_client(
+                s,
+                team,
+                preferred_name=f"C{i}",
+                assigned_case_manager_id=cm.id,
+                backup_case_manager_id=backup.id,
+                phones=[(f"+1201555{1000 + i:04d}", "self")],
+            )
         team_id = team.id
     with seed_db.session() as s:
         from app.teams.models import Team
 
         team = s.get(Team, team_id)
         for i in range(CONTACTS):
-            handle_inbound_sms(session=s, team=team, now=now, settings=settings,
-                               sms=InboundSms(message_sid=f"SM{i:032d}", from_number=f"+1201555{1000 + i:04d}",
-                                              body="help"))
+            handle_inbound_sms(
+                session=s,
+                team=team,
+                now=now,
+                settings=settings,
+                sms=InboundSms(
+                    message_sid=f"SM{i:032d}", from_number=f"+1201555{1000 + i:04d}", body="help"
+                ),
+            )
 
     due = now + timedelta(seconds=team.ack_timeout_seconds + 1)
     engines = [Database.from_url(committed_pg) for _ in range(2)]
-    results = side_by_side([lambda db=db: tick(db=db, now=due, settings=settings, batch=10) for db in engines])
+    results = side_by_side(
+        [lambda db=db: tick(db=db, now=due, settings=settings, batch=10) for db in engines]
+    )
     assert sum(results) == CONTACTS
     assert all(r > 0 for r in results), f"both engines should have shared the work: {results}"
 
     with seed_db.session() as s:
-        escalated = s.execute(select(ContactEvent.contact_id, func.count()).where(ContactEvent.kind == "escalated")
-                              .group_by(ContactEvent.contact_id)).all()
+        escalated = s.execute(
+            select(ContactEvent.contact_id, func.count())
+            .where(ContactEvent.kind == "escalated")
+            .group_by(ContactEvent.contact_id)
+        ).all()
         assert len(escalated) == CONTACTS and all(n == 1 for _, n in escalated)
-        level2 = s.execute(select(func.count()).select_from(OutboundMessage).where(
-            OutboundMessage.level == 2, OutboundMessage.purpose == "notify")).scalar_one()
+        level2 = s.execute(
+            select(func.count())
+            .select_from(OutboundMessage)
+            .where(OutboundMessage.level == 2, OutboundMessage.purpose == "notify")
+        ).scalar_one()
         assert level2 == CONTACTS
-        assert s.execute(select(func.count()).select_from(Contact).where(Contact.level == 2)).scalar_one() == CONTACTS
+        assert (
+            s.execute(
+                select(func.count()).select_from(Contact).where(Contact.level == 2)
+            ).scalar_one()
+            == CONTACTS
+        )
     for e in engines + [seed_db]:
         e.engine.dispose()
 
@@ -111,12 +135,18 @@ def test_two_senders_claim_each_message_once(committed_pg):
     from app.messaging.outbox import enqueue
 
     seed_db = Database.from_url(committed_pg)
-    now = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
     with seed_db.session() as s:
         team = make_team(s, crisis_line_number="+19735550100")
         for i in range(300):
-            enqueue(session=s, team=team, to_number=f"+1201555{2000 + i:04d}", body=f"message {i}",
-                    purpose="notify", now=now)
+            enqueue(
+                session=s,
+                team=team,
+                to_number=f"+1201555{2000 + i:04d}",
+                body=f"message {i}",
+                purpose="notify",
+                now=now,
+            )
     twilio = CountingTwilio()
     both_claimed = threading.Barrier(2, timeout=30)
 
@@ -134,11 +164,21 @@ def test_two_senders_claim_each_message_once(committed_pg):
             return claimed
 
     databases = [Database.from_url(committed_pg) for _ in range(2)]
-    senders = [Sender(db=db, sender=twilio, status_callback_url="http://127.0.0.1/twilio/status",
-                      clock=lambda: now, concurrency=4) for db in databases]
+    senders = [
+        Sender(
+            db=db,
+            sender=twilio,
+            status_callback_url="http://127.0.0.1/twilio/status",
+            clock=lambda: now,
+            concurrency=4,
+        )
+        for db in databases
+    ]
     sent = side_by_side([lambda d=d: d.drain(max_rounds=100) for d in senders])
     assert sorted(twilio.bodies) == sorted(f"message {i}" for i in range(300))
-    assert sum(sent) == 300 and all(n > 0 for n in sent), f"both senders should have shared the work: {sent}"
+    assert sum(sent) == 300 and all(n > 0 for n in sent), (
+        f"both senders should have shared the work: {sent}"
+    )
     with seed_db.session() as s:
         rows = s.execute(select(OutboundMessage.status, OutboundMessage.attempts)).all()
     assert {(status, attempts) for status, attempts in rows} == {("queued", 1)}

@@ -7,10 +7,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.contacts.models import Contact, ContactEvent
-from app.messaging.models import OutboundMessage
 from app.messaging.texts import fits_one_segment
 from tests.conftest import PUBLIC_BASE_URL, auth
-from tests.sms.conftest import MESSAGES_URL, text_in, tick
+from tests.sms.conftest import text_in, tick
 from tests.twilio_signing import signature
 
 
@@ -24,13 +23,26 @@ def the_contact(session) -> Contact:
 
 
 def test_bad_signature_is_403_and_changes_nothing(client, world, session, twilio):
-    params = {"MessageSid": "SMbad", "From": world.client_phone, "To": world.team.crisis_line_number, "Body": "help"}
+    params = {
+        "MessageSid": "SMbad",
+        "From": world.client_phone,
+        "To": world.team.crisis_line_number,
+        "Body": "help",
+    }
     assert client.post("/twilio/sms", data=params).status_code == 403
     wrong = signature("/twilio/sms", params, token="not-the-token")
-    assert client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": wrong}).status_code == 403
+    assert (
+        client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": wrong}).status_code
+        == 403
+    )
     altered = dict(params, Body="altered")
     good_for_original = signature("/twilio/sms", params)
-    assert client.post("/twilio/sms", data=altered, headers={"X-Twilio-Signature": good_for_original}).status_code == 403
+    assert (
+        client.post(
+            "/twilio/sms", data=altered, headers={"X-Twilio-Signature": good_for_original}
+        ).status_code
+        == 403
+    )
     assert count(session, Contact) == 0 and count(session, ContactEvent) == 0
     assert twilio.sent == []
 
@@ -41,7 +53,9 @@ def test_unknown_crisis_line_is_404(client, world, session):
     assert count(session, Contact) == 0
 
 
-def test_client_text_opens_contact_auto_replies_and_notifies_assigned_case_manager(client, world, session, twilio):
+def test_client_text_opens_contact_auto_replies_and_notifies_assigned_case_manager(
+    client, world, session, twilio
+):
     r = text_in(client, world, world.client_phone, "I am not doing well tonight")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/xml")
@@ -66,7 +80,12 @@ def test_client_text_opens_contact_auto_replies_and_notifies_assigned_case_manag
     assert "not doing well" not in note.body
     assert fits_one_segment(note.body)
     assert twilio.to(world.backup_cm.phone) == [] and twilio.to(world.oncall.phone) == []
-    kinds = [e.kind for e in session.execute(select(ContactEvent).where(ContactEvent.contact_id == contact.id)).scalars()]
+    kinds = [
+        e.kind
+        for e in session.execute(
+            select(ContactEvent).where(ContactEvent.contact_id == contact.id)
+        ).scalars()
+    ]
     assert kinds[:1] == ["received"] and "auto_reply_sent" in kinds and "notified" in kinds
 
 
@@ -84,13 +103,22 @@ def test_second_text_continues_the_open_contact(client, world, session, twilio):
     text_in(client, world, world.client_phone, "second")
     assert count(session, Contact) == 1
     contact = the_contact(session)
-    received = session.execute(select(ContactEvent).where(
-        ContactEvent.contact_id == contact.id, ContactEvent.kind == "received")).scalars().all()
+    received = (
+        session.execute(
+            select(ContactEvent).where(
+                ContactEvent.contact_id == contact.id, ContactEvent.kind == "received"
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert [e.data["body"] for e in received] == ["first", "second"]
     assert len(twilio.to(world.client_phone)) == 1  # one auto-reply per contact
 
 
-def test_escalates_level_by_level_to_fallback_when_nobody_acknowledges(client, app, world, session, twilio, clock):
+def test_escalates_level_by_level_to_fallback_when_nobody_acknowledges(
+    client, app, world, session, twilio, clock
+):
     text_in(client, world, world.client_phone, "please call me")
     contact = the_contact(session)
     levels = [lv["kind"] for lv in contact.plan]
@@ -120,12 +148,21 @@ def test_escalates_level_by_level_to_fallback_when_nobody_acknowledges(client, a
     assert len(to_sender) == 2 and world.team.fallback_number in to_sender[-1].body
     assert any("UNANSWERED" in m.body for m in twilio.to(world.supervisor.phone))
     # Nobody was notified twice.
-    notified = session.execute(select(ContactEvent.staff_id).where(
-        ContactEvent.contact_id == contact.id, ContactEvent.kind == "notified")).scalars().all()
+    notified = (
+        session.execute(
+            select(ContactEvent.staff_id).where(
+                ContactEvent.contact_id == contact.id, ContactEvent.kind == "notified"
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert len(notified) == len(set(notified)) == 4
 
 
-def test_staff_free_text_is_relayed_from_the_line_and_acknowledges(client, app, world, session, twilio, clock):
+def test_staff_free_text_is_relayed_from_the_line_and_acknowledges(
+    client, app, world, session, twilio, clock
+):
     text_in(client, world, world.client_phone, "can someone talk")
     contact = the_contact(session)
     text_in(client, world, world.case_manager.phone, "Hi Sam, it's Casey. I'm here.")
@@ -159,8 +196,9 @@ def test_ack_pass_done_commands(client, app, world, session, twilio, clock):
     assert contact.status == "resolved" and contact.resolved_at is not None
 
 
-def test_a_late_pass_from_an_earlier_level_does_not_cut_the_current_level_short(client, app, world, session, twilio,
-                                                                              clock):
+def test_a_late_pass_from_an_earlier_level_does_not_cut_the_current_level_short(
+    client, app, world, session, twilio, clock
+):
     text_in(client, world, world.client_phone, "hello")
     clock.advance(seconds=301)
     tick(app)
@@ -177,7 +215,9 @@ def test_a_late_pass_from_an_earlier_level_does_not_cut_the_current_level_short(
     assert the_contact(session).level == 3 and len(twilio.to(world.oncall.phone)) == 1
 
 
-def test_hash_id_addresses_one_of_several_and_refuses_other_teams(client, world, session, twilio, clock):
+def test_hash_id_addresses_one_of_several_and_refuses_other_teams(
+    client, world, session, twilio, clock
+):
     from tests.factories import make_staff
 
     text_in(client, world, world.client_phone, "one")
@@ -228,7 +268,9 @@ def test_unknown_number_starts_at_the_rota(client, world, session, twilio):
 def test_shared_number_routes_as_unknown_and_lists_candidates(client, world, session, twilio):
     from tests.factories import make_client
 
-    second = make_client(session, world.team, preferred_name="Alex", phones=[(world.family_phone, "family")])
+    second = make_client(
+        session, world.team, preferred_name="Alex", phones=[(world.family_phone, "family")]
+    )
     session.commit()
     text_in(client, world, world.family_phone, "my son needs help")
     contact = the_contact(session)
@@ -237,7 +279,9 @@ def test_shared_number_routes_as_unknown_and_lists_candidates(client, world, ses
     assert [lv["kind"] for lv in contact.plan][0] == "rota"
 
 
-def test_priority_words_copy_supervisor_and_shorten_timeout(client, app, world, session, twilio, clock):
+def test_priority_words_copy_supervisor_and_shorten_timeout(
+    client, app, world, session, twilio, clock
+):
     text_in(client, world, world.client_phone, "I want to kill myself")
     contact = the_contact(session)
     assert contact.priority == "high"
@@ -254,16 +298,32 @@ def test_contact_api_shows_timeline_and_acknowledges(client, world, session, twi
     r = client.get(f"/v1/contacts/{contact.id}", headers=auth(world.supervisor_key))
     assert r.status_code == 200
     body = r.json()
-    assert body["channel"] == "sms" and body["from_number"] == world.client_phone and body["client_id"] == world.client_row.id
+    assert (
+        body["channel"] == "sms"
+        and body["from_number"] == world.client_phone
+        and body["client_id"] == world.client_row.id
+    )
     assert body["events"][0]["kind"] == "received"
-    listing = client.get("/v1/contacts", params={"status": "open"}, headers=auth(world.supervisor_key)).json()
+    listing = client.get(
+        "/v1/contacts", params={"status": "open"}, headers=auth(world.supervisor_key)
+    ).json()
     assert [c["id"] for c in listing["items"]] == [contact.id]
     r = client.post(f"/v1/contacts/{contact.id}/acknowledge", headers=auth(world.supervisor_key))
     assert r.status_code == 200 and r.json()["status"] == "acknowledged"
-    assert client.post(f"/v1/contacts/{contact.id}/acknowledge", headers=auth(world.supervisor_key)).status_code == 409
+    assert (
+        client.post(
+            f"/v1/contacts/{contact.id}/acknowledge", headers=auth(world.supervisor_key)
+        ).status_code
+        == 409
+    )
     from tests.factories import make_key
 
     other_key = make_key(session, "supervisor", world.other_team)
     session.commit()
     assert client.get(f"/v1/contacts/{contact.id}", headers=auth(other_key)).status_code == 404
-    assert client.get("/v1/contacts", params={"status": "bogus"}, headers=auth(world.supervisor_key)).status_code == 422
+    assert (
+        client.get(
+            "/v1/contacts", params={"status": "bogus"}, headers=auth(world.supervisor_key)
+        ).status_code
+        == 422
+    )

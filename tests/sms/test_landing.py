@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +23,7 @@ from tests.conftest import PUBLIC_BASE_URL, make_settings
 from tests.factories import make_client, make_staff, make_team
 from tests.twilio_signing import post_signed
 
-NOW = datetime(2026, 11, 18, 19, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 LINE = "+19735550100"
 CLIENT_PHONES = ["+12015550150", "+12015550152", "+12015550153"]
 
@@ -36,21 +36,42 @@ def file_app(tmp_path):
     database = Database.from_url(url)
     migrations.upgrade(database.engine)
     with database.session() as session:
-        team = make_team(session, name="North ICM", crisis_line_number=LINE, fallback_number="+19085550111")
+        team = make_team(
+            session, name="North ICM", crisis_line_number=LINE, fallback_number="+19085550111"
+        )
         cm = make_staff(session, team, name="Casey Manager", phone="+12015550181")
         for phone in CLIENT_PHONES:
-            make_client(session, team, preferred_name="Sam", assigned_case_manager_id=cm.id,
-                        phones=[(phone, "self")])
-    app = create_app(make_settings(url, messaging_transport="outbox"), db=database, run_worker=False,
-                     configure_logs=False)
+            make_client(
+                session,
+                team,
+                preferred_name="Sam",
+                assigned_case_manager_id=cm.id,
+                phones=[(phone, "self")],
+            )
+    app = create_app(
+        make_settings(url, messaging_transport="outbox"),
+        db=database,
+        run_worker=False,
+        configure_logs=False,
+    )
     app.state.runtime.clock = lambda: NOW
     with TestClient(app, base_url=PUBLIC_BASE_URL) as client:
         yield client, database, tmp_path / "crisisroute.db"
 
 
 def sms(client, sid: str, from_number: str = CLIENT_PHONES[0], body: str = "I need help"):
-    return post_signed(client, "/twilio/sms", {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": from_number,
-                                               "To": LINE, "Body": body, "NumMedia": "0"})
+    return post_signed(
+        client,
+        "/twilio/sms",
+        {
+            "MessageSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": from_number,
+            "To": LINE,
+            "Body": body,
+            "NumMedia": "0",
+        },
+    )
 
 
 def inbox_rows(database) -> list[InboxMessage]:
@@ -87,17 +108,26 @@ def test_landed_texts_are_handed_over_in_arrival_order_and_routed(file_app):
     assert [r.message_sid for r in rows] == sids
     assert all(r.processed_at == NOW for r in rows)
     assert [r.from_number for r in rows] == senders
-    assert all(r.received_at == NOW for r in rows)  # when the webhook took it, not when it was handed over
+    assert all(
+        r.received_at == NOW for r in rows
+    )  # when the webhook took it, not when it was handed over
     assert runtime.inbox_landing.waiting() == 0
     with database.session() as session:
-        assert sorted(c.from_number for c in session.execute(select(Contact)).scalars()) == sorted(senders)
+        assert sorted(c.from_number for c in session.execute(select(Contact)).scalars()) == sorted(
+            senders
+        )
 
 
 def test_a_retry_is_a_duplicate_before_and_after_the_hand_over(file_app):
     from prometheus_client import REGISTRY
 
     def duplicates() -> float:
-        return REGISTRY.get_sample_value("crisisroute_webhooks_total", {"kind": "sms", "result": "duplicate"}) or 0.0
+        return (
+            REGISTRY.get_sample_value(
+                "crisisroute_webhooks_total", {"kind": "sms", "result": "duplicate"}
+            )
+            or 0.0
+        )
 
     client, database, _ = file_app
     runtime = client.app.state.runtime
@@ -106,7 +136,9 @@ def test_a_retry_is_a_duplicate_before_and_after_the_hand_over(file_app):
     assert sms(client, "SMretry000000000000000000000000001").status_code == 200
     assert runtime.inbox_landing.waiting() == 1
     route_pending(runtime)
-    assert sms(client, "SMretry000000000000000000000000001").status_code == 200  # after: still a duplicate
+    assert (
+        sms(client, "SMretry000000000000000000000000001").status_code == 200
+    )  # after: still a duplicate
     assert runtime.inbox_landing.waiting() == 0
     assert duplicates() - before == 2
     assert [r.message_sid for r in inbox_rows(database)] == ["SMretry000000000000000000000000001"]
@@ -185,7 +217,9 @@ def test_no_landing_on_postgresql_or_a_shared_test_connection(db):
     assert InboxLanding.beside(db) is None
 
 
-def test_the_webhook_writes_at_once_when_the_landing_is_free_and_never_waits_on_the_event_loop(file_app):
+def test_the_webhook_writes_at_once_when_the_landing_is_free_and_never_waits_on_the_event_loop(
+    file_app,
+):
     """The event loop itself writes a text only when nothing can make it
     wait; while the hand-over holds the landing file's lock it leaves the
     write to a thread (None), and the webhook still records the text."""
@@ -194,18 +228,33 @@ def test_the_webhook_writes_at_once_when_the_landing_is_free_and_never_waits_on_
 
     client, database, _ = file_app
     landing = client.app.state.runtime.inbox_landing
-    assert sms(client, "SMfree0000000000000000000000000001").status_code == 200  # the file is ready now
+    assert (
+        sms(client, "SMfree0000000000000000000000000001").status_code == 200
+    )  # the file is ready now
     row = dict(to_number=LINE, from_number=CLIENT_PHONES[1], body="hello", now=NOW)
-    assert landing.record_without_waiting(message_sid="SMfree0000000000000000000000000002", **row) is True
-    assert landing.record_without_waiting(message_sid="SMfree0000000000000000000000000002", **row) is False
+    assert (
+        landing.record_without_waiting(message_sid="SMfree0000000000000000000000000002", **row)
+        is True
+    )
+    assert (
+        landing.record_without_waiting(message_sid="SMfree0000000000000000000000000002", **row)
+        is False
+    )
 
-    with open(landing.write_lock.path, "a+b") as hand_over:  # another holder of the lock, as the router is
+    with open(
+        landing.write_lock.path, "a+b"
+    ) as hand_over:  # another holder of the lock, as the router is
         fcntl.flock(hand_over.fileno(), fcntl.LOCK_EX)
-        assert landing.record_without_waiting(message_sid="SMfree0000000000000000000000000003", **row) is None
+        assert (
+            landing.record_without_waiting(message_sid="SMfree0000000000000000000000000003", **row)
+            is None
+        )
         released = threading.Timer(0.2, fcntl.flock, (hand_over.fileno(), fcntl.LOCK_UN))
         released.start()
         try:
-            assert sms(client, "SMfree0000000000000000000000000003").status_code == 200  # waited in a thread
+            assert (
+                sms(client, "SMfree0000000000000000000000000003").status_code == 200
+            )  # waited in a thread
         finally:
             released.join()
     assert landing.waiting() == 3

@@ -35,12 +35,18 @@ def prism_url():
         pytest.skip(f"Twilio's OpenAPI spec is not at {SPEC}")
     binary = PRISM_DIR / "node_modules" / ".bin" / "prism"
     if not binary.exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PRISM_DIR, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            cwd=PRISM_DIR,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     port = _free_port()
     process = subprocess.Popen(
         [str(binary), "mock", str(SPEC), "--host", "127.0.0.1", "--port", str(port), "--errors"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -64,8 +70,12 @@ def prism_url():
 def test_our_outbound_sms_is_valid_for_twilios_spec(prism_url):
     sender = TwilioSender(account_sid=TWILIO_SID, auth_token="token", api_base_url=prism_url)
     try:
-        result = sender.send(to="+12015550150", from_="+19735550100", body="We got your message.",
-                             status_callback="https://crisis.example.org/twilio/status")
+        result = sender.send(
+            to="+12015550150",
+            from_="+19735550100",
+            body="We got your message.",
+            status_callback="https://crisis.example.org/twilio/status",
+        )
     finally:
         sender.close()
     assert result.ok, result
@@ -74,6 +84,9 @@ def test_our_outbound_sms_is_valid_for_twilios_spec(prism_url):
 
 def test_prism_rejects_what_twilio_would_so_the_check_is_real(prism_url):
     # Missing To/Body: the spec says 400/422; our sender must count it as permanent.
-    response = httpx.post(f"{prism_url}/2010-04-01/Accounts/{TWILIO_SID}/Messages.json",
-                          data={"From": "+19735550100"}, auth=(TWILIO_SID, "token"))
+    response = httpx.post(
+        f"{prism_url}/2010-04-01/Accounts/{TWILIO_SID}/Messages.json",
+        data={"From": "+19735550100"},
+        auth=(TWILIO_SID, "token"),
+    )
     assert response.status_code >= 400

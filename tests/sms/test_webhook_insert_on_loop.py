@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 from sqlalchemy import select
@@ -17,18 +17,30 @@ from app.db import Database
 from app.messaging.models import InboxMessage
 from benchmarks.common import HOST, free_port
 
-NOW = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 
 
 def text(sid: str) -> dict:
-    return dict(message_sid=sid, to_number="+19735550100", from_number="+12015550150", body="are you there",
-                received_at=NOW, attempts=0)
+    return dict(
+        message_sid=sid,
+        to_number="+19735550100",
+        from_number="+12015550150",
+        body="are you there",
+        received_at=NOW,
+        attempts=0,
+    )
 
 
 def recorded_rows(db: Database) -> list[tuple[str, str, datetime]]:
     with db.session() as session:
-        return [tuple(r) for r in session.execute(
-            select(InboxMessage.message_sid, InboxMessage.body, InboxMessage.received_at).order_by(InboxMessage.id))]
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(
+                    InboxMessage.message_sid, InboxMessage.body, InboxMessage.received_at
+                ).order_by(InboxMessage.id)
+            )
+        ]
 
 
 def test_a_text_is_inserted_from_the_loop_once_and_a_retry_is_a_duplicate(committed_pg):
@@ -36,8 +48,10 @@ def test_a_text_is_inserted_from_the_loop_once_and_a_retry_is_a_duplicate(commit
 
     async def twice() -> list[int | None]:
         try:
-            return [await db.write_one_on_loop(RECORD_SMS, text("SM1")),
-                    await db.write_one_on_loop(RECORD_SMS, text("SM1"))]
+            return [
+                await db.write_one_on_loop(RECORD_SMS, text("SM1")),
+                await db.write_one_on_loop(RECORD_SMS, text("SM1")),
+            ]
         finally:
             await db.close_on_loop()
 
@@ -46,7 +60,9 @@ def test_a_text_is_inserted_from_the_loop_once_and_a_retry_is_a_duplicate(commit
     db.engine.dispose()
 
 
-def test_a_connection_that_died_idle_leaves_its_text_to_the_thread_path_and_the_pool_recovers(committed_pg):
+def test_a_connection_that_died_idle_leaves_its_text_to_the_thread_path_and_the_pool_recovers(
+    committed_pg,
+):
     db = Database.from_url(committed_pg)
     database_name = committed_pg.rsplit("/", 1)[1]
 
@@ -60,9 +76,11 @@ def test_a_connection_that_died_idle_leaves_its_text_to_the_thread_path_and_the_
             done_on_loop = await db.write_one_on_loop(RECORD_SMS, text("SM-before"))
             # A database restart, as the pool's idle connections see it.
             with psycopg.connect(committed_pg, autocommit=True) as admin:
-                killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                       "WHERE datname = %s AND pid <> pg_backend_pid()",
-                                       (database_name,)).fetchone()[0]
+                killed = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (database_name,),
+                ).fetchone()[0]
             after = []
             for i in range(3):
                 after.append(await db.write_one_on_loop(RECORD_SMS, text(f"SM-after-{i}")))
@@ -77,10 +95,13 @@ def test_a_connection_that_died_idle_leaves_its_text_to_the_thread_path_and_the_
 
     done_on_loop, killed, after, later = asyncio.run(scenario())
     assert done_on_loop == 1 and killed >= 1
-    assert set(after) <= {None, 1} and None in after  # a dead connection is not an error for the webhook
+    assert (
+        set(after) <= {None, 1} and None in after
+    )  # a dead connection is not an error for the webhook
     assert later == [1] * 5
     assert [sid for sid, _, _ in recorded_rows(db)] == (
-        ["SM-before"] + [f"SM-after-{i}" for i in range(3)] + [f"SM-later-{i}" for i in range(5)])
+        ["SM-before"] + [f"SM-after-{i}" for i in range(3)] + [f"SM-later-{i}" for i in range(5)]
+    )
     db.engine.dispose()
 
 

@@ -14,5 +14,3 @@ from tests.reliability.conftest import database_url, pg_url, servers, stand_in  
 
 if os.environ.get("CRISISROUTE_SOAK") != "1":
     collect_ignore_glob = ["test_*.py"]
-
-

@@ -8,7 +8,16 @@ from sqlalchemy import select
 
 from app.contacts.models import Contact, ContactEvent
 from tests.conftest import PUBLIC_BASE_URL
-from tests.voice.conftest import answer, call_in, call_status, dial_ended, numbers, press, the_dial, twiml
+from tests.voice.conftest import (
+    answer,
+    call_in,
+    call_status,
+    dial_ended,
+    numbers,
+    press,
+    the_dial,
+    twiml,
+)
 
 
 def the_contact(session) -> Contact:
@@ -17,13 +26,24 @@ def the_contact(session) -> Contact:
 
 
 def kinds(session, contact_id: int) -> list[str]:
-    return [e.kind for e in session.execute(
-        select(ContactEvent).where(ContactEvent.contact_id == contact_id).order_by(ContactEvent.id)).scalars()]
+    return [
+        e.kind
+        for e in session.execute(
+            select(ContactEvent)
+            .where(ContactEvent.contact_id == contact_id)
+            .order_by(ContactEvent.id)
+        ).scalars()
+    ]
 
 
 def events(session, contact_id: int, kind: str) -> list[ContactEvent]:
-    return list(session.execute(select(ContactEvent).where(
-        ContactEvent.contact_id == contact_id, ContactEvent.kind == kind).order_by(ContactEvent.id)).scalars())
+    return list(
+        session.execute(
+            select(ContactEvent)
+            .where(ContactEvent.contact_id == contact_id, ContactEvent.kind == kind)
+            .order_by(ContactEvent.id)
+        ).scalars()
+    )
 
 
 def test_call_is_greeted_and_dials_level_1_screened(client, world, session, twilio):
@@ -40,11 +60,18 @@ def test_call_is_greeted_and_dials_level_1_screened(client, world, session, twil
     dial = the_dial(root)
     assert dial.get("answerOnBridge") == "true"
     assert dial.get("timeout") == str(world.team.dial_timeout_seconds)
-    assert dial.get("action") == f"{PUBLIC_BASE_URL}/twilio/voice/dial-result?contact={contact.id}&level=1"
+    assert (
+        dial.get("action")
+        == f"{PUBLIC_BASE_URL}/twilio/voice/dial-result?contact={contact.id}&level=1"
+    )
     [number] = dial.findall("Number")
-    assert number.text == world.case_manager.phone  # level 1: the assigned case manager, in office hours
-    assert number.get("url") == (f"{PUBLIC_BASE_URL}/twilio/voice/screen?contact={contact.id}&level=1"
-                                 f"&staff={world.case_manager.id}")
+    assert (
+        number.text == world.case_manager.phone
+    )  # level 1: the assigned case manager, in office hours
+    assert number.get("url") == (
+        f"{PUBLIC_BASE_URL}/twilio/voice/screen?contact={contact.id}&level=1"
+        f"&staff={world.case_manager.id}"
+    )
     assert kinds(session, contact.id)[:3] == ["call_received", "planned", "dialled"]
     [dialled] = events(session, contact.id, "dialled")
     assert dialled.idempotency_key == f"CAcore1:dial:1:{world.case_manager.id}"
@@ -94,14 +121,18 @@ def test_no_answer_all_the_way_to_the_unscreened_fallback(client, world, session
         root = twiml(dial_ended(client, root, "CAchain", "no-answer"))
         contact = the_contact(session)
     # Plan order: case manager, backup, on-call, supervisors; nobody twice.
-    assert dialled == [[world.case_manager.phone], [world.backup_cm.phone], [world.oncall.phone],
-                       [world.supervisor.phone]]
+    assert dialled == [
+        [world.case_manager.phone],
+        [world.backup_cm.phone],
+        [world.oncall.phone],
+        [world.supervisor.phone],
+    ]
 
     # The end of the plan: the external fallback, dialled without screening.
     fallback = the_dial(root)
     [number] = fallback.findall("Number")
     assert number.text == world.team.fallback_number and number.get("url") is None
-    assert f"level=5" in fallback.get("action")
+    assert "level=5" in fallback.get("action")
     assert contact.status == "unanswered" and contact.level == 5
     assert "fallback_used" in kinds(session, contact.id)
     statuses = [e.data["status"] for e in events(session, contact.id, "dial_result")]
@@ -113,7 +144,9 @@ def test_no_answer_all_the_way_to_the_unscreened_fallback(client, world, session
     assert [child.tag for child in done] == ["Hangup"]
 
 
-def test_fallback_that_does_not_answer_tells_the_caller_where_to_turn(client, world, session, twilio):
+def test_fallback_that_does_not_answer_tells_the_caller_where_to_turn(
+    client, world, session, twilio
+):
     root = twiml(call_in(client, world, world.client_phone, "CAfbfail"))
     for _ in range(4):
         root = twiml(dial_ended(client, root, "CAfbfail", "no-answer"))
@@ -128,7 +161,10 @@ def test_unknown_caller_starts_with_the_on_call(client, world, session, twilio):
     contact = the_contact(session)
     assert contact.client_id is None
     leg, screen = answer(client, root, world.oncall.phone, "CAunknown")
-    assert twiml(screen).find("Gather").find("Say").text == "Crisis call for an unknown caller. Press 1 to accept."
+    assert (
+        twiml(screen).find("Gather").find("Say").text
+        == "Crisis call for an unknown caller. Press 1 to accept."
+    )
 
 
 def test_nobody_reachable_goes_straight_to_the_fallback_unscreened(client, world, session, twilio):

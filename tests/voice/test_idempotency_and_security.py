@@ -15,7 +15,16 @@ from app.messaging.outbox import is_opted_out
 from tests.conftest import PUBLIC_BASE_URL, make_settings
 from tests.sms.conftest import text_in
 from tests.twilio_signing import post_signed, signature
-from tests.voice.conftest import answer, call_in, dial_ended, numbers, path_of, press, the_dial, twiml
+from tests.voice.conftest import (
+    answer,
+    call_in,
+    dial_ended,
+    numbers,
+    path_of,
+    press,
+    the_dial,
+    twiml,
+)
 from tests.voice.test_dial_chain import events, the_contact
 
 
@@ -24,7 +33,9 @@ def count(session, model) -> int:
     return session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def test_every_repeated_callback_changes_nothing_and_answers_the_same(client, world, session, twilio):
+def test_every_repeated_callback_changes_nothing_and_answers_the_same(
+    client, world, session, twilio
+):
     first = call_in(client, world, world.client_phone, "CAdup")
     before = count(session, ContactEvent)
     again = call_in(client, world, world.client_phone, "CAdup")
@@ -68,8 +79,13 @@ def test_repeated_decline_status_and_recording_change_nothing(client, world, ses
     for _ in range(4):
         root = twiml(dial_ended(client, root, "CAdup2", "no-answer"))
     [record] = root.findall("Record")
-    params = {"CallSid": "CAdup2", "AccountSid": TWILIO_SID, "RecordingSid": "REdup",
-              "RecordingUrl": "https://api.twilio.com/r/REdup", "RecordingStatus": "completed"}
+    params = {
+        "CallSid": "CAdup2",
+        "AccountSid": TWILIO_SID,
+        "RecordingSid": "REdup",
+        "RecordingUrl": "https://api.twilio.com/r/REdup",
+        "RecordingStatus": "completed",
+    }
     post_signed(client, path_of(record.get("recordingStatusCallback")), params)
     call_status(client, "CAdup2", "completed")
     events_before, sent_before = count(session, ContactEvent), len(twilio.sent)
@@ -88,7 +104,10 @@ def test_bad_signature_is_403_and_changes_nothing(client, world, session, twilio
     params = {"CallSid": "CAbad", "From": world.client_phone, "To": world.team.crisis_line_number}
     assert client.post("/twilio/voice", data=params).status_code == 403
     wrong = signature("/twilio/voice", params, token="not-the-token")
-    assert client.post("/twilio/voice", data=params, headers={"X-Twilio-Signature": wrong}).status_code == 403
+    assert (
+        client.post("/twilio/voice", data=params, headers={"X-Twilio-Signature": wrong}).status_code
+        == 403
+    )
     assert count(session, Contact) == 0 and count(session, ContactEvent) == 0
 
     root = twiml(call_in(client, world, world.client_phone, "CAsig"))
@@ -98,7 +117,9 @@ def test_bad_signature_is_403_and_changes_nothing(client, world, session, twilio
     # Signed for level 1, posted with the query string changed: the query is signed too.
     good = signature(action, params)
     tampered = action.replace("level=1", "level=4")
-    assert client.post(tampered, data=params, headers={"X-Twilio-Signature": good}).status_code == 403
+    assert (
+        client.post(tampered, data=params, headers={"X-Twilio-Signature": good}).status_code == 403
+    )
     leg_url = path_of(the_dial(root).find("Number").get("url"))
     accept = {"CallSid": "CAlegX", "Digits": "1"}
     forged = leg_url.replace("screen?", "screen-result?")
@@ -117,14 +138,21 @@ def test_database_outage_is_503():
     dead = Database(make_engine("postgresql://nobody@127.0.0.1:1/none"))
     app = create_app(make_settings(), db=dead, run_worker=False, configure_logs=False)
     with TestClient(app, base_url=PUBLIC_BASE_URL) as c:
-        r = post_signed(c, "/twilio/voice", {"CallSid": "CAdb", "From": "+12015550150", "To": "+19735550100"})
+        r = post_signed(
+            c, "/twilio/voice", {"CallSid": "CAdb", "From": "+12015550150", "To": "+19735550100"}
+        )
         assert r.status_code == 503
-        r = post_signed(c, "/twilio/voice/dial-result?contact=1&level=1",
-                        {"CallSid": "CAdb", "DialCallStatus": "no-answer"})
+        r = post_signed(
+            c,
+            "/twilio/voice/dial-result?contact=1&level=1",
+            {"CallSid": "CAdb", "DialCallStatus": "no-answer"},
+        )
         assert r.status_code == 503
 
 
-def test_client_who_opted_out_of_sms_still_gets_the_whole_voice_path(client, world, session, twilio):
+def test_client_who_opted_out_of_sms_still_gets_the_whole_voice_path(
+    client, world, session, twilio
+):
     text_in(client, world, world.client_phone, "STOP")
     assert is_opted_out(session=session, team_id=world.team.id, number=world.client_phone)
     root = twiml(call_in(client, world, world.client_phone, "CAoptout"))

@@ -6,7 +6,17 @@ from __future__ import annotations
 from tests.conftest import PUBLIC_BASE_URL, TWILIO_SID
 from tests.sms.conftest import text_in, tick
 from tests.twilio_signing import post_signed
-from tests.voice.conftest import answer, call_in, call_status, dial_ended, numbers, path_of, press, the_dial, twiml
+from tests.voice.conftest import (
+    answer,
+    call_in,
+    call_status,
+    dial_ended,
+    numbers,
+    path_of,
+    press,
+    the_dial,
+    twiml,
+)
 from tests.voice.test_dial_chain import events, kinds, the_contact
 
 
@@ -27,8 +37,15 @@ def test_voicemail_pickup_is_not_an_answer(client, world, session, twilio):
     contact = the_contact(session)
     assert contact.status == "open" and contact.acknowledged_by is None and contact.level == 2
     [timeout] = events(session, contact.id, "call_declined")
-    assert timeout.staff_id == world.case_manager.id and timeout.level == 1 and timeout.data["digits"] is None
-    assert events(session, contact.id, "call_accepted") == [] and events(session, contact.id, "acknowledged") == []
+    assert (
+        timeout.staff_id == world.case_manager.id
+        and timeout.level == 1
+        and timeout.data["digits"] is None
+    )
+    assert (
+        events(session, contact.id, "call_accepted") == []
+        and events(session, contact.id, "acknowledged") == []
+    )
     [result] = events(session, contact.id, "dial_result")
     assert result.data["status"] == "completed" and result.data["answered"] is True
     assert twilio.sent == []
@@ -46,7 +63,11 @@ def test_declined_busy_and_failed_each_move_to_the_next_level(client, world, ses
     root = twiml(dial_ended(client, root, "CAbusy", "failed"))
     assert numbers(root) == [world.supervisor.phone]
     contact = the_contact(session)
-    assert [e.data["status"] for e in events(session, contact.id, "dial_result")] == ["completed", "busy", "failed"]
+    assert [e.data["status"] for e in events(session, contact.id, "dial_result")] == [
+        "completed",
+        "busy",
+        "failed",
+    ]
     [decline] = events(session, contact.id, "call_declined")
     assert decline.staff_id == world.case_manager.id
     assert contact.status == "open"
@@ -120,7 +141,9 @@ def test_hang_up_seen_first_on_the_dial_action(client, world, session, twilio):
     assert len(kinds(session, contact.id)) == before
 
 
-def test_caller_hangs_up_after_everyone_rang_the_current_level_is_texted(client, world, session, twilio):
+def test_caller_hangs_up_after_everyone_rang_the_current_level_is_texted(
+    client, world, session, twilio
+):
     world.team.voicemail_enabled = True
     session.add(world.team)
     session.commit()
@@ -157,7 +180,9 @@ def test_caller_gone_after_the_fallback_is_marked_for_callback(client, world, se
     assert len(twilio.sent) == sent
 
 
-def test_voicemail_before_the_fallback_alerts_on_call_and_supervisors_once(client, world, session, twilio):
+def test_voicemail_before_the_fallback_alerts_on_call_and_supervisors_once(
+    client, world, session, twilio
+):
     world.team.voicemail_enabled = True
     session.add(world.team)
     session.commit()
@@ -166,13 +191,22 @@ def test_voicemail_before_the_fallback_alerts_on_call_and_supervisors_once(clien
         root = twiml(dial_ended(client, root, "CAvmail", "no-answer"))
     [record] = root.findall("Record")
     contact = the_contact(session)
-    assert record.get("recordingStatusCallback") == f"{PUBLIC_BASE_URL}/twilio/voice/recording?contact={contact.id}"
+    assert (
+        record.get("recordingStatusCallback")
+        == f"{PUBLIC_BASE_URL}/twilio/voice/recording?contact={contact.id}"
+    )
     assert root.findall("Dial") == []  # the message comes before the fallback
     assert contact.status == "open"
 
     recording_url = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Recordings/RE123"
-    params = {"CallSid": "CAvmail", "AccountSid": TWILIO_SID, "RecordingSid": "RE123", "RecordingUrl": recording_url,
-              "RecordingStatus": "completed", "RecordingDuration": "31"}
+    params = {
+        "CallSid": "CAvmail",
+        "AccountSid": TWILIO_SID,
+        "RecordingSid": "RE123",
+        "RecordingUrl": recording_url,
+        "RecordingStatus": "completed",
+        "RecordingDuration": "31",
+    }
     path = path_of(record.get("recordingStatusCallback"))
     assert post_signed(client, path, params).status_code == 204
     for staff in (world.oncall, world.supervisor):
@@ -186,9 +220,20 @@ def test_voicemail_before_the_fallback_alerts_on_call_and_supervisors_once(clien
     assert the_contact(session).needs_callback is True
 
     # The message ends: the caller is connected to the external fallback, unscreened.
-    after = twiml(post_signed(client, path_of(record.get("action")),
-                              {"CallSid": "CAvmail", "AccountSid": TWILIO_SID, "CallStatus": "in-progress",
-                               "RecordingUrl": recording_url, "RecordingDuration": "31", "Digits": "#"}))
+    after = twiml(
+        post_signed(
+            client,
+            path_of(record.get("action")),
+            {
+                "CallSid": "CAvmail",
+                "AccountSid": TWILIO_SID,
+                "CallStatus": "in-progress",
+                "RecordingUrl": recording_url,
+                "RecordingDuration": "31",
+                "Digits": "#",
+            },
+        )
+    )
     [number] = the_dial(after).findall("Number")
     assert number.text == world.team.fallback_number and number.get("url") is None
     assert the_contact(session).status == "unanswered"
@@ -197,12 +242,16 @@ def test_voicemail_before_the_fallback_alerts_on_call_and_supervisors_once(clien
 def test_two_phones_ring_one_voicemail_one_human_who_presses_1(client, world, session, twilio):
     from tests.factories import make_staff
 
-    second = make_staff(session, world.team, name="Val Visor", phone="+12015550184", role="supervisor")
+    second = make_staff(
+        session, world.team, name="Val Visor", phone="+12015550184", role="supervisor"
+    )
     session.commit()
     root = twiml(call_in(client, world, world.client_phone, "CAtwo"))
     for _ in range(3):
         root = twiml(dial_ended(client, root, "CAtwo", "no-answer"))
-    assert sorted(numbers(root)) == sorted([world.supervisor.phone, second.phone])  # both ring at once
+    assert sorted(numbers(root)) == sorted(
+        [world.supervisor.phone, second.phone]
+    )  # both ring at once
     # The first supervisor's voicemail picks up and hears the screen; nothing pressed.
     vm_leg, vm_screen = answer(client, root, world.supervisor.phone, "CAtwo")
     twiml(press(client, twiml(vm_screen), vm_leg, "CAtwo", None))
@@ -212,7 +261,9 @@ def test_two_phones_ring_one_voicemail_one_human_who_presses_1(client, world, se
     assert list(twiml(press(client, twiml(screen), leg, "CAtwo", "1"))) == []
     contact = the_contact(session)
     assert contact.status == "acknowledged" and contact.acknowledged_by == second.id
-    assert [child.tag for child in twiml(dial_ended(client, root, "CAtwo", "completed"))] == ["Hangup"]
+    assert [child.tag for child in twiml(dial_ended(client, root, "CAtwo", "completed"))] == [
+        "Hangup"
+    ]
     dialled = [e.staff_id for e in events(session, contact.id, "dialled")]
     assert len(dialled) == len(set(dialled)) == 5
     assert twilio.sent == []
@@ -224,5 +275,9 @@ def test_accepted_call_status_is_not_a_missed_call(client, world, session, twili
     twiml(press(client, twiml(screen), leg, "CAok", "1"))
     call_status(client, "CAok", "completed")
     contact = the_contact(session)
-    assert contact.status == "acknowledged" and not contact.needs_callback and contact.next_escalation_at is None
+    assert (
+        contact.status == "acknowledged"
+        and not contact.needs_callback
+        and contact.next_escalation_at is None
+    )
     assert events(session, contact.id, "caller_hung_up") == [] and twilio.sent == []

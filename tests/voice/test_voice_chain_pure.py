@@ -3,23 +3,56 @@
 from __future__ import annotations
 
 from app.escalation.voice_chain import (
-    DONE, FALLBACK, STAFF, VOICEMAIL, caller_gone, first_dial, levels_up_to, next_dial, screen_prompt, screen_who,
-    sms_handoff_level, voicemail_alert,
+    DONE,
+    FALLBACK,
+    STAFF,
+    VOICEMAIL,
+    caller_gone,
+    first_dial,
+    levels_up_to,
+    next_dial,
+    screen_prompt,
+    screen_who,
+    sms_handoff_level,
+    voicemail_alert,
 )
 from app.routing.plan import Level, fallback_level
 
 PLAN = (
-    Level(number=1, kind="assigned", staff_ids=(10,), timeout_seconds=300, label="assigned case manager"),
-    Level(number=2, kind="rota", staff_ids=(11,), timeout_seconds=300, label="primary on-call", rota_id=1),
-    Level(number=3, kind="supervisors", staff_ids=(12, 13), timeout_seconds=300, label="supervisors"),
+    Level(
+        number=1,
+        kind="assigned",
+        staff_ids=(10,),
+        timeout_seconds=300,
+        label="assigned case manager",
+    ),
+    Level(
+        number=2,
+        kind="rota",
+        staff_ids=(11,),
+        timeout_seconds=300,
+        label="primary on-call",
+        rota_id=1,
+    ),
+    Level(
+        number=3, kind="supervisors", staff_ids=(12, 13), timeout_seconds=300, label="supervisors"
+    ),
     fallback_level(4, "+19085550111"),
 )
 
 
 def test_levels_in_order_then_fallback():
-    steps = [next_dial(PLAN, levels_up_to(PLAN, n), False) if n else next_dial(PLAN, (), False) for n in range(5)]
+    steps = [
+        next_dial(PLAN, levels_up_to(PLAN, n), False) if n else next_dial(PLAN, (), False)
+        for n in range(5)
+    ]
     assert [(s.kind, s.level, s.staff_ids) for s in steps] == [
-        (STAFF, 1, (10,)), (STAFF, 2, (11,)), (STAFF, 3, (12, 13)), (FALLBACK, 4, ()), (DONE, None, ())]
+        (STAFF, 1, (10,)),
+        (STAFF, 2, (11,)),
+        (STAFF, 3, (12, 13)),
+        (FALLBACK, 4, ()),
+        (DONE, None, ()),
+    ]
     assert steps[3].number == "+19085550111"
 
 
@@ -29,13 +62,19 @@ def test_accepted_is_done_whatever_is_left():
 
 def test_voicemail_stands_before_the_fallback():
     assert next_dial(PLAN, {1, 2, 3}, False, voicemail_enabled=True).kind == VOICEMAIL
-    assert next_dial(PLAN, {1, 2, 3}, False, voicemail_enabled=True, voicemail_taken=True).kind == FALLBACK
+    assert (
+        next_dial(PLAN, {1, 2, 3}, False, voicemail_enabled=True, voicemail_taken=True).kind
+        == FALLBACK
+    )
 
 
 def test_nobody_is_dialled_twice():
-    repeated = (PLAN[0], Level(number=2, kind="policy", staff_ids=(10, 11), timeout_seconds=60, label="x"),
-                Level(number=3, kind="policy", staff_ids=(10,), timeout_seconds=60, label="y"),
-                fallback_level(4, "988"))
+    repeated = (
+        PLAN[0],
+        Level(number=2, kind="policy", staff_ids=(10, 11), timeout_seconds=60, label="x"),
+        Level(number=3, kind="policy", staff_ids=(10,), timeout_seconds=60, label="y"),
+        fallback_level(4, "988"),
+    )
     assert next_dial(repeated, {1}, False).staff_ids == (11,)
     assert next_dial(repeated, {1, 2}, False).kind == FALLBACK
 
@@ -56,8 +95,9 @@ def test_caller_gone_and_prompt():
 
 
 def test_voicemail_alert_is_a_link():
-    assert voicemail_alert(contact_id=7, from_number="+12015550150", recording_url="https://x/RE1") == (
-        "#7 voicemail from +12015550150: https://x/RE1")
+    assert voicemail_alert(
+        contact_id=7, from_number="+12015550150", recording_url="https://x/RE1"
+    ) == ("#7 voicemail from +12015550150: https://x/RE1")
 
 
 def test_first_dial_is_level_1_or_straight_to_the_fallback():
