@@ -3,8 +3,9 @@ no database, no web framework.
 
 A schedule has an IANA time zone, ordered layers (later layers are higher and
 win where they have someone) and overrides (which win over every layer).
-Daily and weekly handoffs happen at local wall-clock time across DST; hourly
-turns are absolute durations. Every returned datetime is aware, in UTC.
+Every handoff (hourly, daily, weekly) happens at local wall-clock time across
+DST: the anchor's local time plus whole turns of local clock time. Every
+returned datetime is aware, in UTC.
 """
 
 from rotas.errors import (

@@ -1,9 +1,14 @@
 """One layer's timeline: turns (who) masked by restriction windows (when).
 
-Turn k of a daily/weekly layer starts at the anchor's local time-of-day on
-anchor date + k·length days; of an hourly layer, at anchor instant +
-k·length hours. The turn index at an instant is computed arithmetically, so
-the cost never depends on how long ago the rota started.
+Turn k of a layer starts at handoff k: the anchor's local wall-clock time
+plus k turn lengths of local clock time (hours, days or weeks alike),
+resolved to an instant by walltime.to_instant. So a 12-hour layer anchored at
+08:00 hands off at 08:00 and 20:00 all year; the turn across a DST change is
+shorter or longer by the change, and an hourly turn lying wholly inside a
+skipped hour lasts no time at all (its holder is passed over that once).
+Resolution never goes backwards, so turns abut: no gap, no overlap. The turn
+index at an instant is computed arithmetically from its local wall-clock
+reading, so the cost never depends on how long ago the rota started.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from rotas.model import Layer, Restriction
 from rotas.walltime import to_instant
+
+UNIT_DAYS = {"days": 1, "weeks": 7}
 
 
 class LayerClock:
@@ -25,8 +32,10 @@ class LayerClock:
         self.source = f"layer:{layer.name}"
         self.anchor = to_instant(layer.start, tz)
         unit, length = layer.turn.unit, layer.turn.length
-        self.hours = length if unit == "hours" else None
-        self.days = length * (7 if unit == "weeks" else 1) if unit != "hours" else None
+        # One turn of local clock time: naive datetime arithmetic is wall-clock arithmetic.
+        self.step = (
+            timedelta(hours=length) if unit == "hours" else timedelta(days=length * UNIT_DAYS[unit])
+        )
         # A rota of one person (e.g. a supervisor fallback) never hands off:
         # no need to enumerate its turns at all.
         distinct = set(layer.participants)
@@ -34,17 +43,15 @@ class LayerClock:
 
     # -- turns
     def turn_start(self, k: int) -> datetime:
-        if self.hours is not None:
-            return self.anchor + timedelta(hours=self.hours * k)
-        return to_instant(self.layer.start + timedelta(days=self.days * k), self.tz)
+        return to_instant(self.layer.start + self.step * k, self.tz)
 
     def turn_index(self, at: datetime) -> int:
-        """The k with turn_start(k) <= at < turn_start(k + 1) (negative before the anchor)."""
-        if self.hours is not None:
-            return int((at - self.anchor) // timedelta(hours=self.hours))
-        local_days = (at.astimezone(self.tz).date() - self.layer.start.date()).days
-        k = local_days // self.days
-        # The local date is a guess within one turn: settle at the handoff time.
+        """The largest k with turn_start(k) <= at (negative before the anchor),
+        so never a turn that lasts no time."""
+        local = at.astimezone(self.tz).replace(tzinfo=None)
+        k = (local - self.layer.start) // self.step
+        # The wall clock is a guess within one turn (it reads earlier than the
+        # handoffs already passed during a repeated hour): settle on instants.
         while self.turn_start(k) > at:
             k -= 1
         while self.turn_start(k + 1) <= at:
@@ -115,13 +122,14 @@ class LayerClock:
             k = self.turn_index(start)
             turn_begin = self.turn_start(k)
             while turn_begin < end:
-                turn_end = min(self.turn_start(k + 1), end)
-                person = self.person_for(k)
-                if turns and turns[-1][2] == person:
-                    turns[-1][1] = turn_end  # same person again (a repeated name): one piece
-                else:
-                    turns.append([max(turn_begin, start), turn_end, person])
-                k, turn_begin = k + 1, turn_end
+                turn_next = self.turn_start(k + 1)
+                if turn_next > turn_begin:  # a turn inside a skipped hour has no piece
+                    turn_end, person = min(turn_next, end), self.person_for(k)
+                    if turns and turns[-1][2] == person:
+                        turns[-1][1] = turn_end  # same person again (a repeated name): one piece
+                    else:
+                        turns.append([max(turn_begin, start), turn_end, person])
+                k, turn_begin = k + 1, turn_next
         windows = self.windows(start, end)
         pieces = []
         i = 0

@@ -2,8 +2,9 @@
 
 It shares no code with rotas/: wall-clock resolution here is by definition
 ("the first instant whose wall clock reads L or later"), found by stepping
-through UTC, and the turn index comes from a UTC-elapsed estimate plus a
-check of neighbours rather than from local dates. Valid for whole-minute
+through UTC; handoff k is the anchor's clock reading plus k turns counted in
+hours of clock time, and the turn index comes from a UTC-elapsed estimate plus
+a check of neighbours rather than from the local wall clock. Valid for whole-minute
 local times in zones whose transitions fall on whole minutes (all zones the
 tests use, since 1970).
 """
@@ -34,27 +35,39 @@ def resolve(local: datetime, tz: ZoneInfo) -> datetime:
     return probe
 
 
+HOURS_PER_UNIT = {"hours": 1, "days": 24, "weeks": 168}
+
+
 def turn_start(layer, tz: ZoneInfo, k: int) -> datetime:
-    if layer.turn.unit == "hours":
-        return resolve(layer.start, tz) + timedelta(hours=layer.turn.length * k)
-    days = layer.turn.length * (7 if layer.turn.unit == "weeks" else 1)
-    return resolve(layer.start + timedelta(days=days * k), tz)
+    """Handoff k: the anchor's wall-clock reading plus k turns of clock time
+    (every unit counted in hours of the local clock), then resolved."""
+    hours = layer.turn.length * HOURS_PER_UNIT[layer.turn.unit]
+    return resolve(layer.start + timedelta(hours=hours * k), tz)
 
 
 def layer_person(layer, tz: ZoneInfo, at: datetime):
-    first = turn_start(layer, tz, 0)
-    if at < first:
+    if at < turn_start(layer, tz, 0):
         return None
     if not in_windows(layer, tz, at):
         return None
-    hours = layer.turn.length * {"hours": 1, "days": 24, "weeks": 168}[layer.turn.unit]
+    return layer.participants[turn_index(layer, tz, at) % len(layer.participants)]
+
+
+def turn_index(layer, tz: ZoneInfo, at: datetime) -> int:
+    """The turn current at `at` (at or after the anchor)."""
+    first = turn_start(layer, tz, 0)
+    hours = layer.turn.length * HOURS_PER_UNIT[layer.turn.unit]
+    # UTC time elapsed differs from clock time elapsed by the zone's offset
+    # change (DST: an hour or less), so the estimate is within a few turns.
     estimate = int((at - first) / timedelta(hours=hours))
     candidates = [
-        k for k in range(max(estimate - 2, 0), estimate + 3) if turn_start(layer, tz, k) <= at
+        k for k in range(max(estimate - 3, 0), estimate + 4) if turn_start(layer, tz, k) <= at
     ]
-    k = max(candidates)
+    k = max(
+        candidates
+    )  # the last handoff at or before `at` (a turn lasting no time is never current)
     assert turn_start(layer, tz, k + 1) > at
-    return layer.participants[k % len(layer.participants)]
+    return k
 
 
 def in_windows(layer, tz: ZoneInfo, at: datetime) -> bool:

@@ -98,19 +98,125 @@ def test_new_york_ambiguous_0130_handoff_is_the_first_occurrence():
     assert on_call(s, z(2026, 11, 1, 6, 30)) == OnCall("b", "layer:main", z(2026, 11, 2, 6, 30))
 
 
-def test_hourly_turns_stay_absolute_across_dst():
-    for start, end in ((z(2026, 3, 7), z(2026, 3, 10)), (z(2026, 10, 31), z(2026, 11, 3))):
-        s = rota(
-            "America/New_York",
-            datetime(2026, 3, 1, 0, 0),
-            people=("a", "b", "c"),
-            unit="hours",
-            length=5,
-        )
-        shifts = final_schedule(s, start, end)
-        assert all(x.end - x.start == 5 * H for x in shifts[1:-1])
-        # Anchor 2026-03-01 00:00 EST = 05:00Z; every handoff is 05:00Z + 5k hours.
-        assert all((x.start - z(2026, 3, 1, 5)) % (5 * H) == timedelta(0) for x in shifts[1:])
+def test_new_york_12_hour_day_night_hands_off_at_0800_and_2000_across_both_changes():
+    s = rota(
+        "America/New_York",
+        datetime(2026, 3, 1, 8),
+        people=("day", "night"),
+        unit="hours",
+        length=12,
+    )
+    assert handoffs(s, z(2026, 3, 7, 13), z(2026, 3, 9, 13)) == [
+        (z(2026, 3, 7, 13), "day"),  # Sat 08:00 EST
+        (z(2026, 3, 8, 1), "night"),  # Sat 20:00 EST
+        (z(2026, 3, 8, 12), "day"),  # Sun 08:00 EDT: the night across the change is 11 h
+        (z(2026, 3, 9, 0), "night"),  # Sun 20:00 EDT
+        (z(2026, 3, 9, 12), "day"),  # Mon 08:00 EDT
+    ]
+    assert handoffs(s, z(2026, 10, 31, 12), z(2026, 11, 2, 14)) == [
+        (z(2026, 10, 31, 12), "day"),  # Sat 08:00 EDT (turn 488 since 1 March)
+        (z(2026, 11, 1), "night"),  # Sat 20:00 EDT
+        (z(2026, 11, 1, 13), "day"),  # Sun 08:00 EST: the night across the change is 13 h
+        (z(2026, 11, 2, 1), "night"),  # Sun 20:00 EST
+        (z(2026, 11, 2, 13), "day"),  # Mon 08:00 EST
+    ]
+    assert on_call(s, z(2026, 3, 8, 11, 59)) == OnCall(
+        "night", "layer:main", z(2026, 3, 8, 12)
+    )  # 07:59 EDT
+    assert on_call(s, z(2026, 11, 1, 12, 30)) == OnCall(
+        "night", "layer:main", z(2026, 11, 1, 13)
+    )  # 07:30 EST
+    # A whole year: every handoff is the day worker at 08:00 or the night worker at 20:00.
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    year = final_schedule(s, z(2026, 3, 1, 13), z(2027, 3, 1, 13))
+    assert len(year) == 730
+    assert {(x.start.astimezone(ny).strftime("%H:%M"), x.person) for x in year} == {
+        ("08:00", "day"),
+        ("20:00", "night"),
+    }
+
+
+def test_new_york_3_hour_turns_from_midnight_end_at_0300_on_both_transition_days():
+    s = rota(
+        "America/New_York", datetime(2026, 3, 8, 0, 0), people=("a", "b"), unit="hours", length=3
+    )
+    first, second = final_schedule(s, z(2026, 3, 8, 5), z(2026, 3, 8, 13))[:2]
+    assert (first.start, first.end, first.person) == (
+        z(2026, 3, 8, 5),
+        z(2026, 3, 8, 7),
+        "a",
+    )  # 00:00 EST-03:00 EDT
+    assert first.end - first.start == 2 * H
+    assert (second.start, second.end) == (z(2026, 3, 8, 7), z(2026, 3, 8, 10))  # 03:00-06:00 EDT
+    s = rota(
+        "America/New_York", datetime(2026, 11, 1, 0, 0), people=("a", "b"), unit="hours", length=3
+    )
+    first, second = final_schedule(s, z(2026, 11, 1, 4), z(2026, 11, 1, 14))[:2]
+    assert (first.start, first.end, first.person) == (
+        z(2026, 11, 1, 4),
+        z(2026, 11, 1, 8),
+        "a",
+    )  # 00:00 EDT-03:00 EST
+    assert first.end - first.start == 4 * H
+    assert (second.start, second.end) == (z(2026, 11, 1, 8), z(2026, 11, 1, 11))  # 03:00-06:00 EST
+
+
+def test_new_york_1_hour_turns_through_the_skipped_and_the_repeated_hour():
+    # Anchor 1 March 00:00; 8 March and 1 November 00:00 are turns 168 and 5880, both multiples of 7: "a".
+    s = rota(
+        "America/New_York", datetime(2026, 3, 1), people=tuple("abcdefg"), unit="hours", length=1
+    )
+    spring = (z(2026, 3, 8, 4), z(2026, 3, 8, 9))
+    assert handoffs(s, *spring) == [
+        (z(2026, 3, 8, 4), "g"),  # 23:00 EST
+        (z(2026, 3, 8, 5), "a"),  # 00:00 EST
+        (z(2026, 3, 8, 6), "b"),  # 01:00 EST
+        (
+            z(2026, 3, 8, 7),
+            "d",
+        ),  # 03:00 EDT: c's 02:00-03:00 turn lies wholly in the skipped hour and lasts no time
+        (z(2026, 3, 8, 8), "e"),  # 04:00 EDT
+    ]
+    autumn = (z(2026, 11, 1, 3), z(2026, 11, 1, 9))
+    assert handoffs(s, *autumn) == [
+        (z(2026, 10, 31, 3) + 24 * H, "g"),  # 23:00 EDT
+        (z(2026, 11, 1, 4), "a"),  # 00:00 EDT
+        (z(2026, 11, 1, 5), "b"),  # the first 01:00 (EDT) until 02:00 EST: both 01:00s, 2 h
+        (z(2026, 11, 1, 7), "c"),  # 02:00 EST
+        (z(2026, 11, 1, 8), "d"),  # 03:00 EST
+    ]
+    assert on_call(s, z(2026, 11, 1, 6, 30)) == OnCall(
+        "b", "layer:main", z(2026, 11, 1, 7)
+    )  # the second 01:30
+    for window in (spring, autumn):
+        shifts = final_schedule(s, *window)
+        # Somebody at every instant, one person at a time, nobody on call twice.
+        assert gaps(s, *window) == []
+        assert all(a.end == b.start for a, b in zip(shifts, shifts[1:]))
+        assert len({x.person for x in shifts}) == len(shifts)
+
+
+def test_every_handoff_of_a_5_hour_turn_over_a_year_is_at_local_clock_time():
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    s = rota(
+        "America/New_York", datetime(2026, 1, 1), people=("a", "b", "c"), unit="hours", length=5
+    )
+    year = final_schedule(s, z(2026, 1, 1, 5), z(2027, 1, 1, 5))
+    assert len(year) == 8760 // 5  # 1752 turns of local clock time in 2026
+    local_starts = [x.start.astimezone(ny).replace(tzinfo=None) for x in year]
+    assert local_starts == [datetime(2026, 1, 1) + 5 * H * k for k in range(1752)]
+    assert [x.person for x in year] == ["abc"[k % 3] for k in range(1752)]
+    odd = {x.start: x.end - x.start for x in year if x.end - x.start != 5 * H}
+    assert odd == {
+        z(2026, 3, 8, 6): 4 * H,  # 01:00 EST -> 06:00 EDT
+        z(2026, 11, 1, 3): 6 * H,
+    }  # 23:00 EDT -> 04:00 EST
+    # 25 December 12:00 EST is 8604 clock hours on: turn 1720 (08:00-13:00), 1720 % 3 == 1.
+    assert on_call(s, z(2026, 12, 25, 17)) == OnCall("b", "layer:main", z(2026, 12, 25, 18))
 
 
 # --- Europe/London: BST starts 2026-03-29 01:00Z (01:00 -> 02:00), ends 2026-10-25 01:00Z (02:00 -> 01:00).
@@ -209,6 +315,36 @@ def test_australia_lord_howe_turns_are_24_and_a_half_then_23_and_a_half_hours():
     assert final_schedule(s, z(2026, 10, 2, 15, 45), z(2026, 10, 4))[1].start == z(
         2026, 10, 3, 15, 30
     )  # gap
+
+
+def test_australia_lord_howe_12_hour_turns_hand_off_at_0800_and_2000_across_the_half_hour_changes():
+    s = rota(
+        "Australia/Lord_Howe",
+        datetime(2026, 4, 1, 8),
+        people=("day", "night"),
+        unit="hours",
+        length=12,
+    )
+    assert handoffs(s, z(2026, 4, 3, 21), z(2026, 4, 5, 10)) == [
+        (z(2026, 4, 3, 21), "day"),  # Apr 4 08:00 +11
+        (z(2026, 4, 4, 9), "night"),  # 20:00 +11
+        (z(2026, 4, 4, 21, 30), "day"),  # Apr 5 08:00 +10:30: the night is 12 h 30
+        (z(2026, 4, 5, 9, 30), "night"),  # 20:00 +10:30
+    ]
+    assert on_call(s, z(2026, 4, 4, 21)) == OnCall("night", "layer:main", z(2026, 4, 4, 21, 30))
+    assert handoffs(s, z(2026, 10, 2, 21, 30), z(2026, 10, 4, 9, 30)) == [
+        (z(2026, 10, 2, 21, 30), "day"),  # Oct 3 08:00 +10:30 (turn 370)
+        (z(2026, 10, 3, 9, 30), "night"),  # 20:00 +10:30
+        (z(2026, 10, 3, 21), "day"),  # Oct 4 08:00 +11: the night is 11 h 30
+        (z(2026, 10, 4, 9), "night"),  # 20:00 +11
+    ]
+    # 02:15 does not exist on 4 October (02:00 -> 02:30): that handoff is the change itself.
+    s = rota("Australia/Lord_Howe", datetime(2026, 10, 1, 2, 15), unit="hours", length=12)
+    assert [x.start for x in final_schedule(s, z(2026, 10, 3, 3, 45), z(2026, 10, 4, 3, 30))] == [
+        z(2026, 10, 3, 3, 45),  # Oct 3 14:15 +10:30
+        z(2026, 10, 3, 15, 30),  # 02:15 -> 02:30 +11, 11 h 45 later
+        z(2026, 10, 4, 3, 15),  # 14:15 +11, 11 h 45 later
+    ]
 
 
 # --- Restrictions
@@ -425,11 +561,10 @@ def test_on_call_ten_years_after_the_anchor_is_exact():
     hourly = rota(
         "Australia/Lord_Howe", datetime(2026, 1, 1), people=tuple("abcdefg"), unit="hours", length=7
     )
-    at = z(2036, 3, 3, 3, 3)
-    k = (at - z(2025, 12, 31, 13)) // (7 * H)  # anchor: midnight +11:00
-    assert on_call(hourly, at) == OnCall(
-        "abcdefg"[k % 7], "layer:main", z(2025, 12, 31, 13) + (k + 1) * 7 * H
-    )
+    # 2036-03-03 03:03Z is 14:03 +11, 3714 days and 14 clock hours on: turn 89150 // 7 = 12735
+    # (09:00-16:00 local), 12735 % 7 == 2.
+    assert on_call(hourly, z(2036, 3, 3, 3, 3)) == OnCall("c", "layer:main", z(2036, 3, 3, 5))
+    assert on_call(hourly, z(2036, 3, 2, 21, 59)).person == "b"  # 08:59 +11
 
 
 def test_shifts_for_one_person():

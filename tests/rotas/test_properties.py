@@ -262,3 +262,44 @@ def test_handoffs_and_windows_around_real_transitions_match_the_reference(case):
             if start <= at < end:
                 result = on_call(schedule, at)
                 assert (result.person, result.source) == reference.who(schedule, at), at
+
+
+@st.composite
+def single_layer_cases(draw):
+    """One unrestricted layer of 3-5 distinct people (so every turn that lasts
+    any time is its own shift), windows often across a real transition."""
+    tz_name = draw(st.sampled_from(sorted(TRANSITIONS)))
+    unit = draw(st.sampled_from(["hours", "hours", "hours", "days", "weeks"]))
+    length = draw(st.integers(1, 13 if unit == "hours" else 2))
+    transition = draw(st.sampled_from(TRANSITIONS[tz_name]))
+    anchor = datetime(2026, 1, 1) + timedelta(minutes=15 * draw(st.integers(0, 4 * 24 * 300)))
+    layer = Layer("L", Turn(unit, length), anchor, tuple("abcde"[: draw(st.integers(3, 5))]))
+    start = transition - timedelta(minutes=15 * draw(st.integers(0, 4 * 24 * 5)))
+    end = transition + timedelta(minutes=15 * draw(st.integers(1, 4 * 24 * 5)))
+    return Schedule(tz_name, (layer,)), start, end
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(single_layer_cases())
+def test_turns_abut_and_hand_off_at_the_anchors_local_time_plus_whole_turns(case):
+    """From the anchor on there is never a hole, and the shifts are exactly the
+    reference's handoffs: anchor wall-clock time + k turns, resolved."""
+    from zoneinfo import ZoneInfo
+
+    schedule, start, end = case
+    layer, tz = schedule.layers[0], ZoneInfo(schedule.timezone)
+    begin = max(start, reference.turn_start(layer, tz, 0))
+    if begin >= end:
+        assert final_schedule(schedule, start, end) == []
+        return
+    assert gaps(schedule, begin, end) == []
+    k = reference.turn_index(layer, tz, begin)
+    expected = [(begin, layer.participants[k % len(layer.participants)])]
+    while (handoff := reference.turn_start(layer, tz, k + 1)) < end:
+        k += 1
+        person = layer.participants[k % len(layer.participants)]
+        if handoff == expected[-1][0]:
+            expected[-1] = (handoff, person)  # the turn before lay wholly in a skipped hour
+        else:
+            expected.append((handoff, person))
+    assert [(x.start, x.person) for x in final_schedule(schedule, begin, end)] == expected
