@@ -4,6 +4,7 @@ and how overrides (recent, old, far ahead) change the answer."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -208,3 +209,124 @@ def test_override_must_name_an_active_member_of_the_rotas_team(client, team, ses
         client.get(f"/v1/rotas/{rota['id']}/overrides", headers=auth(team.supervisor_key)).json()
         == []
     )
+
+
+def test_12_hour_rota_hands_off_at_0800_and_2000_local_in_schedule_calendar_and_notices(
+    client, team, clock, session
+):
+    """A day/night rota anchored at 08:00 New York keeps 08:00/20:00 across the
+    March (07:00Z) and November (06:00Z) changes: in the schedule, in the
+    calendar feeds and in the shift notice 30 minutes before a handoff."""
+    from icalendar import Calendar
+
+    from app.escalation.notices import send_shift_notices
+    from app.messaging.models import OutboundMessage
+
+    ny = ZoneInfo("America/New_York")
+    body = weekly(team, name="Day and night")
+    body["layers"][0].update(
+        name="day-night", turn={"unit": "hours", "length": 12}, start="2026-03-01T08:00"
+    )
+    rota = create(client, team, body)
+    names = {team.a.id: "Alice", team.b.id: "Bob"}  # turn 0 (08:00) is Alice's
+
+    def schedule(start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
+        r = client.get(
+            f"/v1/rotas/{rota['id']}/schedule",
+            params={"start": start.isoformat(), "end": end.isoformat()},
+            headers=auth(team.case_manager_key),
+        )
+        assert r.status_code == 200, r.text
+        return [
+            (
+                datetime.fromisoformat(x["start"]),
+                datetime.fromisoformat(x["end"]),
+                names[x["staff_id"]],
+            )
+            for x in r.json()
+        ]
+
+    assert schedule(datetime(2026, 3, 7, 13, tzinfo=UTC), datetime(2026, 3, 9, 12, tzinfo=UTC)) == [
+        (
+            datetime(2026, 3, 7, 13, tzinfo=UTC),
+            datetime(2026, 3, 8, 1, tzinfo=UTC),
+            "Alice",
+        ),  # 08:00-20:00 EST
+        (
+            datetime(2026, 3, 8, 1, tzinfo=UTC),
+            datetime(2026, 3, 8, 12, tzinfo=UTC),
+            "Bob",
+        ),  # 20:00 EST-08:00 EDT, 11 h
+        (
+            datetime(2026, 3, 8, 12, tzinfo=UTC),
+            datetime(2026, 3, 9, 0, tzinfo=UTC),
+            "Alice",
+        ),  # 08:00-20:00 EDT
+        (datetime(2026, 3, 9, 0, tzinfo=UTC), datetime(2026, 3, 9, 12, tzinfo=UTC), "Bob"),
+    ]
+    assert schedule(
+        datetime(2026, 10, 31, 12, tzinfo=UTC), datetime(2026, 11, 2, 13, tzinfo=UTC)
+    ) == [
+        (
+            datetime(2026, 10, 31, 12, tzinfo=UTC),
+            datetime(2026, 11, 1, 0, tzinfo=UTC),
+            "Alice",
+        ),  # 08:00-20:00 EDT
+        (
+            datetime(2026, 11, 1, 0, tzinfo=UTC),
+            datetime(2026, 11, 1, 13, tzinfo=UTC),
+            "Bob",
+        ),  # 20:00 EDT-08:00 EST, 13 h
+        (
+            datetime(2026, 11, 1, 13, tzinfo=UTC),
+            datetime(2026, 11, 2, 1, tzinfo=UTC),
+            "Alice",
+        ),  # 08:00-20:00 EST
+        (datetime(2026, 11, 2, 1, tzinfo=UTC), datetime(2026, 11, 2, 13, tzinfo=UTC), "Bob"),
+    ]
+
+    def local_times(content: bytes, after: datetime) -> set[tuple[str, str, str]]:
+        """(local start, local end, summary) of every event not clipped by the feed's window."""
+        found = set()
+        for event in Calendar.from_ical(content).walk("VEVENT"):
+            start, end = event.decoded("dtstart"), event.decoded("dtend")
+            if after < start and end - start >= timedelta(hours=11):
+                found.add(
+                    (
+                        f"{start.astimezone(ny):%H:%M}",
+                        f"{end.astimezone(ny):%H:%M}",
+                        str(event["summary"]),
+                    )
+                )
+        return found
+
+    # The rota's calendar seen on 5 March covers the spring change ...
+    clock.now = datetime(2026, 3, 5, 17, tzinfo=UTC)
+    feed = client.get(f"/v1/rotas/{rota['id']}/calendar.ics", headers=auth(team.case_manager_key))
+    assert feed.status_code == 200
+    assert local_times(feed.content, clock.now - timedelta(days=7)) == {
+        ("08:00", "20:00", "On call: Day and night (Alice Ames)"),
+        ("20:00", "08:00", "On call: Day and night (Bob Berg)"),
+    }
+    assert b"DTSTART:20260308T010000Z" in feed.content and b"DTEND:20260308T120000Z" in feed.content
+    # ... and Alice's subscription feed seen on 28 October the autumn one.
+    clock.now = datetime(2026, 10, 28, 17, tzinfo=UTC)
+    url = client.post(
+        f"/v1/staff/{team.a.id}/calendar-token", headers=auth(team.case_manager_key)
+    ).json()["url"]
+    feed = client.get("/" + url.split("/", 3)[3])
+    assert feed.status_code == 200
+    assert local_times(feed.content, clock.now - timedelta(days=7)) == {
+        ("08:00", "20:00", "On call: Day and night (Alice Ames)")
+    }
+    assert b"DTSTART:20261101T130000Z" in feed.content  # Sunday 08:00 EST
+
+    # Alice's notice for Sunday 8 March goes at 07:30 EDT (11:30Z), not an hour later.
+    assert send_shift_notices(session=session, now=datetime(2026, 3, 8, 11, 31, tzinfo=UTC)) == 1
+    session.expire_all()
+    [notice] = (
+        session.execute(select(OutboundMessage).where(OutboundMessage.purpose == "notice"))
+        .scalars()
+        .all()
+    )
+    assert notice.to_number == team.a.phone and "from Sun 08:00 until Sun 20:00" in notice.body
