@@ -16,8 +16,22 @@ class Strict(BaseModel):
 
 
 class TurnIn(Strict):
+    """How long each participant's turn is, in local clock time. Every unit
+    hands off at local wall-clock time across DST: handoff k is the anchor's
+    local time plus k × length, so a 12-hour rota anchored at 08:00 hands off
+    at 08:00 and 20:00 all year, and the one turn across a change is an hour
+    shorter or longer (30 minutes on Lord Howe Island). A handoff at a local
+    time the change skips happens at the first instant after the gap; one in
+    the repeated hour, at its first occurrence (so a 1-hour turn lying wholly
+    inside a skipped hour lasts no time)."""
+
     unit: Literal["hours", "days", "weeks"]
-    length: int = Field(ge=1, le=1000)
+    length: int = Field(
+        ge=1,
+        le=1000,
+        description="turns of local clock time: 12 hours runs 08:00 to 20:00 "
+        "even on a DST change day",
+    )
 
 
 class RestrictionIn(Strict):
@@ -33,7 +47,9 @@ class LayerIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     turn: TurnIn
     start: str = Field(
-        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$", description="local YYYY-MM-DDTHH:MM anchor"
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$",
+        description="local YYYY-MM-DDTHH:MM anchor: the first handoff; handoff k is this local "
+        "time plus k turns",
     )
     participants: list[RowId] = Field(
         min_length=1, max_length=200, description="staff ids, in rotation order"
