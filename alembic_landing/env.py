@@ -1,9 +1,9 @@
-"""Alembic environment of the SQLite landing file (app.contacts.landing):
+"""Alembic environment of the SQLite landing file (app.inbound.landing):
 its own schema and version table, beside the main database's. The
 connection always comes from the caller."""
 
 from alembic import context
-from app.contacts.landing import landing_metadata
+from app.inbound.landing import landing_metadata
 
 config = context.config
 connection = config.attributes["connection"]

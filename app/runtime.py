@@ -10,8 +10,8 @@ from datetime import datetime
 import structlog
 from sqlalchemy import select
 
-from app.contacts.landing import InboxLanding
 from app.db import Database, utcnow
+from app.inbound.landing import InboxLanding
 from app.messaging.dispatcher import Dispatcher
 from app.messaging.senders import SmsSender, build_sender
 from app.settings import Settings
@@ -30,7 +30,7 @@ class Runtime:
     # the tick, so /twilio/fallback answers while the database is down.
     fallback_numbers: dict[str, str] = field(default_factory=dict)
     # SQLite only: where the webhook writes texts, so it never waits for the
-    # router's hold on the main file (app.contacts.landing).
+    # router's hold on the main file (app.inbound.landing).
     inbox_landing: InboxLanding | None = None
 
     def now(self) -> datetime:

@@ -374,8 +374,8 @@ def sms_throughput_postgres(quick: bool, admin_url: str | None = None) -> list[t
 
 def _pending(database) -> int:
     """Texts not yet routed: in the inbox, and (SQLite) still in the landing file."""
-    from app.contacts.inbox import pending_count
-    from app.contacts.landing import InboxLanding
+    from app.inbound.inbox import pending_count
+    from app.inbound.landing import InboxLanding
 
     with database.session() as session:
         count = pending_count(session)

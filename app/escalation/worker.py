@@ -57,7 +57,7 @@ def route_inbox(state) -> None:
     (auto-replies, notifications) sent at once rather than on the next sweep:
     by the worker's background sender while the next texts are routed, or
     (without one) right away."""
-    from app.contacts.inbox import BATCH, ROUTED_TOGETHER, route_pending
+    from app.inbound.inbox import BATCH, ROUTED_TOGETHER, route_pending
 
     runtime = state.runtime
     kick = runtime.dispatcher.kick

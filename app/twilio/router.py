@@ -12,46 +12,23 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from app.contacts.inbox import record_sms, record_sms_on_loop
-from app.errors import Invalid, NotFound, ServiceUnavailable
+from app.errors import NotFound
 from app.escalation.engine import on_message_failed
+from app.inbound.inbox import record_sms, record_sms_on_loop
 from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
 from app.messaging.outbox import advance_status
 from app.ops.metrics import WEBHOOKS
 from app.teams.phones import e164_or_raw
+from app.twilio.http import XML, required, run_db, unavailable
 from app.twilio.security import TwilioForm
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/twilio", tags=["twilio"])
 
 EMPTY_TWIML = str(MessagingResponse())
-XML = "application/xml"
-
-
-def required(form, name: str) -> str:
-    value = form.get(name)
-    if not value:
-        raise Invalid(["body", name], "is required")
-    return str(value)
-
-
-def _unavailable(exc: Exception) -> ServiceUnavailable:
-    """An unreachable database is a fast 503, so Twilio moves to the fallback
-    URL instead of waiting 15 s."""
-    log.error("database_unavailable", error=type(exc).__name__)
-    return ServiceUnavailable("database unavailable")
-
-
-async def _run_db(func, *args):
-    """Database work off the event loop."""
-    try:
-        return await run_in_threadpool(func, *args)
-    except (OperationalError, DBAPIError) as exc:
-        raise _unavailable(exc) from None
 
 
 def _record_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str:
@@ -93,7 +70,7 @@ async def _record_sms_at_once(
         try:
             recorded = landing.record_without_waiting(**text)
         except (OperationalError, DBAPIError) as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
     if recorded is None:
         return None
     return "recorded" if recorded else "duplicate"
@@ -102,7 +79,7 @@ async def _record_sms_at_once(
 @router.post("/sms", response_class=Response)
 async def inbound_sms(request: Request, form: TwilioForm) -> Response:
     """An SMS to a crisis line. Recorded (one idempotent insert) and answered
-    `<Response/>`; the worker routes it right after (app.contacts.inbox), so
+    `<Response/>`; the worker routes it right after (app.inbound.inbox), so
     Twilio's answer never waits on routing and a burst is never refused."""
     runtime = request.app.state.runtime
     to_number = e164_or_raw(required(form, "To"))
@@ -113,7 +90,7 @@ async def inbound_sms(request: Request, form: TwilioForm) -> Response:
         required(form, "MessageSid"),
         str(form.get("Body") or ""),
     )
-    outcome = await _record_sms_at_once(*args) or await _run_db(_record_sms, *args)
+    outcome = await _record_sms_at_once(*args) or await run_db(_record_sms, *args)
     WEBHOOKS.labels("sms", outcome).inc()
     if outcome == "unknown_line":
         log.warning("sms_to_unknown_line", to=to_number)
@@ -152,7 +129,7 @@ async def message_status(request: Request, form: TwilioForm) -> Response:
     """Outbound message status. Moves forward only; an undelivered or failed
     staff notification escalates at once."""
     runtime = request.app.state.runtime
-    outcome = await _run_db(
+    outcome = await run_db(
         _process_status,
         runtime,
         required(form, "MessageSid"),

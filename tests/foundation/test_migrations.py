@@ -60,13 +60,13 @@ def test_app_never_calls_create_all():
 
 
 def test_the_landing_files_migrations_build_what_the_code_declares(tmp_path):
-    """The SQLite landing file (app.contacts.landing) has its own Alembic
+    """The SQLite landing file (app.inbound.landing) has its own Alembic
     environment: upgrading an empty file gives exactly the declared table."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import inspect
 
-    from app.contacts.landing import InboxLanding, landing_metadata
+    from app.inbound.landing import InboxLanding, landing_metadata
 
     landing = InboxLanding(str(tmp_path / "crisisroute.db-landing"))
     try:

@@ -147,9 +147,9 @@ class Facts:
 
 def facts(url: str) -> Facts:
     import app.models  # noqa: F401
-    from app.contacts.landing import InboxLanding
     from app.contacts.models import Contact, ContactEvent
     from app.db import Database
+    from app.inbound.landing import InboxLanding
     from app.messaging.models import InboxMessage, OutboundMessage
 
     database = Database.from_url(url)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app.contacts.inbound import InboundSms, handle_inbound_sms
 from app.contacts.models import Contact, ContactEvent
 from app.db import Database
 from app.escalation.engine import tick
+from app.inbound.sms import InboundSms, handle_inbound_sms
 from app.messaging.models import OutboundMessage
 from app.messaging.senders import SendResult
 from tests.conftest import make_settings

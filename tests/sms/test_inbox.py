@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.contacts import inbox
 from app.contacts.models import Contact, ContactEvent
+from app.inbound import inbox
 from app.messaging.models import InboxMessage, OutboundMessage
 from tests.sms.conftest import route_inbox, text_in
 

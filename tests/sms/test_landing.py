@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app import migrations
-from app.contacts.inbox import route_pending
-from app.contacts.landing import InboxLanding
 from app.contacts.models import Contact
 from app.db import Database
+from app.inbound.inbox import route_pending
+from app.inbound.landing import InboxLanding
 from app.messaging.models import InboxMessage
 from tests.conftest import PUBLIC_BASE_URL, make_settings
 from tests.factories import make_client, make_staff, make_team
@@ -176,7 +176,7 @@ def test_a_hand_over_cut_short_copies_again_without_doubling(file_app):
 def test_the_hand_over_marks_about_once_a_second_while_texts_keep_coming(file_app, monkeypatch):
     """Each mark is a write a webhook may wait for: while texts keep coming
     they are marked once a second, and at once when none came since."""
-    import app.contacts.landing as landing_module
+    import app.inbound.landing as landing_module
 
     client, database, _ = file_app
     landing = client.app.state.runtime.inbox_landing

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import psycopg
 from sqlalchemy import select
 
-from app.contacts.inbox import RECORD_SMS
 from app.db import Database
+from app.inbound.inbox import RECORD_SMS
 from app.messaging.models import InboxMessage
 from benchmarks.common import HOST, free_port
 

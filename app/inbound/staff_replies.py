@@ -9,11 +9,11 @@ import structlog
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from app.contacts import keywords
 from app.contacts import service as contacts
-from app.contacts.inbound import InboundSms
 from app.contacts.models import Contact, ContactEvent
 from app.escalation import engine
+from app.inbound import keywords
+from app.inbound.message import InboundSms
 from app.messaging import texts
 from app.messaging.models import OutboundMessage
 from app.messaging.outbox import enqueue, is_opted_out, set_opt_out

@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app.db import NAMING_CONVENTION, Database, SqliteWriteLock, insert_ignoring_duplicates
+from app.messaging.models import InboxMessage
 
 KEEP_MOVED = timedelta(days=1)
 MOVE_BATCH = 500
@@ -68,6 +69,13 @@ landed = Table(
     Column("body", Text, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Column("moved_at", UTCDateTime, nullable=True, index=True),
+)
+
+# The inbox's insert: the webhook's on PostgreSQL, the hand-over's from here on SQLite.
+RECORD_SMS = insert_ignoring_duplicates(
+    InboxMessage.__table__,
+    key="message_sid",
+    columns=["message_sid", "to_number", "from_number", "body", "received_at", "attempts"],
 )
 
 _LAND = insert_ignoring_duplicates(
@@ -195,8 +203,6 @@ class InboxLanding:
                 .limit(MOVE_BATCH)
             ).all()
         if rows:
-            from app.contacts.inbox import RECORD_SMS
-
             db.write_one(
                 RECORD_SMS,
                 [

@@ -8,64 +8,24 @@ messages are outbox rows dispatched after commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select, text
 from sqlmodel import Session
 
-from app.clients.models import Client, ClientPhone
-from app.contacts import keywords
 from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent
 from app.escalation import engine
+from app.inbound import keywords
+from app.inbound.message import InboundSms
+from app.inbound.opening import identify_caller, new_contact, open_contact
+from app.inbound.staff_replies import handle_staff_reply
 from app.messaging import texts
 from app.messaging.outbox import enqueue, set_opt_out
 from app.teams.models import Staff, Team
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class InboundSms:
-    message_sid: str
-    from_number: str  # E.164
-    body: str
-
-
-@dataclass(frozen=True)
-class CallerIdentity:
-    client_id: int | None
-    relation: str | None
-    candidate_client_ids: tuple[int, ...] = ()
-
-
-# The client rows come with the match: planning the contact reads the client
-# next, and finds it in the session instead of asking again.
-_CALLER_PHONES = (
-    select(ClientPhone.relation, Client)
-    .join(Client, Client.id == ClientPhone.client_id)
-    .where(
-        ClientPhone.number == bindparam("number"),
-        Client.team_id == bindparam("team_id"),
-        Client.status == "active",
-    )
-)
-
-
-def identify_caller(*, session: Session, team_id: int, number: str) -> CallerIdentity:
-    """A client's own phone or a registered family/guardian phone; a number
-    shared by several active clients is ambiguous (routed as unknown)."""
-    rows = session.execute(_CALLER_PHONES, {"number": number, "team_id": team_id}).all()
-    # Held for the transaction: the identity map keeps a row only while it is referenced.
-    session.info.setdefault("routing_rows", []).extend(row.Client for row in rows)
-    client_ids = sorted({row.Client.id for row in rows})
-    if len(client_ids) == 1:
-        return CallerIdentity(client_id=client_ids[0], relation=rows[0].relation)
-    if len(client_ids) > 1:
-        return CallerIdentity(client_id=None, relation=None, candidate_client_ids=tuple(client_ids))
-    return CallerIdentity(client_id=None, relation=None)
 
 
 def staff_by_phone(*, session: Session, team_id: int, number: str) -> Staff | None:
@@ -96,8 +56,6 @@ def handle_inbound_sms(
 
     staff = staff_by_phone(session=session, team_id=team.id, number=sms.from_number)
     if staff is not None:
-        from app.contacts.staff_replies import handle_staff_reply
-
         return handle_staff_reply(
             session=session, team=team, staff=staff, sms=sms, now=now, settings=settings
         )
@@ -118,9 +76,9 @@ def handle_inbound_sms(
     )
 
 
-def _received_event(contact: Contact, sms: InboundSms, now: datetime) -> ContactEvent:
+def _received_event(contact: Contact | None, sms: InboundSms, now: datetime) -> ContactEvent:
     return ContactEvent(
-        contact_id=contact.id,
+        contact_id=contact.id if contact else None,
         at=now,
         kind="received",
         idempotency_key=sms.message_sid,
@@ -135,16 +93,13 @@ def _open(
     # only the carrier keyword: it opens a contact like any other text.
     caller = identify_caller(session=session, team_id=team.id, number=sms.from_number)
     high = keywords.has_priority_words(sms.body, team.priority_words)
-    contact = Contact(
-        team_id=team.id,
+    contact = new_contact(
+        team=team,
         channel="sms",
         from_number=sms.from_number,
-        client_id=caller.client_id,
-        candidate_client_ids=list(caller.candidate_client_ids),
-        caller_relation=caller.relation,
+        caller=caller,
+        now=now,
         priority="high" if high else "normal",
-        created_at=now,
-        updated_at=now,
         plan=[],  # set_route fills it; given, it spares pydantic's default factory (~90 µs a contact)
     )
     # Planned before the row is written, so it is written once, with its plan.
@@ -157,21 +112,13 @@ def _open(
         retried_on_database_error=True,
     )
     engine.set_route(contact, levels, now)
-    session.add(contact)
-    session.flush()
-    # No savepoint for the received event: the inbox routes a MessageSid once,
-    # and event_seen() above already looked under the sender's lock. Should a
-    # duplicate slip through anyway, the insert fails, the inbox rolls back
-    # this routing and retries it, and the retry finds the event: "duplicate".
-    session.add(_received_event(contact, sms, now))
-    if caller.candidate_client_ids:
-        contacts.record_event(
-            session=session,
-            contact=contact,
-            kind="ambiguous_caller",
-            at=now,
-            data={"candidate_client_ids": list(caller.candidate_client_ids)},
-        )
+    open_contact(
+        session=session,
+        contact=contact,
+        caller=caller,
+        received=_received_event(None, sms, now),
+        now=now,
+    )
     if high:
         contacts.record_event(
             session=session,
@@ -247,8 +194,6 @@ def raise_priority(*, session: Session, contact: Contact, team: Team, now: datet
         data={"reason": "priority_words"},
     )
     if contact.status == "open" and contact.next_escalation_at is not None:
-        from datetime import timedelta
-
         sooner = now + timedelta(
             seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds)
         )

@@ -28,9 +28,10 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import bindparam, func, or_, select, tuple_
 
-from app.contacts.inbound import InboundSms, handle_inbound_sms
-from app.contacts.landing import InboxLanding
-from app.db import insert_ignoring_duplicates, per_transaction
+from app.db import per_transaction
+from app.inbound.landing import RECORD_SMS, InboxLanding
+from app.inbound.message import InboundSms
+from app.inbound.sms import handle_inbound_sms
 from app.messaging.models import InboxMessage
 from app.ops.metrics import CONTACTS_OPENED, INBOX_ROUTED
 from app.teams.models import Team
@@ -49,13 +50,6 @@ ROUTED_TOGETHER = 8
 def retry_delay(attempts: int) -> timedelta:
     """2, 4, 8, 16 s: a transient fault (a deadlock, a restart) clears fast."""
     return timedelta(seconds=2**attempts)
-
-
-RECORD_SMS = insert_ignoring_duplicates(
-    InboxMessage.__table__,
-    key="message_sid",
-    columns=["message_sid", "to_number", "from_number", "body", "received_at", "attempts"],
-)
 
 
 def _inbox_row(
@@ -220,7 +214,7 @@ def _team_for_line(session, line: str) -> Team | None:
 
 
 def route_message(*, session, message, now: datetime, settings) -> str:
-    """Route one recorded text (an `InboxMessage` or a row of its columns; decisions in `contacts.inbound`)."""
+    """Route one recorded text (an `InboxMessage` or a row of its columns; decisions in `inbound.sms`)."""
     team = _team_for_line(session, message.to_number)
     if team is None:  # the line was released after the text was accepted
         log.error("inbox_line_without_team", inbox_id=message.id, to=message.to_number)

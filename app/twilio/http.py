@@ -1,0 +1,46 @@
+"""What every Twilio webhook shares: required form fields, database work
+off the event loop (a fast 503 when the database is down), TwiML responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from fastapi import Response
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from app.errors import Invalid, ServiceUnavailable
+
+log = structlog.get_logger(__name__)
+
+XML = "application/xml"
+
+
+def required(form, name: str) -> str:
+    value = form.get(name)
+    if not value:
+        raise Invalid(["body", name], "is required")
+    return str(value)
+
+
+def unavailable(exc: Exception) -> ServiceUnavailable:
+    """An unreachable database is a fast 503, so Twilio moves to the fallback
+    URL instead of waiting 15 s."""
+    log.error("database_unavailable", error=type(exc).__name__)
+    return ServiceUnavailable("database unavailable")
+
+
+async def run_db(func: Callable[..., Any], *args: Any) -> Any:
+    """Database work off the event loop."""
+    try:
+        return await run_in_threadpool(func, *args)
+    except (OperationalError, DBAPIError) as exc:
+        raise unavailable(exc) from None
+
+
+def twiml_then_dispatch(twiml: str, runtime) -> Response:
+    """TwiML now; the outbox rows the request wrote are sent after the response."""
+    return Response(twiml, media_type=XML, background=BackgroundTask(runtime.dispatcher.dispatch))
