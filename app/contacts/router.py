@@ -99,11 +99,9 @@ def acknowledge_contact(
     contact_id: int, session: SessionDep, principal: CurrentPrincipal, request_: Request
 ):
     """Take the contact (escalation stops). The key's staff member is recorded."""
-    from app.escalation.engine import lock_contact
-
     require_role(principal, "supervisor", "case_manager")
     load_contact(session, principal, contact_id)
-    contact = lock_contact(session=session, contact_id=contact_id)
+    contact = contacts.lock_contact(session=session, contact_id=contact_id)
     if contact.status not in ("open", "unanswered"):
         raise Conflict(
             f"contact is {contact.status}; only open or unanswered contacts can be acknowledged"

@@ -189,3 +189,19 @@ def open_contact_for(
         .scalars()
         .first()
     )
+
+
+def lock_contact(*, session: Session, contact_id: int) -> Contact | None:
+    """Load a contact for change, serialising with the tick (row lock on PostgreSQL).
+    The row read under the lock replaces any copy the session already holds:
+    otherwise a caller that loaded the contact before waiting for the lock
+    acts on what it was before the other transaction changed it."""
+    query = (
+        select(Contact).where(Contact.id == contact_id).execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # FOR NO KEY UPDATE: it still serialises everyone changing the contact,
+        # but does not conflict with the share lock a new event's foreign key
+        # takes, so "record an event, then lock" cannot deadlock.
+        query = query.with_for_update(key_share=True)
+    return session.execute(query).scalars().first()

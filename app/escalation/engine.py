@@ -19,6 +19,7 @@ from app.clients.models import Client
 from app.contacts import service as contacts
 from app.contacts.models import Contact
 from app.db import per_transaction
+from app.escalation.notices import alert_supervisors
 from app.messaging import texts
 from app.messaging.models import FINAL_FAILURES, OutboundMessage
 from app.messaging.outbox import enqueue
@@ -36,24 +37,12 @@ from app.routing import (
     plan_to_json,
 )
 from app.teams.models import Leave, Staff, Team
+from app.teams.service import team_staff
 
 log = structlog.get_logger(__name__)
 
 
 # ---------------------------------------------------------------- loading
-
-
-def team_staff(*, session: Session, team_id: int) -> list[Staff]:
-    """The team's staff rows, read once per transaction (routing a text asks
-    for them three times: is the sender staff, who can be reached, who
-    supervises); the rows are the session's own, so changes made in the
-    transaction show."""
-    return per_transaction(
-        session,
-        "team_staff",
-        team_id,
-        lambda: list(session.execute(select(Staff).where(Staff.team_id == team_id)).scalars()),
-    )
 
 
 def _leave_now(
@@ -392,19 +381,9 @@ def finish_unanswered(
         data={"number": team.fallback_number, "sender_told": told is not None},
     )
     alert = texts.unanswered_alert(contact_id=contact.id, from_number=contact.from_number)
-    for supervisor in team_staff(session=session, team_id=team.id):
-        if supervisor.role == "supervisor" and supervisor.active:
-            enqueue(
-                session=session,
-                team=team,
-                to_number=supervisor.phone,
-                body=alert,
-                purpose="alert",
-                contact_id=contact.id,
-                staff_id=supervisor.id,
-                level=level.number,
-                now=now,
-            )
+    alert_supervisors(
+        session=session, team=team, body=alert, now=now, contact_id=contact.id, level=level.number
+    )
     contact.status = "unanswered"
     contact.next_escalation_at = None
     contacts.record_event(
@@ -420,7 +399,7 @@ def on_message_failed(session: Session, message: OutboundMessage, now: datetime,
     when nobody else at that level can still receive theirs."""
     if message.purpose != "notify" or message.contact_id is None:
         return
-    contact = lock_contact(session=session, contact_id=message.contact_id)
+    contact = contacts.lock_contact(session=session, contact_id=message.contact_id)
     if contact is None:
         return
     contacts.record_event(
@@ -454,22 +433,6 @@ def on_message_failed(session: Session, message: OutboundMessage, now: datetime,
         reason="delivery_failed",
         settings=settings,
     )
-
-
-def lock_contact(*, session: Session, contact_id: int) -> Contact | None:
-    """Load a contact for change, serialising with the tick (row lock on PostgreSQL).
-    The row read under the lock replaces any copy the session already holds:
-    otherwise a caller that loaded the contact before waiting for the lock
-    acts on what it was before the other transaction changed it."""
-    query = (
-        select(Contact).where(Contact.id == contact_id).execution_options(populate_existing=True)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # FOR NO KEY UPDATE: it still serialises everyone changing the contact,
-        # but does not conflict with the share lock a new event's foreign key
-        # takes, so "record an event, then lock" cannot deadlock.
-        query = query.with_for_update(key_share=True)
-    return session.execute(query).scalars().first()
 
 
 # ---------------------------------------------------------------- the tick

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from app.messaging.models import SentNotice
 from app.messaging.outbox import enqueue
 from app.teams.models import Staff, Team
+from app.teams.service import active_supervisors
 
 log = structlog.get_logger(__name__)
 
@@ -159,20 +160,34 @@ def send_coverage_checks(*, session: Session, now: datetime) -> int:
         text = coverage_text(gaps, team.timezone)
         if text is None or not _claim_notice(session, f"coverage:{team.id}:{day}", team.id):
             continue
-        for supervisor in session.execute(
-            select(Staff).where(
-                Staff.team_id == team.id, Staff.role == "supervisor", Staff.active.is_(True)
-            )
-        ).scalars():
-            enqueue(
-                session=session,
-                team=team,
-                to_number=supervisor.phone,
-                body=text,
-                purpose="alert",
-                staff_id=supervisor.id,
-                now=now,
-            )
+        alert_supervisors(session=session, team=team, body=text, now=now)
         log.warning("coverage_gap", team_id=team.id, gaps=len(gaps))
         sent += 1
     return sent
+
+
+def alert_supervisors(
+    *,
+    session: Session,
+    team: Team,
+    body: str,
+    now: datetime,
+    contact_id: int | None = None,
+    level: int | None = None,
+    except_staff_id: int | None = None,
+) -> None:
+    """An alert by SMS to each of the team's active supervisors (one who opted out is skipped)."""
+    for supervisor in active_supervisors(session=session, team_id=team.id):
+        if supervisor.id == except_staff_id:
+            continue
+        enqueue(
+            session=session,
+            team=team,
+            to_number=supervisor.phone,
+            body=body,
+            purpose="alert",
+            contact_id=contact_id,
+            staff_id=supervisor.id,
+            level=level,
+            now=now,
+        )

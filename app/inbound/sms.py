@@ -24,6 +24,7 @@ from app.inbound.staff_replies import handle_staff_reply
 from app.messaging import texts
 from app.messaging.outbox import enqueue, set_opt_out
 from app.teams.models import Staff, Team
+from app.teams.service import team_staff
 
 log = structlog.get_logger(__name__)
 
@@ -31,7 +32,7 @@ log = structlog.get_logger(__name__)
 def staff_by_phone(*, session: Session, team_id: int, number: str) -> Staff | None:
     # From the team's rows, which routing reads anyway: one query fewer a text.
     return next(
-        (s for s in engine.team_staff(session=session, team_id=team_id) if s.phone == number), None
+        (s for s in team_staff(session=session, team_id=team_id) if s.phone == number), None
     )
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent
 from app.escalation import engine
+from app.escalation.notices import alert_supervisors
 from app.inbound import keywords
 from app.inbound.message import InboundSms
 from app.messaging import texts
@@ -91,7 +92,7 @@ def handle_staff_reply(
     # Lock the contact before writing anything that refers to it: the event's
     # foreign key takes a share lock on the contact row, and two replies each
     # holding one while waiting to lock it for update deadlock (PostgreSQL).
-    contact = engine.lock_contact(session=session, contact_id=contact.id)
+    contact = contacts.lock_contact(session=session, contact_id=contact.id)
     # Idempotency: this MessageSid now belongs to this contact's timeline.
     event = ContactEvent(
         contact_id=contact.id,
@@ -278,17 +279,7 @@ def _staff_opt_out(
     set_opt_out(session=session, team_id=team.id, number=staff.phone, opted_out=True, at=now)
     session.add(staff)
     alert = texts.staff_opt_out_alert(staff_name=staff.name)
-    for supervisor in engine.team_staff(session=session, team_id=team.id):
-        if supervisor.role == "supervisor" and supervisor.active and supervisor.id != staff.id:
-            enqueue(
-                session=session,
-                team=team,
-                to_number=supervisor.phone,
-                body=alert,
-                purpose="alert",
-                staff_id=supervisor.id,
-                now=now,
-            )
+    alert_supervisors(session=session, team=team, body=alert, now=now, except_staff_id=staff.id)
     log.warning("staff_opted_out", staff_id=staff.id, team_id=team.id)
     return "staff_opt_out"
 

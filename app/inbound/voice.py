@@ -44,6 +44,7 @@ from app.ops.metrics import CONTACTS_OPENED
 from app.routing import plan_from_json
 from app.teams.models import Staff, Team
 from app.teams.phones import e164_or_raw
+from app.teams.service import active_supervisors
 
 log = structlog.get_logger(__name__)
 
@@ -393,7 +394,7 @@ def screen_result(
     runtime, contact_id: int, level: int, staff_id: int, leg_sid: str, digits: str
 ) -> tuple[str, Answer | None]:
     with runtime.db.session() as session:
-        contact = engine.lock_contact(session=session, contact_id=contact_id)
+        contact = contacts.lock_contact(session=session, contact_id=contact_id)
         if contact is None:
             return "unknown_contact", None
         now = runtime.now()
@@ -435,7 +436,7 @@ def dial_result(
     runtime, contact_id: int, level: int, call_sid: str, dial_status: str, call_status: str | None
 ) -> tuple[str, Answer | None]:
     with runtime.db.session() as session:
-        contact = engine.lock_contact(session=session, contact_id=contact_id)
+        contact = contacts.lock_contact(session=session, contact_id=contact_id)
         if contact is None:
             return "unknown_contact", None
         team = session.get(Team, contact.team_id)
@@ -489,7 +490,7 @@ def voicemail_done(
     runtime, contact_id: int, call_sid: str, call_status: str | None
 ) -> tuple[str, Answer | None]:
     with runtime.db.session() as session:
-        contact = engine.lock_contact(session=session, contact_id=contact_id)
+        contact = contacts.lock_contact(session=session, contact_id=contact_id)
         if contact is None:
             return "unknown_contact", None
         team = session.get(Team, contact.team_id)
@@ -525,11 +526,7 @@ def _voicemail_recipients(session: Session, team: Team, now) -> list[Staff]:
     for row in oncall_snapshot(session=session, team_id=team.id, at=now):
         if row.staff_id and row.staff_id not in ids:
             ids.append(row.staff_id)
-    ids += [
-        s.id
-        for s in engine.team_staff(session=session, team_id=team.id)
-        if s.role == "supervisor" and s.active and s.id not in ids
-    ]
+    ids += [s.id for s in active_supervisors(session=session, team_id=team.id) if s.id not in ids]
     staff = [session.get(Staff, staff_id) for staff_id in ids]
     return [s for s in staff if s is not None and s.active]
 
@@ -544,7 +541,7 @@ def voicemail_recorded(
 ) -> str:
     """A voicemail is ready: the on-call and the supervisors get a link by SMS, once."""
     with runtime.db.session() as session:
-        contact = engine.lock_contact(session=session, contact_id=contact_id)
+        contact = contacts.lock_contact(session=session, contact_id=contact_id)
         if contact is None:
             return "unknown_contact"
         now = runtime.now()
@@ -612,7 +609,7 @@ def call_status(runtime, call_sid: str, status: str, duration: str | None) -> st
             return "unknown_call"
         if not chain.caller_gone(status):
             return "in_progress"
-        contact = engine.lock_contact(session=session, contact_id=found.id)
+        contact = contacts.lock_contact(session=session, contact_id=found.id)
         now = runtime.now()
         if _accepted(session, contact.id):
             _record(

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Request
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
 from app.auth.service import audit
 from app.clients.models import Client
+from app.contacts import service as contacts
 from app.contacts.router import load_contact
 from app.contacts.schemas import ContactPublic
 from app.errors import NotFound
-from app.escalation.engine import lock_contact
 from app.outcomes import service
 from app.outcomes.schemas import (
     ClientEventIn,
@@ -39,7 +39,7 @@ def resolve_contact(
     thing they edit."""
     require_role(principal, "supervisor", "case_manager")
     load_contact(session, principal, contact_id)
-    contact = lock_contact(session=session, contact_id=contact_id)
+    contact = contacts.lock_contact(session=session, contact_id=contact_id)
     now = request.app.state.runtime.now()
     service.resolve_contact(
         session=session,

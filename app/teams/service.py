@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 import rotas
 from app.clients.models import Client
+from app.db import per_transaction
 from app.errors import Conflict, Invalid
 from app.oncall.models import Rota, RotaOverride
 from app.routing import parse_policy, validate_working_hours
@@ -228,3 +229,25 @@ def add_leave(
     session.add(leave)
     session.flush()
     return leave
+
+
+def team_staff(*, session: Session, team_id: int) -> list[Staff]:
+    """The team's staff rows, read once per transaction (routing a text asks
+    for them three times: is the sender staff, who can be reached, who
+    supervises); the rows are the session's own, so changes made in the
+    transaction show."""
+    return per_transaction(
+        session,
+        "team_staff",
+        team_id,
+        lambda: list(session.execute(select(Staff).where(Staff.team_id == team_id)).scalars()),
+    )
+
+
+def active_supervisors(*, session: Session, team_id: int) -> list[Staff]:
+    """Who is told when something needs a supervisor: the team's active supervisors."""
+    return [
+        s
+        for s in team_staff(session=session, team_id=team_id)
+        if s.role == "supervisor" and s.active
+    ]
