@@ -4,13 +4,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /srv/crisisroute
 
 RUN useradd --create-home --uid 10001 crisisroute
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml README.md ./
 COPY app ./app
 COPY rotas ./rotas
-COPY alembic ./alembic
-COPY alembic_landing ./alembic_landing
-# Editable install: the app finds alembic/ beside itself.
-RUN pip install -e . && chown -R crisisroute /srv/crisisroute
+# The migrations are package data (app/migrations/), so a plain install runs them.
+RUN pip install . && chown -R crisisroute /srv/crisisroute
 
 USER crisisroute
 ENV DATABASE_URL=sqlite:////home/crisisroute/crisisroute.db

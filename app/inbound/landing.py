@@ -17,8 +17,8 @@ ignores: nothing is lost or doubled. Moved rows stay a day, so a Twilio retry of
 handed over is still a duplicate here (the webhook says so), then go.
 
 Its schema is Alembic's like the main database's, in a migration
-environment of its own (alembic_landing/), upgraded when the file is first
-used.
+environment of its own (landing_migrations/ beside this module), upgraded
+when the file is first used.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import (
     Column,
     Integer,
@@ -46,6 +49,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from app.db import NAMING_CONVENTION, Database, SqliteWriteLock, insert_ignoring_duplicates
 from app.messaging.models import InboxMessage
 
+LANDING_MIGRATIONS = Path(__file__).resolve().parent / "landing_migrations"
 KEEP_MOVED = timedelta(days=1)
 MOVE_BATCH = 500
 # How often the hand-over marks what it copied as moved while texts keep
@@ -267,12 +271,7 @@ def _webhook_pragmas(dbapi_connection, record) -> None:
 
 
 def _create(connection) -> None:
-    from alembic.config import Config
-
-    from alembic import command
-    from app.migrations import ROOT
-
     config = Config()
-    config.set_main_option("script_location", str(ROOT / "alembic_landing"))
+    config.set_main_option("script_location", str(LANDING_MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

@@ -1,23 +1,27 @@
-"""Alembic from code: upgrade to head, and tell whether a database is at head."""
+"""The database's migrations (this package: env.py, versions/) and Alembic
+from code: upgrade to head, and tell whether a database is at head.
+
+They ship inside the package, so an installed `crisisroute db upgrade`
+needs no checkout; alembic.ini at the repository root points here for
+`alembic upgrade head` and `alembic revision`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from alembic import command
-
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
 
 
 def alembic_config() -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "alembic"))
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
     return config
 
 

@@ -1,8 +1,9 @@
 """Alembic environment: the schema is SQLModel.metadata; the URL comes from
 the caller (app.migrations) or DATABASE_URL."""
 
-import app.models  # noqa: F401  (registers every table)
 from alembic import context
+
+import app.models  # noqa: F401  (registers every table)
 from app.db import make_engine, metadata
 from app.settings import get_settings
 

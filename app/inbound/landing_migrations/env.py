@@ -3,6 +3,7 @@ its own schema and version table, beside the main database's. The
 connection always comes from the caller."""
 
 from alembic import context
+
 from app.inbound.landing import landing_metadata
 
 config = context.config
