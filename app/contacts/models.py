@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, text
@@ -8,7 +9,58 @@ from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
 
-CONTACT_STATUSES = ("open", "acknowledged", "resolved", "unanswered")
+
+class ContactStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    UNANSWERED = "unanswered"
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    VOICE = "voice"
+
+
+class EventKind(StrEnum):
+    """What a contact's timeline records (`ContactEvent.kind`)."""
+
+    RECEIVED = "received"
+    CALL_RECEIVED = "call_received"
+    AUTO_REPLY_SENT = "auto_reply_sent"
+    AUTO_REPLY_SUPPRESSED = "auto_reply_suppressed"
+    AMBIGUOUS_CALLER = "ambiguous_caller"
+    PRIORITY_RAISED = "priority_raised"
+    PLANNED = "planned"
+    NOTIFIED = "notified"
+    NOTIFY_SUPPRESSED = "notify_suppressed"
+    ESCALATED = "escalated"
+    FALLBACK_USED = "fallback_used"
+    UNANSWERED = "unanswered"
+    DELIVERY_FAILED = "delivery_failed"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    RESOLUTION_UPDATED = "resolution_updated"
+    STAFF_REPLY = "staff_reply"
+    RELAYED = "relayed"
+    PASSED = "passed"
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    DIALLED = "dialled"
+    SCREENED = "screened"
+    CALL_ACCEPTED = "call_accepted"
+    CALL_DECLINED = "call_declined"
+    DIAL_RESULT = "dial_result"
+    VOICEMAIL_OFFERED = "voicemail_offered"
+    VOICEMAIL = "voicemail"
+    VOICEMAIL_FAILED = "voicemail_failed"
+    CALLER_HUNG_UP = "caller_hung_up"
+    CALL_ENDED = "call_ended"
+    FOLLOW_UP_UNASSIGNED = "follow_up_unassigned"
+    FOLLOW_UP_SENT = "follow_up_sent"
+
+
+CONTACT_STATUSES = tuple(ContactStatus)
 RISK_LEVELS = ("low", "moderate", "high", "imminent")
 
 
@@ -55,7 +107,7 @@ class Contact(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     caller_relation: str | None = Field(default=None, max_length=20)  # self/family/guardian/other
-    status: str = Field(default="open", max_length=20, index=True)
+    status: str = Field(default=ContactStatus.OPEN, max_length=20, index=True)
     priority: str = Field(default="normal", max_length=10)  # normal | high
     # The route plan computed when the contact opened (see app.routing.plan):
     # [{"level": 1, "kind": …, "staff_ids": […], "timeout_seconds": n, "label": …}, …]

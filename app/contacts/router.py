@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.auth.deps import CurrentPrincipal, SessionDep, load_owned, require_role
 from app.auth.service import audit
 from app.contacts import service as contacts
-from app.contacts.models import CONTACT_STATUSES, Contact
+from app.contacts.models import CONTACT_STATUSES, Contact, ContactStatus
 from app.contacts.schemas import ContactDetail, ContactPage, ContactPublic, EventPublic
 from app.errors import Conflict, Invalid, NotFound
 
@@ -102,13 +102,13 @@ def acknowledge_contact(
     require_role(principal, "supervisor", "case_manager")
     load_contact(session, principal, contact_id)
     contact = contacts.lock_contact(session=session, contact_id=contact_id)
-    if contact.status not in ("open", "unanswered"):
+    if contact.status not in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
         raise Conflict(
             f"contact is {contact.status}; only open or unanswered contacts can be acknowledged"
         )
     now = request_.app.state.runtime.now()
-    if contact.status == "unanswered":
-        contact.status = "open"
+    if contact.status == ContactStatus.UNANSWERED:
+        contact.status = ContactStatus.OPEN
     contacts.acknowledge(
         session=session,
         contact=contact,

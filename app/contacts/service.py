@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 
 OPEN_STATUSES = ("open", "acknowledged")
 
@@ -95,9 +95,9 @@ def acknowledge(
 ) -> bool:
     """A human has taken the contact: escalation stops. Returns False when it
     was already acknowledged or closed (nothing changes)."""
-    if contact.status != "open":
+    if contact.status != ContactStatus.OPEN:
         return False
-    contact.status = "acknowledged"
+    contact.status = ContactStatus.ACKNOWLEDGED
     contact.acknowledged_by = staff_id
     contact.acknowledged_at = at
     contact.next_escalation_at = None
@@ -105,7 +105,7 @@ def acknowledge(
     record_event(
         session=session,
         contact=contact,
-        kind="acknowledged",
+        kind=EventKind.ACKNOWLEDGED,
         at=at,
         staff_id=staff_id,
         level=contact.level,
@@ -127,12 +127,12 @@ def resolve(
     through the API; a resolved contact's details can be completed, and each
     completion is its own event."""
     details = details or {}
-    first_time = contact.status != "resolved"
+    first_time = contact.status != ContactStatus.RESOLVED
     if first_time:
         if contact.acknowledged_at is None:
             contact.acknowledged_at = at
             contact.acknowledged_by = staff_id
-        contact.status = "resolved"
+        contact.status = ContactStatus.RESOLVED
         contact.resolved_at = at
         contact.next_escalation_at = None
         contact.needs_callback = False
@@ -142,7 +142,7 @@ def resolve(
     record_event(
         session=session,
         contact=contact,
-        kind="resolved" if first_time else "resolution_updated",
+        kind=EventKind.RESOLVED if first_time else EventKind.RESOLUTION_UPDATED,
         at=at,
         staff_id=staff_id,
         level=contact.level,

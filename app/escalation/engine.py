@@ -17,11 +17,11 @@ from sqlmodel import Session
 
 from app.clients.models import Client
 from app.contacts import service as contacts
-from app.contacts.models import Contact
+from app.contacts.models import Channel, Contact, ContactStatus, EventKind
 from app.db import per_transaction
 from app.escalation.notices import alert_supervisors
 from app.messaging import texts
-from app.messaging.models import FINAL_FAILURES, OutboundMessage
+from app.messaging.models import FINAL_FAILURES, MessagePurpose, OutboundMessage
 from app.messaging.outbox import enqueue
 from app.ops.metrics import ESCALATIONS, UNANSWERED
 from app.routing import (
@@ -125,7 +125,7 @@ def _routing_context(
         priority_timeout_seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds),
         high_priority=contact.priority == "high",
         fallback_number=team.fallback_number,
-        channel="voice" if channel.startswith("voice") else "sms",
+        channel=Channel.VOICE if channel.startswith(Channel.VOICE) else Channel.SMS,
     )
 
 
@@ -194,7 +194,7 @@ def record_plan(
     contacts.record_event(
         session=session,
         contact=contact,
-        kind="planned",
+        kind=EventKind.PLANNED,
         at=now,
         data={
             "levels": [
@@ -243,7 +243,7 @@ def start(
             contact=contact,
             team=team,
             now=now,
-            channel="sms" if contact.channel == "sms" else "voice",
+            channel=Channel.SMS if contact.channel == Channel.SMS else Channel.VOICE,
             retried_on_database_error=contact.channel == "sms",
         )
     else:
@@ -307,7 +307,7 @@ def notify_level(
             team=team,
             to_number=staff.phone,
             body=body,
-            purpose="notify",
+            purpose=MessagePurpose.NOTIFY,
             contact_id=contact.id,
             staff_id=staff_id,
             level=number,
@@ -316,7 +316,7 @@ def notify_level(
         contacts.record_event(
             session=session,
             contact=contact,
-            kind="notified" if message else "notify_suppressed",
+            kind=EventKind.NOTIFIED if message else EventKind.NOTIFY_SUPPRESSED,
             at=now,
             staff_id=staff_id,
             level=number,
@@ -334,12 +334,16 @@ def advance(
 ) -> bool:
     """Notify the next level. False (nothing changes) unless the contact is
     still open and has a level left."""
-    if contact.status != "open" or not contact.plan or contact.level >= len(contact.plan):
+    if (
+        contact.status != ContactStatus.OPEN
+        or not contact.plan
+        or contact.level >= len(contact.plan)
+    ):
         return False
     contacts.record_event(
         session=session,
         contact=contact,
-        kind="escalated",
+        kind=EventKind.ESCALATED,
         at=now,
         level=contact.level,
         data={"reason": reason, "to_level": contact.level + 1},
@@ -367,7 +371,7 @@ def finish_unanswered(
         team=team,
         to_number=contact.from_number,
         body=texts.fallback_text(team.fallback_text, team.fallback_number),
-        purpose="fallback",
+        purpose=MessagePurpose.FALLBACK,
         contact_id=contact.id,
         level=level.number,
         now=now,
@@ -375,7 +379,7 @@ def finish_unanswered(
     contacts.record_event(
         session=session,
         contact=contact,
-        kind="fallback_used",
+        kind=EventKind.FALLBACK_USED,
         at=now,
         level=level.number,
         data={"number": team.fallback_number, "sender_told": told is not None},
@@ -384,10 +388,10 @@ def finish_unanswered(
     alert_supervisors(
         session=session, team=team, body=alert, now=now, contact_id=contact.id, level=level.number
     )
-    contact.status = "unanswered"
+    contact.status = ContactStatus.UNANSWERED
     contact.next_escalation_at = None
     contacts.record_event(
-        session=session, contact=contact, kind="unanswered", at=now, level=level.number
+        session=session, contact=contact, kind=EventKind.UNANSWERED, at=now, level=level.number
     )
     UNANSWERED.inc()
     log.warning("contact_unanswered", contact_id=contact.id, team_id=team.id)
@@ -405,19 +409,19 @@ def on_message_failed(session: Session, message: OutboundMessage, now: datetime,
     contacts.record_event(
         session=session,
         contact=contact,
-        kind="delivery_failed",
+        kind=EventKind.DELIVERY_FAILED,
         at=now,
         staff_id=message.staff_id,
         level=message.level,
         data={"message_id": message.id, "error_code": message.error_code},
     )
-    if contact.status != "open" or message.level != contact.level:
+    if contact.status != ContactStatus.OPEN or message.level != contact.level:
         return
     still_deliverable = session.execute(
         select(OutboundMessage.id).where(
             OutboundMessage.contact_id == contact.id,
             OutboundMessage.level == contact.level,
-            OutboundMessage.purpose == "notify",
+            OutboundMessage.purpose == MessagePurpose.NOTIFY,
             OutboundMessage.status.not_in(FINAL_FAILURES),
             OutboundMessage.id != message.id,
         )
@@ -448,7 +452,7 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
         with db.session() as session:
             query = (
                 select(Contact)
-                .where(Contact.status == "open", Contact.next_escalation_at <= now)
+                .where(Contact.status == ContactStatus.OPEN, Contact.next_escalation_at <= now)
                 .order_by(Contact.next_escalation_at, Contact.id)
                 .limit(batch)
             )

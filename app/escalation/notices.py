@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.messaging.models import SentNotice
+from app.messaging.models import MessagePurpose, SentNotice
 from app.messaging.outbox import enqueue
 from app.teams.models import Staff, Team
 from app.teams.service import active_supervisors
@@ -120,7 +120,7 @@ def send_shift_notices(*, session: Session, now: datetime) -> int:
                 team=team,
                 to_number=staff.phone,
                 body=shift_notice_text(shift, team.timezone),
-                purpose="notice",
+                purpose=MessagePurpose.NOTICE,
                 staff_id=staff.id,
                 now=now,
             )
@@ -185,7 +185,7 @@ def alert_supervisors(
             team=team,
             to_number=supervisor.phone,
             body=body,
-            purpose="alert",
+            purpose=MessagePurpose.ALERT,
             contact_id=contact_id,
             staff_id=supervisor.id,
             level=level,

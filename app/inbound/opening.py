@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app.clients.models import Client, ClientPhone
 from app.contacts import service as contacts
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact, ContactEvent, EventKind
 from app.teams.models import Team
 
 
@@ -103,7 +103,7 @@ def open_contact(
         contacts.record_event(
             session=session,
             contact=contact,
-            kind="ambiguous_caller",
+            kind=EventKind.AMBIGUOUS_CALLER,
             at=now,
             data={"candidate_client_ids": list(caller.candidate_client_ids)},
         )

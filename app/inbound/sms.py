@@ -15,13 +15,14 @@ from sqlalchemy import select, text
 from sqlmodel import Session
 
 from app.contacts import service as contacts
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine
 from app.inbound import keywords
 from app.inbound.message import InboundSms
 from app.inbound.opening import identify_caller, new_contact, open_contact
 from app.inbound.staff_replies import handle_staff_reply
 from app.messaging import texts
+from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue, set_opt_out
 from app.teams.models import Staff, Team
 from app.teams.service import team_staff
@@ -81,7 +82,7 @@ def _received_event(contact: Contact | None, sms: InboundSms, now: datetime) -> 
     return ContactEvent(
         contact_id=contact.id if contact else None,
         at=now,
-        kind="received",
+        kind=EventKind.RECEIVED,
         idempotency_key=sms.message_sid,
         data={"body": sms.body},
     )
@@ -96,7 +97,7 @@ def _open(
     high = keywords.has_priority_words(sms.body, team.priority_words)
     contact = new_contact(
         team=team,
-        channel="sms",
+        channel=Channel.SMS,
         from_number=sms.from_number,
         caller=caller,
         now=now,
@@ -109,7 +110,7 @@ def _open(
         contact=contact,
         team=team,
         now=now,
-        channel="sms",
+        channel=Channel.SMS,
         retried_on_database_error=True,
     )
     engine.set_route(contact, levels, now)
@@ -124,7 +125,7 @@ def _open(
         contacts.record_event(
             session=session,
             contact=contact,
-            kind="priority_raised",
+            kind=EventKind.PRIORITY_RAISED,
             at=now,
             data={"reason": "priority_words"},
         )
@@ -134,14 +135,14 @@ def _open(
         team=team,
         to_number=sms.from_number,
         body=body,
-        purpose="auto_reply",
+        purpose=MessagePurpose.AUTO_REPLY,
         contact_id=contact.id,
         now=now,
     )
     contacts.record_event(
         session=session,
         contact=contact,
-        kind="auto_reply_sent" if reply else "auto_reply_suppressed",
+        kind=EventKind.AUTO_REPLY_SENT if reply else EventKind.AUTO_REPLY_SUPPRESSED,
         at=now,
         data={"message_id": reply.id} if reply else {"reason": "opted_out"},
     )
@@ -167,7 +168,7 @@ def _continue(
     if contact.priority != "high" and keywords.has_priority_words(sms.body, team.priority_words):
         raise_priority(session=session, contact=contact, team=team, now=now)
     # Once someone has taken the contact, the conversation flows to them.
-    if contact.status == "acknowledged" and contact.acknowledged_by:
+    if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by:
         staff = session.get(Staff, contact.acknowledged_by)
         if staff is not None:
             enqueue(
@@ -175,7 +176,7 @@ def _continue(
                 team=team,
                 to_number=staff.phone,
                 body=texts.relay_to_staff(contact_id=contact.id, body=sms.body),
-                purpose="relay",
+                purpose=MessagePurpose.RELAY,
                 contact_id=contact.id,
                 staff_id=staff.id,
                 now=now,
@@ -190,11 +191,11 @@ def raise_priority(*, session: Session, contact: Contact, team: Team, now: datet
     contacts.record_event(
         session=session,
         contact=contact,
-        kind="priority_raised",
+        kind=EventKind.PRIORITY_RAISED,
         at=now,
         data={"reason": "priority_words"},
     )
-    if contact.status == "open" and contact.next_escalation_at is not None:
+    if contact.status == ContactStatus.OPEN and contact.next_escalation_at is not None:
         sooner = now + timedelta(
             seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds)
         )
@@ -229,7 +230,7 @@ def _carrier_keyword(
         event = ContactEvent(
             contact_id=contact.id,
             at=now,
-            kind="opt_out" if opted_out else "opt_in",
+            kind=EventKind.OPT_OUT if opted_out else EventKind.OPT_IN,
             idempotency_key=sms.message_sid,
             data={},
         )

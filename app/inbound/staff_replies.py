@@ -10,13 +10,13 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from app.contacts import service as contacts
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine
 from app.escalation.notices import alert_supervisors
 from app.inbound import keywords
 from app.inbound.message import InboundSms
 from app.messaging import texts
-from app.messaging.models import OutboundMessage
+from app.messaging.models import MessagePurpose, OutboundMessage
 from app.messaging.outbox import enqueue, is_opted_out, set_opt_out
 from app.teams.models import Staff, Team
 
@@ -49,14 +49,16 @@ def _reply(
 def staff_open_contacts(*, session: Session, team_id: int, staff_id: int) -> list[Contact]:
     """Open or acknowledged contacts this person was notified about or holds."""
     notified = select(ContactEvent.contact_id).where(
-        ContactEvent.staff_id == staff_id, ContactEvent.kind == "notified"
+        ContactEvent.staff_id == staff_id, ContactEvent.kind == EventKind.NOTIFIED
     )
     return list(
         session.execute(
             select(Contact)
             .where(
                 Contact.team_id == team_id,
-                Contact.status.in_(("open", "acknowledged", "unanswered")),
+                Contact.status.in_(
+                    (ContactStatus.OPEN, ContactStatus.ACKNOWLEDGED, ContactStatus.UNANSWERED)
+                ),
                 or_(Contact.acknowledged_by == staff_id, Contact.id.in_(notified)),
             )
             .order_by(Contact.created_at.desc())
@@ -81,7 +83,7 @@ def handle_staff_reply(
         _reply(session, team, staff, _who_is_on_call(session, team, now), now)
         return "who"
     if reply.command == "HELP":
-        _reply(session, team, staff, texts.STAFF_HELP, now, purpose="help")
+        _reply(session, team, staff, texts.STAFF_HELP, now, purpose=MessagePurpose.HELP)
         return "help"
 
     contact, problem = _target(session, team, staff, reply.contact_id)
@@ -97,7 +99,7 @@ def handle_staff_reply(
     event = ContactEvent(
         contact_id=contact.id,
         at=now,
-        kind="staff_reply",
+        kind=EventKind.STAFF_REPLY,
         staff_id=staff.id,
         idempotency_key=sms.message_sid,
         data={"command": reply.command} if reply.command else {"relayed": True},
@@ -160,18 +162,18 @@ def _help_rate_limited(
     recent = session.execute(
         select(OutboundMessage.id).where(
             OutboundMessage.to_number == staff.phone,
-            OutboundMessage.purpose == "help",
+            OutboundMessage.purpose == MessagePurpose.HELP,
             OutboundMessage.created_at > now - HELP_RATE_LIMIT,
         )
     ).first()
     if recent is None:
-        _reply(session, team, staff, body, now, purpose="help")
+        _reply(session, team, staff, body, now, purpose=MessagePurpose.HELP)
 
 
 def _take(session: Session, contact: Contact, staff: Staff, now: datetime, via: str) -> None:
-    if contact.status in ("open", "unanswered"):
-        if contact.status == "unanswered":
-            contact.status = "open"  # a late answer still counts, on the record
+    if contact.status in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
+        if contact.status == ContactStatus.UNANSWERED:
+            contact.status = ContactStatus.OPEN  # a late answer still counts, on the record
         contacts.acknowledge(session=session, contact=contact, staff_id=staff.id, at=now, via=via)
 
 
@@ -189,7 +191,7 @@ def _relay(
             team=team,
             to_number=contact.from_number,
             body=text,
-            purpose="relay",
+            purpose=MessagePurpose.RELAY,
             contact_id=contact.id,
             staff_id=staff.id,
             now=now,
@@ -197,7 +199,7 @@ def _relay(
         contacts.record_event(
             session=session,
             contact=contact,
-            kind="relayed",
+            kind=EventKind.RELAYED,
             at=now,
             staff_id=staff.id,
             data={"message_id": message.id, "body": text},
@@ -225,20 +227,24 @@ def _pass(
     contact has already moved past (a late reply from level 1 while level 2
     is being tried) is noted but moves nothing: it must not cut short the
     time the current level has to answer."""
-    holder = contact.status == "acknowledged" and contact.acknowledged_by == staff.id
+    holder = contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by == staff.id
     if holder:
-        contact.status = "open"
+        contact.status = ContactStatus.OPEN
         contact.acknowledged_by = None
         contact.acknowledged_at = None
     contacts.record_event(
         session=session,
         contact=contact,
-        kind="passed",
+        kind=EventKind.PASSED,
         at=now,
         staff_id=staff.id,
         level=contact.level,
     )
-    if contact.status == "open" and not holder and not _at_current_level(contact, staff):
+    if (
+        contact.status == ContactStatus.OPEN
+        and not holder
+        and not _at_current_level(contact, staff)
+    ):
         _reply(
             session,
             team,

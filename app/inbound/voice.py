@@ -34,10 +34,11 @@ from sqlmodel import Session
 
 from app.clients.models import Client
 from app.contacts import service as contacts
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine
 from app.escalation import voice_chain as chain
 from app.inbound.opening import identify_caller, new_contact, open_contact
+from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
 from app.oncall.service import oncall_snapshot
 from app.ops.metrics import CONTACTS_OPENED
@@ -118,7 +119,7 @@ def _events(session: Session, contact_id: int, kind: str) -> list[ContactEvent]:
 
 def _accepted(session: Session, contact_id: int) -> bool:
     """The service's own record of a leg pressing 1: never DialCallStatus."""
-    return bool(_events(session, contact_id, "call_accepted"))
+    return bool(_events(session, contact_id, EventKind.CALL_ACCEPTED))
 
 
 def _event(contact: Contact | None, kind: str, key: str, now, **fields) -> ContactEvent:
@@ -200,7 +201,7 @@ def _take_step(
             _record(
                 session,
                 contact,
-                "dialled",
+                EventKind.DIALLED,
                 f"{call_sid}:dial:{step.level}:{staff_id}",
                 now,
                 staff_id=staff_id,
@@ -217,7 +218,7 @@ def _take_step(
         if not _record(
             session,
             contact,
-            "dialled",
+            EventKind.DIALLED,
             f"{call_sid}:dial:{step.level}:fallback",
             now,
             level=step.level,
@@ -225,7 +226,7 @@ def _take_step(
         ):
             return
         contact.level = step.level
-        if contact.status == "open":
+        if contact.status == ContactStatus.OPEN:
             level = plan_from_json(contact.plan)[step.level - 1]
             engine.finish_unanswered(
                 session=session, contact=contact, team=team, level=level, now=now
@@ -238,7 +239,11 @@ def _first_step(team: Team, contact: Contact) -> chain.DialStep:
 
 def _dialled_staff(session: Session, contact_id: int) -> set[int]:
     """Everyone whose phone this call has rung."""
-    return {e.staff_id for e in _events(session, contact_id, "dialled") if e.staff_id is not None}
+    return {
+        e.staff_id
+        for e in _events(session, contact_id, EventKind.DIALLED)
+        if e.staff_id is not None
+    }
 
 
 def _caller_gone(
@@ -258,18 +263,18 @@ def _caller_gone(
     if not _record(
         session,
         contact,
-        "caller_hung_up",
+        EventKind.CALLER_HUNG_UP,
         f"{call_sid}:status:final",
         now,
         level=contact.level,
         data={"sms_level": handoff if contact.status == "open" else None},
     ):
         return False
-    if contact.status not in ("open", "unanswered"):
+    if contact.status not in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
         return True
     contact.needs_callback = True
     session.add(contact)
-    if contact.status == "open" and handoff is not None:
+    if contact.status == ContactStatus.OPEN and handoff is not None:
         engine.notify_level(
             session=session, contact=contact, team=team, number=handoff, now=now, settings=settings
         )
@@ -320,10 +325,14 @@ def answer_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tuple[
             from_number = e164_or_raw(from_raw, team.region)
             caller = identify_caller(session=session, team_id=team.id, number=from_number)
             contact = new_contact(
-                team=team, channel="voice", from_number=from_number[:20], caller=caller, now=now
+                team=team,
+                channel=Channel.VOICE,
+                from_number=from_number[:20],
+                caller=caller,
+                now=now,
             )
             received = _event(
-                None, "call_received", f"{call_sid}:call", now, data={"channel": "voice"}
+                None, EventKind.CALL_RECEIVED, f"{call_sid}:call", now, data={"channel": "voice"}
             )
             if open_contact(
                 session=session,
@@ -350,7 +359,7 @@ def answer_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tuple[
 def _start_chain(
     session: Session, *, team: Team, contact: Contact, call_sid: str, now: datetime
 ) -> Dial:
-    engine.plan_contact(session=session, contact=contact, team=team, now=now, channel="voice")
+    engine.plan_contact(session=session, contact=contact, team=team, now=now, channel=Channel.VOICE)
     step = _first_step(team, contact)
     answer = _dial(session, team=team, contact=contact, step=step, intro=team.voice_greeting)
     _take_step(session, team=team, contact=contact, step=step, call_sid=call_sid, now=now)
@@ -359,7 +368,7 @@ def _start_chain(
         "contact_opened",
         contact_id=contact.id,
         team_id=team.id,
-        channel="voice",
+        channel=Channel.VOICE,
         known_client=contact.client_id is not None,
     )
     return answer
@@ -378,7 +387,7 @@ def screen_leg(
         fresh = _record(
             session,
             contact,
-            "screened",
+            EventKind.SCREENED,
             f"{leg_sid}:screen",
             runtime.now(),
             staff_id=staff_id,
@@ -402,7 +411,7 @@ def screen_result(
             if _record(
                 session,
                 contact,
-                "call_accepted",
+                EventKind.CALL_ACCEPTED,
                 f"{leg_sid}:accepted",
                 now,
                 staff_id=staff_id,
@@ -419,7 +428,7 @@ def screen_result(
         _record(
             session,
             contact,
-            "call_declined",
+            EventKind.CALL_DECLINED,
             f"{leg_sid}:declined",
             now,
             staff_id=staff_id,
@@ -443,11 +452,11 @@ def dial_result(
         now = runtime.now()
         levels = plan_from_json(contact.plan)
         gone = chain.caller_gone(call_status)
-        answered = any(e.level == level for e in _events(session, contact.id, "screened"))
+        answered = any(e.level == level for e in _events(session, contact.id, EventKind.SCREENED))
         fresh = _record(
             session,
             contact,
-            "dial_result",
+            EventKind.DIAL_RESULT,
             f"{call_sid}:dial-result:{level}",
             now,
             level=level,
@@ -549,7 +558,7 @@ def voicemail_recorded(
             _record(
                 session,
                 contact,
-                "voicemail_failed",
+                EventKind.VOICEMAIL_FAILED,
                 f"{recording_sid}:recording:{status}",
                 now,
                 data={"status": status, "recording_sid": recording_sid},
@@ -558,14 +567,14 @@ def voicemail_recorded(
         if not _record(
             session,
             contact,
-            "voicemail",
+            EventKind.VOICEMAIL,
             f"{recording_sid}:recording",
             now,
             data={"recording_sid": recording_sid, "duration": duration},
         ):
             return "duplicate"
         team = session.get(Team, contact.team_id)
-        if contact.status in ("open", "unanswered"):
+        if contact.status in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
             contact.needs_callback = True
             session.add(contact)
         body = chain.voicemail_alert(
@@ -577,7 +586,7 @@ def voicemail_recorded(
                 team=team,
                 to_number=staff.phone,
                 body=body,
-                purpose="alert",
+                purpose=MessagePurpose.ALERT,
                 contact_id=contact.id,
                 staff_id=staff.id,
                 now=now,
@@ -585,7 +594,7 @@ def voicemail_recorded(
             contacts.record_event(
                 session=session,
                 contact=contact,
-                kind="notified" if message else "notify_suppressed",
+                kind=EventKind.NOTIFIED if message else EventKind.NOTIFY_SUPPRESSED,
                 at=now,
                 staff_id=staff.id,
                 data={
@@ -615,7 +624,7 @@ def call_status(runtime, call_sid: str, status: str, duration: str | None) -> st
             _record(
                 session,
                 contact,
-                "call_ended",
+                EventKind.CALL_ENDED,
                 f"{call_sid}:ended",
                 now,
                 data={"status": status, "duration": duration},

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -22,6 +23,20 @@ STATUS_ORDER = {
     "failed": 7,
 }
 FINAL_FAILURES = ("undelivered", "failed")
+
+
+class MessagePurpose(StrEnum):
+    """Why an outbound SMS is sent (`OutboundMessage.purpose`)."""
+
+    AUTO_REPLY = "auto_reply"
+    NOTIFY = "notify"
+    RELAY = "relay"
+    FALLBACK = "fallback"
+    ALERT = "alert"
+    HELP = "help"
+    COMMAND_REPLY = "command_reply"
+    NOTICE = "notice"
+    FOLLOW_UP = "follow_up"
 
 
 class OutboundMessage(SQLModel, table=True):

@@ -15,8 +15,9 @@ from sqlmodel import Session
 from app.clients.models import Client, ClientEvent
 from app.contacts import service as contacts
 from app.contacts.derived import is_after_hours
-from app.contacts.models import Contact
+from app.contacts.models import Contact, ContactStatus, EventKind
 from app.errors import Conflict, Invalid
+from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
 from app.teams.models import Staff, Team
 
@@ -142,7 +143,7 @@ def send_due_follow_ups(*, session: Session, now: datetime) -> int:
         if staff is None:
             # Nobody to text: the due follow-up still shows in the review queue.
             contacts.record_event(
-                session=session, contact=contact, kind="follow_up_unassigned", at=now
+                session=session, contact=contact, kind=EventKind.FOLLOW_UP_UNASSIGNED, at=now
             )
             continue
         team = session.get(Team, contact.team_id)
@@ -150,14 +151,18 @@ def send_due_follow_ups(*, session: Session, now: datetime) -> int:
             session=session,
             team=team,
             to_number=staff.phone,
-            purpose="follow_up",
+            purpose=MessagePurpose.FOLLOW_UP,
             contact_id=contact.id,
             staff_id=staff.id,
             now=now,
             body=f"Follow-up due for crisis contact #{contact.id} ({contact.from_number}). Please check in.",
         )
         contacts.record_event(
-            session=session, contact=contact, kind="follow_up_sent", at=now, staff_id=staff.id
+            session=session,
+            contact=contact,
+            kind=EventKind.FOLLOW_UP_SENT,
+            at=now,
+            staff_id=staff.id,
         )
         sent += 1
     return sent
@@ -182,7 +187,7 @@ def review_order(contact: Contact, timezone: str, now: datetime) -> tuple:
     """Unanswered and high-risk on top, then follow-ups that fell due, then
     overnight (outside Mon–Fri 09:00–17:00 team time), then by risk, newest first."""
     urgent = (
-        contact.status == "unanswered"
+        contact.status == ContactStatus.UNANSWERED
         or contact.risk_level in ("high", "imminent")
         or contact.priority == "high"
     )

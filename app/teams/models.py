@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column
@@ -57,6 +58,11 @@ class Team(SQLModel, table=True):
     # [{"targets": [{"kind": "staff"|"rota"|"supervisors"|"assigned"|"backup", "id": n}], "timeout_seconds": n}, …]
     escalation_policy: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffRole(StrEnum):
+    CASE_MANAGER = "case_manager"
+    SUPERVISOR = "supervisor"
 
 
 class Staff(SQLModel, table=True):

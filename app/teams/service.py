@@ -15,7 +15,14 @@ from app.db import per_transaction
 from app.errors import Conflict, Invalid
 from app.oncall.models import Rota, RotaOverride
 from app.routing import parse_policy, validate_working_hours
-from app.teams.models import DEFAULT_AUTO_REPLY, DEFAULT_FALLBACK_TEXT, Leave, Staff, Team
+from app.teams.models import (
+    DEFAULT_AUTO_REPLY,
+    DEFAULT_FALLBACK_TEXT,
+    Leave,
+    Staff,
+    StaffRole,
+    Team,
+)
 from app.teams.phones import parse_phone
 
 EMERGENCY_NUMBERS = ("911", "988")
@@ -249,5 +256,5 @@ def active_supervisors(*, session: Session, team_id: int) -> list[Staff]:
     return [
         s
         for s in team_staff(session=session, team_id=team_id)
-        if s.role == "supervisor" and s.active
+        if s.role == StaffRole.SUPERVISOR and s.active
     ]
