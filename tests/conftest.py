@@ -106,7 +106,7 @@ def make_settings(database_url: str = "sqlite://", **overrides):
         run_worker=False,
         # Every session of a test shares one connection (rolled back at the
         # end), which threads must not use at once: send one at a time here;
-        # tests/sms/test_concurrent_sends.py covers the pool on a real file.
+        # tests/messaging/test_concurrent_sends.py covers the pool on a real file.
         twilio_send_concurrency=1,
     )
     values.update(overrides)

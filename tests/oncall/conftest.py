@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.factories import make_key, make_staff, make_team
-from tests.sms.conftest import Clock
+from tests.world import Clock
 
 NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 

@@ -1,1 +1,1 @@
-from tests.sms.conftest import *  # noqa: F403
+from tests.world import *  # noqa: F403

@@ -15,7 +15,7 @@ from app.messaging.models import OutboundMessage
 from app.outcomes.service import pair_stays, send_due_follow_ups
 from tests.conftest import auth
 from tests.factories import make_key
-from tests.sms.conftest import text_in, tick
+from tests.world import text_in, tick
 
 UTC = UTC
 

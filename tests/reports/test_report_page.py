@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import auth
-from tests.sms.conftest import text_in, tick
+from tests.world import text_in, tick
 
 BLUE = (0x2B, 0x6C, 0xB0)  # the first series colour in app/reports/charts.py
 

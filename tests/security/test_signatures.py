@@ -20,7 +20,7 @@ from app.main import create_app
 from app.messaging.models import InboxMessage
 from tests.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, make_settings
 from tests.factories import make_team
-from tests.sms.conftest import route_inbox
+from tests.world import route_inbox
 
 LINE = "+19735550188"
 SMS_URL = PUBLIC_BASE_URL + "/twilio/sms"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.contacts.models import Contact, ContactEvent
 from tests.conftest import PUBLIC_BASE_URL
-from tests.voice.conftest import (
+from tests.inbound.voice_calls import (
     answer,
     call_in,
     call_status,

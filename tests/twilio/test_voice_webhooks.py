@@ -13,9 +13,8 @@ from app.main import create_app
 from app.messaging.models import OutboundMessage
 from app.messaging.outbox import is_opted_out
 from tests.conftest import PUBLIC_BASE_URL, make_settings
-from tests.sms.conftest import text_in
-from tests.twilio_signing import post_signed, signature
-from tests.voice.conftest import (
+from tests.inbound.test_voice_dial_chain import events, the_contact
+from tests.inbound.voice_calls import (
     answer,
     call_in,
     dial_ended,
@@ -25,7 +24,8 @@ from tests.voice.conftest import (
     the_dial,
     twiml,
 )
-from tests.voice.test_dial_chain import events, the_contact
+from tests.twilio_signing import post_signed, signature
+from tests.world import text_in
 
 
 def count(session, model) -> int:
@@ -65,7 +65,7 @@ def test_every_repeated_callback_changes_nothing_and_answers_the_same(
 
 def test_repeated_decline_status_and_recording_change_nothing(client, world, session, twilio):
     from tests.conftest import TWILIO_SID
-    from tests.voice.conftest import call_status
+    from tests.inbound.voice_calls import call_status
 
     world.team.voicemail_enabled = True
     session.add(world.team)

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from app.contacts.models import Contact, ContactEvent
 from app.messaging.texts import fits_one_segment
 from tests.conftest import PUBLIC_BASE_URL, auth
-from tests.sms.conftest import text_in, tick
 from tests.twilio_signing import signature
+from tests.world import text_in, tick
 
 
 def count(session, model) -> int:

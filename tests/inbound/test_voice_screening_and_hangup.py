@@ -4,9 +4,8 @@ hangs up before anyone accepts, and voicemail for the team."""
 from __future__ import annotations
 
 from tests.conftest import PUBLIC_BASE_URL, TWILIO_SID
-from tests.sms.conftest import text_in, tick
-from tests.twilio_signing import post_signed
-from tests.voice.conftest import (
+from tests.inbound.test_voice_dial_chain import events, kinds, the_contact
+from tests.inbound.voice_calls import (
     answer,
     call_in,
     call_status,
@@ -17,7 +16,8 @@ from tests.voice.conftest import (
     the_dial,
     twiml,
 )
-from tests.voice.test_dial_chain import events, kinds, the_contact
+from tests.twilio_signing import post_signed
+from tests.world import text_in, tick
 
 
 def test_voicemail_pickup_is_not_an_answer(client, world, session, twilio):

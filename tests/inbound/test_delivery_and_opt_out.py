@@ -14,8 +14,8 @@ from app.db import Database, make_engine
 from app.main import create_app
 from app.messaging.models import EarlyStatusCallback, OutboundMessage
 from tests.conftest import PUBLIC_BASE_URL, make_settings
-from tests.sms.conftest import text_in
 from tests.twilio_signing import post_signed
+from tests.world import text_in
 
 
 def the_contact(session) -> Contact:

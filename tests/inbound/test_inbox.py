@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.contacts.models import Contact, ContactEvent
 from app.inbound import inbox
 from app.messaging.models import InboxMessage, OutboundMessage
-from tests.sms.conftest import route_inbox, text_in
+from tests.world import route_inbox, text_in
 
 
 def rows(session, model) -> list:

@@ -8,7 +8,6 @@ import itertools
 import xml.etree.ElementTree as ET
 
 from tests.conftest import PUBLIC_BASE_URL, TWILIO_SID
-from tests.sms.conftest import *  # noqa: F403
 from tests.twilio_signing import post_signed
 
 _legs = itertools.count(1)
