@@ -140,7 +140,7 @@ class InboxMessage(SQLModel, table=True):
 class EarlyStatusCallback(SQLModel, table=True):
     """A status callback for a MessageSid we have not written down yet: Twilio
     may call back before our own write of the SID it just gave us commits.
-    Kept until that write applies it (`Dispatcher._record`), so an early
+    Kept until the sender applies it (`results.apply_early_callbacks`), so an early
     "undelivered" still escalates at once; unclaimed ones expire after a day."""
 
     __tablename__ = "early_status_callback"

@@ -1,0 +1,166 @@
+"""What a sender round writes back: Twilio's acceptances, failures and
+retries, messages given back unsent, and status callbacks that arrived
+before the message's SID was written.
+
+Each function is its own transaction, so a round's sends happen outside any
+transaction and a failure hook (escalation) runs in the transaction that
+writes the failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import bindparam, select, true
+from sqlmodel import Session
+
+from app.db import Database
+from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
+from app.messaging.outbox import advance_status
+from app.messaging.senders import SendResult
+from app.ops.metrics import OUTBOUND
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 8
+
+# Called in the transaction that marks a message failed; it may queue more
+# (the next escalation level), so the caller sends again at once.
+FailureHook = Callable[[Session, OutboundMessage, datetime], None]
+
+# Is there an early status callback for any of these messages?
+_EARLY_CALLBACK_FOR = (
+    select(EarlyStatusCallback.id)
+    .join(OutboundMessage, OutboundMessage.provider_sid == EarlyStatusCallback.provider_sid)
+    .where(OutboundMessage.id.in_(bindparam("ids", expanding=True)))
+    .limit(1)
+)
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, … seconds, capped at a minute: Twilio outages are usually short."""
+    return timedelta(seconds=min(60, 2 ** max(0, attempts - 1)))
+
+
+def record_accepted(db: Database, accepted: list[tuple[int, SendResult]], now: datetime) -> None:
+    """A round's successes in one statement that is its own transaction
+    (on SQLite one turn at the write lock for the batch, not one a
+    message; on PostgreSQL one round trip), idempotent as write_one needs:
+    only a row still `sending` moves. Should the process die before this,
+    the rows' leases expire and they are sent again: twice, never zero times."""
+    if not accepted:
+        return
+    table = OutboundMessage.__table__
+    db.write_one(
+        table.update()
+        .where(table.c.id == bindparam("b_id"), table.c.status == "sending")
+        .values(
+            status=bindparam("b_status"),
+            provider_sid=bindparam("b_sid"),
+            next_attempt_at=None,
+            updated_at=now,
+        ),
+        [
+            {
+                "b_id": message_id,
+                "b_status": result.status or "queued",
+                "b_sid": result.provider_sid,
+            }
+            for message_id, result in accepted
+        ],
+    )
+    OUTBOUND.labels("accepted").inc(len(accepted))
+
+
+def record_failure(
+    db: Database,
+    message_id: int,
+    result: SendResult,
+    now: datetime,
+    on_failure: FailureHook | None,
+) -> bool:
+    """Write a failed send: a retry after `backoff`, or `failed` when it is
+    permanent or the attempts are spent. Returns True when the failure hook
+    ran (and may have queued more)."""
+    with db.session() as session:
+        message = session.get(OutboundMessage, message_id)
+        if message is None or message.status != "sending":
+            return False
+        message.updated_at = now
+        message.error_code = result.error_code
+        if result.permanent or message.attempts >= MAX_ATTEMPTS:
+            message.status = "failed"
+            message.next_attempt_at = None
+            OUTBOUND.labels("failed").inc()
+            log.warning(
+                "outbound_failed",
+                message_id=message.id,
+                purpose=message.purpose,
+                error_code=result.error_code,
+                attempts=message.attempts,
+            )
+            if on_failure:
+                on_failure(session, message, now)
+                return True
+            return False
+        message.status = "pending"
+        message.next_attempt_at = now + backoff(message.attempts)
+        OUTBOUND.labels("retry").inc()
+        log.info(
+            "outbound_retry",
+            message_id=message.id,
+            error_code=result.error_code,
+            attempts=message.attempts,
+        )
+        return False
+
+
+def release(db: Database, message_id: int, now: datetime) -> None:
+    """Give back a claimed message unsent (it waits behind an older one)."""
+    with db.session() as session:
+        message = session.get(OutboundMessage, message_id)
+        if message is not None and message.status == "sending":
+            message.status = "pending"
+            message.attempts -= 1
+            message.next_attempt_at = now
+
+
+def early_callbacks_waiting(db: Database, message_ids: list[int]) -> bool:
+    """Whether any of these messages has an early status callback: a look
+    that takes no lock and opens no transaction (nearly always no), so a
+    round does not open a write transaction for nothing."""
+    return db.peek(_EARLY_CALLBACK_FOR.params(ids=message_ids)) is not None
+
+
+def apply_early_callbacks(
+    db: Database,
+    message_ids: list[int] | None,
+    now: datetime,
+    on_failure: FailureHook | None,
+) -> bool:
+    """Status callbacks that arrived before these messages' SIDs were
+    written (None: any message's), applied in the order they came: one
+    query for the batch. Returns True when a failure hook ran."""
+    failed = False
+    with db.session() as session:
+        rows = session.execute(
+            select(OutboundMessage, EarlyStatusCallback)
+            .join(
+                EarlyStatusCallback,
+                EarlyStatusCallback.provider_sid == OutboundMessage.provider_sid,
+            )
+            .where(OutboundMessage.id.in_(message_ids) if message_ids is not None else true())
+            .order_by(EarlyStatusCallback.id)
+        ).all()
+        for message, callback in rows:
+            if (
+                advance_status(message, callback.status, error_code=callback.error_code, at=now)
+                and callback.status in FINAL_FAILURES
+                and on_failure
+            ):
+                on_failure(session, message, now)
+                failed = True
+            session.delete(callback)
+    return failed

@@ -1,0 +1,142 @@
+"""What a round writes back, alone: acceptances, retries with backoff,
+failures that run the hook, messages given back, early callbacks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.contacts.models import Contact
+from app.messaging import results
+from app.messaging.claim import claim
+from app.messaging.models import EarlyStatusCallback, OutboundMessage
+from app.messaging.outbox import enqueue
+from app.messaging.senders import SendResult
+from tests.factories import make_team
+
+NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
+LATER = NOW + timedelta(seconds=5)
+
+
+def _claimed_message(db) -> int:
+    with db.session() as session:
+        team = make_team(session)
+        contact = Contact(
+            team_id=team.id,
+            channel="sms",
+            from_number="+12015550101",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        session.add(contact)
+        session.flush()
+        message_id = enqueue(
+            session=session,
+            team=team,
+            to_number=contact.from_number,
+            body="hello",
+            purpose="notify",
+            contact_id=contact.id,
+            now=NOW,
+        ).id
+    [row] = claim(db, [message_id], NOW)
+    return row.id
+
+
+def _row(db, message_id) -> OutboundMessage:
+    with db.session() as session:
+        message = session.get(OutboundMessage, message_id)
+        session.expunge(message)
+        return message
+
+
+def test_backoff_doubles_from_a_second_and_stops_at_a_minute():
+    assert [results.backoff(n).total_seconds() for n in (0, 1, 2, 3, 7, 8, 20)] == [
+        1,
+        1,
+        2,
+        4,
+        60,
+        60,
+        60,
+    ]
+
+
+def test_accepted_messages_are_written_with_their_sid_and_only_while_sending(db):
+    message_id = _claimed_message(db)
+    result = SendResult(ok=True, provider_sid="SM" + "1" * 32, status="queued")
+    results.record_accepted(db, [(message_id, result)], LATER)
+    row = _row(db, message_id)
+    assert (row.status, row.provider_sid, row.next_attempt_at) == ("queued", "SM" + "1" * 32, None)
+    # A second record (the write retried) moves nothing that is no longer `sending`.
+    results.record_accepted(
+        db, [(message_id, SendResult(ok=True, provider_sid="SMother", status="sent"))], LATER
+    )
+    assert _row(db, message_id).provider_sid == "SM" + "1" * 32
+
+
+def test_a_failure_for_now_is_retried_after_backoff_without_the_hook(db):
+    message_id = _claimed_message(db)
+    hooked = []
+    ran = results.record_failure(
+        db,
+        message_id,
+        SendResult(ok=False, error_code="503", permanent=False),
+        LATER,
+        lambda session, message, now: hooked.append(message.id),
+    )
+    row = _row(db, message_id)
+    assert not ran and hooked == []
+    assert (row.status, row.error_code) == ("pending", "503")
+    assert row.next_attempt_at.replace(tzinfo=UTC) == LATER + results.backoff(1)
+
+
+def test_a_permanent_failure_is_final_and_runs_the_hook(db):
+    message_id = _claimed_message(db)
+    hooked = []
+    ran = results.record_failure(
+        db,
+        message_id,
+        SendResult(ok=False, error_code="21610", permanent=True),
+        LATER,
+        lambda session, message, now: hooked.append((message.id, now)),
+    )
+    assert ran and hooked == [(message_id, LATER)]
+    assert (_row(db, message_id).status, _row(db, message_id).next_attempt_at) == ("failed", None)
+
+
+def test_the_last_attempt_failing_for_now_is_final(db):
+    message_id = _claimed_message(db)
+    with db.session() as session:
+        session.get(OutboundMessage, message_id).attempts = results.MAX_ATTEMPTS
+    results.record_failure(db, message_id, SendResult(ok=False, error_code="503"), LATER, None)
+    assert _row(db, message_id).status == "failed"
+
+
+def test_a_released_message_is_pending_again_with_its_attempt_given_back(db):
+    message_id = _claimed_message(db)
+    results.release(db, message_id, LATER)
+    row = _row(db, message_id)
+    assert (row.status, row.attempts) == ("pending", 0)
+    assert row.next_attempt_at.replace(tzinfo=UTC) == LATER
+
+
+def test_an_early_failure_callback_is_applied_once_and_runs_the_hook(db):
+    message_id = _claimed_message(db)
+    sid = "SM" + "2" * 32
+    results.record_accepted(db, [(message_id, SendResult(ok=True, provider_sid=sid))], NOW)
+    assert not results.early_callbacks_waiting(db, [message_id])
+    with db.session() as session:
+        session.add(
+            EarlyStatusCallback(
+                provider_sid=sid, status="undelivered", error_code="30003", received_at=NOW
+            )
+        )
+    assert results.early_callbacks_waiting(db, [message_id])
+    hooked = []
+    assert results.apply_early_callbacks(
+        db, [message_id], LATER, lambda session, message, now: hooked.append(message.id)
+    )
+    assert hooked == [message_id]
+    row = _row(db, message_id)
+    assert (row.status, row.error_code) == ("undelivered", "30003")
+    assert not results.early_callbacks_waiting(db, [message_id])
