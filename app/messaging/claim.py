@@ -16,7 +16,7 @@ from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.db import Database
-from app.messaging.models import OutboundMessage
+from app.messaging.models import MessagePurpose, OutboundMessage
 
 LEASE = timedelta(seconds=60)
 BATCH = 50
@@ -25,7 +25,7 @@ BATCH = 50
 # order whoever receives them. Everything else keeps order per recipient only,
 # so a client's auto-reply and the staff notification leave side by side
 # instead of the notification waiting for Twilio's answer to the auto-reply.
-LEVEL_PURPOSES = ("notify", "alert")
+LEVEL_PURPOSES = (MessagePurpose.NOTIFY, MessagePurpose.ALERT)
 
 # One alias for the whole process: SQLAlchemy memoises its column adaptation,
 # and a fresh alias per claim costs a busy server measurable CPU.
