@@ -41,13 +41,13 @@ def _database_url() -> str | None:
 
 SEED = """
 INSERT INTO contact (team_id, channel, from_number, client_id, candidate_client_ids, status, priority, plan, level,
-                     needs_callback, outcome, risk_level, caller_type, acknowledged_at, first_response_at, created_at, updated_at,
+                     acknowledged_by, needs_callback, outcome, risk_level, caller_type, acknowledged_at, first_response_at, created_at, updated_at,
                      after_hours, repeat_within_7d)
 SELECT 1,
        CASE WHEN g % 4 = 0 THEN 'voice' ELSE 'sms' END,
        '+1201555' || lpad((g % 5000)::text, 4, '0'),
        NULL, '[]', (ARRAY['resolved','resolved','acknowledged','unanswered'])[1 + g % 4], 'normal', '[]', 1 + g % 3,
-       false,
+       1, false,
        (ARRAY['resolved_by_phone','safety_plan_used','er_visit','non_crisis',NULL])[1 + g % 5],
        (ARRAY['low','moderate','high','imminent'])[1 + g % 4],
        (ARRAY['self','family','other'])[1 + g % 3],
@@ -68,7 +68,7 @@ def run(quick: bool = False) -> dict[str, float]:
     from app import migrations
     from app.db import Database
     from app.reports.service import summary
-    from app.teams.models import Team
+    from app.teams.models import Staff, Team
 
     url = _database_url()
     if url is None:
@@ -86,6 +86,9 @@ def run(quick: bool = False) -> dict[str, float]:
                     fallback_number="+19085550111",
                 )
             )
+            session.flush()
+            # An acknowledged contact is held by a person: staff 1 holds them all.
+            session.add(Staff(team_id=1, name="Holder", phone="+12015550180", role="supervisor"))
         t0 = time.perf_counter()
         with db.engine.begin() as c:
             # The app's engine caps statements at 10 s; seeding a million rows may take longer.

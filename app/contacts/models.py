@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
@@ -69,6 +69,11 @@ class Contact(SQLModel, table=True):
     the truth is its append-only event timeline."""
 
     __table_args__ = (
+        # Only a person holds a contact.
+        CheckConstraint(
+            "status <> 'acknowledged' OR acknowledged_by IS NOT NULL",
+            name="acknowledged_has_holder",
+        ),
         Index("ix_contact_team_created", "team_id", "created_at"),
         # Serves "the open contact from this number" and "a contact from this number in the last 7 days".
         Index("ix_contact_team_from_created", "team_id", "from_number", "created_at"),

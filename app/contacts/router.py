@@ -11,8 +11,15 @@ from sqlalchemy import select
 from app.auth.deps import CurrentPrincipal, SessionDep, load_owned, require_role
 from app.auth.service import audit
 from app.contacts import service as contacts
+from app.contacts.holders import holder_for, present
 from app.contacts.models import CONTACT_STATUSES, Contact, ContactStatus
-from app.contacts.schemas import ContactDetail, ContactPage, ContactPublic, EventPublic
+from app.contacts.schemas import (
+    AcknowledgeIn,
+    ContactDetail,
+    ContactPage,
+    ContactPublic,
+    EventPublic,
+)
 from app.errors import Conflict, Invalid, NotFound
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
@@ -69,7 +76,7 @@ def list_contacts(
     )
     more = len(rows) > limit
     return ContactPage(
-        items=[ContactPublic.model_validate(c, from_attributes=True) for c in rows[:limit]],
+        items=present(session=session, rows=rows[:limit]),
         next_offset=offset + limit if more else None,
     )
 
@@ -89,16 +96,22 @@ def get_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipa
     )
     session.commit()
     return ContactDetail(
-        **ContactPublic.model_validate(contact, from_attributes=True).model_dump(),
+        **present(session=session, rows=[contact])[0].model_dump(),
         events=[EventPublic.model_validate(e, from_attributes=True) for e in events],
     )
 
 
 @router.post("/contacts/{contact_id}/acknowledge", response_model=ContactPublic)
 def acknowledge_contact(
-    contact_id: int, session: SessionDep, principal: CurrentPrincipal, request_: Request
+    contact_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request_: Request,
+    body: AcknowledgeIn | None = None,
 ):
-    """Take the contact (escalation stops). The key's staff member is recorded."""
+    """Take the contact (escalation stops). A person holds it: the staff member
+    named in `staff_id`, else the one the key is bound to (422 naming `staff_id`
+    when neither is an active member of the contact's team)."""
     require_role(principal, "supervisor", "case_manager")
     load_contact(session, principal, contact_id)
     contact = contacts.lock_contact(session=session, contact_id=contact_id)
@@ -106,13 +119,19 @@ def acknowledge_contact(
         raise Conflict(
             f"contact is {contact.status}; only open or unanswered contacts can be acknowledged"
         )
+    holder = holder_for(
+        session=session,
+        principal=principal,
+        team_id=contact.team_id,
+        staff_id=body.staff_id if body else None,
+    )
     now = request_.app.state.runtime.now()
     if contact.status == ContactStatus.UNANSWERED:
         contact.status = ContactStatus.OPEN
     contacts.acknowledge(
         session=session,
         contact=contact,
-        staff_id=principal.staff_id,
+        staff_id=holder.id,
         at=now,
         via="api",
         actor=principal.actor,
@@ -126,4 +145,4 @@ def acknowledge_contact(
         team_id=contact.team_id,
     )
     session.commit()
-    return ContactPublic.model_validate(contact, from_attributes=True)
+    return present(session=session, rows=[contact])[0]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class EventPublic(BaseModel):
@@ -13,6 +13,22 @@ class EventPublic(BaseModel):
     staff_id: int | None = None
     level: int | None = None
     data: dict[str, Any] = {}
+
+
+class HolderPublic(BaseModel):
+    """The person who holds (or last held) the contact."""
+
+    id: int
+    name: str
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    staff_id: int | None = Field(
+        default=None,
+        description="who takes the contact; required unless the key is bound to a staff member",
+    )
 
 
 class ContactPublic(BaseModel):
@@ -29,6 +45,7 @@ class ContactPublic(BaseModel):
     plan: list[dict[str, Any]]
     next_escalation_at: datetime | None
     acknowledged_by: int | None
+    holder: HolderPublic | None = None
     acknowledged_at: datetime | None
     first_response_at: datetime | None
     needs_callback: bool

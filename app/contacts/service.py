@@ -88,13 +88,16 @@ def acknowledge(
     *,
     session: Session,
     contact: Contact,
-    staff_id: int | None,
+    staff_id: int,
     at: datetime,
     via: str,
     actor: str | None = None,
 ) -> bool:
     """A human has taken the contact: escalation stops. Returns False when it
-    was already acknowledged or closed (nothing changes)."""
+    was already acknowledged or closed (nothing changes). Only a person holds
+    a contact (the database refuses an acknowledged contact without one)."""
+    if staff_id is None:
+        raise ValueError("a contact is acknowledged by a staff member, never by nobody")
     if contact.status != ContactStatus.OPEN:
         return False
     contact.status = ContactStatus.ACKNOWLEDGED

@@ -47,6 +47,11 @@ class ResolveIn(Strict):
     referrals: list[str] | None = Field(default=None, max_length=20)
     notes: str | None = Field(default=None, max_length=4000)
     follow_up_due_at: datetime | None = None
+    staff_id: int | None = Field(
+        default=None,
+        description="who closes the contact; required unless the key is bound to a staff "
+        "member (completing the details of a closed contact needs no one)",
+    )
 
 
 class ReviewIn(Strict):

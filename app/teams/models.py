@@ -47,6 +47,11 @@ class Team(SQLModel, table=True):
     # High-priority contacts (priority words) get this shorter timeout per level.
     priority_ack_timeout_seconds: int = 120
     dial_timeout_seconds: int = 20
+    # How long the holder of a contact has to answer a client's new text
+    # before they are paged again (and, after a second wait, lose it).
+    reply_timeout_seconds: int = 600
+    # How often supervisors are alerted again about an unanswered contact.
+    unanswered_repeat_seconds: int = 900
     auto_reply_text: str = Field(default=DEFAULT_AUTO_REPLY, max_length=640)
     fallback_text: str = Field(default=DEFAULT_FALLBACK_TEXT, max_length=640)
     voice_greeting: str = Field(default=DEFAULT_VOICE_GREETING, max_length=640)

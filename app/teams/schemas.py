@@ -22,6 +22,8 @@ class TeamCreate(Strict):
     ack_timeout_seconds: int = Field(default=300, ge=30, le=3600)
     priority_ack_timeout_seconds: int = Field(default=120, ge=30, le=3600)
     dial_timeout_seconds: int = Field(default=20, ge=5, le=60)
+    reply_timeout_seconds: int = Field(default=600, ge=120, le=3600)
+    unanswered_repeat_seconds: int = Field(default=900, ge=60, le=86400)
     auto_reply_text: str | None = Field(default=None, max_length=640)
     fallback_text: str | None = Field(default=None, max_length=640)
     voice_greeting: str | None = Field(default=None, max_length=640)
@@ -37,6 +39,19 @@ class TeamUpdate(Strict):
     ack_timeout_seconds: int | None = Field(default=None, ge=30, le=3600)
     priority_ack_timeout_seconds: int | None = Field(default=None, ge=30, le=3600)
     dial_timeout_seconds: int | None = Field(default=None, ge=5, le=60)
+    reply_timeout_seconds: int | None = Field(
+        default=None,
+        ge=120,
+        le=3600,
+        description="how long the holder has to answer a client's new text before being "
+        "paged again; after a second wait the contact passes to the next level",
+    )
+    unanswered_repeat_seconds: int | None = Field(
+        default=None,
+        ge=60,
+        le=86400,
+        description="how often supervisors are alerted again about an unanswered contact",
+    )
     auto_reply_text: str | None = Field(default=None, max_length=640)
     fallback_text: str | None = Field(default=None, max_length=640)
     voice_greeting: str | None = Field(default=None, max_length=640)
@@ -56,6 +71,8 @@ class TeamPublic(BaseModel):
     ack_timeout_seconds: int
     priority_ack_timeout_seconds: int
     dial_timeout_seconds: int
+    reply_timeout_seconds: int
+    unanswered_repeat_seconds: int
     auto_reply_text: str
     fallback_text: str
     voice_greeting: str

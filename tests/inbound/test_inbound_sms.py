@@ -308,11 +308,18 @@ def test_contact_api_shows_timeline_and_acknowledges(client, world, session, twi
         "/v1/contacts", params={"status": "open"}, headers=auth(world.supervisor_key)
     ).json()
     assert [c["id"] for c in listing["items"]] == [contact.id]
-    r = client.post(f"/v1/contacts/{contact.id}/acknowledge", headers=auth(world.supervisor_key))
+    r = client.post(
+        f"/v1/contacts/{contact.id}/acknowledge",
+        headers=auth(world.supervisor_key),
+        json={"staff_id": world.supervisor.id},
+    )
     assert r.status_code == 200 and r.json()["status"] == "acknowledged"
+    assert r.json()["holder"] == {"id": world.supervisor.id, "name": "Sue Visor"}
     assert (
         client.post(
-            f"/v1/contacts/{contact.id}/acknowledge", headers=auth(world.supervisor_key)
+            f"/v1/contacts/{contact.id}/acknowledge",
+            headers=auth(world.supervisor_key),
+            json={"staff_id": world.supervisor.id},
         ).status_code
         == 409
     )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from app.clients.models import ClientEvent
 from app.reports.service import summary
 from tests.conftest import auth
-from tests.factories import make_client, make_contact, make_key, make_team
+from tests.factories import make_client, make_contact, make_key, make_staff, make_team
 
 NY = ZoneInfo("America/New_York")
 UTC = UTC
@@ -85,6 +85,8 @@ def utc(text: str) -> datetime:
 def build(session):
     team = make_team(session, timezone="America/New_York")
     other = make_team(session, timezone="America/New_York")
+    # An acknowledged contact is always held by a person.
+    holder, other_holder = make_staff(session, team), make_staff(session, other)
     made = [
         (
             local(BEFORE[0]),
@@ -116,6 +118,7 @@ def build(session):
                 caller_type=caller,
                 from_number=NUMBERS[number],
                 acknowledged_at=None if ack is None else at + timedelta(seconds=ack),
+                acknowledged_by=holder.id if status == "acknowledged" else None,
                 first_response_at=None if resp is None else at + timedelta(seconds=resp),
                 resolved_at=at + timedelta(hours=1) if status == "resolved" else None,
                 events=[(kind, at + timedelta(minutes=30)) for kind in kinds],
@@ -132,6 +135,7 @@ def build(session):
         created_at=local("2026-06-10 12:00"),
         from_number=NUMBERS["A"],
         acknowledged_at=local("2026-06-10 12:00") + timedelta(seconds=1),
+        acknowledged_by=other_holder.id,
         status="acknowledged",
         events=[("fallback_used", local("2026-06-10 12:30"))],
     )
