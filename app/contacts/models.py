@@ -34,6 +34,7 @@ class EventKind(StrEnum):
     PLANNED = "planned"
     NOTIFIED = "notified"
     NOTIFY_SUPPRESSED = "notify_suppressed"
+    LEVEL_SKIPPED = "level_skipped"
     ESCALATED = "escalated"
     FALLBACK_USED = "fallback_used"
     UNANSWERED = "unanswered"

@@ -36,8 +36,8 @@ from app.routing import (
     plan_from_json,
     plan_to_json,
 )
-from app.teams.models import Leave, Staff, Team
-from app.teams.service import team_staff
+from app.teams.models import Staff, Team
+from app.teams.service import has_call_rule, leave_now, team_staff, unreachable_reason
 
 log = structlog.get_logger(__name__)
 
@@ -49,20 +49,7 @@ def _leave_now(
     *, session: Session, staff_rows: list[Staff], team_id: int, now: datetime
 ) -> dict[int, list[tuple[datetime, datetime]]]:
     """Staff id -> their leave covering `now`; read once per transaction and `now`."""
-
-    def load() -> dict[int, list[tuple[datetime, datetime]]]:
-        leaves: dict[int, list[tuple[datetime, datetime]]] = {}
-        ids = [s.id for s in staff_rows]
-        if ids:
-            for staff_id, start, end in session.execute(
-                select(Leave.staff_id, Leave.start, Leave.end).where(
-                    Leave.staff_id.in_(ids), Leave.start <= now, Leave.end > now
-                )
-            ):
-                leaves.setdefault(staff_id, []).append((start, end))
-        return leaves
-
-    return per_transaction(session, "leave_now", (team_id, now), load)
+    return leave_now(session=session, team_id=team_id, now=now)
 
 
 def routing_context(
@@ -89,6 +76,7 @@ def _routing_context(
             role=s.role,
             active=s.active,
             sms_ok=not s.sms_opted_out,
+            call_rule=has_call_rule(s),
             on_leave=bool(leaves.get(s.id)),
             available=is_available(
                 working_hours=s.working_hours,
@@ -203,6 +191,58 @@ def record_plan(
             ]
         },
     )
+    for skipped in getattr(levels, "skipped", ()):
+        record_skipped_level(
+            session=session,
+            contact=contact,
+            level=None,
+            label=skipped.label,
+            unreachable=list(skipped.unreachable),
+            now=now,
+        )
+
+
+def record_skipped_level(
+    *,
+    session: Session,
+    contact: Contact,
+    level: int | None,
+    label: str,
+    unreachable: list[tuple[int, str]],
+    now: datetime,
+    team: Team | None = None,
+) -> None:
+    """A level nobody on it can be reached on: on the timeline with why, and
+    the supervisors told who could not be reached (they can fix the rota or
+    take the contact)."""
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.LEVEL_SKIPPED,
+        at=now,
+        level=level,
+        data={
+            "label": label,
+            "unreachable": [
+                {"staff_id": staff_id, "reason": reason} for staff_id, reason in unreachable
+            ],
+        },
+    )
+    team = team or session.get(Team, contact.team_id)
+    names = [
+        (staff.name if staff else f"staff {staff_id}", reason)
+        for staff_id, reason in unreachable
+        for staff in [session.get(Staff, staff_id)]
+    ]
+    alert_supervisors(
+        session=session,
+        team=team,
+        body=texts.level_skipped_alert(contact_id=contact.id, label=label, unreachable=names),
+        now=now,
+        contact_id=contact.id,
+        level=level,
+        except_staff_ids={staff_id for staff_id, _ in unreachable},
+    )
 
 
 def plan_contact(
@@ -286,12 +326,36 @@ def notify_level(
     if level.kind == "fallback":
         finish_unanswered(session=session, contact=contact, team=team, level=level, now=now)
         return
+    # Asked now, not when the plan was made: people opt out, go on leave or
+    # are deactivated while a contact waits at an earlier level.
+    unreachable = {
+        staff_id: reason
+        for staff_id in level.staff_ids
+        if (
+            reason := unreachable_reason(
+                session=session, staff=session.get(Staff, staff_id), now=now
+            )
+        )
+        is not None
+    }
     # Set before the messages are queued, so the one flush that writes them
     # writes the contact's new level and deadline with them (one UPDATE).
     contact.next_escalation_at = level_deadline(level, now)
     who = _who(session, contact)
+    reached = 0
     for staff_id in (*level.staff_ids, *level.copy_staff_ids):
         staff = session.get(Staff, staff_id)
+        if staff_id in unreachable:
+            contacts.record_event(
+                session=session,
+                contact=contact,
+                kind=EventKind.NOTIFY_SUPPRESSED,
+                at=now,
+                staff_id=staff_id,
+                level=number,
+                data={"label": level.label, "copy": False, "reason": unreachable[staff_id]},
+            )
+            continue
         body = texts.staff_notification(
             contact_id=contact.id,
             level=number,
@@ -326,7 +390,31 @@ def notify_level(
                 **({"message_id": message.id} if message else {"reason": "opted_out"}),
             },
         )
+        if message is None and staff_id in level.staff_ids:
+            unreachable[staff_id] = "opted_out"
+        elif staff_id in level.staff_ids:
+            reached += 1
     session.add(contact)
+    if not reached:
+        # Nobody on this level can be reached: waiting out its timeout would
+        # only keep the client waiting. The next level is told now.
+        record_skipped_level(
+            session=session,
+            contact=contact,
+            level=number,
+            label=level.label,
+            unreachable=list(unreachable.items()),
+            now=now,
+            team=team,
+        )
+        advance(
+            session=session,
+            contact=contact,
+            team=team,
+            now=now,
+            reason="level_skipped",
+            settings=settings,
+        )
 
 
 def advance(

@@ -175,10 +175,11 @@ def alert_supervisors(
     contact_id: int | None = None,
     level: int | None = None,
     except_staff_id: int | None = None,
+    except_staff_ids: set[int] | frozenset[int] = frozenset(),
 ) -> None:
     """An alert by SMS to each of the team's active supervisors (one who opted out is skipped)."""
     for supervisor in active_supervisors(session=session, team_id=team.id):
-        if supervisor.id == except_staff_id:
+        if supervisor.id == except_staff_id or supervisor.id in except_staff_ids:
             continue
         enqueue(
             session=session,

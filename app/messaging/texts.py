@@ -91,6 +91,18 @@ def unanswered_alert(*, contact_id: int, from_number: str) -> str:
     )
 
 
+_REASON_WORDS = {"opted_out": "opted out", "on_leave": "on leave", "deactivated": "deactivated"}
+
+
+def level_skipped_alert(*, contact_id: int, label: str, unreachable: list[tuple[str, str]]) -> str:
+    """`#12: nobody reachable at primary on-call (Owen Call opted out); next level told.`"""
+    who = ", ".join(
+        f"{_ascii_name(name)[:30]} {_REASON_WORDS.get(reason, reason)}"
+        for name, reason in unreachable
+    )
+    return f"#{contact_id}: nobody reachable at {label} ({who}); moved to the next level."[:320]
+
+
 def staff_opt_out_alert(*, staff_name: str) -> str:
     return (
         f"ALERT: {_ascii_name(staff_name)[:40]} texted STOP and gets no crisis SMS now. "

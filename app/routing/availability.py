@@ -182,13 +182,56 @@ def is_available(
     return in_working_hours(working_hours, timezone=timezone, now=now)
 
 
+# Why a person cannot be woken for a contact now (see `unreachable_reason`).
+DEACTIVATED = "deactivated"
+ON_LEAVE = "on_leave"
+OPTED_OUT = "opted_out"
+
+
+def unreachable_reason(
+    *, active: bool, on_leave: bool, sms_ok: bool, call_rule: bool = False, needs_sms: bool = True
+) -> str | None:
+    """Why this person cannot be reached now, or None when they can: THE one
+    definition of "reachable" (routing, level skipping, handovers and paging
+    all ask it). Deactivated or on leave: nobody may wake them. Opted out of
+    SMS: unreachable where a text is the way in (`needs_sms`) unless a
+    notification rule calls them (`call_rule`)."""
+    if not active:
+        return DEACTIVATED
+    if on_leave:
+        return ON_LEAVE
+    if needs_sms and not sms_ok and not call_rule:
+        return OPTED_OUT
+    return None
+
+
+def is_reachable(
+    *, active: bool, on_leave: bool, sms_ok: bool, call_rule: bool = False, needs_sms: bool = True
+) -> bool:
+    return (
+        unreachable_reason(
+            active=active,
+            on_leave=on_leave,
+            sms_ok=sms_ok,
+            call_rule=call_rule,
+            needs_sms=needs_sms,
+        )
+        is None
+    )
+
+
 __all__ = [
     "DAYS",
+    "DEACTIVATED",
+    "ON_LEAVE",
+    "OPTED_OUT",
     "Window",
     "in_working_hours",
     "is_available",
     "is_on_leave",
+    "is_reachable",
     "parse_working_hours",
+    "unreachable_reason",
     "validate_working_hours",
     "zone",
 ]

@@ -53,6 +53,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from app.routing.availability import unreachable_reason
+
 ROLES = ("case_manager", "supervisor")
 CHANNELS = ("sms", "voice")
 TARGET_KINDS = ("assigned", "backup", "rota", "rota_priority", "supervisors", "staff")
@@ -92,6 +94,19 @@ class StaffInfo:
     # On leave now. `available` already implies not on leave; this extra flag lets
     # leave also exclude rota staff and supervisors, whose hours are not consulted.
     on_leave: bool = False
+    # A notification rule calls them: reachable without SMS consent.
+    call_rule: bool = False
+
+    def unreachable_reason(self, channel: str) -> str | None:
+        """Why they cannot be reached now (None: they can); see
+        app.routing.availability.unreachable_reason."""
+        return unreachable_reason(
+            active=self.active,
+            on_leave=self.on_leave,
+            sms_ok=self.sms_ok,
+            call_rule=self.call_rule,
+            needs_sms=channel == "sms",
+        )
 
 
 @dataclass(frozen=True)
@@ -255,6 +270,28 @@ class Level:
         )
 
 
+@dataclass(frozen=True)
+class SkippedLevel:
+    """A level left out because everyone on it is unreachable now (not
+    because they were already tried): recorded on the contact's timeline."""
+
+    kind: str
+    label: str
+    unreachable: tuple[tuple[int, str], ...]  # (staff id, reason)
+
+
+class Plan(tuple):
+    """The levels (a tuple of `Level`), with the levels left out because
+    nobody on them could be reached (`skipped`)."""
+
+    skipped: tuple[SkippedLevel, ...] = ()
+
+    def __new__(cls, levels: Iterable[Level], skipped: Iterable[SkippedLevel] = ()) -> Plan:
+        made = super().__new__(cls, levels)
+        made.skipped = tuple(skipped)
+        return made
+
+
 def plan_to_json(levels: Iterable[Level]) -> list[dict[str, Any]]:
     return [level.to_json() for level in levels]
 
@@ -271,17 +308,31 @@ class _Planner:
         self.context = context
         self.notified: set[int] = set()
         self.levels: list[Level] = []
+        self.skipped: list[SkippedLevel] = []
         # Sorted so the plan never depends on the order rows were loaded in.
         self.rotas = sorted(context.on_call, key=lambda r: (r.priority, r.rota_id))
 
     # who may be notified at all
     def reachable(self, staff_id: int | None, *, needs_available: bool = False) -> bool:
         info = self.context.staff.get(staff_id) if staff_id is not None else None
-        if info is None or not info.active or info.on_leave:
-            return False
-        if self.context.channel == "sms" and not info.sms_ok:
+        if info is None or info.unreachable_reason(self.context.channel) is not None:
             return False
         return info.available or not needs_available
+
+    def note_skipped(self, *, kind: str, label: str, candidates: Iterable[int | None]) -> None:
+        """A level whose known people are all unreachable (not merely away
+        from their working hours, nor already tried) is recorded as skipped."""
+        reasons = []
+        for staff_id in dict.fromkeys(candidates):
+            info = self.context.staff.get(staff_id) if staff_id is not None else None
+            if info is None or staff_id in self.notified:
+                continue
+            reason = info.unreachable_reason(self.context.channel)
+            if reason is None:
+                return
+            reasons.append((staff_id, reason))
+        if reasons:
+            self.skipped.append(SkippedLevel(kind=kind, label=label, unreachable=tuple(reasons)))
 
     def supervisors(self) -> list[int]:
         return sorted(s.id for s in self.context.staff.values() if s.role == "supervisor")
@@ -301,6 +352,7 @@ class _Planner:
         needs_available: bool = False,
         rota_id: int | None = None,
     ) -> None:
+        candidates = list(candidates)
         staff_ids: list[int] = []
         for staff_id in candidates:
             if staff_id in self.notified or staff_id in staff_ids:
@@ -308,6 +360,7 @@ class _Planner:
             if self.reachable(staff_id, needs_available=needs_available):
                 staff_ids.append(staff_id)
         if not staff_ids:
+            self.note_skipped(kind=kind, label=label, candidates=candidates)
             return
         self.notified.update(staff_ids)
         self.levels.append(
@@ -378,8 +431,10 @@ class _Planner:
             staff_ids: list[int] = []
             labels: list[str] = []
             rota_ids: set[int] = set()
+            everyone: list[int | None] = []
             for target in policy_level.targets:
                 candidates, rotas, needs_available, label = self.resolve(target)
+                everyone.extend(candidates)
                 found = [
                     s
                     for s in candidates
@@ -396,6 +451,9 @@ class _Planner:
                 if len(rota_ids) == 1 and len(policy_level.targets) == 1
                 else None
             )
+            if not staff_ids:
+                self.note_skipped(kind="policy", label="policy level", candidates=everyone)
+                continue
             # add() re-checks reachability and repeats; here it only builds the level.
             self.add(
                 kind="policy",
@@ -439,7 +497,7 @@ def fallback_plan(fallback_number: str) -> tuple[Level, ...]:
     return (fallback_level(1, fallback_number),)
 
 
-def plan(context: RoutingContext, now: datetime) -> tuple[Level, ...]:
+def plan(context: RoutingContext, now: datetime) -> Plan:
     """The ordered levels to notify for one contact; the fallback is always last.
 
     `now` must be timezone-aware. Availability and the on-call snapshot in
@@ -455,7 +513,7 @@ def plan(context: RoutingContext, now: datetime) -> tuple[Level, ...]:
     planner.fallback()
     if context.high_priority:
         planner.copy_supervisors_at_level_1()
-    return tuple(planner.levels)
+    return Plan(planner.levels, planner.skipped)
 
 
 __all__ = [
@@ -463,9 +521,11 @@ __all__ = [
     "FALLBACK_LABEL",
     "LEVEL_KINDS",
     "Level",
+    "Plan",
     "PolicyLevel",
     "RotaOnCallInfo",
     "RoutingContext",
+    "SkippedLevel",
     "StaffInfo",
     "TARGET_KINDS",
     "Target",

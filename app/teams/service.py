@@ -15,6 +15,8 @@ from app.db import per_transaction
 from app.errors import Conflict, Invalid
 from app.oncall.models import Rota, RotaOverride
 from app.routing import parse_policy, validate_working_hours
+from app.routing.availability import DEACTIVATED
+from app.routing.availability import unreachable_reason as availability_reason
 from app.teams.models import (
     DEFAULT_AUTO_REPLY,
     DEFAULT_FALLBACK_TEXT,
@@ -258,3 +260,47 @@ def active_supervisors(*, session: Session, team_id: int) -> list[Staff]:
         for s in team_staff(session=session, team_id=team_id)
         if s.role == StaffRole.SUPERVISOR and s.active
     ]
+
+
+def leave_now(
+    *, session: Session, team_id: int, now: datetime
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Staff id -> their leave covering `now`, for the team's staff; read once
+    per transaction and `now` (routing and reachability both ask)."""
+
+    def load() -> dict[int, list[tuple[datetime, datetime]]]:
+        leaves: dict[int, list[tuple[datetime, datetime]]] = {}
+        ids = [s.id for s in team_staff(session=session, team_id=team_id)]
+        if ids:
+            for staff_id, start, end in session.execute(
+                select(Leave.staff_id, Leave.start, Leave.end).where(
+                    Leave.staff_id.in_(ids), Leave.start <= now, Leave.end > now
+                )
+            ):
+                leaves.setdefault(staff_id, []).append((start, end))
+        return leaves
+
+    return per_transaction(session, "leave_now", (team_id, now), load)
+
+
+def has_call_rule(staff: Staff) -> bool:
+    """Whether a notification rule calls this person (so SMS consent is not
+    their only way in). Staff are paged by SMS alone until call rules exist."""
+    return False
+
+
+def unreachable_reason(
+    *, session: Session, staff: Staff | None, now: datetime, needs_sms: bool = True
+) -> str | None:
+    """Why this staff member cannot be reached now (None: they can): the
+    stored rows fed to app.routing.availability.unreachable_reason, the one
+    definition of reachable."""
+    if staff is None:
+        return DEACTIVATED
+    return availability_reason(
+        active=staff.active,
+        on_leave=bool(leave_now(session=session, team_id=staff.team_id, now=now).get(staff.id)),
+        sms_ok=not staff.sms_opted_out,
+        call_rule=has_call_rule(staff),
+        needs_sms=needs_sms,
+    )

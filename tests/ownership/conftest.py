@@ -1,4 +1,4 @@
-"""Ownership tests reuse the SMS world (team, staff, rota, client, injected
+"""Ownership tests reuse the shared world (team, staff, rota, client, injected
 clock, Twilio stub)."""
 
-from tests.sms.conftest import *  # noqa: F403
+from tests.world import *  # noqa: F403

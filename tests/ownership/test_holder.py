@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from app.contacts.models import Contact
 from tests.conftest import auth
 from tests.factories import make_key, make_staff
-from tests.sms.conftest import text_in, tick
+from tests.world import text_in, tick
 
 
 def the_contact(session) -> Contact:
