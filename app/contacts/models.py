@@ -38,6 +38,7 @@ class EventKind(StrEnum):
     ESCALATED = "escalated"
     FALLBACK_USED = "fallback_used"
     UNANSWERED = "unanswered"
+    UNANSWERED_REALERTED = "unanswered_realerted"
     DELIVERY_FAILED = "delivery_failed"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"

@@ -477,12 +477,40 @@ def finish_unanswered(
         session=session, team=team, body=alert, now=now, contact_id=contact.id, level=level.number
     )
     contact.status = ContactStatus.UNANSWERED
-    contact.next_escalation_at = None
+    # An unanswered contact keeps calling: the tick alerts the supervisors
+    # again at this time, until someone takes or resolves it.
+    contact.next_escalation_at = now + timedelta(seconds=team.unanswered_repeat_seconds)
     contacts.record_event(
         session=session, contact=contact, kind=EventKind.UNANSWERED, at=now, level=level.number
     )
     UNANSWERED.inc()
     log.warning("contact_unanswered", contact_id=contact.id, team_id=team.id)
+    session.add(contact)
+
+
+def realert_unanswered(*, session: Session, contact: Contact, team: Team, now: datetime) -> None:
+    """Nobody has taken an unanswered contact yet: the supervisors hear of it
+    again, and again after the team's `unanswered_repeat_seconds`."""
+    alert_supervisors(
+        session=session,
+        team=team,
+        body=texts.unanswered_again_alert(
+            contact_id=contact.id,
+            from_number=contact.from_number,
+            minutes=max(1, round((now - contact.created_at).total_seconds() / 60)),
+        ),
+        now=now,
+        contact_id=contact.id,
+        level=contact.level,
+    )
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.UNANSWERED_REALERTED,
+        at=now,
+        level=contact.level,
+    )
+    contact.next_escalation_at = now + timedelta(seconds=team.unanswered_repeat_seconds)
     session.add(contact)
 
 
@@ -540,7 +568,10 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
         with db.session() as session:
             query = (
                 select(Contact)
-                .where(Contact.status == ContactStatus.OPEN, Contact.next_escalation_at <= now)
+                .where(
+                    Contact.status.in_((ContactStatus.OPEN, ContactStatus.UNANSWERED)),
+                    Contact.next_escalation_at <= now,
+                )
                 .order_by(Contact.next_escalation_at, Contact.id)
                 .limit(batch)
             )
@@ -551,7 +582,9 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
                 try:
                     with session.begin_nested():
                         team = session.get(Team, contact.team_id)
-                        if advance(
+                        if contact.status == ContactStatus.UNANSWERED:
+                            realert_unanswered(session=session, contact=contact, team=team, now=now)
+                        elif advance(
                             session=session,
                             contact=contact,
                             team=team,

@@ -103,6 +103,13 @@ def level_skipped_alert(*, contact_id: int, label: str, unreachable: list[tuple[
     return f"#{contact_id}: nobody reachable at {label} ({who}); moved to the next level."[:320]
 
 
+def unanswered_again_alert(*, contact_id: int, from_number: str, minutes: int) -> str:
+    return (
+        f"STILL UNANSWERED #{contact_id} from {from_number}, {minutes} min: nobody has taken it. "
+        f"Reply #{contact_id} ACK to take it."
+    )
+
+
 def staff_opt_out_alert(*, staff_name: str) -> str:
     return (
         f"ALERT: {_ascii_name(staff_name)[:40]} texted STOP and gets no crisis SMS now. "

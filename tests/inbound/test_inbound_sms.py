@@ -4,6 +4,8 @@ REST API (respx), escalation driven by an injected clock."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from app.contacts.models import Contact, ContactEvent
@@ -143,7 +145,9 @@ def test_escalates_level_by_level_to_fallback_when_nobody_acknowledges(
     tick(app)
 
     contact = the_contact(session)
-    assert contact.status == "unanswered" and contact.next_escalation_at is None
+    # It keeps calling: the supervisors hear again after the team's repeat.
+    assert contact.status == "unanswered"
+    assert contact.next_escalation_at == clock.now + timedelta(seconds=900)
     to_sender = twilio.to(world.client_phone)
     assert len(to_sender) == 2 and world.team.fallback_number in to_sender[-1].body
     assert any("UNANSWERED" in m.body for m in twilio.to(world.supervisor.phone))
