@@ -250,9 +250,9 @@ def _caller_gone(
     session: Session, *, settings, team: Team, contact: Contact, call_sid: str, now
 ) -> bool:
     """The caller hung up before anyone accepted: mark the contact for a
-    callback and hand it to the SMS engine at the first level with someone
-    not yet dialled (or the current level when everyone was); the tick
-    escalates it from there until someone acknowledges. One step per call,
+    callback and hand it to the SMS engine at the level whose phones were
+    ringing (they just saw a missed call with no context; the text gives
+    it); the tick escalates it from there until someone acknowledges. One step per call,
     keyed (CallSid, status:final), whichever callback reports it first."""
     levels = plan_from_json(contact.plan)
     handoff = (
