@@ -39,6 +39,10 @@ class EventKind(StrEnum):
     FALLBACK_USED = "fallback_used"
     UNANSWERED = "unanswered"
     UNANSWERED_REALERTED = "unanswered_realerted"
+    HANDED_OVER = "handed_over"
+    HOLDER_REMINDED = "holder_reminded"
+    SHIFT_END_ASKED = "shift_end_asked"
+    KEPT = "kept"
     DELIVERY_FAILED = "delivery_failed"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
@@ -123,6 +127,14 @@ class Contact(SQLModel, table=True):
     next_escalation_at: datetime | None = Field(default=None, index=True)
     acknowledged_by: int | None = Field(default=None, foreign_key="staff.id")
     acknowledged_at: datetime | None = None
+    # While acknowledged, `next_escalation_at` is when the holder's reply to
+    # the client is due (see app.escalation.handover); this counts the pages
+    # already sent about it.
+    reply_reminders: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The holder went off duty and was asked to KEEP it: it passes on at this time.
+    handover_due_at: datetime | None = Field(default=None, index=True)
+    # The holder said KEEP after their shift ended: they are not asked again.
+    holder_kept_at: datetime | None = None
     first_response_at: datetime | None = None
     needs_callback: bool = False
     resolved_at: datetime | None = None

@@ -104,6 +104,9 @@ def acknowledge(
     contact.acknowledged_by = staff_id
     contact.acknowledged_at = at
     contact.next_escalation_at = None
+    contact.reply_reminders = 0
+    contact.handover_due_at = None
+    contact.holder_kept_at = None
     contact.needs_callback = False
     record_event(
         session=session,
@@ -138,6 +141,7 @@ def resolve(
         contact.status = ContactStatus.RESOLVED
         contact.resolved_at = at
         contact.next_escalation_at = None
+        contact.handover_due_at = None
         contact.needs_callback = False
     for field, value in details.items():
         if hasattr(contact, field) and value is not None:

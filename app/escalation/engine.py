@@ -569,7 +569,9 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
             query = (
                 select(Contact)
                 .where(
-                    Contact.status.in_((ContactStatus.OPEN, ContactStatus.UNANSWERED)),
+                    Contact.status.in_(
+                        (ContactStatus.OPEN, ContactStatus.UNANSWERED, ContactStatus.ACKNOWLEDGED)
+                    ),
                     Contact.next_escalation_at <= now,
                 )
                 .order_by(Contact.next_escalation_at, Contact.id)
@@ -584,6 +586,16 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
                         team = session.get(Team, contact.team_id)
                         if contact.status == ContactStatus.UNANSWERED:
                             realert_unanswered(session=session, contact=contact, team=team, now=now)
+                        elif contact.status == ContactStatus.ACKNOWLEDGED:
+                            from app.escalation.handover import reply_overdue
+
+                            reply_overdue(
+                                session=session,
+                                contact=contact,
+                                team=team,
+                                now=now,
+                                settings=settings,
+                            )
                         elif advance(
                             session=session,
                             contact=contact,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN = frozenset({"START", "YES", "UNSTOP"})
 HELP = frozenset({"HELP", "INFO"})
-STAFF_COMMANDS = frozenset({"ACK", "PASS", "DONE", "WHO", "HELP"})
+STAFF_COMMANDS = frozenset({"ACK", "PASS", "DONE", "WHO", "HELP", "KEEP"})
 
 _ADDRESSED = re.compile(r"^\s*#(\d+)\b[\s:,-]*(.*)$", re.DOTALL)
 

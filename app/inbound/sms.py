@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
-from app.escalation import engine
+from app.escalation import engine, handover
 from app.inbound import keywords
 from app.inbound.message import InboundSms
 from app.inbound.opening import identify_caller, new_contact, open_contact
@@ -181,6 +181,7 @@ def _continue(
                 staff_id=staff.id,
                 now=now,
             )
+        handover.client_waiting(contact=contact, team=team, now=now)
     session.add(contact)
     return "continued"
 

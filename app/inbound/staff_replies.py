@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
-from app.escalation import engine
+from app.escalation import engine, handover
 from app.escalation.notices import alert_supervisors
 from app.inbound import keywords
 from app.inbound.message import InboundSms
@@ -71,7 +71,9 @@ def handle_staff_reply(
 ) -> str:
     word = keywords.keyword(sms.body)
     if word == "opt_out":
-        return _staff_opt_out(session=session, team=team, staff=staff, sms=sms, now=now)
+        return _staff_opt_out(
+            session=session, team=team, staff=staff, sms=sms, now=now, settings=settings
+        )
     if word == "opt_in":
         staff.sms_opted_out = False
         set_opt_out(session=session, team_id=team.id, number=staff.phone, opted_out=False, at=now)
@@ -119,6 +121,8 @@ def handle_staff_reply(
         return "ack"
     if reply.command == "PASS":
         return _pass(session, team, contact, staff, now, settings)
+    if reply.command == "KEEP":
+        return _keep(session, team, contact, staff, now)
     if reply.command == "DONE":
         contacts.resolve(
             session=session, contact=contact, at=now, staff_id=staff.id, via="sms_done"
@@ -216,8 +220,35 @@ def _relay(
             contact_id=contact.id,
         )
     _take(session, contact, staff, now, via="sms_reply")
+    if contact.acknowledged_by == staff.id:
+        handover.holder_answered(contact=contact)
     session.add(contact)
     return "relayed"
+
+
+def _keep(session: Session, team: Team, contact: Contact, staff: Staff, now: datetime) -> str:
+    """The holder stays with the contact: after their shift ended, or after
+    a page that the client is waiting."""
+    if contact.status != ContactStatus.ACKNOWLEDGED or contact.acknowledged_by != staff.id:
+        _reply(
+            session,
+            team,
+            staff,
+            f"#{contact.id} is not yours to keep ({contact.status}). Text WHO to see who is on call.",
+            now,
+            contact_id=contact.id,
+        )
+        return "keep_refused"
+    handover.holder_answered(contact=contact)
+    if contact.handover_due_at is not None:
+        contact.handover_due_at = None
+        contact.holder_kept_at = now
+    contacts.record_event(
+        session=session, contact=contact, kind=EventKind.KEPT, at=now, staff_id=staff.id
+    )
+    session.add(contact)
+    _reply(session, team, staff, texts.kept(contact_id=contact.id), now, contact_id=contact.id)
+    return "keep"
 
 
 def _pass(
@@ -277,7 +308,7 @@ def _at_current_level(contact: Contact, staff: Staff) -> bool:
 
 
 def _staff_opt_out(
-    *, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime
+    *, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime, settings
 ) -> str:
     """A staff member who texts STOP can no longer be notified: alert the
     supervisors at once, since it silently opens a hole in the rota."""
@@ -286,6 +317,10 @@ def _staff_opt_out(
     session.add(staff)
     alert = texts.staff_opt_out_alert(staff_name=staff.name)
     alert_supervisors(session=session, team=team, body=alert, now=now, except_staff_id=staff.id)
+    # Nothing can reach them now: what they hold, or wait on alone, moves at once.
+    handover.hand_on_contacts_of(
+        session=session, staff=staff, now=now, reason=handover.OPTED_OUT, settings=settings
+    )
     log.warning("staff_opted_out", staff_id=staff.id, team_id=team.id)
     return "staff_opt_out"
 

@@ -110,6 +110,33 @@ def unanswered_again_alert(*, contact_id: int, from_number: str, minutes: int) -
     )
 
 
+def _quote(words: str, room: int) -> str:
+    words = " ".join(words.split())
+    return words if len(words) <= room else words[: room - 3].rstrip() + "..."
+
+
+def waiting_for_you(*, contact_id: int, words: str) -> str:
+    """`#12 is waiting for you: "…"` — the holder has not answered the client."""
+    head = f"#{contact_id} is waiting for you: "
+    return f'{head}"{_quote(words, 150 - len(head))}" Reply to answer, KEEP to hold, PASS.'
+
+
+def contact_moved(*, contact_id: int, why: str) -> str:
+    return f"#{contact_id} has moved to a colleague ({why}). You no longer hold it."
+
+
+def shift_ended_question(*, contact_id: int, next_name: str | None, minutes: int) -> str:
+    to = _ascii_name(next_name)[:30] if next_name else "the next level"
+    return (
+        f"#{contact_id}: your shift ended. Reply KEEP to stay with it, "
+        f"or it passes to {to} in {minutes} min"
+    )
+
+
+def kept(*, contact_id: int) -> str:
+    return f"#{contact_id} stays with you. Reply to text the caller, DONE when resolved."
+
+
 def staff_opt_out_alert(*, staff_name: str) -> str:
     return (
         f"ALERT: {_ascii_name(staff_name)[:40]} texted STOP and gets no crisis SMS now. "
@@ -123,6 +150,6 @@ def relay_to_staff(*, contact_id: int, body: str) -> str:
 
 STAFF_HELP = (
     "Reply with text to answer the caller (your number stays hidden). ACK take it, PASS escalate now, "
-    "DONE resolve, WHO on call. Several open? start with #id e.g. #12 On my way."
+    "KEEP stay with it, DONE resolve, WHO on call. Several open? start with #id e.g. #12 On my way."
 )
 CLIENT_HELP_SUFFIX = " Reply STOP to stop texts."

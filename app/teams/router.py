@@ -144,9 +144,20 @@ def update_staff(
     staff = _staff(session, principal, staff_id)
     team = session.get(Team, staff.team_id)
     data = refuse_nulls(body.model_dump(exclude_unset=True))
-    service.update_staff(
-        session=session, staff=staff, team=team, data=data, now=request.app.state.runtime.now()
-    )
+    now = request.app.state.runtime.now()
+    was_active = staff.active
+    service.update_staff(session=session, staff=staff, team=team, data=data, now=now)
+    if was_active and not staff.active:
+        from app.escalation import handover
+
+        # A deactivated person can hold nothing: their contacts move at once.
+        handover.hand_on_contacts_of(
+            session=session,
+            staff=staff,
+            now=now,
+            reason=handover.DEACTIVATED,
+            settings=request.app.state.runtime.settings,
+        )
     audit(
         session=session,
         principal=principal,

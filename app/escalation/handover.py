@@ -1,0 +1,337 @@
+"""A contact always belongs to a reachable person: when its holder stops
+answering, goes off duty or can no longer be reached, the contact is handed
+on, and every handover is on the timeline.
+
+Two ways on:
+- back into escalation at the next level of its plan (the holder did not
+  answer the client: the reply timeout);
+- a fresh plan from now, without the former holder (they went off duty or
+  became unreachable: whoever is on call now is told first).
+
+Either way the contact is `open` again with nobody holding it, the people
+told get the notification with its link (the conversation and the plan),
+and the former holder is told where it went. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.contacts import service as contacts
+from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
+from app.escalation import engine
+from app.messaging import texts
+from app.messaging.models import MessagePurpose
+from app.messaging.outbox import enqueue
+from app.routing import Plan, plan_from_json
+from app.teams.models import Staff, Team
+from app.teams.service import unreachable_reason
+
+log = structlog.get_logger(__name__)
+
+# Reasons a contact leaves its holder (the `handed_over` event's `reason`).
+REPLY_TIMEOUT = "reply_timeout"
+SHIFT_ENDED = "shift_ended"
+DEACTIVATED = "deactivated"
+OPTED_OUT = "opted_out"
+ON_LEAVE = "on_leave"
+
+KEEP_WINDOW = timedelta(minutes=10)
+
+
+def _release(*, session: Session, contact: Contact, now: datetime, reason: str) -> int | None:
+    """The holder lets go: the contact is open again, held by nobody."""
+    former = contact.acknowledged_by
+    contact.status = ContactStatus.OPEN
+    contact.acknowledged_by = None
+    contact.acknowledged_at = None
+    contact.next_escalation_at = None
+    contact.reply_reminders = 0
+    contact.handover_due_at = None
+    contact.holder_kept_at = None
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.HANDED_OVER,
+        at=now,
+        staff_id=former,
+        level=contact.level,
+        data={"reason": reason, "from_staff_id": former},
+    )
+    return former
+
+
+def _tell_former_holder(
+    *, session: Session, team: Team, contact: Contact, former: int | None, now: datetime, why: str
+) -> None:
+    staff = session.get(Staff, former) if former else None
+    if staff is None or not staff.active:
+        return
+    enqueue(
+        session=session,
+        team=team,
+        to_number=staff.phone,
+        body=texts.contact_moved(contact_id=contact.id, why=why),
+        purpose=MessagePurpose.COMMAND_REPLY,
+        contact_id=contact.id,
+        staff_id=staff.id,
+        now=now,
+    )
+
+
+def to_next_level(
+    *, session: Session, contact: Contact, team: Team, now: datetime, reason: str, settings
+) -> None:
+    """Back into escalation at the level after the one last told."""
+    former = _release(session=session, contact=contact, now=now, reason=reason)
+    _tell_former_holder(
+        session=session,
+        team=team,
+        contact=contact,
+        former=former,
+        now=now,
+        why="no reply to the client" if reason == REPLY_TIMEOUT else reason.replace("_", " "),
+    )
+    if not engine.advance(
+        session=session, contact=contact, team=team, now=now, reason=reason, settings=settings
+    ):
+        # The plan has no level left: whoever is on call now, then the fallback.
+        _replan(
+            session=session, contact=contact, team=team, now=now, settings=settings, without=former
+        )
+
+
+def fresh_plan(
+    *, session: Session, contact: Contact, team: Team, now: datetime, without: int | None
+) -> Plan:
+    """The route from now (who is on call now, then the supervisors, then the
+    fallback; the client's case managers were tried when it opened), never
+    the person it is being taken from."""
+    levels = engine.plan_route(
+        session=session,
+        contact=contact,
+        team=team,
+        now=now,
+        channel=Channel.SMS if contact.channel == Channel.SMS else "voice_missed",
+    )
+    kept = []
+    for level in levels:
+        if level.kind in ("assigned", "backup"):
+            continue  # off-hours case managers are not "on call now"
+        staff_ids = tuple(s for s in level.staff_ids if s != without)
+        if level.kind != "fallback" and not staff_ids:
+            continue
+        kept.append((level, staff_ids))
+    from dataclasses import replace
+
+    renumbered = [
+        replace(
+            level,
+            number=i + 1,
+            staff_ids=staff_ids,
+            copy_staff_ids=tuple(c for c in level.copy_staff_ids if c != without),
+        )
+        for i, (level, staff_ids) in enumerate(kept)
+    ]
+    return Plan(renumbered, getattr(levels, "skipped", ()))
+
+
+def next_person(
+    *, session: Session, contact: Contact, team: Team, now: datetime, without: int | None
+) -> Staff | None:
+    """Who the contact would pass to now (the first person of a fresh plan)."""
+    levels = fresh_plan(session=session, contact=contact, team=team, now=now, without=without)
+    first = levels[0] if levels else None
+    if first is None or not first.staff_ids:
+        return None
+    return session.get(Staff, first.staff_ids[0])
+
+
+def _replan(
+    *, session: Session, contact: Contact, team: Team, now: datetime, settings, without: int | None
+) -> None:
+    levels = fresh_plan(session=session, contact=contact, team=team, now=now, without=without)
+    engine.record_plan(session=session, contact=contact, levels=levels, now=now)
+    engine.notify_level(
+        session=session, contact=contact, team=team, number=1, now=now, settings=settings
+    )
+
+
+def to_whoever_is_on_call(
+    *, session: Session, contact: Contact, team: Team, now: datetime, reason: str, settings
+) -> None:
+    """The holder went off duty or cannot be reached: a fresh plan from now."""
+    former = _release(session=session, contact=contact, now=now, reason=reason)
+    _tell_former_holder(
+        session=session,
+        team=team,
+        contact=contact,
+        former=former,
+        now=now,
+        why=reason.replace("_", " "),
+    )
+    _replan(session=session, contact=contact, team=team, now=now, settings=settings, without=former)
+    log.info("contact_handed_over", contact_id=contact.id, reason=reason)
+
+
+def held_by(*, session: Session, staff_id: int) -> list[Contact]:
+    return list(
+        session.execute(
+            select(Contact)
+            .where(
+                Contact.acknowledged_by == staff_id,
+                Contact.status == ContactStatus.ACKNOWLEDGED,
+            )
+            .order_by(Contact.created_at, Contact.id)
+        ).scalars()
+    )
+
+
+def hand_on_contacts_of(
+    *, session: Session, staff: Staff, now: datetime, reason: str, settings
+) -> list[int]:
+    """At once, every contact this person holds goes to whoever is on call now,
+    and every open contact whose current level now has nobody reachable moves
+    to its next level (they texted STOP, were deactivated). Returns the ids
+    of the contacts moved."""
+    team = session.get(Team, staff.team_id)
+    moved = []
+    for held in held_by(session=session, staff_id=staff.id):
+        contact = contacts.lock_contact(session=session, contact_id=held.id)
+        if contact.status != ContactStatus.ACKNOWLEDGED or contact.acknowledged_by != staff.id:
+            continue
+        to_whoever_is_on_call(
+            session=session, contact=contact, team=team, now=now, reason=reason, settings=settings
+        )
+        moved.append(contact.id)
+    waiting = select(ContactEvent.contact_id).where(
+        ContactEvent.staff_id == staff.id, ContactEvent.kind == EventKind.NOTIFIED
+    )
+    for row in session.execute(
+        select(Contact.id).where(
+            Contact.team_id == staff.team_id,
+            Contact.status == ContactStatus.OPEN,
+            Contact.id.in_(waiting),
+        )
+    ).scalars():
+        contact = contacts.lock_contact(session=session, contact_id=row)
+        if contact.status != ContactStatus.OPEN or not contact.plan:
+            continue
+        level = plan_from_json(contact.plan)[contact.level - 1]
+        if staff.id not in level.staff_ids:
+            continue
+        if all(
+            unreachable_reason(session=session, staff=session.get(Staff, s), now=now) is not None
+            for s in level.staff_ids
+        ):
+            engine.record_skipped_level(
+                session=session,
+                contact=contact,
+                level=contact.level,
+                label=level.label,
+                unreachable=[
+                    (
+                        s,
+                        unreachable_reason(session=session, staff=session.get(Staff, s), now=now)
+                        or reason,
+                    )
+                    for s in level.staff_ids
+                ],
+                now=now,
+                team=team,
+            )
+            engine.advance(
+                session=session,
+                contact=contact,
+                team=team,
+                now=now,
+                reason="level_skipped",
+                settings=settings,
+            )
+            moved.append(contact.id)
+    return moved
+
+
+# ---------------------------------------------------------------- reply timeout
+
+
+def client_waiting(*, contact: Contact, team: Team, now: datetime) -> None:
+    """A client's text reached the holder: their reply is due within the
+    team's reply timeout (an earlier deadline still running stays)."""
+    if contact.status != ContactStatus.ACKNOWLEDGED:
+        return
+    if contact.next_escalation_at is None:
+        contact.next_escalation_at = now + timedelta(seconds=team.reply_timeout_seconds)
+        contact.reply_reminders = 0
+
+
+def holder_answered(*, contact: Contact) -> None:
+    """The holder replied (SMS, voice, the API or the console) or said KEEP:
+    nobody is waiting on them now."""
+    if contact.status == ContactStatus.ACKNOWLEDGED:
+        contact.next_escalation_at = None
+        contact.reply_reminders = 0
+
+
+def _last_client_words(session: Session, contact: Contact) -> str:
+    event = (
+        session.execute(
+            select(ContactEvent)
+            .where(ContactEvent.contact_id == contact.id, ContactEvent.kind == EventKind.RECEIVED)
+            .order_by(ContactEvent.at.desc(), ContactEvent.id.desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
+    return (event.data or {}).get("body", "") if event else ""
+
+
+def reply_overdue(
+    *, session: Session, contact: Contact, team: Team, now: datetime, settings
+) -> None:
+    """The tick found the holder's reply overdue: page them once more, then
+    hand the contact back into escalation. The client never waits more than
+    two reply timeouts without the service doing something."""
+    holder = session.get(Staff, contact.acknowledged_by)
+    reachable = (
+        holder is not None and unreachable_reason(session=session, staff=holder, now=now) is None
+    )
+    if contact.reply_reminders < 1 and reachable:
+        enqueue(
+            session=session,
+            team=team,
+            to_number=holder.phone,
+            body=texts.waiting_for_you(
+                contact_id=contact.id, words=_last_client_words(session, contact)
+            ),
+            purpose=MessagePurpose.NOTIFY,
+            contact_id=contact.id,
+            staff_id=holder.id,
+            now=now,
+        )
+        contacts.record_event(
+            session=session,
+            contact=contact,
+            kind=EventKind.HOLDER_REMINDED,
+            at=now,
+            staff_id=holder.id,
+            level=contact.level,
+            data={"reason": REPLY_TIMEOUT},
+        )
+        contact.reply_reminders = 1
+        contact.next_escalation_at = now + timedelta(seconds=team.reply_timeout_seconds)
+        session.add(contact)
+        return
+    to_next_level(
+        session=session,
+        contact=contact,
+        team=team,
+        now=now,
+        reason=REPLY_TIMEOUT,
+        settings=settings,
+    )
