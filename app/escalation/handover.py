@@ -335,3 +335,118 @@ def reply_overdue(
         reason=REPLY_TIMEOUT,
         settings=settings,
     )
+
+
+# ---------------------------------------------------------------- shift end
+
+
+def _giving_level(contact: Contact, staff_id: int) -> dict | None:
+    """The plan level that brought this person to the contact (None: they
+    took it without being paged, e.g. named through the API)."""
+    for level in contact.plan or ():
+        if staff_id in (level.get("staff_ids") or ()):
+            return level
+    return None
+
+
+def off_duty_reason(
+    *, session: Session, contact: Contact, holder: Staff | None, team: Team, now: datetime
+) -> tuple[str, bool] | None:
+    """(why, at once) when the holder is no longer the right person to hold
+    the contact, else None. Deactivation and SMS opt-out leave no way to
+    reach them: at once. Leave and a shift's end: they are asked first."""
+    from app.oncall.service import oncall_snapshot
+    from app.routing import in_working_hours
+
+    if holder is None or not holder.active:
+        return DEACTIVATED, True
+    if holder.sms_opted_out:
+        return OPTED_OUT, True
+    reason = unreachable_reason(session=session, staff=holder, now=now)
+    if reason == "on_leave":
+        return ON_LEAVE, False
+    level = _giving_level(contact, holder.id)
+    if level is None:
+        return None
+    if level.get("kind") == "rota" and level.get("rota_id") is not None:
+        on_call = {
+            r.rota_id: r.staff_id for r in oncall_snapshot(session=session, team_id=team.id, at=now)
+        }
+        if on_call.get(level["rota_id"]) != holder.id:
+            return SHIFT_ENDED, False
+    elif level.get("kind") in ("assigned", "backup") and not in_working_hours(
+        holder.working_hours, timezone=team.timezone, now=now
+    ):
+        return SHIFT_ENDED, False
+    return None
+
+
+def check_holders(*, session: Session, now: datetime, settings) -> int:
+    """Every held contact whose holder went off duty: asked to KEEP it, and
+    passed to whoever is on call when the ten minutes are up without KEEP
+    (at once when they can no longer be reached at all). Returns how many moved."""
+    moved = 0
+    held = list(
+        session.execute(
+            select(Contact.id).where(Contact.status == ContactStatus.ACKNOWLEDGED)
+        ).scalars()
+    )
+    for contact_id in held:
+        contact = contacts.lock_contact(session=session, contact_id=contact_id)
+        if contact is None or contact.status != ContactStatus.ACKNOWLEDGED:
+            continue
+        team = session.get(Team, contact.team_id)
+        holder = session.get(Staff, contact.acknowledged_by)
+        found = off_duty_reason(session=session, contact=contact, holder=holder, team=team, now=now)
+        if found is None or (contact.holder_kept_at is not None and not found[1]):
+            continue
+        reason, at_once = found
+        if at_once or (contact.handover_due_at is not None and contact.handover_due_at <= now):
+            to_whoever_is_on_call(
+                session=session,
+                contact=contact,
+                team=team,
+                now=now,
+                reason=reason,
+                settings=settings,
+            )
+            moved += 1
+        elif contact.handover_due_at is None:
+            _ask_to_keep(
+                session=session, contact=contact, team=team, holder=holder, now=now, reason=reason
+            )
+    return moved
+
+
+def _ask_to_keep(
+    *, session: Session, contact: Contact, team: Team, holder: Staff, now: datetime, reason: str
+) -> None:
+    successor = next_person(session=session, contact=contact, team=team, now=now, without=holder.id)
+    enqueue(
+        session=session,
+        team=team,
+        to_number=holder.phone,
+        body=texts.shift_ended_question(
+            contact_id=contact.id,
+            next_name=successor.name if successor else None,
+            minutes=int(KEEP_WINDOW.total_seconds() // 60),
+        ),
+        purpose=MessagePurpose.NOTIFY,
+        contact_id=contact.id,
+        staff_id=holder.id,
+        now=now,
+    )
+    contact.handover_due_at = now + KEEP_WINDOW
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.SHIFT_END_ASKED,
+        at=now,
+        staff_id=holder.id,
+        data={
+            "reason": reason,
+            "passes_at": contact.handover_due_at.isoformat(),
+            "to_staff_id": successor.id if successor else None,
+        },
+    )
+    session.add(contact)

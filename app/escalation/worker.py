@@ -34,12 +34,15 @@ def forget_unclaimed_callbacks(*, session, now) -> None:
 
 
 def rota_notices(state) -> None:
+    from app.escalation.handover import check_holders
     from app.escalation.notices import send_coverage_checks, send_shift_notices
     from app.outcomes.service import send_due_follow_ups
 
     runtime = state.runtime
     with runtime.db.session() as session:
         now = runtime.now()
+        check_holders(session=session, now=now, settings=runtime.settings)
+    with runtime.db.session() as session:
         send_shift_notices(session=session, now=now)
         send_coverage_checks(session=session, now=now)
         send_due_follow_ups(session=session, now=now)
