@@ -10,6 +10,8 @@ from fastapi import FastAPI
 import app.models as _all_tables  # noqa: F401  (every table and the contact listeners)
 from app.auth.router import router as auth_router
 from app.clients.router import router as clients_router
+from app.console.docs import install_docs
+from app.console.router import install as install_console
 from app.contacts.router import router as contacts_router
 from app.db import Database
 from app.errors import install_error_handlers
@@ -59,6 +61,9 @@ def create_app(
         version="0.1.0",
         description="24/7 crisis on-call routing for Intensive Case Management programs.",
         lifespan=lifespan,
+        # Served from vendored assets by install_docs (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -80,6 +85,8 @@ def create_app(
         reports_router,
     ):
         app.include_router(router)
+    install_console(app)
+    install_docs(app)
     return app
 
 

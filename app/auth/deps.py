@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from app.auth.service import Principal, find_key
+from app.auth.service import Principal, find_key, principal_for_key
 from app.errors import Forbidden, NotFound, Unauthorized
 
 
@@ -38,9 +38,7 @@ def get_principal(
     row = find_key(session=session, key=credentials.credentials)
     if row is None:
         raise Unauthorized("invalid or revoked API key")
-    return Principal(
-        actor=f"key:{row.id}", role=row.role, team_id=row.team_id, staff_id=row.staff_id
-    )
+    return principal_for_key(row)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -42,3 +42,42 @@ class AuditLog(SQLModel, table=True):
     record_type: str = Field(max_length=40)
     record_id: int | None = None
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256
+    is stored, so a copy of the database signs nobody in. The session names a
+    person (staff) or, for an admin without a staff record, the API key that
+    signed in; who they are and what they may do is read again on every
+    request, so a deactivation, a role change or a revoked key holds at once."""
+
+    __tablename__ = "console_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class SignInCode(SQLModel, table=True):
+    """One request for a texted sign-in code. A row is written for every
+    request, known number or not, so the answer and the rate limits are the
+    same for both. Numbers and addresses are stored as keyed hashes only."""
+
+    __tablename__ = "sign_in_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Hash of the random token in the browser's pending sign-in cookie.
+    attempt_hash: str = Field(max_length=64, unique=True)
+    phone_hash: str = Field(max_length=64, index=True)
+    address_hash: str = Field(max_length=64, index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    code_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    expires_at: datetime
+    attempts: int = 0
+    locked_until: datetime | None = None
+    used_at: datetime | None = None

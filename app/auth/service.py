@@ -93,3 +93,17 @@ def audit(
     )
     session.add(row)
     return row
+
+
+def principal_for_key(row: ApiKey) -> Principal:
+    """The one place a key becomes a principal: the API's bearer dependency
+    and a console session signed in with a key both come through here."""
+    return Principal(
+        actor=f"key:{row.id}", role=row.role, team_id=row.team_id, staff_id=row.staff_id
+    )
+
+
+def key_in_force(*, session: Session, api_key: ApiKey, now) -> bool:
+    """Whether a key found by id still works (a console session signed in
+    with it ends when it is revoked)."""
+    return api_key.revoked_at is None

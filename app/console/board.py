@@ -1,0 +1,146 @@
+"""The board: what is live right now, newest activity first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from app.auth.service import Principal
+from app.clients.models import Client
+from app.contacts.models import Contact, ContactEvent
+from app.teams.models import Staff
+
+LIVE_STATUSES = ("open", "acknowledged", "unanswered")
+BOARD_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    id: int
+    client_name: str  # the client's preferred name, or "unknown"
+    channel: str
+    status: str
+    level: int
+    priority: str
+    who: str  # the holder, or the people paged at the current level
+    holding: bool
+    created_at: datetime
+    updated_at: datetime
+    last_words: str | None
+
+
+def contact_scope(principal: Principal):
+    """The contacts a principal sees beyond the team check: a case manager
+    what they are paged for or hold, and their own clients' contacts."""
+    if principal.role != "case_manager":
+        return None
+    staff_id = principal.staff_id
+    if staff_id is None:
+        return Contact.id.is_(None)
+    paged = (
+        select(ContactEvent.id)
+        .where(
+            ContactEvent.contact_id == Contact.id,
+            ContactEvent.staff_id == staff_id,
+            ContactEvent.kind.in_(("notified", "dialled")),
+        )
+        .exists()
+    )
+    own_client = (
+        select(Client.id)
+        .where(
+            Client.id == Contact.client_id,
+            or_(
+                Client.assigned_case_manager_id == staff_id,
+                Client.backup_case_manager_id == staff_id,
+            ),
+        )
+        .exists()
+    )
+    return or_(Contact.acknowledged_by == staff_id, paged, own_client)
+
+
+def board(*, session: Session, principal: Principal) -> list[BoardRow]:
+    query = select(Contact).where(Contact.status.in_(LIVE_STATUSES))
+    if not principal.is_admin:
+        query = query.where(Contact.team_id == principal.team_id)
+    scope = contact_scope(principal)
+    if scope is not None:
+        query = query.where(scope)
+    contacts = list(
+        session.execute(
+            query.order_by(Contact.updated_at.desc(), Contact.id.desc()).limit(BOARD_LIMIT)
+        ).scalars()
+    )
+    if not contacts:
+        return []
+    ids = [c.id for c in contacts]
+    client_ids = {c.client_id for c in contacts if c.client_id is not None}
+    clients = (
+        dict(
+            session.execute(
+                select(Client.id, Client.preferred_name).where(Client.id.in_(client_ids))
+            ).all()
+        )
+        if client_ids
+        else {}
+    )
+    staff_ids: set[int] = set()
+    for c in contacts:
+        staff_ids.update(_paged_ids(c))
+        if c.acknowledged_by is not None:
+            staff_ids.add(c.acknowledged_by)
+    names = (
+        dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).all())
+        if staff_ids
+        else {}
+    )
+    last_event = (
+        select(func.max(ContactEvent.id))
+        .where(ContactEvent.contact_id.in_(ids), ContactEvent.kind == "received")
+        .group_by(ContactEvent.contact_id)
+    )
+    last_words = {
+        e.contact_id: str(e.data.get("body") or "")
+        for e in session.execute(
+            select(ContactEvent).where(ContactEvent.id.in_(last_event))
+        ).scalars()
+    }
+    return [
+        BoardRow(
+            id=c.id,
+            client_name=clients.get(c.client_id, "unknown") if c.client_id else "unknown",
+            channel=c.channel,
+            status=c.status,
+            level=c.level,
+            priority=c.priority,
+            who=_who(c, names),
+            holding=c.acknowledged_by is not None and c.status == "acknowledged",
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            last_words=last_words.get(c.id),
+        )
+        for c in contacts
+    ]
+
+
+def _paged_ids(contact: Contact) -> list[int]:
+    if not contact.plan or not 1 <= contact.level <= len(contact.plan):
+        return []
+    return list(contact.plan[contact.level - 1].get("staff_ids") or [])
+
+
+def _who(contact: Contact, names: dict[int, str]) -> str:
+    if contact.status == "acknowledged" and contact.acknowledged_by is not None:
+        return names.get(contact.acknowledged_by, "someone")
+    if contact.status == "unanswered":
+        return "nobody answered"
+    paged = [names.get(i, "someone") for i in _paged_ids(contact)]
+    if paged:
+        return ", ".join(paged)
+    if contact.plan and 1 <= contact.level <= len(contact.plan):
+        return str(contact.plan[contact.level - 1].get("label") or "")
+    return "not paged yet"
