@@ -24,6 +24,12 @@ def _register_data_commands() -> None:
     cli.add_typer(export_cli, name="export")
 
 
+def _register_console_commands() -> None:
+    from app.console.cli import console_cli
+
+    cli.add_typer(console_cli, name="console")
+
+
 def _settings():
     try:
         return load_settings()
@@ -240,7 +246,7 @@ def worker(
 def demo() -> None:
     """Seed a demo team, staff, rotas and a client, and print what to try."""
     from app import migrations
-    from app.demo import DEMO_LINE, ensure_dev_token, seed
+    from app.demo import DEMO_LINE, DEMO_SUPERVISOR_PHONE, ensure_dev_token, seed
 
     token = ensure_dev_token()
     if token:
@@ -263,6 +269,15 @@ def demo() -> None:
         f"  crisisroute simulate sms --from <their number> --to {DEMO_LINE} --body 'On my way'\n"
         f"  curl -H 'Authorization: Bearer <key>' {settings.public_base_url}/v1/contacts\n"
         f"  open {settings.public_base_url}/docs\n"
+    )
+    typer.echo(
+        f"Console: open {settings.public_base_url}/console and sign in as Dana Supervisor "
+        f"with {DEMO_SUPERVISOR_PHONE}; "
+        + (
+            f"the texted code is shown by `crisisroute console code {DEMO_SUPERVISOR_PHONE}`"
+            if settings.messaging_transport == "outbox"
+            else "the code is texted to that phone"
+        )
     )
 
 
@@ -353,6 +368,7 @@ def simulate_call(
 
 
 _register_data_commands()
+_register_console_commands()
 
 if __name__ == "__main__":
     cli()

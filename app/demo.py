@@ -14,6 +14,7 @@ from app.teams.models import Staff, Team
 
 DEMO_LINE = "+19735550100"
 DEMO_FALLBACK = "+19085550111"
+DEMO_SUPERVISOR_PHONE = "+12015550180"
 OFFICE = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}]
 
 
@@ -51,7 +52,7 @@ def seed(session) -> tuple[Team, str | None]:
     session.add(team)
     session.flush()
     people = [
-        ("Dana Supervisor", "+12015550180", "supervisor", []),
+        ("Dana Supervisor", DEMO_SUPERVISOR_PHONE, "supervisor", []),
         ("Casey Manager", "+12015550181", "case_manager", OFFICE),
         ("Bea Backup", "+12015550182", "case_manager", OFFICE),
         ("Owen Nights", "+12015550183", "case_manager", []),

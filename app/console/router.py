@@ -14,6 +14,7 @@ from app.auth.sessions import revoke_session, start_session
 from app.auth.sign_in import CodeRefused, TooManyRequests, check_code, request_code
 from app.console import web
 from app.console.board import board
+from app.console.contact_page import router as contact_router
 from app.console.web import (
     ConsolePoller,
     ConsoleUser,
@@ -197,6 +198,7 @@ def install(app: FastAPI) -> None:
     """Mount the console: static assets, pages and its error pages."""
     app.mount("/console/static", StaticFiles(directory=web.STATIC_DIR), name="console-static")
     app.include_router(router)
+    app.include_router(contact_router)
     app.add_middleware(web.ConsoleHeaders)
 
     @app.exception_handler(SignInRequired)

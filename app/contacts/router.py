@@ -11,8 +11,9 @@ from sqlalchemy import select
 from app.auth.deps import CurrentPrincipal, SessionDep, load_owned, require_role
 from app.auth.service import audit
 from app.contacts import service as contacts
-from app.contacts.holders import holder_for, present
-from app.contacts.models import CONTACT_STATUSES, Contact, ContactStatus
+from app.contacts.actions import acknowledge_as
+from app.contacts.holders import present
+from app.contacts.models import CONTACT_STATUSES, Contact
 from app.contacts.schemas import (
     AcknowledgeIn,
     ContactDetail,
@@ -20,7 +21,7 @@ from app.contacts.schemas import (
     ContactPublic,
     EventPublic,
 )
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Invalid, NotFound
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 
@@ -114,35 +115,13 @@ def acknowledge_contact(
     when neither is an active member of the contact's team)."""
     require_role(principal, "supervisor", "case_manager")
     load_contact(session, principal, contact_id)
-    contact = contacts.lock_contact(session=session, contact_id=contact_id)
-    if contact.status not in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
-        raise Conflict(
-            f"contact is {contact.status}; only open or unanswered contacts can be acknowledged"
-        )
-    holder = holder_for(
+    contact = acknowledge_as(
         session=session,
         principal=principal,
-        team_id=contact.team_id,
+        contact_id=contact_id,
         staff_id=body.staff_id if body else None,
-    )
-    now = request_.app.state.runtime.now()
-    if contact.status == ContactStatus.UNANSWERED:
-        contact.status = ContactStatus.OPEN
-    contacts.acknowledge(
-        session=session,
-        contact=contact,
-        staff_id=holder.id,
-        at=now,
+        now=request_.app.state.runtime.now(),
         via="api",
-        actor=principal.actor,
-    )
-    audit(
-        session=session,
-        principal=principal,
-        action="contact.acknowledge",
-        record_type="contact",
-        record_id=contact.id,
-        team_id=contact.team_id,
     )
     session.commit()
     return present(session=session, rows=[contact])[0]

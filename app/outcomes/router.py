@@ -7,9 +7,8 @@ from fastapi import APIRouter, Request
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
 from app.auth.service import audit
 from app.clients.models import Client
-from app.contacts import service as contacts
-from app.contacts.holders import holder_for, present
-from app.contacts.models import ContactStatus
+from app.contacts.actions import resolve_as
+from app.contacts.holders import present
 from app.contacts.router import load_contact
 from app.contacts.schemas import ContactPublic
 from app.errors import NotFound
@@ -41,30 +40,14 @@ def resolve_contact(
     thing they edit."""
     require_role(principal, "supervisor", "case_manager")
     load_contact(session, principal, contact_id)
-    contact = contacts.lock_contact(session=session, contact_id=contact_id)
-    # Closing a contact is done by a person; completing a closed one's details is not.
-    staff_id = principal.staff_id
-    if contact.status != ContactStatus.RESOLVED or body.staff_id is not None:
-        staff_id = holder_for(
-            session=session, principal=principal, team_id=contact.team_id, staff_id=body.staff_id
-        ).id
-    now = request.app.state.runtime.now()
-    service.resolve_contact(
-        session=session,
-        contact=contact,
-        details=body.model_dump(exclude_none=True, exclude={"staff_id"}),
-        staff_id=staff_id,
-        now=now,
-        actor=principal.actor,
-    )
-    audit(
+    contact = resolve_as(
         session=session,
         principal=principal,
-        action="contact.resolve",
-        record_type="contact",
-        record_id=contact.id,
-        team_id=contact.team_id,
-        detail={"outcome": body.outcome, "risk_level": body.risk_level},
+        contact_id=contact_id,
+        details=body.model_dump(exclude_none=True, exclude={"staff_id"}),
+        staff_id=body.staff_id,
+        now=request.app.state.runtime.now(),
+        via="api",
     )
     session.commit()
     return present(session=session, rows=[contact])[0]

@@ -30,6 +30,7 @@ def resolve_contact(
     staff_id: int | None,
     now: datetime,
     actor: str,
+    via: str = "api",
 ) -> None:
     if details.get("emergency_confirmed") and not details.get("emergency_dispatched"):
         raise Invalid("emergency_confirmed", "cannot be true unless emergency_dispatched is true")
@@ -42,7 +43,7 @@ def resolve_contact(
     if "notes" in details:
         details["resolution_notes"] = details.pop("notes")
     contacts.resolve(
-        session=session, contact=contact, at=now, staff_id=staff_id, via="api", details=details
+        session=session, contact=contact, at=now, staff_id=staff_id, via=via, details=details
     )
 
 

@@ -11,6 +11,7 @@ import re
 from sqlalchemy import select
 
 from app.messaging.models import OutboundMessage
+from tests.console.browser import browser, live, page, phone_page  # noqa: F401
 from tests.sms.conftest import clock, route_inbox, text_in, tick, twilio, world  # noqa: F401
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -41,15 +42,15 @@ def last_code_to(db, phone: str) -> str:
 
 
 def ask_code(client, phone: str):
-    page = client.get("/console/login")
-    return client.post("/console/login", data={"phone": phone, "csrf_token": csrf_of(page.text)})
+    login = client.get("/console/login")
+    return client.post("/console/login", data={"phone": phone, "csrf_token": csrf_of(login.text)})
 
 
 def enter_code(client, code: str, *, follow_redirects: bool = False):
-    page = client.get("/console/login")
+    login = client.get("/console/login")
     return client.post(
         "/console/login",
-        data={"code": code, "csrf_token": csrf_of(page.text)},
+        data={"code": code, "csrf_token": csrf_of(login.text)},
         follow_redirects=follow_redirects,
     )
 

@@ -1,7 +1,7 @@
 """console sessions and sign-in codes
 
-Revision ID: 0005
-Revises: 0003
+Revision ID: 0026a
+Revises: 0022a
 Create Date: 2026-12-03 07:35:00
 """
 
@@ -9,11 +9,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0003"
+revision: str = "0026a"
+down_revision: str | None = "0022a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,48 @@
+"""`crisisroute console …`: development help for signing in to the console."""
+
+from __future__ import annotations
+
+import re
+
+import typer
+
+console_cli = typer.Typer(help="The web console.", no_args_is_help=True)
+
+
+@console_cli.command("code")
+def sign_in_code(phone: str = typer.Argument(..., help="the staff member's number, E.164")) -> None:
+    """Print the last sign-in code texted to PHONE. Only with
+    MESSAGING_TRANSPORT=outbox (development: nothing is really texted)."""
+    from sqlalchemy import select
+
+    import app.models  # noqa: F401
+    from app.cli import _database, _settings
+    from app.messaging.models import OutboundMessage
+
+    settings = _settings()
+    if settings.messaging_transport != "outbox":
+        typer.secho(
+            "codes are texted to the person's phone; this only reads them with "
+            "MESSAGING_TRANSPORT=outbox",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
+    with _database(settings).session() as session:
+        body = (
+            session.execute(
+                select(OutboundMessage.body)
+                .where(
+                    OutboundMessage.to_number == phone,
+                    OutboundMessage.purpose == "sign_in_code",
+                )
+                .order_by(OutboundMessage.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+    match = re.search(r"\b\d{6}\b", body or "")
+    if match is None:
+        typer.secho(f"no sign-in code was texted to {phone}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    typer.echo(match.group(0))

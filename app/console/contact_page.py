@@ -1,0 +1,306 @@
+"""The contact page: conversation, timeline, crisis plan, and the actions a
+person takes on a contact. Every action goes through the same functions as
+the API (app.contacts.actions) after the same access check (load_contact)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from app.auth.deps import SessionDep, require_role
+from app.auth.service import Principal, audit
+from app.clients.models import PLAN_SECTIONS, Client, CrisisPlan
+from app.clients.plan_page import TITLES as PLAN_TITLES
+from app.console.board import _who, contact_scope
+from app.console.timeline import describe
+from app.console.web import ConsoleUser, CsrfChecked, now_of, redirect, render
+from app.contacts import actions
+from app.contacts import service as contacts
+from app.contacts.conversation import conversation
+from app.contacts.models import Contact
+from app.contacts.router import load_contact
+from app.errors import AppError, Forbidden, NotFound
+from app.outcomes.schemas import OUTCOMES, ResolveIn
+from app.teams.models import Staff, Team
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+OUTCOME_LABELS = {
+    "resolved_by_phone": "Resolved by phone",
+    "safety_plan_used": "Safety plan used",
+    "in_person_visit": "In-person visit",
+    "mobile_crisis_dispatched": "Mobile crisis team dispatched",
+    "er_visit": "ER visit",
+    "hospital_admission": "Hospital admission",
+    "police_ems": "Police / EMS",
+    "referred_988": "Referred to 988",
+    "unable_to_reach": "Unable to reach",
+    "non_crisis": "Not a crisis",
+}
+# What the page says after an action (the query names one; nothing else is shown).
+DONE = {
+    "taken": "You have taken this contact. Escalation has stopped.",
+    "noted": "Note added.",
+    "resolved": "Contact resolved.",
+    "replied": "Your message is queued from the crisis line.",
+    "passed": "Passed: the next level is being paged.",
+}
+# The page's form fields, where an error can be shown next to its input.
+FIELDS = frozenset(
+    {
+        "text",
+        "message",
+        "outcome",
+        "risk_level",
+        "caller_type",
+        "emergency_dispatched",
+        "emergency_confirmed",
+        "referrals",
+        "follow_up_due_at",
+        "notes",
+    }
+)
+RISK_LEVELS = ("low", "moderate", "high", "imminent")
+CALLER_TYPES = (("self", "The client"), ("family", "Family"), ("other", "Someone else"))
+
+
+def readable_contact(session, principal: Principal, contact_id: int) -> Contact:
+    """The API's access check, then the case manager's scope (as the board)."""
+    contact = load_contact(session, principal, contact_id)
+    scope = contact_scope(principal)
+    if scope is not None and (
+        session.execute(select(Contact.id).where(Contact.id == contact.id, scope)).first() is None
+    ):
+        raise NotFound("contact not found")
+    return contact
+
+
+def _may_read_plan(session, principal: Principal, contact: Contact, client: Client) -> bool:
+    if principal.role != "case_manager":
+        return True
+    # A case manager reads the plan of their own client, or of the caller of
+    # a live contact they were paged for or hold (the contact is in scope).
+    own = principal.staff_id in (client.assigned_case_manager_id, client.backup_case_manager_id)
+    return own or contact.status in ("open", "acknowledged", "unanswered")
+
+
+def _page_context(session, principal: Principal, contact: Contact) -> dict[str, Any]:
+    team = session.get(Team, contact.team_id)
+    client = session.get(Client, contact.client_id) if contact.client_id else None
+    events = contacts.timeline(session=session, contact_id=contact.id)
+    staff_ids = {e.staff_id for e in events if e.staff_id is not None}
+    staff_ids.update(
+        i for level in contact.plan for i in (level.get("staff_ids") or []) if isinstance(i, int)
+    )
+    if contact.acknowledged_by:
+        staff_ids.add(contact.acknowledged_by)
+    names = (
+        dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).all())
+        if staff_ids
+        else {}
+    )
+    plan = None
+    plan_shown = False
+    if client is not None and _may_read_plan(session, principal, contact, client):
+        plan = (
+            session.execute(
+                select(CrisisPlan)
+                .where(CrisisPlan.client_id == client.id)
+                .order_by(CrisisPlan.version.desc())
+            )
+            .scalars()
+            .first()
+        )
+        plan_shown = True
+        audit(
+            session=session,
+            principal=principal,
+            action="crisis_plan.read",
+            record_type="crisis_plan",
+            record_id=plan.id if plan else None,
+            team_id=client.team_id,
+            detail={
+                "client_id": client.id,
+                "via": "console",
+                "version": plan.version if plan else None,
+            },
+        )
+    audit(
+        session=session,
+        principal=principal,
+        action="contact.read",
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+        detail={"via": "console"},
+    )
+    session.commit()
+    return {
+        "contact": contact,
+        "team": team,
+        "zone": team.timezone if team else "UTC",
+        "client": client,
+        "who": _who(contact, names),
+        "messages": conversation(session=session, contact=contact),
+        "entries": describe(events, names),
+        "plan": plan,
+        "plan_shown": plan_shown,
+        "plan_titles": [(name, PLAN_TITLES[name]) for name in PLAN_SECTIONS],
+        "can_take": principal.staff_id is not None,
+        "outcomes": [(o, OUTCOME_LABELS.get(o, o)) for o in OUTCOMES],
+        "risk_levels": RISK_LEVELS,
+        "caller_types": CALLER_TYPES,
+        "errors": {},
+        "form": {},
+        "notice": None,
+    }
+
+
+def _render(request, session, principal, contact, *, status_code=200, **overrides):
+    context = _page_context(session, principal, contact)
+    context.update(overrides)
+    return render(request, "console/contact.html", context, status_code=status_code)
+
+
+@router.get("/contacts/{contact_id}", response_class=HTMLResponse)
+def contact_page(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
+    require_role(user.principal, "supervisor", "case_manager")
+    contact = readable_contact(session, user.principal, contact_id)
+    notice = DONE.get(request.query_params.get("done", ""))
+    return _render(request, session, user.principal, contact, notice=notice)
+
+
+def _after(request: Request, contact_id: int, notice: str):
+    return redirect(f"/console/contacts/{contact_id}?done={notice}", request)
+
+
+def _refused(request, session, principal, contact_id: int, exc: AppError, form=None):
+    session.rollback()
+    contact = readable_contact(session, principal, contact_id)
+    errors: dict[str, str] = {}
+    if isinstance(exc.detail, list):
+        for item in exc.detail:
+            loc = item.get("loc") or ["form"]
+            # A field the page has no input for is said at the top.
+            name = str(loc[-1]) if str(loc[-1]) in FIELDS else "form"
+            errors[name] = item.get("msg", "is not valid")
+    else:
+        errors["form"] = str(exc.detail)
+    return _render(
+        request,
+        session,
+        principal,
+        contact,
+        status_code=exc.status_code,
+        errors=errors,
+        form=form or {},
+    )
+
+
+@router.post("/contacts/{contact_id}/acknowledge", dependencies=[CsrfChecked])
+def acknowledge(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
+    principal = user.principal
+    require_role(principal, "supervisor", "case_manager")
+    readable_contact(session, principal, contact_id)
+    try:
+        if principal.staff_id is None:
+            raise Forbidden("sign in as a member of staff to take a contact")
+        actions.acknowledge_as(
+            session=session,
+            principal=principal,
+            contact_id=contact_id,
+            now=now_of(request),
+            via="console",
+        )
+    except AppError as exc:
+        return _refused(request, session, principal, contact_id, exc)
+    session.commit()
+    return _after(request, contact_id, "taken")
+
+
+@router.post("/contacts/{contact_id}/notes", dependencies=[CsrfChecked])
+async def add_note(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
+    principal = user.principal
+    require_role(principal, "supervisor", "case_manager")
+    readable_contact(session, principal, contact_id)
+    form = await request.form()
+    text = form.get("text")
+    try:
+        actions.add_note(
+            session=session,
+            principal=principal,
+            contact_id=contact_id,
+            text=text if isinstance(text, str) else "",
+            now=now_of(request),
+        )
+    except AppError as exc:
+        return _refused(request, session, principal, contact_id, exc, {"text": text})
+    session.commit()
+    return _after(request, contact_id, "noted")
+
+
+def _resolve_details(form: dict[str, str], zone: str) -> dict[str, Any]:
+    """The outcome form as ResolveIn's fields (the same schema as the API)."""
+    details: dict[str, Any] = {}
+    for name in ("outcome", "risk_level", "caller_type", "notes"):
+        if form.get(name, "").strip():
+            details[name] = form[name].strip()
+    for name in ("emergency_dispatched", "emergency_confirmed"):
+        if form.get(name) in ("yes", "no"):
+            details[name] = form[name] == "yes"
+    referrals = [line.strip() for line in form.get("referrals", "").splitlines() if line.strip()]
+    if referrals:
+        details["referrals"] = referrals
+    due = form.get("follow_up_due_at", "").strip()
+    if due:
+        # A datetime-local field: the team's wall-clock time.
+        try:
+            details["follow_up_due_at"] = datetime.fromisoformat(due).replace(tzinfo=ZoneInfo(zone))
+        except ValueError:
+            details["follow_up_due_at"] = due  # ResolveIn names it
+    return details
+
+
+@router.post("/contacts/{contact_id}/resolve", dependencies=[CsrfChecked])
+async def resolve(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
+    principal = user.principal
+    require_role(principal, "supervisor", "case_manager")
+    contact = readable_contact(session, principal, contact_id)
+    team = session.get(Team, contact.team_id)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        body = ResolveIn.model_validate(_resolve_details(form, team.timezone))
+    except ValidationError as exc:
+        errors = {
+            str(e["loc"][-1]) if e["loc"] else "form": _readable_error(e) for e in exc.errors()
+        }
+        return _render(
+            request, session, principal, contact, status_code=422, errors=errors, form=form
+        )
+    try:
+        actions.resolve_as(
+            session=session,
+            principal=principal,
+            contact_id=contact_id,
+            details=body.model_dump(exclude_none=True),
+            now=now_of(request),
+            via="console",
+        )
+    except AppError as exc:
+        return _refused(request, session, principal, contact_id, exc, form)
+    session.commit()
+    return _after(request, contact_id, "resolved")
+
+
+def _readable_error(error: dict) -> str:
+    if error.get("type") == "missing":
+        return "Choose one."
+    if error.get("type") == "literal_error":
+        return "Choose one of the options."
+    return str(error.get("msg", "is not valid"))

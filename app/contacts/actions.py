@@ -1,0 +1,129 @@
+"""What a person does to a contact, whether through the API or the console:
+one function per action. Each locks the contact, changes it through
+app.contacts.service (or the outcomes service), and writes the audit row, so
+both front doors behave the same. Access is checked before, by the caller,
+with `app.contacts.router.load_contact`; nothing here commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from app.auth.service import Principal, audit
+from app.contacts import service as contacts
+from app.contacts.holders import holder_for
+from app.contacts.models import Contact, ContactStatus
+from app.errors import Conflict, Invalid
+
+
+def _lock(session: Session, contact_id: int) -> Contact:
+    return contacts.lock_contact(session=session, contact_id=contact_id)
+
+
+def acknowledge_as(
+    *,
+    session: Session,
+    principal: Principal,
+    contact_id: int,
+    now: datetime,
+    via: str,
+    staff_id: int | None = None,
+) -> Contact:
+    """Take the contact (escalation stops). A person holds it: `staff_id`, else
+    the principal's own staff member (app.contacts.holders.holder_for)."""
+    contact = _lock(session, contact_id)
+    if contact.status not in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
+        raise Conflict(
+            f"contact is {contact.status}; only open or unanswered contacts can be acknowledged"
+        )
+    holder = holder_for(
+        session=session, principal=principal, team_id=contact.team_id, staff_id=staff_id
+    )
+    if contact.status == ContactStatus.UNANSWERED:
+        contact.status = ContactStatus.OPEN
+    contacts.acknowledge(
+        session=session,
+        contact=contact,
+        staff_id=holder.id,
+        at=now,
+        via=via,
+        actor=principal.actor,
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="contact.acknowledge",
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+    )
+    return contact
+
+
+def resolve_as(
+    *,
+    session: Session,
+    principal: Principal,
+    contact_id: int,
+    details: dict,
+    now: datetime,
+    via: str,
+) -> Contact:
+    """Close a contact with its outcome (details validated by
+    app.outcomes.schemas.ResolveIn), or complete one closed by SMS."""
+    from app.outcomes import service as outcomes
+
+    contact = _lock(session, contact_id)
+    outcomes.resolve_contact(
+        session=session,
+        contact=contact,
+        details=dict(details),
+        staff_id=principal.staff_id,
+        now=now,
+        actor=principal.actor,
+        via=via,
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="contact.resolve",
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+        detail={"outcome": details.get("outcome"), "risk_level": details.get("risk_level")},
+    )
+    return contact
+
+
+NOTE_MAX = 2000
+
+
+def add_note(
+    *, session: Session, principal: Principal, contact_id: int, text: str, now: datetime
+) -> Contact:
+    """A note on the timeline (for colleagues; the caller never sees it)."""
+    text = text.strip()
+    if not text:
+        raise Invalid("text", "write the note first")
+    if len(text) > NOTE_MAX:
+        raise Invalid("text", f"at most {NOTE_MAX} characters")
+    contact = _lock(session, contact_id)
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind="note",
+        at=now,
+        staff_id=principal.staff_id,
+        data={"text": text, "actor": principal.actor},
+    )
+    audit(
+        session=session,
+        principal=principal,
+        action="contact.note",
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+    )
+    return contact

@@ -1,0 +1,170 @@
+"""The contact page: the conversation, timeline and plan (audited reads),
+and taking, noting and resolving through the same functions as the API."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.auth.models import AuditLog
+from app.clients.models import CrisisPlan
+from app.contacts.models import Contact, ContactEvent
+from tests.console.conftest import csrf_of, sign_in, text_in
+from tests.factories import make_contact
+
+
+def _open_contact(client, world, session, body="I need to talk to someone") -> Contact:
+    text_in(client, world, world.client_phone, body)
+    session.expire_all()
+    return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
+
+
+def _audit(session, action):
+    return session.execute(select(AuditLog).where(AuditLog.action == action)).scalars().all()
+
+
+def test_the_page_shows_the_conversation_timeline_and_plan_and_audits_the_reads(
+    client, db, world, session
+):
+    session.add(
+        CrisisPlan(
+            client_id=world.client_row.id,
+            version=1,
+            sections={"warning_signs": ["stops eating"], "reasons_for_living": ["her cat"]},
+        )
+    )
+    session.commit()
+    contact = _open_contact(client, world, session)
+    sign_in(client, db, world.supervisor)
+    page = client.get(f"/console/contacts/{contact.id}")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    html = page.text
+    assert "I need to talk to someone" in html  # the caller's words
+    assert "We got your message" in html  # the auto-reply, in the conversation
+    assert "Casey Manager paged" in html  # the timeline, with names
+    assert "stops eating" in html and "her cat" in html
+    session.expire_all()
+    [plan_read] = _audit(session, "crisis_plan.read")
+    assert (
+        plan_read.detail["via"] == "console" and plan_read.actor == f"staff:{world.supervisor.id}"
+    )
+    assert len(_audit(session, "contact.read")) == 1
+
+
+def test_another_teams_contact_and_a_case_managers_stranger_are_not_found(
+    client, db, world, session, clock
+):
+    theirs = make_contact(session, world.other_team, created_at=clock.now)
+    stranger = make_contact(session, world.team, created_at=clock.now)
+    session.commit()
+    sign_in(client, db, world.supervisor)
+    response = client.get(f"/console/contacts/{theirs.id}")
+    assert response.status_code == 404 and "<h1>Not found</h1>" in response.text
+    assert client.get(f"/console/contacts/{stranger.id}").status_code == 200
+    client.cookies.clear()
+    sign_in(client, db, world.case_manager)
+    assert client.get(f"/console/contacts/{stranger.id}").status_code == 404
+
+
+def test_taking_a_contact_from_the_page_stops_escalation_and_names_the_holder(
+    client, db, world, session
+):
+    contact = _open_contact(client, world, session)
+    sign_in(client, db, world.case_manager)
+    page = client.get(f"/console/contacts/{contact.id}")
+    response = client.post(
+        f"/console/contacts/{contact.id}/acknowledge", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert response.status_code == 200 and "You have taken this contact" in response.text
+    session.expire_all()
+    contact = session.get(Contact, contact.id)
+    assert contact.status == "acknowledged" and contact.acknowledged_by == world.case_manager.id
+    assert contact.next_escalation_at is None
+    event = session.execute(
+        select(ContactEvent).where(
+            ContactEvent.contact_id == contact.id, ContactEvent.kind == "acknowledged"
+        )
+    ).scalar_one()
+    assert event.data["via"] == "console"
+    # taking it again is a conflict, shown on the page, and changes nothing
+    again = client.post(
+        f"/console/contacts/{contact.id}/acknowledge", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert again.status_code == 409 and "only open or unanswered" in again.text
+
+
+def test_the_outcome_form_names_the_missing_fields_and_changes_nothing(client, db, world, session):
+    contact = _open_contact(client, world, session)
+    sign_in(client, db, world.supervisor)
+    page = client.get(f"/console/contacts/{contact.id}")
+    response = client.post(
+        f"/console/contacts/{contact.id}/resolve",
+        data={"csrf_token": csrf_of(page.text), "outcome": "not-an-outcome", "notes": "kept"},
+    )
+    assert response.status_code == 422
+    assert 'id="outcome-error"' in response.text and 'id="risk_level-error"' in response.text
+    assert ">kept</textarea>" in response.text  # what was typed stays
+    session.expire_all()
+    assert session.get(Contact, contact.id).status == "open"
+
+
+def test_resolving_through_the_page_records_the_outcome_like_the_api(client, db, world, session):
+    contact = _open_contact(client, world, session)
+    sign_in(client, db, world.case_manager)
+    page = client.get(f"/console/contacts/{contact.id}")
+    refused = client.post(
+        f"/console/contacts/{contact.id}/resolve",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "outcome": "resolved_by_phone",
+            "risk_level": "low",
+            "emergency_confirmed": "yes",  # without dispatch: the service's own rule
+        },
+    )
+    assert refused.status_code == 422 and 'id="emergency_confirmed-error"' in refused.text
+    response = client.post(
+        f"/console/contacts/{contact.id}/resolve",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "outcome": "resolved_by_phone",
+            "risk_level": "moderate",
+            "referrals": "peer support\nhousing",
+            "notes": "talked it through",
+        },
+    )
+    assert response.status_code == 200 and "Contact resolved." in response.text
+    session.expire_all()
+    contact = session.get(Contact, contact.id)
+    assert (contact.status, contact.outcome, contact.risk_level) == (
+        "resolved",
+        "resolved_by_phone",
+        "moderate",
+    )
+    assert contact.referrals == ["peer support", "housing"]
+    assert contact.resolution_notes == "talked it through"
+    assert len(_audit(session, "contact.resolve")) == 1
+
+
+def test_a_note_lands_on_the_timeline_and_an_empty_one_is_refused(client, db, world, session):
+    contact = _open_contact(client, world, session)
+    sign_in(client, db, world.supervisor)
+    page = client.get(f"/console/contacts/{contact.id}")
+    empty = client.post(
+        f"/console/contacts/{contact.id}/notes",
+        data={"csrf_token": csrf_of(page.text), "text": " "},
+    )
+    assert empty.status_code == 422 and 'id="text-error"' in empty.text
+    response = client.post(
+        f"/console/contacts/{contact.id}/notes",
+        data={"csrf_token": csrf_of(page.text), "text": "Mother says she is safe tonight"},
+    )
+    assert response.status_code == 200 and "Sue Visor added a note" in response.text
+    assert "Mother says she is safe tonight" in response.text
+
+
+def test_an_action_without_the_csrf_token_changes_nothing(client, db, world, session):
+    contact = _open_contact(client, world, session)
+    sign_in(client, db, world.case_manager)
+    response = client.post(f"/console/contacts/{contact.id}/acknowledge")
+    assert response.status_code == 403
+    session.expire_all()
+    assert session.get(Contact, contact.id).status == "open"
