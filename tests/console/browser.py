@@ -5,7 +5,7 @@ Playwright driving Debian's chromium headless.
 Fixtures (import them in a test module or conftest):
 - `live`: a `LiveServer` with `.url`, `.db`, `.app`, `.team`, `.people`,
   `.client_row`, `.post_sms(from_, body)` (a signed Twilio webhook).
-- `browser`: a Playwright browser (session-wide), skipped when there is no chromium.
+- `browser`: a Playwright browser (one per test module), skipped when there is no chromium.
 - `page`: a fresh context and page on `live` (phone-size with `phone_page`).
 Helpers: `sign_in(page, live, staff)`, `check_accessible(page)`,
 `csp_violations(page)` (collected console errors).
@@ -167,7 +167,10 @@ def live(tmp_path):
         sock.close()
 
 
-@pytest.fixture(scope="session")
+# Module-wide, not session-wide: Playwright's sync API keeps an asyncio loop
+# running in the main thread while it is started, and later suites call
+# asyncio.run(), which refuses to start inside a running loop.
+@pytest.fixture(scope="module")
 def browser():
     path = chromium_path()
     if path is None:
