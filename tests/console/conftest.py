@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.messaging.models import OutboundMessage
 from tests.console.browser import browser, live, page, phone_page  # noqa: F401
-from tests.sms.conftest import clock, route_inbox, text_in, tick, twilio, world  # noqa: F401
+from tests.world import clock, route_inbox, text_in, tick, twilio, world  # noqa: F401
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
