@@ -70,17 +70,25 @@ def resolve_as(
     details: dict,
     now: datetime,
     via: str,
+    staff_id: int | None = None,
 ) -> Contact:
     """Close a contact with its outcome (details validated by
-    app.outcomes.schemas.ResolveIn), or complete one closed by SMS."""
+    app.outcomes.schemas.ResolveIn), or complete one closed by SMS. Closing
+    is done by a person (`staff_id`, else the principal's); completing a
+    closed one's details is not."""
     from app.outcomes import service as outcomes
 
     contact = _lock(session, contact_id)
+    by = principal.staff_id
+    if contact.status != ContactStatus.RESOLVED or staff_id is not None:
+        by = holder_for(
+            session=session, principal=principal, team_id=contact.team_id, staff_id=staff_id
+        ).id
     outcomes.resolve_contact(
         session=session,
         contact=contact,
         details=dict(details),
-        staff_id=principal.staff_id,
+        staff_id=by,
         now=now,
         actor=principal.actor,
         via=via,
