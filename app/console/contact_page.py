@@ -4,6 +4,8 @@ the API (app.contacts.actions) after the same access check (load_contact)."""
 
 from __future__ import annotations
 
+import re
+import secrets
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +27,10 @@ from app.contacts import service as contacts
 from app.contacts.conversation import conversation
 from app.contacts.models import Contact
 from app.contacts.router import load_contact
-from app.errors import AppError, Forbidden, NotFound
+from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from app.inbound.keywords import StaffReply
+from app.inbound.staff_replies import act_on_contact
+from app.messaging.outbox import is_opted_out
 from app.outcomes.schemas import OUTCOMES, ResolveIn
 from app.teams.models import Staff, Team
 
@@ -50,6 +55,8 @@ DONE = {
     "resolved": "Contact resolved.",
     "replied": "Your message is queued from the crisis line.",
     "passed": "Passed: the next level is being paged.",
+    "pass_noted": "Noted. The contact had already moved on to the next people.",
+    "duplicate": "That was already sent.",
 }
 # The page's form fields, where an error can be shown next to its input.
 FIELDS = frozenset(
@@ -66,6 +73,9 @@ FIELDS = frozenset(
         "notes",
     }
 )
+# Twilio refuses a longer body.
+REPLY_MAX = 1600
+_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 RISK_LEVELS = ("low", "moderate", "high", "imminent")
 CALLER_TYPES = (("self", "The client"), ("family", "Family"), ("other", "Someone else"))
 
@@ -153,6 +163,11 @@ def _page_context(session, principal: Principal, contact: Contact) -> dict[str, 
         "plan_shown": plan_shown,
         "plan_titles": [(name, PLAN_TITLES[name]) for name in PLAN_SECTIONS],
         "can_take": principal.staff_id is not None,
+        "can_text": contact.channel == "sms"
+        and not is_opted_out(session=session, team_id=contact.team_id, number=contact.from_number),
+        # One-time key of the reply and pass forms: the SMS path's MessageSid.
+        "reply_key": secrets.token_urlsafe(24),
+        "reply_max": REPLY_MAX,
         "outcomes": [(o, OUTCOME_LABELS.get(o, o)) for o in OUTCOMES],
         "risk_levels": RISK_LEVELS,
         "caller_types": CALLER_TYPES,
@@ -304,3 +319,73 @@ def _readable_error(error: dict) -> str:
     if error.get("type") == "literal_error":
         return "Choose one of the options."
     return str(error.get("msg", "is not valid"))
+
+
+async def _staff_reply(
+    request: Request, session, user, contact_id: int, command: str | None
+) -> tuple[str | None, AppError | None, dict]:
+    """Relay (command None) or PASS for the signed-in staff member, through
+    the SMS reply path (app.inbound.staff_replies.act_on_contact)."""
+    principal = user.principal
+    require_role(principal, "supervisor", "case_manager")
+    contact = readable_contact(session, principal, contact_id)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    text = form.get("message", "").strip()
+    key = form.get("reply_key", "")
+    try:
+        if principal.staff_id is None:
+            raise Forbidden("sign in as a member of staff to answer a contact")
+        if not _KEY.fullmatch(key):
+            raise Invalid("form", "this form is incomplete; reload the page")
+        if command is None:
+            if not text:
+                raise Invalid("message", "write the message first")
+            if len(text) > REPLY_MAX:
+                raise Invalid("message", f"at most {REPLY_MAX} characters (split it in two)")
+            if contact.channel != "sms" or is_opted_out(
+                session=session, team_id=contact.team_id, number=contact.from_number
+            ):
+                raise Conflict(
+                    "this caller cannot be texted (a call, or they texted STOP): "
+                    f"call {contact.from_number}"
+                )
+        result = act_on_contact(
+            session=session,
+            team=session.get(Team, contact.team_id),
+            contact_id=contact.id,
+            staff=session.get(Staff, principal.staff_id),
+            reply=StaffReply(contact_id=contact.id, command=command, text=text),
+            idempotency_key=f"console:{key}",
+            now=now_of(request),
+            settings=request.app.state.settings,
+        )
+    except AppError as exc:
+        return None, exc, form
+    if result != "duplicate":
+        audit(
+            session=session,
+            principal=principal,
+            action="contact.pass" if command == "PASS" else "contact.reply",
+            record_type="contact",
+            record_id=contact.id,
+            team_id=contact.team_id,
+            detail={"via": "console"},
+        )
+    session.commit()
+    return result, None, form
+
+
+@router.post("/contacts/{contact_id}/reply", dependencies=[CsrfChecked])
+async def reply(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
+    result, error, form = await _staff_reply(request, session, user, contact_id, None)
+    if error is not None:
+        return _refused(request, session, user.principal, contact_id, error, form)
+    return _after(request, contact_id, "duplicate" if result == "duplicate" else "replied")
+
+
+@router.post("/contacts/{contact_id}/pass", dependencies=[CsrfChecked])
+async def pass_contact(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
+    result, error, form = await _staff_reply(request, session, user, contact_id, "PASS")
+    if error is not None:
+        return _refused(request, session, user.principal, contact_id, error, form)
+    return _after(request, contact_id, {"pass": "passed"}.get(result or "", result or "passed"))

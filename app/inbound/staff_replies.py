@@ -93,17 +93,45 @@ def handle_staff_reply(
         _help_rate_limited(session, team, staff, problem, now)
         return "no_target"
 
+    return act_on_contact(
+        session=session,
+        team=team,
+        contact_id=contact.id,
+        staff=staff,
+        reply=reply,
+        idempotency_key=sms.message_sid,
+        now=now,
+        settings=settings,
+    )
+
+
+def act_on_contact(
+    *,
+    session: Session,
+    team: Team,
+    contact_id: int,
+    staff: Staff,
+    reply: keywords.StaffReply,
+    idempotency_key: str,
+    now: datetime,
+    settings,
+) -> str:
+    """What a staff member's reply does to one contact: relay the text from
+    the line, or ACK / PASS / DONE. The SMS path calls it with the
+    MessageSid as the key; the console with the form's one-time key, so a
+    reply typed in the console is relayed exactly as one texted to the line
+    is, and a form sent twice acts once."""
     # Lock the contact before writing anything that refers to it: the event's
     # foreign key takes a share lock on the contact row, and two replies each
     # holding one while waiting to lock it for update deadlock (PostgreSQL).
-    contact = contacts.lock_contact(session=session, contact_id=contact.id)
-    # Idempotency: this MessageSid now belongs to this contact's timeline.
+    contact = contacts.lock_contact(session=session, contact_id=contact_id)
+    # Idempotency: this key now belongs to this contact's timeline.
     event = ContactEvent(
         contact_id=contact.id,
         at=now,
         kind=EventKind.STAFF_REPLY,
         staff_id=staff.id,
-        idempotency_key=sms.message_sid,
+        idempotency_key=idempotency_key,
         data={"command": reply.command} if reply.command else {"relayed": True},
     )
     if not contacts.insert_idempotent(session=session, event=event):

@@ -56,11 +56,47 @@ def test_the_board_shows_a_new_text_within_five_seconds_without_a_reload(page, l
     assert csp_violations(page) == []
 
 
+def test_answering_a_contact_from_its_page_by_keyboard(page, live):
+    live.post_sms(live.client_phone, "Nobody is picking up")
+    owen = live.people["oncall"]  # the on-call rota is paged (nobody is in office hours)
+    sign_in(page, live, owen)
+    link = page.get_by_role("link", name=re.compile(r"#\d+ Sam"))
+    link.wait_for(timeout=5_000)
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/console/contacts/\d+$"))
+    assert page.get_by_text("Nobody is picking up").is_visible()
+    check_accessible(page)
+
+    page.get_by_label(re.compile("Reply to the caller")).focus()
+    page.keyboard.type("This is Owen from your care team. I'm here.")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Send reply"
+    page.keyboard.press("Enter")
+    page.get_by_text("Your message is queued from the crisis line.").wait_for()
+    relays = live.outbox(purpose="relay")
+    assert [(m.to_number, m.from_number, m.body) for m in relays] == [
+        (
+            live.client_phone,
+            live.team.crisis_line_number,
+            "This is Owen from your care team. I'm here.",
+        )
+    ]
+    assert "Held by" in page.inner_text("main") and "Owen Call" in page.inner_text("main")
+    check_accessible(page)
+    assert csp_violations(page) == []
+
+
 def test_a_phone_sized_screen_needs_no_sideways_scrolling(phone_page, live):
     page = phone_page
     live.post_sms(live.client_phone, "x" * 300)  # a long text must wrap
     sign_in(page, live, live.people["supervisor"])
     page.locator(".card", has_text="Sam").wait_for(timeout=5_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    check_accessible(page)
+    page.locator(".card a").first.click()
+    page.wait_for_url(re.compile(r".*/console/contacts/\d+$"))
+    page.locator("summary", has_text="Resolve").click()  # open the outcome form
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     check_accessible(page)
     page.goto("/console/login")  # signed in: back to the board

@@ -168,3 +168,81 @@ def test_an_action_without_the_csrf_token_changes_nothing(client, db, world, ses
     assert response.status_code == 403
     session.expire_all()
     assert session.get(Contact, contact.id).status == "open"
+
+
+def _reply_key(html: str) -> str:
+    import re
+
+    return re.search(r'name="reply_key" value="([^"]+)"', html).group(1)
+
+
+def test_a_reply_is_relayed_from_the_line_like_an_sms_reply_and_sent_once(
+    client, db, world, session
+):
+    from app.messaging.models import OutboundMessage
+
+    contact = _open_contact(client, world, session)
+    sign_in(client, db, world.case_manager)
+    page = client.get(f"/console/contacts/{contact.id}")
+    form = {
+        "csrf_token": csrf_of(page.text),
+        "reply_key": _reply_key(page.text),
+        "message": "I'm here. Are you safe right now?",
+    }
+    response = client.post(f"/console/contacts/{contact.id}/reply", data=form)
+    assert response.status_code == 200 and "queued from the crisis line" in response.text
+    assert "Are you safe right now?" in response.text  # in the conversation
+    again = client.post(f"/console/contacts/{contact.id}/reply", data=form)  # sent twice
+    assert "already sent" in again.text
+    session.expire_all()
+    relays = (
+        session.execute(select(OutboundMessage).where(OutboundMessage.purpose == "relay"))
+        .scalars()
+        .all()
+    )
+    assert [(m.to_number, m.from_number, m.body) for m in relays] == [
+        (world.client_phone, world.team.crisis_line_number, "I'm here. Are you safe right now?")
+    ]
+    contact = session.get(Contact, contact.id)
+    # a reply takes the contact, as an SMS reply does
+    assert contact.status == "acknowledged" and contact.acknowledged_by == world.case_manager.id
+    kinds = [
+        e.kind
+        for e in session.execute(
+            select(ContactEvent).where(ContactEvent.contact_id == contact.id)
+        ).scalars()
+    ]
+    assert kinds.count("staff_reply") == 1 and kinds.count("relayed") == 1
+
+
+def test_an_empty_reply_is_named_and_nothing_is_sent(client, db, world, session):
+    from app.messaging.models import OutboundMessage
+
+    contact = _open_contact(client, world, session)
+    sign_in(client, db, world.case_manager)
+    page = client.get(f"/console/contacts/{contact.id}")
+    response = client.post(
+        f"/console/contacts/{contact.id}/reply",
+        data={"csrf_token": csrf_of(page.text), "reply_key": _reply_key(page.text), "message": " "},
+    )
+    assert response.status_code == 422 and 'id="message-error"' in response.text
+    session.expire_all()
+    assert not session.execute(
+        select(OutboundMessage).where(OutboundMessage.purpose == "relay")
+    ).first()
+
+
+def test_passing_from_the_page_pages_the_next_level_now(client, db, world, session):
+    contact = _open_contact(client, world, session)
+    assert contact.level == 1
+    sign_in(client, db, world.case_manager)
+    page = client.get(f"/console/contacts/{contact.id}")
+    response = client.post(
+        f"/console/contacts/{contact.id}/pass",
+        data={"csrf_token": csrf_of(page.text), "reply_key": _reply_key(page.text)},
+    )
+    assert response.status_code == 200 and "next level is being paged" in response.text
+    session.expire_all()
+    contact = session.get(Contact, contact.id)
+    assert contact.level == 2 and contact.status == "open"
+    assert "Casey Manager passed" in response.text
