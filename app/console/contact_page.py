@@ -21,7 +21,7 @@ from app.clients.models import PLAN_SECTIONS, Client, CrisisPlan
 from app.clients.plan_page import TITLES as PLAN_TITLES
 from app.console.board import _who, contact_scope
 from app.console.timeline import describe
-from app.console.web import ConsoleUser, CsrfChecked, now_of, redirect, render
+from app.console.web import ConsolePoller, ConsoleUser, CsrfChecked, now_of, redirect, render
 from app.contacts import actions
 from app.contacts import service as contacts
 from app.contacts.conversation import conversation
@@ -189,6 +189,24 @@ def contact_page(contact_id: int, request: Request, session: SessionDep, user: C
     contact = readable_contact(session, user.principal, contact_id)
     notice = DONE.get(request.query_params.get("done", ""))
     return _render(request, session, user.principal, contact, notice=notice)
+
+
+@router.get("/contacts/{contact_id}/conversation", response_class=HTMLResponse)
+def conversation_part(contact_id: int, request: Request, session: SessionDep, user: ConsolePoller):
+    """The conversation alone, polled by the contact page so a caller's new
+    words appear without a reload. The page view was audited; its polls
+    are the same view and are not audited again."""
+    require_role(user.principal, "supervisor", "case_manager")
+    contact = readable_contact(session, user.principal, contact_id)
+    team = session.get(Team, contact.team_id)
+    return render(
+        request,
+        "console/partials/conversation.html",
+        {
+            "messages": conversation(session=session, contact=contact),
+            "zone": team.timezone if team else "UTC",
+        },
+    )
 
 
 def _after(request: Request, contact_id: int, notice: str):

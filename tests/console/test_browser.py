@@ -84,6 +84,9 @@ def test_answering_a_contact_from_its_page_by_keyboard(page, live):
     ]
     assert "Held by" in page.inner_text("main") and "Owen Call" in page.inner_text("main")
     check_accessible(page)
+    # the caller answers: their words appear on the open page by themselves
+    live.post_sms(live.client_phone, "yes I'm home now")
+    page.locator(".message.in", has_text="yes I'm home now").wait_for(timeout=5_000)
     assert csp_violations(page) == []
 
 
