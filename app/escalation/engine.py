@@ -12,12 +12,12 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.clients.models import Client
 from app.contacts import service as contacts
-from app.contacts.models import Channel, Contact, ContactStatus, EventKind
+from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
 from app.db import per_transaction
 from app.escalation.notices import alert_supervisors
 from app.messaging import texts
@@ -488,6 +488,50 @@ def finish_unanswered(
     session.add(contact)
 
 
+# How often a level whose notifications have not left yet is looked at again.
+NOT_SENT_POLL = timedelta(seconds=10)
+_STILL_LEAVING = ("pending", "sending")
+
+
+def wait_for_notifications(*, session: Session, contact: Contact, now: datetime) -> datetime | None:
+    """When the current level's time is up but its notifications have not
+    left (Twilio unreachable, retrying), or left later than the level began:
+    the new deadline, counted from when they left. None: the level really
+    had its time. A carrier failure is not "nobody answered"."""
+    if not contact.plan or not 1 <= contact.level <= len(contact.plan):
+        return None
+    level = plan_from_json(contact.plan)[contact.level - 1]
+    if level.kind == "fallback" or contact.next_escalation_at is None:
+        return None
+    timeout = timedelta(seconds=level.timeout_seconds)
+    # When this level was told (a replanned contact reuses level numbers: the latest).
+    began = session.execute(
+        select(func.max(ContactEvent.at)).where(
+            ContactEvent.contact_id == contact.id,
+            ContactEvent.kind == EventKind.NOTIFIED,
+            ContactEvent.level == contact.level,
+        )
+    ).scalar_one_or_none()
+    if began is None:
+        return None
+    rows = session.execute(
+        select(OutboundMessage.status, OutboundMessage.updated_at).where(
+            OutboundMessage.contact_id == contact.id,
+            OutboundMessage.level == contact.level,
+            OutboundMessage.purpose == MessagePurpose.NOTIFY,
+            OutboundMessage.created_at >= began,
+        )
+    ).all()
+    if any(status in _STILL_LEAVING for status, _ in rows):
+        return now + NOT_SENT_POLL
+    left = [at for status, at in rows if status not in FINAL_FAILURES]
+    if left:
+        due = max(left) + timeout
+        if due > now:
+            return due
+    return None
+
+
 def realert_unanswered(*, session: Session, contact: Contact, team: Team, now: datetime) -> None:
     """Nobody has taken an unanswered contact yet: the supervisors hear of it
     again, and again after the team's `unanswered_repeat_seconds`."""
@@ -596,6 +640,13 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
                                 now=now,
                                 settings=settings,
                             )
+                        elif (
+                            later := wait_for_notifications(
+                                session=session, contact=contact, now=now
+                            )
+                        ) is not None:
+                            contact.next_escalation_at = later
+                            session.add(contact)
                         elif advance(
                             session=session,
                             contact=contact,

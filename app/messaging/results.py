@@ -9,6 +9,7 @@ writes the failure.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from app.db import Database
 from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
 from app.messaging.outbox import advance_status
 from app.messaging.senders import SendResult
-from app.ops.metrics import OUTBOUND
+from app.ops.metrics import CARRIER_UNREACHABLE, OUTBOUND
 
 log = structlog.get_logger(__name__)
 
@@ -39,9 +40,56 @@ _EARLY_CALLBACK_FOR = (
 )
 
 
-def backoff(attempts: int) -> timedelta:
-    """1, 2, 4, … seconds, capped at a minute: Twilio outages are usually short."""
-    return timedelta(seconds=min(60, 2 ** max(0, attempts - 1)))
+def backoff(attempts: int, *, jitter: float | None = None) -> timedelta:
+    """1, 2, 4, … seconds, capped at a minute (Twilio outages are usually
+    short), spread by ±20 % so a recovered Twilio is not met by every
+    waiting message in the same instant."""
+    spread = random.uniform(0.8, 1.2) if jitter is None else jitter
+    return timedelta(seconds=min(60, 2 ** max(0, attempts - 1)) * spread)
+
+
+def _gives_up(session: Session, message: OutboundMessage, result: SendResult) -> bool:
+    """A permanent failure (Twilio's 4xx) gives up at once. A carrier failure
+    (network, timeout, 5xx, 429) is not "nobody answered": a message about a
+    contact still open is retried for as long as it stays open; others stop
+    after MAX_ATTEMPTS."""
+    if result.permanent:
+        return True
+    if message.attempts < MAX_ATTEMPTS:
+        return False
+    if message.contact_id is None:
+        return True
+    from app.contacts.models import Contact, ContactStatus
+
+    status = session.execute(
+        select(Contact.status).where(Contact.id == message.contact_id)
+    ).scalar_one_or_none()
+    return status not in (ContactStatus.OPEN, ContactStatus.ACKNOWLEDGED, ContactStatus.UNANSWERED)
+
+
+# Sends fail for the carrier's reasons this long before the gauge shows it:
+# shorter blips are Twilio's ordinary weather, not an outage to page about.
+UNREACHABLE_AFTER = timedelta(minutes=2)
+
+
+class CarrierWatch:
+    """Since when every send of this process has failed for the carrier's
+    reasons (None: the last send was accepted)."""
+
+    failing_since: datetime | None = None
+
+    @classmethod
+    def failed(cls, now: datetime) -> None:
+        if cls.failing_since is None:
+            cls.failing_since = now
+        lasted = now - cls.failing_since
+        CARRIER_UNREACHABLE.set(lasted.total_seconds() if lasted >= UNREACHABLE_AFTER else 0)
+
+    @classmethod
+    def accepted(cls) -> None:
+        if cls.failing_since is not None:
+            cls.failing_since = None
+            CARRIER_UNREACHABLE.set(0)
 
 
 def record_accepted(db: Database, accepted: list[tuple[int, SendResult]], now: datetime) -> None:
@@ -52,6 +100,7 @@ def record_accepted(db: Database, accepted: list[tuple[int, SendResult]], now: d
     the rows' leases expire and they are sent again: twice, never zero times."""
     if not accepted:
         return
+    CarrierWatch.accepted()
     table = OutboundMessage.__table__
     db.write_one(
         table.update()
@@ -90,7 +139,7 @@ def record_failure(
             return False
         message.updated_at = now
         message.error_code = result.error_code
-        if result.permanent or message.attempts >= MAX_ATTEMPTS:
+        if _gives_up(session, message, result):
             message.status = "failed"
             message.next_attempt_at = None
             OUTBOUND.labels("failed").inc()
@@ -105,6 +154,7 @@ def record_failure(
                 on_failure(session, message, now)
                 return True
             return False
+        CarrierWatch.failed(now)
         message.status = "pending"
         message.next_attempt_at = now + backoff(message.attempts)
         OUTBOUND.labels("retry").inc()

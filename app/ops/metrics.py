@@ -28,6 +28,12 @@ OUTBOX_PENDING = Gauge(
     "Outbound messages waiting to be handed to Twilio",
     multiprocess_mode="livemax",
 )
+CARRIER_UNREACHABLE = Gauge(
+    "crisisroute_carrier_unreachable_seconds",
+    "How long every send has failed for the carrier's reasons (network, timeout, 5xx, 429); "
+    "0 until that has lasted 2 minutes, and again once a send is accepted",
+    multiprocess_mode="livemax",
+)
 TICK_SECONDS = Histogram("crisisroute_tick_seconds", "Duration of one escalation tick")
 INBOX_ROUTED = Counter(
     "crisisroute_inbox_routed_total", "Recorded inbound SMS routed, by outcome", ["outcome"]

@@ -50,7 +50,7 @@ def _row(db, message_id) -> OutboundMessage:
 
 
 def test_backoff_doubles_from_a_second_and_stops_at_a_minute():
-    assert [results.backoff(n).total_seconds() for n in (0, 1, 2, 3, 7, 8, 20)] == [
+    assert [results.backoff(n, jitter=1).total_seconds() for n in (0, 1, 2, 3, 7, 8, 20)] == [
         1,
         1,
         2,
@@ -87,7 +87,9 @@ def test_a_failure_for_now_is_retried_after_backoff_without_the_hook(db):
     row = _row(db, message_id)
     assert not ran and hooked == []
     assert (row.status, row.error_code) == ("pending", "503")
-    assert row.next_attempt_at.replace(tzinfo=UTC) == LATER + results.backoff(1)
+    # One second, spread by ±20 % (jitter).
+    waited = row.next_attempt_at.replace(tzinfo=UTC) - LATER
+    assert 0.8 <= waited.total_seconds() <= 1.2
 
 
 def test_a_permanent_failure_is_final_and_runs_the_hook(db):
@@ -104,12 +106,33 @@ def test_a_permanent_failure_is_final_and_runs_the_hook(db):
     assert (_row(db, message_id).status, _row(db, message_id).next_attempt_at) == ("failed", None)
 
 
-def test_the_last_attempt_failing_for_now_is_final(db):
+def test_the_last_attempt_failing_for_now_is_final_once_its_contact_is_closed(db):
     message_id = _claimed_message(db)
     with db.session() as session:
-        session.get(OutboundMessage, message_id).attempts = results.MAX_ATTEMPTS
+        message = session.get(OutboundMessage, message_id)
+        message.attempts = results.MAX_ATTEMPTS
+        session.get(Contact, message.contact_id).status = "resolved"
     results.record_failure(db, message_id, SendResult(ok=False, error_code="503"), LATER, None)
     assert _row(db, message_id).status == "failed"
+
+
+def test_a_carrier_failure_about_an_open_contact_is_retried_without_a_cap(db):
+    """A Twilio outage is not "nobody answered": while the contact is open,
+    its messages keep trying (every minute at most) however long it lasts."""
+    message_id = _claimed_message(db)
+    with db.session() as session:
+        session.get(OutboundMessage, message_id).attempts = results.MAX_ATTEMPTS * 10
+    hooked = []
+    results.record_failure(
+        db,
+        message_id,
+        SendResult(ok=False, error_code="503"),
+        LATER,
+        lambda session, message, now: hooked.append(message.id),
+    )
+    row = _row(db, message_id)
+    assert row.status == "pending" and hooked == []
+    assert (row.next_attempt_at.replace(tzinfo=UTC) - LATER).total_seconds() <= 72
 
 
 def test_a_released_message_is_pending_again_with_its_attempt_given_back(db):
