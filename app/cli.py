@@ -207,6 +207,11 @@ def worker(
     if parent_pid is None and migrations.is_empty(database.engine):
         migrations.upgrade(database.engine)
     runtime = build_runtime(settings, database)
+    if role is not WorkerRole.send:
+        # The language model loads in ~2 s: before the first text, not during it.
+        from app.inbound.language import warm_up
+
+        warm_up()
     if role is WorkerRole.route:
         runtime.dispatcher.leave_sending_to_another_process()
     elif role is WorkerRole.send:

@@ -20,8 +20,14 @@ import_cli = typer.Typer(
 )
 export_cli = typer.Typer(help="Export to CSV.", no_args_is_help=True)
 
-STAFF_COLUMNS = ["name", "phone", "role", "working_hours"]
-CLIENT_COLUMNS = ["preferred_name", "phones", "assigned_case_manager_id", "backup_case_manager_id"]
+STAFF_COLUMNS = ["name", "phone", "role", "working_hours", "language", "languages_spoken"]
+CLIENT_COLUMNS = [
+    "preferred_name",
+    "phones",
+    "assigned_case_manager_id",
+    "backup_case_manager_id",
+    "language",
+]
 
 
 def _reason(exc: AppError) -> str:
@@ -56,16 +62,25 @@ def parse_hours(text: str) -> list[dict]:
 
 
 def parse_phones(text: str) -> list[dict]:
-    """`+12015550150:self; +12015550151:family:Mother` → phone entries."""
+    """`+12015550150:self; +12015550151:family:Mother@es` → phone entries
+    (`@es`: the language of whoever uses that number)."""
     phones = []
     for chunk in filter(None, (c.strip() for c in (text or "").split(";"))):
+        chunk, at, language = chunk.partition("@")
         number, _, rest = chunk.partition(":")
         relation, _, name = rest.partition(":")
         if relation not in ("self", "family", "guardian", "other"):
             raise ValueError(
                 f"phones: relation of {number!r} must be self, family, guardian or other"
             )
-        phones.append({"number": number.strip(), "relation": relation, "name": name or None})
+        phones.append(
+            {
+                "number": number.strip(),
+                "relation": relation,
+                "name": name or None,
+                "language": language.strip() if at else None,
+            }
+        )
     return phones
 
 
@@ -132,7 +147,7 @@ def import_staff(
     file: Path = typer.Argument(..., exists=True, readable=True),
     team: int = typer.Option(..., help="team id"),
 ) -> None:
-    """Columns: name, phone, role (case_manager/supervisor), working_hours (`mon,tue 09:00-17:00; …`)."""
+    """Columns: name, phone, role (case_manager/supervisor), working_hours (`mon,tue 09:00-17:00; …`), language, languages_spoken (`en es`)."""
     from app.teams.service import create_staff
 
     def create_row(session, team_row, row):
@@ -147,6 +162,7 @@ def import_staff(
                 "phone": row.get("phone") or "",
                 "role": role,
                 "working_hours": parse_hours(row.get("working_hours") or ""),
+                **_staff_languages(row),
             },
         )
 
@@ -158,7 +174,7 @@ def import_clients(
     file: Path = typer.Argument(..., exists=True, readable=True),
     team: int = typer.Option(..., help="team id"),
 ) -> None:
-    """Columns: preferred_name, phones (`+1…:self; +1…:family:Mother`), assigned_case_manager_id, backup_case_manager_id."""
+    """Columns: preferred_name, phones (`+1…:self; +1…:family:Mother@es`), assigned_case_manager_id, backup_case_manager_id, language (`en`, `es`)."""
     from app.clients.service import create_client
 
     def create_row(session, team_row, row):
@@ -179,10 +195,22 @@ def import_clients(
                 "phones": parse_phones(row.get("phones") or ""),
                 "assigned_case_manager_id": staff_id("assigned_case_manager_id"),
                 "backup_case_manager_id": staff_id("backup_case_manager_id"),
+                "language": (row.get("language") or "").strip() or None,
             },
         )
 
     _run_import(file, team, CLIENT_COLUMNS, create_row)
+
+
+def _staff_languages(row: dict) -> dict:
+    """`language` (what they are sent) and `languages_spoken` (`en es`), when given."""
+    given = {}
+    if (row.get("language") or "").strip():
+        given["language"] = row["language"].strip()
+    spoken = (row.get("languages_spoken") or "").replace(",", " ").split()
+    if spoken:
+        given["languages_spoken"] = spoken
+    return given
 
 
 def _fail(message: str):
@@ -206,7 +234,9 @@ def export_clients(team: int = typer.Option(..., help="team id")) -> None:
         writer.writerow(["id", *CLIENT_COLUMNS, "status"])
         for client in clients_of(session=session, team_id=team):
             phones = "; ".join(
-                f"{p['number']}:{p['relation']}" + (f":{p['name']}" if p["name"] else "")
+                f"{p['number']}:{p['relation']}"
+                + (f":{p['name']}" if p["name"] else "")
+                + (f"@{p['language']}" if p["language"] else "")
                 for p in phones_out(session=session, client=client)
             )
             writer.writerow(
@@ -216,6 +246,7 @@ def export_clients(team: int = typer.Option(..., help="team id")) -> None:
                     phones,
                     client.assigned_case_manager_id or "",
                     client.backup_case_manager_id or "",
+                    client.language or "",
                     client.status,
                 ]
             )

@@ -27,6 +27,8 @@ class Client(SQLModel, table=True):
     assigned_case_manager_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     backup_case_manager_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     status: str = Field(default="active", max_length=20)  # active | discharged
+    # BCP 47 primary language (`es`); None: the team's default.
+    language: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -38,6 +40,9 @@ class ClientPhone(SQLModel, table=True):
     number: str = Field(max_length=20, index=True)  # E.164
     relation: str = Field(max_length=20)
     name: str | None = Field(default=None, max_length=200)
+    # The language of whoever uses this number (a parent may differ from
+    # the client); None: the client's.
+    language: str | None = Field(default=None, max_length=16)
 
 
 class CrisisPlan(SQLModel, table=True):

@@ -36,6 +36,7 @@ def _out(session, client: Client) -> ClientPublic:
         status=client.status,
         assigned_case_manager_id=client.assigned_case_manager_id,
         backup_case_manager_id=client.backup_case_manager_id,
+        language=client.language,
         created_at=client.created_at,
         phones=service.phones_out(session=session, client=client),
     )
@@ -91,7 +92,7 @@ def update_client(
     team = session.get(Team, client.team_id)
     data = refuse_nulls(
         body.model_dump(exclude_unset=True),
-        nullable=frozenset({"assigned_case_manager_id", "backup_case_manager_id"}),
+        nullable=frozenset({"assigned_case_manager_id", "backup_case_manager_id", "language"}),
     )
     fields = sorted(data)
     service.update_client(session=session, team=team, client=client, data=data)

@@ -17,6 +17,8 @@ class PhoneIn(Strict):
     number: str = Field(min_length=3, max_length=40)
     relation: Relation
     name: str | None = Field(default=None, max_length=200)
+    # BCP 47 (`en`, `es`); none: the client's language.
+    language: str | None = Field(default=None, max_length=35)
 
 
 class ClientCreate(Strict):
@@ -24,6 +26,8 @@ class ClientCreate(Strict):
     phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
     assigned_case_manager_id: int | None = None
     backup_case_manager_id: int | None = None
+    # BCP 47 (`en`, `es`); none: the team's default language.
+    language: str | None = Field(default=None, max_length=35)
 
 
 class ClientUpdate(Strict):
@@ -32,12 +36,14 @@ class ClientUpdate(Strict):
     assigned_case_manager_id: int | None = None
     backup_case_manager_id: int | None = None
     status: Literal["active", "discharged"] | None = None
+    language: str | None = Field(default=None, max_length=35)
 
 
 class PhoneOut(BaseModel):
     number: str
     relation: str
     name: str | None
+    language: str | None
     shared_with_client_ids: list[int] = Field(
         description="other clients of the team with this number (routed as ambiguous)"
     )
@@ -50,6 +56,7 @@ class ClientPublic(BaseModel):
     status: str
     assigned_case_manager_id: int | None
     backup_case_manager_id: int | None
+    language: str | None
     phones: list[PhoneOut]
     created_at: datetime
 

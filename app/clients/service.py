@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from app.clients.models import PLAN_SECTIONS, Client, ClientPhone, CrisisPlan
 from app.errors import Conflict, Invalid
+from app.i18n import check_language
 from app.teams.models import Staff, Team
 from app.teams.phones import parse_phone
 
@@ -63,7 +64,17 @@ def _phones(session: Session, team: Team, phones: list[dict]) -> list[ClientPhon
             )
         if number == team.crisis_line_number:
             raise Invalid(["body", "phones", i, "number"], "is the crisis line itself")
-        rows.append(ClientPhone(number=number, relation=phone["relation"], name=phone.get("name")))
+        language = phone.get("language")
+        rows.append(
+            ClientPhone(
+                number=number,
+                relation=phone["relation"],
+                name=phone.get("name"),
+                language=check_language(language, ["body", "phones", i, "language"])
+                if language is not None
+                else None,
+            )
+        )
     return rows
 
 
@@ -76,9 +87,11 @@ def create_client(*, session: Session, team: Team, data: dict) -> Client:
         None,
     )
     phones = _phones(session, team, data.get("phones") or [])
+    language = data.get("language")
     client = Client(
         team_id=team.id,
         preferred_name=data["preferred_name"],
+        language=check_language(language, "language") if language is not None else None,
         assigned_case_manager_id=data.get("assigned_case_manager_id"),
         backup_case_manager_id=data.get("backup_case_manager_id"),
     )
@@ -100,6 +113,8 @@ def update_client(*, session: Session, team: Team, client: Client, data: dict) -
         and client.status != "active"
     ):
         _check_case_managers(session, team, assigned, backup, client.id)
+    if data.get("language") is not None:
+        data["language"] = check_language(data["language"], "language")
     if "phones" in data:
         phones = _phones(session, team, data.pop("phones") or [])
         for old in session.execute(
@@ -139,6 +154,7 @@ def phones_out(*, session: Session, client: Client) -> list[dict]:
                 "number": phone.number,
                 "relation": phone.relation,
                 "name": phone.name,
+                "language": phone.language,
                 "shared_with_client_ids": sorted(set(shared)),
             }
         )

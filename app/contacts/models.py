@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
@@ -64,6 +64,9 @@ class EventKind(StrEnum):
     CALL_ENDED = "call_ended"
     FOLLOW_UP_UNASSIGNED = "follow_up_unassigned"
     FOLLOW_UP_SENT = "follow_up_sent"
+    LANGUAGE_CHANGED = "language_changed"
+    LANGUAGE_OFFERED = "language_offered"
+    LANGUAGE_CHOSEN = "language_chosen"
 
 
 CONTACT_STATUSES = tuple(ContactStatus)
@@ -120,6 +123,9 @@ class Contact(SQLModel, table=True):
     caller_relation: str | None = Field(default=None, max_length=20)  # self/family/guardian/other
     status: str = Field(default=ContactStatus.OPEN, max_length=20, index=True)
     priority: str = Field(default="normal", max_length=10)  # normal | high
+    # The conversation's language (a catalog's code): what the caller reads
+    # and hears, and what staff see (`ES`) before answering.
+    language: str = Field(default="en", max_length=16)
     # The route plan computed when the contact opened (see app.routing.plan):
     # [{"level": 1, "kind": …, "staff_ids": […], "timeout_seconds": n, "label": …}, …]
     plan: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -172,3 +178,19 @@ class ContactEvent(SQLModel, table=True):
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     level: int | None = None
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class NumberLanguage(SQLModel, table=True):
+    """The language a number chose or wrote in (ESPAÑOL, a Spanish text, 2
+    on the call menu), remembered for its next contact with the team. It
+    wins over the client's and the phone's recorded language: it is what
+    the person at that number told the line."""
+
+    __tablename__ = "number_language"
+    __table_args__ = (UniqueConstraint("team_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    number: str = Field(max_length=20)
+    language: str = Field(max_length=16)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -41,6 +41,8 @@ class ContactPublic(BaseModel):
     caller_relation: str | None
     status: str
     priority: str
+    # The conversation's language (`es`): staff see it before answering.
+    language: str
     level: int
     plan: list[dict[str, Any]]
     next_escalation_at: datetime | None

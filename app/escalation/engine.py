@@ -78,6 +78,7 @@ def _routing_context(
             sms_ok=not s.sms_opted_out,
             call_rule=has_call_rule(s),
             on_leave=bool(leaves.get(s.id)),
+            languages_spoken=tuple(s.languages_spoken or ()),
             available=is_available(
                 working_hours=s.working_hours,
                 leaves=leaves.get(s.id, []),
@@ -113,6 +114,8 @@ def _routing_context(
         priority_timeout_seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds),
         high_priority=contact.priority == "high",
         fallback_number=team.fallback_number,
+        language=contact.language,
+        speakers_first=team.page_speakers_first,
         channel=Channel.VOICE if channel.startswith(Channel.VOICE) else Channel.SMS,
     )
 
@@ -237,7 +240,9 @@ def record_skipped_level(
     alert_supervisors(
         session=session,
         team=team,
-        body=texts.level_skipped_alert(contact_id=contact.id, label=label, unreachable=names),
+        body=lambda lang: texts.level_skipped_alert(
+            contact_id=contact.id, label=label, unreachable=names, lang=lang
+        ),
         now=now,
         contact_id=contact.id,
         level=level,
@@ -291,12 +296,13 @@ def start(
     notify_level(session=session, contact=contact, team=team, number=1, now=now, settings=settings)
 
 
-def _who(session: Session, contact: Contact) -> str:
+def _who(session: Session, contact: Contact, lang: str) -> str:
     client = session.get(Client, contact.client_id) if contact.client_id else None
     return texts.who_label(
         preferred_name=client.preferred_name if client else None,
         relation=contact.caller_relation,
         ambiguous=bool(contact.candidate_client_ids),
+        lang=lang,
     )
 
 
@@ -341,7 +347,6 @@ def notify_level(
     # Set before the messages are queued, so the one flush that writes them
     # writes the contact's new level and deadline with them (one UPDATE).
     contact.next_escalation_at = level_deadline(level, now)
-    who = _who(session, contact)
     reached = 0
     for staff_id in (*level.staff_ids, *level.copy_staff_ids):
         staff = session.get(Staff, staff_id)
@@ -360,7 +365,9 @@ def notify_level(
             contact_id=contact.id,
             level=number,
             label=level.label,
-            who=who,
+            who=_who(session, contact, staff.language),
+            lang=staff.language,
+            client_language=contact.language,
             from_number=contact.from_number,
             plan_url=_plan_url(session, contact, staff_id, now, settings),
             channel=contact.channel,
@@ -458,7 +465,9 @@ def finish_unanswered(
         session=session,
         team=team,
         to_number=contact.from_number,
-        body=texts.fallback_text(team.fallback_text, team.fallback_number),
+        body=texts.fallback_text(
+            texts.team_text(team, "fallback_text", contact.language), team.fallback_number
+        ),
         purpose=MessagePurpose.FALLBACK,
         contact_id=contact.id,
         level=level.number,
@@ -472,9 +481,15 @@ def finish_unanswered(
         level=level.number,
         data={"number": team.fallback_number, "sender_told": told is not None},
     )
-    alert = texts.unanswered_alert(contact_id=contact.id, from_number=contact.from_number)
     alert_supervisors(
-        session=session, team=team, body=alert, now=now, contact_id=contact.id, level=level.number
+        session=session,
+        team=team,
+        body=lambda lang: texts.unanswered_alert(
+            contact_id=contact.id, from_number=contact.from_number, lang=lang
+        ),
+        now=now,
+        contact_id=contact.id,
+        level=level.number,
     )
     contact.status = ContactStatus.UNANSWERED
     # An unanswered contact keeps calling: the tick alerts the supervisors
@@ -538,10 +553,11 @@ def realert_unanswered(*, session: Session, contact: Contact, team: Team, now: d
     alert_supervisors(
         session=session,
         team=team,
-        body=texts.unanswered_again_alert(
+        body=lambda lang: texts.unanswered_again_alert(
             contact_id=contact.id,
             from_number=contact.from_number,
             minutes=max(1, round((now - contact.created_at).total_seconds() / 60)),
+            lang=lang,
         ),
         now=now,
         contact_id=contact.id,

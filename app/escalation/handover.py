@@ -75,7 +75,7 @@ def _tell_former_holder(
         session=session,
         team=team,
         to_number=staff.phone,
-        body=texts.contact_moved(contact_id=contact.id, why=why),
+        body=texts.contact_moved(contact_id=contact.id, why=why, lang=staff.language),
         purpose=MessagePurpose.COMMAND_REPLY,
         contact_id=contact.id,
         staff_id=staff.id,
@@ -307,7 +307,9 @@ def reply_overdue(
             team=team,
             to_number=holder.phone,
             body=texts.waiting_for_you(
-                contact_id=contact.id, words=_last_client_words(session, contact)
+                contact_id=contact.id,
+                words=_last_client_words(session, contact),
+                lang=holder.language,
             ),
             purpose=MessagePurpose.NOTIFY,
             contact_id=contact.id,
@@ -430,6 +432,7 @@ def _ask_to_keep(
             contact_id=contact.id,
             next_name=successor.name if successor else None,
             minutes=int(KEEP_WINDOW.total_seconds() // 60),
+            lang=holder.language,
         ),
         purpose=MessagePurpose.NOTIFY,
         contact_id=contact.id,

@@ -5,14 +5,18 @@ rows once (a unique notice key)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
+from babel.dates import format_datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.i18n import _
 from app.messaging.models import MessagePurpose, SentNotice
 from app.messaging.outbox import enqueue
 from app.teams.models import Staff, Team
@@ -41,12 +45,21 @@ def shifts_starting_soon(
     return [s for s in shifts if now < s.start <= now + lead]
 
 
-def shift_notice_text(shift: ShiftStart, timezone: str) -> str:
+def _when(at: datetime, zone: ZoneInfo, lang: str, pattern: str) -> str:
+    # Babel's CLDR data names the day in the reader's language ("Thu", "jue").
+    return format_datetime(at.astimezone(zone), pattern, locale=lang)
+
+
+def shift_notice_text(shift: ShiftStart, timezone: str, lang: str = "en") -> str:
     zone = ZoneInfo(timezone)
-    start, end = shift.start.astimezone(zone), shift.end.astimezone(zone)
-    return (
-        f"Reminder: you are on call ({shift.rota_name[:30]}) from {start:%a %H:%M} until {end:%a %H:%M}. "
-        "Crisis texts come from this number."
+    return _(
+        lang,
+        "Reminder: you are on call ({rota}) from {start} until {end}. "
+        "Crisis texts come from this number.",
+    ).format(
+        rota=shift.rota_name[:30],
+        start=_when(shift.start, zone, lang, "EEE HH:mm"),
+        end=_when(shift.end, zone, lang, "EEE HH:mm"),
     )
 
 
@@ -56,16 +69,23 @@ def coverage_due(now: datetime, timezone: str) -> str | None:
     return local.date().isoformat() if local.hour >= COVERAGE_LOCAL_HOUR else None
 
 
-def coverage_text(gaps: list[tuple[datetime, datetime]], timezone: str) -> str | None:
+def coverage_text(
+    gaps: list[tuple[datetime, datetime]], timezone: str, lang: str = "en"
+) -> str | None:
     if not gaps:
         return None
     zone = ZoneInfo(timezone)
     first = gaps[0]
     hours = sum((end - start).total_seconds() for start, end in gaps) / 3600
-    return (
-        f"COVERAGE GAP: the primary on-call rota has nobody for {hours:.0f}h in the next 7 days "
-        f"({len(gaps)} gap(s); first {first[0].astimezone(zone):%a %d %b %H:%M}-"
-        f"{first[1].astimezone(zone):%H:%M}). Fix the rota."
+    return _(
+        lang,
+        "COVERAGE GAP: the primary on-call rota has nobody for {hours}h in the next 7 days "
+        "({count} gap(s); first {start}-{end}). Fix the rota.",
+    ).format(
+        hours=f"{hours:.0f}",
+        count=len(gaps),
+        start=_when(first[0], zone, lang, "EEE dd MMM HH:mm"),
+        end=_when(first[1], zone, lang, "HH:mm"),
     )
 
 
@@ -119,7 +139,7 @@ def send_shift_notices(*, session: Session, now: datetime) -> int:
                 session=session,
                 team=team,
                 to_number=staff.phone,
-                body=shift_notice_text(shift, team.timezone),
+                body=shift_notice_text(shift, team.timezone, staff.language),
                 purpose=MessagePurpose.NOTICE,
                 staff_id=staff.id,
                 now=now,
@@ -157,10 +177,14 @@ def send_coverage_checks(*, session: Session, now: datetime) -> int:
                 ).scalars()
             )
             gaps = rotas.gaps(schedule_for(primary, overrides), now, end)
-        text = coverage_text(gaps, team.timezone)
-        if text is None or not _claim_notice(session, f"coverage:{team.id}:{day}", team.id):
+        if not gaps or not _claim_notice(session, f"coverage:{team.id}:{day}", team.id):
             continue
-        alert_supervisors(session=session, team=team, body=text, now=now)
+        alert_supervisors(
+            session=session,
+            team=team,
+            body=functools.partial(coverage_text, gaps, team.timezone),
+            now=now,
+        )
         log.warning("coverage_gap", team_id=team.id, gaps=len(gaps))
         sent += 1
     return sent
@@ -170,14 +194,15 @@ def alert_supervisors(
     *,
     session: Session,
     team: Team,
-    body: str,
+    body: str | Callable[[str], str],
     now: datetime,
     contact_id: int | None = None,
     level: int | None = None,
     except_staff_id: int | None = None,
     except_staff_ids: set[int] | frozenset[int] = frozenset(),
 ) -> None:
-    """An alert by SMS to each of the team's active supervisors (one who opted out is skipped)."""
+    """An alert by SMS to each of the team's active supervisors (one who opted out is skipped).
+    `body` is the text, or a function of each supervisor's language that writes it."""
     for supervisor in active_supervisors(session=session, team_id=team.id):
         if supervisor.id == except_staff_id or supervisor.id in except_staff_ids:
             continue
@@ -185,7 +210,7 @@ def alert_supervisors(
             session=session,
             team=team,
             to_number=supervisor.phone,
-            body=body,
+            body=body if isinstance(body, str) else body(supervisor.language),
             purpose=MessagePurpose.ALERT,
             contact_id=contact_id,
             staff_id=supervisor.id,

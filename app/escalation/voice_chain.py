@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from app.i18n import N_, _
+from app.messaging.texts import RELATIONS
 from app.routing.plan import Level
 
 STAFF = "staff"  # dial a staff level, every leg screened
@@ -99,8 +101,9 @@ def sms_handoff_level(
     """Where the SMS engine takes over a call whose caller hung up before
     anyone accepted: the level whose phones were ringing (the current
     on-call). They just saw a missed call with no context; the text gives it
-    ("missed call … call back"), and the tick escalates from there."""
-    return current_level
+    ("missed call … call back"), and the tick escalates from there. A caller
+    gone before any level was dialled (on the language menu) goes to level 1."""
+    return max(current_level, 1)
 
 
 def caller_gone(call_status: str | None) -> bool:
@@ -110,40 +113,52 @@ def caller_gone(call_status: str | None) -> bool:
 
 
 # ---------------------------------------------------------------- the words
+# Each in the language of who hears it: the caller's (the contact's
+# language) or, on a screened staff leg, the staff member's own.
 
 
-def screen_prompt(*, who: str) -> str:
+def screen_prompt(*, who: str, lang: str) -> str:
     """What a staff member hears on answering: who, never any clinical detail."""
-    return f"Crisis call for {who}. Press 1 to accept."
+    return _(lang, "Crisis call for {who}. Press 1 to accept.").format(who=who)
 
 
-def screen_who(*, preferred_name: str | None, relation: str | None, ambiguous: bool) -> str:
+def screen_who(
+    *, preferred_name: str | None, relation: str | None, ambiguous: bool, lang: str
+) -> str:
     """The caller as the screen names them: the client's preferred name (or
     "mother of Sam" for a known support person), else "an unknown caller".
     A number shared by several clients names nobody: it could be any of them."""
     if ambiguous or not preferred_name:
-        return "an unknown caller"
-    name = " ".join(preferred_name.split()) or "a client"  # spoken, so any script is fine
+        return _(lang, "an unknown caller")
+    name = " ".join(preferred_name.split()) or _(lang, "a client")  # spoken, so any script is fine
     if relation and relation != "self":
-        return f"{relation} of {name}"
+        return _(lang, "{relation} of {name}").format(
+            relation=_(lang, RELATIONS.get(relation, relation)), name=name
+        )
     return name
 
 
-STILL_TRYING = "Still connecting you to your care team. Please stay on the line."
-SCREEN_NOT_ACCEPTED = "The call was not accepted. Goodbye."
-VOICEMAIL_PROMPT = (
-    "Nobody from your care team could answer right now. After the tone, leave a short message with your "
-    "name and number and we will call you back. Then stay on the line to be connected to the crisis team."
+STILL_TRYING = N_("Still connecting you to your care team. Please stay on the line.")
+SCREEN_NOT_ACCEPTED = N_("The call was not accepted. Goodbye.")
+VOICEMAIL_PROMPT = N_(
+    "Nobody from your care team could answer right now. After the tone, leave a short message "
+    "with your name and number and we will call you back. Then stay on the line to be connected "
+    "to the crisis team."
 )
-CONNECTING_FALLBACK = (
+CONNECTING_FALLBACK = N_(
     "Connecting you to the crisis team now. If you are in immediate danger, hang up and call 911."
 )
-FALLBACK_FAILED = (
+FALLBACK_FAILED = N_(
     "We could not connect your call. Please call or text 988, or call 911 if you are in "
     "immediate danger."
 )
+# Spoken in each language the menu offers, in that language ("Para español,
+# oprima 2"): each catalog names its own language here.
+LANGUAGE_MENU = N_("For English, press {digit}.")
 
 
-def voicemail_alert(*, contact_id: int, from_number: str, recording_url: str) -> str:
+def voicemail_alert(*, contact_id: int, from_number: str, recording_url: str, lang: str) -> str:
     """An SMS to the on-call and the supervisors: a link to the message, never a transcript."""
-    return f"#{contact_id} voicemail from {from_number}: {recording_url}"
+    return _(lang, "#{contact_id} voicemail from {from_number}: {url}").format(
+        contact_id=contact_id, from_number=from_number, url=recording_url
+    )

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine, handover
-from app.inbound import keywords
+from app.inbound import keywords, language
 from app.inbound.message import InboundSms
 from app.inbound.opening import identify_caller, new_contact, open_contact
 from app.inbound.staff_replies import handle_staff_reply
@@ -94,7 +94,11 @@ def _open(
     # HELP from a client of a crisis line is treated as a cry for help, not
     # only the carrier keyword: it opens a contact like any other text.
     caller = identify_caller(session=session, team_id=team.id, number=sms.from_number)
-    high = keywords.has_priority_words(sms.body, team.priority_words)
+    high = keywords.has_priority_words(sms.body, language.priority_words(team))
+    lang = language.number_language(
+        session=session, team=team, number=sms.from_number, client_id=caller.client_id
+    )
+    chosen = language.language_of_text(sms.body)
     contact = new_contact(
         team=team,
         channel=Channel.SMS,
@@ -102,6 +106,7 @@ def _open(
         caller=caller,
         now=now,
         priority="high" if high else "normal",
+        language=chosen[0] if chosen else lang,
         plan=[],  # set_route fills it; given, it spares pydantic's default factory (~90 µs a contact)
     )
     # Planned before the row is written, so it is written once, with its plan.
@@ -129,7 +134,11 @@ def _open(
             at=now,
             data={"reason": "priority_words"},
         )
-    body = team.auto_reply_text + (texts.CLIENT_HELP_SUFFIX if help_keyword else "")
+    if chosen and chosen[0] != lang:
+        _language_changed(session=session, contact=contact, old=lang, chosen=chosen, now=now)
+    body = texts.team_text(team, "auto_reply_text", contact.language) + (
+        texts.client_help_suffix(contact.language) if help_keyword else ""
+    )
     reply = enqueue(
         session=session,
         team=team,
@@ -165,8 +174,20 @@ def _continue(
     if not contacts.insert_idempotent(session=session, event=_received_event(contact, sms, now)):
         return "duplicate"
     contact.updated_at = now
-    if contact.priority != "high" and keywords.has_priority_words(sms.body, team.priority_words):
+    if contact.priority != "high" and keywords.has_priority_words(
+        sms.body, language.priority_words(team)
+    ):
         raise_priority(session=session, contact=contact, team=team, now=now)
+    chosen = language.language_of_text(sms.body)
+    if chosen and chosen[0] != contact.language:
+        _language_changed(
+            session=session,
+            contact=contact,
+            old=contact.language,
+            chosen=chosen,
+            now=now,
+        )
+        _confirm_language(session=session, team=team, contact=contact, now=now)
     # Once someone has taken the contact, the conversation flows to them.
     if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by:
         staff = session.get(Staff, contact.acknowledged_by)
@@ -184,6 +205,45 @@ def _continue(
         handover.client_waiting(contact=contact, team=team, now=now)
     session.add(contact)
     return "continued"
+
+
+def _language_changed(
+    *,
+    session: Session,
+    contact: Contact,
+    old: str,
+    chosen: tuple[str, str],
+    now: datetime,
+) -> None:
+    """The conversation goes on in the language the text asked for or was
+    written in, and the number keeps it for next time."""
+    contact.language = chosen[0]
+    language.remember(
+        session=session,
+        team_id=contact.team_id,
+        number=contact.from_number,
+        language=chosen[0],
+        now=now,
+    )
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.LANGUAGE_CHANGED,
+        at=now,
+        data={"from": old, "to": chosen[0], "how": chosen[1]},
+    )
+
+
+def _confirm_language(*, session: Session, team: Team, contact: Contact, now: datetime) -> None:
+    enqueue(
+        session=session,
+        team=team,
+        to_number=contact.from_number,
+        body=texts.language_confirmed(contact.language),
+        purpose=MessagePurpose.AUTO_REPLY,
+        contact_id=contact.id,
+        now=now,
+    )
 
 
 def raise_priority(*, session: Session, contact: Contact, team: Team, now: datetime) -> None:

@@ -13,6 +13,7 @@ from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine, handover
 from app.escalation.notices import alert_supervisors
+from app.i18n import _
 from app.inbound import keywords
 from app.inbound.message import InboundSms
 from app.messaging import texts
@@ -82,10 +83,12 @@ def handle_staff_reply(
 
     reply = keywords.parse_staff_reply(sms.body)
     if reply.command == "WHO":
-        _reply(session, team, staff, _who_is_on_call(session, team, now), now)
+        _reply(session, team, staff, _who_is_on_call(session, team, staff, now), now)
         return "who"
     if reply.command == "HELP":
-        _reply(session, team, staff, texts.STAFF_HELP, now, purpose=MessagePurpose.HELP)
+        _reply(
+            session, team, staff, texts.staff_help(staff.language), now, purpose=MessagePurpose.HELP
+        )
         return "help"
 
     contact, problem = _target(session, team, staff, reply.contact_id)
@@ -140,11 +143,14 @@ def act_on_contact(
     if reply.command == "ACK":
         _take(session, contact, staff, now, via="sms_ack")
         if contact.acknowledged_by in (None, staff.id):
-            answer = f"#{contact.id} is yours. Reply to text the caller, DONE when resolved."
+            answer = _(
+                staff.language, "#{id} is yours. Reply to text the caller, DONE when resolved."
+            ).format(id=contact.id)
         else:  # a colleague took it first: two people must not both think they hold it
-            answer = (
-                f"#{contact.id} was already taken by a colleague. Text WHO to see who is on call."
-            )
+            answer = _(
+                staff.language,
+                "#{id} was already taken by a colleague. Text WHO to see who is on call.",
+            ).format(id=contact.id)
         _reply(session, team, staff, answer, now, contact_id=contact.id)
         return "ack"
     if reply.command == "PASS":
@@ -159,7 +165,9 @@ def act_on_contact(
             session,
             team,
             staff,
-            f"#{contact.id} resolved. Please record the outcome in crisisroute.",
+            _(staff.language, "#{id} resolved. Please record the outcome in crisisroute.").format(
+                id=contact.id
+            ),
             now,
             contact_id=contact.id,
         )
@@ -174,17 +182,24 @@ def _target(
         contact = session.get(Contact, contact_id)
         # Another team's contact is answered exactly like a missing one.
         if contact is None or contact.team_id != team.id:
-            return None, f"No contact #{contact_id} on this line. Text HELP for commands."
+            return None, _(
+                staff.language, "No contact #{id} on this line. Text HELP for commands."
+            ).format(id=contact_id)
         return contact, ""
     candidates = staff_open_contacts(session=session, team_id=team.id, staff_id=staff.id)
     if len(candidates) == 1:
         return candidates[0], ""
     if not candidates:
-        return None, "You have no open crisis contacts. " + texts.STAFF_HELP
+        return None, _(
+            staff.language, "You have no open crisis contacts."
+        ) + " " + texts.staff_help(staff.language)
     refs = " ".join(f"#{c.id}" for c in candidates[:6])
     return (
         None,
-        f"Several open: {refs}. Start your reply with the #id, e.g. #{candidates[0].id} On my way.",
+        _(
+            staff.language,
+            "Several open: {refs}. Start your reply with the #id, e.g. #{id} On my way.",
+        ).format(refs=refs, id=candidates[0].id),
     )
 
 
@@ -213,7 +228,7 @@ def _relay(
     session: Session, team: Team, contact: Contact, staff: Staff, text: str, now: datetime
 ) -> str:
     if not text:
-        _help_rate_limited(session, team, staff, texts.STAFF_HELP, now)
+        _help_rate_limited(session, team, staff, texts.staff_help(staff.language), now)
         return "empty"
     if contact.channel == "sms" and not is_opted_out(
         session=session, team_id=team.id, number=contact.from_number
@@ -242,8 +257,10 @@ def _relay(
             session,
             team,
             staff,
-            f"#{contact.id} cannot be texted (opted out or a call). Please call "
-            f"{contact.from_number}.",
+            _(
+                staff.language,
+                "#{id} cannot be texted (opted out or a call). Please call {number}.",
+            ).format(id=contact.id, number=contact.from_number),
             now,
             contact_id=contact.id,
         )
@@ -262,7 +279,10 @@ def _keep(session: Session, team: Team, contact: Contact, staff: Staff, now: dat
             session,
             team,
             staff,
-            f"#{contact.id} is not yours to keep ({contact.status}). Text WHO to see who is on call.",
+            _(
+                staff.language,
+                "#{id} is not yours to keep ({status}). Text WHO to see who is on call.",
+            ).format(id=contact.id, status=contact.status),
             now,
             contact_id=contact.id,
         )
@@ -275,7 +295,14 @@ def _keep(session: Session, team: Team, contact: Contact, staff: Staff, now: dat
         session=session, contact=contact, kind=EventKind.KEPT, at=now, staff_id=staff.id
     )
     session.add(contact)
-    _reply(session, team, staff, texts.kept(contact_id=contact.id), now, contact_id=contact.id)
+    _reply(
+        session,
+        team,
+        staff,
+        texts.kept(contact_id=contact.id, lang=staff.language),
+        now,
+        contact_id=contact.id,
+    )
     return "keep"
 
 
@@ -308,7 +335,9 @@ def _pass(
             session,
             team,
             staff,
-            f"#{contact.id} has already moved on to the next people; nothing to pass.",
+            _(
+                staff.language, "#{id} has already moved on to the next people; nothing to pass."
+            ).format(id=contact.id),
             now,
             contact_id=contact.id,
         )
@@ -320,9 +349,11 @@ def _pass(
         session,
         team,
         staff,
-        f"#{contact.id} passed to the next level."
+        _(staff.language, "#{id} passed to the next level.").format(id=contact.id)
         if moved
-        else f"#{contact.id} cannot be passed now ({contact.status}).",
+        else _(staff.language, "#{id} cannot be passed now ({status}).").format(
+            id=contact.id, status=contact.status
+        ),
         now,
         contact_id=contact.id,
     )
@@ -343,8 +374,13 @@ def _staff_opt_out(
     staff.sms_opted_out = True
     set_opt_out(session=session, team_id=team.id, number=staff.phone, opted_out=True, at=now)
     session.add(staff)
-    alert = texts.staff_opt_out_alert(staff_name=staff.name)
-    alert_supervisors(session=session, team=team, body=alert, now=now, except_staff_id=staff.id)
+    alert_supervisors(
+        session=session,
+        team=team,
+        body=lambda lang: texts.staff_opt_out_alert(staff_name=staff.name, lang=lang),
+        now=now,
+        except_staff_id=staff.id,
+    )
     # Nothing can reach them now: what they hold, or wait on alone, moves at once.
     handover.hand_on_contacts_of(
         session=session, staff=staff, now=now, reason=handover.OPTED_OUT, settings=settings
@@ -353,11 +389,24 @@ def _staff_opt_out(
     return "staff_opt_out"
 
 
-def _who_is_on_call(session: Session, team: Team, now: datetime) -> str:
+def _who_is_on_call(session: Session, team: Team, staff: Staff, now: datetime) -> str:
+    """Who each rota has on call, with the languages they speak (`ES`) so a
+    worker with a Spanish-speaking client knows whom to ask."""
     from app.oncall.service import oncall_snapshot
 
+    lang = staff.language
+    # A one-language team has nothing to tell apart.
+    show_spoken = len(team.languages or ()) > 1
     parts = []
     for rota in oncall_snapshot(session=session, team_id=team.id, at=now):
         person = session.get(Staff, rota.staff_id) if rota.staff_id else None
-        parts.append(f"{rota.rota_name}: {person.name if person else 'NOBODY'}")
-    return ("On call: " + "; ".join(parts)) if parts else "No rotas configured."
+        if person is None:
+            nobody = _(lang, "NOBODY")
+            parts.append(f"{rota.rota_name}: {nobody}")
+            continue
+        spoken = "/".join(code.upper() for code in person.languages_spoken or ())
+        shown = f" ({spoken})" if spoken and show_spoken else ""
+        parts.append(f"{rota.rota_name}: {person.name}{shown}")
+    if not parts:
+        return _(lang, "No rotas configured.")
+    return _(lang, "On call: {rotas}").format(rotas="; ".join(parts))

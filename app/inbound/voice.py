@@ -37,7 +37,10 @@ from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine
 from app.escalation import voice_chain as chain
+from app.i18n import _
+from app.inbound import language
 from app.inbound.opening import identify_caller, new_contact, open_contact
+from app.messaging import texts
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
 from app.oncall.service import oncall_snapshot
@@ -66,6 +69,7 @@ class Dial:
     timeout_seconds: int
     caller_id: str  # the crisis line, so staff phones show the line they know
     intro: str | None
+    language: str  # what the caller hears every prompt in
     after_fallback_status: str | None = None
 
 
@@ -77,6 +81,7 @@ class Screen:
     level: int
     staff_id: int
     who: str
+    language: str  # the staff member's own
 
 
 @dataclass(frozen=True)
@@ -88,13 +93,30 @@ class Bridge:
 class Decline:
     """The leg did not accept: it is told so and hung up."""
 
+    language: str = "en"  # the staff member's
+
+
+@dataclass(frozen=True)
+class LanguageMenu:
+    """An unknown caller on a team offering several languages: each other
+    language offered in itself ("Para español, oprima 2"), one digit, a
+    short wait, then the team's default."""
+
+    contact_id: int
+    choices: tuple[tuple[str, str], ...]  # (language, digit), in the team's order
+    timeout_seconds: int
+
 
 @dataclass(frozen=True)
 class Hangup:
     """Nothing more for the caller."""
 
 
-Answer = Dial | Screen | Bridge | Decline | Hangup
+Answer = Dial | Screen | Bridge | Decline | Hangup | LanguageMenu
+
+# How long the language menu waits for a digit after its prompt: short, since
+# the dial waits for it.
+LANGUAGE_MENU_SECONDS = 2
 
 
 # ---------------------------------------------------------------- helpers
@@ -145,12 +167,13 @@ def _record(session: Session, contact: Contact, kind: str, key: str, now, **fiel
     return True
 
 
-def _who(session: Session, contact: Contact) -> str:
+def _who(session: Session, contact: Contact, lang: str) -> str:
     client = session.get(Client, contact.client_id) if contact.client_id else None
     return chain.screen_who(
         preferred_name=client.preferred_name if client else None,
         relation=contact.caller_relation,
         ambiguous=bool(contact.candidate_client_ids),
+        lang=lang,
     )
 
 
@@ -181,6 +204,7 @@ def _dial(
         timeout_seconds=team.dial_timeout_seconds,
         caller_id=team.crisis_line_number,
         intro=intro,
+        language=contact.language,
         after_fallback_status=after_fallback_status,
     )
 
@@ -310,7 +334,9 @@ def _call_over(
 
 def answer_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tuple[str, Answer | None]:
     """A call to a crisis line: the contact opened (once per CallSid), then
-    the greeting and the first level's phones. None: no team has this line."""
+    the greeting and the first level's phones, or first the language menu
+    for an unknown caller on a team offering several languages. None: no
+    team has this line."""
     with runtime.db.session() as session:
         team = (
             session.execute(select(Team).where(Team.crisis_line_number == to_number))
@@ -324,12 +350,16 @@ def answer_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tuple[
             now = runtime.now()
             from_number = e164_or_raw(from_raw, team.region)
             caller = identify_caller(session=session, team_id=team.id, number=from_number)
+            known = language.known_language(
+                session=session, team_id=team.id, number=from_number, client_id=caller.client_id
+            )
             contact = new_contact(
                 team=team,
                 channel=Channel.VOICE,
                 from_number=from_number[:20],
                 caller=caller,
                 now=now,
+                language=known or team.default_language,
             )
             received = _event(
                 None, EventKind.CALL_RECEIVED, f"{call_sid}:call", now, data={"channel": "voice"}
@@ -342,27 +372,56 @@ def answer_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tuple[
                 now=now,
                 keyed=True,
             ):
+                # Only a number the line knows nothing of is asked: a client's
+                # or family member's phone is never delayed.
+                unknown = known is None and caller.client_id is None
+                unknown = unknown and not caller.candidate_client_ids
+                menu = language.menu_choices(team) if unknown else ()
                 return "opened", _start_chain(
-                    session, team=team, contact=contact, call_sid=call_sid, now=now
+                    session, team=team, contact=contact, call_sid=call_sid, now=now, menu=menu
                 )
             # A concurrent delivery of the same CallSid won the race.
             existing = _contact_for_call(session, call_sid)
-        return "duplicate", _dial(
-            session,
-            team=team,
-            contact=existing,
-            step=_first_step(team, existing),
-            intro=team.voice_greeting,
-        )
+        return "duplicate", _opening(session, team=team, contact=existing, call_sid=call_sid)
+
+
+def _menu(contact: Contact, team: Team) -> LanguageMenu:
+    return LanguageMenu(
+        contact_id=contact.id,
+        choices=language.menu_choices(team),
+        timeout_seconds=LANGUAGE_MENU_SECONDS,
+    )
+
+
+def _greeting_dial(session: Session, *, team: Team, contact: Contact) -> Dial:
+    return _dial(
+        session,
+        team=team,
+        contact=contact,
+        step=_first_step(team, contact),
+        intro=texts.team_text(team, "voice_greeting", contact.language),
+    )
+
+
+def _opening(session: Session, *, team: Team, contact: Contact, call_sid: str) -> Answer:
+    """What a repeated call webhook hears: the menu while no choice is
+    recorded, else the greeting and the first dial."""
+    offered = _events(session, contact.id, EventKind.LANGUAGE_OFFERED)
+    if offered and not _events(session, contact.id, EventKind.LANGUAGE_CHOSEN):
+        return _menu(contact, team)
+    return _greeting_dial(session, team=team, contact=contact)
 
 
 def _start_chain(
-    session: Session, *, team: Team, contact: Contact, call_sid: str, now: datetime
-) -> Dial:
+    session: Session,
+    *,
+    team: Team,
+    contact: Contact,
+    call_sid: str,
+    now: datetime,
+    menu: tuple[tuple[str, str], ...] = (),
+) -> Answer:
     engine.plan_contact(session=session, contact=contact, team=team, now=now, channel=Channel.VOICE)
-    step = _first_step(team, contact)
-    answer = _dial(session, team=team, contact=contact, step=step, intro=team.voice_greeting)
-    _take_step(session, team=team, contact=contact, step=step, call_sid=call_sid, now=now)
     CONTACTS_OPENED.labels("voice").inc()
     log.info(
         "contact_opened",
@@ -371,7 +430,78 @@ def _start_chain(
         channel=Channel.VOICE,
         known_client=contact.client_id is not None,
     )
+    if menu:
+        _record(
+            session,
+            contact,
+            EventKind.LANGUAGE_OFFERED,
+            f"{call_sid}:language-menu",
+            now,
+            data={"choices": [lang for lang, _digit in menu]},
+        )
+        return _menu(contact, team)
+    return _dial_first(session, team=team, contact=contact, call_sid=call_sid, now=now)
+
+
+def _dial_first(
+    session: Session, *, team: Team, contact: Contact, call_sid: str, now: datetime
+) -> Dial:
+    answer = _greeting_dial(session, team=team, contact=contact)
+    _take_step(session, team=team, contact=contact, step=answer.step, call_sid=call_sid, now=now)
     return answer
+
+
+def choose_language(
+    runtime, contact_id: int, call_sid: str, digits: str, call_status: str | None
+) -> tuple[str, Answer | None]:
+    """The language menu's answer (or its timeout, no digits): the call goes
+    on in the chosen language, or the team's default; a choice is
+    remembered for the number. Then the greeting and the first dial."""
+    with runtime.db.session() as session:
+        contact = contacts.lock_contact(session=session, contact_id=contact_id)
+        if contact is None:
+            return "unknown_contact", None
+        team = session.get(Team, contact.team_id)
+        now = runtime.now()
+        over = _call_over(
+            session,
+            settings=runtime.settings,
+            team=team,
+            contact=contact,
+            call_sid=call_sid,
+            call_status=call_status,
+            now=now,
+        )
+        if over is not None:
+            return over, Hangup()
+        chosen = language.language_for_digit(team, digits)
+        if not _record(
+            session,
+            contact,
+            EventKind.LANGUAGE_CHOSEN,
+            f"{call_sid}:language",
+            now,
+            data={"digits": digits or None, "language": chosen or contact.language},
+        ):
+            return "duplicate", _greeting_dial(session, team=team, contact=contact)
+        if chosen:
+            contact.language = chosen
+            language.remember(
+                session=session,
+                team_id=team.id,
+                number=contact.from_number,
+                language=chosen,
+                now=now,
+            )
+            if team.page_speakers_first and chosen != team.default_language:
+                # Nobody has been dialled yet: plan again, a speaker first.
+                engine.plan_contact(
+                    session=session, contact=contact, team=team, now=now, channel=Channel.VOICE
+                )
+        return (
+            "chosen" if chosen else "default",
+            _dial_first(session, team=team, contact=contact, call_sid=call_sid, now=now),
+        )
 
 
 # ---------------------------------------------------------------- screening
@@ -393,8 +523,14 @@ def screen_leg(
             staff_id=staff_id,
             level=level,
         )
+        staff = session.get(Staff, staff_id)
+        lang = staff.language if staff is not None else contact.language
         answer = Screen(
-            contact_id=contact_id, level=level, staff_id=staff_id, who=_who(session, contact)
+            contact_id=contact_id,
+            level=level,
+            staff_id=staff_id,
+            who=_who(session, contact, lang),
+            language=lang,
         )
         return "screened" if fresh else "duplicate", answer
 
@@ -435,7 +571,10 @@ def screen_result(
             level=level,
             data={"digits": digits} if digits else {"digits": None, "likely": "voicemail"},
         )
-        return ("declined" if digits else "no_input"), Decline()
+        staff = session.get(Staff, staff_id)
+        return ("declined" if digits else "no_input"), Decline(
+            language=staff.language if staff is not None else "en"
+        )
 
 
 # ---------------------------------------------------------------- the next level
@@ -484,7 +623,7 @@ def dial_result(
             team=team,
             contact=contact,
             step=step,
-            intro=chain.STILL_TRYING,
+            intro=_(contact.language, chain.STILL_TRYING),
             after_fallback_status=dial_status,
         )
         if fresh:
@@ -577,15 +716,17 @@ def voicemail_recorded(
         if contact.status in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
             contact.needs_callback = True
             session.add(contact)
-        body = chain.voicemail_alert(
-            contact_id=contact.id, from_number=contact.from_number, recording_url=recording_url
-        )
         for staff in _voicemail_recipients(session, team, now):
             message = enqueue(
                 session=session,
                 team=team,
                 to_number=staff.phone,
-                body=body,
+                body=chain.voicemail_alert(
+                    contact_id=contact.id,
+                    from_number=contact.from_number,
+                    recording_url=recording_url,
+                    lang=staff.language,
+                ),
                 purpose=MessagePurpose.ALERT,
                 contact_id=contact.id,
                 staff_id=staff.id,

@@ -4,9 +4,16 @@ Staff notifications must fit one SMS segment (160 GSM-7 characters, or 70
 when any character needs UCS-2) and carry the minimum necessary: contact
 reference, who (preferred name or "unknown caller"), the level, the plan link.
 Never the plan itself, never a diagnosis.
+
+Every text comes from the gettext catalogs (app.i18n): each function takes
+the language of the person who reads it (`lang`, a catalog's code), the
+contact's for a client, the staff member's own for staff.
 """
 
 from __future__ import annotations
+
+from app.i18n import N_, SOURCE_LANGUAGE, _
+from app.teams.models import TEAM_TEXTS, Team
 
 # GSM 03.38 basic character set and its extension table (each extension
 # character costs two septets).
@@ -42,15 +49,28 @@ def _ascii_name(name: str) -> str:
     return "".join(ch for ch in name if ch in _GSM7_BASIC and ch not in "\r\n").strip()
 
 
-def who_label(*, preferred_name: str | None, relation: str | None, ambiguous: bool) -> str:
+RELATIONS = {"family": N_("family"), "guardian": N_("guardian"), "other": N_("other")}
+
+
+def who_label(
+    *, preferred_name: str | None, relation: str | None, ambiguous: bool, lang: str
+) -> str:
     if ambiguous:
-        return "shared number (several clients)"
+        return _(lang, "shared number (several clients)")
     if not preferred_name:
-        return "unknown caller"
-    name = _ascii_name(preferred_name) or "client"
+        return _(lang, "unknown caller")
+    name = _ascii_name(preferred_name) or _(lang, "client")
     if relation and relation != "self":
-        return f"{relation} of {name}"
+        return _(lang, "{relation} of {name}").format(
+            relation=_(lang, RELATIONS.get(relation, relation)), name=name
+        )
     return name
+
+
+def language_tag(language: str | None) -> str:
+    """How staff see a client's language (`ES`): nothing for English, the
+    source language every notification is read against."""
+    return "" if not language or language == "en" else language.upper()
 
 
 def staff_notification(
@@ -61,53 +81,78 @@ def staff_notification(
     who: str,
     from_number: str,
     plan_url: str | None,
+    lang: str,
     channel: str = "sms",
     high_priority: bool = False,
+    client_language: str | None = None,
 ) -> str:
-    """One segment: `CRISIS #12 L1 Sam +12015550123 texted. Reply to answer, ACK, PASS. Plan: URL`."""
-    head = "URGENT" if high_priority else "CRISIS"
-    verb = "missed call" if channel == "voice" else "texted"
-    tail = f" Plan: {plan_url}" if plan_url else ""
-    actions = " Reply to answer, ACK, PASS."
+    """One segment: `CRISIS #12 L1 ES Sam +12015550123 texted. Reply to answer, ACK, PASS. Plan: URL`."""
+    head = _(lang, "URGENT") if high_priority else _(lang, "CRISIS")
+    verb = _(lang, "missed call") if channel == "voice" else _(lang, "texted")
+    tail = _(lang, " Plan: {url}").format(url=plan_url) if plan_url else ""
+    actions = _(lang, " Reply to answer, ACK, PASS.")
+    tag = language_tag(client_language)
     for who_text in (who, who[:12], ""):
-        core = f"{head} #{contact_id} L{level} {who_text} {from_number} {verb}.".replace("  ", " ")
+        core = _(lang, "{head} #{contact_id} L{level} {language} {who} {from_number} {verb}.")
+        core = " ".join(
+            core.format(
+                head=head,
+                contact_id=contact_id,
+                level=level,
+                language=tag,
+                who=who_text,
+                from_number=from_number,
+                verb=verb,
+            ).split()
+        )
         body = core + actions + tail
         if fits_one_segment(body):
             return body
         body = core + tail
         if fits_one_segment(body):
             return body
-    return f"{head} #{contact_id} L{level} {from_number}.{tail}"[:SEGMENT_GSM7]
+    short = f"{head} #{contact_id} L{level}{' ' + tag if tag else ''} {from_number}.{tail}"
+    return short[:SEGMENT_GSM7]
 
 
 def fallback_text(template: str, fallback_number: str) -> str:
     return template.replace("{fallback_number}", fallback_number)
 
 
-def unanswered_alert(*, contact_id: int, from_number: str) -> str:
-    return (
-        f"UNANSWERED #{contact_id} from {from_number}: nobody acknowledged. "
-        "The sender was given the crisis team number. Reply #%d to take it." % contact_id
-    )
+def unanswered_alert(*, contact_id: int, from_number: str, lang: str) -> str:
+    return _(
+        lang,
+        "UNANSWERED #{contact_id} from {from_number}: nobody acknowledged. "
+        "The sender was given the crisis team number. Reply #{contact_id} to take it.",
+    ).format(contact_id=contact_id, from_number=from_number)
 
 
-_REASON_WORDS = {"opted_out": "opted out", "on_leave": "on leave", "deactivated": "deactivated"}
+REASON_WORDS = {
+    "opted_out": N_("opted out"),
+    "on_leave": N_("on leave"),
+    "deactivated": N_("deactivated"),
+}
 
 
-def level_skipped_alert(*, contact_id: int, label: str, unreachable: list[tuple[str, str]]) -> str:
+def level_skipped_alert(
+    *, contact_id: int, label: str, unreachable: list[tuple[str, str]], lang: str
+) -> str:
     """`#12: nobody reachable at primary on-call (Owen Call opted out); next level told.`"""
     who = ", ".join(
-        f"{_ascii_name(name)[:30]} {_REASON_WORDS.get(reason, reason)}"
+        f"{_ascii_name(name)[:30]} {_(lang, REASON_WORDS.get(reason, reason))}"
         for name, reason in unreachable
     )
-    return f"#{contact_id}: nobody reachable at {label} ({who}); moved to the next level."[:320]
+    return _(
+        lang, "#{contact_id}: nobody reachable at {label} ({who}); moved to the next level."
+    ).format(contact_id=contact_id, label=label, who=who)[:320]
 
 
-def unanswered_again_alert(*, contact_id: int, from_number: str, minutes: int) -> str:
-    return (
-        f"STILL UNANSWERED #{contact_id} from {from_number}, {minutes} min: nobody has taken it. "
-        f"Reply #{contact_id} ACK to take it."
-    )
+def unanswered_again_alert(*, contact_id: int, from_number: str, minutes: int, lang: str) -> str:
+    return _(
+        lang,
+        "STILL UNANSWERED #{contact_id} from {from_number}, {minutes} min: nobody has taken it. "
+        "Reply #{contact_id} ACK to take it.",
+    ).format(contact_id=contact_id, from_number=from_number, minutes=minutes)
 
 
 def _quote(words: str, room: int) -> str:
@@ -115,41 +160,92 @@ def _quote(words: str, room: int) -> str:
     return words if len(words) <= room else words[: room - 3].rstrip() + "..."
 
 
-def waiting_for_you(*, contact_id: int, words: str) -> str:
+def waiting_for_you(*, contact_id: int, words: str, lang: str) -> str:
     """`#12 is waiting for you: "…"` — the holder has not answered the client."""
-    head = f"#{contact_id} is waiting for you: "
-    return f'{head}"{_quote(words, 150 - len(head))}" Reply to answer, KEEP to hold, PASS.'
+    template = _(
+        lang, '#{contact_id} is waiting for you: "{words}" Reply to answer, KEEP to hold, PASS.'
+    )
+    room = 150 - len(template.split("{words}")[0].format(contact_id=contact_id))
+    return template.format(contact_id=contact_id, words=_quote(words, room))
 
 
-def contact_moved(*, contact_id: int, why: str) -> str:
-    return f"#{contact_id} has moved to a colleague ({why}). You no longer hold it."
-
-
-def shift_ended_question(*, contact_id: int, next_name: str | None, minutes: int) -> str:
-    to = _ascii_name(next_name)[:30] if next_name else "the next level"
-    return (
-        f"#{contact_id}: your shift ended. Reply KEEP to stay with it, "
-        f"or it passes to {to} in {minutes} min"
+def contact_moved(*, contact_id: int, why: str, lang: str) -> str:
+    return _(lang, "#{contact_id} has moved to a colleague ({why}). You no longer hold it.").format(
+        contact_id=contact_id, why=why
     )
 
 
-def kept(*, contact_id: int) -> str:
-    return f"#{contact_id} stays with you. Reply to text the caller, DONE when resolved."
+def shift_ended_question(*, contact_id: int, next_name: str | None, minutes: int, lang: str) -> str:
+    to = _ascii_name(next_name)[:30] if next_name else _(lang, "the next level")
+    return _(
+        lang,
+        "#{contact_id}: your shift ended. Reply KEEP to stay with it, "
+        "or it passes to {to} in {minutes} min",
+    ).format(contact_id=contact_id, to=to, minutes=minutes)
 
 
-def staff_opt_out_alert(*, staff_name: str) -> str:
-    return (
-        f"ALERT: {_ascii_name(staff_name)[:40]} texted STOP and gets no crisis SMS now. "
-        "Check the on-call rota for a hole."
-    )
+def kept(*, contact_id: int, lang: str) -> str:
+    return _(
+        lang, "#{contact_id} stays with you. Reply to text the caller, DONE when resolved."
+    ).format(contact_id=contact_id)
+
+
+def staff_opt_out_alert(*, staff_name: str, lang: str) -> str:
+    return _(
+        lang,
+        "ALERT: {name} texted STOP and gets no crisis SMS now. Check the on-call rota for a hole.",
+    ).format(name=_ascii_name(staff_name)[:40])
 
 
 def relay_to_staff(*, contact_id: int, body: str) -> str:
     return f"#{contact_id}: {body}"
 
 
-STAFF_HELP = (
-    "Reply with text to answer the caller (your number stays hidden). ACK take it, PASS escalate now, "
-    "KEEP stay with it, DONE resolve, WHO on call. Several open? start with #id e.g. #12 On my way."
-)
-CLIENT_HELP_SUFFIX = " Reply STOP to stop texts."
+def staff_help(lang: str) -> str:
+    return _(
+        lang,
+        "Reply with text to answer the caller (your number stays hidden). ACK take it, PASS "
+        "escalate now, KEEP stay with it, DONE resolve, WHO on call. Several open? start with #id "
+        "e.g. #12 On my way.",
+    )
+
+
+def client_help_suffix(lang: str) -> str:
+    return _(lang, " Reply STOP to stop texts.")
+
+
+def team_text(team: Team, field: str, lang: str) -> str:
+    """A team's own text (`auto_reply_text`, `fallback_text`,
+    `voice_greeting`) in `lang`: the team's custom text for that language,
+    else the default from the catalog. English custom texts are the team's
+    columns of the same name."""
+    custom = (team.custom_texts or {}).get(lang, {}).get(field)
+    if custom:
+        return custom
+    if lang == SOURCE_LANGUAGE:
+        return getattr(team, field)
+    return _(lang, TEAM_TEXTS[field])
+
+
+def language_confirmed(lang: str) -> str:
+    """The reply to a text that changed the conversation's language."""
+    return _(
+        lang,
+        "We will write to you in English. If you are in immediate danger call 911, or call or "
+        "text 988.",
+    )
+
+
+def client_texts(lang: str) -> dict[str, str]:
+    """Every text the service itself may send a client or family member by
+    SMS, or say when it cannot connect them, in `lang`. Each must name 911
+    and 988 (tests/i18n checks every language); a new client text belongs here."""
+    from app.escalation.voice_chain import FALLBACK_FAILED
+
+    return {
+        "auto_reply": _(lang, TEAM_TEXTS["auto_reply_text"]),
+        "auto_reply_with_help": _(lang, TEAM_TEXTS["auto_reply_text"]) + client_help_suffix(lang),
+        "fallback": _(lang, TEAM_TEXTS["fallback_text"]),
+        "language_confirmed": language_confirmed(lang),
+        "call_failed": _(lang, FALLBACK_FAILED),
+    }

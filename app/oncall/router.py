@@ -352,7 +352,9 @@ def _oncall_out(session, snapshot: service.RotaOnCall) -> OnCallOut:
         rota_id=snapshot.rota_id,
         rota_name=snapshot.rota_name,
         priority=snapshot.priority,
-        staff=StaffRef(id=staff.id, name=staff.name) if staff else None,
+        staff=StaffRef(id=staff.id, name=staff.name, languages_spoken=staff.languages_spoken)
+        if staff
+        else None,
         source=snapshot.source,
         until=snapshot.until,
     )

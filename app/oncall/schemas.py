@@ -101,6 +101,8 @@ class OverrideOut(BaseModel):
 class StaffRef(BaseModel):
     id: int
     name: str
+    # So a worker with a Spanish-speaking client knows whom to ask.
+    languages_spoken: list[str] = []
 
 
 class OnCallOut(BaseModel):

@@ -17,6 +17,7 @@ from app.contacts import service as contacts
 from app.contacts.derived import is_after_hours
 from app.contacts.models import Contact, ContactStatus, EventKind
 from app.errors import Conflict, Invalid
+from app.i18n import _
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
 from app.teams.models import Staff, Team
@@ -156,7 +157,10 @@ def send_due_follow_ups(*, session: Session, now: datetime) -> int:
             contact_id=contact.id,
             staff_id=staff.id,
             now=now,
-            body=f"Follow-up due for crisis contact #{contact.id} ({contact.from_number}). Please check in.",
+            body=_(
+                staff.language,
+                "Follow-up due for crisis contact #{id} ({number}). Please check in.",
+            ).format(id=contact.id, number=contact.from_number),
         )
         contacts.record_event(
             session=session,

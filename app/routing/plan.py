@@ -15,7 +15,13 @@ Default plan (DESIGN.md, "Routing"):
 5. the external fallback, always last, never skipped.
 
 A team policy replaces steps 1–4 with its own levels; the fallback is still
-appended. An unknown caller (no client) has no assigned/backup case manager,
+appended.
+
+A team may page a speaker of the contact's language first
+(`speakers_first`): in the default plan, the on-call levels (step 3) whose
+person speaks it come before the others. Only their order changes: the
+client's own case managers stay first, and nobody is added or dropped. A
+team policy's order is the team's own and is kept. An unknown caller (no client) has no assigned/backup case manager,
 so starts at step 3.
 
 Rules applied to every level:
@@ -96,6 +102,7 @@ class StaffInfo:
     on_leave: bool = False
     # A notification rule calls them: reachable without SMS consent.
     call_rule: bool = False
+    languages_spoken: tuple[str, ...] = ()
 
     def unreachable_reason(self, channel: str) -> str | None:
         """Why they cannot be reached now (None: they can); see
@@ -207,6 +214,10 @@ class RoutingContext:
     high_priority: bool
     fallback_number: str
     channel: str = "sms"  # "sms" | "voice"
+    # The contact's language, and the team's option to page an on-call
+    # person who speaks it first (see `plan`).
+    language: str | None = None
+    speakers_first: bool = False
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -391,7 +402,7 @@ class _Planner:
             normal_timeout=default,
             needs_available=True,
         )
-        for rota in self.rotas:
+        for rota in self.rotas_for_language():
             self.add(
                 kind="rota",
                 label=rota_label(rota.priority),
@@ -405,6 +416,20 @@ class _Planner:
             candidates=self.supervisors(),
             normal_timeout=default,
         )
+
+    def speaks(self, staff_id: int | None) -> bool:
+        info = self.context.staff.get(staff_id) if staff_id is not None else None
+        return info is not None and self.context.language in info.languages_spoken
+
+    def rotas_for_language(self) -> list[RotaOnCallInfo]:
+        """The on-call rotas in the order their levels are tried: by
+        priority, except that with `speakers_first` the rotas whose on-call
+        person speaks the contact's language come first (each group keeps
+        its priority order). Nobody is added or dropped."""
+        if not self.context.speakers_first or not self.context.language:
+            return self.rotas
+        speakers = [r for r in self.rotas if self.speaks(r.staff_id)]
+        return speakers + [r for r in self.rotas if r not in speakers]
 
     def resolve(self, target: Target) -> tuple[list[int | None], list[RotaOnCallInfo], bool, str]:
         """(candidates, rotas used, availability required, label) for one policy target."""

@@ -8,16 +8,29 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
+from app.i18n import N_
 
-DEFAULT_AUTO_REPLY = (
+# English message ids: a team that keeps a default gets it in each caller's
+# language from the catalogs.
+DEFAULT_AUTO_REPLY = N_(
     "We got your message. A member of your care team is being contacted now. "
     "If you are in immediate danger call 911, or call or text 988."
 )
-DEFAULT_FALLBACK_TEXT = (
+DEFAULT_FALLBACK_TEXT = N_(
     "We could not reach your care team yet. Please call the crisis team at {fallback_number}, "
     "call or text 988, or call 911 if you are in immediate danger."
 )
-DEFAULT_VOICE_GREETING = "You have reached the crisis line. Connecting you to your care team now. Please stay on the line."
+DEFAULT_VOICE_GREETING = N_(
+    "You have reached the crisis line. Connecting you to your care team now. "
+    "Please stay on the line."
+)
+# The texts a team may write itself, per language (the English ones are the
+# columns of the same name; the others live in `custom_texts`).
+TEAM_TEXTS = {
+    "auto_reply_text": DEFAULT_AUTO_REPLY,
+    "fallback_text": DEFAULT_FALLBACK_TEXT,
+    "voice_greeting": DEFAULT_VOICE_GREETING,
+}
 DEFAULT_PRIORITY_WORDS = [
     "suicide",
     "suicidal",
@@ -32,6 +45,38 @@ DEFAULT_PRIORITY_WORDS = [
     "can't go on",
     "cant go on",
     "no reason to live",
+]
+# Spanish, with the spellings people text without accents. Words, not a
+# translation: each list is what people in that language actually write.
+DEFAULT_PRIORITY_WORDS_ES = [
+    "suicidio",
+    "suicidarme",
+    "suicidarse",
+    "me quiero morir",
+    "quiero morir",
+    "quiero morirme",
+    "morirme",
+    "me voy a matar",
+    "me mato",
+    "quiero matarme",
+    "matarme",
+    "no quiero vivir",
+    "no quiero seguir viviendo",
+    "acabar con mi vida",
+    "quitarme la vida",
+    "hacerme daño",
+    "hacerme dano",
+    "lastimarme",
+    "cortarme",
+    "sobredosis",
+    "pastillas",
+    "pistola",
+    "no puedo más",
+    "no puedo mas",
+    "no aguanto más",
+    "no aguanto mas",
+    "no tengo razón para vivir",
+    "no tengo razon para vivir",
 ]
 
 
@@ -59,6 +104,27 @@ class Team(SQLModel, table=True):
     priority_words: list[str] = Field(
         default_factory=lambda: list(DEFAULT_PRIORITY_WORDS), sa_column=Column(JSON, nullable=False)
     )
+    # Priority words of the other languages ({"es": [...]}); English's are
+    # `priority_words`. A text is checked against every list: a Spanish word
+    # in a contact marked English still raises priority.
+    priority_words_by_language: dict[str, list[str]] = Field(
+        default_factory=lambda: {"es": list(DEFAULT_PRIORITY_WORDS_ES)},
+        sa_column=Column(JSON, nullable=False),
+    )
+    # The language an unknown number is answered in, and the languages the
+    # team offers (the voice menu offers the others to unknown callers).
+    default_language: str = Field(default="en", max_length=16)
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"], sa_column=Column(JSON, nullable=False)
+    )
+    # For a contact in a language other than the default, page an on-call
+    # person who speaks it before the other on-call levels (app.routing).
+    page_speakers_first: bool = False
+    # A team's own texts in the languages other than English:
+    # {"es": {"auto_reply_text": ..., "fallback_text": ..., "voice_greeting": ...}}
+    custom_texts: dict[str, dict[str, str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
     # A team's own escalation policy replaces the default plan when set:
     # [{"targets": [{"kind": "staff"|"rota"|"supervisors"|"assigned"|"backup", "id": n}], "timeout_seconds": n}, …]
     escalation_policy: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
@@ -85,6 +151,12 @@ class Staff(SQLModel, table=True):
     sms_opted_out: bool = False
     # Unguessable token for subscribing to one's own on-call calendar.
     calendar_token: str | None = Field(default=None, max_length=64, unique=True)
+    # The language of what they are sent and hear; and the languages they
+    # can speak with a client (shown on WHO, used to page a speaker first).
+    language: str = Field(default="en", max_length=16)
+    languages_spoken: list[str] = Field(
+        default_factory=lambda: ["en"], sa_column=Column(JSON, nullable=False)
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 

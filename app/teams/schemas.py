@@ -29,6 +29,14 @@ class TeamCreate(Strict):
     voice_greeting: str | None = Field(default=None, max_length=640)
     voicemail_enabled: bool = False
     priority_words: list[str] | None = Field(default=None, max_length=200)
+    default_language: str | None = Field(default=None, max_length=35)
+    languages: list[str] | None = Field(default=None, max_length=20)
+    # {"es": {"auto_reply_text": …, "fallback_text": …, "voice_greeting": …}}
+    custom_texts: dict[str, dict[str, str | None]] | None = None
+    # {"es": ["me quiero morir", …]}; "en" is `priority_words`
+    priority_words_by_language: dict[str, list[str]] | None = None
+    # Page an on-call person who speaks the contact's language first.
+    page_speakers_first: bool | None = None
 
 
 class TeamUpdate(Strict):
@@ -58,6 +66,14 @@ class TeamUpdate(Strict):
     voicemail_enabled: bool | None = None
     priority_words: list[str] | None = Field(default=None, max_length=200)
     escalation_policy: list[dict] | None = None
+    default_language: str | None = Field(default=None, max_length=35)
+    languages: list[str] | None = Field(default=None, max_length=20)
+    # {"es": {"auto_reply_text": …, "fallback_text": …, "voice_greeting": …}}
+    custom_texts: dict[str, dict[str, str | None]] | None = None
+    # {"es": ["me quiero morir", …]}; "en" is `priority_words`
+    priority_words_by_language: dict[str, list[str]] | None = None
+    # Page an on-call person who speaks the contact's language first.
+    page_speakers_first: bool | None = None
 
 
 class TeamPublic(BaseModel):
@@ -78,6 +94,11 @@ class TeamPublic(BaseModel):
     voice_greeting: str
     voicemail_enabled: bool
     priority_words: list[str]
+    priority_words_by_language: dict[str, list[str]]
+    default_language: str
+    languages: list[str]
+    custom_texts: dict[str, dict[str, str]]
+    page_speakers_first: bool
     escalation_policy: list[dict] | None
     created_at: datetime
 
@@ -93,6 +114,8 @@ class StaffCreate(Strict):
     phone: str = Field(min_length=3, max_length=40)
     role: Literal["case_manager", "supervisor"]
     working_hours: list[WorkingHours] = Field(default_factory=list, max_length=14)
+    language: str | None = Field(default=None, max_length=35)
+    languages_spoken: list[str] | None = Field(default=None, max_length=20)
 
 
 class StaffUpdate(Strict):
@@ -101,6 +124,8 @@ class StaffUpdate(Strict):
     role: Literal["case_manager", "supervisor"] | None = None
     working_hours: list[WorkingHours] | None = Field(default=None, max_length=14)
     active: bool | None = None
+    language: str | None = Field(default=None, max_length=35)
+    languages_spoken: list[str] | None = Field(default=None, max_length=20)
 
 
 class StaffPublic(BaseModel):
@@ -112,6 +137,8 @@ class StaffPublic(BaseModel):
     working_hours: list[dict]
     active: bool
     sms_opted_out: bool
+    language: str
+    languages_spoken: list[str]
     created_at: datetime
 
 

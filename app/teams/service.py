@@ -13,6 +13,7 @@ import rotas
 from app.clients.models import Client
 from app.db import per_transaction
 from app.errors import Conflict, Invalid
+from app.i18n import SOURCE_LANGUAGE, check_language, check_languages
 from app.oncall.models import Rota, RotaOverride
 from app.routing import parse_policy, validate_working_hours
 from app.routing.availability import DEACTIVATED
@@ -20,6 +21,8 @@ from app.routing.availability import unreachable_reason as availability_reason
 from app.teams.models import (
     DEFAULT_AUTO_REPLY,
     DEFAULT_FALLBACK_TEXT,
+    DEFAULT_PRIORITY_WORDS_ES,
+    TEAM_TEXTS,
     Leave,
     Staff,
     StaffRole,
@@ -41,10 +44,87 @@ def check_timezone(value: str, field: str = "timezone") -> str:
     return value
 
 
-def check_caller_text(value: str | None, field: str) -> None:
+def check_caller_text(value: str | None, field: str | list) -> None:
     """Every message a person in crisis may read must tell them where to turn."""
     if value is not None and not all(n in value for n in EMERGENCY_NUMBERS):
         raise Invalid(field, "must mention both 911 and 988")
+
+
+def check_staff_languages(data: dict, *, new: bool = False) -> dict:
+    """`language` and `languages_spoken` as stored, when given; 422 naming
+    the field for a language without a catalog. Someone new given a
+    language and no spoken ones speaks the language they are sent."""
+    checked = {}
+    if data.get("language") is not None:
+        checked["language"] = check_language(data["language"], "language")
+    if data.get("languages_spoken") is not None:
+        checked["languages_spoken"] = check_languages(data["languages_spoken"], "languages_spoken")
+    elif new and "language" in checked:
+        checked["languages_spoken"] = [checked["language"]]
+    return checked
+
+
+def check_team_languages(data: dict, team: Team | None) -> dict:
+    """The language fields of a team create or update, checked, as stored:
+    `default_language` among `languages`; custom texts and priority words
+    only for languages with catalogs; every custom text a client reads
+    naming 911 and 988. English custom texts and priority words are the
+    team's top-level fields: `custom_texts.en` and
+    `priority_words_by_language.en` are written there."""
+    out: dict = {}
+    languages = list(team.languages) if team is not None else ["en"]
+    if data.get("languages") is not None:
+        languages = check_languages(data["languages"], "languages")
+        if not languages:
+            raise Invalid("languages", "must offer at least one language")
+        out["languages"] = languages
+    default = team.default_language if team is not None else "en"
+    if data.get("default_language") is not None:
+        default = check_language(data["default_language"], "default_language")
+        out["default_language"] = default
+    if default not in languages:
+        if data.get("languages") is None and team is None:
+            languages = [default, *languages]
+            out["languages"] = languages
+        else:
+            raise Invalid(
+                "default_language", f"{default!r} must be one of the team's languages {languages}"
+            )
+    if data.get("custom_texts") is not None:
+        custom = {}
+        for raw_lang, texts in data["custom_texts"].items():
+            lang = check_language(raw_lang, ["body", "custom_texts", raw_lang])
+            for field, text in (texts or {}).items():
+                where = ["body", "custom_texts", raw_lang, field]
+                if field not in TEAM_TEXTS:
+                    raise Invalid(where, f"is not a team text (one of: {', '.join(TEAM_TEXTS)})")
+                if text is not None and len(text) > 640:
+                    raise Invalid(where, "must be at most 640 characters")
+                if field != "voice_greeting":
+                    check_caller_text(text, where)
+            if lang == SOURCE_LANGUAGE:
+                for field, text in (texts or {}).items():
+                    out[field] = text if text is not None else TEAM_TEXTS[field]
+            else:
+                custom[lang] = {f: t for f, t in (texts or {}).items() if t}
+        merged = dict(team.custom_texts) if team is not None else {}
+        merged.update(custom)
+        out["custom_texts"] = {lang: texts for lang, texts in merged.items() if texts}
+    if data.get("priority_words_by_language") is not None:
+        words = (
+            dict(team.priority_words_by_language)
+            if team is not None
+            else {"es": list(DEFAULT_PRIORITY_WORDS_ES)}
+        )
+        for raw_lang, listed in data["priority_words_by_language"].items():
+            lang = check_language(raw_lang, ["body", "priority_words_by_language", raw_lang])
+            cleaned = [w.strip() for w in listed if w and w.strip()]
+            if lang == SOURCE_LANGUAGE:
+                out["priority_words"] = cleaned
+            else:
+                words[lang] = cleaned
+        out["priority_words_by_language"] = words
+    return out
 
 
 def _line_taken(session: Session, number: str, team_id: int | None) -> bool:
@@ -71,8 +151,12 @@ def create_team(*, session: Session, data: dict) -> Team:
         raise Conflict(
             f"crisis line {line} already belongs to another team: a line selects exactly one team"
         )
+    languages = check_team_languages(data, None)
     values = {k: v for k, v in data.items() if v is not None}
     values.update(crisis_line_number=line, fallback_number=fallback.strip())
+    values.pop("priority_words_by_language", None)
+    values.pop("custom_texts", None)
+    values.update(languages)
     values.setdefault("auto_reply_text", DEFAULT_AUTO_REPLY)
     values.setdefault("fallback_text", DEFAULT_FALLBACK_TEXT)
     team = Team(**values)
@@ -106,6 +190,13 @@ def update_team(*, session: Session, team: Team, data: dict) -> Team:
             parse_policy(data["escalation_policy"])
         except ValueError as exc:
             raise Invalid("escalation_policy", str(exc)) from None
+    languages = check_team_languages(data, team)
+    data = {
+        k: v
+        for k, v in data.items()
+        if k not in ("priority_words_by_language", "custom_texts", "languages", "default_language")
+    }
+    data.update(languages)
     for key, value in data.items():
         setattr(team, key, value)
     session.add(team)
@@ -166,7 +257,12 @@ def create_staff(*, session: Session, team: Team, data: dict) -> Staff:
     hours = check_working_hours(data.get("working_hours"))
     _check_staff_phone(session, team, phone, None)
     staff = Staff(
-        team_id=team.id, name=data["name"], phone=phone, role=data["role"], working_hours=hours
+        team_id=team.id,
+        name=data["name"],
+        phone=phone,
+        role=data["role"],
+        working_hours=hours,
+        **check_staff_languages(data, new=True),
     )
     session.add(staff)
     session.flush()
@@ -204,6 +300,10 @@ def update_staff(*, session: Session, staff: Staff, team: Team, data: dict, now:
             _check_staff_phone(session, team, data["phone"], staff.id)
     if "working_hours" in data:
         data["working_hours"] = check_working_hours(data["working_hours"])
+    data.update(check_staff_languages(data))
+    for key in ("language", "languages_spoken"):
+        if key in data and data[key] is None:
+            del data[key]
     if data.get("active") is False and staff.active:
         blockers = what_holds(session=session, staff=staff, now=now)
         if blockers:

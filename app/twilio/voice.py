@@ -2,6 +2,7 @@
 (app.inbound.voice), render what it decided as TwiML.
 
     POST /twilio/voice                 the call: record, plan, greet, dial level 1
+    POST /twilio/voice/language        the language menu's digit (or its timeout): greet, dial level 1
     POST /twilio/voice/screen          a staff leg answered: "press 1 to accept"
     POST /twilio/voice/screen-result   Digits=1 accepts (bridge); anything else hangs that leg up
     POST /twilio/voice/dial-result     a level's <Dial> ended: done if accepted, else the next level
@@ -23,8 +24,10 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.background import BackgroundTask
 from twilio.twiml.voice_response import VoiceResponse
 
+from app import i18n
 from app.errors import NotFound
 from app.escalation import voice_chain as chain
+from app.i18n import _
 from app.inbound import voice
 from app.ops.metrics import WEBHOOKS
 from app.teams.phones import e164_or_raw
@@ -45,12 +48,20 @@ def _url(base_url: str, step: str, **query: int) -> str:
     return f"{base_url}/twilio/voice/{step}?{urlencode(query)}"
 
 
+def _speech(language: str) -> dict[str, str]:
+    """<Say>'s `language` and a voice Twilio lists for it."""
+    code, voice_name = i18n.SPEECH.get(language, i18n.SPEECH[i18n.SOURCE_LANGUAGE])
+    return {"language": code, "voice": voice_name}
+
+
 def _render_dial(answer: voice.Dial, base_url: str) -> VoiceResponse:
     response = VoiceResponse()
     step, contact_id = answer.step, answer.contact_id
+    lang = answer.language
+    speech = _speech(lang)
     if step.kind == chain.STAFF:
         if answer.intro:
-            response.say(answer.intro)
+            response.say(answer.intro, **speech)
         dial = response.dial(
             answer_on_bridge=True,
             timeout=answer.timeout_seconds,
@@ -65,7 +76,7 @@ def _render_dial(answer: voice.Dial, base_url: str) -> VoiceResponse:
                 url=_url(base_url, "screen", contact=contact_id, level=step.level, staff=staff_id),
             )
     elif step.kind == chain.VOICEMAIL:
-        response.say(chain.VOICEMAIL_PROMPT)
+        response.say(_(lang, chain.VOICEMAIL_PROMPT), **speech)
         response.record(
             action=_url(base_url, "voicemail-done", contact=contact_id),
             method="POST",
@@ -76,9 +87,9 @@ def _render_dial(answer: voice.Dial, base_url: str) -> VoiceResponse:
             recording_status_callback_method="POST",
         )
     elif step.kind == chain.FALLBACK:
-        if answer.intro and answer.intro != chain.STILL_TRYING:
-            response.say(answer.intro)
-        response.say(chain.CONNECTING_FALLBACK)
+        if answer.intro and answer.intro != _(lang, chain.STILL_TRYING):
+            response.say(answer.intro, **speech)
+        response.say(_(lang, chain.CONNECTING_FALLBACK), **speech)
         # Unscreened, and with the caller's own number so the crisis team can call back.
         dial = response.dial(
             answer_on_bridge=True,
@@ -89,7 +100,7 @@ def _render_dial(answer: voice.Dial, base_url: str) -> VoiceResponse:
     else:
         status = answer.after_fallback_status
         if status is not None and status != "completed":
-            response.say(chain.FALLBACK_FAILED)
+            response.say(_(lang, chain.FALLBACK_FAILED), **speech)
         response.hangup()
     return response
 
@@ -109,10 +120,28 @@ def _render_screen(answer: voice.Screen, base_url: str) -> VoiceResponse:
             staff=answer.staff_id,
         ),
     )
-    gather.say(chain.screen_prompt(who=answer.who), loop=2)
+    speech = _speech(answer.language)
+    gather.say(chain.screen_prompt(who=answer.who, lang=answer.language), loop=2, **speech)
     # Reached only if Twilio did not post the empty result: a voicemail never presses 1.
-    response.say(chain.SCREEN_NOT_ACCEPTED)
+    response.say(_(answer.language, chain.SCREEN_NOT_ACCEPTED), **speech)
     response.hangup()
+    return response
+
+
+def _render_language_menu(answer: voice.LanguageMenu, base_url: str) -> VoiceResponse:
+    response = VoiceResponse()
+    action = _url(base_url, "language", contact=answer.contact_id)
+    gather = response.gather(
+        num_digits=1,
+        timeout=answer.timeout_seconds,
+        method="POST",
+        action_on_empty_result=True,
+        action=action,
+    )
+    for lang, digit in answer.choices:
+        gather.say(_(lang, chain.LANGUAGE_MENU).format(digit=digit), **_speech(lang))
+    # Reached only if Twilio did not post the empty result: on in the default.
+    response.redirect(action, method="POST")
     return response
 
 
@@ -123,9 +152,11 @@ def render(answer: voice.Answer, base_url: str) -> str:
         return str(_render_dial(answer, base_url))
     if isinstance(answer, voice.Screen):
         return str(_render_screen(answer, base_url))
+    if isinstance(answer, voice.LanguageMenu):
+        return str(_render_language_menu(answer, base_url))
     response = VoiceResponse()
     if isinstance(answer, voice.Decline):
-        response.say(chain.SCREEN_NOT_ACCEPTED)
+        response.say(_(answer.language, chain.SCREEN_NOT_ACCEPTED), **_speech(answer.language))
         response.hangup()
     elif isinstance(answer, voice.Hangup):
         response.hangup()
@@ -154,6 +185,23 @@ async def inbound_call(request: Request, form: TwilioForm) -> Response:
     if outcome == "unknown_line":
         log.warning("call_to_unknown_line")
         raise NotFound("no team uses this crisis line number")
+    return _answer(runtime, answer)
+
+
+@router.post("/language", response_class=Response)
+async def language_chosen(request: Request, form: TwilioForm, contact: int = Query()) -> Response:
+    """The language menu's digit, or none (its timeout): the greeting and the
+    first level's phones in that language."""
+    runtime = request.app.state.runtime
+    outcome, answer = await run_db(
+        voice.choose_language,
+        runtime,
+        contact,
+        required(form, "CallSid"),
+        str(form.get("Digits") or "").strip(),
+        form.get("CallStatus"),
+    )
+    WEBHOOKS.labels("voice_language", outcome).inc()
     return _answer(runtime, answer)
 
 

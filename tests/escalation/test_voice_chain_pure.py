@@ -88,15 +88,40 @@ def test_sms_handoff_is_the_level_that_was_ringing():
 def test_caller_gone_and_prompt():
     assert caller_gone("completed") and caller_gone("canceled") and not caller_gone("in-progress")
     assert not caller_gone(None)
-    assert screen_prompt(who="Sam") == "Crisis call for Sam. Press 1 to accept."
-    assert screen_who(preferred_name=None, relation=None, ambiguous=False) == "an unknown caller"
-    assert screen_who(preferred_name="Sam", relation=None, ambiguous=True) == "an unknown caller"
-    assert screen_who(preferred_name="Sam", relation="mother", ambiguous=False) == "mother of Sam"
+    assert screen_prompt(who="Sam", lang="en") == "Crisis call for Sam. Press 1 to accept."
+    assert (
+        screen_who(preferred_name=None, relation=None, ambiguous=False, lang="en")
+        == "an unknown caller"
+    )
+    assert (
+        screen_who(preferred_name="Sam", relation=None, ambiguous=True, lang="en")
+        == "an unknown caller"
+    )
+    assert (
+        screen_who(preferred_name="Sam", relation="mother", ambiguous=False, lang="en")
+        == "mother of Sam"
+    )
+
+
+def test_the_screen_speaks_the_staff_members_language():
+    assert screen_prompt(who="Sam", lang="es") == "Llamada de crisis de Sam. Oprima 1 para aceptar."
+    assert (
+        screen_who(preferred_name="Sam", relation="family", ambiguous=False, lang="es")
+        == "familiar de Sam"
+    )
+    assert (
+        screen_who(preferred_name=None, relation=None, ambiguous=False, lang="es")
+        == "una persona desconocida"
+    )
+
+
+def test_a_caller_gone_on_the_language_menu_is_handed_to_level_1():
+    assert sms_handoff_level(PLAN, set(), 0) == 1
 
 
 def test_voicemail_alert_is_a_link():
     assert voicemail_alert(
-        contact_id=7, from_number="+12015550150", recording_url="https://x/RE1"
+        contact_id=7, from_number="+12015550150", recording_url="https://x/RE1", lang="en"
     ) == ("#7 voicemail from +12015550150: https://x/RE1")
 
 

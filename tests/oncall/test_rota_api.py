@@ -35,7 +35,11 @@ def test_create_rota_and_ask_who_is_on_call(client, team, session):
     # 2026-01-05 is week 0 (Alice); 18 Nov 2026 is 45 weeks later -> odd -> Bob.
     weeks = (NOW - datetime(2026, 1, 5, 14, tzinfo=UTC)) // timedelta(weeks=1)
     expected = [team.a, team.b][weeks % 2]
-    assert oncall["staff"] == {"id": expected.id, "name": expected.name}
+    assert oncall["staff"] == {
+        "id": expected.id,
+        "name": expected.name,
+        "languages_spoken": expected.languages_spoken,
+    }
     assert oncall["source"] == "layer:weekly"
     assert datetime.fromisoformat(oncall["until"]) == datetime(
         2026, 11, 23, 14, tzinfo=UTC

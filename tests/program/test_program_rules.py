@@ -463,6 +463,7 @@ def test_phones_replace_and_sharing_is_reported_on_every_holder(client, program)
             "number": "+12015550160",
             "relation": "family",
             "name": "Mum",
+            "language": None,
             "shared_with_client_ids": sorted(ids[1:]),
         }
     ]

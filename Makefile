@@ -1,0 +1,21 @@
+# Catalog maintenance (Babel). English is the source: message ids are the
+# English texts in app/; each language's translations are
+# app/i18n/locales/<lang>/LC_MESSAGES/messages.po, compiled in memory when
+# the service first uses them (nothing compiled is committed).
+PYBABEL ?= .venv/bin/pybabel
+LOCALES = app/i18n/locales
+POT = $(LOCALES)/messages.pot
+
+.PHONY: messages check-messages
+
+# Extract every marked text and merge the new ids into each catalog
+# (new ones arrive empty: translate them, then `make check-messages`).
+messages:
+	$(PYBABEL) extract -F babel.cfg --no-default-keywords -k _:2 -k N_ \
+		--add-comments=TRANSLATORS: --sort-output --no-location --no-wrap \
+		--project=crisisroute --omit-header -o $(POT) app
+	$(PYBABEL) update -i $(POT) -d $(LOCALES) --no-wrap --ignore-obsolete
+
+# What CI checks too: every id translated, placeholders kept (tests/i18n).
+check-messages:
+	.venv/bin/pytest -q tests/i18n

@@ -1,0 +1,79 @@
+"""Paging a speaker of the contact's language first (a team option): only
+the order of the on-call levels changes, never who is paged, and the
+client's own case managers stay first."""
+
+from dataclasses import replace
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.routing import RoutingContext, StaffInfo, plan
+from tests.routing.helpers import NOW, cm, context, rota, summary
+from tests.routing.test_plan_properties import PROPERTY, contexts
+
+spoken = st.sampled_from([(), ("en",), ("es",), ("en", "es")])
+
+
+@st.composite
+def language_contexts(draw) -> RoutingContext:
+    ctx = draw(contexts())
+    staff = {
+        staff_id: replace(info, languages_spoken=draw(spoken))
+        for staff_id, info in ctx.staff.items()
+    }
+    return replace(
+        ctx, staff=staff, language=draw(st.sampled_from(["en", "es"])), speakers_first=True
+    )
+
+
+def speaker(info: StaffInfo | None, language: str) -> bool:
+    return info is not None and language in info.languages_spoken
+
+
+@PROPERTY
+@given(language_contexts())
+def test_speakers_first_only_reorders_the_on_call_levels(ctx):
+    first = plan(ctx, NOW)
+    plain = plan(replace(ctx, speakers_first=False), NOW)
+    # The same levels, the same people, the same timeouts: only their order.
+    assert sorted(summary(first)) == sorted(summary(plain))
+    assert len(first) == len(plain) and first[-1] == plain[-1]
+    # Everything but the on-call levels stays where it was: the client's own
+    # case managers first, the supervisors and the fallback last.
+    assert [lv.kind for lv in first] == [lv.kind for lv in plain]
+    for a, b in zip(first, plain):
+        if a.kind != "rota":
+            assert (a.staff_ids, a.timeout_seconds, a.label) == (
+                b.staff_ids,
+                b.timeout_seconds,
+                b.label,
+            )
+    if ctx.policy is None:
+        on_call = [lv for lv in first if lv.kind == "rota"]
+        speaks = [speaker(ctx.staff.get(lv.staff_ids[0]), ctx.language) for lv in on_call]
+        # Every speaker's on-call level before every other on-call level.
+        assert speaks == sorted(speaks, reverse=True)
+    else:
+        assert first == plain  # a team's own policy keeps its order
+
+
+def test_a_spanish_speaker_on_the_backup_rota_is_paged_before_the_primary():
+    staff = [
+        replace(cm(1), languages_spoken=("en",)),
+        replace(cm(2), languages_spoken=("en", "es")),
+        replace(cm(3), languages_spoken=("en",)),
+    ]
+    ctx = replace(
+        context(staff=staff, assigned=3, on_call=[rota(10, 1, 1), rota(11, 2, 2)]),
+        language="es",
+        speakers_first=True,
+    )
+    assert summary(plan(ctx, NOW)) == [
+        ("assigned", (3,)),  # the client's own case manager first, speaker or not
+        ("rota", (2,)),
+        ("rota", (1,)),
+        ("fallback", ()),
+    ]
+    # Without the option, or for an English contact: by priority.
+    for other in (replace(ctx, speakers_first=False), replace(ctx, language="en")):
+        assert summary(plan(other, NOW))[1:3] == [("rota", (1,)), ("rota", (2,))]
