@@ -246,3 +246,11 @@ def test_passing_from_the_page_pages_the_next_level_now(client, db, world, sessi
     contact = session.get(Contact, contact.id)
     assert contact.level == 2 and contact.status == "open"
     assert "Casey Manager passed" in response.text
+
+
+def test_the_page_says_the_contacts_language_before_anyone_answers(client, db, world, session):
+    contact = _open_contact(client, world, session, body="necesito ayuda, no puedo más")
+    sign_in(client, db, world.supervisor)
+    html = client.get(f"/console/contacts/{contact.id}").text
+    assert '<dt>Language</dt><dd class="language">ES</dd>' in html
+    assert "Recibimos su mensaje" in html  # the Spanish auto-reply, in the conversation
