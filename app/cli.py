@@ -30,6 +30,12 @@ def _register_console_commands() -> None:
     cli.add_typer(console_cli, name="console")
 
 
+def _register_key_commands() -> None:
+    from app.auth.cli import register
+
+    register(keys_cli)
+
+
 def _settings():
     try:
         return load_settings()
@@ -374,6 +380,7 @@ def simulate_call(
 
 _register_data_commands()
 _register_console_commands()
+_register_key_commands()
 
 if __name__ == "__main__":
     cli()

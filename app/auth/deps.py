@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from app.auth.service import Principal, find_key, principal_for_key
+from app.auth.service import Principal, find_key, note_use, principal_for_key
 from app.errors import Forbidden, NotFound, Unauthorized
 
 
@@ -30,14 +30,17 @@ _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bea
 
 
 def get_principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")
-    row = find_key(session=session, key=credentials.credentials)
+    now = request.app.state.runtime.now()
+    row = find_key(session=session, key=credentials.credentials, now=now)
     if row is None:
-        raise Unauthorized("invalid or revoked API key")
+        raise Unauthorized("invalid, expired or revoked API key")
+    note_use(session=session, api_key=row, now=now)
     return principal_for_key(row)
 
 

@@ -25,7 +25,12 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64, unique=True)
     prefix: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
+    # A key with an expiry stops working at that instant, like a revoked one.
+    expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    # Coarse on purpose (see app.auth.service.LAST_USED_EVERY): a write per
+    # request would make every read a write.
+    last_used_at: datetime | None = None
 
 
 class AuditLog(SQLModel, table=True):

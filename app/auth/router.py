@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
-from app.auth.models import AuditLog
-from app.auth.service import Principal, audit, create_key
+from app.auth.models import ApiKey, AuditLog
+from app.auth.service import Principal, audit, create_key, list_keys, revoke_key
 from app.errors import Forbidden, Invalid, NotFound
 from app.teams.models import Staff, Team
 
@@ -23,6 +23,9 @@ class KeyCreate(BaseModel):
     role: str = Field(pattern="^(admin|supervisor|case_manager)$")
     team_id: int | None = None
     staff_id: int | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="the key stops working at this instant (with a UTC offset)"
+    )
 
 
 class KeyCreated(BaseModel):
@@ -32,6 +35,22 @@ class KeyCreated(BaseModel):
     role: str
     team_id: int | None
     staff_id: int | None
+    expires_at: datetime | None
+
+
+class KeyPublic(BaseModel):
+    """What is known about a key: never the key, nor its hash."""
+
+    id: int
+    name: str
+    role: str
+    team_id: int | None
+    staff_id: int | None
+    prefix: str = Field(description="the key's first characters, to tell keys apart")
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None = Field(description="accurate to about a minute")
 
 
 def _check_key_scope(session: Session, principal: Principal, body: KeyCreate) -> None:
@@ -43,23 +62,35 @@ def _check_key_scope(session: Session, principal: Principal, body: KeyCreate) ->
         check_team(principal, body.team_id, what="team")
         if session.get(Team, body.team_id) is None:
             raise NotFound("team not found")
+    if body.role == "case_manager" and body.staff_id is None:
+        raise Invalid("staff_id", "a case_manager key must be bound to a staff member")
     if body.staff_id is not None:
         staff = session.get(Staff, body.staff_id)
         if staff is None or staff.team_id != body.team_id:
             raise Invalid("staff_id", "no such staff member in that team")
+        if not staff.active:
+            raise Invalid("staff_id", "this staff member is deactivated")
 
 
 @router.post("/keys", status_code=201, response_model=KeyCreated)
-def create_api_key(body: KeyCreate, session: SessionDep, principal: CurrentPrincipal) -> KeyCreated:
+def create_api_key(
+    body: KeyCreate, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> KeyCreated:
     """Create an API key. The key is in this response only; it is stored hashed."""
     require_role(principal, "supervisor")
     _check_key_scope(session, principal, body)
+    if body.expires_at is not None:
+        if body.expires_at.tzinfo is None:
+            raise Invalid("expires_at", "must include a UTC offset")
+        if body.expires_at <= request.app.state.runtime.now():
+            raise Invalid("expires_at", "must be in the future")
     row, key = create_key(
         session=session,
         name=body.name,
         role=body.role,
         team_id=body.team_id,
         staff_id=body.staff_id,
+        expires_at=body.expires_at,
     )
     audit(
         session=session,
@@ -72,8 +103,46 @@ def create_api_key(body: KeyCreate, session: SessionDep, principal: CurrentPrinc
     )
     session.commit()
     return KeyCreated(
-        id=row.id, key=key, name=row.name, role=row.role, team_id=row.team_id, staff_id=row.staff_id
+        id=row.id,
+        key=key,
+        name=row.name,
+        role=row.role,
+        team_id=row.team_id,
+        staff_id=row.staff_id,
+        expires_at=row.expires_at,
     )
+
+
+@router.get("/keys", response_model=list[KeyPublic])
+def get_api_keys(session: SessionDep, principal: CurrentPrincipal) -> list[KeyPublic]:
+    """Every key of the caller's team (an admin: every key), revoked ones too."""
+    require_role(principal, "supervisor")
+    rows = list_keys(session=session, team_id=None if principal.is_admin else principal.team_id)
+    return [KeyPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.delete("/keys/{key_id}", status_code=204, response_class=Response)
+def delete_api_key(
+    key_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Revoke a key: it answers 401 from the next request on, on every instance."""
+    require_role(principal, "supervisor")
+    row = session.get(ApiKey, key_id)
+    if row is None or (not principal.is_admin and row.team_id != principal.team_id):
+        raise NotFound("key not found")
+    if row.role == "admin" and not principal.is_admin:
+        raise Forbidden("only an admin may revoke admin keys")
+    if revoke_key(session=session, api_key=row, now=request.app.state.runtime.now()):
+        audit(
+            session=session,
+            principal=principal,
+            action="api_key.revoke",
+            record_type="api_key",
+            record_id=row.id,
+            team_id=row.team_id,
+        )
+    session.commit()
+    return Response(status_code=204)
 
 
 class AuditEntry(BaseModel):

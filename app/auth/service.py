@@ -5,14 +5,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from app.auth.models import ROLES, ApiKey, AuditLog
 from app.errors import Invalid
+from app.teams.models import Staff
 
 KEY_PREFIX = "cr_"
+# How stale a key's last_used_at may be: a key used all day writes its row
+# once a minute at most, not once a request.
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 def hash_key(key: str) -> str:
@@ -44,12 +50,20 @@ def create_key(
     role: str,
     team_id: int | None = None,
     staff_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Store a new key's hash; return the row and the key (the only time it exists)."""
     if role not in ROLES:
         raise Invalid("role", f"must be one of {', '.join(ROLES)}")
     if role != "admin" and team_id is None:
         raise Invalid("team_id", f"a {role} key must be scoped to a team")
+    if role == "case_manager" and staff_id is None:
+        # What a case manager may read depends on who they are (their
+        # clients, the contacts they are paged for): a key of nobody's
+        # would either see nothing or everything.
+        raise Invalid("staff_id", "a case_manager key must be bound to a staff member")
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise Invalid("expires_at", "must include a UTC offset")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         name=name,
@@ -58,17 +72,69 @@ def create_key(
         staff_id=staff_id,
         key_hash=hash_key(key),
         prefix=key[:10],
+        expires_at=expires_at,
     )
     session.add(row)
     session.flush()
     return row, key
 
 
-def find_key(*, session: Session, key: str) -> ApiKey | None:
-    row = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
-    if row is None or row.revoked_at is not None:
+def find_key(*, session: Session, key: str, now: datetime) -> ApiKey | None:
+    """The key if it works at `now`: not revoked, not expired, and (when bound
+    to a staff member) that person still active. Read from the database on
+    every request, never cached, so a revoke or a deactivation holds on every
+    instance from the next request on."""
+    row = session.execute(
+        select(ApiKey, Staff.active)
+        .outerjoin(Staff, Staff.id == ApiKey.staff_id)
+        .where(ApiKey.key_hash == hash_key(key))
+    ).first()
+    if row is None:
         return None
-    return row
+    api_key, staff_active = row
+    return api_key if _works(api_key, staff_active, now) else None
+
+
+def _works(api_key: ApiKey, staff_active: bool | None, now: datetime) -> bool:
+    if api_key.revoked_at is not None:
+        return False
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        return False
+    return api_key.staff_id is None or bool(staff_active)
+
+
+def note_use(*, session: Session, api_key: ApiKey, now: datetime) -> bool:
+    """Record that the key was used, at most once per LAST_USED_EVERY; commits
+    its own small transaction when it writes. The WHERE repeats the staleness
+    test so instances racing on one key write once."""
+    if api_key.last_used_at is not None and api_key.last_used_at > now - LAST_USED_EVERY:
+        return False
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == api_key.id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY),
+        )
+        .values(last_used_at=now)
+    )
+    session.commit()
+    return True
+
+
+def list_keys(*, session: Session, team_id: int | None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id)
+    if team_id is not None:
+        query = query.where(ApiKey.team_id == team_id)
+    return list(session.exec(query))
+
+
+def revoke_key(*, session: Session, api_key: ApiKey, now: datetime) -> bool:
+    """Revoke at once; revoking a revoked key changes nothing."""
+    if api_key.revoked_at is not None:
+        return False
+    api_key.revoked_at = now
+    session.add(api_key)
+    return True
 
 
 def audit(
@@ -103,7 +169,9 @@ def principal_for_key(row: ApiKey) -> Principal:
     )
 
 
-def key_in_force(*, session: Session, api_key: ApiKey, now) -> bool:
-    """Whether a key found by id still works (a console session signed in
-    with it ends when it is revoked)."""
-    return api_key.revoked_at is None
+def key_in_force(*, session: Session, api_key: ApiKey, now: datetime) -> bool:
+    """Whether a key found by id still works, by the same rules as find_key
+    (a console session signed in with it ends when it is revoked or expires,
+    or its staff member is deactivated)."""
+    staff = session.get(Staff, api_key.staff_id) if api_key.staff_id is not None else None
+    return _works(api_key, staff.active if staff else None, now)

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.clients.models import PlanLink
+from app.clients.models import Client, PlanLink
+from app.teams.models import Staff
 
 _INSERT_PLAN_LINK = PlanLink.__table__.insert()
 
@@ -54,21 +55,40 @@ def create_plan_link(
 
 
 def find_plan_link(*, session: Session, token: str, now: datetime) -> PlanLink | None:
-    """The link if it exists, is not revoked and has not expired."""
-    link = (
-        session.execute(select(PlanLink).where(PlanLink.token_hash == _hash(token)))
-        .scalars()
-        .first()
-    )
-    if link is None or link.revoked_at is not None or link.expires_at <= now:
+    """The link if it exists, is not revoked, has not expired, its client is
+    not discharged and the staff member it was sent to is still active."""
+    row = session.execute(
+        select(PlanLink, Client.status, Staff.active)
+        .join(Client, Client.id == PlanLink.client_id)
+        .outerjoin(Staff, Staff.id == PlanLink.staff_id)
+        .where(PlanLink.token_hash == _hash(token))
+    ).first()
+    if row is None:
+        return None
+    link, client_status, staff_active = row
+    if link.revoked_at is not None or link.expires_at <= now:
+        return None
+    if client_status != "active" or (link.staff_id is not None and not staff_active):
         return None
     return link
 
 
 def revoke_plan_links(
-    *, session: Session, client_id: int, now: datetime, link_id: int | None = None
+    *,
+    session: Session,
+    now: datetime,
+    client_id: int | None = None,
+    staff_id: int | None = None,
+    link_id: int | None = None,
 ) -> int:
-    query = select(PlanLink).where(PlanLink.client_id == client_id, PlanLink.revoked_at.is_(None))
+    """Revoke the live links of a client, or those sent to a staff member."""
+    if client_id is None and staff_id is None:
+        raise ValueError("revoke whose links? give client_id or staff_id")
+    query = select(PlanLink).where(PlanLink.revoked_at.is_(None))
+    if client_id is not None:
+        query = query.where(PlanLink.client_id == client_id)
+    if staff_id is not None:
+        query = query.where(PlanLink.staff_id == staff_id)
     if link_id is not None:
         query = query.where(PlanLink.id == link_id)
     links = list(session.execute(query).scalars())

@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
 from app.auth.service import Principal, audit
 from app.clients import plan_links, service
 from app.clients.models import Client
 from app.clients.plan_page import render_gone, render_plan
 from app.clients.schemas import (
+    BreakGlassIn,
     ClientCreate,
     ClientPublic,
     ClientUpdate,
@@ -25,7 +27,13 @@ router = APIRouter(tags=["clients"])
 
 
 def _client(session, principal, client_id: int) -> Client:
+    """For writes (supervisors): any client of the caller's team."""
     return load_owned(session, principal, Client, client_id, what="client")
+
+
+def _readable(session, principal, client_id: int) -> Client:
+    """For reads: what app.auth.access lets this caller see."""
+    return access.readable_client(session, principal, client_id)
 
 
 def _out(session, client: Client) -> ClientPublic:
@@ -74,18 +82,27 @@ def list_clients(
     check_team(principal, team_id, what="team")
     if session.get(Team, team_id) is None:
         raise NotFound("team not found")
-    return [_out(session, c) for c in service.clients_of(session=session, team_id=team_id)]
+    return [
+        _out(session, c)
+        for c in service.clients_of(
+            session=session, team_id=team_id, where=access.client_filter(principal)
+        )
+    ]
 
 
 @router.get("/v1/clients/{client_id}", response_model=ClientPublic)
 def get_client(client_id: int, session: SessionDep, principal: CurrentPrincipal) -> ClientPublic:
     require_role(principal, "supervisor", "case_manager")
-    return _out(session, _client(session, principal, client_id))
+    return _out(session, _readable(session, principal, client_id))
 
 
 @router.patch("/v1/clients/{client_id}", response_model=ClientPublic)
 def update_client(
-    client_id: int, body: ClientUpdate, session: SessionDep, principal: CurrentPrincipal
+    client_id: int,
+    body: ClientUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> ClientPublic:
     require_role(principal, "supervisor")
     client = _client(session, principal, client_id)
@@ -95,7 +112,14 @@ def update_client(
         nullable=frozenset({"assigned_case_manager_id", "backup_case_manager_id", "language"}),
     )
     fields = sorted(data)
+    was_active = client.status == "active"
     service.update_client(session=session, team=team, client=client, data=data)
+    detail: dict = {"fields": fields}
+    if was_active and client.status == "discharged":
+        # A discharged client's plan is no longer anyone's to open from a phone.
+        detail["plan_links_revoked"] = plan_links.revoke_plan_links(
+            session=session, client_id=client.id, now=request.app.state.runtime.now()
+        )
     audit(
         session=session,
         principal=principal,
@@ -103,7 +127,7 @@ def update_client(
         record_type="client",
         record_id=client.id,
         team_id=client.team_id,
-        detail={"fields": fields},
+        detail=detail,
     )
     session.commit()
     return _out(session, client)
@@ -150,7 +174,7 @@ def _read_plan(session, principal: Principal, client: Client, plan, via: str) ->
 def get_crisis_plan(client_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict:
     """The current version. Every read is audited."""
     require_role(principal, "supervisor", "case_manager")
-    client = _client(session, principal, client_id)
+    client = _readable(session, principal, client_id)
     plan = service.current_plan(session=session, client_id=client.id)
     _read_plan(session, principal, client, plan, "api")
     session.commit()
@@ -164,7 +188,7 @@ def crisis_plan_versions(
     client_id: int, session: SessionDep, principal: CurrentPrincipal
 ) -> list[dict]:
     require_role(principal, "supervisor", "case_manager")
-    client = _client(session, principal, client_id)
+    client = _readable(session, principal, client_id)
     from sqlalchemy import select
 
     from app.clients.models import CrisisPlan
@@ -179,12 +203,41 @@ def crisis_plan_versions(
     return [service.plan_out(p) for p in plans]
 
 
+@router.post("/v1/clients/{client_id}/crisis-plan/break-glass", response_model=CrisisPlanOut)
+def break_glass_crisis_plan(
+    client_id: int,
+    body: BreakGlassIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> dict:
+    """Read a plan outside your caseload in an emergency. The reason is
+    required and audited, and the team's supervisors are texted at once."""
+    require_role(principal, "supervisor", "case_manager")
+    client = access.team_client(session, principal, client_id)
+    access.break_glass(
+        session=session,
+        principal=principal,
+        team_id=client.team_id,
+        record_type="client",
+        record_id=client.id,
+        reason=body.reason,
+        now=request.app.state.runtime.now(),
+    )
+    plan = service.current_plan(session=session, client_id=client.id)
+    _read_plan(session, principal, client, plan, "break_glass")
+    session.commit()
+    if plan is None:
+        raise NotFound("this client has no crisis plan yet")
+    return service.plan_out(plan)
+
+
 @router.post("/v1/clients/{client_id}/plan-links", status_code=201, response_model=PlanLinkOut)
 def create_plan_link(
     client_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
 ) -> PlanLinkOut:
     require_role(principal, "supervisor", "case_manager")
-    client = _client(session, principal, client_id)
+    client = _readable(session, principal, client_id)
     now = request.app.state.runtime.now()
     url = plan_links.create_plan_link(
         session=session,

@@ -85,3 +85,11 @@ class CrisisPlanOut(CrisisPlanIn):
 class PlanLinkOut(BaseModel):
     url: str
     expires_at: datetime
+
+
+class BreakGlassIn(Strict):
+    reason: str = Field(
+        min_length=10,
+        max_length=500,
+        description="why you need this record now (audited; supervisors are alerted)",
+    )

@@ -203,9 +203,8 @@ def plan_out(plan: CrisisPlan) -> dict:
     }
 
 
-def clients_of(*, session: Session, team_id: int) -> list[Client]:
-    return list(
-        session.execute(
-            select(Client).where(Client.team_id == team_id).order_by(Client.id)
-        ).scalars()
-    )
+def clients_of(*, session: Session, team_id: int, where=None) -> list[Client]:
+    query = select(Client).where(Client.team_id == team_id)
+    if where is not None:
+        query = query.where(where)
+    return list(session.execute(query.order_by(Client.id)).scalars())

@@ -96,7 +96,7 @@ async def login(request: Request, session: SessionDep):
             request, session, start_session(session=session, now=now, staff_id=staff_id)
         )
     if "api_key" in values:
-        row = find_key(session=session, key=values["api_key"].strip())
+        row = find_key(session=session, key=values["api_key"].strip(), now=now)
         if row is None or row.role != "admin":
             return render(
                 request,

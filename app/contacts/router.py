@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from app.auth.deps import CurrentPrincipal, SessionDep, load_owned, require_role
+from app.auth import access
+from app.auth.deps import CurrentPrincipal, SessionDep, require_role
 from app.auth.service import audit
+from app.clients.schemas import BreakGlassIn
 from app.contacts import service as contacts
 from app.contacts.actions import acknowledge_as
 from app.contacts.holders import present
@@ -33,7 +35,8 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
 
 
 def load_contact(session, principal, contact_id: int) -> Contact:
-    return load_owned(session, principal, Contact, contact_id, what="contact")
+    """A contact this caller may see and act on (app.auth.access), else 404."""
+    return access.readable_contact(session, principal, contact_id)
 
 
 @router.get("/contacts", response_model=ContactPage)
@@ -68,6 +71,9 @@ def list_contacts(
         query = query.where(Contact.created_at >= start)
     if end:
         query = query.where(Contact.created_at < end)
+    scope = access.contact_filter(principal)
+    if scope is not None:
+        query = query.where(scope)
     rows = list(
         session.execute(
             query.order_by(Contact.created_at.desc(), Contact.id.desc())
@@ -82,10 +88,7 @@ def list_contacts(
     )
 
 
-@router.get("/contacts/{contact_id}", response_model=ContactDetail)
-def get_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipal) -> ContactDetail:
-    require_role(principal, "supervisor", "case_manager")
-    contact = load_contact(session, principal, contact_id)
+def _detail(session, principal, contact: Contact, via: str) -> ContactDetail:
     events = contacts.timeline(session=session, contact_id=contact.id)
     audit(
         session=session,
@@ -94,12 +97,43 @@ def get_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipa
         record_type="contact",
         record_id=contact.id,
         team_id=contact.team_id,
+        detail={"via": via},
     )
     session.commit()
     return ContactDetail(
         **present(session=session, rows=[contact])[0].model_dump(),
         events=[EventPublic.model_validate(e, from_attributes=True) for e in events],
     )
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactDetail)
+def get_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipal) -> ContactDetail:
+    require_role(principal, "supervisor", "case_manager")
+    return _detail(session, principal, load_contact(session, principal, contact_id), "api")
+
+
+@router.post("/contacts/{contact_id}/break-glass", response_model=ContactDetail)
+def break_glass_contact(
+    contact_id: int,
+    body: BreakGlassIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> ContactDetail:
+    """Read a contact outside your caseload in an emergency. The reason is
+    required and audited, and the team's supervisors are texted at once."""
+    require_role(principal, "supervisor", "case_manager")
+    contact = access.team_contact(session, principal, contact_id)
+    access.break_glass(
+        session=session,
+        principal=principal,
+        team_id=contact.team_id,
+        record_type="contact",
+        record_id=contact.id,
+        reason=body.reason,
+        now=request.app.state.runtime.now(),
+    )
+    return _detail(session, principal, contact, "break_glass")
 
 
 @router.post("/contacts/{contact_id}/acknowledge", response_model=ContactPublic)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
+from app.auth import access
+from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
 from app.auth.service import audit
 from app.clients.models import Client
 from app.contacts.actions import resolve_as
@@ -114,7 +115,7 @@ def review_queue(
 
 
 def _client(session, principal, client_id: int) -> Client:
-    return load_owned(session, principal, Client, client_id, what="client")
+    return access.readable_client(session, principal, client_id)
 
 
 @router.post("/clients/{client_id}/events", status_code=201, response_model=ClientEventOut)

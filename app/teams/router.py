@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
 from app.auth.service import audit
+from app.clients.plan_links import revoke_plan_links
 from app.errors import NotFound, refuse_nulls
 from app.teams import service
 from app.teams.models import Leave, Staff, Team
@@ -147,6 +148,7 @@ def update_staff(
     now = request.app.state.runtime.now()
     was_active = staff.active
     service.update_staff(session=session, staff=staff, team=team, data=data, now=now)
+    detail: dict = {"fields": sorted(data)}
     if was_active and not staff.active:
         from app.escalation import handover
 
@@ -158,6 +160,11 @@ def update_staff(
             reason=handover.DEACTIVATED,
             settings=request.app.state.runtime.settings,
         )
+        # Their keys stop working with `active` (app.auth.service.find_key);
+        # the plan links on their phone are revoked, not merely refused.
+        detail["plan_links_revoked"] = revoke_plan_links(
+            session=session, staff_id=staff.id, now=now
+        )
     audit(
         session=session,
         principal=principal,
@@ -165,7 +172,7 @@ def update_staff(
         record_type="staff",
         record_id=staff.id,
         team_id=staff.team_id,
-        detail={"fields": sorted(data)},
+        detail=detail,
     )
     session.commit()
     return StaffPublic.model_validate(staff, from_attributes=True)

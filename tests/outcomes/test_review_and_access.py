@@ -159,11 +159,15 @@ def test_resolve_twice_records_an_update_and_case_managers_may_resolve(client, s
 def test_client_events_access_and_audit(client, session):
     team = make_team(session)
     other = make_team(session)
-    person = make_client(session, team)
-    cm = make_key(session, "case_manager", team, make_staff(session, team))
+    cm_staff = make_staff(session, team)
+    person = make_client(session, team, assigned_case_manager_id=cm_staff.id)
+    cm = make_key(session, "case_manager", team, cm_staff)
+    not_theirs = make_key(session, "case_manager", team, make_staff(session, team))
     foreign = make_key(session, "supervisor", other)
     session.commit()
     url = f"/v1/clients/{person.id}/events"
+    # Another case manager of the team: not their client (app.auth.access).
+    assert client.get(url, headers=auth(not_theirs)).status_code == 404
     r = client.post(
         url,
         headers=auth(cm),

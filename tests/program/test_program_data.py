@@ -220,7 +220,7 @@ def test_crisis_plan_versions_and_audited_reads(client, program, session):
     c = client.post(
         f"/v1/teams/{program.team.id}/clients",
         headers=auth(program.sup_key),
-        json={"preferred_name": "Sam"},
+        json={"preferred_name": "Sam", "assigned_case_manager_id": program.cm.id},
     ).json()
     url = f"/v1/clients/{c['id']}/crisis-plan"
     assert client.get(url, headers=auth(program.cm_key)).status_code == 404
@@ -258,7 +258,7 @@ def test_plan_link_page_expires_revokes_escapes_and_audits(client, program, sess
     c = client.post(
         f"/v1/teams/{program.team.id}/clients",
         headers=auth(program.sup_key),
-        json={"preferred_name": "Sam <b>"},
+        json={"preferred_name": "Sam <b>", "assigned_case_manager_id": program.cm.id},
     ).json()
     client.put(
         f"/v1/clients/{c['id']}/crisis-plan",
@@ -314,7 +314,7 @@ def test_every_endpoint_by_role_and_team(client, program, session):
     c = client.post(
         f"/v1/teams/{program.team.id}/clients",
         headers=auth(program.sup_key),
-        json={"preferred_name": "Sam"},
+        json={"preferred_name": "Sam", "assigned_case_manager_id": program.cm.id},
     ).json()
     client.put(f"/v1/clients/{c['id']}/crisis-plan", headers=auth(program.sup_key), json={})
     t, cid, sid = program.team.id, c["id"], program.cm.id

@@ -1,0 +1,194 @@
+"""What a caller may read: the one authorization path for clients, their
+plans and plan links, and contacts. The API routers and the console both ask
+these functions; nothing checks access inline.
+
+Supervisors and admins read their team's records (admins every team's).
+A case manager reads, of their own team, only what their work needs:
+- clients they are the assigned or backup case manager of, and their plans,
+  plan versions, plan links and contacts;
+- contacts they were paged for (an SMS notification or a dialled call) or hold;
+- the client of a contact they were paged for or hold while that contact is
+  still open (not resolved).
+Anything else is 404, as another team's records are, so ids do not leak.
+A break-glass read (see `break_glass`) reaches past this with a reason, is
+audited, and alerts the team's supervisors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from app.auth.deps import check_team
+from app.auth.service import Principal, audit
+from app.clients.models import Client
+from app.contacts.models import Contact, ContactEvent
+from app.errors import NotFound
+
+# Timeline kinds that mean "this person was asked to take the contact".
+PAGED_KINDS = ("notified", "dialled")
+# A contact nobody has resolved yet: its on-call staff still need the client's plan.
+UNRESOLVED = ("open", "acknowledged", "unanswered")
+
+
+def is_limited(principal: Principal) -> bool:
+    """Whether the caller sees only their own caseload and contacts."""
+    return principal.role == "case_manager"
+
+
+def _paged_or_holding(staff_id: int | None) -> ColumnElement[bool]:
+    if staff_id is None:
+        return false()
+    return or_(
+        Contact.acknowledged_by == staff_id,
+        exists().where(
+            ContactEvent.contact_id == Contact.id,
+            ContactEvent.staff_id == staff_id,
+            ContactEvent.kind.in_(PAGED_KINDS),
+        ),
+    )
+
+
+def _own_caseload(staff_id: int | None) -> ColumnElement[bool]:
+    if staff_id is None:
+        return false()
+    return or_(
+        Client.assigned_case_manager_id == staff_id, Client.backup_case_manager_id == staff_id
+    )
+
+
+def client_filter(principal: Principal) -> ColumnElement[bool] | None:
+    """A WHERE clause over `Client` selecting what the caller may read beyond
+    the team check (None: the whole team)."""
+    if not is_limited(principal):
+        return None
+    staff_id = principal.staff_id
+    on_call_for = (
+        select(Contact.id)
+        .where(
+            Contact.client_id == Client.id,
+            Contact.status.in_(UNRESOLVED),
+            _paged_or_holding(staff_id),
+        )
+        .exists()
+    )
+    return or_(_own_caseload(staff_id), on_call_for)
+
+
+def contact_filter(principal: Principal) -> ColumnElement[bool] | None:
+    """A WHERE clause over `Contact` (None: the whole team)."""
+    if not is_limited(principal):
+        return None
+    staff_id = principal.staff_id
+    of_own_client = (
+        select(Client.id).where(Client.id == Contact.client_id, _own_caseload(staff_id)).exists()
+    )
+    return or_(_paged_or_holding(staff_id), of_own_client)
+
+
+def can_read_client(session: Session, principal: Principal, client: Client) -> bool:
+    if not principal.is_admin and principal.team_id != client.team_id:
+        return False
+    where = client_filter(principal)
+    if where is None:
+        return True
+    return (
+        session.execute(select(Client.id).where(Client.id == client.id, where)).first() is not None
+    )
+
+
+def can_read_contact(session: Session, principal: Principal, contact: Contact) -> bool:
+    if not principal.is_admin and principal.team_id != contact.team_id:
+        return False
+    where = contact_filter(principal)
+    if where is None:
+        return True
+    return (
+        session.execute(select(Contact.id).where(Contact.id == contact.id, where)).first()
+        is not None
+    )
+
+
+def readable_client(session: Session, principal: Principal, client_id: int) -> Client:
+    """The client if the caller may read it, else 404."""
+    client = session.get(Client, client_id)
+    if client is None or not can_read_client(session, principal, client):
+        raise NotFound("client not found")
+    return client
+
+
+def readable_contact(session: Session, principal: Principal, contact_id: int) -> Contact:
+    """The contact if the caller may read it, else 404."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or not can_read_contact(session, principal, contact):
+        raise NotFound("contact not found")
+    return contact
+
+
+def team_client(session: Session, principal: Principal, client_id: int) -> Client:
+    """The client if it is in the caller's team (break-glass reaches this far, never further)."""
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound("client not found")
+    check_team(principal, client.team_id, what="client")
+    return client
+
+
+def team_contact(session: Session, principal: Principal, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound("contact not found")
+    check_team(principal, contact.team_id, what="contact")
+    return contact
+
+
+def break_glass(
+    *,
+    session: Session,
+    principal: Principal,
+    team_id: int,
+    record_type: str,
+    record_id: int,
+    reason: str,
+    now: datetime,
+) -> None:
+    """An emergency read past the caller's usual scope: audited with its
+    reason, and every active supervisor of the team is texted at once (in the
+    caller's transaction, through the outbox), so nobody reads quietly."""
+    from app.messaging.outbox import enqueue
+    from app.messaging.texts import break_glass_alert
+    from app.teams.models import Staff, Team
+
+    audit(
+        session=session,
+        principal=principal,
+        action="break_glass.read",
+        record_type=record_type,
+        record_id=record_id,
+        team_id=team_id,
+        detail={"reason": reason, "staff_id": principal.staff_id},
+    )
+    team = session.get(Team, team_id)
+    reader = session.get(Staff, principal.staff_id) if principal.staff_id else None
+    text = break_glass_alert(
+        reader=reader.name if reader else principal.actor,
+        record_type=record_type,
+        record_id=record_id,
+    )
+    for supervisor in session.execute(
+        select(Staff).where(
+            and_(Staff.team_id == team_id, Staff.role == "supervisor", Staff.active.is_(True))
+        )
+    ).scalars():
+        enqueue(
+            session=session,
+            team=team,
+            to_number=supervisor.phone,
+            body=text,
+            purpose="alert",
+            staff_id=supervisor.id,
+            now=now,
+        )
