@@ -31,6 +31,10 @@ from app.teams.models import (
 from app.teams.phones import parse_phone
 
 EMERGENCY_NUMBERS = ("911", "988")
+# Short codes a fallback may be (the US emergency and crisis lines). Any other
+# fallback must be a full phone number: a typo such as "000" (Australia's
+# emergency number, nothing in the US) would leave the last step dialling nowhere.
+FALLBACK_SHORT_CODES = ("988", "911")
 
 
 def check_timezone(value: str, field: str = "timezone") -> str:
@@ -127,6 +131,51 @@ def check_team_languages(data: dict, team: Team | None) -> dict:
     return out
 
 
+def check_fallback_number(value: str, region: str) -> str:
+    """A fallback is an allow-listed short code or a valid phone number (E.164 out)."""
+    raw = value.strip()
+    if raw in FALLBACK_SHORT_CODES:
+        return raw
+    if raw.isdigit() and len(raw) <= 6:
+        raise Invalid(
+            "fallback_number",
+            f"{raw!r} is not an allowed short code ({', '.join(FALLBACK_SHORT_CODES)}) "
+            "nor a full phone number",
+        )
+    return parse_phone(raw, region, "fallback_number")
+
+
+def check_escalation_policy(session: Session, team: Team, policy) -> None:
+    """A policy's shape (the routing engine's parser decides), and every staff
+    member and rota it names belongs to this team: another team's person would
+    be paged for a client they may not see, another team's rota would route
+    by someone else's schedule."""
+    try:
+        levels = parse_policy(policy)
+    except ValueError as exc:
+        where, sep, why = str(exc).partition(": ")
+        loc = ["body", *_loc_parts(where)] if sep else ["body", "escalation_policy"]
+        raise Invalid(loc, why if sep else str(exc)) from None
+    for i, level in enumerate(levels or ()):
+        for j, target in enumerate(level.targets):
+            loc = ["body", "escalation_policy", i, "targets", j]
+            if target.kind == "staff":
+                staff = session.get(Staff, target.id)
+                if staff is None or staff.team_id != team.id:
+                    raise Invalid(loc, f"staff {target.id} is not a member of this team")
+            elif target.kind == "rota":
+                rota = session.get(Rota, target.id)
+                if rota is None or rota.team_id != team.id:
+                    raise Invalid(loc, f"rota {target.id} is not one of this team's rotas")
+
+
+def check_not_a_crisis_line(session: Session, phone: str, field: str | list = "phone") -> None:
+    """A staff phone that is a crisis line would have the line page itself and
+    its replies read as staff commands."""
+    if session.execute(select(Team.id).where(Team.crisis_line_number == phone)).first():
+        raise Invalid(field, "is a crisis line number; a staff phone must be the person's own")
+
+
 def _line_taken(session: Session, number: str, team_id: int | None) -> bool:
     query = select(Team.id).where(Team.crisis_line_number == number)
     if team_id is not None:
@@ -138,22 +187,20 @@ def create_team(*, session: Session, data: dict) -> Team:
     check_timezone(data["timezone"])
     region = data.get("region", "US")
     line = parse_phone(data["crisis_line_number"], region, "crisis_line_number")
-    fallback = data["fallback_number"]
-    # The fallback may be a short code such as 988.
-    fallback = (
-        fallback
-        if fallback.strip().isdigit() and len(fallback.strip()) <= 6
-        else parse_phone(fallback, region, "fallback_number")
-    )
+    fallback = check_fallback_number(data["fallback_number"], region)
     check_caller_text(data.get("auto_reply_text"), "auto_reply_text")
     check_caller_text(data.get("fallback_text"), "fallback_text")
+    if staff_with_phone(session=session, number=line) is not None:
+        raise Invalid(
+            "crisis_line_number", "is a staff member's phone; a crisis line must be its own number"
+        )
     if _line_taken(session, line, None):
         raise Conflict(
             f"crisis line {line} already belongs to another team: a line selects exactly one team"
         )
     languages = check_team_languages(data, None)
     values = {k: v for k, v in data.items() if v is not None}
-    values.update(crisis_line_number=line, fallback_number=fallback.strip())
+    values.update(crisis_line_number=line, fallback_number=fallback)
     values.pop("priority_words_by_language", None)
     values.pop("custom_texts", None)
     values.update(languages)
@@ -177,19 +224,11 @@ def update_team(*, session: Session, team: Team, data: dict) -> Team:
     if "timezone" in data:
         check_timezone(data["timezone"])
     if "fallback_number" in data:
-        raw = data["fallback_number"].strip()
-        data["fallback_number"] = (
-            raw
-            if raw.isdigit() and len(raw) <= 6
-            else parse_phone(raw, team.region, "fallback_number")
-        )
+        data["fallback_number"] = check_fallback_number(data["fallback_number"], team.region)
     check_caller_text(data.get("auto_reply_text"), "auto_reply_text")
     check_caller_text(data.get("fallback_text"), "fallback_text")
     if "escalation_policy" in data:
-        try:
-            parse_policy(data["escalation_policy"])
-        except ValueError as exc:
-            raise Invalid("escalation_policy", str(exc)) from None
+        check_escalation_policy(session, team, data["escalation_policy"])
     languages = check_team_languages(data, team)
     data = {
         k: v
@@ -237,6 +276,7 @@ def _loc_parts(where: str) -> list:
 def _check_staff_phone(session: Session, team: Team, phone: str, staff_id: int | None) -> None:
     from app.clients.models import ClientPhone
 
+    check_not_a_crisis_line(session, phone)
     query = select(Staff.id).where(Staff.team_id == team.id, Staff.phone == phone)
     if staff_id is not None:
         query = query.where(Staff.id != staff_id)
