@@ -56,6 +56,16 @@ class ServiceUnavailable(AppError):
     status_code = 503
 
 
+class TooManyRequests(AppError):
+    """429 with Retry-After (seconds)."""
+
+    status_code = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many requests: try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
 def _clean_validation_errors(errors: list[dict]) -> list[dict]:
     # Pydantic's errors may echo the whole input (PHI) and carry exception
     # objects that are not JSON: keep where and why only.
@@ -75,6 +85,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -19,7 +19,9 @@ from app.jobs import Scheduler, declared_jobs
 from app.logs import configure_logging
 from app.oncall.router import router as oncall_router
 from app.ops.middleware import RequestContextMiddleware
+from app.ops.rate_limits import RateLimiter
 from app.ops.router import router as ops_router
+from app.ops.web_headers import WebHeadersMiddleware
 from app.outcomes.router import router as outcomes_router
 from app.reports.router import router as reports_router
 from app.runtime import build_runtime
@@ -68,7 +70,9 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.runtime = build_runtime(settings, db)
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
     install_error_handlers(app)
+    app.add_middleware(WebHeadersMiddleware, max_request_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware)
     # Twilio's webhooks first: routes are matched in order, and matching every
     # API route before reaching /twilio/sms was ~15% of a webhook's CPU.

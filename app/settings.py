@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Dialled by /twilio/fallback for a line it has not seen yet (988 Lifeline).
     default_fallback_number: str = "988"
+    # The largest request body accepted (413 past it). Twilio's webhooks and
+    # every API body are a few kilobytes; a crisis plan at its limits ~300 KB.
+    max_request_bytes: int = Field(default=1_000_000, ge=10_000, le=50_000_000)
+    # Opens of /plan/{token} and /calendar/{token}.ics, per client address and
+    # per token ("N/second|minute|hour"): a person opens a link a few times;
+    # guessing tokens takes millions of tries.
+    rate_limit_links: str = "30/minute"
+    # Webhook requests refused for their signature, per client address and per
+    # From number. Correctly signed requests are never counted or limited.
+    rate_limit_webhook_refusals: str = "20/minute"
 
     @field_validator("database_url")
     @classmethod
@@ -75,6 +85,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("rate_limit_links", "rate_limit_webhook_refusals")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("expected a rate such as 30/minute") from None
+        return value
 
     @model_validator(mode="after")
     def _transport_has_credentials(self) -> Settings:

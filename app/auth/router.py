@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
@@ -13,6 +13,7 @@ from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
 from app.auth.models import ApiKey, AuditLog
 from app.auth.service import Principal, audit, create_key, list_keys, revoke_key
 from app.errors import Forbidden, Invalid, NotFound
+from app.paging import Limit, Offset, page
 from app.teams.models import Staff, Team
 
 router = APIRouter(prefix="/v1", tags=["auth"])
@@ -114,11 +115,25 @@ def create_api_key(
 
 
 @router.get("/keys", response_model=list[KeyPublic])
-def get_api_keys(session: SessionDep, principal: CurrentPrincipal) -> list[KeyPublic]:
+def get_api_keys(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[KeyPublic]:
     """Every key of the caller's team (an admin: every key), revoked ones too."""
     require_role(principal, "supervisor")
-    rows = list_keys(session=session, team_id=None if principal.is_admin else principal.team_id)
-    return [KeyPublic.model_validate(r, from_attributes=True) for r in rows]
+    rows = list_keys(
+        session=session,
+        team_id=None if principal.is_admin else principal.team_id,
+        limit=limit + 1,
+        offset=offset,
+    )
+    return [
+        KeyPublic.model_validate(r, from_attributes=True)
+        for r in page(rows, limit=limit, offset=offset, response=response)
+    ]
 
 
 @router.delete("/keys/{key_id}", status_code=204, response_class=Response)
@@ -161,10 +176,12 @@ class AuditEntry(BaseModel):
 def read_audit(
     session: SessionDep,
     principal: CurrentPrincipal,
+    response: Response,
     team_id: int | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-    limit: int = Query(default=200, ge=1, le=1000),
+    limit: Limit = 200,
+    offset: Offset = 0,
 ) -> list[AuditEntry]:
     """Who did what to which record, newest first. Supervisors see their own team."""
     require_role(principal, "supervisor")
@@ -182,7 +199,12 @@ def read_audit(
         query = query.where(AuditLog.at >= start)
     if end is not None:
         query = query.where(AuditLog.at < end)
-    rows = session.execute(
-        query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
-    ).scalars()
-    return [AuditEntry.model_validate(r, from_attributes=True) for r in rows]
+    rows = list(
+        session.execute(
+            query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset(offset).limit(limit + 1)
+        ).scalars()
+    )
+    return [
+        AuditEntry.model_validate(r, from_attributes=True)
+        for r in page(rows, limit=limit, offset=offset, response=response)
+    ]

@@ -121,10 +121,14 @@ def note_use(*, session: Session, api_key: ApiKey, now: datetime) -> bool:
     return True
 
 
-def list_keys(*, session: Session, team_id: int | None) -> list[ApiKey]:
-    query = select(ApiKey).order_by(ApiKey.id)
+def list_keys(
+    *, session: Session, team_id: int | None, limit: int | None = None, offset: int = 0
+) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id).offset(offset)
     if team_id is not None:
         query = query.where(ApiKey.team_id == team_id)
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.exec(query))
 
 

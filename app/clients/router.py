@@ -21,6 +21,7 @@ from app.clients.schemas import (
     PlanLinkOut,
 )
 from app.errors import NotFound, refuse_nulls
+from app.paging import Limit, Offset, page
 from app.teams.models import Team
 
 router = APIRouter(tags=["clients"])
@@ -76,18 +77,26 @@ def create_client(
 
 @router.get("/v1/teams/{team_id}/clients", response_model=list[ClientPublic])
 def list_clients(
-    team_id: int, session: SessionDep, principal: CurrentPrincipal
+    team_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[ClientPublic]:
+    """The team's clients by id (a case manager: their own), a page at a time."""
     require_role(principal, "supervisor", "case_manager")
     check_team(principal, team_id, what="team")
     if session.get(Team, team_id) is None:
         raise NotFound("team not found")
-    return [
-        _out(session, c)
-        for c in service.clients_of(
-            session=session, team_id=team_id, where=access.client_filter(principal)
-        )
-    ]
+    rows = service.clients_of(
+        session=session,
+        team_id=team_id,
+        where=access.client_filter(principal),
+        limit=limit + 1,
+        offset=offset,
+    )
+    return [_out(session, c) for c in page(rows, limit=limit, offset=offset, response=response)]
 
 
 @router.get("/v1/clients/{client_id}", response_model=ClientPublic)
@@ -289,6 +298,7 @@ def revoke_plan_links(
 def plan_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     """The current plan, read-only and mobile-friendly, for the holder of a
     live link. Every open is audited; expired or revoked links show nothing."""
+    request.app.state.rate_limiter.link_opened(request, "plan", token)
     link = plan_links.find_plan_link(
         session=session, token=token, now=request.app.state.runtime.now()
     )

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Relation = Literal["self", "family", "guardian", "other"]
-PlanItems = list[str]
+# One line of a safety plan ("call my sister Ana, 201-555-0100"), not a document.
+PLAN_ITEM_MAX = 500
+PlanItems = list[Annotated[str, StringConstraints(max_length=PLAN_ITEM_MAX)]]
 
 
 class Strict(BaseModel):

@@ -203,8 +203,18 @@ def plan_out(plan: CrisisPlan) -> dict:
     }
 
 
-def clients_of(*, session: Session, team_id: int, where=None) -> list[Client]:
+def clients_of(
+    *,
+    session: Session,
+    team_id: int,
+    where=None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Client]:
     query = select(Client).where(Client.team_id == team_id)
     if where is not None:
         query = query.where(where)
-    return list(session.execute(query.order_by(Client.id)).scalars())
+    query = query.order_by(Client.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars())

@@ -24,6 +24,7 @@ from app.contacts.schemas import (
     EventPublic,
 )
 from app.errors import Invalid, NotFound
+from app.paging import Offset
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 
@@ -49,7 +50,7 @@ def list_contacts(
     start: datetime | None = None,
     end: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ContactPage:
     """Contacts, newest first. Non-admin keys see their own team only."""
     require_role(principal, "supervisor", "case_manager")

@@ -514,6 +514,7 @@ def create_calendar_token(
 @router.get("/calendar/{token}.ics", response_class=Response, include_in_schema=True)
 def staff_calendar(token: str, request: Request, session: SessionDep) -> Response:
     """A staff member's shifts on every rota of their team; the token is the key."""
+    request.app.state.rate_limiter.link_opened(request, "calendar", token)
     staff = (
         session.execute(select(Staff).where(Staff.calendar_token == _token_hash(token)))
         .scalars()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
@@ -23,6 +23,7 @@ from app.outcomes.schemas import (
     ReviewItem,
     Stay,
 )
+from app.paging import Limit, Offset, page
 from app.teams.models import Team
 
 router = APIRouter(prefix="/v1", tags=["outcomes"])
@@ -83,7 +84,13 @@ def review_contact(
 
 @router.get("/teams/{team_id}/review-queue", response_model=list[ReviewItem])
 def review_queue(
-    team_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
+    team_id: int,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    limit: Limit = 200,
+    offset: Offset = 0,
 ) -> list[ReviewItem]:
     """Every contact no supervisor has reviewed yet, and reviewed ones whose
     follow-up has fallen due since: unanswered and high-risk on top, then due
@@ -110,7 +117,14 @@ def review_queue(
             created_at=c.created_at,
             level=c.level,
         )
-        for c in service.review_queue(session=session, team=team, now=now)
+        for c in page(
+            service.review_queue(session=session, team=team, now=now, limit=offset + limit + 1)[
+                offset:
+            ],
+            limit=limit,
+            offset=offset,
+            response=response,
+        )
     ]
 
 

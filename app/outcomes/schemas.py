@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 OUTCOMES = (
     "resolved_by_phone",
@@ -44,7 +44,9 @@ class ResolveIn(Strict):
     emergency_confirmed: bool | None = Field(
         default=None, description="emergency services confirmed arrived"
     )
-    referrals: list[str] | None = Field(default=None, max_length=20)
+    referrals: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=20
+    )
     notes: str | None = Field(default=None, max_length=4000)
     follow_up_due_at: datetime | None = None
     staff_id: int | None = Field(

@@ -9,6 +9,7 @@ from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, 
 from app.auth.service import audit
 from app.clients.plan_links import revoke_plan_links
 from app.errors import NotFound, refuse_nulls
+from app.paging import Limit, Offset, page
 from app.teams import service
 from app.teams.models import Leave, Staff, Team
 from app.teams.schemas import (
@@ -116,13 +117,30 @@ def create_staff(
 
 
 @router.get("/teams/{team_id}/staff", response_model=list[StaffPublic])
-def list_staff(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[StaffPublic]:
+def list_staff(
+    team_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[StaffPublic]:
+    """The team's staff by id, a page at a time."""
     require_role(principal, "supervisor", "case_manager")
     _team(session, principal, team_id)
-    rows = session.execute(
-        select(Staff).where(Staff.team_id == team_id).order_by(Staff.id)
-    ).scalars()
-    return [StaffPublic.model_validate(s, from_attributes=True) for s in rows]
+    rows = list(
+        session.execute(
+            select(Staff)
+            .where(Staff.team_id == team_id)
+            .order_by(Staff.id)
+            .offset(offset)
+            .limit(limit + 1)
+        ).scalars()
+    )
+    return [
+        StaffPublic.model_validate(s, from_attributes=True)
+        for s in page(rows, limit=limit, offset=offset, response=response)
+    ]
 
 
 @router.get("/staff/{staff_id}", response_model=StaffPublic)

@@ -25,16 +25,19 @@ async def verified_form(request: Request) -> FormData:
     signature = request.headers.get("X-Twilio-Signature")
     form = await request.form()
     # No token configured means no webhook can be trusted: refuse, never skip.
-    if not token or not signature:
-        WEBHOOKS.labels(request.url.path, "bad_signature").inc()
-        raise Forbidden("missing or invalid Twilio signature")
     # All parameters, including ones Twilio adds without notice, are signed.
-    if not RequestValidator(token).validate(
-        public_url(request, settings.public_base_url), form, signature
+    if (
+        token
+        and signature
+        and RequestValidator(token).validate(
+            public_url(request, settings.public_base_url), form, signature
+        )
     ):
-        WEBHOOKS.labels(request.url.path, "bad_signature").inc()
-        raise Forbidden("missing or invalid Twilio signature")
-    return form
+        return form
+    WEBHOOKS.labels(request.url.path, "bad_signature").inc()
+    # Only refusals are counted, so Twilio's own bursts (signed) are never limited.
+    request.app.state.rate_limiter.webhook_refused(request, form.get("From"))
+    raise Forbidden("missing or invalid Twilio signature")
 
 
 TwilioForm = Annotated[FormData, Depends(verified_form)]
