@@ -36,6 +36,12 @@ def _register_key_commands() -> None:
     register(keys_cli)
 
 
+def _register_purge_command() -> None:
+    from app.contacts.cli import purge
+
+    cli.command("purge")(purge)
+
+
 def _settings():
     try:
         return load_settings()
@@ -381,6 +387,7 @@ def simulate_call(
 _register_data_commands()
 _register_console_commands()
 _register_key_commands()
+_register_purge_command()
 
 if __name__ == "__main__":
     cli()

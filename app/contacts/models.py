@@ -160,6 +160,8 @@ class Contact(SQLModel, table=True):
     # over a million contacts count flags instead of re-deriving them.
     after_hours: bool = False
     repeat_within_7d: bool = False
+    # When retention erased this contact's words (app.contacts.retention).
+    messages_erased_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

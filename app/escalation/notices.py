@@ -89,7 +89,8 @@ def coverage_text(
     )
 
 
-def _claim_notice(session: Session, key: str, team_id: int) -> bool:
+def claim_once(session: Session, key: str, team_id: int) -> bool:
+    """Whether this instance is the one to do `key` (a unique row claims it)."""
     from sqlalchemy.exc import IntegrityError
 
     try:
@@ -131,7 +132,7 @@ def send_shift_notices(*, session: Session, now: datetime) -> int:
             staff = session.get(Staff, shift.staff_id)
             if staff is None or not staff.active:
                 continue
-            if not _claim_notice(
+            if not claim_once(
                 session, f"shift:{shift.rota_id}:{staff.id}:{shift.start.isoformat()}", team.id
             ):
                 continue
@@ -177,7 +178,7 @@ def send_coverage_checks(*, session: Session, now: datetime) -> int:
                 ).scalars()
             )
             gaps = rotas.gaps(schedule_for(primary, overrides), now, end)
-        if not gaps or not _claim_notice(session, f"coverage:{team.id}:{day}", team.id):
+        if not gaps or not claim_once(session, f"coverage:{team.id}:{day}", team.id):
             continue
         alert_supervisors(
             session=session,

@@ -80,6 +80,15 @@ def route_inbox(state) -> None:
         kick()
 
 
+def retention(state) -> None:
+    """Erase what each team keeps past its message_retention_days, once a day."""
+    from app.contacts.retention import purge_due
+
+    runtime = state.runtime
+    with runtime.db.session() as session:
+        purge_due(session=session, now=runtime.now())
+
+
 def refresh_fallback(state) -> None:
     state.runtime.refresh_fallback_numbers()
 
@@ -101,6 +110,7 @@ def jobs(settings, role: str = "all") -> list[Job]:
         Job("route_inbox", route_inbox, settings.inbox_poll_seconds),
         Job("escalation_tick", escalation_tick, settings.escalation_tick_seconds),
         Job("rota_notices", rota_notices, 60),
+        Job("retention", retention, 600),
         Job("refresh_fallback", refresh_fallback, 60),
     ]
     send = [Job("outbox_sweep", outbox_sweep, max(1.0, settings.escalation_tick_seconds))]

@@ -128,6 +128,9 @@ class Team(SQLModel, table=True):
     # A team's own escalation policy replaces the default plan when set:
     # [{"targets": [{"kind": "staff"|"rota"|"supervisors"|"assigned"|"backup", "id": n}], "timeout_seconds": n}, …]
     escalation_policy: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    # After this many days a closed contact's words (message bodies, media and
+    # recording references, notes) are erased; app.contacts.retention.
+    message_retention_days: int = Field(default=365, sa_column_kwargs={"server_default": "365"})
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -37,6 +37,7 @@ class TeamCreate(Strict):
     priority_words_by_language: dict[str, list[str]] | None = None
     # Page an on-call person who speaks the contact's language first.
     page_speakers_first: bool | None = None
+    message_retention_days: int = Field(default=365, ge=30, le=3650)
 
 
 class TeamUpdate(Strict):
@@ -74,6 +75,12 @@ class TeamUpdate(Strict):
     priority_words_by_language: dict[str, list[str]] | None = None
     # Page an on-call person who speaks the contact's language first.
     page_speakers_first: bool | None = None
+    message_retention_days: int | None = Field(
+        default=None,
+        ge=30,
+        le=3650,
+        description="days after which a closed contact's message bodies, media and notes are erased",
+    )
 
 
 class TeamPublic(BaseModel):
@@ -100,6 +107,7 @@ class TeamPublic(BaseModel):
     custom_texts: dict[str, dict[str, str]]
     page_speakers_first: bool
     escalation_policy: list[dict] | None
+    message_retention_days: int
     created_at: datetime
 
 

@@ -1,0 +1,41 @@
+"""`crisisroute purge [--dry-run]`: the retention run, by hand."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import typer
+
+
+def purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="count what would go; change nothing"),
+    team: int | None = typer.Option(None, help="only this team"),
+) -> None:
+    """Erase message bodies, media references and notes older than each team's
+    message_retention_days (the daily job does this on its own)."""
+    from sqlalchemy import select
+
+    import app.models  # noqa: F401
+    from app.cli import _database, _settings
+    from app.contacts.retention import cutoff_for, purge_team
+    from app.db import utcnow
+    from app.teams.models import Team
+
+    database = _database(_settings())
+    now = utcnow()
+    with database.session() as session:
+        query = select(Team).order_by(Team.id)
+        if team is not None:
+            query = query.where(Team.id == team)
+        teams = list(session.execute(query).scalars())
+        if team is not None and not teams:
+            typer.secho(f"error: no team {team}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2)
+        for row in teams:
+            counts = purge_team(session=session, team=row, now=now, dry_run=dry_run)
+            verb = "would erase" if dry_run else "erased"
+            typer.echo(
+                f"team {row.id}: {verb} what is older than {cutoff_for(row, now):%Y-%m-%d} "
+                f"({row.message_retention_days} days): "
+                + ", ".join(f"{name.replace('_', ' ')}: {n}" for name, n in asdict(counts).items())
+            )
