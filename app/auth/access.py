@@ -25,13 +25,13 @@ from sqlmodel import Session
 from app.auth.deps import check_team
 from app.auth.service import Principal, audit
 from app.clients.models import Client
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.errors import NotFound
 
 # Timeline kinds that mean "this person was asked to take the contact".
-PAGED_KINDS = ("notified", "dialled")
+PAGED_KINDS = (EventKind.NOTIFIED, EventKind.DIALLED)
 # A contact nobody has resolved yet: its on-call staff still need the client's plan.
-UNRESOLVED = ("open", "acknowledged", "unanswered")
+UNRESOLVED = (ContactStatus.OPEN, ContactStatus.ACKNOWLEDGED, ContactStatus.UNANSWERED)
 
 
 def is_limited(principal: Principal) -> bool:

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from app.auth.service import SYSTEM, audit
 from app.clients.models import Client, ClientEvent
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact, ContactEvent, ContactStatus
 from app.messaging.models import InboxMessage, OutboundMessage
 from app.teams.models import Team
 
@@ -38,7 +38,7 @@ ERASED_KEYS = frozenset(
         "recording_sid",
     }
 )
-CLOSED = ("resolved", "unanswered")
+CLOSED = (ContactStatus.RESOLVED, ContactStatus.UNANSWERED)
 # Contacts erased per transaction: a year of a busy team is erased in steps
 # that each hold the write lock briefly.
 BATCH = 500

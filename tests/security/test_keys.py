@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from app.auth.models import ApiKey, AuditLog
 from tests.conftest import PUBLIC_BASE_URL, auth
 from tests.factories import make_key, make_staff, make_team
-from tests.sms.conftest import Clock
+from tests.world import Clock
 
 NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 

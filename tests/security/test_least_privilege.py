@@ -14,7 +14,7 @@ from app.clients.models import CrisisPlan
 from app.messaging.models import OutboundMessage
 from tests.conftest import auth
 from tests.factories import make_client, make_contact, make_key, make_staff, make_team
-from tests.sms.conftest import Clock
+from tests.world import Clock
 
 NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from app.clients import plan_links
 from app.clients.models import CrisisPlan, PlanLink
 from tests.conftest import auth
 from tests.factories import make_client, make_key, make_staff, make_team
-from tests.sms.conftest import Clock
+from tests.world import Clock
 
 NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 
