@@ -1,7 +1,7 @@
 """message retention
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0024b
+Revises: 0024a
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0024b"
+down_revision: str | None = "0024a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """api key expiry and last use
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0024a
+Revises: 0022a
 Create Date: 2026-12-03 07:30:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0024a"
+down_revision: str | None = "0022a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
