@@ -88,7 +88,10 @@ def test_every_list_pages_with_a_maximum(client, session, team):
 def test_plan_and_resolution_items_have_length_limits(client, session, team):
     team, sup = team
     person = make_client(session, team)
-    contact = make_contact(session, team, created_at=NOW, status="acknowledged")
+    holder = make_staff(session, team)
+    contact = make_contact(
+        session, team, created_at=NOW, status="acknowledged", acknowledged_by=holder.id
+    )
     session.commit()
     r = client.put(
         f"/v1/clients/{person.id}/crisis-plan",
