@@ -14,8 +14,8 @@ from app.clients import plan_links
 from app.clients.models import Client, CrisisPlan
 from tests.conftest import PUBLIC_BASE_URL, auth, make_settings
 from tests.factories import make_client, make_contact, make_key, make_staff, make_team
-from tests.world import Clock
 from tests.twilio_signing import post_signed
+from tests.world import Clock
 
 NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 
