@@ -1,7 +1,7 @@
 """api key expiry and last use
 
 Revision ID: 0024a
-Revises: 0026a
+Revises: 0025a
 Create Date: 2026-12-03 07:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0024a"
-down_revision: str | None = "0026a"
+down_revision: str | None = "0025a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
