@@ -16,9 +16,10 @@ audited, and alerts the team's supervisors.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import exists, false, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -158,7 +159,7 @@ def break_glass(
     """An emergency read past the caller's usual scope: audited with its
     reason, and every active supervisor of the team is texted at once (in the
     caller's transaction, through the outbox), so nobody reads quietly."""
-    from app.messaging.outbox import enqueue
+    from app.escalation.notices import alert_supervisors
     from app.messaging.texts import break_glass_alert
     from app.teams.models import Staff, Team
 
@@ -173,22 +174,14 @@ def break_glass(
     )
     team = session.get(Team, team_id)
     reader = session.get(Staff, principal.staff_id) if principal.staff_id else None
-    text = break_glass_alert(
-        reader=reader.name if reader else principal.actor,
-        record_type=record_type,
-        record_id=record_id,
+    alert_supervisors(
+        session=session,
+        team=team,
+        body=functools.partial(
+            break_glass_alert,
+            reader=reader.name if reader else principal.actor,
+            record_type=record_type,
+            record_id=record_id,
+        ),
+        now=now,
     )
-    for supervisor in session.execute(
-        select(Staff).where(
-            and_(Staff.team_id == team_id, Staff.role == "supervisor", Staff.active.is_(True))
-        )
-    ).scalars():
-        enqueue(
-            session=session,
-            team=team,
-            to_number=supervisor.phone,
-            body=text,
-            purpose="alert",
-            staff_id=supervisor.id,
-            now=now,
-        )

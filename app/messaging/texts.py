@@ -197,14 +197,23 @@ def staff_opt_out_alert(*, staff_name: str, lang: str) -> str:
     ).format(name=_ascii_name(staff_name)[:40])
 
 
-def break_glass_alert(*, reader: str, record_type: str, record_id: int) -> str:
+def break_glass_alert(lang: str, *, reader: str, record_type: str, record_id: int) -> str:
     """To supervisors: someone read past their usual scope. No reason or
     content in the SMS (the audit log has the reason)."""
-    what = {"client": "client", "contact": "contact"}.get(record_type, record_type)
-    return (
-        f"BREAK-GLASS: {_ascii_name(reader)[:40]} read {what} {record_id} outside their caseload. "
-        "The reason is in the audit log."
-    )
+    name = _ascii_name(reader)[:40]
+    if record_type == "contact":
+        text = _(
+            lang,
+            "BREAK-GLASS: {name} read contact #{id} outside their caseload. "
+            "The reason is in the audit log.",
+        )
+    else:
+        text = _(
+            lang,
+            "BREAK-GLASS: {name} read client {id} outside their caseload. "
+            "The reason is in the audit log.",
+        )
+    return text.format(name=name, id=record_id)
 
 
 def relay_to_staff(*, contact_id: int, body: str) -> str:
