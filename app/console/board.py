@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app.auth import access
 from app.auth.service import Principal
 from app.clients.models import Client
 from app.contacts.models import Contact, ContactEvent
@@ -33,34 +34,9 @@ class BoardRow:
 
 
 def contact_scope(principal: Principal):
-    """The contacts a principal sees beyond the team check: a case manager
-    what they are paged for or hold, and their own clients' contacts."""
-    if principal.role != "case_manager":
-        return None
-    staff_id = principal.staff_id
-    if staff_id is None:
-        return Contact.id.is_(None)
-    paged = (
-        select(ContactEvent.id)
-        .where(
-            ContactEvent.contact_id == Contact.id,
-            ContactEvent.staff_id == staff_id,
-            ContactEvent.kind.in_(("notified", "dialled")),
-        )
-        .exists()
-    )
-    own_client = (
-        select(Client.id)
-        .where(
-            Client.id == Contact.client_id,
-            or_(
-                Client.assigned_case_manager_id == staff_id,
-                Client.backup_case_manager_id == staff_id,
-            ),
-        )
-        .exists()
-    )
-    return or_(Contact.acknowledged_by == staff_id, paged, own_client)
+    """The contacts a principal sees beyond the team check: the API's rule
+    (app.auth.access), so the board and the API never disagree."""
+    return access.contact_filter(principal)
 
 
 def board(*, session: Session, principal: Principal) -> list[BoardRow]:
