@@ -13,6 +13,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -112,6 +113,30 @@ def install_error_handlers(app: FastAPI) -> None:
             },
             status_code=422,
         )
+
+    @app.exception_handler(StatementError)
+    async def _bad_value_for_the_database(request: Request, exc: StatementError) -> JSONResponse:
+        # A value the database or its driver refuses while binding or storing
+        # it (PostgreSQL: a number out of range, a NUL character in text;
+        # either: a date the UTC conversion cannot represent) is bad input.
+        # Anything else the database says (unreachable, a lock, a bug) is not.
+        if isinstance(exc, DataError) or (
+            not isinstance(exc, DBAPIError)
+            and isinstance(exc.orig, (OverflowError, ValueError, TypeError))
+        ):
+            return JSONResponse(
+                {
+                    "detail": [
+                        {
+                            "loc": ["request"],
+                            "msg": "a value is out of range or not storable",
+                            "type": "value_error",
+                        }
+                    ]
+                },
+                status_code=422,
+            )
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
 from app.auth.models import ApiKey, AuditLog
 from app.auth.service import Principal, audit, create_key, list_keys, revoke_key
+from app.datetimes import Instant
 from app.errors import Forbidden, Invalid, NotFound
 from app.paging import Limit, Offset, page
 from app.teams.models import Staff, Team
@@ -178,8 +179,8 @@ def read_audit(
     principal: CurrentPrincipal,
     response: Response,
     team_id: int | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
     limit: Limit = 200,
     offset: Offset = 0,
 ) -> list[AuditEntry]:

@@ -23,6 +23,7 @@ from app.contacts.schemas import (
     ContactPublic,
     EventPublic,
 )
+from app.datetimes import Instant
 from app.errors import Invalid, NotFound
 from app.paging import Offset
 
@@ -47,8 +48,8 @@ def list_contacts(
     team_id: int | None = None,
     status: str | None = None,
     client_id: int | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> ContactPage:

@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.datetimes import Instant
 
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
@@ -84,8 +86,8 @@ class RotaOut(BaseModel):
 
 class OverrideIn(Strict):
     staff_id: RowId
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     reason: str | None = Field(default=None, max_length=200)
 
 

@@ -15,14 +15,12 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 import rotas
+from app.datetimes import MAX_YEAR, MIN_YEAR
 from app.errors import Invalid
 from app.oncall.models import Rota, RotaOverride
 from app.teams.models import Staff, Team
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# Anchors and query instants outside these years are typos, and near
-# datetime's limits the engine's arithmetic would overflow.
-MIN_YEAR, MAX_YEAR = 1970, 2199
 GAP_HORIZON = timedelta(days=14)
 
 Loc = tuple  # where a value sits in the request, e.g. ("body", "layers", 0)

@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.datetimes import Instant
+
 OUTCOMES = (
     "resolved_by_phone",
     "safety_plan_used",
@@ -48,7 +50,7 @@ class ResolveIn(Strict):
         default=None, max_length=20
     )
     notes: str | None = Field(default=None, max_length=4000)
-    follow_up_due_at: datetime | None = None
+    follow_up_due_at: Instant | None = None
     staff_id: int | None = Field(
         default=None,
         description="who closes the contact; required unless the key is bound to a staff "
@@ -62,7 +64,7 @@ class ReviewIn(Strict):
 
 class ClientEventIn(Strict):
     kind: ClientEventKind
-    at: datetime
+    at: Instant
     notes: str | None = Field(default=None, max_length=2000)
 
 

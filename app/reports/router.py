@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
 from app.auth.service import audit
+from app.datetimes import Instant
 from app.errors import Invalid, NotFound
 from app.reports import service
 from app.teams.models import Team
@@ -43,8 +43,8 @@ def summary(
     session: SessionDep,
     principal: CurrentPrincipal,
     team_id: int,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
     format: Literal["json", "csv"] = "json",
 ):
     team, start, end = _inputs(request, session, principal, team_id, start, end)
@@ -77,8 +77,8 @@ def summary_page(
     session: SessionDep,
     principal: CurrentPrincipal,
     team_id: int,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
 ) -> Response:
     """The summary as a page with charts (inline SVG; prints and works offline)."""
     from html import escape

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.datetimes import Instant
 from app.oncall.schemas import HHMM, DayName
 
 
@@ -151,8 +152,8 @@ class StaffPublic(BaseModel):
 
 
 class LeaveCreate(Strict):
-    start: datetime
-    end: datetime
+    start: Instant
+    end: Instant
     reason: str | None = Field(default=None, max_length=200)
 
 
