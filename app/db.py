@@ -46,7 +46,10 @@ def make_engine(url: str, **kwargs) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
+            **kwargs,
         )
 
         @event.listens_for(engine, "connect")
@@ -75,7 +78,13 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("max_overflow", 20)
     # Checked before each use, so a restarted database costs no request an error.
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, pool_timeout=5, connect_args=dict(POSTGRES_CONNECT_ARGS), **kwargs)
+    return create_engine(
+        url,
+        pool_timeout=5,
+        connect_args=dict(POSTGRES_CONNECT_ARGS),
+        hide_parameters=True,
+        **kwargs,
+    )
 
 
 # A slow or dead database must not hold a webhook past Twilio's 15 s (fail
@@ -392,7 +401,9 @@ class Database:
                 )
             else:
                 self._reader = create_engine(
-                    url, connect_args={"check_same_thread": False, "timeout": 30}
+                    url,
+                    connect_args={"check_same_thread": False, "timeout": 30},
+                    hide_parameters=True,
                 )
         with self._reader.connect() as connection:
             return connection.execute(statement).first()

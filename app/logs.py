@@ -16,9 +16,16 @@ from typing import Any
 import structlog
 
 # Anything that looks like a phone number: an optional +, then 7+ digits that
-# may be broken by spaces, dots, dashes or parentheses.
-# ISO dates and times are left alone.
-_PHONE = re.compile(r"(?<![\w:.+-])(?!\d{4}-\d\d-\d\d)\+?\(?\d(?:[\s().-]*\d){6,}")
+# may be broken by spaces, dots, dashes or parentheses (mask_phone_numbers
+# then decides whether it is one or a date).
+_PHONE = re.compile(r"(?<![\w:.+-])\+?\(?\d(?:[\s().-]*\d){6,}")
+# A North American number however it is spaced: always a phone number.
+_NANP = re.compile(r"(?:1[\s.-]*)?\(?\d{3}\)?[\s.-]*\d{3}[\s.-]*\d{4}")
+_YEAR = re.compile(r"(?:19|20|21)\d\d")
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+# PostgreSQL repeats the values of a refused row or key in its error's DETAIL
+# line ("Failing row contains (…)", "Key (number)=(…) already exists").
+_DB_DETAIL = re.compile(r"^DETAIL:.*$", re.MULTILINE)
 # Keys that never hold PHI and must stay readable.
 _SAFE_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "route", "method"})
 
@@ -43,8 +50,28 @@ REDACTED_KEYS = frozenset(
 )
 
 
+def _reads_as_a_date(candidate: str) -> bool:
+    """Digits broken into groups where one is a year and the others are at
+    most two digits (2026 11 22, Nov 22 2026 10:00), or all years (2026 2027):
+    a date in error text, not a phone number. A leading +, a North American
+    shape and an unbroken run of digits are phone numbers whatever they hold."""
+    if candidate.startswith("+") or _NANP.fullmatch(candidate.strip()):
+        return False
+    groups = re.findall(r"\d+", candidate)
+    if len(groups) < 2:
+        return False
+    years = [g for g in groups if len(g) == 4 and _YEAR.fullmatch(g)]
+    return bool(years) and all(len(g) <= 2 or g in years for g in groups)
+
+
 def mask_phone_numbers(text: str) -> str:
     def _mask(match: re.Match[str]) -> str:
+        candidate = match.group(0)
+        iso = _ISO_DATE.match(candidate)
+        if iso:  # an ISO date of any year; what follows it is looked at again
+            return iso.group(0) + mask_phone_numbers(candidate[iso.end() :])
+        if _reads_as_a_date(candidate):
+            return candidate
         digits = re.sub(r"\D", "", match.group(0))
         return "*" * (len(digits) - 2) + digits[-2:]
 
@@ -53,7 +80,7 @@ def mask_phone_numbers(text: str) -> str:
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return mask_phone_numbers(value)
+        return mask_phone_numbers(_DB_DETAIL.sub("DETAIL: [redacted]", value))
     if isinstance(value, dict):
         return {k: ("[redacted]" if k in REDACTED_KEYS else _scrub(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

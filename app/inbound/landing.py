@@ -93,7 +93,9 @@ class InboxLanding:
     def __init__(self, path: str, *, background: bool = False):
         self.path = path
         self.engine: Engine = create_engine(
-            f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
+            f"sqlite:///{path}",
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
         )
         event.listen(self.engine, "connect", _pragmas if background else _webhook_pragmas)
         # Copied into the inbox and not yet marked moved here (see MARK_EVERY_SECONDS):
