@@ -70,7 +70,7 @@ def test_a_database_error_logs_neither_parameters_nor_the_row(
 
 
 def test_every_engine_hides_parameters(tmp_path):
-    from app.contacts.landing import InboxLanding
+    from app.inbound.landing import InboxLanding
     from app.db import Database
 
     engines = [make_engine(f"sqlite:///{tmp_path}/a.db")]
