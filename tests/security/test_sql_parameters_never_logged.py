@@ -70,8 +70,8 @@ def test_a_database_error_logs_neither_parameters_nor_the_row(
 
 
 def test_every_engine_hides_parameters(tmp_path):
-    from app.inbound.landing import InboxLanding
     from app.db import Database
+    from app.inbound.landing import InboxLanding
 
     engines = [make_engine(f"sqlite:///{tmp_path}/a.db")]
     database = Database.from_url(f"sqlite:///{tmp_path}/b.db")
