@@ -113,11 +113,17 @@ def serve(
         "--no-worker",
         help="do not run the worker (routing, escalation, sends) beside this server",
     ),
+    allow_old_schema: bool = typer.Option(
+        False,
+        "--allow-old-schema",
+        help="serve even when the database is not at the migrations' head",
+    ),
 ) -> None:
     """Run the HTTP service and, by default, the worker as a child process."""
     _share_metrics_between_processes()
     import gc
 
+    import structlog
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -128,25 +134,36 @@ def serve(
 
     settings = _settings()
     configure_logging(settings.log_level)
+    log = structlog.get_logger("crisisroute.serve")
     database = _database(settings)
     try:
         if migrations.is_empty(database.engine):
             migrations.upgrade(database.engine)
+            log.info("database_created", revision=migrations.head_revision())
         elif not migrations.is_at_head(database.engine):
-            typer.secho(
-                "database is not at the migrations' head: run `crisisroute db upgrade`",
-                fg=typer.colors.YELLOW,
-                err=True,
-            )
+            schema = {
+                "revision": migrations.current_revision(database.engine),
+                "head": migrations.head_revision(),
+            }
+            if not allow_old_schema:
+                # Code that expects columns the database lacks fails on the
+                # first text at 3 a.m.; refusing at start fails where someone
+                # is looking.
+                log.error(
+                    "schema_behind_head",
+                    **schema,
+                    hint="run `crisisroute db upgrade`, or start with --allow-old-schema",
+                )
+                raise typer.Exit(2)
+            log.warning("schema_behind_head_allowed", **schema)
     except SQLAlchemyError as exc:
         # Serve anyway: /twilio/fallback needs no database and the webhooks
         # answer 503 at once, so Twilio keeps the line answered through its
         # fallback URL until the database is back (/readyz says 503 meanwhile).
-        typer.secho(
-            f"database unreachable at start ({type(exc).__name__}): serving the fallback URL; "
-            "webhooks answer 503 until it is back",
-            fg=typer.colors.RED,
-            err=True,
+        log.error(
+            "database_unreachable_at_start",
+            error=type(exc).__name__,
+            hint="serving the fallback URL; webhooks answer 503 until it is back",
         )
     app = create_app(settings, db=database, run_worker=False, configure_logs=False)
     # Routing (decides, queues) and sending (waits on Twilio) in processes of
@@ -208,6 +225,8 @@ def worker(
     import gc
     import os
 
+    import structlog
+
     from app import migrations
     from app.jobs import Scheduler, declared_jobs
     from app.logs import configure_logging
@@ -251,7 +270,9 @@ def worker(
         os.nice(10)
     gc.freeze()
     scheduler.start()
-    typer.echo("worker running; Ctrl-C to stop", err=parent_pid is not None)
+    structlog.get_logger("crisisroute.worker").info(
+        "worker_started", role=role.value, beside_serve=parent_pid is not None
+    )
     while not stop.wait(1.0):
         if parent_pid is not None and os.getppid() != parent_pid:
             break  # serve was killed: do not outlive it

@@ -13,8 +13,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
 
 HERE = Path(__file__).resolve().parent
 
@@ -23,6 +23,20 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(HERE))
     return config
+
+
+# pg_advisory_xact_lock's key: any constant other tools on the database do not use.
+MIGRATION_LOCK_KEY = 0x6372_6D67  # "crmg"
+
+
+def take_migration_lock(connection: Connection) -> None:
+    """Held until the migrating transaction ends, so replicas starting at once
+    on an empty PostgreSQL database queue: the first creates the schema, the
+    others then find it at head. (SQLite needs none: every transaction there
+    begins IMMEDIATE, one writer at a time.) env.py takes it before Alembic
+    reads the current revision, whoever runs the migrations."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -5,6 +5,7 @@ from alembic import context
 
 import app.models  # noqa: F401  (registers every table)
 from app.db import make_engine, metadata
+from app.migrations import take_migration_lock
 from app.settings import get_settings
 
 config = context.config
@@ -23,6 +24,7 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    take_migration_lock(connection)
     context.configure(
         connection=connection,
         target_metadata=metadata,
