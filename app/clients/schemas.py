@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.oncall.schemas import RowId
+
 Relation = Literal["self", "family", "guardian", "other"]
 # One line of a safety plan ("call my sister Ana, 201-555-0100"), not a document.
 PLAN_ITEM_MAX = 500
@@ -26,8 +28,8 @@ class PhoneIn(Strict):
 class ClientCreate(Strict):
     preferred_name: str = Field(min_length=1, max_length=100)
     phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
-    assigned_case_manager_id: int | None = None
-    backup_case_manager_id: int | None = None
+    assigned_case_manager_id: RowId | None = None
+    backup_case_manager_id: RowId | None = None
     # BCP 47 (`en`, `es`); none: the team's default language.
     language: str | None = Field(default=None, max_length=35)
 
@@ -35,8 +37,8 @@ class ClientCreate(Strict):
 class ClientUpdate(Strict):
     preferred_name: str | None = Field(default=None, min_length=1, max_length=100)
     phones: list[PhoneIn] | None = Field(default=None, max_length=10)
-    assigned_case_manager_id: int | None = None
-    backup_case_manager_id: int | None = None
+    assigned_case_manager_id: RowId | None = None
+    backup_case_manager_id: RowId | None = None
     status: Literal["active", "discharged"] | None = None
     language: str | None = Field(default=None, max_length=35)
 

@@ -13,6 +13,7 @@ from app.auth.service import audit
 from app.datetimes import Instant
 from app.errors import Invalid, NotFound
 from app.reports import service
+from app.spreadsheets import escape_row
 from app.teams.models import Team
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -62,7 +63,7 @@ def summary(
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["metric", "value"])
-        writer.writerows(service.flatten(report))
+        writer.writerows(escape_row(list(row)) for row in service.flatten(report))
         return Response(
             out.getvalue(),
             media_type="text/csv",

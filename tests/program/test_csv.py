@@ -73,7 +73,8 @@ def test_staff_and_clients_import_then_export(db_url, tmp_path):
     out = runner.invoke(cli, ["export", "clients", "--team", str(team_id)])
     rows = list(csv.DictReader(io.StringIO(out.output)))
     assert rows[0]["preferred_name"] == "Sam"
-    assert rows[0]["phones"] == "+12015550150:self; +12015550151:family:Mother"
+    # Escaped for spreadsheets (a leading + would run as a formula).
+    assert rows[0]["phones"] == "'+12015550150:self; +12015550151:family:Mother"
     database.engine.dispose()
 
 
@@ -205,6 +206,6 @@ def test_export_round_trips_into_another_team(db_url, tmp_path):
         )
     )
     assert [(row["preferred_name"], row["phones"], row["status"]) for row in again] == [
-        ("Sam", '+12015550150:self; +12015550151:family:Mum, "the" boss', "active"),
-        ("Alex", "+12015550151:family", "active"),
+        ("Sam", '\'+12015550150:self; +12015550151:family:Mum, "the" boss', "active"),
+        ("Alex", "'+12015550151:family", "active"),
     ]
