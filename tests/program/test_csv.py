@@ -209,3 +209,139 @@ def test_export_round_trips_into_another_team(db_url, tmp_path):
         ("Sam", '\'+12015550150:self; +12015550151:family:Mum, "the" boss', "active"),
         ("Alex", "'+12015550151:family", "active"),
     ]
+
+
+def test_export_escapes_formula_cells_and_import_reads_them_back(db_url, tmp_path):
+    from app.clients.models import ClientPhone
+    from tests.factories import make_client
+
+    database = Database.from_url(db_url)
+    names = ['=HYPERLINK("http://evil.example","open")', "@SUM(A1)", "-2+3", "+Plus", "Sam"]
+    with database.session() as s:
+        source, target = make_team(s), make_team(s)
+        for i, name in enumerate(names):
+            make_client(s, source, preferred_name=name, phones=[(f"+1201555015{i}", "self")])
+        make_client(s, source, preferred_name="\tTabbed")
+        source_id, target_id = source.id, target.id
+    runner = CliRunner()
+    exported = runner.invoke(cli, ["export", "clients", "--team", str(source_id)]).output
+    rows = list(csv.reader(io.StringIO(exported)))[1:]
+    cells = {row[1]: row[2] for row in rows}
+    assert set(cells) == {
+        '\'=HYPERLINK("http://evil.example","open")',
+        "'@SUM(A1)",
+        "'-2+3",
+        "'+Plus",
+        "Sam",
+        "'\tTabbed",
+    }
+    assert all(phones.startswith("'+1201555015") for phones in cells.values() if phones)
+    # The same file imported back: names and numbers exactly as they were.
+    rows_out = [["preferred_name", "phones"]] + [
+        [row[1], row[2]] for row in rows if "Tab" not in row[1]
+    ]
+    r = runner.invoke(
+        cli, ["import", "clients", write(tmp_path / "back.csv", rows_out), "--team", str(target_id)]
+    )
+    assert r.exit_code == 0, r.output
+    with database.session() as s:
+        imported = {
+            c.preferred_name: s.execute(
+                select(ClientPhone.number).where(ClientPhone.client_id == c.id)
+            ).scalar_one()
+            for c in s.execute(select(Client).where(Client.team_id == target_id)).scalars()
+        }
+    assert imported == {name: f"+1201555015{i}" for i, name in enumerate(names)}
+    database.engine.dispose()
+
+
+def test_import_reports_limits_encoding_and_absurd_ids_per_row(db_url, tmp_path):
+    database = Database.from_url(db_url)
+    with database.session() as s:
+        team_id = make_team(s).id
+    database.engine.dispose()
+    lines = [
+        b"preferred_name,phones,assigned_case_manager_id,backup_case_manager_id",
+        b"Sam,,,",  # 2 fine
+        ("N" * 101).encode() + b",,,",  # 3 longer than the API allows
+        b"Jos\xe9,,,",  # 4 Latin-1, not UTF-8
+        b"Alex,,99999999999999999999999,",  # 5 an id no row can have
+        b"Kim,+12015550150:family:" + ("M" * 201).encode() + b",,",  # 6 phone name too long
+        b"Lee,,,-3",  # 7 a negative id
+    ]
+    path = tmp_path / "clients.csv"
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    r = CliRunner().invoke(cli, ["import", "clients", str(path), "--team", str(team_id)])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert isinstance(r.exception, SystemExit), r.exception  # a report, not a traceback
+    out = r.output
+    assert "line 2:" not in out
+    assert "line 3: preferred_name:" in out and "100 characters" in out
+    assert "line 4: preferred_name: not UTF-8" in out
+    assert "line 5: assigned_case_manager_id:" in out and "2147483647" in out
+    assert "line 6: phones.0.name:" in out and "200 characters" in out
+    assert "line 7: backup_case_manager_id:" in out
+    assert count(db_url, Client) == 0
+
+
+@pytest.fixture
+def transactions():
+    """Client rows INSERTed by each committed transaction, in order."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    per_commit: list[int] = []
+    current = {"clients": 0}
+
+    def executed(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO client "):
+            current["clients"] += 1
+
+    def committed(conn):
+        per_commit.append(current["clients"])
+        current["clients"] = 0
+
+    event.listen(Engine, "after_cursor_execute", executed)
+    event.listen(Engine, "commit", committed)
+    yield per_commit
+    event.remove(Engine, "after_cursor_execute", executed)
+    event.remove(Engine, "commit", committed)
+
+
+def test_import_commits_in_short_batches_and_removes_them_when_a_row_is_bad(
+    db_url, tmp_path, monkeypatch, transactions
+):
+    from app.clients import cli as import_module
+    from app.clients.models import ClientPhone
+    from tests.factories import make_staff
+
+    monkeypatch.setattr(import_module, "BATCH_ROWS", 40)
+    database = Database.from_url(db_url)
+    with database.session() as s:
+        team = make_team(s)
+        team_id = team.id
+        make_staff(s, team, phone="+12015559999")
+    database.engine.dispose()
+    header = ["preferred_name", "phones"]
+    good = [[f"Client {n}", f"+1201555{1000 + n:04d}:self"] for n in range(170)]
+    r = CliRunner().invoke(
+        cli,
+        ["import", "clients", write(tmp_path / "ok.csv", [header, *good]), "--team", str(team_id)],
+    )
+    assert r.exit_code == 0, r.output
+    assert count(db_url, Client) == 170
+    written = [n for n in transactions if n]
+    assert sum(written) == 170 and len(written) >= 5 and max(written) <= 40, written
+
+    # A bad row found only while writing (a staff member's phone), after
+    # several batches were committed: those are removed again.
+    transactions.clear()
+    more = [[f"Other {n}", f"+1201555{3000 + n:04d}:self"] for n in range(150)]
+    more.insert(130, ["Shares staff phone", "+12015559999:self"])
+    r = CliRunner().invoke(
+        cli,
+        ["import", "clients", write(tmp_path / "bad.csv", [header, *more]), "--team", str(team_id)],
+    )
+    assert r.exit_code == 2 and "line 132:" in r.output and "staff member's phone" in r.output
+    assert len([n for n in transactions if n]) >= 3  # it did commit batches meanwhile
+    assert count(db_url, Client) == 170 and count(db_url, ClientPhone) == 170
