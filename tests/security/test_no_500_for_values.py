@@ -172,3 +172,57 @@ def test_values_the_database_refuses_are_422_and_change_nothing(
     if backend == "postgres":
         assert r.status_code == 422, r.text
         assert client.get(f"/v1/teams/{team.id}", headers=auth(admin_key)).json()["name"] == "North"
+
+
+def _takes_unbounded_datetime(annotation, metadata=()) -> bool:
+    """A datetime anywhere in this type without check_instant beside it."""
+    import typing
+    from datetime import datetime as dt
+
+    from pydantic import BaseModel
+
+    from app.datetimes import check_instant
+
+    bounded = any(getattr(m, "func", None) is check_instant for m in metadata)
+    if annotation is dt:
+        return not bounded
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        inner, *extra = typing.get_args(annotation)
+        return _takes_unbounded_datetime(inner, (*metadata, *extra))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(
+            _takes_unbounded_datetime(f.annotation, f.metadata)
+            for f in annotation.model_fields.values()
+        )
+    return any(_takes_unbounded_datetime(arg, metadata) for arg in typing.get_args(annotation))
+
+
+def test_every_datetime_the_api_takes_is_the_bounded_type(app):
+    """A new query parameter or body field typed plain `datetime` would let
+    year 1 and 9999 back in: every input date-time is app.datetimes.Instant."""
+    from fastapi.routing import APIRoute
+
+    def api_routes(routes):
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route
+            elif hasattr(route, "original_router"):  # an included router (FastAPI >= 0.130)
+                yield from api_routes(route.original_router.routes)
+            elif hasattr(route, "routes"):
+                yield from api_routes(route.routes)
+
+    unbounded = []
+    checked = 0
+    for route in api_routes(app.routes):
+        checked += 1
+        dependant = route.dependant
+        params = [*dependant.query_params, *dependant.body_params]
+        for sub in dependant.dependencies:
+            params += [*sub.query_params, *sub.body_params]
+        for param in params:
+            info = param.field_info
+            if _takes_unbounded_datetime(info.annotation, info.metadata):
+                unbounded.append(f"{','.join(route.methods)} {route.path} {param.name}")
+    assert checked >= 40, checked
+    assert unbounded == []
