@@ -185,7 +185,7 @@ def test_csv_carries_languages(db_url, tmp_path):  # noqa: F811
     out = runner.invoke(cli, ["export", "clients", "--team", str(team_id)])
     [row] = list(csv.DictReader(io.StringIO(out.output)))
     assert row["language"] == "es"
-    assert row["phones"] == "+12015550150:self; +12015550151:family:Mamá@en"
+    assert row["phones"] == "'+12015550150:self; +12015550151:family:Mamá@en"
     bad = write(tmp_path / "bad.csv", [["preferred_name", "language"], ["Bo", "xx"]])
     r = runner.invoke(cli, ["import", "clients", bad, "--team", str(team_id)])
     assert r.exit_code != 0 and "language" in r.output
