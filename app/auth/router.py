@@ -25,7 +25,7 @@ class KeyCreate(BaseModel):
     role: str = Field(pattern="^(admin|supervisor|case_manager)$")
     team_id: int | None = None
     staff_id: int | None = None
-    expires_at: datetime | None = Field(
+    expires_at: Instant | None = Field(
         default=None, description="the key stops working at this instant (with a UTC offset)"
     )
 
