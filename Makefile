@@ -6,7 +6,7 @@ PYBABEL ?= .venv/bin/pybabel
 LOCALES = app/i18n/locales
 POT = $(LOCALES)/messages.pot
 
-.PHONY: messages check-messages
+.PHONY: messages check-messages mutate
 
 # Extract every marked text and merge the new ids into each catalog
 # (new ones arrive empty: translate them, then `make check-messages`).
@@ -19,3 +19,9 @@ messages:
 # What CI checks too: every id translated, placeholders kept (tests/i18n).
 check-messages:
 	.venv/bin/pytest -q tests/i18n
+
+# Mutation testing of the safety-critical modules ([tool.mutmut] in
+# pyproject.toml); hours on 2 cores, so not part of CI. Record what survives,
+# and why, in tests/MUTATION.md.
+mutate:
+	nice -n 10 .venv/bin/mutmut run; .venv/bin/mutmut results
