@@ -19,6 +19,10 @@ class SettingsError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
 
 
+def _words(value: str) -> frozenset[str]:
+    return frozenset(w.strip().upper() for w in value.split(",") if w.strip())
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -67,6 +71,11 @@ class Settings(BaseSettings):
     # Webhook requests refused for their signature, per client address and per
     # From number. Correctly signed requests are never counted or limited.
     rate_limit_webhook_refusals: str = "20/minute"
+    # The carrier keywords the line's Messaging Service uses (comma-separated,
+    # one word each): Twilio blocks a number that sends an opt-out word and
+    # unblocks it on an opt-in word, so the service must know the same lists.
+    opt_out_words: str = "STOP,STOPALL,UNSUBSCRIBE,CANCEL,END,QUIT,REVOKE,OPTOUT"
+    opt_in_words: str = "START,YES,UNSTOP"
 
     @field_validator("database_url")
     @classmethod
@@ -97,6 +106,15 @@ class Settings(BaseSettings):
             raise ValueError("expected a rate such as 30/minute") from None
         return value
 
+    @field_validator("opt_out_words", "opt_in_words")
+    @classmethod
+    def _single_words(cls, value: str) -> str:
+        # Twilio matches a whole message against single words only.
+        for word in value.split(","):
+            if word.strip() and not word.strip().isalnum():
+                raise ValueError("comma-separated single words (letters and digits) expected")
+        return value
+
     @model_validator(mode="after")
     def _transport_has_credentials(self) -> Settings:
         has_credentials = bool(self.twilio_account_sid and self.twilio_auth_token)
@@ -107,6 +125,14 @@ class Settings(BaseSettings):
                 "MESSAGING_TRANSPORT=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
             )
         return self
+
+    @property
+    def opt_out_set(self) -> frozenset[str]:
+        return _words(self.opt_out_words)
+
+    @property
+    def opt_in_set(self) -> frozenset[str]:
+        return _words(self.opt_in_words)
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,19 +11,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlmodel import Session
 
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine, handover
-from app.inbound import keywords, language
+from app.inbound import conversation, keywords, language
 from app.inbound.message import InboundSms
 from app.inbound.opening import identify_caller, new_contact, open_contact
 from app.inbound.staff_replies import handle_staff_reply
 from app.messaging import texts
 from app.messaging.models import MessagePurpose
-from app.messaging.outbox import enqueue, set_opt_out
+from app.messaging.outbox import enqueue, is_opted_out, set_opt_out
 from app.teams.models import Staff, Team
 from app.teams.service import team_staff
 
@@ -62,20 +62,53 @@ def handle_inbound_sms(
             session=session, team=team, staff=staff, sms=sms, now=now, settings=settings
         )
 
-    word = keywords.keyword(sms.body)
-    if word in ("opt_out", "opt_in"):
-        return _carrier_keyword(session=session, team=team, sms=sms, word=word, now=now)
-
+    # A carrier keyword changes consent state; it is still a message a human sees.
+    word = keywords.keyword(sms.body, opt_out=settings.opt_out_set, opt_in=settings.opt_in_set)
+    consent = _consent_change(session=session, team=team, sms=sms, word=word, now=now)
     contact = contacts.open_contact_for(
         session=session, team_id=team.id, from_number=sms.from_number
     )
     if contact is not None:
         return _continue(
-            session=session, team=team, contact=contact, sms=sms, now=now, settings=settings
+            session=session,
+            team=team,
+            contact=contact,
+            sms=sms,
+            now=now,
+            settings=settings,
+            consent=consent,
         )
     return _open(
-        session=session, team=team, sms=sms, now=now, settings=settings, help_keyword=word == "help"
+        session=session,
+        team=team,
+        sms=sms,
+        now=now,
+        settings=settings,
+        help_keyword=word == keywords.Keyword.HELP,
+        consent=consent,
     )
+
+
+def _consent_change(
+    *, session: Session, team: Team, sms: InboundSms, word: str | None, now: datetime
+) -> EventKind | None:
+    """Mirror the carrier: an opt-out word blocks the number; an opt-in word
+    unblocks it only when it is blocked (otherwise "Yes" is just an answer)."""
+    if word == keywords.Keyword.OPT_OUT:
+        set_opt_out(
+            session=session, team_id=team.id, number=sms.from_number, opted_out=True, at=now
+        )
+        log.info("sms_keyword", team_id=team.id, keyword=word)
+        return EventKind.OPT_OUT
+    if word == keywords.Keyword.OPT_IN and is_opted_out(
+        session=session, team_id=team.id, number=sms.from_number
+    ):
+        set_opt_out(
+            session=session, team_id=team.id, number=sms.from_number, opted_out=False, at=now
+        )
+        log.info("sms_keyword", team_id=team.id, keyword=word)
+        return EventKind.OPT_IN
+    return None
 
 
 def _received_event(contact: Contact | None, sms: InboundSms, now: datetime) -> ContactEvent:
@@ -89,7 +122,14 @@ def _received_event(contact: Contact | None, sms: InboundSms, now: datetime) -> 
 
 
 def _open(
-    *, session: Session, team: Team, sms: InboundSms, now: datetime, settings, help_keyword: bool
+    *,
+    session: Session,
+    team: Team,
+    sms: InboundSms,
+    now: datetime,
+    settings,
+    help_keyword: bool,
+    consent: EventKind | None,
 ) -> str:
     # HELP from a client of a crisis line is treated as a cry for help, not
     # only the carrier keyword: it opens a contact like any other text.
@@ -155,9 +195,16 @@ def _open(
         at=now,
         data={"message_id": reply.id} if reply else {"reason": "opted_out"},
     )
+    if consent is not None:
+        contacts.record_event(session=session, contact=contact, kind=consent, at=now)
     engine.start(
         session=session, contact=contact, team=team, now=now, settings=settings, levels=levels
     )
+    if consent == EventKind.OPT_OUT:
+        # The contact reaches a human by voice: the people paged are told to call.
+        conversation.tell_opted_out(
+            session=session, team=team, contact=contact, word=sms.body, now=now
+        )
     log.info(
         "contact_opened",
         contact_id=contact.id,
@@ -169,7 +216,14 @@ def _open(
 
 
 def _continue(
-    *, session: Session, team: Team, contact: Contact, sms: InboundSms, now: datetime, settings
+    *,
+    session: Session,
+    team: Team,
+    contact: Contact,
+    sms: InboundSms,
+    now: datetime,
+    settings,
+    consent: EventKind | None = None,
 ) -> str:
     if not contacts.insert_idempotent(session=session, event=_received_event(contact, sms, now)):
         return "duplicate"
@@ -188,20 +242,19 @@ def _continue(
             now=now,
         )
         _confirm_language(session=session, team=team, contact=contact, now=now)
-    # Once someone has taken the contact, the conversation flows to them.
+    if consent is not None:
+        contacts.record_event(session=session, contact=contact, kind=consent, at=now)
+    # Before acknowledgement the words go to everyone paged at the current
+    # level, after it to the holder.
+    if consent == EventKind.OPT_OUT:
+        conversation.tell_opted_out(
+            session=session, team=team, contact=contact, word=sms.body, now=now
+        )
+    else:
+        conversation.relay_client_words(
+            session=session, team=team, contact=contact, body=sms.body, now=now
+        )
     if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by:
-        staff = session.get(Staff, contact.acknowledged_by)
-        if staff is not None:
-            enqueue(
-                session=session,
-                team=team,
-                to_number=staff.phone,
-                body=texts.relay_to_staff(contact_id=contact.id, body=sms.body),
-                purpose=MessagePurpose.RELAY,
-                contact_id=contact.id,
-                staff_id=staff.id,
-                now=now,
-            )
         handover.client_waiting(contact=contact, team=team, now=now)
     session.add(contact)
     return "continued"
@@ -262,42 +315,3 @@ def raise_priority(*, session: Session, contact: Contact, team: Team, now: datet
         )
         if sooner < contact.next_escalation_at:
             contact.next_escalation_at = sooner
-
-
-def _carrier_keyword(
-    *, session: Session, team: Team, sms: InboundSms, word: str, now: datetime
-) -> str:
-    """STOP/START from a client or family number: honoured and on the timeline.
-    Calls still route; only SMS stops."""
-    opted_out = word == "opt_out"
-    set_opt_out(
-        session=session, team_id=team.id, number=sms.from_number, opted_out=opted_out, at=now
-    )
-    contact = contacts.open_contact_for(
-        session=session, team_id=team.id, from_number=sms.from_number
-    )
-    if contact is None:
-        # Keep the keyword on a timeline: a closed contact from this number, or a new resolved one.
-        contact = (
-            session.execute(
-                select(Contact)
-                .where(Contact.team_id == team.id, Contact.from_number == sms.from_number)
-                .order_by(Contact.created_at.desc())
-            )
-            .scalars()
-            .first()
-        )
-    if contact is not None:
-        event = ContactEvent(
-            contact_id=contact.id,
-            at=now,
-            kind=EventKind.OPT_OUT if opted_out else EventKind.OPT_IN,
-            idempotency_key=sms.message_sid,
-            data={},
-        )
-        if not contacts.insert_idempotent(session=session, event=event):
-            return "duplicate"
-    log.info(
-        "sms_keyword", team_id=team.id, keyword=word, contact_id=contact.id if contact else None
-    )
-    return word

@@ -70,18 +70,34 @@ def staff_open_contacts(*, session: Session, team_id: int, staff_id: int) -> lis
 def handle_staff_reply(
     *, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime, settings
 ) -> str:
-    word = keywords.keyword(sms.body)
-    if word == "opt_out":
+    word = keywords.keyword(sms.body, opt_out=settings.opt_out_set, opt_in=settings.opt_in_set)
+    if word == keywords.Keyword.OPT_OUT:
         return _staff_opt_out(
             session=session, team=team, staff=staff, sms=sms, now=now, settings=settings
         )
-    if word == "opt_in":
+    # An opt-in word changes something only for a blocked number; otherwise
+    # "Yes" is an answer to the client and is relayed like any text.
+    if word == keywords.Keyword.OPT_IN and (
+        staff.sms_opted_out or is_opted_out(session=session, team_id=team.id, number=staff.phone)
+    ):
         staff.sms_opted_out = False
         set_opt_out(session=session, team_id=team.id, number=staff.phone, opted_out=False, at=now)
         session.add(staff)
         return "staff_opt_in"
 
     reply = keywords.parse_staff_reply(sms.body)
+    if reply.bad_ref is not None:
+        # Cannot be a contact id: answered at once, without asking the database.
+        _reply(
+            session,
+            team,
+            staff,
+            _(staff.language, "No contact #{id} on this line. Text HELP for commands.").format(
+                id=reply.bad_ref
+            ),
+            now,
+        )
+        return "no_target"
     if reply.command == "WHO":
         _reply(session, team, staff, _who_is_on_call(session, team, staff, now), now)
         return "who"
@@ -93,7 +109,10 @@ def handle_staff_reply(
 
     contact, problem = _target(session, team, staff, reply.contact_id)
     if contact is None:
-        _help_rate_limited(session, team, staff, problem, now)
+        if reply.contact_id is not None:  # a wrong #id is answered every time
+            _reply(session, team, staff, problem, now)
+        else:
+            _help_rate_limited(session, team, staff, problem, now)
         return "no_target"
 
     return act_on_contact(
@@ -233,23 +252,32 @@ def _relay(
     if contact.channel == "sms" and not is_opted_out(
         session=session, team_id=team.id, number=contact.from_number
     ):
-        message = enqueue(
-            session=session,
-            team=team,
-            to_number=contact.from_number,
-            body=text,
-            purpose=MessagePurpose.RELAY,
-            contact_id=contact.id,
-            staff_id=staff.id,
-            now=now,
-        )
+        # Twilio refuses a body over 1,600 characters: a long reply goes in numbered parts.
+        message_ids = []
+        for part in texts.relay_to_client(body=text):
+            message = enqueue(
+                session=session,
+                team=team,
+                to_number=contact.from_number,
+                body=part,
+                purpose=MessagePurpose.RELAY,
+                contact_id=contact.id,
+                staff_id=staff.id,
+                now=now,
+            )
+            if message is not None:
+                message_ids.append(message.id)
         contacts.record_event(
             session=session,
             contact=contact,
             kind=EventKind.RELAYED,
             at=now,
             staff_id=staff.id,
-            data={"message_id": message.id, "body": text},
+            data={
+                "message_id": message_ids[0] if message_ids else None,
+                "message_ids": message_ids,
+                "body": text,
+            },
         )
         contacts.mark_responded(contact=contact, at=now)
     else:

@@ -12,6 +12,8 @@ contact's for a client, the staff member's own for staff.
 
 from __future__ import annotations
 
+import re
+
 from app.i18n import N_, SOURCE_LANGUAGE, _
 from app.teams.models import TEAM_TEXTS, Team
 
@@ -216,8 +218,72 @@ def break_glass_alert(lang: str, *, reader: str, record_type: str, record_id: in
     return text.format(name=name, id=record_id)
 
 
-def relay_to_staff(*, contact_id: int, body: str) -> str:
-    return f"#{contact_id}: {body}"
+# Twilio refuses a body longer than this (error 21617): longer relays go in parts.
+MAX_BODY = 1600
+
+
+def in_parts(body: str, head, limit: int = MAX_BODY) -> list[str]:
+    """`body` as one message `head(0, 1) + body` when it fits in `limit`
+    characters, else split on word boundaries into numbered parts, each
+    `head(i, n) + part` within `limit`, in order (the outbox sends a
+    contact's messages to one number one after another)."""
+    whole = head(0, 1) + body
+    if len(whole) <= limit:
+        return [whole]
+    tokens = re.findall(r"\S+\s*", body.strip())
+    count = 2
+    while True:
+        room = limit - len(head(count, count))
+        parts: list[str] = []
+        current = ""
+        for token in tokens:
+            while len(token.rstrip()) > room:  # a "word" longer than a part
+                if current:
+                    parts.append(current)
+                    current = ""
+                parts.append(token[:room])
+                token = token[room:]
+            if len(current) + len(token.rstrip()) > room:
+                parts.append(current)
+                current = ""
+            current += token
+        if current.strip():
+            parts.append(current)
+        parts = [p.rstrip() for p in parts if p.strip()]
+        if len(parts) <= count:
+            return [head(i + 1, len(parts)) + p for i, p in enumerate(parts)]
+        count = len(parts)
+
+
+def relay_to_staff(*, contact_id: int, body: str) -> list[str]:
+    """`#12: words`, or `#12 (1/3): words` … when it is too long for one message."""
+    return in_parts(
+        body, lambda i, n: f"#{contact_id}: " if n == 1 else f"#{contact_id} ({i}/{n}): "
+    )
+
+
+def relay_to_client(*, body: str) -> list[str]:
+    return in_parts(body, lambda i, n: "" if n == 1 else f"({i}/{n}) ")
+
+
+def opted_out_notice(*, contact_id: int, word: str, from_number: str) -> str:
+    return (
+        f'#{contact_id} texted "{word[:20]}": texts to them are now blocked by the carrier. '
+        f"Call them: {from_number}"
+    )
+
+
+def relay_not_delivered(*, contact_id: int, from_number: str) -> str:
+    return f"Not delivered to #{contact_id}: call them {from_number}"
+
+
+def no_such_contact(*, ref: str) -> str:
+    return f"No contact #{ref} on this line. Text HELP for commands."
+
+
+def held_contacts_handed_on(*, staff_name: str, contact_ids: list[int]) -> str:
+    refs = " ".join(f"#{i}" for i in contact_ids[:8])
+    return f"{_ascii_name(staff_name)[:40]} opted out of SMS: {refs} passed to the next level."
 
 
 def staff_help(lang: str) -> str:

@@ -1,0 +1,88 @@
+"""Who is in a contact's conversation, and the client's words sent to them.
+
+Every word a client sends reaches a human: before acknowledgement everyone
+paged at the current level, after it the holder. A contact nobody took
+(`unanswered`) goes to everyone it paged and the supervisors, who were told.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
+from app.messaging import texts
+from app.messaging.models import MessagePurpose
+from app.messaging.outbox import enqueue
+from app.teams.models import Staff, Team
+from app.teams.service import active_supervisors
+
+
+def humans_in_conversation(*, session: Session, contact: Contact) -> list[Staff]:
+    if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by:
+        holder = session.get(Staff, contact.acknowledged_by)
+        return [holder] if holder is not None else []
+    paged = select(ContactEvent.staff_id).where(
+        ContactEvent.contact_id == contact.id,
+        ContactEvent.kind == EventKind.NOTIFIED,
+        ContactEvent.staff_id.is_not(None),
+    )
+    if contact.status == ContactStatus.OPEN:
+        paged = paged.where(ContactEvent.level == contact.level)
+    ids = list(dict.fromkeys(session.execute(paged.order_by(ContactEvent.id)).scalars()))
+    people = [s for s in (session.get(Staff, i) for i in ids) if s is not None and s.active]
+    if contact.status == ContactStatus.UNANSWERED:
+        people += [
+            s
+            for s in active_supervisors(session=session, team_id=contact.team_id)
+            if s.id not in ids
+        ]
+    return people
+
+
+def send_to_conversation(
+    *, session: Session, team: Team, contact: Contact, bodies: list[str], now: datetime
+) -> int:
+    """Queue `bodies` (in order) to each human in the conversation; how many people."""
+    people = humans_in_conversation(session=session, contact=contact)
+    for person in people:
+        for body in bodies:
+            enqueue(
+                session=session,
+                team=team,
+                to_number=person.phone,
+                body=body,
+                purpose=MessagePurpose.RELAY,
+                contact_id=contact.id,
+                staff_id=person.id,
+                now=now,
+            )
+    return len(people)
+
+
+def relay_client_words(
+    *, session: Session, team: Team, contact: Contact, body: str, now: datetime
+) -> int:
+    """`#12: words` (in parts when long) to the humans in the conversation."""
+    return send_to_conversation(
+        session=session,
+        team=team,
+        contact=contact,
+        bodies=texts.relay_to_staff(contact_id=contact.id, body=body),
+        now=now,
+    )
+
+
+def tell_opted_out(
+    *, session: Session, team: Team, contact: Contact, word: str, now: datetime
+) -> int:
+    """The carrier now blocks texts to the client: the people who would text
+    them are told, with the number to call (voice never depends on SMS consent)."""
+    notice = texts.opted_out_notice(
+        contact_id=contact.id, word=word.strip(), from_number=contact.from_number
+    )
+    return send_to_conversation(
+        session=session, team=team, contact=contact, bodies=[notice], now=now
+    )
