@@ -53,6 +53,12 @@ class Invalid(AppError):
         super().__init__([{"loc": loc, "msg": message, "type": "value_error"}])
 
 
+class BadRequest(Invalid):
+    """400 for a field no sender could have meant (a webhook value Twilio never sends)."""
+
+    status_code = 400
+
+
 class ServiceUnavailable(AppError):
     status_code = 503
 

@@ -12,18 +12,30 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from app.errors import Invalid, ServiceUnavailable
+from app.errors import BadRequest, Invalid, ServiceUnavailable
 
 log = structlog.get_logger(__name__)
 
 XML = "application/xml"
 
 
+# Every value Twilio puts in a field we need fits this: SIDs are 34
+# characters, numbers and channel addresses far fewer, statuses a word.
+MAX_TWILIO_VALUE = 64
+
+
+def clean(value: object) -> str:
+    """Form text as the database can hold it: PostgreSQL text cannot contain NUL."""
+    return str(value or "").replace("\x00", "")
+
+
 def required(form, name: str) -> str:
-    value = form.get(name)
+    value = clean(form.get(name))
     if not value:
         raise Invalid(["body", name], "is required")
-    return str(value)
+    if len(value) > MAX_TWILIO_VALUE:
+        raise BadRequest(["body", name], f"longer than {MAX_TWILIO_VALUE} characters")
+    return value
 
 
 def unavailable(exc: Exception) -> ServiceUnavailable:

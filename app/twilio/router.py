@@ -22,7 +22,7 @@ from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMe
 from app.messaging.outbox import advance_status
 from app.ops.metrics import WEBHOOKS
 from app.teams.phones import e164_or_raw
-from app.twilio.http import XML, required, run_db, unavailable
+from app.twilio.http import XML, clean, required, run_db, unavailable
 from app.twilio.security import TwilioForm
 
 log = structlog.get_logger(__name__)
@@ -88,7 +88,7 @@ async def inbound_sms(request: Request, form: TwilioForm) -> Response:
         to_number,
         required(form, "From"),
         required(form, "MessageSid"),
-        str(form.get("Body") or ""),
+        clean(form.get("Body")),
     )
     outcome = await _record_sms_at_once(*args) or await run_db(_record_sms, *args)
     WEBHOOKS.labels("sms", outcome).inc()
@@ -134,7 +134,7 @@ async def message_status(request: Request, form: TwilioForm) -> Response:
         runtime,
         required(form, "MessageSid"),
         required(form, "MessageStatus").lower(),
-        form.get("ErrorCode") or None,
+        clean(form.get("ErrorCode"))[:20] or None,
     )
     WEBHOOKS.labels("status", outcome).inc()
     return Response(status_code=204, background=BackgroundTask(runtime.dispatcher.dispatch))

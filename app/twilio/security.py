@@ -23,6 +23,12 @@ async def verified_form(request: Request) -> FormData:
     settings = request.app.state.settings
     token = settings.twilio_auth_token
     signature = request.headers.get("X-Twilio-Signature")
+    # Twilio posts application/x-www-form-urlencoded, never multipart: a
+    # multipart body (or a file in it) is refused before anything parses it.
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        WEBHOOKS.labels(request.url.path, "bad_content_type").inc()
+        raise Forbidden("Twilio webhooks are form-encoded")
     form = await request.form()
     # No token configured means no webhook can be trusted: refuse, never skip.
     # All parameters, including ones Twilio adds without notice, are signed.

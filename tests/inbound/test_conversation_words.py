@@ -46,9 +46,7 @@ def test_a_clients_yes_reaches_the_holder_and_changes_no_consent(client, world, 
     assert not opted_out(session, world, world.client_phone)
 
 
-def test_a_clients_stop_is_recorded_and_the_holder_is_told_to_call(
-    client, world, session, twilio
-):
+def test_a_clients_stop_is_recorded_and_the_holder_is_told_to_call(client, world, session, twilio):
     contact = acknowledged_by_case_manager(client, world, session)
     text_in(client, world, world.client_phone, "Stop")
     assert opted_out(session, world, world.client_phone)
