@@ -306,6 +306,19 @@ def _who(session: Session, contact: Contact, lang: str) -> str:
     )
 
 
+def _client_words(session: Session, contact: Contact, team: Team) -> str:
+    """What the client has texted so far, oldest first (the notification keeps
+    what fits): the people paged see the words before they answer."""
+    if contact.channel != Channel.SMS or not team.notify_include_text:
+        return ""
+    bodies = session.execute(
+        select(ContactEvent.data)
+        .where(ContactEvent.contact_id == contact.id, ContactEvent.kind == EventKind.RECEIVED)
+        .order_by(ContactEvent.id)
+    ).scalars()
+    return " / ".join(str((data or {}).get("body") or "") for data in bodies).strip(" /")
+
+
 def _plan_url(
     session: Session, contact: Contact, staff_id: int, now: datetime, settings
 ) -> str | None:
@@ -347,6 +360,7 @@ def notify_level(
     # Set before the messages are queued, so the one flush that writes them
     # writes the contact's new level and deadline with them (one UPDATE).
     contact.next_escalation_at = level_deadline(level, now)
+    words = _client_words(session, contact, team)
     reached = 0
     for staff_id in (*level.staff_ids, *level.copy_staff_ids):
         staff = session.get(Staff, staff_id)
@@ -373,6 +387,8 @@ def notify_level(
             channel=contact.channel,
             high_priority=contact.priority == "high",
         )
+        if words:
+            body = texts.with_words(body, words)
         message = enqueue(
             session=session,
             team=team,
@@ -576,11 +592,16 @@ def realert_unanswered(*, session: Session, contact: Contact, team: Team, now: d
 
 def on_message_failed(session: Session, message: OutboundMessage, now: datetime, settings) -> None:
     """A staff notification that Twilio could not deliver escalates at once
-    when nobody else at that level can still receive theirs."""
-    if message.purpose != "notify" or message.contact_id is None:
+    when nobody else at that level can still receive theirs; so does a
+    client's words relayed to staff. A staff member's words that did not
+    reach the client are never silent: they are told to call."""
+    if message.purpose not in ("notify", "relay") or message.contact_id is None:
         return
     contact = contacts.lock_contact(session=session, contact_id=message.contact_id)
     if contact is None:
+        return
+    if message.purpose == MessagePurpose.RELAY:
+        _relay_failed(session, contact, message, now, settings)
         return
     contacts.record_event(
         session=session,
@@ -613,6 +634,61 @@ def on_message_failed(session: Session, message: OutboundMessage, now: datetime,
         reason="delivery_failed",
         settings=settings,
     )
+
+
+def _relay_failed(
+    session: Session, contact: Contact, message: OutboundMessage, now: datetime, settings
+) -> None:
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.DELIVERY_FAILED,
+        at=now,
+        staff_id=message.staff_id,
+        level=message.level,
+        data={"message_id": message.id, "error_code": message.error_code, "relay": True},
+    )
+    team = session.get(Team, contact.team_id)
+    staff = session.get(Staff, message.staff_id) if message.staff_id else None
+    if message.to_number == contact.from_number:
+        if staff is not None:
+            enqueue(
+                session=session,
+                team=team,
+                to_number=staff.phone,
+                body=texts.relay_not_delivered(
+                    contact_id=contact.id, from_number=contact.from_number
+                ),
+                purpose=MessagePurpose.COMMAND_REPLY,
+                contact_id=contact.id,
+                staff_id=staff.id,
+                now=now,
+            )
+        return
+    # The client's words did not reach the person who holds (or was paged
+    # for) the contact: like a failed notification, the next level now.
+    if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by == message.staff_id:
+        contact.status = ContactStatus.OPEN
+        contact.acknowledged_by = None
+        contact.acknowledged_at = None
+        contacts.record_event(
+            session=session,
+            contact=contact,
+            kind=EventKind.PASSED,
+            at=now,
+            staff_id=message.staff_id,
+            level=contact.level,
+            data={"reason": "relay_failed"},
+        )
+    if contact.status == ContactStatus.OPEN:
+        advance(
+            session=session,
+            contact=contact,
+            team=team,
+            now=now,
+            reason="delivery_failed",
+            settings=settings,
+        )
 
 
 # ---------------------------------------------------------------- the tick

@@ -117,6 +117,37 @@ def staff_notification(
     return short[:SEGMENT_GSM7]
 
 
+# Two concatenated segments: each carries 153 GSM-7 septets or 67 UCS-2 units.
+TWO_SEGMENTS_GSM7 = 306
+TWO_SEGMENTS_UCS2 = 134
+
+
+def with_words(notification: str, words: str) -> str:
+    """The notification followed by the client's words, cut to what fits two
+    segments together (the words' encoding decides the segment size)."""
+    words = " ".join(words.split())
+    if not words:
+        return notification
+    if not is_gsm7(words):
+        body = _cut(notification, words, TWO_SEGMENTS_UCS2)
+        if body is not None:
+            return body
+        # Too little room in UCS-2: the words' non-GSM characters shown as "?".
+        words = "".join(ch if is_gsm7(ch) else "?" for ch in words)
+    return _cut(notification, words, TWO_SEGMENTS_GSM7) or notification
+
+
+def _cut(notification: str, words: str, limit: int) -> str | None:
+    whole = f'{notification} Said: "{words}"'
+    if sms_length(whole)[0] <= limit:
+        return whole
+    for end in range(len(words), 0, -1):
+        body = f'{notification} Said: "{words[:end].rstrip()}..."'
+        if sms_length(body)[0] <= limit:
+            return body if end >= 20 else None
+    return None
+
+
 def fallback_text(template: str, fallback_number: str) -> str:
     return template.replace("{fallback_number}", fallback_number)
 

@@ -97,6 +97,8 @@ class Team(SQLModel, table=True):
     reply_timeout_seconds: int = 600
     # How often supervisors are alerted again about an unanswered contact.
     unanswered_repeat_seconds: int = 900
+    # A level's first notification carries the client's words so far (else only the link).
+    notify_include_text: bool = True
     auto_reply_text: str = Field(default=DEFAULT_AUTO_REPLY, max_length=640)
     fallback_text: str = Field(default=DEFAULT_FALLBACK_TEXT, max_length=640)
     voice_greeting: str = Field(default=DEFAULT_VOICE_GREETING, max_length=640)

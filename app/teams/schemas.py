@@ -25,6 +25,7 @@ class TeamCreate(Strict):
     dial_timeout_seconds: int = Field(default=20, ge=5, le=60)
     reply_timeout_seconds: int = Field(default=600, ge=120, le=3600)
     unanswered_repeat_seconds: int = Field(default=900, ge=60, le=86400)
+    notify_include_text: bool = True
     auto_reply_text: str | None = Field(default=None, max_length=640)
     fallback_text: str | None = Field(default=None, max_length=640)
     voice_greeting: str | None = Field(default=None, max_length=640)
@@ -62,6 +63,11 @@ class TeamUpdate(Strict):
         le=86400,
         description="how often supervisors are alerted again about an unanswered contact",
     )
+    notify_include_text: bool | None = Field(
+        default=None,
+        description="a level's first notification carries the client's first words "
+        "(up to two SMS segments); false: only the link",
+    )
     auto_reply_text: str | None = Field(default=None, max_length=640)
     fallback_text: str | None = Field(default=None, max_length=640)
     voice_greeting: str | None = Field(default=None, max_length=640)
@@ -97,6 +103,7 @@ class TeamPublic(BaseModel):
     dial_timeout_seconds: int
     reply_timeout_seconds: int
     unanswered_repeat_seconds: int
+    notify_include_text: bool
     auto_reply_text: str
     fallback_text: str
     voice_greeting: str

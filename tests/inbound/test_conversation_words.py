@@ -132,3 +132,43 @@ def test_an_impossible_contact_reference_is_answered_at_once_and_holds_nothing_u
     session.expire_all()
     outcomes = session.execute(select(InboxMessage.outcome)).scalars().all()
     assert "failed" not in outcomes and None not in outcomes
+
+
+def test_each_levels_first_notification_carries_the_words_in_two_segments(
+    client, world, session, twilio, clock
+):
+    from app.messaging.texts import sms_length
+    from tests.world import tick
+
+    long_words = "I can't sleep and I keep thinking about the pills " * 8
+    text_in(client, world, world.client_phone, long_words)
+    text_in(client, world, world.client_phone, "HELP")
+    [first] = twilio.to(world.case_manager.phone)[:1]
+    assert 'Said: "I can' in first.body and first.body.endswith('..."')
+    assert 300 <= sms_length(first.body)[0] <= 306  # as much as two segments hold
+    clock.advance(seconds=301)
+    tick(client.app)
+    [level2] = twilio.to(world.backup_cm.phone)
+    assert 'Said: "I can' in level2.body and sms_length(level2.body)[0] <= 306
+    # HELP from the client: the help suffix as before, and the word shown to staff.
+    assert twilio.to(world.case_manager.phone)[-1].body.endswith(": HELP")
+
+
+def test_a_team_may_send_only_the_link(client, world, session, twilio):
+    from tests.conftest import auth
+
+    response = client.patch(
+        f"/v1/teams/{world.team.id}",
+        json={"notify_include_text": False},
+        headers=auth(world.supervisor_key),
+    )
+    assert response.status_code == 200 and response.json()["notify_include_text"] is False
+    text_in(client, world, world.client_phone, "I am not doing well tonight")
+    [note] = twilio.to(world.case_manager.phone)
+    assert "not doing well" not in note.body and "/plan/" in note.body
+
+
+def test_help_opening_a_contact_is_shown_to_staff(client, world, session, twilio):
+    text_in(client, world, world.client_phone, "HELP")
+    assert twilio.to(world.client_phone)[0].body.endswith("Reply STOP to stop texts.")
+    assert twilio.to(world.case_manager.phone)[0].body.endswith('Said: "HELP"')

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from app.contacts.models import Contact, ContactEvent
-from app.messaging.texts import fits_one_segment
+from app.messaging.texts import sms_length
 from tests.conftest import PUBLIC_BASE_URL, auth
 from tests.twilio_signing import signature
 from tests.world import text_in, tick
@@ -74,13 +74,13 @@ def test_client_text_opens_contact_auto_replies_and_notifies_assigned_case_manag
     assert "911" in reply.body and "988" in reply.body
     assert reply.status_callback == f"{PUBLIC_BASE_URL}/twilio/status"
 
-    # Level 1: the assigned case manager (in office hours), one segment, minimum necessary.
+    # Level 1: the assigned case manager (in office hours), with the client's words.
     [note] = twilio.to(world.case_manager.phone)
     assert note.from_ == world.team.crisis_line_number
     assert f"#{contact.id}" in note.body and "Sam" in note.body and world.client_phone in note.body
     assert f"{PUBLIC_BASE_URL}/plan/" in note.body
-    assert "not doing well" not in note.body
-    assert fits_one_segment(note.body)
+    assert note.body.endswith('Said: "I am not doing well tonight"')
+    assert sms_length(note.body)[0] <= 306
     assert twilio.to(world.backup_cm.phone) == [] and twilio.to(world.oncall.phone) == []
     kinds = [
         e.kind
