@@ -1,7 +1,7 @@
 """team setting notify_include_text: a level's first notification carries the client's words
 
 Revision ID: 0021a
-Revises: 0022a
+Revises: 0026a
 Create Date: 2026-12-03 09:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021a"
-down_revision: str | None = "0022a"
+down_revision: str | None = "0026a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -19,9 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("team", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "notify_include_text", sa.Boolean(), nullable=False, server_default=sa.true()
-            )
+            sa.Column("notify_include_text", sa.Boolean(), nullable=False, server_default=sa.true())
         )
 
 
