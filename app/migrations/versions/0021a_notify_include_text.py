@@ -1,7 +1,7 @@
 """team setting notify_include_text: a level's first notification carries the client's words
 
 Revision ID: 0021a
-Revises: 0025a
+Revises: 0024b
 Create Date: 2026-12-03 09:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021a"
-down_revision: str | None = "0025a"
+down_revision: str | None = "0024b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
