@@ -6,12 +6,19 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlmodel import Session
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
-from app.auth.models import ApiKey, AuditLog
-from app.auth.service import Principal, audit, create_key, list_keys, revoke_key
+from app.auth.models import ApiKey
+from app.auth.service import (
+    Principal,
+    audit,
+    audit_entries,
+    audit_team_of,
+    create_key,
+    list_keys,
+    revoke_key,
+)
 from app.datetimes import Instant
 from app.errors import Forbidden, Invalid, NotFound
 from app.paging import Limit, Offset, page
@@ -186,24 +193,12 @@ def read_audit(
 ) -> list[AuditEntry]:
     """Who did what to which record, newest first. Supervisors see their own team."""
     require_role(principal, "supervisor")
-    if not principal.is_admin:
-        if team_id is not None and team_id != principal.team_id:
-            raise NotFound("team not found")
-        team_id = principal.team_id
+    team_id = audit_team_of(principal, team_id)
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:
             raise Invalid(["query", name], "must include a UTC offset")
-    query = select(AuditLog)
-    if team_id is not None:
-        query = query.where(AuditLog.team_id == team_id)
-    if start is not None:
-        query = query.where(AuditLog.at >= start)
-    if end is not None:
-        query = query.where(AuditLog.at < end)
-    rows = list(
-        session.execute(
-            query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset(offset).limit(limit + 1)
-        ).scalars()
+    rows = audit_entries(
+        session=session, team_id=team_id, start=start, end=end, limit=limit + 1, offset=offset
     )
     return [
         AuditEntry.model_validate(r, from_attributes=True)

@@ -12,7 +12,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from app.auth.models import ROLES, ApiKey, AuditLog
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 from app.teams.models import Staff
 
 KEY_PREFIX = "cr_"
@@ -179,3 +179,34 @@ def key_in_force(*, session: Session, api_key: ApiKey, now: datetime) -> bool:
     or its staff member is deactivated)."""
     staff = session.get(Staff, api_key.staff_id) if api_key.staff_id is not None else None
     return _works(api_key, staff.active if staff else None, now)
+
+
+def audit_team_of(principal: Principal, team_id: int | None) -> int | None:
+    """Which team's audit log a reader sees: a supervisor only their own
+    (another team answers 404), an admin any team or all (None)."""
+    if principal.is_admin:
+        return team_id
+    if team_id is not None and team_id != principal.team_id:
+        raise NotFound("team not found")
+    return principal.team_id
+
+
+def audit_entries(
+    *,
+    session: Session,
+    team_id: int | None,
+    start=None,
+    end=None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[AuditLog]:
+    """Who did what to which record, newest first."""
+    query = select(AuditLog)
+    if team_id is not None:
+        query = query.where(AuditLog.team_id == team_id)
+    if start is not None:
+        query = query.where(AuditLog.at >= start)
+    if end is not None:
+        query = query.where(AuditLog.at < end)
+    query = query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset(offset).limit(limit)
+    return list(session.exec(query).all())

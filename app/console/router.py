@@ -13,8 +13,11 @@ from app.auth.service import find_key
 from app.auth.sessions import revoke_session, start_session
 from app.auth.sign_in import CodeRefused, TooManyRequests, check_code, request_code
 from app.console import web
+from app.console.audit_page import router as audit_router
 from app.console.board import board
 from app.console.contact_page import router as contact_router
+from app.console.oncall_page import router as oncall_router
+from app.console.review_page import router as review_router
 from app.console.web import (
     ConsolePoller,
     ConsoleUser,
@@ -199,6 +202,9 @@ def install(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=web.STATIC_DIR), name="console-static")
     app.include_router(router)
     app.include_router(contact_router)
+    app.include_router(review_router)
+    app.include_router(audit_router)
+    app.include_router(oncall_router)
     app.add_middleware(web.ConsoleHeaders)
 
     @app.exception_handler(SignInRequired)

@@ -71,6 +71,9 @@ def _local(value: datetime | None, zone: str | None = None, fmt: str = "%a %d %b
 # A page still checks its own roles; this only hides links that would 403.
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/console", "Board", ("supervisor", "case_manager")),
+    ("/console/oncall", "On call", ("supervisor", "case_manager")),
+    ("/console/review", "Review", ("supervisor",)),
+    ("/console/audit", "Audit", ("supervisor",)),
 ]
 
 

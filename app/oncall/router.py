@@ -274,23 +274,14 @@ def create_override(
 ) -> OverrideOut:
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
-    if body.end <= body.start:
-        raise Invalid(["body", "end"], "must be after start")
-    staff = session.get(Staff, body.staff_id)
-    if staff is None or staff.team_id != rota.team_id or not staff.active:
-        raise Invalid(["body", "staff_id"], "is not an active member of this rota's team")
-    override = RotaOverride(
-        rota_id=rota.id, staff_id=body.staff_id, start=body.start, end=body.end, reason=body.reason
-    )
-    session.add(override)
-    session.flush()
-    audit(
+    override = service.add_override(
         session=session,
         principal=principal,
-        action="rota_override.create",
-        record_type="rota_override",
-        record_id=override.id,
-        team_id=rota.team_id,
+        rota=rota,
+        staff_id=body.staff_id,
+        start=body.start,
+        end=body.end,
+        reason=body.reason,
     )
     session.commit()
     return OverrideOut.model_validate(override, from_attributes=True)

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 import rotas
+from app.auth.service import Principal, audit
 from app.datetimes import MAX_YEAR, MIN_YEAR
 from app.errors import Invalid
 from app.oncall.models import Rota, RotaOverride
@@ -268,3 +269,37 @@ def delete_rota(*, session: Session, rota: Rota) -> None:
     session.execute(delete(RotaOverride).where(RotaOverride.rota_id == rota.id))
     session.delete(rota)
     session.flush()
+
+
+def add_override(
+    *,
+    session: Session,
+    principal: Principal,
+    rota: Rota,
+    staff_id: int,
+    start: datetime,
+    end: datetime,
+    reason: str | None,
+) -> RotaOverride:
+    """Someone covers `rota` over [start, end) (checked and audited); the
+    caller commits."""
+    for name, value in (("start", start), ("end", end)):
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise Invalid(["body", name], f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    if end <= start:
+        raise Invalid(["body", "end"], "must be after start")
+    staff = session.get(Staff, staff_id)
+    if staff is None or staff.team_id != rota.team_id or not staff.active:
+        raise Invalid(["body", "staff_id"], "is not an active member of this rota's team")
+    override = RotaOverride(rota_id=rota.id, staff_id=staff_id, start=start, end=end, reason=reason)
+    session.add(override)
+    session.flush()
+    audit(
+        session=session,
+        principal=principal,
+        action="rota_override.create",
+        record_type="rota_override",
+        record_id=override.id,
+        team_id=rota.team_id,
+    )
+    return override

@@ -66,17 +66,12 @@ def review_contact(
     """A supervisor has looked at this contact in the morning review."""
     require_role(principal, "supervisor")
     contact = load_contact(session, principal, contact_id)
-    contact.reviewed_at = request.app.state.runtime.now()
-    contact.reviewed_by = principal.actor
-    contact.review_note = body.note
-    session.add(contact)
-    audit(
+    service.mark_reviewed(
         session=session,
         principal=principal,
-        action="contact.review",
-        record_type="contact",
-        record_id=contact.id,
-        team_id=contact.team_id,
+        contact=contact,
+        note=body.note,
+        now=request.app.state.runtime.now(),
     )
     session.commit()
     return ContactPublic.model_validate(contact, from_attributes=True)

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.auth.service import Principal, audit
 from app.clients.models import Client, ClientEvent
 from app.contacts import service as contacts
 from app.contacts.derived import is_after_hours
@@ -227,3 +228,22 @@ def review_queue(*, session: Session, team: Team, now: datetime, limit: int = 20
     ).scalars()
     rows = {c.id: c for c in [*unreviewed, *follow_ups]}
     return sorted(rows.values(), key=lambda c: review_order(c, team.timezone, now))
+
+
+def mark_reviewed(
+    *, session: Session, principal: Principal, contact: Contact, note: str | None, now: datetime
+) -> Contact:
+    """A supervisor has looked at this contact in the morning review (audited)."""
+    contact.reviewed_at = now
+    contact.reviewed_by = principal.actor
+    contact.review_note = note
+    session.add(contact)
+    audit(
+        session=session,
+        principal=principal,
+        action="contact.review",
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+    )
+    return contact
