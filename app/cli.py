@@ -405,6 +405,35 @@ def simulate_call(
     _simulate("/twilio/voice", call_params(from_number, to_number), url)
 
 
+@simulate_cli.command("page")
+def simulate_page(
+    press: str = typer.Option(..., help="what the paged person presses: 1, 2 or none"),
+    message: int | None = typer.Option(
+        None, help="the page call's outbox id (default: the newest page call)"
+    ),
+    url: str | None = typer.Option(None, help="server base URL (default PUBLIC_BASE_URL)"),
+) -> None:
+    """Answer a page call as Twilio would: pick up, press, hang up; print each answer."""
+    from app.simulate import latest_page_call, page_call_steps
+
+    if press not in ("1", "2", "none"):
+        typer.secho("--press must be 1, 2 or none", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    call = latest_page_call(_database(settings), message)
+    if call is None:
+        typer.secho(
+            "no page call in the outbox yet: text the line and wait for a call rule "
+            "(by default a minute after the text)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
+    typer.echo(f"page call outbox #{call.id} to {call.to_number}")
+    for path, params in page_call_steps(call.body, press):
+        _simulate(path, params, url)
+
+
 _register_data_commands()
 _register_console_commands()
 _register_key_commands()

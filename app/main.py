@@ -27,6 +27,7 @@ from app.reports.router import router as reports_router
 from app.runtime import build_runtime
 from app.settings import Settings, get_settings
 from app.teams.router import router as teams_router
+from app.twilio.page import router as page_router
 from app.twilio.router import router as twilio_router
 from app.twilio.voice import router as voice_router
 
@@ -79,6 +80,7 @@ def create_app(
     for router in (
         twilio_router,
         voice_router,
+        page_router,
         ops_router,
         auth_router,
         teams_router,

@@ -94,6 +94,7 @@ def build_runtime(
         db=db,
         sender=sender,
         status_callback_url=f"{settings.public_base_url}/twilio/status",
+        call_status_callback_url=f"{settings.public_base_url}/twilio/voice/page-status",
         clock=lambda: runtime_ref["runtime"].now(),
         on_failure=on_failure,
         concurrency=settings.twilio_send_concurrency,

@@ -102,3 +102,35 @@ def last_outbox_id(db) -> int:
 
     with db.session() as session:
         return session.execute(select(func.max(OutboundMessage.id))).scalar() or 0
+
+
+def latest_page_call(db, message_id: int | None = None) -> OutboundMessage | None:
+    """The page call to answer: the given outbox row, or the newest one."""
+    with db.session() as session:
+        query = select(OutboundMessage).where(OutboundMessage.purpose == "page_call")
+        if message_id is not None:
+            query = query.where(OutboundMessage.id == message_id)
+        return session.execute(query.order_by(OutboundMessage.id.desc())).scalars().first()
+
+
+def page_call_steps(url: str, press: str) -> list[tuple[str, dict]]:
+    """What Twilio posts for a page call answered and `press`ed ("1", "2" or
+    "none": picked up, nothing pressed, as a voicemail greeting would)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    page = f"{parts.path}?{parts.query}"
+    sid = "CA" + uuid.uuid4().hex
+    common = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "Direction": "outbound-api"}
+    digits = "" if press == "none" else press
+    return [
+        (page, {**common, "CallStatus": "in-progress"}),
+        (
+            page.replace("/twilio/voice/page?", "/twilio/voice/page-result?"),
+            {**common, "CallStatus": "in-progress", "Digits": digits},
+        ),
+        (
+            page.replace("/twilio/voice/page?", "/twilio/voice/page-status?"),
+            {**common, "CallStatus": "completed", "CallDuration": "15"},
+        ),
+    ]

@@ -122,8 +122,11 @@ class TwilioStandIn:
                 arrived = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                if not self.path.endswith("/Messages.json"):
+                is_call = self.path.endswith("/Calls.json")  # a page call (its TwiML URL as body)
+                if not (is_call or self.path.endswith("/Messages.json")):
                     return self._answer(404, {"code": 20404, "message": "not found", "status": 404})
+                if is_call:
+                    form["Body"] = form.get("Url", "")
                 if arrived < stand_in.fail_until:
                     stand_in._record(arrived, form, "", 500)
                     return self._answer(
@@ -134,7 +137,7 @@ class TwilioStandIn:
                     time.sleep(stand_in.hang_seconds)  # past the sender's timeout
                     self.close_connection = True
                     return
-                sid = f"SM{next(stand_in._sids):032d}"
+                sid = f"{'CA' if is_call else 'SM'}{next(stand_in._sids):032d}"
                 stand_in._record(arrived, form, sid, 201)
                 if stand_in.answer_seconds:
                     time.sleep(stand_in.answer_seconds)

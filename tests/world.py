@@ -21,6 +21,7 @@ from tests.factories import make_client, make_key, make_staff, make_team
 from tests.twilio_signing import post_signed
 
 MESSAGES_URL = f"{TWILIO_API}/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+CALLS_URL = f"{TWILIO_API}/2010-04-01/Accounts/{TWILIO_SID}/Calls.json"
 # A Wednesday, 14:00 in New York: inside office hours.
 OFFICE_HOURS = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 ALL_WEEK_OFFICE = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}]
@@ -48,8 +49,21 @@ class Sent:
 
 
 @dataclass
+class Call:
+    """An outbound call as Twilio's Calls API received it."""
+
+    to: str
+    from_: str
+    url: str
+    status_callback: str
+    timeout: str
+    sid: str
+
+
+@dataclass
 class TwilioStub:
     sent: list[Sent] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
     fail_next: list[httpx.Response] = field(default_factory=list)
     # Called with each new message before Twilio's answer reaches us (a status
     # callback that overtakes our write of the SID).
@@ -57,6 +71,9 @@ class TwilioStub:
 
     def to(self, number: str) -> list[Sent]:
         return [m for m in self.sent if m.to == number]
+
+    def calls_to(self, number: str) -> list[Call]:
+        return [c for c in self.calls if c.to == number]
 
 
 @pytest.fixture
@@ -92,8 +109,37 @@ def twilio():
             },
         )
 
+    call_sids = itertools.count(1)
+
+    def create_call(request: httpx.Request) -> httpx.Response:
+        if stub.fail_next:
+            return stub.fail_next.pop(0)
+        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        sid = f"CA{next(call_sids):032d}"
+        stub.calls.append(
+            Call(
+                to=form["To"],
+                from_=form["From"],
+                url=form["Url"],
+                status_callback=form.get("StatusCallback", ""),
+                timeout=form.get("Timeout", ""),
+                sid=sid,
+            )
+        )
+        return httpx.Response(
+            201,
+            json={
+                "sid": sid,
+                "status": "queued",
+                "to": form["To"],
+                "from": form["From"],
+                "account_sid": TWILIO_SID,
+            },
+        )
+
     with respx.mock(assert_all_called=False) as mock:
         mock.post(MESSAGES_URL).mock(side_effect=create_message)
+        mock.post(CALLS_URL).mock(side_effect=create_call)
         yield stub
 
 

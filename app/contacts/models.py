@@ -67,6 +67,13 @@ class EventKind(StrEnum):
     LANGUAGE_CHANGED = "language_changed"
     LANGUAGE_OFFERED = "language_offered"
     LANGUAGE_CHOSEN = "language_chosen"
+    # A person's notification rules (app.escalation.paging): a level's call,
+    # the supervisors' unanswered alert, and the legs of a page call.
+    CALLED = "called"
+    ALERTED = "alerted"
+    PAGE_CALL_ANSWERED = "page_call_answered"
+    PAGE_CALL_PRESSED = "page_call_pressed"
+    PAGE_CALL_ENDED = "page_call_ended"
 
 
 CONTACT_STATUSES = tuple(ContactStatus)

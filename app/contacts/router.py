@@ -25,6 +25,7 @@ from app.contacts.schemas import (
 )
 from app.datetimes import Instant
 from app.errors import Invalid, NotFound
+from app.escalation import paging
 from app.paging import Offset
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
@@ -105,6 +106,7 @@ def _detail(session, principal, contact: Contact, via: str) -> ContactDetail:
     return ContactDetail(
         **present(session=session, rows=[contact])[0].model_dump(),
         events=[EventPublic.model_validate(e, from_attributes=True) for e in events],
+        pages=paging.report(session=session, contact=contact),
     )
 
 

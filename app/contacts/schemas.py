@@ -59,8 +59,29 @@ class ContactPublic(BaseModel):
     updated_at: datetime
 
 
+class PageRulePublic(BaseModel):
+    channel: str  # sms | call
+    after_seconds: int
+    fired: bool
+    fired_at: datetime | None
+    # waiting, stopped, opted out; an SMS's delivery status; a call's:
+    # pressed 1, pressed 2 (passed), answered without 1, busy, no-answer, failed, not needed
+    outcome: str
+
+
+class PagedPersonPublic(BaseModel):
+    """One person paged for the contact at one level: their rules and what happened."""
+
+    staff_id: int
+    name: str | None
+    level: int
+    purpose: str  # notify (a level) | alert (nobody answered)
+    rules: list[PageRulePublic]
+
+
 class ContactDetail(ContactPublic):
     events: list[EventPublic]
+    pages: list[PagedPersonPublic] = []
 
 
 class ContactPage(BaseModel):

@@ -37,7 +37,13 @@ from app.routing import (
     plan_to_json,
 )
 from app.teams.models import Staff, Team
-from app.teams.service import has_call_rule, leave_now, team_staff, unreachable_reason
+from app.teams.service import (
+    active_supervisors,
+    has_call_rule,
+    leave_now,
+    team_staff,
+    unreachable_reason,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -336,6 +342,47 @@ def _plan_url(
     )
 
 
+def staff_sms(
+    *,
+    session: Session,
+    contact: Contact,
+    staff_id: int,
+    level: int,
+    purpose: str,
+    now: datetime,
+    settings,
+) -> str:
+    """The SMS that pages a person: a level's notification, or the supervisors'
+    alert that nobody answered."""
+    lang = session.get(Staff, staff_id).language
+    if purpose == MessagePurpose.ALERT:
+        return texts.unanswered_alert(
+            contact_id=contact.id, from_number=contact.from_number, lang=lang
+        )
+    step = plan_from_json(contact.plan)[level - 1]
+    body = texts.staff_notification(
+        contact_id=contact.id,
+        level=level,
+        label=step.label,
+        who=_who(session, contact, lang),
+        lang=lang,
+        client_language=contact.language,
+        from_number=contact.from_number,
+        plan_url=_plan_url(session, contact, staff_id, now, settings),
+        channel=contact.channel,
+        high_priority=contact.priority == "high",
+    )
+    words = _client_words(session, contact, session.get(Team, contact.team_id))
+    return texts.with_words(body, words) if words else body
+
+
+def plan_link(
+    session: Session, contact: Contact, staff_id: int, now: datetime, settings
+) -> str | None:
+    """The short-lived link a paged person opens (None for an unknown caller)."""
+    return _plan_url(session, contact, staff_id, now, settings)
+
+
 def notify_level(
     *, session: Session, contact: Contact, team: Team, number: int, now: datetime, settings
 ) -> None:
@@ -343,7 +390,9 @@ def notify_level(
     level: Level = levels[number - 1]
     contact.level = number
     if level.kind == "fallback":
-        finish_unanswered(session=session, contact=contact, team=team, level=level, now=now)
+        finish_unanswered(
+            session=session, contact=contact, team=team, level=level, now=now, settings=settings
+        )
         return
     # Asked now, not when the plan was made: people opt out, go on leave or
     # are deactivated while a contact waits at an earlier level.
@@ -360,10 +409,10 @@ def notify_level(
     # Set before the messages are queued, so the one flush that writes them
     # writes the contact's new level and deadline with them (one UPDATE).
     contact.next_escalation_at = level_deadline(level, now)
-    words = _client_words(session, contact, team)
+    from app.escalation import paging
+
     reached = 0
-    for staff_id in (*level.staff_ids, *level.copy_staff_ids):
-        staff = session.get(Staff, staff_id)
+    for staff_id in level.staff_ids:
         if staff_id in unreachable:
             contacts.record_event(
                 session=session,
@@ -375,25 +424,37 @@ def notify_level(
                 data={"label": level.label, "copy": False, "reason": unreachable[staff_id]},
             )
             continue
-        body = texts.staff_notification(
-            contact_id=contact.id,
+        # Their notification rules: what is due now goes now, the rest waits for the tick.
+        if paging.page_person(
+            session=session,
+            contact=contact,
+            team=team,
+            staff=session.get(Staff, staff_id),
             level=number,
+            purpose=paging.NOTIFY,
+            now=now,
+            settings=settings,
             label=level.label,
-            who=_who(session, contact, staff.language),
-            lang=staff.language,
-            client_language=contact.language,
-            from_number=contact.from_number,
-            plan_url=_plan_url(session, contact, staff_id, now, settings),
-            channel=contact.channel,
-            high_priority=contact.priority == "high",
-        )
-        if words:
-            body = texts.with_words(body, words)
+        ):
+            reached += 1
+        else:
+            unreachable[staff_id] = "opted_out"
+    # Copies (supervisors told at level 1) are texts only: they are not asked to answer.
+    for staff_id in level.copy_staff_ids:
+        staff = session.get(Staff, staff_id)
         message = enqueue(
             session=session,
             team=team,
             to_number=staff.phone,
-            body=body,
+            body=staff_sms(
+                session=session,
+                contact=contact,
+                staff_id=staff_id,
+                level=number,
+                purpose=MessagePurpose.NOTIFY,
+                now=now,
+                settings=settings,
+            ),
             purpose=MessagePurpose.NOTIFY,
             contact_id=contact.id,
             staff_id=staff_id,
@@ -409,14 +470,10 @@ def notify_level(
             level=number,
             data={
                 "label": level.label,
-                "copy": staff_id in level.copy_staff_ids,
+                "copy": True,
                 **({"message_id": message.id} if message else {"reason": "opted_out"}),
             },
         )
-        if message is None and staff_id in level.staff_ids:
-            unreachable[staff_id] = "opted_out"
-        elif staff_id in level.staff_ids:
-            reached += 1
     session.add(contact)
     if not reached:
         # Nobody on this level can be reached: waiting out its timeout would
@@ -473,7 +530,7 @@ def advance(
 
 
 def finish_unanswered(
-    *, session: Session, contact: Contact, team: Team, level: Level, now: datetime
+    *, session: Session, contact: Contact, team: Team, level: Level, now: datetime, settings
 ) -> None:
     """End of the plan: tell the sender how to reach the external fallback,
     alert the supervisors, and mark the contact unanswered (rare, and visible)."""
@@ -497,16 +554,21 @@ def finish_unanswered(
         level=level.number,
         data={"number": team.fallback_number, "sender_told": told is not None},
     )
-    alert_supervisors(
-        session=session,
-        team=team,
-        body=lambda lang: texts.unanswered_alert(
-            contact_id=contact.id, from_number=contact.from_number, lang=lang
-        ),
-        now=now,
-        contact_id=contact.id,
-        level=level.number,
-    )
+    from app.escalation import paging
+
+    # Every active supervisor, by their notification rules (a call wakes one
+    # who opted out of texts).
+    for supervisor in active_supervisors(session=session, team_id=team.id):
+        paging.page_person(
+            session=session,
+            contact=contact,
+            team=team,
+            staff=supervisor,
+            level=level.number,
+            purpose=paging.ALERT,
+            now=now,
+            settings=settings,
+        )
     contact.status = ContactStatus.UNANSWERED
     # An unanswered contact keeps calling: the tick alerts the supervisors
     # again at this time, until someone takes or resolves it.
@@ -698,7 +760,11 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
     """Advance every contact whose deadline has passed. Rows are claimed with
     FOR UPDATE SKIP LOCKED, so several instances share the work and none
     advances a contact another is advancing. Each contact is its own savepoint:
-    one failure does not hold back the others."""
+    one failure does not hold back the others. Notification rules that fell
+    due (a call a minute after the text) fire first."""
+    from app.escalation.paging import fire_due
+
+    fire_due(db=db, now=now, settings=settings)
     advanced = 0
     while True:
         with db.session() as session:

@@ -16,7 +16,9 @@ from babel.dates import format_datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.escalation import notify_rules
 from app.i18n import _
+from app.messaging import texts
 from app.messaging.models import MessagePurpose, SentNotice
 from app.messaging.outbox import enqueue
 from app.teams.models import Staff, Team
@@ -146,6 +148,58 @@ def send_shift_notices(*, session: Session, now: datetime) -> int:
                 now=now,
             )
             sent += 1
+    return sent
+
+
+UNREACHABLE_HORIZON = timedelta(hours=24)
+
+
+def unreachable_on_call(shifts: list[ShiftStart], staff: dict[int, Staff]) -> list[Staff]:
+    """People with a shift in the list whom no page can wake: opted out of
+    texts and no call among their rules (app.escalation.notify_rules)."""
+    found: dict[int, Staff] = {}
+    for shift in shifts:
+        person = staff.get(shift.staff_id)
+        if (
+            person is not None
+            and person.active
+            and not notify_rules.reachable(person.notify_rules, sms_ok=not person.sms_opted_out)
+        ):
+            found[person.id] = person
+    return list(found.values())
+
+
+def send_unreachable_checks(*, session: Session, now: datetime) -> int:
+    """Once a day per team (from 09:00 local): the supervisors hear of anyone
+    on call in the next 24 h who could not be woken."""
+    sent = 0
+    for team in session.execute(select(Team)).scalars():
+        day = coverage_due(now, team.timezone)
+        if day is None:
+            continue
+        staff = {
+            s.id: s
+            for s in session.execute(select(Staff).where(Staff.team_id == team.id)).scalars()
+        }
+        people = unreachable_on_call(
+            _team_shifts(session, team, now, now + UNREACHABLE_HORIZON), staff
+        )
+        if not people or not claim_once(session, f"unreachable:{team.id}:{day}", team.id):
+            continue
+        names = [p.name for p in people]
+        for supervisor in staff.values():
+            if supervisor.role == "supervisor" and supervisor.active:
+                enqueue(
+                    session=session,
+                    team=team,
+                    to_number=supervisor.phone,
+                    body=texts.unreachable_on_call_alert(names, supervisor.language),
+                    purpose="alert",
+                    staff_id=supervisor.id,
+                    now=now,
+                )
+        log.warning("unreachable_on_call", team_id=team.id, people=len(people))
+        sent += 1
     return sent
 
 

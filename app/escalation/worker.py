@@ -35,7 +35,11 @@ def forget_unclaimed_callbacks(*, session, now) -> None:
 
 def rota_notices(state) -> None:
     from app.escalation.handover import check_holders
-    from app.escalation.notices import send_coverage_checks, send_shift_notices
+    from app.escalation.notices import (
+        send_coverage_checks,
+        send_shift_notices,
+        send_unreachable_checks,
+    )
     from app.outcomes.service import send_due_follow_ups
 
     runtime = state.runtime
@@ -45,6 +49,7 @@ def rota_notices(state) -> None:
     with runtime.db.session() as session:
         send_shift_notices(session=session, now=now)
         send_coverage_checks(session=session, now=now)
+        send_unreachable_checks(session=session, now=now)
         send_due_follow_ups(session=session, now=now)
         forget_unclaimed_callbacks(session=session, now=now)
     if runtime.inbox_landing is not None:

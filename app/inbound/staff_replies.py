@@ -11,8 +11,9 @@ from sqlmodel import Session
 
 from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
-from app.escalation import engine, handover
+from app.escalation import engine, handover, paging
 from app.escalation.notices import alert_supervisors
+from app.escalation.paging import PAGED_KINDS
 from app.i18n import _
 from app.inbound import keywords
 from app.inbound.message import InboundSms
@@ -50,7 +51,7 @@ def _reply(
 def staff_open_contacts(*, session: Session, team_id: int, staff_id: int) -> list[Contact]:
     """Open or acknowledged contacts this person was notified about or holds."""
     notified = select(ContactEvent.contact_id).where(
-        ContactEvent.staff_id == staff_id, ContactEvent.kind == EventKind.NOTIFIED
+        ContactEvent.staff_id == staff_id, ContactEvent.kind.in_(PAGED_KINDS)
     )
     return list(
         session.execute(
@@ -99,7 +100,7 @@ def handle_staff_reply(
         )
         return "no_target"
     if reply.command == "WHO":
-        _reply(session, team, staff, _who_is_on_call(session, team, staff, now), now)
+        _reply(session, team, staff, _who(session, team, staff, now), now)
         return "who"
     if reply.command == "HELP":
         _reply(
@@ -415,6 +416,22 @@ def _staff_opt_out(
     )
     log.warning("staff_opted_out", staff_id=staff.id, team_id=team.id)
     return "staff_opt_out"
+
+
+WHO_CONTACTS = 3  # the newest open contacts a WHO reply tells about
+
+
+def _who(session: Session, team: Team, staff: Staff, now: datetime) -> str:
+    """Who is on call, then, for the asker's open contacts, who was paged
+    how and what came of it (`#12 Casey: sms delivered, call pressed 1`)."""
+    lines = [_who_is_on_call(session, team, staff, now)]
+    for contact in staff_open_contacts(session=session, team_id=team.id, staff_id=staff.id)[
+        :WHO_CONTACTS
+    ]:
+        pages = paging.report(session=session, contact=contact)
+        if pages:
+            lines.append(f"#{contact.id} {paging.summary_line(pages, staff.language)}")
+    return "\n".join(lines)
 
 
 def _who_is_on_call(session: Session, team: Team, staff: Staff, now: datetime) -> str:

@@ -217,6 +217,7 @@ def _take_step(
     step: chain.DialStep,
     call_sid: str,
     now,
+    settings,
 ) -> None:
     """Write what dialling this step means, once per (CallSid, step)."""
     if step.kind == chain.STAFF:
@@ -253,7 +254,7 @@ def _take_step(
         if contact.status == ContactStatus.OPEN:
             level = plan_from_json(contact.plan)[step.level - 1]
             engine.finish_unanswered(
-                session=session, contact=contact, team=team, level=level, now=now
+                session=session, contact=contact, team=team, level=level, now=now, settings=settings
             )
 
 
@@ -378,7 +379,13 @@ def answer_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tuple[
                 unknown = unknown and not caller.candidate_client_ids
                 menu = language.menu_choices(team) if unknown else ()
                 return "opened", _start_chain(
-                    session, team=team, contact=contact, call_sid=call_sid, now=now, menu=menu
+                    session,
+                    team=team,
+                    contact=contact,
+                    call_sid=call_sid,
+                    now=now,
+                    menu=menu,
+                    settings=runtime.settings,
                 )
             # A concurrent delivery of the same CallSid won the race.
             existing = _contact_for_call(session, call_sid)
@@ -419,6 +426,7 @@ def _start_chain(
     contact: Contact,
     call_sid: str,
     now: datetime,
+    settings,
     menu: tuple[tuple[str, str], ...] = (),
 ) -> Answer:
     engine.plan_contact(session=session, contact=contact, team=team, now=now, channel=Channel.VOICE)
@@ -440,14 +448,24 @@ def _start_chain(
             data={"choices": [lang for lang, _digit in menu]},
         )
         return _menu(contact, team)
-    return _dial_first(session, team=team, contact=contact, call_sid=call_sid, now=now)
+    return _dial_first(
+        session, team=team, contact=contact, call_sid=call_sid, now=now, settings=settings
+    )
 
 
 def _dial_first(
-    session: Session, *, team: Team, contact: Contact, call_sid: str, now: datetime
+    session: Session, *, team: Team, contact: Contact, call_sid: str, now: datetime, settings
 ) -> Dial:
     answer = _greeting_dial(session, team=team, contact=contact)
-    _take_step(session, team=team, contact=contact, step=answer.step, call_sid=call_sid, now=now)
+    _take_step(
+        session,
+        team=team,
+        contact=contact,
+        step=answer.step,
+        call_sid=call_sid,
+        now=now,
+        settings=settings,
+    )
     return answer
 
 
@@ -500,7 +518,14 @@ def choose_language(
                 )
         return (
             "chosen" if chosen else "default",
-            _dial_first(session, team=team, contact=contact, call_sid=call_sid, now=now),
+            _dial_first(
+                session,
+                team=team,
+                contact=contact,
+                call_sid=call_sid,
+                now=now,
+                settings=runtime.settings,
+            ),
         )
 
 
@@ -627,7 +652,15 @@ def dial_result(
             after_fallback_status=dial_status,
         )
         if fresh:
-            _take_step(session, team=team, contact=contact, step=step, call_sid=call_sid, now=now)
+            _take_step(
+                session,
+                team=team,
+                contact=contact,
+                step=step,
+                call_sid=call_sid,
+                now=now,
+                settings=runtime.settings,
+            )
         return (step.kind if fresh else "duplicate"), answer
 
 
@@ -664,7 +697,15 @@ def voicemail_done(
             voicemail_taken=True,
         )
         answer = _dial(session, team=team, contact=contact, step=step, intro=None)
-        _take_step(session, team=team, contact=contact, step=step, call_sid=call_sid, now=now)
+        _take_step(
+            session,
+            team=team,
+            contact=contact,
+            step=step,
+            call_sid=call_sid,
+            now=now,
+            settings=runtime.settings,
+        )
         return step.kind, answer
 
 

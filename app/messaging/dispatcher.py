@@ -18,8 +18,16 @@ from app.db import Database
 from app.messaging import results
 from app.messaging.claim import Claimed, claim, lanes, outbox_signal
 from app.messaging.loop import SendLoop
+from app.messaging.models import MessagePurpose, OutboundMessage
 from app.messaging.results import FailureHook
-from app.messaging.senders import SendResult, SmsSender
+from app.messaging.senders import PAGE_RING_SECONDS, SendResult, SmsSender
+
+# An outbox row that is a page call (app.escalation.paging): its `body` is
+# the URL Twilio fetches the call's TwiML from.
+PAGE_CALL = MessagePurpose.PAGE_CALL
+# A page call whose contact nobody needs to be woken for any more (someone
+# acknowledged, it was resolved) is not placed: it ends as `canceled`.
+CALL_NOT_NEEDED = "canceled"
 
 
 class Dispatcher:
@@ -32,10 +40,12 @@ class Dispatcher:
         clock: Callable[[], datetime],
         on_failure: FailureHook | None = None,
         concurrency: int = 8,
+        call_status_callback_url: str | None = None,
     ) -> None:
         self.db = db
         self.sender = sender
         self.status_callback_url = status_callback_url
+        self.call_status_callback_url = call_status_callback_url or status_callback_url
         self.clock = clock
         self.on_failure = on_failure
         self.concurrency = concurrency  # requests in flight to Twilio at once, per process
@@ -88,7 +98,7 @@ class Dispatcher:
         wanted = list(ids) if ids is not None else None
         if wanted == []:
             return 0
-        claimed = self._claim(wanted, self.clock())
+        claimed = self._drop_calls_not_needed(self._claim(wanted, self.clock()))
         # One lane's messages in the order they were written, one after the
         # other; other lanes and contacts side by side. Twilio's API answers
         # in ~100-300 ms: one at a time, a burst of 50 notifications would
@@ -120,12 +130,25 @@ class Dispatcher:
         once; a failure is written at once (it may escalate)."""
         escalated = False
         for position, message in enumerate(messages):
-            result = self.sender.send(
-                to=message.to_number,
-                from_=message.from_number,
-                body=message.body,
-                status_callback=self.status_callback_url,
-            )
+            if message.purpose == PAGE_CALL:
+                result = self.sender.call(  # type: ignore[attr-defined]
+                    to=message.to_number,
+                    from_=message.from_number,
+                    url=message.body,
+                    # The page's own query (contact, level, person) comes back with its status.
+                    status_callback=self.call_status_callback_url
+                    + message.body[message.body.find("?") :]
+                    if "?" in message.body
+                    else self.call_status_callback_url,
+                    timeout=PAGE_RING_SECONDS,
+                )
+            else:
+                result = self.sender.send(
+                    to=message.to_number,
+                    from_=message.from_number,
+                    body=message.body,
+                    status_callback=self.status_callback_url,
+                )
             if result.ok:
                 accepted.append((message.id, result))
                 continue
@@ -137,6 +160,41 @@ class Dispatcher:
                     results.release(self.db, later.id, self.clock())
                 break
         return escalated
+
+    def _drop_calls_not_needed(self, claimed: list[Any]) -> list[Any]:
+        """Page calls whose contact is no longer open (someone acknowledged
+        while the call waited in the outbox) end unplaced: waking a person for
+        a contact a colleague holds helps nobody. One query, only for a round
+        that holds calls."""
+        calls = {m.contact_id for m in claimed if m.purpose == PAGE_CALL and m.contact_id}
+        if not calls:
+            return claimed
+        from sqlalchemy import select
+
+        from app.contacts.models import Contact, ContactStatus
+
+        with self.db.session() as session:
+            still_open = set(
+                session.execute(
+                    select(Contact.id).where(
+                        Contact.id.in_(calls),
+                        Contact.status.in_((ContactStatus.OPEN, ContactStatus.UNANSWERED)),
+                    )
+                ).scalars()
+            )
+        dropped = {
+            m.id for m in claimed if m.purpose == PAGE_CALL and m.contact_id not in still_open
+        }
+        if not dropped:
+            return claimed
+        table = OutboundMessage.__table__
+        self.db.write_one(
+            table.update()
+            .where(table.c.id.in_(dropped), table.c.status == "sending")
+            .values(status=CALL_NOT_NEEDED, next_attempt_at=None, updated_at=self.clock()),
+            None,
+        )
+        return [m for m in claimed if m.id not in dropped]
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:

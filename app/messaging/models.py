@@ -23,6 +23,9 @@ STATUS_ORDER = {
     "failed": 7,
 }
 FINAL_FAILURES = ("undelivered", "failed")
+# How a page call's outbox row ends (Twilio's final CallStatus, or
+# `canceled` when nobody needed waking by the time it was due).
+CALL_ENDED = ("completed", "busy", "no-answer", "failed", "canceled")
 
 
 class MessagePurpose(StrEnum):
@@ -37,6 +40,8 @@ class MessagePurpose(StrEnum):
     COMMAND_REPLY = "command_reply"
     NOTICE = "notice"
     FOLLOW_UP = "follow_up"
+    # A page call, not an SMS: `body` is the URL Twilio fetches its TwiML from.
+    PAGE_CALL = "page_call"
 
 
 class OutboundMessage(SQLModel, table=True):

@@ -72,12 +72,15 @@ def enqueue(
     staff_id: int | None = None,
     level: int | None = None,
     now: datetime | None = None,
+    sms: bool = True,
 ) -> QueuedMessage | None:
     """Queue an SMS from the team's crisis line. Returns None, queueing nothing,
     when the recipient has opted out (a number that texted STOP is never messaged).
     The row is written at once, in the session's transaction; rows it refers
-    to (the contact) must be flushed already."""
-    if is_opted_out(session=session, team_id=team.id, number=to_number):
+    to (the contact) must be flushed already. `sms=False`: a page call
+    (purpose `page_call`, `body` the call's TwiML URL), which SMS consent
+    does not govern."""
+    if sms and is_opted_out(session=session, team_id=team.id, number=to_number):
         return None
     now = now or utcnow()
     row = dict(

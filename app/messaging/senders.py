@@ -35,6 +35,19 @@ class SmsSender(Protocol):
     def close(self) -> None: ...
 
 
+class CallSender(Protocol):
+    """Places an outbound call whose TwiML Twilio fetches from `url`."""
+
+    def call(
+        self, *, to: str, from_: str, url: str, status_callback: str, timeout: int
+    ) -> SendResult: ...
+
+
+# A page call rings this long: under the ~20-25 s after which carriers hand a
+# call to voicemail, so a voicemail greeting rarely answers it at all.
+PAGE_RING_SECONDS = 18
+
+
 class HttpxTwilioClient(HttpClient):
     """twilio's HttpClient interface over httpx (twilio ships only `requests`)."""
 
@@ -93,6 +106,30 @@ class TwilioSender:
             return SendResult(ok=False, error_code=type(exc).__name__)
         return SendResult(ok=True, provider_sid=message.sid, status=message.status or "queued")
 
+    def call(
+        self, *, to: str, from_: str, url: str, status_callback: str, timeout: int
+    ) -> SendResult:
+        try:
+            call = self._client.calls.create(
+                to=to,
+                from_=from_,
+                url=url,
+                method="POST",
+                status_callback=status_callback,
+                # Without StatusCallbackEvent Twilio calls back once, when the call
+                # ends (completed, busy, no-answer, failed, canceled): all a page needs.
+                status_callback_method="POST",
+                timeout=timeout,
+            )
+        except TwilioRestException as exc:
+            transient = exc.status >= 500 or exc.status == 429
+            return SendResult(
+                ok=False, error_code=str(exc.code or exc.status), permanent=not transient
+            )
+        except (httpx.HTTPError, ValueError) as exc:
+            return SendResult(ok=False, error_code=type(exc).__name__)
+        return SendResult(ok=True, provider_sid=call.sid, status=call.status or "queued")
+
     def close(self) -> None:
         self._http.close()
 
@@ -101,6 +138,11 @@ class OutboxSender:
     """Development transport: nothing leaves the machine; rows stay readable."""
 
     def send(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
+        return SendResult(ok=True, provider_sid=None, status="stored")
+
+    def call(
+        self, *, to: str, from_: str, url: str, status_callback: str, timeout: int
+    ) -> SendResult:
         return SendResult(ok=True, provider_sid=None, status="stored")
 
     def close(self) -> None:

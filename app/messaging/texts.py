@@ -365,3 +365,68 @@ def client_texts(lang: str) -> dict[str, str]:
         "language_confirmed": language_confirmed(lang),
         "call_failed": _(lang, FALLBACK_FAILED),
     }
+
+
+# ---------------------------------------------------------------- page calls (spoken to staff)
+
+
+def page_call_who(preferred_name: str | None, lang: str) -> str:
+    """Who the page is about, as spoken: the preferred name, never more."""
+    name = _ascii_name(preferred_name or "")[:40]
+    return name or _(lang, "an unknown number")
+
+
+def page_call_prompt(*, team_name: str, who: str, lang: str, channel: str = "sms") -> str:
+    prompt = (
+        N_("Missed crisis call for {team}, from {who}. Press 1 to take it. Press 2 to pass.")
+        if channel == "voice"
+        else N_("Crisis text for {team}, from {who}. Press 1 to take it. Press 2 to pass.")
+    )
+    return _(lang, prompt).format(team=_ascii_name(team_name)[:60], who=who)
+
+
+def page_call_taken(lang: str) -> str:
+    return _(lang, "It is yours. The conversation is in your texts.")
+
+
+def page_call_passed(lang: str) -> str:
+    return _(lang, "Passed. We are trying the next people now.")
+
+
+def page_call_nothing_pressed(lang: str) -> str:
+    return _(lang, "Nothing was pressed. Goodbye.")
+
+
+def page_call_not_needed(lang: str) -> str:
+    return _(lang, "This crisis contact needs nobody else now. Thank you. Goodbye.")
+
+
+def page_call_taken_by(holder_name: str | None, lang: str) -> str:
+    """Told to the second person to press 1: who holds it (first names only)."""
+    first = _ascii_name((holder_name or "").split(" ")[0])[:30]
+    if not first:
+        return _(lang, "A colleague has already taken it. Thank you.")
+    return _(lang, "{name} has already taken it. Thank you.").format(name=first)
+
+
+def page_call_yours_sms(*, contact_id: int, link: str | None, lang: str) -> str:
+    tail = f" {link}" if link else ""
+    return (
+        _(
+            lang,
+            "#{contact_id} is yours (you pressed 1). Reply to text the caller, DONE when resolved.",
+        ).format(contact_id=contact_id)
+        + tail
+    )
+
+
+def unreachable_on_call_alert(names: list[str], lang: str) -> str:
+    """The daily check: people on call in the next 24 h whom nothing can wake."""
+    who = ", ".join(_ascii_name(n)[:30] for n in names[:4])
+    if len(names) > 4:
+        who += _(lang, " and others")
+    return _(
+        lang,
+        "UNREACHABLE ON CALL: {who} on call in the next 24h opted out of texts and has no call "
+        "rule. Add a call to their notify rules or change the rota.",
+    ).format(who=who)

@@ -133,6 +133,11 @@ class Team(SQLModel, table=True):
     # After this many days a closed contact's words (message bodies, media and
     # recording references, notes) are erased; app.contacts.retention.
     message_retention_days: int = Field(default=365, sa_column_kwargs={"server_default": "365"})
+    # Rules every person paged for a high-priority contact gets at least, on
+    # top of their own (e.g. [{"channel": "call", "after_seconds": 0}]).
+    priority_notify_minimum: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON)
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -154,6 +159,10 @@ class Staff(SQLModel, table=True):
     active: bool = True
     # Texted STOP to the crisis line: no SMS may go to them (calls still may).
     sms_opted_out: bool = False
+    # How this person is woken when paged (app.escalation.notify_rules):
+    # [{"channel": "sms" | "call", "after_seconds": n}]; None means the
+    # default, an SMS at once and a call after a minute.
+    notify_rules: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     # Unguessable token for subscribing to one's own on-call calendar.
     calendar_token: str | None = Field(default=None, max_length=64, unique=True)
     # The language of what they are sent and hear; and the languages they

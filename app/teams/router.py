@@ -25,6 +25,9 @@ from app.teams.schemas import (
 
 router = APIRouter(prefix="/v1", tags=["teams"])
 
+# What a staff member may change about themselves (with a key bound to them).
+SELF_EDITABLE = frozenset({"notify_rules"})
+
 
 def _team(session, principal, team_id: int) -> Team:
     check_team(principal, team_id, what="team")
@@ -81,7 +84,8 @@ def update_team(
         session=session,
         team=team,
         data=refuse_nulls(
-            body.model_dump(exclude_unset=True), nullable=frozenset({"escalation_policy"})
+            body.model_dump(exclude_unset=True),
+            nullable=frozenset({"escalation_policy", "priority_notify_minimum"}),
         ),
     )
     audit(
@@ -158,11 +162,13 @@ def update_staff(
     principal: CurrentPrincipal,
 ) -> StaffPublic:
     """Edit a staff member; `active: false` is refused (409) while they still
-    hold clients, rota places or future overrides, listing what must move."""
-    require_role(principal, "supervisor")
+    hold clients, rota places or future overrides, listing what must move.
+    A person may set their own `notify_rules` with a key bound to them."""
+    data = refuse_nulls(body.model_dump(exclude_unset=True))
+    if not (principal.staff_id == staff_id and set(data) <= SELF_EDITABLE):
+        require_role(principal, "supervisor")
     staff = _staff(session, principal, staff_id)
     team = session.get(Team, staff.team_id)
-    data = refuse_nulls(body.model_dump(exclude_unset=True))
     now = request.app.state.runtime.now()
     was_active = staff.active
     service.update_staff(session=session, staff=staff, team=team, data=data, now=now)

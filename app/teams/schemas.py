@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.datetimes import Instant
 from app.oncall.schemas import HHMM, DayName
@@ -11,6 +11,13 @@ from app.oncall.schemas import HHMM, DayName
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class NotifyRule(Strict):
+    """One way to wake a person when they are paged."""
+
+    channel: Literal["sms", "call"]
+    after_seconds: int = Field(ge=0, le=600)
 
 
 class TeamCreate(Strict):
@@ -40,6 +47,7 @@ class TeamCreate(Strict):
     # Page an on-call person who speaks the contact's language first.
     page_speakers_first: bool | None = None
     message_retention_days: int = Field(default=365, ge=30, le=3650)
+    priority_notify_minimum: list[NotifyRule] | None = Field(default=None, max_length=10)
 
 
 class TeamUpdate(Strict):
@@ -88,6 +96,7 @@ class TeamUpdate(Strict):
         le=3650,
         description="days after which a closed contact's message bodies, media and notes are erased",
     )
+    priority_notify_minimum: list[NotifyRule] | None = Field(default=None, max_length=10)
 
 
 class TeamPublic(BaseModel):
@@ -116,6 +125,7 @@ class TeamPublic(BaseModel):
     page_speakers_first: bool
     escalation_policy: list[dict] | None
     message_retention_days: int
+    priority_notify_minimum: list[dict] | None = None
     created_at: datetime
 
 
@@ -132,6 +142,8 @@ class StaffCreate(Strict):
     working_hours: list[WorkingHours] = Field(default_factory=list, max_length=14)
     language: str | None = Field(default=None, max_length=35)
     languages_spoken: list[str] | None = Field(default=None, max_length=20)
+    # Default: an SMS at once, a call after 60 s.
+    notify_rules: list[NotifyRule] | None = Field(default=None, min_length=1, max_length=10)
 
 
 class StaffUpdate(Strict):
@@ -142,6 +154,7 @@ class StaffUpdate(Strict):
     active: bool | None = None
     language: str | None = Field(default=None, max_length=35)
     languages_spoken: list[str] | None = Field(default=None, max_length=20)
+    notify_rules: list[NotifyRule] | None = Field(default=None, min_length=1, max_length=10)
 
 
 class StaffPublic(BaseModel):
@@ -155,7 +168,15 @@ class StaffPublic(BaseModel):
     sms_opted_out: bool
     language: str
     languages_spoken: list[str]
+    notify_rules: list[dict]
     created_at: datetime
+
+    @field_validator("notify_rules", mode="before")
+    @classmethod
+    def _defaults_shown(cls, value):
+        from app.escalation.notify_rules import parse
+
+        return [rule.to_json() for rule in parse(value)]
 
 
 class LeaveCreate(Strict):

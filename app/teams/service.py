@@ -13,6 +13,7 @@ import rotas
 from app.clients.models import Client
 from app.db import per_transaction
 from app.errors import Conflict, Invalid
+from app.escalation import notify_rules
 from app.i18n import SOURCE_LANGUAGE, check_language, check_languages
 from app.oncall.models import Rota, RotaOverride
 from app.routing import parse_policy, validate_working_hours
@@ -204,6 +205,15 @@ def create_team(*, session: Session, data: dict) -> Team:
     values.pop("priority_words_by_language", None)
     values.pop("custom_texts", None)
     values.update(languages)
+    if values.get("priority_notify_minimum") is not None:
+        values["priority_notify_minimum"] = check_notify_rules(
+            values["priority_notify_minimum"],
+            ack_timeout_seconds=min(
+                values.get("priority_ack_timeout_seconds", 120),
+                values.get("ack_timeout_seconds", 300),
+            ),
+            field="priority_notify_minimum",
+        )
     values.setdefault("auto_reply_text", DEFAULT_AUTO_REPLY)
     values.setdefault("fallback_text", DEFAULT_FALLBACK_TEXT)
     team = Team(**values)
@@ -227,6 +237,17 @@ def update_team(*, session: Session, team: Team, data: dict) -> Team:
         data["fallback_number"] = check_fallback_number(data["fallback_number"], team.region)
     check_caller_text(data.get("auto_reply_text"), "auto_reply_text")
     check_caller_text(data.get("fallback_text"), "fallback_text")
+    if "ack_timeout_seconds" in data:
+        _check_rules_fit_timeout(session, team, data["ack_timeout_seconds"])
+    if data.get("priority_notify_minimum") is not None:
+        data["priority_notify_minimum"] = check_notify_rules(
+            data["priority_notify_minimum"],
+            ack_timeout_seconds=min(
+                data.get("priority_ack_timeout_seconds", team.priority_ack_timeout_seconds),
+                data.get("ack_timeout_seconds", team.ack_timeout_seconds),
+            ),
+            field="priority_notify_minimum",
+        )
     if "escalation_policy" in data:
         check_escalation_policy(session, team, data["escalation_policy"])
     languages = check_team_languages(data, team)
@@ -240,6 +261,33 @@ def update_team(*, session: Session, team: Team, data: dict) -> Team:
         setattr(team, key, value)
     session.add(team)
     return team
+
+
+def check_notify_rules(
+    rules, *, ack_timeout_seconds: int, field: str = "notify_rules"
+) -> list[dict] | None:
+    """Rules as stored, or 422 naming the rule at fault (e.g. notify_rules[1].after_seconds)."""
+    if rules is None:
+        return None
+    try:
+        return notify_rules.validate(
+            [dict(r) for r in rules], ack_timeout_seconds=ack_timeout_seconds, field=field
+        )
+    except ValueError as exc:
+        where, _, why = str(exc).partition(": ")
+        raise Invalid(["body", *_loc_parts(where)], why) from None
+
+
+def _check_rules_fit_timeout(session: Session, team: Team, ack_timeout_seconds: int) -> None:
+    """A shorter acknowledgement timeout must leave every person's rules room to fire."""
+    for staff in session.execute(select(Staff).where(Staff.team_id == team.id)).scalars():
+        latest = max(rule.after_seconds for rule in notify_rules.parse(staff.notify_rules))
+        if latest >= ack_timeout_seconds:
+            raise Invalid(
+                "ack_timeout_seconds",
+                f"staff {staff.id} has a notification rule at {latest} s; the timeout must be "
+                "longer than every rule (change their notify_rules first)",
+            )
 
 
 def staff_with_phone(*, session: Session, number: str) -> Staff | None:
@@ -295,6 +343,9 @@ def _check_staff_phone(session: Session, team: Team, phone: str, staff_id: int |
 def create_staff(*, session: Session, team: Team, data: dict) -> Staff:
     phone = parse_phone(data["phone"], team.region, "phone")
     hours = check_working_hours(data.get("working_hours"))
+    rules = check_notify_rules(
+        data.get("notify_rules"), ack_timeout_seconds=team.ack_timeout_seconds
+    )
     _check_staff_phone(session, team, phone, None)
     staff = Staff(
         team_id=team.id,
@@ -303,6 +354,7 @@ def create_staff(*, session: Session, team: Team, data: dict) -> Staff:
         role=data["role"],
         working_hours=hours,
         **check_staff_languages(data, new=True),
+        notify_rules=rules,
     )
     session.add(staff)
     session.flush()
@@ -344,6 +396,10 @@ def update_staff(*, session: Session, staff: Staff, team: Team, data: dict, now:
     for key in ("language", "languages_spoken"):
         if key in data and data[key] is None:
             del data[key]
+    if "notify_rules" in data:
+        data["notify_rules"] = check_notify_rules(
+            data["notify_rules"], ack_timeout_seconds=team.ack_timeout_seconds
+        )
     if data.get("active") is False and staff.active:
         blockers = what_holds(session=session, staff=staff, now=now)
         if blockers:
@@ -425,8 +481,8 @@ def leave_now(
 
 def has_call_rule(staff: Staff) -> bool:
     """Whether a notification rule calls this person (so SMS consent is not
-    their only way in). Staff are paged by SMS alone until call rules exist."""
-    return False
+    their only way in): app.escalation.notify_rules, the default included."""
+    return notify_rules.has_call(staff.notify_rules)
 
 
 def unreachable_reason(

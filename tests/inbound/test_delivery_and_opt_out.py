@@ -190,9 +190,13 @@ def test_stop_stop_only_as_single_word(client, world, session, twilio):
     assert not is_opted_out(session=session, team_id=world.team.id, number=world.client_phone)
 
 
-def test_staff_stop_alerts_supervisors_and_removes_them_from_sms_plans(
+def test_staff_stop_alerts_supervisors_and_removes_them_from_sms_plans_without_a_call_rule(
     client, world, session, twilio
 ):
+    # Texts were their only way to be woken (app.escalation.notify_rules).
+    world.oncall.notify_rules = [{"channel": "sms", "after_seconds": 0}]
+    session.add(world.oncall)
+    session.commit()
     text_in(client, world, world.oncall.phone, "STOP")
     assert any("STOP" in m.body for m in twilio.to(world.supervisor.phone))
     text_in(client, world, "+12015550162", "help me")

@@ -1,0 +1,525 @@
+"""Paging a person by their notification rules.
+
+When a level of a contact's plan is notified (or the supervisors are alerted
+that nobody answered), each person paged gets one `PageStep` row per rule.
+Rules due at once fire in the same transaction; the rest wait in the table
+and the tick fires them (`fire_due`, FOR UPDATE SKIP LOCKED, so each fires
+once across instances). A rule whose moment has come after someone
+acknowledged, the contact closed or the plan moved past that level is
+stopped instead: an acknowledgement by anyone ends everybody's remaining rules.
+
+A fired SMS rule is the level's notification text; a fired call rule is an
+outbox row (purpose `page_call`) that the dispatcher hands to Twilio's
+Calls API, whose TwiML comes from /twilio/voice/page (app.inbound.page_call).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+import structlog
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from app.contacts import service as contacts
+from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
+from app.escalation import notify_rules
+from app.escalation.models import PageStep
+from app.i18n import _
+from app.messaging.models import MessagePurpose, OutboundMessage
+from app.messaging.outbox import enqueue
+from app.teams.models import Staff, Team
+
+log = structlog.get_logger(__name__)
+
+NOTIFY = MessagePurpose.NOTIFY  # a level of the contact's plan
+ALERT = MessagePurpose.ALERT  # the supervisors' "nobody answered" alert
+PAGE_CALL = MessagePurpose.PAGE_CALL  # an outbox row that is a call
+
+_INSERT_STEPS = PageStep.__table__.insert()
+
+
+def page_call_url(settings, *, contact_id: int, level: int, staff_id: int, purpose: str) -> str:
+    query = urlencode(
+        {"contact": contact_id, "level": level, "staff": staff_id, "purpose": purpose}
+    )
+    return f"{settings.public_base_url}/twilio/voice/page?{query}"
+
+
+def rules_for(staff: Staff, team: Team, contact: Contact) -> tuple[notify_rules.Rule, ...]:
+    return notify_rules.effective(
+        staff.notify_rules,
+        sms_ok=not staff.sms_opted_out,
+        minimum=team.priority_notify_minimum if contact.priority == "high" else None,
+    )
+
+
+def page_person(
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    staff: Staff,
+    level: int,
+    purpose: str,
+    now: datetime,
+    settings,
+    label: str | None = None,
+) -> bool:
+    """Page one person for `contact` at `level` by their rules: what is due
+    now fires now, the rest is written down for the tick. False when nothing
+    can reach them (their only rule was a text, and the number opted out)."""
+    rows = []
+    for position, rule in enumerate(rules_for(staff, team, contact)):
+        row = dict(
+            contact_id=contact.id,
+            staff_id=staff.id,
+            level=level,
+            purpose=purpose,
+            position=position,
+            channel=rule.channel,
+            after_seconds=rule.after_seconds,
+            due_at=now + timedelta(seconds=rule.after_seconds),
+            status="pending",
+            message_id=None,
+            fired_at=None,
+            created_at=now,
+        )
+        if rule.after_seconds == 0:
+            row.update(
+                _fire(
+                    session=session,
+                    contact=contact,
+                    team=team,
+                    staff=staff,
+                    level=level,
+                    purpose=purpose,
+                    channel=rule.channel,
+                    position=position,
+                    now=now,
+                    settings=settings,
+                    label=label,
+                )
+            )
+        rows.append(row)
+    with session.no_autoflush:
+        session.execute(_INSERT_STEPS, rows)
+    return any(row["status"] != "suppressed" for row in rows)
+
+
+def _fire(
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    staff: Staff,
+    level: int,
+    purpose: str,
+    channel: str,
+    position: int,
+    now: datetime,
+    settings,
+    label: str | None = None,
+) -> dict:
+    """Send one rule: the SMS, or the call queued in the outbox. Returns the step's new state."""
+    from app.escalation.engine import staff_sms
+
+    if channel == notify_rules.CALL:
+        message = enqueue(
+            session=session,
+            team=team,
+            to_number=staff.phone,
+            body=page_call_url(
+                settings, contact_id=contact.id, level=level, staff_id=staff.id, purpose=purpose
+            ),
+            purpose=PAGE_CALL,
+            contact_id=contact.id,
+            staff_id=staff.id,
+            level=level,
+            now=now,
+            sms=False,
+        )
+    else:
+        message = enqueue(
+            session=session,
+            team=team,
+            to_number=staff.phone,
+            body=staff_sms(
+                session=session,
+                contact=contact,
+                staff_id=staff.id,
+                level=level,
+                purpose=purpose,
+                now=now,
+                settings=settings,
+            ),
+            purpose=purpose,
+            contact_id=contact.id,
+            staff_id=staff.id,
+            level=level,
+            now=now,
+        )
+    data = {
+        "label": label or ("unanswered alert" if purpose == ALERT else ""),
+        "channel": channel,
+        "rule": position,
+        **({"message_id": message.id} if message else {"reason": "opted_out"}),
+    }
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=_event_kind(purpose, channel) if message else EventKind.NOTIFY_SUPPRESSED,
+        at=now,
+        staff_id=staff.id,
+        level=level,
+        data=data,
+    )
+    return {
+        "status": "fired" if message else "suppressed",
+        "message_id": message.id if message else None,
+        "fired_at": now,
+    }
+
+
+# The timeline's word for a fired rule: a level's text stays `notified` (as
+# before rules existed); its call is `called`; the supervisors' alert is `alerted`.
+PAGED_KINDS = (EventKind.NOTIFIED, EventKind.CALLED, EventKind.ALERTED)
+
+
+def _event_kind(purpose: str, channel: str) -> EventKind:
+    if purpose == ALERT:
+        return EventKind.ALERTED
+    return EventKind.CALLED if channel == notify_rules.CALL else EventKind.NOTIFIED
+
+
+def still_wanted(step: PageStep, contact: Contact | None) -> bool:
+    """Whether a rule due now should still fire: nobody has taken the contact
+    and it is still at the step's level (a level's rules) or still unanswered
+    (the supervisors' alert)."""
+    if contact is None:
+        return False
+    if step.purpose == ALERT:
+        return contact.status == ContactStatus.UNANSWERED
+    return contact.status == ContactStatus.OPEN and contact.level == step.level
+
+
+def fire_due(*, db, now: datetime, settings, batch: int = 500) -> int:
+    """Fire every rule whose moment has come (or stop it, when nobody needs
+    waking any more). Steps are claimed FOR UPDATE SKIP LOCKED: several
+    instances share the work and none fires a rule another is firing."""
+    fired = 0
+    while True:
+        with db.session() as session:
+            query = (
+                select(PageStep)
+                .where(PageStep.status == "pending", PageStep.due_at <= now)
+                .order_by(PageStep.due_at, PageStep.id)
+                .limit(batch)
+            )
+            if db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            due = list(session.execute(query).scalars())
+            ids = {step.contact_id for step in due}
+            found = {
+                c.id: c
+                for c in session.execute(select(Contact).where(Contact.id.in_(ids))).scalars()
+            }
+            wanted = []
+            for step in due:
+                if still_wanted(step, found.get(step.contact_id)):
+                    wanted.append(step)
+                else:
+                    step.status = "stopped"
+                    session.add(step)
+            calls = [step for step in wanted if step.channel == notify_rules.CALL]
+            fired += _fire_calls(
+                session=session, steps=calls, contacts=found, now=now, settings=settings
+            )
+            for step in wanted:
+                if step.channel != notify_rules.CALL:
+                    fired += _fire_one(
+                        session=session,
+                        step=step,
+                        contact=found[step.contact_id],
+                        now=now,
+                        settings=settings,
+                    )
+        if len(due) < batch:
+            return fired
+
+
+def _fire_one(
+    *, session: Session, step: PageStep, contact: Contact, now: datetime, settings
+) -> int:
+    """Fire one rule in a savepoint of its own: a failure is retried shortly
+    and holds back no other rule."""
+    try:
+        with session.begin_nested():
+            result = _fire(
+                session=session,
+                contact=contact,
+                team=session.get(Team, contact.team_id),
+                staff=session.get(Staff, step.staff_id),
+                level=step.level,
+                purpose=step.purpose,
+                channel=step.channel,
+                position=step.position,
+                now=now,
+                settings=settings,
+                label=_level_label(contact, step.level),
+            )
+            for key, value in result.items():
+                setattr(step, key, value)
+            session.add(step)
+            return 1
+    except Exception as exc:
+        log.error(
+            "page_rule_failed", contact_id=step.contact_id, error=type(exc).__name__, exc_info=exc
+        )
+        # Try again shortly rather than spin on it every tick.
+        step.due_at = now + timedelta(seconds=5)
+        session.add(step)
+        return 0
+
+
+_OUTBOX = OutboundMessage.__table__
+_EVENTS = ContactEvent.__table__
+_STEPS = PageStep.__table__
+
+
+def _fire_calls(
+    *,
+    session: Session,
+    steps: list[PageStep],
+    contacts: dict[int, Contact],
+    now: datetime,
+    settings,
+) -> int:
+    """Due call rules queued together: one INSERT … RETURNING of their outbox
+    rows, one of their timeline events, one UPDATE of the steps (a rule at a
+    time was seven statements each: 1,000 calls due in one second took
+    seconds to queue). Should the batch fail, each is fired on its own."""
+    if not steps:
+        return 0
+    try:
+        with session.begin_nested():
+            staff = {
+                s.id: s
+                for s in session.execute(
+                    select(Staff).where(Staff.id.in_({step.staff_id for step in steps}))
+                ).scalars()
+            }
+            teams = {
+                t.id: t
+                for t in session.execute(
+                    select(Team).where(Team.id.in_({c.team_id for c in contacts.values()}))
+                ).scalars()
+            }
+            rows = []
+            for step in steps:
+                contact = contacts[step.contact_id]
+                rows.append(
+                    dict(
+                        team_id=contact.team_id,
+                        contact_id=contact.id,
+                        staff_id=step.staff_id,
+                        level=step.level,
+                        purpose=PAGE_CALL,
+                        to_number=staff[step.staff_id].phone,
+                        from_number=teams[contact.team_id].crisis_line_number,
+                        body=page_call_url(
+                            settings,
+                            contact_id=contact.id,
+                            level=step.level,
+                            staff_id=step.staff_id,
+                            purpose=step.purpose,
+                        ),
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        provider_sid=None,
+                        error_code=None,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            with session.no_autoflush:
+                session.flush()  # the stopped steps before our Core statements
+                ids = list(
+                    session.execute(
+                        _OUTBOX.insert().returning(_OUTBOX.c.id, sort_by_parameter_order=True),
+                        rows,
+                    ).scalars()
+                )
+                session.execute(
+                    _EVENTS.insert(),
+                    [
+                        dict(
+                            contact_id=step.contact_id,
+                            at=now,
+                            kind=_event_kind(step.purpose, notify_rules.CALL),
+                            idempotency_key=None,
+                            staff_id=step.staff_id,
+                            level=step.level,
+                            data={
+                                "label": _level_label(contacts[step.contact_id], step.level)
+                                or ("unanswered alert" if step.purpose == ALERT else ""),
+                                "channel": notify_rules.CALL,
+                                "rule": step.position,
+                                "message_id": message_id,
+                            },
+                        )
+                        for step, message_id in zip(steps, ids, strict=True)
+                    ],
+                )
+                session.execute(
+                    _STEPS.update()
+                    .where(_STEPS.c.id == bindparam("b_id"))
+                    .values(status="fired", message_id=bindparam("b_message"), fired_at=now),
+                    [
+                        {"b_id": step.id, "b_message": message_id}
+                        for step, message_id in zip(steps, ids, strict=True)
+                    ],
+                )
+            for step, message_id in zip(steps, ids, strict=True):
+                # The rows were written by Core: keep the session's copies in step.
+                set_committed_value(step, "status", "fired")
+                set_committed_value(step, "message_id", message_id)
+                set_committed_value(step, "fired_at", now)
+            return len(steps)
+    except Exception as exc:
+        log.error(
+            "page_calls_batch_failed", calls=len(steps), error=type(exc).__name__, exc_info=exc
+        )
+    return sum(
+        _fire_one(
+            session=session,
+            step=step,
+            contact=contacts[step.contact_id],
+            now=now,
+            settings=settings,
+        )
+        for step in steps
+    )
+
+
+def _level_label(contact: Contact, level: int) -> str:
+    if contact.plan and 1 <= level <= len(contact.plan):
+        return str(contact.plan[level - 1].get("label") or "")
+    return ""
+
+
+def steps_of(*, session: Session, contact_id: int) -> list[PageStep]:
+    return list(
+        session.execute(
+            select(PageStep)
+            .where(PageStep.contact_id == contact_id)
+            .order_by(PageStep.level, PageStep.staff_id, PageStep.position)
+        ).scalars()
+    )
+
+
+# ---------------------------------------------------------------- what happened
+
+
+def _call_outcome(call_events: list, row_status: str | None) -> str:
+    """A page call's story in a few words, from its legs' events."""
+    pressed = [e for e in call_events if e.kind == "page_call_pressed"]
+    digits = pressed[0].data.get("digits") if pressed else None
+    if digits == "1":
+        return "pressed 1"
+    if digits == "2":
+        return "pressed 2 (passed)"
+    ended = [e for e in call_events if e.kind == "page_call_ended"]
+    answered = any(e.kind == "page_call_answered" for e in call_events)
+    if ended:
+        status = ended[0].data.get("status")
+        if status == "completed" or answered:
+            return "answered without 1"
+        return str(status)
+    if answered:
+        return "answered"
+    if row_status == "canceled":
+        return "not needed"
+    return "calling" if row_status else "queued"
+
+
+def report(*, session: Session, contact: Contact) -> list[dict]:
+    """Per person paged and level: each rule, whether it fired and what became
+    of it (sent, delivered, pressed 1, answered without 1, busy, …)."""
+    from app.contacts.models import ContactEvent
+    from app.messaging.models import OutboundMessage
+
+    steps = steps_of(session=session, contact_id=contact.id)
+    if not steps:
+        return []
+    message_ids = [s.message_id for s in steps if s.message_id]
+    messages = {
+        m.id: m
+        for m in session.execute(
+            select(OutboundMessage).where(OutboundMessage.id.in_(message_ids))
+        ).scalars()
+    }
+    call_events: dict[str, list] = {}
+    for event in session.execute(
+        select(ContactEvent).where(
+            ContactEvent.contact_id == contact.id, ContactEvent.kind.like("page_call_%")
+        )
+    ).scalars():
+        sid = (event.idempotency_key or "").split(":", 1)[0]
+        call_events.setdefault(sid, []).append(event)
+    names = {
+        s.id: s.name
+        for s in session.execute(
+            select(Staff).where(Staff.id.in_({step.staff_id for step in steps}))
+        ).scalars()
+    }
+    people: dict[tuple, dict] = {}
+    for step in steps:
+        person = people.setdefault(
+            (step.level, step.purpose, step.staff_id),
+            {
+                "staff_id": step.staff_id,
+                "name": names.get(step.staff_id),
+                "level": step.level,
+                "purpose": step.purpose,
+                "rules": [],
+            },
+        )
+        message = messages.get(step.message_id) if step.message_id else None
+        if step.status == "pending":
+            outcome = "waiting" if still_wanted(step, contact) else "stopped"
+        elif step.status in ("stopped", "suppressed"):
+            outcome = "stopped" if step.status == "stopped" else "opted out"
+        elif step.channel == notify_rules.CALL:
+            outcome = _call_outcome(
+                call_events.get(message.provider_sid or "", []) if message else [],
+                message.status if message else None,
+            )
+        else:
+            outcome = message.status if message else "sent"
+        person["rules"].append(
+            {
+                "channel": step.channel,
+                "after_seconds": step.after_seconds,
+                "fired": step.status == "fired",
+                "fired_at": step.fired_at,
+                "outcome": outcome,
+            }
+        )
+    return list(people.values())
+
+
+def summary_line(pages: list[dict], lang: str) -> str:
+    """`Casey: sms delivered, call pressed 1; Bea: sms sent` for WHO."""
+    nothing_yet = _(lang, "nothing yet")
+    parts = []
+    for person in pages:
+        rules = ", ".join(
+            f"{rule['channel']} {rule['outcome']}" for rule in person["rules"] if rule["fired"]
+        )
+        first = (person["name"] or "?").split(" ")[0]
+        parts.append(f"{first}: {rules or nothing_yet}")
+    return "; ".join(parts)

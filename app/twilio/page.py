@@ -1,0 +1,126 @@
+"""The page call's webhooks: parse Twilio's form, call the page call use case
+(app.inbound.page_call), render what it decided as TwiML.
+
+    POST /twilio/voice/page          the paged person picked up: <Gather numDigits="1">
+    POST /twilio/voice/page-result   Digits: 1 takes the contact, 2 passes, else nothing
+    POST /twilio/voice/page-status   the call's final status (busy, no-answer, completed, …)
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+from twilio.twiml.voice_response import VoiceResponse
+
+from app.errors import NotFound
+from app.inbound import page_call
+from app.ops.metrics import WEBHOOKS
+from app.twilio.http import required, run_db, twiml_then_dispatch
+from app.twilio.security import TwilioForm
+from app.twilio.voice import _speech
+
+router = APIRouter(prefix="/twilio/voice", tags=["twilio"])
+
+PAGE_GATHER_SECONDS = 8
+
+
+def _leg(form, contact: int, level: int, staff: int, purpose: str) -> page_call.Leg:
+    return page_call.Leg(
+        contact_id=contact,
+        level=level,
+        staff_id=staff,
+        purpose=purpose,
+        call_sid=required(form, "CallSid"),
+    )
+
+
+def render(answer: page_call.PageAnswer, base_url: str, leg: page_call.Leg) -> str:
+    response = VoiceResponse()
+    if isinstance(answer, page_call.Ask):
+        query = urlencode(
+            {
+                "contact": leg.contact_id,
+                "level": leg.level,
+                "staff": leg.staff_id,
+                "purpose": leg.purpose,
+            }
+        )
+        gather = response.gather(
+            num_digits=1,
+            timeout=PAGE_GATHER_SECONDS,
+            method="POST",
+            action_on_empty_result=True,
+            action=f"{base_url}/twilio/voice/page-result?{query}",
+        )
+        gather.say(answer.prompt, loop=2, **_speech(answer.language))
+        # Reached only if Twilio did not post the empty result: nothing pressed.
+        response.hangup()
+    else:
+        response.say(answer.text, **_speech(answer.language))
+        response.hangup()
+    return str(response)
+
+
+def _answer(request: Request, answer, leg) -> Response:
+    runtime = request.app.state.runtime
+    if answer is None:
+        raise NotFound("unknown contact or staff member")
+    return twiml_then_dispatch(render(answer, runtime.settings.public_base_url, leg), runtime)
+
+
+@router.post("/page", response_class=Response)
+async def page(
+    request: Request,
+    form: TwilioForm,
+    contact: int = Query(),
+    level: int = Query(),
+    staff: int = Query(),
+    purpose: str = Query(default="notify", pattern="^(notify|alert)$"),
+) -> Response:
+    """The paged person's phone picked up: who it is about, press 1 or 2."""
+    leg = _leg(form, contact, level, staff, purpose)
+    outcome, answer = await run_db(page_call.answered, request.app.state.runtime, leg)
+    WEBHOOKS.labels("voice_page", outcome).inc()
+    return _answer(request, answer, leg)
+
+
+@router.post("/page-result", response_class=Response)
+async def page_result(
+    request: Request,
+    form: TwilioForm,
+    contact: int = Query(),
+    level: int = Query(),
+    staff: int = Query(),
+    purpose: str = Query(default="notify", pattern="^(notify|alert)$"),
+) -> Response:
+    """Digits=1 takes the contact for this person, 2 passes it on, anything else does nothing."""
+    leg = _leg(form, contact, level, staff, purpose)
+    digits = str(form.get("Digits") or "").strip()
+    outcome, answer = await run_db(page_call.pressed, request.app.state.runtime, leg, digits)
+    WEBHOOKS.labels("voice_page_result", outcome).inc()
+    return _answer(request, answer, leg)
+
+
+@router.post("/page-status", status_code=204, response_class=Response)
+async def page_status(
+    request: Request,
+    form: TwilioForm,
+    contact: int = Query(),
+    level: int = Query(),
+    staff: int = Query(),
+    purpose: str = Query(default="notify", pattern="^(notify|alert)$"),
+) -> Response:
+    """The page call ended. Whatever the status, nothing is acknowledged here."""
+    leg = _leg(form, contact, level, staff, purpose)
+    outcome = await run_db(
+        page_call.call_ended,
+        request.app.state.runtime,
+        leg,
+        required(form, "CallStatus").lower(),
+        form.get("CallDuration"),
+    )
+    WEBHOOKS.labels("voice_page_status", outcome).inc()
+    if outcome == "unknown_contact":
+        raise NotFound("unknown contact")
+    return Response(status_code=204)

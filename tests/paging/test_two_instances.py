@@ -1,0 +1,68 @@
+"""Two instances firing due notification rules on one PostgreSQL database:
+every call rule fires exactly once (FOR UPDATE SKIP LOCKED), with real commits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.db import Database
+from app.escalation.models import PageStep
+from app.escalation.paging import fire_due
+from app.inbound.sms import InboundSms, handle_inbound_sms
+from app.messaging.models import OutboundMessage
+from tests.conftest import make_settings
+from tests.factories import make_client, make_staff, make_team
+from tests.sms.test_engine_concurrency import ALWAYS, side_by_side
+
+CONTACTS = 80
+
+
+def test_two_instances_fire_each_call_rule_once(committed_pg):
+    settings = make_settings(committed_pg)
+    seed_db = Database.from_url(committed_pg)
+    now = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
+    with seed_db.session() as s:
+        team = make_team(s, crisis_line_number="+19735550100")
+        cm = make_staff(s, team, phone="+12015550181", working_hours=ALWAYS)
+        for i in range(CONTACTS):
+            make_client(
+                s,
+                team,
+                preferred_name=f"C{i}",
+                assigned_case_manager_id=cm.id,
+                phones=[(f"+1201555{1000 + i:04d}", "self")],
+            )
+        for i in range(CONTACTS):
+            handle_inbound_sms(
+                session=s,
+                team=team,
+                now=now,
+                settings=settings,
+                sms=InboundSms(
+                    message_sid=f"SM{i:032d}", from_number=f"+1201555{1000 + i:04d}", body="help"
+                ),
+            )
+    instances = [Database.from_url(committed_pg) for _ in range(2)]
+    due = now + timedelta(seconds=60)
+    fired = side_by_side(
+        [lambda db=db: fire_due(db=db, now=due, settings=settings, batch=10) for db in instances]
+    )
+    assert sum(fired) == CONTACTS
+    assert all(n > 0 for n in fired), f"both instances should have shared the work: {fired}"
+    with seed_db.session() as s:
+        calls = s.execute(
+            select(OutboundMessage.contact_id, func.count())
+            .where(OutboundMessage.purpose == "page_call")
+            .group_by(OutboundMessage.contact_id)
+        ).all()
+        assert len(calls) == CONTACTS and all(n == 1 for _, n in calls)
+        assert (
+            s.execute(
+                select(func.count()).select_from(PageStep).where(PageStep.status == "pending")
+            ).scalar_one()
+            == 0
+        )
+    for database in [*instances, seed_db]:
+        database.engine.dispose()
