@@ -131,7 +131,7 @@ def answered(runtime, leg: Leg) -> tuple[str, PageAnswer | None]:
 def pressed(runtime, leg: Leg, digits: str) -> tuple[str, PageAnswer | None]:
     """What the paged person pressed (empty when nothing was)."""
     with runtime.db.session() as session:
-        contact = engine.lock_contact(session=session, contact_id=leg.contact_id)
+        contact = contacts.lock_contact(session=session, contact_id=leg.contact_id)
         staff = session.get(Staff, leg.staff_id)
         if contact is None or staff is None:
             return "unknown_contact", None

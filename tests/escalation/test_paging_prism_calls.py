@@ -8,7 +8,7 @@ import httpx
 
 from app.messaging.senders import PAGE_RING_SECONDS, TwilioSender
 from tests.conftest import TWILIO_SID
-from tests.sms.test_prism_contract import prism_url  # noqa: F401  (fixture)
+from tests.messaging.test_prism_contract import prism_url  # noqa: F401  (fixture)
 
 
 def test_our_page_call_is_valid_for_twilios_spec(prism_url):  # noqa: F811

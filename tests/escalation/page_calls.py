@@ -1,13 +1,11 @@
-"""The SMS suite's world (team, people, rota, client), fake clock and Twilio
-stand-in (Messages.json and Calls.json recorded through respx), plus helpers
-that answer a page call as Twilio would."""
+"""Answering a page call as Twilio would: signed posts to the URLs the
+service gave Twilio's Calls API (recorded by tests/world.py's stand-in)."""
 
 from __future__ import annotations
 
 import itertools
 from urllib.parse import urlsplit
 
-from tests.sms.conftest import clock, committed_pg, twilio, world  # noqa: F401  (fixtures)
 from tests.twilio_signing import post_signed
 
 _call_sids = itertools.count(1)

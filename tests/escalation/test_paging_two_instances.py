@@ -14,7 +14,7 @@ from app.inbound.sms import InboundSms, handle_inbound_sms
 from app.messaging.models import OutboundMessage
 from tests.conftest import make_settings
 from tests.factories import make_client, make_staff, make_team
-from tests.sms.test_engine_concurrency import ALWAYS, side_by_side
+from tests.inbound.test_engine_concurrency import ALWAYS, side_by_side
 
 CONTACTS = 80
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from app.contacts.models import Contact, ContactEvent
 from app.escalation.models import PageStep
 from app.messaging.models import OutboundMessage
-from tests.paging.conftest import call_ends, pick_up, press
-from tests.sms.conftest import text_in, tick
+from tests.escalation.page_calls import call_ends, pick_up, press
+from tests.world import text_in, tick
 
 
 def the_contact(session) -> Contact:
