@@ -296,3 +296,23 @@ def test_simulate_page_drives_a_page_call_as_twilio_would(
     assert [a.status_code for a in answers] == [200, 200, 204]
     assert "Press 1 to take it" in answers[0].text and "It is yours" in answers[1].text
     assert the_contact(session).acknowledged_by == world.case_manager.id
+
+
+def test_a_missed_calls_callback_rings_the_level_by_their_rules_and_says_so(
+    client, app, world, session, twilio, clock
+):
+    from tests.inbound.voice_calls import call_in, call_status
+
+    call_in(client, world, world.client_phone, "CAmissed")
+    assert call_status(client, "CAmissed", "completed").status_code == 204  # the caller hung up
+    contact = the_contact(session)
+    assert contact.needs_callback is True
+    assert "missed call" in twilio.to(world.case_manager.phone)[0].body
+    clock.advance(seconds=60)
+    tick(app)
+    [call] = twilio.calls_to(world.case_manager.phone)
+    asked = pick_up(client, call)
+    assert "Missed crisis call for North ICM, from Sam. Press 1 to take it." in asked.text
+    press(client, call, "1")
+    contact = the_contact(session)
+    assert contact.acknowledged_by == world.case_manager.id and contact.needs_callback is False
