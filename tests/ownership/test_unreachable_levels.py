@@ -43,8 +43,10 @@ def test_a_level_whose_people_all_became_unreachable_is_skipped_in_the_same_tick
 ):
     text_in(client, world, world.client_phone, "please help")
     assert len(twilio.to(world.case_manager.phone)) == 1
-    # While level 1 has its time, the backup case manager (level 2) opts out.
+    # While level 1 has its time, the backup case manager (level 2) opts out,
+    # and texts were their only way to be woken (no call rule).
     world.backup_cm.sms_opted_out = True
+    world.backup_cm.notify_rules = [{"channel": "sms", "after_seconds": 0}]
     session.add(world.backup_cm)
     session.commit()
     clock.advance(seconds=301)
@@ -96,6 +98,7 @@ def test_levels_nobody_could_be_reached_on_when_planning_are_on_the_timeline(
 ):
     for person in (world.case_manager, world.backup_cm, world.oncall):
         person.sms_opted_out = True
+        person.notify_rules = [{"channel": "sms", "after_seconds": 0}]  # no call wakes them
         session.add(person)
     session.commit()
     text_in(client, world, world.client_phone, "please help")
