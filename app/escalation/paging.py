@@ -202,7 +202,14 @@ def still_wanted(step: PageStep, contact: Contact | None) -> bool:
         return False
     if step.purpose == ALERT:
         return contact.status == ContactStatus.UNANSWERED
-    return contact.status == ContactStatus.OPEN and contact.level == step.level
+    if contact.status != ContactStatus.OPEN or contact.level != step.level:
+        return False
+    # A handover may plan the contact afresh from level 1: a rule left over
+    # from the old plan's level 1 is not for the people the new one pages.
+    plan = contact.plan or []
+    return step.level <= len(plan) and step.staff_id in (
+        plan[step.level - 1].get("staff_ids") or []
+    )
 
 
 def fire_due(*, db, now: datetime, settings, batch: int = 500) -> int:
