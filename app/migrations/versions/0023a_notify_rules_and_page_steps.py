@@ -1,7 +1,7 @@
 """notify rules and page steps
 
 Revision ID: 0023a
-Revises: 0026a
+Revises: 0021a
 Create Date: 2026-12-03 07:34:17.513588
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0023a"
-down_revision: str | None = "0026a"
+down_revision: str | None = "0021a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
