@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 from app.contacts.models import Contact, ContactEvent
 from app.main import create_app
 from app.messaging.models import InboxMessage
+from app.ops.rate_limits import RateLimiter
 from tests.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN, make_settings
 from tests.factories import make_team
 from tests.world import route_inbox
@@ -214,6 +215,9 @@ def test_every_twilio_webhook_refuses_unsigned_and_wrongly_signed_requests(
 ):
     paths = twilio_webhook_paths(app)
     assert {"/twilio/sms", "/twilio/status", "/twilio/fallback"} <= set(paths)
+    # Two refusals per webhook from one address: more than the refusal rate
+    # limit allows (its 429 is tested on its own); this test is about the 403.
+    app.state.rate_limiter = RateLimiter(links="30/minute", webhook_refusals="1000/minute")
     for path in paths:
         params = {
             "CallSid": "CA" + uuid.uuid4().hex,
