@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.contacts.models import Contact, ContactEvent
 from app.db import Database
@@ -79,6 +79,14 @@ def test_two_engines_fire_each_escalation_once(committed_pg):
                     message_sid=f"SM{i:032d}", from_number=f"+1201555{1000 + i:04d}", body="help"
                 ),
             )
+
+        # The notifications left at once (a level waits while its notifications
+        # have not left: carrier trouble is not "nobody answered").
+        s.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.purpose == "notify")
+            .values(status="sent", updated_at=now)
+        )
 
     due = now + timedelta(seconds=team.ack_timeout_seconds + 1)
     engines = [Database.from_url(committed_pg) for _ in range(2)]
