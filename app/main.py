@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 import app.models as _all_tables  # noqa: F401  (every table and the contact listeners)
 from app.auth.router import router as auth_router
+from app.clients.plan_page import router as plan_page_router
 from app.clients.router import router as clients_router
 from app.console.docs import install_docs
 from app.console.router import install as install_console
@@ -85,6 +86,7 @@ def create_app(
         auth_router,
         teams_router,
         clients_router,
+        plan_page_router,
         oncall_router,
         contacts_router,
         outcomes_router,

@@ -1,10 +1,33 @@
-"""The read-only crisis-plan page behind a short-lived link (no API key)."""
+"""The page behind a staff notification's link (no login): the contact's
+whole conversation, its status and holder, and the client's crisis plan.
+
+The link's token is the plan link's (app.clients.plan_links): random, stored
+hashed, expiring, revocable; every open is audited. A link made through the
+API for a plan alone (no contact) shows the plan alone. The page polls its
+conversation fragment through the same token so a client's new words appear
+without a reload.
+"""
 
 from __future__ import annotations
 
-from html import escape
+from typing import Any
 
-from app.clients.models import PLAN_SECTIONS, Client, CrisisPlan
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.auth.deps import SessionDep
+from app.auth.service import Principal, audit
+from app.clients import plan_links
+from app.clients.models import PLAN_SECTIONS, Client, ClientPhone, CrisisPlan, PlanLink
+from app.console.board import _paged_ids
+from app.console.web import CONTENT_SECURITY_POLICY, templates
+from app.contacts.conversation import Message, conversation
+from app.contacts.models import Contact
+from app.teams.models import Staff, Team
+
+router = APIRouter(tags=["plan page"])
 
 TITLES = {
     "warning_signs": "Warning signs",
@@ -15,54 +38,183 @@ TITLES = {
     "safe_environment": "Making my environment safe",
     "reasons_for_living": "My reasons for living",
 }
+# How often the page asks for the conversation again.
+POLL_SECONDS = 3
+# The page carries client data and is opened from a text message: nothing
+# caches it, no next page learns its URL, no inline script runs in it.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
+STATUS_LABELS = {
+    "open": "waiting for someone to answer",
+    "acknowledged": "answered",
+    "resolved": "resolved",
+    "unanswered": "nobody answered",
+}
+RELATION_LABELS = {"family": "family", "guardian": "guardian", "other": "someone"}
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:1rem;max-width:40rem;line-height:1.4;color:#1a202c}"
-    "h1{font-size:1.3rem}h2{font-size:1.05rem;margin:1.2rem 0 .3rem}li{margin:.2rem 0}"
-    ".note{color:#4a5568;font-size:.85rem}"
-)
+
+def _principal(link: PlanLink) -> Principal:
+    return Principal(actor=f"plan-link:{link.id}", role="plan_link", staff_id=link.staff_id)
 
 
-def _page(title: str, body: str) -> str:
+def _gone(request: Request) -> HTMLResponse:
+    """Expired, revoked or never issued: the same answer, with nothing of
+    the contact or the client in it."""
+    return templates.TemplateResponse(
+        request, "link/gone.html", {"request": request}, status_code=404, headers=HEADERS
+    )
+
+
+def _link(request: Request, session: Session, token: str) -> PlanLink | None:
+    return plan_links.find_plan_link(
+        session=session, token=token, now=request.app.state.runtime.now()
+    )
+
+
+def _caller(session: Session, contact: Contact, client: Client | None) -> str:
+    """Who texts from the contact's number: the client by name, a family
+    member by the name on the client's record, or the number's relation."""
+    if client is None:
+        return "several clients' number" if contact.candidate_client_ids else "unknown caller"
+    relation = contact.caller_relation or "self"
+    if relation == "self":
+        return client.preferred_name
+    name = session.execute(
+        select(ClientPhone.name).where(
+            ClientPhone.client_id == client.id, ClientPhone.number == contact.from_number
+        )
+    ).scalar()
+    kind = RELATION_LABELS.get(relation, relation)
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="robots" content="noindex"><title>{escape(title)}</title><style>{_STYLE}</style>'
-        f"</head><body>{body}</body></html>"
+        f"{name} ({kind} of {client.preferred_name})"
+        if name
+        else f"{kind} of {client.preferred_name}"
     )
 
 
-def render_plan(client: Client, plan: CrisisPlan | None, expires_at) -> str:
-    if plan is None:
-        return _page(
-            "Crisis plan", f"<h1>{escape(client.preferred_name)}</h1><p>No crisis plan on file.</p>"
-        )
-    parts = [
-        f"<h1>Safety plan: {escape(client.preferred_name)}</h1>",
-        f'<p class="note">Version {plan.version}. Link valid until {escape(expires_at.isoformat())}. '
-        "Confidential: do not forward.</p>",
-    ]
-    for name in PLAN_SECTIONS:
-        items = plan.sections.get(name) or []
-        parts.append(f"<h2>{escape(TITLES[name])}</h2>")
-        parts.append(
-            "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
-            if items
-            else "<p>—</p>"
-        )
-    for label, value in (
-        ("Preferred hospital", plan.preferred_hospital),
-        ("Advance directive", plan.advance_directive_notes),
-        ("Notes", plan.notes),
-    ):
-        if value:
-            parts.append(f"<h2>{label}</h2><p>{escape(value)}</p>")
-    return _page("Crisis plan", "".join(parts))
+def _holder(session: Session, contact: Contact) -> str:
+    """Who holds the contact, or who is paged for it now."""
+    if contact.status == "acknowledged" and contact.acknowledged_by is not None:
+        staff = session.get(Staff, contact.acknowledged_by)
+        return f"held by {staff.name}" if staff else "held"
+    if contact.status == "unanswered":
+        return "nobody has taken it"
+    ids = _paged_ids(contact)
+    if not ids:
+        return ""
+    names = session.execute(select(Staff.name).where(Staff.id.in_(ids))).scalars()
+    return "paged: " + ", ".join(names)
 
 
-def render_gone() -> str:
-    return _page(
-        "Link expired",
-        "<h1>This link has expired or was revoked.</h1>"
-        "<p>Ask the crisis line for a new one, or use the crisisroute API.</p>",
+def _conversation_context(
+    session: Session, token: str, contact: Contact, client: Client | None
+) -> dict[str, Any]:
+    team = session.get(Team, contact.team_id)
+    messages: list[Message] = conversation(session=session, contact=contact)
+    return {
+        "token": token,
+        "contact": contact,
+        "messages": messages,
+        "shown": len(messages),
+        "zone": team.timezone if team else "UTC",
+        "caller": _caller(session, contact, client),
+        "status_label": STATUS_LABELS.get(contact.status, contact.status),
+        "holder": _holder(session, contact),
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+def _audit_contact_read(
+    session: Session, link: PlanLink, contact: Contact, *, messages: int, poll: bool
+) -> None:
+    audit(
+        session=session,
+        principal=_principal(link),
+        action="contact.read",
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+        detail={"via": "plan_link", "messages": messages, "poll": poll},
     )
+
+
+@router.get("/plan/{token}", response_class=HTMLResponse)
+def plan_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """The conversation and the crisis plan, read-only and phone-sized, for the
+    holder of a live link. Every open is audited; a dead link shows nothing."""
+    request.app.state.rate_limiter.link_opened(request, "plan", token)
+    link = _link(request, session, token)
+    if link is None:
+        return _gone(request)
+    client = session.get(Client, link.client_id)
+    contact = session.get(Contact, link.contact_id) if link.contact_id else None
+    plan = (
+        session.execute(
+            select(CrisisPlan)
+            .where(CrisisPlan.client_id == client.id)
+            .order_by(CrisisPlan.version.desc())
+        )
+        .scalars()
+        .first()
+    )
+    audit(
+        session=session,
+        principal=_principal(link),
+        action="crisis_plan.read",
+        record_type="crisis_plan",
+        record_id=plan.id if plan else None,
+        team_id=client.team_id,
+        detail={
+            "client_id": client.id,
+            "via": "plan_link",
+            "version": plan.version if plan else None,
+        },
+    )
+    context: dict[str, Any] = {
+        "request": request,
+        "client": client,
+        "plan": plan,
+        "plan_titles": [(name, TITLES[name]) for name in PLAN_SECTIONS],
+        "expires_at": link.expires_at,
+        "contact": None,
+        "zone": "UTC",
+    }
+    if contact is not None:
+        context.update(_conversation_context(session, token, contact, client))
+        _audit_contact_read(session, link, contact, messages=context["shown"], poll=False)
+    else:
+        team = session.get(Team, client.team_id)
+        context["zone"] = team.timezone if team else "UTC"
+    session.commit()
+    return templates.TemplateResponse(request, "link/page.html", context, headers=HEADERS)
+
+
+@router.get("/plan/{token}/conversation", response_class=HTMLResponse)
+def conversation_fragment(
+    token: str,
+    request: Request,
+    session: SessionDep,
+    shown: int = Query(default=0, ge=0, le=1_000_000),
+) -> Response:
+    """The conversation, status and holder alone, polled by the page. A poll
+    that shows messages the page had not shown yet (`shown`: how many it
+    had) is a new view and is audited; one that shows nothing new is not."""
+    link = _link(request, session, token)
+    contact = session.get(Contact, link.contact_id) if link and link.contact_id else None
+    if link is None or contact is None:
+        # Only failed polls count towards the link rate limit: a page open on a
+        # phone polls for as long as it is open, a guesser fails every time.
+        request.app.state.rate_limiter.link_opened(request, "plan", token)
+        return Response(status_code=404, headers=HEADERS)
+    client = session.get(Client, link.client_id)
+    context = _conversation_context(session, token, contact, client)
+    context["request"] = request
+    if context["shown"] > shown:
+        _audit_contact_read(session, link, contact, messages=context["shown"], poll=True)
+        session.commit()
+    return templates.TemplateResponse(request, "link/conversation.html", context, headers=HEADERS)

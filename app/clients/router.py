@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
 
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
 from app.auth.service import Principal, audit
 from app.clients import plan_links, service
 from app.clients.models import Client
-from app.clients.plan_page import render_gone, render_plan
 from app.clients.schemas import (
     BreakGlassIn,
     ClientCreate,
@@ -292,29 +290,3 @@ def revoke_plan_links(
     )
     session.commit()
     return Response(status_code=204)
-
-
-@router.get("/plan/{token}", response_class=HTMLResponse, tags=["plan page"])
-def plan_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
-    """The current plan, read-only and mobile-friendly, for the holder of a
-    live link. Every open is audited; expired or revoked links show nothing."""
-    request.app.state.rate_limiter.link_opened(request, "plan", token)
-    link = plan_links.find_plan_link(
-        session=session, token=token, now=request.app.state.runtime.now()
-    )
-    if link is None:
-        return HTMLResponse(render_gone(), status_code=404)
-    client = session.get(Client, link.client_id)
-    plan = service.current_plan(session=session, client_id=client.id)
-    _read_plan(
-        session,
-        Principal(actor=f"plan-link:{link.id}", role="plan_link", staff_id=link.staff_id),
-        client,
-        plan,
-        "plan_link",
-    )
-    session.commit()
-    return HTMLResponse(
-        render_plan(client, plan, link.expires_at),
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )

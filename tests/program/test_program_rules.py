@@ -596,7 +596,7 @@ def test_plan_page_escapes_every_field(client, program):
     ]
     page = client.get("/" + url.split("/", 3)[3]).text
     assert "<img" not in page and "<i>" not in page
-    assert page.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;") == 10
+    assert page.count("&lt;img src=x onerror=&#34;alert(1)&#34;&gt;") == 10
 
 
 # --- audit and isolation --------------------------------------------------------------------------
