@@ -60,14 +60,8 @@ def create_client(
     team = session.get(Team, team_id)
     if team is None:
         raise NotFound("team not found")
-    client = service.create_client(session=session, team=team, data=body.model_dump())
-    audit(
-        session=session,
-        principal=principal,
-        action="client.create",
-        record_type="client",
-        record_id=client.id,
-        team_id=team.id,
+    client = service.add_client(
+        session=session, principal=principal, team=team, data=body.model_dump()
     )
     session.commit()
     return _out(session, client)
@@ -113,28 +107,16 @@ def update_client(
 ) -> ClientPublic:
     require_role(principal, "supervisor")
     client = _client(session, principal, client_id)
-    team = session.get(Team, client.team_id)
     data = refuse_nulls(
         body.model_dump(exclude_unset=True),
         nullable=frozenset({"assigned_case_manager_id", "backup_case_manager_id", "language"}),
     )
-    fields = sorted(data)
-    was_active = client.status == "active"
-    service.update_client(session=session, team=team, client=client, data=data)
-    detail: dict = {"fields": fields}
-    if was_active and client.status == "discharged":
-        # A discharged client's plan is no longer anyone's to open from a phone.
-        detail["plan_links_revoked"] = plan_links.revoke_plan_links(
-            session=session, client_id=client.id, now=request.app.state.runtime.now()
-        )
-    audit(
+    service.change_client(
         session=session,
         principal=principal,
-        action="client.update",
-        record_type="client",
-        record_id=client.id,
-        team_id=client.team_id,
-        detail=detail,
+        client=client,
+        data=data,
+        now=request.app.state.runtime.now(),
     )
     session.commit()
     return _out(session, client)
@@ -147,34 +129,15 @@ def put_crisis_plan(
     """A new version of the client's safety plan (Stanley–Brown sections). Old versions are kept."""
     require_role(principal, "supervisor")
     client = _client(session, principal, client_id)
-    plan = service.save_plan(
-        session=session, client=client, data=body.model_dump(), actor=principal.actor
-    )
-    audit(
-        session=session,
-        principal=principal,
-        action="crisis_plan.write",
-        record_type="crisis_plan",
-        record_id=plan.id,
-        team_id=client.team_id,
-        detail={"version": plan.version},
+    plan = service.write_plan(
+        session=session, principal=principal, client=client, data=body.model_dump()
     )
     session.commit()
     return service.plan_out(plan)
 
 
 def _read_plan(session, principal: Principal, client: Client, plan, via: str) -> None:
-    """Every read of a plan, whatever the path, is one `crisis_plan.read` row;
-    `detail.via` says which (api, versions, plan_link)."""
-    audit(
-        session=session,
-        principal=principal,
-        action="crisis_plan.read",
-        record_type="crisis_plan",
-        record_id=plan.id if plan else None,
-        team_id=client.team_id,
-        detail={"client_id": client.id, "via": via, "version": plan.version if plan else None},
-    )
+    service.audit_plan_read(session=session, principal=principal, client=client, plan=plan, via=via)
 
 
 @router.get("/v1/clients/{client_id}/crisis-plan", response_model=CrisisPlanOut)
@@ -196,15 +159,7 @@ def crisis_plan_versions(
 ) -> list[dict]:
     require_role(principal, "supervisor", "case_manager")
     client = _readable(session, principal, client_id)
-    from sqlalchemy import select
-
-    from app.clients.models import CrisisPlan
-
-    plans = list(
-        session.execute(
-            select(CrisisPlan).where(CrisisPlan.client_id == client.id).order_by(CrisisPlan.version)
-        ).scalars()
-    )
+    plans = service.plan_versions(session=session, client_id=client.id)
     _read_plan(session, principal, client, plans[-1] if plans else None, "versions")
     session.commit()
     return [service.plan_out(p) for p in plans]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app.auth.service import Principal, audit
 from app.clients.models import PLAN_SECTIONS, Client, ClientPhone, CrisisPlan
+from app.clients.plan_links import revoke_plan_links
 from app.errors import Conflict, Invalid
 from app.i18n import check_language
 from app.teams.models import Staff, Team
@@ -218,3 +222,84 @@ def clients_of(
     if limit is not None:
         query = query.limit(limit)
     return list(session.execute(query).scalars())
+
+
+# ------------------------------------------------------------------
+# The acts with their audit rows, shared by the API and the console.
+
+
+def add_client(*, session: Session, principal: Principal, team: Team, data: dict) -> Client:
+    client = create_client(session=session, team=team, data=data)
+    audit(
+        session=session,
+        principal=principal,
+        action="client.create",
+        record_type="client",
+        record_id=client.id,
+        team_id=team.id,
+    )
+    return client
+
+
+def change_client(
+    *, session: Session, principal: Principal, client: Client, data: dict, now: datetime
+) -> Client:
+    """Apply a checked PATCH's fields; a discharge revokes the client's plan links."""
+    team = session.get(Team, client.team_id)
+    fields = sorted(data)
+    was_active = client.status == "active"
+    update_client(session=session, team=team, client=client, data=data)
+    detail: dict = {"fields": fields}
+    if was_active and client.status == "discharged":
+        # A discharged client's plan is no longer anyone's to open from a phone.
+        detail["plan_links_revoked"] = revoke_plan_links(
+            session=session, client_id=client.id, now=now
+        )
+    audit(
+        session=session,
+        principal=principal,
+        action="client.update",
+        record_type="client",
+        record_id=client.id,
+        team_id=client.team_id,
+        detail=detail,
+    )
+    return client
+
+
+def write_plan(*, session: Session, principal: Principal, client: Client, data: dict) -> CrisisPlan:
+    plan = save_plan(session=session, client=client, data=data, actor=principal.actor)
+    audit(
+        session=session,
+        principal=principal,
+        action="crisis_plan.write",
+        record_type="crisis_plan",
+        record_id=plan.id,
+        team_id=client.team_id,
+        detail={"version": plan.version},
+    )
+    return plan
+
+
+def plan_versions(*, session: Session, client_id: int) -> list[CrisisPlan]:
+    return list(
+        session.execute(
+            select(CrisisPlan).where(CrisisPlan.client_id == client_id).order_by(CrisisPlan.version)
+        ).scalars()
+    )
+
+
+def audit_plan_read(
+    *, session: Session, principal: Principal, client: Client, plan: CrisisPlan | None, via: str
+) -> None:
+    """Every read of a plan, whatever the path, is one `crisis_plan.read` row;
+    `detail.via` says which (api, versions, plan_link, break_glass, console…)."""
+    audit(
+        session=session,
+        principal=principal,
+        action="crisis_plan.read",
+        record_type="crisis_plan",
+        record_id=plan.id if plan else None,
+        team_id=client.team_id,
+        detail={"client_id": client.id, "via": via, "version": plan.version if plan else None},
+    )

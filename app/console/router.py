@@ -17,6 +17,7 @@ from app.console.audit_page import router as audit_router
 from app.console.board import board
 from app.console.contact_page import router as contact_router
 from app.console.oncall_page import router as oncall_router
+from app.console.people_page import router as people_router
 from app.console.review_page import router as review_router
 from app.console.web import (
     ConsolePoller,
@@ -205,6 +206,7 @@ def install(app: FastAPI) -> None:
     app.include_router(review_router)
     app.include_router(audit_router)
     app.include_router(oncall_router)
+    app.include_router(people_router)
     app.add_middleware(web.ConsoleHeaders)
 
     @app.exception_handler(SignInRequired)

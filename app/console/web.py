@@ -72,6 +72,7 @@ def _local(value: datetime | None, zone: str | None = None, fmt: str = "%a %d %b
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/console", "Board", ("supervisor", "case_manager")),
     ("/console/oncall", "On call", ("supervisor", "case_manager")),
+    ("/console/people", "People", ("supervisor", "case_manager")),
     ("/console/review", "Review", ("supervisor",)),
     ("/console/audit", "Audit", ("supervisor",)),
 ]

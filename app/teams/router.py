@@ -7,10 +7,9 @@ from sqlalchemy import select
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
 from app.auth.service import audit
-from app.clients.plan_links import revoke_plan_links
 from app.errors import NotFound, refuse_nulls
 from app.paging import Limit, Offset, page
-from app.teams import service
+from app.teams import service, staff_changes
 from app.teams.models import Leave, Staff, Team
 from app.teams.schemas import (
     LeaveCreate,
@@ -24,9 +23,6 @@ from app.teams.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["teams"])
-
-# What a staff member may change about themselves (with a key bound to them).
-SELF_EDITABLE = frozenset({"notify_rules"})
 
 
 def _team(session, principal, team_id: int) -> Team:
@@ -107,14 +103,8 @@ def create_staff(
 ) -> StaffPublic:
     require_role(principal, "supervisor")
     team = _team(session, principal, team_id)
-    staff = service.create_staff(session=session, team=team, data=body.model_dump())
-    audit(
-        session=session,
-        principal=principal,
-        action="staff.create",
-        record_type="staff",
-        record_id=staff.id,
-        team_id=team.id,
+    staff = staff_changes.add_staff(
+        session=session, principal=principal, team=team, data=body.model_dump()
     )
     session.commit()
     return StaffPublic.model_validate(staff, from_attributes=True)
@@ -165,38 +155,16 @@ def update_staff(
     hold clients, rota places or future overrides, listing what must move.
     A person may set their own `notify_rules` with a key bound to them."""
     data = refuse_nulls(body.model_dump(exclude_unset=True))
-    if not (principal.staff_id == staff_id and set(data) <= SELF_EDITABLE):
+    if not staff_changes.may_edit_alone(principal, staff_id, data):
         require_role(principal, "supervisor")
     staff = _staff(session, principal, staff_id)
-    team = session.get(Team, staff.team_id)
-    now = request.app.state.runtime.now()
-    was_active = staff.active
-    service.update_staff(session=session, staff=staff, team=team, data=data, now=now)
-    detail: dict = {"fields": sorted(data)}
-    if was_active and not staff.active:
-        from app.escalation import handover
-
-        # A deactivated person can hold nothing: their contacts move at once.
-        handover.hand_on_contacts_of(
-            session=session,
-            staff=staff,
-            now=now,
-            reason=handover.DEACTIVATED,
-            settings=request.app.state.runtime.settings,
-        )
-        # Their keys stop working with `active` (app.auth.service.find_key);
-        # the plan links on their phone are revoked, not merely refused.
-        detail["plan_links_revoked"] = revoke_plan_links(
-            session=session, staff_id=staff.id, now=now
-        )
-    audit(
+    staff_changes.change_staff(
         session=session,
         principal=principal,
-        action="staff.update",
-        record_type="staff",
-        record_id=staff.id,
-        team_id=staff.team_id,
-        detail=detail,
+        staff=staff,
+        data=data,
+        now=request.app.state.runtime.now(),
+        settings=request.app.state.runtime.settings,
     )
     session.commit()
     return StaffPublic.model_validate(staff, from_attributes=True)
