@@ -16,6 +16,7 @@ from app.console.router import install as install_console
 from app.contacts.router import router as contacts_router
 from app.db import Database
 from app.errors import install_error_handlers
+from app.inbound.router import router as inbound_router
 from app.jobs import Scheduler, declared_jobs
 from app.logs import configure_logging
 from app.oncall.router import router as oncall_router
@@ -85,6 +86,7 @@ def create_app(
         ops_router,
         auth_router,
         teams_router,
+        inbound_router,
         clients_router,
         plan_page_router,
         oncall_router,

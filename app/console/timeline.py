@@ -43,6 +43,7 @@ PHRASES = {
     "voicemail_failed": "Voicemail failed",
     "follow_up_sent": "Follow-up sent to {who}",
     "follow_up_unassigned": "Follow-up due, nobody to send it to",
+    "routing_failed": "Routing failed: opened with the on-call and supervisors",
 }
 # Data shown with an event (never message bodies: those are in the conversation).
 SHOWN = ("reason", "via", "outcome", "risk_level", "text", "dial_status", "error_code")

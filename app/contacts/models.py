@@ -74,6 +74,8 @@ class EventKind(StrEnum):
     PAGE_CALL_ANSWERED = "page_call_answered"
     PAGE_CALL_PRESSED = "page_call_pressed"
     PAGE_CALL_ENDED = "page_call_ended"
+    # Routing raised on the text until it gave up: opened with the minimal plan.
+    ROUTING_FAILED = "routing_failed"
 
 
 CONTACT_STATUSES = tuple(ContactStatus)

@@ -85,6 +85,15 @@ def route_inbox(state) -> None:
         kick()
 
 
+def retry_stuck_texts(state) -> None:
+    """Texts neither routing nor the minimal plan could open: tried again every minute."""
+    from app.inbound.dead_letter import retry_stuck
+
+    runtime = state.runtime
+    if retry_stuck(runtime):
+        runtime.dispatcher.kick()
+
+
 def retention(state) -> None:
     """Erase what each team keeps past its message_retention_days, once a day."""
     from app.contacts.retention import purge_due
@@ -115,6 +124,7 @@ def jobs(settings, role: str = "all") -> list[Job]:
         Job("route_inbox", route_inbox, settings.inbox_poll_seconds),
         Job("escalation_tick", escalation_tick, settings.escalation_tick_seconds),
         Job("rota_notices", rota_notices, 60),
+        Job("retry_stuck_texts", retry_stuck_texts, 60),
         Job("retention", retention, 600),
         Job("refresh_fallback", refresh_fallback, 60),
     ]

@@ -15,8 +15,9 @@ they arrived, also across instances (a transaction holds at most one text of
 a sender). When any text of a transaction raises, it is rolled back and its
 texts are routed one a transaction, so one bad text costs the others a
 retry, never their routing. A row whose routing raises on its own is retried
-with backoff; after MAX_ATTEMPTS it is marked `failed`, logged as an error
-and counted, so it can neither block its sender's later texts nor vanish.
+with backoff; after MAX_ATTEMPTS it opens a contact with the minimal plan, or
+is left `stuck` (`dead_letter`), so it can neither block its sender's later
+texts nor vanish.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import structlog
 from sqlalchemy import bindparam, func, or_, select, tuple_
 
 from app.db import per_transaction
+from app.inbound import dead_letter
 from app.inbound.landing import RECORD_SMS, InboxLanding
 from app.inbound.message import InboundSms
 from app.inbound.sms import handle_inbound_sms
@@ -322,11 +324,40 @@ def _route_one(runtime, message_id: int) -> bool:
     # Counted in a transaction of its own (no savepoint around every routing
     # for the rare failure). Another instance may route the row meanwhile:
     # then it is no longer pending and this changes nothing.
+    stuck = False
     with runtime.db.session() as session:
         message = _claim(session, message_id, is_postgres=runtime.db.is_postgres)
         if message is not None:
             _routing_failed(message, failure, now)
+            if message.attempts >= MAX_ATTEMPTS:
+                stuck = not _open_minimal(session, message, now, runtime.settings)
             session.add(message)
+    if stuck:
+        dead_letter.refresh_gauge(runtime.db)
+    return True
+
+
+def _open_minimal(session, message: InboxMessage, now: datetime, settings) -> bool:
+    """Routing gave up: the text opens a contact with the minimal plan, or is
+    stuck (dead letter) when even that raises. False when stuck."""
+    try:
+        with session.begin_nested():
+            outcome = dead_letter.open_minimal(
+                session=session,
+                message=message,
+                now=now,
+                settings=settings,
+                why=message.last_error or "",
+            )
+    except Exception as exc:
+        message.last_error = describe_error(exc)
+        dead_letter.mark_stuck(message, now)
+        INBOX_ROUTED.labels(dead_letter.STUCK).inc()
+        return False
+    message.processed_at = now
+    message.outcome = outcome
+    message.next_attempt_at = None
+    _count_routed(outcome)
     return True
 
 
@@ -344,27 +375,24 @@ def _where(exc: Exception) -> str:
     return f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"
 
 
+def describe_error(exc: Exception) -> str:
+    """What went wrong, for the row and /stuck: the exception's type and where."""
+    return f"{type(exc).__name__} at {_where(exc)}"[:200]
+
+
 def _routing_failed(message: InboxMessage, exc: Exception, now: datetime) -> None:
+    """Another attempt failed: retried with backoff, or, after MAX_ATTEMPTS,
+    left for the minimal plan (`_open_minimal`)."""
     message.attempts += 1
-    message.last_error = f"{type(exc).__name__} at {_where(exc)}"[:200]
-    if message.attempts >= MAX_ATTEMPTS:
-        message.processed_at = now
-        message.outcome = "failed"
-        INBOX_ROUTED.labels("failed").inc()
-        log.error(
-            "inbox_routing_gave_up",
-            inbox_id=message.id,
-            attempts=message.attempts,
-            error=message.last_error,
-        )
-        return
-    message.next_attempt_at = now + retry_delay(message.attempts)
+    message.last_error = describe_error(exc)
     log.error(
         "inbox_routing_failed",
         inbox_id=message.id,
         attempts=message.attempts,
         error=message.last_error,
     )
+    if message.attempts < MAX_ATTEMPTS:
+        message.next_attempt_at = now + retry_delay(message.attempts)
 
 
 def pending_count(session) -> int:

@@ -124,6 +124,15 @@ class InboxMessage(SQLModel, table=True):
             postgresql_where=text("processed_at IS NULL"),
             sqlite_where=text("processed_at IS NULL"),
         ),
+        # Dead letters (`inbound.dead_letter`): the retry job, the gauge and
+        # /stuck read only these, never the routed history.
+        Index(
+            "ix_inbox_message_stuck",
+            "to_number",
+            "id",
+            postgresql_where=text("outcome = 'stuck'"),
+            sqlite_where=text("outcome = 'stuck'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -135,7 +144,8 @@ class InboxMessage(SQLModel, table=True):
     body: str = ""
     received_at: datetime = Field(default_factory=utcnow)
     processed_at: datetime | None = None
-    # what routing did: opened, continued, duplicate, staff_reply, opt_out, unknown_line, failed, …
+    # what routing did: opened, continued, duplicate, staff_reply, unknown_line,
+    # opened_minimal (routing kept failing), stuck (not even that: the dead letter), …
     outcome: str | None = Field(default=None, max_length=30)
     attempts: int = 0
     next_attempt_at: datetime | None = None

@@ -34,6 +34,12 @@ CARRIER_UNREACHABLE = Gauge(
     "0 until that has lasted 2 minutes, and again once a send is accepted",
     multiprocess_mode="livemax",
 )
+STUCK_TEXTS = Gauge(
+    "crisisroute_stuck_texts",
+    "Accepted texts that neither routing nor the minimal plan could open yet "
+    "(retried every minute; GET /v1/teams/{id}/stuck lists them)",
+    multiprocess_mode="livemax",
+)
 TICK_SECONDS = Histogram("crisisroute_tick_seconds", "Duration of one escalation tick")
 INBOX_ROUTED = Counter(
     "crisisroute_inbox_routed_total", "Recorded inbound SMS routed, by outcome", ["outcome"]

@@ -522,6 +522,49 @@ def fallback_plan(fallback_number: str) -> tuple[Level, ...]:
     return (fallback_level(1, fallback_number),)
 
 
+def minimal_plan(
+    *,
+    on_call: Iterable[RotaOnCallInfo],
+    supervisor_ids: Iterable[int],
+    timeout_seconds: int,
+    fallback_number: str,
+) -> Plan:
+    """The plan of a text whose routing kept failing: who each rota has on
+    call now (priority order, a person once), then the supervisors, then the
+    fallback. It needs no client, crisis plan, working hours or policy, the
+    data most likely to be what routing tripped on; who cannot be reached is
+    skipped when their level comes (`engine.notify_level`)."""
+    levels: list[Level] = []
+    seen: set[int] = set()
+    for rota in sorted(on_call, key=lambda r: r.priority):
+        if rota.staff_id is None or rota.staff_id in seen:
+            continue
+        seen.add(rota.staff_id)
+        levels.append(
+            Level(
+                number=len(levels) + 1,
+                kind="rota",
+                staff_ids=(rota.staff_id,),
+                timeout_seconds=timeout_seconds,
+                label=rota_label(rota.priority),
+                rota_id=rota.rota_id,
+            )
+        )
+    supervisors = tuple(sorted(set(supervisor_ids) - seen))
+    if supervisors:
+        levels.append(
+            Level(
+                number=len(levels) + 1,
+                kind="supervisors",
+                staff_ids=supervisors,
+                timeout_seconds=timeout_seconds,
+                label="supervisors",
+            )
+        )
+    levels.append(fallback_level(len(levels) + 1, fallback_number))
+    return Plan(levels)
+
+
 def plan(context: RoutingContext, now: datetime) -> Plan:
     """The ordered levels to notify for one contact; the fallback is always last.
 
@@ -555,6 +598,7 @@ __all__ = [
     "TARGET_KINDS",
     "Target",
     "fallback_plan",
+    "minimal_plan",
     "parse_policy",
     "plan",
     "plan_from_json",

@@ -1,0 +1,242 @@
+"""Nothing accepted is dropped.
+
+A text whose routing raised MAX_ATTEMPTS times (`inbox._route_one`) is opened
+as a contact with the minimal plan: who is on call now, then the
+supervisors, then the fallback (`routing.minimal_plan`), without the client's
+plan, policy or working hours that routing may have tripped on; the timeline
+says why (`routing_failed`). When even that raises, the text is `stuck`: a
+row in `inbox_message` (outcome `stuck`), counted by the
+`crisisroute_stuck_texts` gauge, listed by `GET /v1/teams/{id}/stuck`, and
+tried again every minute (`retry_stuck`, the worker's `retry_stuck_texts`
+job): full routing first, then the minimal plan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.contacts import service as contacts
+from app.contacts.models import Channel, ContactEvent, EventKind
+from app.escalation import engine
+from app.inbound import conversation
+from app.inbound.opening import CallerIdentity, identify_caller, new_contact, open_contact
+from app.inbound.sms import serialize_sender
+from app.messaging import texts
+from app.messaging.models import InboxMessage, MessagePurpose
+from app.messaging.outbox import enqueue
+from app.ops.metrics import STUCK_TEXTS
+from app.routing import RotaOnCallInfo, minimal_plan
+from app.teams.models import Team
+from app.teams.phones import e164_or_raw
+from app.teams.service import active_supervisors
+
+log = structlog.get_logger(__name__)
+
+STUCK = "stuck"
+RETRY_EVERY = timedelta(minutes=1)
+
+
+def _caller(session: Session, team: Team, number: str) -> CallerIdentity:
+    """Who the sender is, or an unknown caller when even that lookup fails."""
+    try:
+        with session.begin_nested():
+            return identify_caller(session=session, team_id=team.id, number=number)
+    except Exception as exc:
+        log.error("minimal_caller_unknown", team_id=team.id, error=type(exc).__name__)
+        return CallerIdentity(client_id=None, relation=None)
+
+
+def _on_call(session: Session, team: Team, now: datetime) -> list[RotaOnCallInfo]:
+    """Who the rotas have on call now; none when the rotas cannot be read
+    (the supervisors and the fallback remain)."""
+    from app.oncall.service import oncall_snapshot
+
+    try:
+        with session.begin_nested():
+            return [
+                RotaOnCallInfo(rota_id=r.rota_id, priority=r.priority, staff_id=r.staff_id)
+                for r in oncall_snapshot(session=session, team_id=team.id, at=now)
+            ]
+    except Exception as exc:
+        log.error("minimal_oncall_unread", team_id=team.id, error=type(exc).__name__)
+        return []
+
+
+def open_minimal(*, session: Session, message, now: datetime, settings, why: str) -> str:
+    """Put a text routing could not handle in front of a human: on the
+    sender's open contact when there is one (its people see the words), else
+    on a new contact with the minimal plan. Returns the inbox outcome."""
+    team = session.execute(
+        select(Team).where(Team.crisis_line_number == message.to_number)
+    ).scalar_one_or_none()
+    if team is None:
+        return "unknown_line"
+    number = e164_or_raw(message.from_number, team.region)
+    serialize_sender(session=session, team_id=team.id, number=number)
+    if contacts.event_seen(session=session, idempotency_key=message.message_sid):
+        return "duplicate"
+    received = ContactEvent(
+        at=now,
+        kind=EventKind.RECEIVED,
+        idempotency_key=message.message_sid,
+        data={"body": message.body},
+    )
+    why_data = {"reason": "routing_failed", "error": why, "attempts": message.attempts}
+    contact = contacts.open_contact_for(session=session, team_id=team.id, from_number=number)
+    if contact is not None:
+        received.contact_id = contact.id
+        session.add(received)
+        contacts.record_event(
+            session=session, contact=contact, kind=EventKind.ROUTING_FAILED, at=now, data=why_data
+        )
+        conversation.relay_client_words(
+            session=session, team=team, contact=contact, body=message.body, now=now
+        )
+        contact.updated_at = now
+        session.add(contact)
+        log.warning("text_continued_minimal", contact_id=contact.id, team_id=team.id)
+        return "continued_minimal"
+    caller = _caller(session, team, number)
+    contact = new_contact(
+        team=team,
+        channel=Channel.SMS,
+        from_number=number,
+        caller=caller,
+        now=now,
+        priority="normal",
+        language=team.default_language,
+        plan=[],
+    )
+    levels = minimal_plan(
+        on_call=_on_call(session, team, now),
+        supervisor_ids=[s.id for s in active_supervisors(session=session, team_id=team.id)],
+        timeout_seconds=team.ack_timeout_seconds,
+        fallback_number=team.fallback_number,
+    )
+    engine.set_route(contact, levels, now)
+    open_contact(session=session, contact=contact, caller=caller, received=received, now=now)
+    contacts.record_event(
+        session=session, contact=contact, kind=EventKind.ROUTING_FAILED, at=now, data=why_data
+    )
+    reply = enqueue(
+        session=session,
+        team=team,
+        to_number=number,
+        body=texts.team_text(team, "auto_reply_text", contact.language),
+        purpose=MessagePurpose.AUTO_REPLY,
+        contact_id=contact.id,
+        now=now,
+    )
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.AUTO_REPLY_SENT if reply else EventKind.AUTO_REPLY_SUPPRESSED,
+        at=now,
+        data={"message_id": reply.id} if reply else {"reason": "opted_out"},
+    )
+    engine.start(
+        session=session, contact=contact, team=team, now=now, settings=settings, levels=levels
+    )
+    log.warning("contact_opened_minimal", contact_id=contact.id, team_id=team.id)
+    return "opened_minimal"
+
+
+def mark_stuck(message: InboxMessage, now: datetime) -> None:
+    """Dead letter: routed by nobody yet, kept, counted, listed, retried."""
+    message.processed_at = now
+    message.outcome = STUCK
+    message.next_attempt_at = now + RETRY_EVERY
+    log.error(
+        "inbox_text_stuck", inbox_id=message.id, attempts=message.attempts, error=message.last_error
+    )
+
+
+def stuck_count(session: Session) -> int:
+    return session.execute(
+        select(func.count()).select_from(InboxMessage).where(InboxMessage.outcome == STUCK)
+    ).scalar_one()
+
+
+def refresh_gauge(db) -> int:
+    with db.session() as session:
+        count = stuck_count(session)
+    STUCK_TEXTS.set(count)
+    return count
+
+
+def stuck_on_line(session: Session, line: str, *, limit: int, offset: int) -> list[InboxMessage]:
+    return list(
+        session.execute(
+            select(InboxMessage)
+            .where(InboxMessage.outcome == STUCK, InboxMessage.to_number == line)
+            .order_by(InboxMessage.id)
+            .offset(offset)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def retry_stuck(runtime, *, batch: int = 100) -> int:
+    """Every stuck text whose minute has come: full routing, else the minimal
+    plan, else stuck for another minute. Each text in its own transaction,
+    claimed FOR UPDATE SKIP LOCKED (one instance retries it). Returns how
+    many were routed."""
+    from app.inbound import inbox
+
+    now = runtime.now()
+    with runtime.db.session() as session:
+        due = list(
+            session.execute(
+                select(InboxMessage.id)
+                .where(InboxMessage.outcome == STUCK, InboxMessage.next_attempt_at <= now)
+                .order_by(InboxMessage.id)
+                .limit(batch)
+            ).scalars()
+        )
+    routed = 0
+    for message_id in due:
+        with runtime.db.session() as session:
+            query = select(InboxMessage).where(
+                InboxMessage.id == message_id, InboxMessage.outcome == STUCK
+            )
+            if runtime.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            message = session.execute(query).scalars().first()
+            if message is None:
+                continue
+            outcome = _try_again(session, message, now, runtime.settings, inbox)
+            if outcome is None:
+                message.attempts += 1
+                message.next_attempt_at = now + RETRY_EVERY
+            else:
+                message.outcome = outcome
+                message.processed_at = now
+                message.next_attempt_at = None
+                routed += 1
+                log.warning("inbox_text_unstuck", inbox_id=message.id, outcome=outcome)
+            session.add(message)
+    refresh_gauge(runtime.db)
+    return routed
+
+
+def _try_again(
+    session: Session, message: InboxMessage, now: datetime, settings, inbox
+) -> str | None:
+    """Routing as usual, then the minimal plan, each in a savepoint; None when both raise."""
+    try:
+        with session.begin_nested():
+            return inbox.route_message(session=session, message=message, now=now, settings=settings)
+    except Exception as exc:
+        message.last_error = inbox.describe_error(exc)
+    try:
+        with session.begin_nested():
+            return open_minimal(
+                session=session, message=message, now=now, settings=settings, why=message.last_error
+            )
+    except Exception as exc:
+        message.last_error = inbox.describe_error(exc)
+        return None
