@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.auth.models import SignInCode
+from app.i18n import _
 from app.messaging.outbox import enqueue
 from app.teams.models import Staff, Team
 
@@ -117,8 +118,11 @@ def request_code(
             session=session,
             team=team,
             to_number=staff.phone,
-            body=f"{code} is your crisisroute sign-in code. It expires in 10 minutes. "
-            "Never share it.",
+            body=_(
+                staff.language,
+                "{code} is your crisisroute sign-in code. It expires in 10 minutes. "
+                "Never share it.",
+            ).format(code=code),
             purpose="sign_in_code",
             staff_id=staff.id,
             now=now,

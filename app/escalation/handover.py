@@ -66,7 +66,13 @@ def _release(*, session: Session, contact: Contact, now: datetime, reason: str) 
 
 
 def _tell_former_holder(
-    *, session: Session, team: Team, contact: Contact, former: int | None, now: datetime, why: str
+    *,
+    session: Session,
+    team: Team,
+    contact: Contact,
+    former: int | None,
+    now: datetime,
+    reason: str,
 ) -> None:
     staff = session.get(Staff, former) if former else None
     if staff is None or not staff.active:
@@ -75,7 +81,7 @@ def _tell_former_holder(
         session=session,
         team=team,
         to_number=staff.phone,
-        body=texts.contact_moved(contact_id=contact.id, why=why, lang=staff.language),
+        body=texts.contact_moved(contact_id=contact.id, reason=reason, lang=staff.language),
         purpose=MessagePurpose.COMMAND_REPLY,
         contact_id=contact.id,
         staff_id=staff.id,
@@ -94,7 +100,7 @@ def to_next_level(
         contact=contact,
         former=former,
         now=now,
-        why="no reply to the client" if reason == REPLY_TIMEOUT else reason.replace("_", " "),
+        reason=reason,
     )
     if not engine.advance(
         session=session, contact=contact, team=team, now=now, reason=reason, settings=settings
@@ -172,7 +178,7 @@ def to_whoever_is_on_call(
         contact=contact,
         former=former,
         now=now,
-        why=reason.replace("_", " "),
+        reason=reason,
     )
     _replan(session=session, contact=contact, team=team, now=now, settings=settings, without=former)
     log.info("contact_handed_over", contact_id=contact.id, reason=reason)

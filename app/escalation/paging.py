@@ -27,7 +27,7 @@ from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import notify_rules
 from app.escalation.models import PageStep
-from app.i18n import _
+from app.i18n import N_, _
 from app.messaging.models import MessagePurpose, OutboundMessage
 from app.messaging.outbox import enqueue
 from app.teams.models import Staff, Team
@@ -519,13 +519,56 @@ def report(*, session: Session, contact: Contact) -> list[dict]:
     return list(people.values())
 
 
+# What WHO says of a rule: its channel and outcome in the reader's language
+# (the API keeps the English words as codes). Twilio's message and call
+# statuses, and the outcomes `report` makes of them.
+CHANNEL_WORDS = {notify_rules.SMS: N_("sms"), notify_rules.CALL: N_("call")}
+OUTCOME_WORDS = {
+    word: word
+    for word in (
+        N_("waiting"),
+        N_("stopped"),
+        N_("opted out"),
+        N_("pressed 1"),
+        N_("pressed 2 (passed)"),
+        N_("answered without 1"),
+        N_("answered"),
+        N_("not needed"),
+        N_("calling"),
+        N_("pending"),
+        N_("sending"),
+        N_("accepted"),
+        N_("queued"),
+        N_("sending_twilio"),
+        N_("sent"),
+        N_("stored"),
+        N_("delivered"),
+        N_("read"),
+        N_("undelivered"),
+        N_("failed"),
+        N_("busy"),
+        N_("no-answer"),
+        N_("canceled"),
+        N_("completed"),
+    )
+}
+
+
+def _word(words: dict[str, str], value: str, lang: str) -> str:
+    known = words.get(value)
+    return _(lang, known) if known else value
+
+
 def summary_line(pages: list[dict], lang: str) -> str:
     """`Casey: sms delivered, call pressed 1; Bea: sms sent` for WHO."""
     nothing_yet = _(lang, "nothing yet")
     parts = []
     for person in pages:
         rules = ", ".join(
-            f"{rule['channel']} {rule['outcome']}" for rule in person["rules"] if rule["fired"]
+            f"{_word(CHANNEL_WORDS, rule['channel'], lang)} "
+            f"{_word(OUTCOME_WORDS, rule['outcome'], lang)}"
+            for rule in person["rules"]
+            if rule["fired"]
         )
         first = (person["name"] or "?").split(" ")[0]
         parts.append(f"{first}: {rules or nothing_yet}")

@@ -167,6 +167,43 @@ REASON_WORDS = {
 }
 
 
+# A routing level's label (app.routing.plan) as staff read it. The plan keeps
+# the English label as data (events, the API); it is translated only here.
+LEVEL_LABELS = {
+    "assigned case manager": N_("assigned case manager"),
+    "backup case manager": N_("backup case manager"),
+    "primary on-call": N_("primary on-call"),
+    "backup on-call": N_("backup on-call"),
+    "supervisors": N_("supervisors"),
+    "staff member": N_("staff member"),
+    "policy level": N_("policy level"),
+    "external fallback": N_("external fallback"),
+}
+_NUMBERED_LABELS = (
+    (re.compile(r"on-call \(priority (\d+)\)"), N_("on-call (priority {number})")),
+    (re.compile(r"rota (\d+)"), N_("rota {number}")),
+)
+
+
+def level_label(label: str, lang: str) -> str:
+    """`primary on-call` in `lang`; a policy level's `A + B` part by part; a
+    label the catalogs do not know is shown as it is."""
+    parts = []
+    for part in label.split(" + "):
+        known = LEVEL_LABELS.get(part)
+        if known is not None:
+            parts.append(_(lang, known))
+            continue
+        for pattern, template in _NUMBERED_LABELS:
+            found = pattern.fullmatch(part)
+            if found:
+                parts.append(_(lang, template).format(number=found.group(1)))
+                break
+        else:
+            parts.append(part)
+    return " + ".join(parts)
+
+
 def level_skipped_alert(
     *, contact_id: int, label: str, unreachable: list[tuple[str, str]], lang: str
 ) -> str:
@@ -177,7 +214,7 @@ def level_skipped_alert(
     )
     return _(
         lang, "#{contact_id}: nobody reachable at {label} ({who}); moved to the next level."
-    ).format(contact_id=contact_id, label=label, who=who)[:320]
+    ).format(contact_id=contact_id, label=level_label(label, lang), who=who)[:320]
 
 
 def unanswered_again_alert(*, contact_id: int, from_number: str, minutes: int, lang: str) -> str:
@@ -202,9 +239,20 @@ def waiting_for_you(*, contact_id: int, words: str, lang: str) -> str:
     return template.format(contact_id=contact_id, words=_quote(words, room))
 
 
-def contact_moved(*, contact_id: int, why: str, lang: str) -> str:
+# Why a held contact moved to someone else (app.escalation.handover's reasons).
+HANDOVER_REASONS = {
+    "reply_timeout": N_("no reply to the client"),
+    "shift_ended": N_("shift ended"),
+    "on_leave": N_("on leave"),
+    "opted_out": N_("opted out"),
+    "deactivated": N_("deactivated"),
+}
+
+
+def contact_moved(*, contact_id: int, reason: str, lang: str) -> str:
+    why = HANDOVER_REASONS.get(reason)
     return _(lang, "#{contact_id} has moved to a colleague ({why}). You no longer hold it.").format(
-        contact_id=contact_id, why=why
+        contact_id=contact_id, why=_(lang, why) if why else reason.replace("_", " ")
     )
 
 

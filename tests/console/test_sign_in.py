@@ -42,6 +42,23 @@ def test_a_code_texted_from_the_crisis_line_signs_staff_in(client, db, world):
     assert board.status_code == 200 and "Owen Call" in board.text
 
 
+def test_the_code_is_texted_in_the_staff_members_language(client, db, world, session):
+    world.oncall.language = "es"
+    session.add(world.oncall)
+    session.commit()
+    assert ask_code(client, world.oncall.phone).status_code == 200
+    with db.session() as s:
+        sent = s.execute(
+            select(OutboundMessage).where(OutboundMessage.purpose == "sign_in_code")
+        ).scalar_one()
+    code = last_code_to(db, world.oncall.phone)
+    assert sent.body == (
+        f"{code} es su código para entrar a crisisroute. Vence en 10 minutos. "
+        "No lo comparta con nadie."
+    )
+    assert enter_code(client, code).status_code == 303
+
+
 def test_an_unknown_number_gets_the_same_answer_and_no_text(client, db, world):
     known = ask_code(client, world.oncall.phone)
     client.cookies.clear()

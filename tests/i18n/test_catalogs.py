@@ -14,10 +14,14 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from hypothesis import given, settings
 
 import app
 from app import i18n
 from app.messaging import texts
+from app.routing import plan
+from tests.routing.helpers import NOW
+from tests.routing.test_plan_properties import contexts
 
 APP_DIR = Path(app.__file__).parent
 OTHER_LANGUAGES = [lang for lang in i18n.languages() if lang != i18n.SOURCE_LANGUAGE]
@@ -91,3 +95,23 @@ def test_spanish_is_really_spanish():
     auto_reply = texts.client_texts("es")["auto_reply"]
     assert auto_reply.startswith("Recibimos su mensaje.")
     assert texts.client_texts("en")["auto_reply"].startswith("We got your message.")
+
+
+@settings(max_examples=200, deadline=None)
+@given(contexts())
+def test_every_level_label_the_planner_makes_is_translated(ctx):
+    # Staff read a level's label in the skipped-level alert: each label (and
+    # each part of a policy level's `A + B`) has its own translation.
+    levels = plan(ctx, NOW)
+    for label in [lv.label for lv in levels] + [s.label for s in getattr(levels, "skipped", ())]:
+        for part in label.split(" + "):
+            assert texts.level_label(part, "en") == part
+            assert texts.level_label(part, "es") != part, part
+
+
+def test_level_labels_in_spanish():
+    assert texts.level_label("primary on-call + on-call (priority 3)", "es") == (
+        "guardia principal + guardia (prioridad 3)"
+    )
+    assert texts.level_label("rota 7", "es") == "guardia 7"
+    assert texts.level_label("a label nobody knows", "es") == "a label nobody knows"
