@@ -6,6 +6,8 @@ of who was paged and what came of it. Signed webhooks in, Twilio's REST API
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 from sqlalchemy import select
 
 from app.contacts.models import Contact
@@ -104,3 +106,82 @@ def test_who_in_english_keeps_its_words(client, app, world, session, twilio, clo
     text_in(client, world, world.case_manager.phone, "WHO")
     answer = twilio.to(world.case_manager.phone)[-1].body
     assert f"#{contact.id} Casey: sms queued, call pressed 1" in answer
+
+
+# ---------------------------------------------------------------- the page call
+
+
+def says(twiml: str) -> list[tuple[str | None, str | None, str]]:
+    """(language, voice, words) of every <Say>, wherever it is."""
+    root = ElementTree.fromstring(twiml)
+    return [(s.get("language"), s.get("voice"), s.text or "") for s in root.iter("Say")]
+
+
+def paged_by_call(client, app, world, session, clock):
+    """The case manager's call rule fires a minute after the client's text."""
+    text_in(client, world, world.client_phone, "please call me")
+    clock.advance(seconds=60)
+    tick(app)
+
+
+def test_a_spanish_speakers_page_call_is_spoken_in_spanish(
+    client, app, world, session, twilio, clock
+):
+    speaks_spanish(session, world.case_manager)
+    paged_by_call(client, app, world, session, clock)
+    [call] = twilio.calls
+    asked = pick_up(client, call)
+    assert asked.status_code == 200
+    assert says(asked.text) == [
+        (
+            "es-US",
+            "Polly.Lupe",
+            "Mensaje de crisis para North ICM, de Sam. "
+            "Oprima 1 para atenderlo. Oprima 2 para pasarlo.",
+        )
+    ]
+    taken = press(client, call, "1")
+    assert says(taken.text) == [
+        ("es-US", "Polly.Lupe", "Es suyo. La conversación está en sus mensajes de texto.")
+    ]
+    contact = the_contact(session)
+    assert contact.acknowledged_by == world.case_manager.id
+    yours = twilio.to(world.case_manager.phone)[-1].body
+    assert yours.startswith(f"#{contact.id} es suyo (oprimió 1).")
+
+
+def test_a_spanish_speaker_pressing_2_hears_it_passed_in_spanish(
+    client, app, world, session, twilio, clock
+):
+    speaks_spanish(session, world.case_manager)
+    paged_by_call(client, app, world, session, clock)
+    [call] = twilio.calls
+    pick_up(client, call)
+    passed = press(client, call, "2")
+    assert says(passed.text) == [
+        ("es-US", "Polly.Lupe", "Pasado. Ahora estamos llamando a las siguientes personas.")
+    ]
+    assert the_contact(session).level == 2
+    nothing = press(client, twilio.calls[0], "")
+    assert says(nothing.text)[0][0] == "es-US"
+
+
+def test_an_english_speakers_page_call_is_unchanged(client, app, world, session, twilio, clock):
+    paged_by_call(client, app, world, session, clock)
+    [call] = twilio.calls
+    asked = pick_up(client, call)
+    root = ElementTree.fromstring(asked.text)
+    [gather] = root.iter("Gather")
+    assert (gather.get("numDigits"), gather.get("timeout")) == ("1", "8")
+    assert says(asked.text) == [
+        (
+            "en-US",
+            "Polly.Joanna",
+            "Crisis text for North ICM, from Sam. Press 1 to take it. Press 2 to pass.",
+        )
+    ]
+    assert [s.get("loop") for s in root.iter("Say")] == ["2"]
+    taken = press(client, call, "1")
+    assert says(taken.text) == [
+        ("en-US", "Polly.Joanna", "It is yours. The conversation is in your texts.")
+    ]
