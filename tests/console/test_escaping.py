@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.clients.models import PLAN_SECTIONS, CrisisPlan
+from app.clients.models import PLAN_SECTIONS, ClientPhone, CrisisPlan
 from app.contacts.models import Contact
 from tests.console.conftest import ask_code, csrf_of, sign_in, text_in
 
@@ -70,3 +70,87 @@ def test_script_in_every_user_entered_field_is_escaped_on_every_page(client, db,
     # every page's only scripts are the vendored file
     for text in (board.text, html):
         assert text.count("<script") == 1 and 'src="/console/static/vendor/htmx.min.js"' in text
+
+
+def test_script_in_every_field_is_escaped_on_the_people_pages(client, db, world, session):
+    world.client_row.preferred_name = SCRIPT
+    world.case_manager.name = SCRIPT
+    world.team.name = SCRIPT
+    session.add_all([world.client_row, world.case_manager, world.team])
+    phone = session.execute(
+        select(ClientPhone).where(ClientPhone.number == world.family_phone)
+    ).scalar_one()
+    phone.name = SCRIPT
+    session.add(phone)
+    for version in (1, 2):
+        session.add(
+            CrisisPlan(
+                client_id=world.client_row.id,
+                version=version,
+                sections={name: [SCRIPT, f"{SCRIPT} {version}"] for name in PLAN_SECTIONS},
+                notes=SCRIPT,
+                preferred_hospital=SCRIPT,
+                advance_directive_notes=SCRIPT,
+                created_by=SCRIPT,
+            )
+        )
+    session.commit()
+    sign_in(client, db, world.supervisor)
+    cid = world.client_row.id
+    pages = {
+        url: client.get(url)
+        for url in (
+            "/console/people",
+            f"/console/people/{world.case_manager.id}",
+            "/console/clients",
+            f"/console/clients/{cid}",
+            "/console/clients/new",
+            f"/console/clients/{cid}/plan",
+            f"/console/clients/{cid}/plan/versions/1",
+            f"/console/clients/{cid}/plan/compare?a=1&b=2",
+            f"/console/clients/{cid}/plan/edit",
+        )
+    }
+    for url, page in pages.items():
+        assert page.status_code == 200, url
+        _assert_inert(page.text)
+        assert page.text.count("<script") == 1, url
+    # a refused form shows what was typed, as text
+    token = csrf_of(pages["/console/people"].text)
+    refused = [
+        client.post(
+            "/console/people",
+            data={
+                "csrf_token": token,
+                "name": SCRIPT,
+                "phone": SCRIPT,
+                "role": SCRIPT,
+                "language": SCRIPT,
+                "languages_spoken": SCRIPT,
+                "rules_shown": "1",
+                "rule-0-channel": SCRIPT,
+                "rule-0-after_seconds": SCRIPT,
+            },
+        ),
+        client.post(
+            f"/console/clients/{cid}",
+            data={
+                "csrf_token": token,
+                "preferred_name": SCRIPT,
+                "language": SCRIPT,
+                "assigned_case_manager_id": SCRIPT,
+                "phone_rows": "1",
+                "phones.0.number": SCRIPT,
+                "phones.0.relation": SCRIPT,
+                "phones.0.name": SCRIPT,
+                "phones.0.language": SCRIPT,
+            },
+        ),
+        client.post(
+            f"/console/clients/{cid}/plan",
+            data={"csrf_token": token, "notes": SCRIPT, "warning_signs": SCRIPT + "x" * 500},
+        ),
+    ]
+    for response in refused:
+        assert response.status_code == 422
+        _assert_inert(response.text)
