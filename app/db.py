@@ -127,8 +127,8 @@ class SqliteWriteLock:
     Every SQLite transaction here takes the write lock up front (BEGIN
     IMMEDIATE). Without this, a webhook that finds the file locked is left to
     SQLite's busy handler, which sleeps and retries with growing naps (up to
-    100 ms each): a worker routing texts back to back kept winning and
-    webhooks waited ~1 s at p99. A blocking flock wakes the waiter as soon as
+    100 ms each): a worker routing texts back to back keeps winning and
+    webhooks wait up to a second. A blocking flock wakes the waiter as soon as
     the holder lets go. Re-entrant per thread (a nested session holds it
     already).
 
@@ -311,8 +311,8 @@ class Database:
     async def write_one_on_loop(self, statement, parameters: dict) -> int | None:
         """`write_one` from the event loop itself, on PostgreSQL: the web
         process's idempotent webhook insert. Through a thread it costs two
-        thread wake-ups and SQLAlchemy's execution (~0.6 ms of a webhook's
-        ~2.3 ms of CPU on 2 cores, median latency 5.3 -> 4.0 ms at 50 texts/s).
+        thread wake-ups and SQLAlchemy's execution, about a quarter of a
+        webhook's CPU (benchmarks/README.md, "Measured choices").
 
         None when it was not done here, and the caller runs `write_one` in a
         thread, which keeps its retry and its errors (the webhook's 503): on

@@ -78,7 +78,8 @@ def create_app(
     app.add_middleware(WebHeadersMiddleware, max_request_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware)
     # Twilio's webhooks first: routes are matched in order, and matching every
-    # API route before reaching /twilio/sms was ~15% of a webhook's CPU.
+    # API route before reaching /twilio/sms would be a sizeable share of a
+    # webhook's CPU (benchmarks/README.md, "Measured choices").
     for router in (
         twilio_router,
         voice_router,

@@ -1,6 +1,6 @@
 """Process settings, read once from the environment (and `.env`).
 
-Names are part of the external contract (shared/CONTRACT.md). A broken setting
+Names are part of the external contract (the README's Settings table). A broken setting
 fails at start with a message naming it, never at 3 a.m. on the first text.
 """
 
@@ -34,16 +34,16 @@ class Settings(BaseSettings):
     messaging_transport: Literal["twilio", "outbox"] | None = None
     escalation_tick_seconds: float = Field(default=1.0, gt=0, le=60)
     # How often the worker looks for recorded texts to route (and the sender
-    # for queued messages): the most a text waits before routing starts. 0.1,
-    # not 0.05: at 50 texts/s the router then finds ~5 texts a look, routed in
-    # one transaction (with the router waiting for company, app.escalation.
-    # worker.route_inbox: server CPU a text 15 -> 10.7 ms, webhook p99 on
-    # PostgreSQL 8-9 -> 7 ms on 2 cores), for ~85 ms more before a
-    # notification leaves (p50 60 -> 146 ms; staff answer in minutes).
+    # for queued messages): the most a text waits before routing starts. At
+    # 50 texts/s a look every 0.1 s finds ~5 texts, routed in one transaction
+    # (the router waits for company, app.escalation.worker.route_inbox): less
+    # CPU a text and a steadier webhook than 0.05 s, for a notification that
+    # leaves a few tens of milliseconds later, while staff answer in minutes.
+    # The figures are in benchmarks/README.md ("Measured choices").
     inbox_poll_seconds: float = Field(default=0.1, gt=0, le=5)
     # Messages handed to Twilio's API at once per process (one contact's
     # messages always one after another, in order). Twilio takes ~100-300 ms
-    # to answer each: 8 at a time carried ~50 messages a second, fewer than a
+    # to answer each, so 8 at a time carry ~50 messages a second: fewer than a
     # burst of 50 texts a second queues (an auto-reply and a notification each).
     twilio_send_concurrency: int = Field(default=32, ge=1, le=64)
     # Worker processes `serve` runs (PostgreSQL: each routes and sends, rows

@@ -3,8 +3,8 @@
 A SQLite file has one writer at a time, and the router holds the main file's
 write lock for every text it routes (~20 ms of Python on 2 cores: contact,
 plan, events, notifications, one transaction). A webhook writing to the main
-file waited for that: at 50 texts/s its p99 was 10-100 times a bare
-endpoint's. So the webhook writes to this landing file, whose only other
+file would wait for that, its p99 many times a bare endpoint's at 50 texts/s
+(docs/adr/0004-sqlite-landing-file.md has the figures). So the webhook writes to this landing file, whose only other
 writer is the router's brief hand-over, and Twilio's answer never waits on
 routing. PostgreSQL has no such lock: there the webhook writes the inbox
 table directly and this is not used.

@@ -5,7 +5,7 @@ client, the team's policy, staff availability and the on-call snapshot) and
 `now`. No database, no I/O. The result is stored as JSON in `Contact.plan`
 (`plan_to_json` / `plan_from_json`).
 
-Default plan (DESIGN.md, "Routing"):
+Default plan:
 
 1. the client's assigned case manager, if active and available now;
 2. the client's backup case manager, if active and available now;
