@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from app.routing import RoutingContext, StaffInfo, plan
 from tests.routing.helpers import NOW, cm, context, rota, summary
-from tests.routing.test_plan_properties import PROPERTY, contexts
+from tests.routing.test_plan_properties import PROPERTY, contexts, reachable
 
+OWN = ("assigned", "backup")  # the client's own case managers' levels
 spoken = st.sampled_from([(), ("en",), ("es",), ("en", "es")])
 
 
@@ -55,6 +56,30 @@ def test_speakers_first_only_reorders_the_on_call_levels(ctx):
         assert speaks == sorted(speaks, reverse=True)
     else:
         assert first == plain  # a team's own policy keeps its order
+
+
+@PROPERTY
+@given(language_contexts())
+def test_speakers_first_never_skips_or_moves_the_clients_own_case_managers(ctx):
+    first = plan(ctx, NOW)
+    plain = plan(replace(ctx, speakers_first=False), NOW)
+
+    def own(levels):
+        return [(i, lv.kind, lv.staff_ids) for i, lv in enumerate(levels) if lv.kind in OWN]
+
+    assert own(first) == own(plain)
+    # Whatever languages anyone speaks: a reachable, available assigned case
+    # manager is level 1, and the backup case manager comes straight after.
+    if ctx.policy is None and reachable(ctx, ctx.client_assigned_id, needs_available=True):
+        assert (first[0].kind, first[0].staff_ids) == ("assigned", (ctx.client_assigned_id,))
+    backup = ctx.client_backup_id
+    if (
+        ctx.policy is None
+        and backup != ctx.client_assigned_id
+        and reachable(ctx, backup, needs_available=True)
+    ):
+        kinds = [lv.kind for lv in first]
+        assert kinds.index("backup") == (1 if kinds[0] == "assigned" else 0)
 
 
 def test_a_spanish_speaker_on_the_backup_rota_is_paged_before_the_primary():
