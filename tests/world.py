@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
@@ -68,6 +69,10 @@ class TwilioStub:
     # Called with each new message before Twilio's answer reaches us (a status
     # callback that overtakes our write of the SID).
     before_answer: object = None
+    # Numbers the carrier blocks (they texted STOP): a message to one is
+    # refused with 21610 and its number recorded in `refused`.
+    carrier_blocked: set[str] = field(default_factory=set)
+    refused: list[str] = field(default_factory=list)
 
     def to(self, number: str) -> list[Sent]:
         return [m for m in self.sent if m.to == number]
@@ -76,8 +81,10 @@ class TwilioStub:
         return [c for c in self.calls if c.to == number]
 
 
-@pytest.fixture
-def twilio():
+@contextmanager
+def twilio_mock():
+    """Twilio's Messages and Calls APIs, recorded (respx). Like the carrier, a
+    message to a number in `carrier_blocked` is refused with 21610."""
     stub = TwilioStub()
     sids = itertools.count(1)
 
@@ -85,6 +92,12 @@ def twilio():
         if stub.fail_next:
             return stub.fail_next.pop(0)
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        if form["To"] in stub.carrier_blocked:
+            stub.refused.append(form["To"])
+            return httpx.Response(
+                400,
+                json={"code": 21610, "message": "Attempt to send to unsubscribed recipient"},
+            )
         sid = f"SM{next(sids):032d}"
         stub.sent.append(
             Sent(
@@ -144,6 +157,12 @@ def twilio():
 
 
 @pytest.fixture
+def twilio():
+    with twilio_mock() as stub:
+        yield stub
+
+
+@pytest.fixture
 def clock(app):
     c = Clock(OFFICE_HOURS)
     app.state.runtime.clock = c
@@ -166,6 +185,11 @@ class World:
 
 @pytest.fixture
 def world(session, client, twilio, clock) -> World:
+    return make_world(session)
+
+
+def make_world(session) -> World:
+    """The team, its people, a client with a family phone and the weekly rota."""
     team = make_team(
         session,
         name="North ICM",

@@ -141,7 +141,10 @@ def _cut(notification: str, words: str, limit: int) -> str | None:
     whole = f'{notification} Said: "{words}"'
     if sms_length(whole)[0] <= limit:
         return whole
-    for end in range(len(words), 0, -1):
+    # Each character costs at least one unit and the words hold single
+    # spaces, so a cut past `limit + 1` cannot fit: starting from the end of
+    # a 2,000-character text made every notification of it cost a second.
+    for end in range(min(len(words), limit + 1), 0, -1):
         body = f'{notification} Said: "{words[:end].rstrip()}..."'
         if sms_length(body)[0] <= limit:
             return body if end >= 20 else None
