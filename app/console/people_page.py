@@ -38,6 +38,12 @@ DONE = {
 }
 
 
+_DEFAULT_ROWS = [
+    {"channel": r["channel"], "after_seconds": str(r["after_seconds"])}
+    for r in notify_rules.DEFAULT_RULES
+]
+
+
 def team_of(session, principal: Principal) -> Team:
     team = session.get(Team, principal.team_id) if principal.team_id else None
     if team is None:
@@ -219,8 +225,10 @@ async def create_staff(request: Request, session: SessionDep, user: ConsoleUser)
     team = team_of(session, user.principal)
     values = await _posted(request)
     data = _schema_data(values)
-    if not data.get("notify_rules"):
-        data.pop("notify_rules", None)  # none given: the default rules
+    if not data.get("notify_rules") or data["notify_rules"] == _DEFAULT_ROWS:
+        # None given, or the defaults the form starts with: stored as the
+        # default (as an API create without rules), not as a copy of it.
+        data.pop("notify_rules", None)
     try:
         body = StaffCreate.model_validate(data)
         staff = staff_changes.add_staff(
