@@ -284,7 +284,14 @@ def worker(
 def demo() -> None:
     """Seed a demo team, staff, rotas and a client, and print what to try."""
     from app import migrations
-    from app.demo import DEMO_LINE, DEMO_SUPERVISOR_PHONE, ensure_dev_token, seed
+    from app.demo import (
+        DEMO_LINE,
+        DEMO_SPANISH_CLIENT_PHONE,
+        DEMO_SPANISH_STAFF_PHONE,
+        DEMO_SUPERVISOR_PHONE,
+        ensure_dev_token,
+        seed,
+    )
 
     token = ensure_dev_token()
     if token:
@@ -307,6 +314,11 @@ def demo() -> None:
         f"  crisisroute simulate sms --from <their number> --to {DEMO_LINE} --body 'On my way'\n"
         f"  curl -H 'Authorization: Bearer <key>' {settings.public_base_url}/v1/contacts\n"
         f"  open {settings.public_base_url}/docs\n"
+        "In Spanish (the team offers it): Rosa's phone is answered in Spanish, and Nia\n"
+        f"  ({DEMO_SPANISH_STAFF_PHONE}, on call, speaks Spanish) is paged before the other\n"
+        "  on-call person and reads her texts in Spanish:\n"
+        f"  crisisroute simulate sms --from {DEMO_SPANISH_CLIENT_PHONE} --to {DEMO_LINE} "
+        "--body 'necesito hablar con alguien'\n"
     )
     typer.echo(
         f"Console: open {settings.public_base_url}/console and sign in as Dana Supervisor "

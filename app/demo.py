@@ -15,6 +15,9 @@ from app.teams.models import Staff, Team
 DEMO_LINE = "+19735550100"
 DEMO_FALLBACK = "+19085550111"
 DEMO_SUPERVISOR_PHONE = "+12015550180"
+# Rosa writes in Spanish; Nia, on call, speaks it and reads her own texts in it.
+DEMO_SPANISH_CLIENT_PHONE = "+12015550152"
+DEMO_SPANISH_STAFF_PHONE = "+12015550184"
 OFFICE = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}]
 
 
@@ -48,19 +51,32 @@ def seed(session) -> tuple[Team, str | None]:
         region="US",
         crisis_line_number=DEMO_LINE,
         fallback_number=DEMO_FALLBACK,
+        # The demo offers Spanish so a new user can try it: a Spanish text is
+        # answered in Spanish and pages the Spanish-speaking on-call person
+        # first (after the client's own case managers).
+        languages=["en", "es"],
+        page_speakers_first=True,
     )
     session.add(team)
     session.flush()
     people = [
-        ("Dana Supervisor", DEMO_SUPERVISOR_PHONE, "supervisor", []),
-        ("Casey Manager", "+12015550181", "case_manager", OFFICE),
-        ("Bea Backup", "+12015550182", "case_manager", OFFICE),
-        ("Owen Nights", "+12015550183", "case_manager", []),
-        ("Nia Nights", "+12015550184", "case_manager", []),
+        ("Dana Supervisor", DEMO_SUPERVISOR_PHONE, "supervisor", [], "en"),
+        ("Casey Manager", "+12015550181", "case_manager", OFFICE, "en"),
+        ("Bea Backup", "+12015550182", "case_manager", OFFICE, "en"),
+        ("Owen Nights", "+12015550183", "case_manager", [], "en"),
+        ("Nia Nights", DEMO_SPANISH_STAFF_PHONE, "case_manager", [], "es"),
     ]
     staff = []
-    for name, phone, role, hours in people:
-        row = Staff(team_id=team.id, name=name, phone=phone, role=role, working_hours=hours)
+    for name, phone, role, hours, language in people:
+        row = Staff(
+            team_id=team.id,
+            name=name,
+            phone=phone,
+            role=role,
+            working_hours=hours,
+            language=language,
+            languages_spoken=sorted({"en", language}),
+        )
         session.add(row)
         staff.append(row)
     session.flush()
@@ -127,6 +143,16 @@ def seed(session) -> tuple[Team, str | None]:
             },
         )
     )
+    rosa = Client(
+        team_id=team.id,
+        preferred_name="Rosa",
+        language="es",
+        assigned_case_manager_id=casey.id,
+        backup_case_manager_id=bea.id,
+    )
+    session.add(rosa)
+    session.flush()
+    session.add(ClientPhone(client_id=rosa.id, number=DEMO_SPANISH_CLIENT_PHONE, relation="self"))
     _, key = create_key(session=session, name="demo supervisor", role="supervisor", team_id=team.id)
     audit(
         session=session,
