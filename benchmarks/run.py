@@ -67,12 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["webhook", "escalation", "rotas", "reports"],
+        choices=["webhook", "escalation", "rotas", "reports", "console"],
         action="append",
         help="run only these (repeatable)",
     )
     args = parser.parse_args(argv)
-    only = set(args.only or ["webhook", "escalation", "rotas", "reports"])
+    only = set(args.only or ["webhook", "escalation", "rotas", "reports", "console"])
     started = time.monotonic()
     print(f"cores: {os.cpu_count()}", flush=True)
     # Other work on the machine skews every figure here: say how busy it was.
@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"# bench_{name}.py not present", file=sys.stderr)
             else:
                 section(name, module.run, args.quick)
+    if "console" in only:
+        import bench_console
+
+        section("console", bench_console.run, args.quick, args.postgres)
     print(f"loadavg_1m_at_end: {os.getloadavg()[0]:.2f}", flush=True)
     print(f"total_seconds: {time.monotonic() - started:.1f}", flush=True)
     return 0
