@@ -39,8 +39,8 @@ def contact_scope(principal: Principal):
     return access.contact_filter(principal)
 
 
-# What a board row reads of a contact: columns, not ORM objects (building 200
-# entities, with JSON columns the board never shows, was most of its time).
+# What a board row reads of a contact: columns, not ORM objects. Building 200
+# entities, with JSON columns the board never shows, costs more than the query.
 _COLUMNS = (
     Contact.id,
     Contact.client_id,
