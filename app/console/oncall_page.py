@@ -1,11 +1,17 @@
 """On call: who each of the team's rotas has on call now and next, the
-primary rota's coverage gaps in the next 14 days, and a form to add an
-override. Everything goes through app.oncall.service and the API's schema
-(OverrideIn), as GET /v1/teams/{id}/oncall and POST /v1/rotas/{id}/overrides do."""
+primary rota's coverage gaps in the next 14 days, forms to add an override
+and leave, and the signed-in person's calendar link; a rota's page (its
+week or month calendar, app/console/rota_page.py) links from here.
+
+Everything goes through the API's schemas and services (OverrideIn and
+app.oncall.service.add_override, LeaveCreate and app.teams.service.add_leave,
+app.oncall.service.new_calendar_token), so a form refuses exactly what the
+API refuses, with the same words, next to the field."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -19,11 +25,17 @@ from app.errors import Invalid, NotFound
 from app.oncall import service
 from app.oncall.models import Rota
 from app.oncall.schemas import OverrideIn
-from app.teams.models import Staff, Team
+from app.teams import service as teams_service
+from app.teams.models import Leave, Staff, Team
+from app.teams.schemas import LeaveCreate
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 FIELDS = ("staff_id", "start", "end", "reason")
+DONE = {
+    "override": "Override added.",
+    "leave": "Leave added.",
+}
 
 
 def _team(session, user) -> Team:
@@ -53,16 +65,27 @@ def _context(session, team: Team, now: datetime) -> dict:
     gaps = service.team_coverage_gaps(
         session=session, team_id=team.id, start=now, end=now + service.GAP_HORIZON
     )
+    leave = list(
+        session.execute(
+            select(Leave, Staff.name)
+            .join(Staff, Staff.id == Leave.staff_id)
+            .where(Staff.team_id == team.id, Leave.end > now)
+            .order_by(Leave.start, Leave.id)
+        ).all()
+    )
     return {
         "team": team,
         "rows": rows,
         "staff": staff,
         "names": {s.id: s.name for s in staff},
         "gaps": gaps,
+        "leave": leave,
         "errors": {},
         "values": {},
         "form_rota": None,
-        "done": False,
+        "form": None,
+        "done": None,
+        "calendar_url": None,
     }
 
 
@@ -70,8 +93,34 @@ def _context(session, team: Team, now: datetime) -> dict:
 def oncall_page(request: Request, session: SessionDep, user: ConsoleUser, done: str | None = None):
     require_role(user.principal, "supervisor", "case_manager")
     context = _context(session, _team(session, user), now_of(request))
-    context["done"] = done == "override"
+    context["done"] = DONE.get(done or "")
     return render(request, "console/oncall.html", context)
+
+
+def form_errors(exc: ValidationError | Invalid, data: dict[str, Any]) -> dict[str, str]:
+    """A schema's or a service's refusal as {field: why}, for showing next
+    to each field (a field left empty reads "is required")."""
+    errors: dict[str, str] = {}
+    if isinstance(exc, ValidationError):
+        for error in exc.errors():
+            name = str(error["loc"][-1]) if error["loc"] else "form"
+            missing = error["type"] == "missing" or data.get(name) is None
+            errors.setdefault(name, "is required" if missing else error["msg"])
+    else:
+        for item in exc.detail:
+            errors.setdefault(str(item["loc"][-1]), item["msg"])
+    return errors
+
+
+def _timed_form(values: dict[str, str], zone: str) -> dict[str, Any]:
+    """staff_id/start/end/reason as typed, for the API's schema: empty is
+    missing, local times are in `zone`."""
+    return {
+        "staff_id": values["staff_id"] or None,
+        "start": _local_time(values["start"], zone) if values["start"] else None,
+        "end": _local_time(values["end"], zone) if values["end"] else None,
+        "reason": values["reason"] or None,
+    }
 
 
 def _local_time(text: str, zone: str) -> datetime | str:
@@ -95,12 +144,7 @@ async def add_override(rota_id: int, request: Request, session: SessionDep, user
     check_team(user.principal, rota.team_id, what="rota")
     form = await request.form()
     values = {name: str(form.get(name) or "").strip() for name in FIELDS}
-    data: dict = {
-        "staff_id": values["staff_id"] or None,
-        "start": _local_time(values["start"], rota.timezone) if values["start"] else None,
-        "end": _local_time(values["end"], rota.timezone) if values["end"] else None,
-        "reason": values["reason"] or None,
-    }
+    data = _timed_form(values, rota.timezone)
     errors: dict[str, str] = {}
     try:
         body = OverrideIn.model_validate(data)
@@ -113,14 +157,8 @@ async def add_override(rota_id: int, request: Request, session: SessionDep, user
             end=body.end,
             reason=body.reason,
         )
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = str(error["loc"][-1]) if error["loc"] else "form"
-            missing = error["type"] == "missing" or data.get(name) is None
-            errors.setdefault(name, "is required" if missing else error["msg"])
-    except Invalid as exc:
-        for item in exc.detail:
-            errors.setdefault(str(item["loc"][-1]), item["msg"])
+    except (ValidationError, Invalid) as exc:
+        errors = form_errors(exc, data)
     if errors:
         session.rollback()
         team = session.get(Team, rota.team_id)
@@ -129,3 +167,55 @@ async def add_override(rota_id: int, request: Request, session: SessionDep, user
         return render(request, "console/oncall.html", context, status_code=422)
     session.commit()
     return redirect("/console/oncall?done=override", request)
+
+
+@router.post("/oncall/leave", response_class=HTMLResponse, dependencies=[CsrfChecked])
+async def add_leave(request: Request, session: SessionDep, user: ConsoleUser):
+    """Leave for one of the team's people, as POST /v1/staff/{id}/leave."""
+    require_role(user.principal, "supervisor")
+    team = _team(session, user)
+    form = await request.form()
+    values = {name: str(form.get(name) or "").strip() for name in FIELDS}
+    data = _timed_form(values, team.timezone)
+    staff_id = data.pop("staff_id")
+    errors: dict[str, str] = {}
+    staff = session.get(Staff, int(staff_id)) if staff_id and staff_id.isdigit() else None
+    if staff is None or staff.team_id != team.id:
+        errors["staff_id"] = "is required" if not staff_id else "is not a member of this team"
+    try:
+        body = LeaveCreate.model_validate(data)
+        if not errors:
+            teams_service.add_leave(
+                session=session,
+                principal=user.principal,
+                staff=staff,
+                start=body.start,
+                end=body.end,
+                reason=body.reason,
+            )
+    except (ValidationError, Invalid) as exc:
+        errors = {**form_errors(exc, data), **errors}
+    if errors:
+        session.rollback()
+        context = _context(session, _team(session, user), now_of(request))
+        context.update(errors=errors, values=values, form="leave")
+        return render(request, "console/oncall.html", context, status_code=422)
+    session.commit()
+    return redirect("/console/oncall?done=leave", request)
+
+
+@router.post("/oncall/calendar-link", response_class=HTMLResponse, dependencies=[CsrfChecked])
+def calendar_link(request: Request, session: SessionDep, user: ConsoleUser):
+    """The signed-in person's calendar subscription link, as POST
+    /v1/staff/{id}/calendar-token: a new one each time (the old one stops
+    working), shown once since only its hash is kept."""
+    require_role(user.principal, "supervisor", "case_manager")
+    staff = session.get(Staff, user.principal.staff_id) if user.principal.staff_id else None
+    if staff is None:
+        raise NotFound("Only staff have a calendar; an admin key has no shifts.")
+    check_team(user.principal, staff.team_id, what="staff member")
+    token = service.new_calendar_token(session=session, principal=user.principal, staff=staff)
+    session.commit()
+    context = _context(session, _team(session, user), now_of(request))
+    context["calendar_url"] = service.calendar_url(request.app.state.settings, token)
+    return render(request, "console/oncall.html", context)

@@ -20,6 +20,7 @@ from app.console.contact_page import router as contact_router
 from app.console.oncall_page import router as oncall_router
 from app.console.people_page import router as people_router
 from app.console.review_page import router as review_router
+from app.console.rota_page import router as rota_router
 from app.console.web import (
     ConsolePoller,
     ConsoleUser,
@@ -209,6 +210,7 @@ def install(app: FastAPI) -> None:
     app.include_router(oncall_router)
     app.include_router(people_router)
     app.include_router(clients_router)
+    app.include_router(rota_router)
     app.add_middleware(web.ConsoleHeaders)
 
     @app.exception_handler(SignInRequired)

@@ -9,15 +9,12 @@ Deleting or demoting the primary rota is refused the same way.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from icalendar import Calendar, Event
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 import rotas
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
@@ -91,51 +88,6 @@ def _out(rota: Rota) -> RotaOut:
     return RotaOut.model_validate(rota, from_attributes=True)
 
 
-def _check_priority_free(session, team_id: int, priority: int, rota_id: int | None) -> None:
-    clash = session.execute(
-        select(Rota.id).where(
-            Rota.team_id == team_id, Rota.priority == priority, Rota.id != (rota_id or -1)
-        )
-    ).first()
-    if clash:
-        raise Conflict(f"the team already has a rota with priority {priority} (rota {clash[0]})")
-
-
-def _flush_rota(session, rota: Rota) -> None:
-    """Flush, turning a concurrent claim of the same priority (the unique key) into 409."""
-    session.add(rota)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(f"the team already has a rota with priority {rota.priority}") from None
-
-
-def _refuse_gaps(schedule: rotas.Schedule, priority: int, now: datetime, allow_gaps: bool) -> None:
-    if priority != 1 or allow_gaps:
-        return
-    holes = rotas.gaps(schedule, now, now + service.GAP_HORIZON)
-    if holes:
-        raise Conflict(
-            {
-                "message": "this primary rota leaves nobody on call in the next 14 days; fix it or send allow_gaps=true",
-                "gaps": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in holes],
-            }
-        )
-
-
-def _refuse_losing_primary(rota: Rota, now: datetime, allow_gaps: bool, what: str) -> None:
-    """Deleting or demoting the primary rota leaves the team with no primary: all one hole."""
-    if rota.priority != 1 or allow_gaps:
-        return
-    raise Conflict(
-        {
-            "message": f"{what} leaves the team without a primary rota; create another first or send allow_gaps=true",
-            "gaps": [{"start": now.isoformat(), "end": (now + service.GAP_HORIZON).isoformat()}],
-        }
-    )
-
-
 @router.post("/v1/teams/{team_id}/rotas", status_code=201, response_model=RotaOut)
 def create_rota(
     team_id: TeamId,
@@ -150,9 +102,9 @@ def create_rota(
     allow_gaps = allow_gaps or body.allow_gaps
     data = body.model_dump()
     schedule = service.build_schedule(session=session, team_id=team_id, data=data)
-    _check_priority_free(session, team_id, body.priority, None)
+    service.check_priority_free(session, team_id, body.priority, None)
     now = _now(request)
-    _refuse_gaps(schedule, body.priority, now, allow_gaps)
+    service.refuse_gaps(schedule, body.priority, now, allow_gaps)
     rota = Rota(
         team_id=team_id,
         name=body.name,
@@ -162,7 +114,7 @@ def create_rota(
         created_at=now,
         updated_at=now,
     )
-    _flush_rota(session, rota)
+    service.flush_rota(session, rota)
     audit(
         session=session,
         principal=principal,
@@ -200,37 +152,13 @@ def replace_rota(
 ) -> RotaOut:
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
-    allow_gaps = allow_gaps or body.allow_gaps
-    now = _now(request)
-    data = body.model_dump()
-    overrides = service.overrides_between(
-        session=session, rota_id=rota.id, start=now, end=now + service.GAP_HORIZON
-    )
-    schedule = service.build_schedule(
-        session=session, team_id=rota.team_id, data=data, overrides=overrides
-    )
-    _check_priority_free(session, rota.team_id, body.priority, rota.id)
-    if body.priority != 1:
-        _refuse_losing_primary(
-            rota, now, allow_gaps, f"moving this rota to priority {body.priority}"
-        )
-    _refuse_gaps(schedule, body.priority, now, allow_gaps)
-    rota.name, rota.priority, rota.timezone, rota.layers, rota.updated_at = (
-        body.name,
-        body.priority,
-        body.timezone,
-        data["layers"],
-        now,
-    )
-    _flush_rota(session, rota)
-    audit(
+    service.replace_rota(
         session=session,
         principal=principal,
-        action="rota.update",
-        record_type="rota",
-        record_id=rota.id,
-        team_id=rota.team_id,
-        detail={"allow_gaps": allow_gaps},
+        rota=rota,
+        body=body,
+        now=_now(request),
+        allow_gaps=allow_gaps or body.allow_gaps,
     )
     session.commit()
     return _out(rota)
@@ -253,7 +181,7 @@ def delete_rota(
             f"the team's escalation policy names this rota (levels {', '.join(str(i + 1) for i in levels)}); "
             "change the policy first"
         )
-    _refuse_losing_primary(rota, _now(request), allow_gaps, "deleting the primary rota")
+    service.refuse_losing_primary(rota, _now(request), allow_gaps, "deleting the primary rota")
     service.delete_rota(session=session, rota=rota)
     audit(
         session=session,
@@ -459,10 +387,6 @@ def rota_calendar(
     return _calendar([(rota, s) for s in shifts], names, now)
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @router.post("/v1/staff/{staff_id}/calendar-token", status_code=201, response_model=CalendarToken)
 def create_calendar_token(
     staff_id: StaffId, request: Request, session: SessionDep, principal: CurrentPrincipal
@@ -474,21 +398,10 @@ def create_calendar_token(
     check_team(principal, staff.team_id, what="staff member")
     if principal.staff_id != staff.id:
         require_role(principal, "supervisor")
-    token = secrets.token_urlsafe(24)
-    staff.calendar_token = _token_hash(token)
-    session.add(staff)
-    audit(
-        session=session,
-        principal=principal,
-        action="calendar_token.create",
-        record_type="staff",
-        record_id=staff.id,
-        team_id=staff.team_id,
-    )
+    token = service.new_calendar_token(session=session, principal=principal, staff=staff)
     session.commit()
     return CalendarToken(
-        staff_id=staff.id,
-        url=f"{request.app.state.settings.public_base_url.rstrip('/')}/calendar/{token}.ics",
+        staff_id=staff.id, url=service.calendar_url(request.app.state.settings, token)
     )
 
 
@@ -497,7 +410,7 @@ def staff_calendar(token: str, request: Request, session: SessionDep) -> Respons
     """A staff member's shifts on every rota of their team; the token is the key."""
     request.app.state.rate_limiter.link_opened(request, "calendar", token)
     staff = (
-        session.execute(select(Staff).where(Staff.calendar_token == _token_hash(token)))
+        session.execute(select(Staff).where(Staff.calendar_token == service.token_hash(token)))
         .scalars()
         .first()
     )

@@ -7,18 +7,23 @@ stored is exactly what the engine accepted.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 import rotas
 from app.auth.service import Principal, audit
 from app.datetimes import MAX_YEAR, MIN_YEAR
-from app.errors import Invalid
+from app.errors import Conflict, Invalid
 from app.oncall.models import Rota, RotaOverride
+from app.oncall.schemas import RotaIn
+from app.settings import Settings
 from app.teams.models import Staff, Team
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -303,3 +308,135 @@ def add_override(
         team_id=rota.team_id,
     )
     return override
+
+
+def rota_gaps(
+    *, session: Session, rota: Rota, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Where `rota` has nobody on call over [start, end), overrides included."""
+    schedule = schedule_for(
+        rota, overrides_between(session=session, rota_id=rota.id, start=start, end=end)
+    )
+    return rotas.gaps(schedule, start, end)
+
+
+# ------------------------------------------------------- changing a rota
+# The API and the console change rotas through these, so both refuse the
+# same things with the same words.
+
+
+def check_priority_free(session: Session, team_id: int, priority: int, rota_id: int | None) -> None:
+    clash = session.execute(
+        select(Rota.id).where(
+            Rota.team_id == team_id, Rota.priority == priority, Rota.id != (rota_id or -1)
+        )
+    ).first()
+    if clash:
+        raise Conflict(f"the team already has a rota with priority {priority} (rota {clash[0]})")
+
+
+def flush_rota(session: Session, rota: Rota) -> None:
+    """Flush, turning a concurrent claim of the same priority (the unique key) into 409."""
+    session.add(rota)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"the team already has a rota with priority {rota.priority}") from None
+
+
+def refuse_gaps(schedule: rotas.Schedule, priority: int, now: datetime, allow_gaps: bool) -> None:
+    """A 24/7 line must not publish a hole in its primary rota by accident:
+    409 listing the holes of the next 14 days unless `allow_gaps`."""
+    if priority != 1 or allow_gaps:
+        return
+    holes = rotas.gaps(schedule, now, now + GAP_HORIZON)
+    if holes:
+        raise Conflict(
+            {
+                "message": "this primary rota leaves nobody on call in the next 14 days; fix it or send allow_gaps=true",
+                "gaps": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in holes],
+            }
+        )
+
+
+def refuse_losing_primary(rota: Rota, now: datetime, allow_gaps: bool, what: str) -> None:
+    """Deleting or demoting the primary rota leaves the team with no primary: all one hole."""
+    if rota.priority != 1 or allow_gaps:
+        return
+    raise Conflict(
+        {
+            "message": f"{what} leaves the team without a primary rota; create another first or send allow_gaps=true",
+            "gaps": [{"start": now.isoformat(), "end": (now + GAP_HORIZON).isoformat()}],
+        }
+    )
+
+
+def replace_rota(
+    *,
+    session: Session,
+    principal: Principal,
+    rota: Rota,
+    body: RotaIn,
+    now: datetime,
+    allow_gaps: bool,
+) -> Rota:
+    """Replace the rota's name, priority, time zone and layers (checked,
+    409 on gaps unless `allow_gaps`, audited); the caller commits."""
+    data = body.model_dump()
+    overrides = overrides_between(
+        session=session, rota_id=rota.id, start=now, end=now + GAP_HORIZON
+    )
+    schedule = build_schedule(session=session, team_id=rota.team_id, data=data, overrides=overrides)
+    check_priority_free(session, rota.team_id, body.priority, rota.id)
+    if body.priority != 1:
+        refuse_losing_primary(
+            rota, now, allow_gaps, f"moving this rota to priority {body.priority}"
+        )
+    refuse_gaps(schedule, body.priority, now, allow_gaps)
+    rota.name, rota.priority, rota.timezone, rota.layers, rota.updated_at = (
+        body.name,
+        body.priority,
+        body.timezone,
+        data["layers"],
+        now,
+    )
+    flush_rota(session, rota)
+    audit(
+        session=session,
+        principal=principal,
+        action="rota.update",
+        record_type="rota",
+        record_id=rota.id,
+        team_id=rota.team_id,
+        detail={"allow_gaps": allow_gaps},
+    )
+    return rota
+
+
+# ------------------------------------------------------- calendar feeds
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_calendar_token(*, session: Session, principal: Principal, staff: Staff) -> str:
+    """A new secret for `staff`'s calendar feed (stored hashed, so it is
+    shown once; the old one stops working), audited; the caller commits."""
+    token = secrets.token_urlsafe(24)
+    staff.calendar_token = token_hash(token)
+    session.add(staff)
+    audit(
+        session=session,
+        principal=principal,
+        action="calendar_token.create",
+        record_type="staff",
+        record_id=staff.id,
+        team_id=staff.team_id,
+    )
+    return token
+
+
+def calendar_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/calendar/{token}.ics"

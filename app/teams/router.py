@@ -179,15 +179,12 @@ def add_leave(
     require_role(principal, "supervisor")
     staff = _staff(session, principal, staff_id)
     leave = service.add_leave(
-        session=session, staff=staff, start=body.start, end=body.end, reason=body.reason
-    )
-    audit(
         session=session,
         principal=principal,
-        action="leave.create",
-        record_type="leave",
-        record_id=leave.id,
-        team_id=staff.team_id,
+        staff=staff,
+        start=body.start,
+        end=body.end,
+        reason=body.reason,
     )
     session.commit()
     return LeavePublic.model_validate(leave, from_attributes=True)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 import rotas
+from app.auth.service import Principal, audit
 from app.clients.models import Client
 from app.db import per_transaction
 from app.errors import Conflict, Invalid
@@ -423,8 +424,16 @@ def update_staff(*, session: Session, staff: Staff, team: Team, data: dict, now:
 
 
 def add_leave(
-    *, session: Session, staff: Staff, start: datetime, end: datetime, reason: str | None
+    *,
+    session: Session,
+    principal: Principal,
+    staff: Staff,
+    start: datetime,
+    end: datetime,
+    reason: str | None,
 ) -> Leave:
+    """A leave period for `staff` (checked and audited, for the API and the
+    console alike); the caller commits."""
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise Invalid(name, "must include a UTC offset")
@@ -433,6 +442,14 @@ def add_leave(
     leave = Leave(staff_id=staff.id, start=start, end=end, reason=reason)
     session.add(leave)
     session.flush()
+    audit(
+        session=session,
+        principal=principal,
+        action="leave.create",
+        record_type="leave",
+        record_id=leave.id,
+        team_id=staff.team_id,
+    )
     return leave
 
 

@@ -4,14 +4,18 @@ schema and service, whose override the on-call API then reports."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from app.auth.models import AuditLog
 from app.oncall.models import Rota, RotaOverride
+from app.teams.models import Leave
 from tests.console.conftest import csrf_of, sign_in
+from tests.factories import make_staff
 
 SCRIPT = "<script>alert('x')</script>"
 ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
@@ -140,3 +144,86 @@ def test_names_on_the_oncall_page_are_escaped(client, db, world, session, clock)
     sign_in(client, db, world.supervisor)
     page = client.get("/console/oncall")
     assert "<script>alert" not in page.text and ESCAPED in page.text
+
+
+def test_leave_added_by_form_is_stored_audited_and_listed(client, db, world, session, clock):
+    sign_in(client, db, world.supervisor)
+    token = csrf_of(client.get("/console/oncall").text)
+    start, end = clock.now + timedelta(days=2), clock.now + timedelta(days=5)
+    done = client.post(
+        "/console/oncall/leave",
+        data={
+            "csrf_token": token,
+            "staff_id": str(world.case_manager.id),
+            "start": _local(start),
+            "end": _local(end),
+            "reason": SCRIPT,
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/console/oncall?done=leave"
+    with db.session() as s:
+        leave = s.execute(select(Leave)).scalars().one()
+        assert (leave.staff_id, leave.start, leave.end) == (world.case_manager.id, start, end)
+        actions = [a.action for a in s.execute(select(AuditLog)).scalars()]
+        assert "leave.create" in actions
+    page = client.get(done.headers["location"]).text
+    assert "Leave added." in page
+    assert f"Casey Manager: {start.astimezone(NY):%a %d %b %H:%M}" in page and ESCAPED in page
+    api = client.get(
+        f"/v1/staff/{world.case_manager.id}/leave",
+        headers={"Authorization": f"Bearer {world.supervisor_key}"},
+    ).json()
+    assert len(api) == 1 and api[0]["reason"] == SCRIPT
+
+
+def test_bad_leave_shows_errors_next_to_fields_and_changes_nothing(
+    client, db, world, session, clock
+):
+    outsider = make_staff(session, world.other_team, name="Otto Side")
+    session.commit()
+    sign_in(client, db, world.supervisor)
+    token = csrf_of(client.get("/console/oncall").text)
+    later, sooner = _local(clock.now + timedelta(days=2)), _local(clock.now + timedelta(days=1))
+    cases = {
+        "end": {"staff_id": str(world.oncall.id), "start": later, "end": sooner},
+        "staff_id": {"staff_id": str(outsider.id), "start": sooner, "end": later},
+        "start": {"staff_id": str(world.oncall.id), "start": "soon", "end": later},
+    }
+    for name, data in cases.items():
+        refused = client.post("/console/oncall/leave", data={"csrf_token": token, **data})
+        assert refused.status_code == 422, name
+        assert f'id="{name}-leave-error"' in refused.text, name
+    empty = client.post("/console/oncall/leave", data={"csrf_token": token})
+    for name in ("staff_id", "start", "end"):
+        assert f'id="{name}-leave-error"' in empty.text
+    with db.session() as s:
+        assert s.execute(select(Leave)).scalars().all() == []
+    client.cookies.clear()
+    sign_in(client, db, world.case_manager)
+    token = csrf_of(client.get("/console/oncall").text)
+    assert "Add leave" not in client.get("/console/oncall").text
+    assert client.post("/console/oncall/leave", data={"csrf_token": token}).status_code == 403
+
+
+def test_my_calendar_link_is_the_feed_of_my_own_shifts(app, client, db, world, session, clock):
+    sign_in(client, db, world.oncall)
+    page = client.get("/console/oncall").text
+    assert "Make my calendar link" in page
+    made = client.post("/console/oncall/calendar-link", data={"csrf_token": csrf_of(page)})
+    assert made.status_code == 200
+    url = re.search(r'id="calendar-url" type="text" readonly value="([^"]+)"', made.text).group(1)
+    path = urlsplit(url).path
+    assert url.startswith(f"{app.state.settings.public_base_url}/calendar/")
+    assert path.startswith("/calendar/") and path.endswith(".ics")
+    feed = client.get(path)
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    assert "On call: Primary (Owen Call)" in feed.text
+    again = client.post("/console/oncall/calendar-link", data={"csrf_token": csrf_of(page)})
+    assert "Make another link" in again.text
+    assert client.get(path).status_code == 404  # replaced
+    with db.session() as s:
+        audits = s.execute(
+            select(AuditLog).where(AuditLog.action == "calendar_token.create")
+        ).scalars()
+        assert [a.record_id for a in audits] == [world.oncall.id, world.oncall.id]
