@@ -35,6 +35,7 @@ from app.routing import (
     plan,
     plan_from_json,
     plan_to_json,
+    speakers_first_after,
 )
 from app.teams.models import Staff, Team
 from app.teams.service import (
@@ -276,6 +277,32 @@ def plan_contact(
     )
     record_plan(session=session, contact=contact, levels=levels, now=now)
     return levels
+
+
+def speakers_forward(*, session: Session, contact: Contact, team: Team, now: datetime) -> bool:
+    """The conversation's language became known after its first levels were
+    told (a later text in Spanish): on a team that pages speakers first, the
+    on-call levels not yet told whose person speaks it move ahead of the
+    others. Nothing already told, and no other level, moves. Whether the
+    plan changed (a `planned` event records the new order)."""
+    if (
+        not team.page_speakers_first
+        or contact.status not in (ContactStatus.OPEN, ContactStatus.ACKNOWLEDGED)
+        or not contact.plan
+        or not contact.language
+    ):
+        return False
+    levels = plan_from_json(contact.plan)
+    speakers = {
+        staff.id
+        for staff in team_staff(session=session, team_id=team.id)
+        if contact.language in (staff.languages_spoken or ())
+    }
+    moved = speakers_first_after(levels, after=contact.level, speakers=speakers)
+    if moved == levels:
+        return False
+    record_plan(session=session, contact=contact, levels=moved, now=now)
+    return True
 
 
 def start(

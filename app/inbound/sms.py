@@ -242,6 +242,7 @@ def _continue(
             now=now,
         )
         _confirm_language(session=session, team=team, contact=contact, now=now)
+        engine.speakers_forward(session=session, contact=contact, team=team, now=now)
     if consent is not None:
         contacts.record_event(session=session, contact=contact, kind=consent, at=now)
     # Before acknowledgement the words go to everyone paged at the current

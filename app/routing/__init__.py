@@ -26,6 +26,7 @@ from app.routing.plan import (
     plan_from_json,
     plan_to_json,
     rota_label,
+    speakers_first_after,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "plan_from_json",
     "plan_to_json",
     "rota_label",
+    "speakers_first_after",
     "unreachable_reason",
     "validate_working_hours",
 ]

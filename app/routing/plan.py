@@ -54,7 +54,7 @@ High priority (imminent-risk words) only ever raises urgency:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -584,6 +584,24 @@ def plan(context: RoutingContext, now: datetime) -> Plan:
     return Plan(planner.levels, planner.skipped)
 
 
+def speakers_first_after(
+    levels: Sequence[Level], *, after: int, speakers: Collection[int]
+) -> tuple[Level, ...]:
+    """The levels with the on-call (rota) levels after level `after` in a new
+    order: those whose person is among `speakers` first, each group in its
+    old order, renumbered. For a conversation whose language became known
+    once levels up to `after` were already told: those, and every level that
+    is not an on-call one (the client's own case managers, the supervisors,
+    the fallback, a team policy's levels), keep their place."""
+    later = [i for i, level in enumerate(levels) if level.number > after and level.kind == "rota"]
+    speaking = [i for i in later if levels[i].staff_ids[0] in speakers]
+    order = speaking + [i for i in later if i not in speaking]
+    moved = list(levels)
+    for place, source in zip(later, order, strict=True):
+        moved[place] = levels[source]
+    return tuple(replace(level, number=n) for n, level in enumerate(moved, start=1))
+
+
 __all__ = [
     "CHANNELS",
     "FALLBACK_LABEL",
@@ -604,4 +622,5 @@ __all__ = [
     "plan_from_json",
     "plan_to_json",
     "rota_label",
+    "speakers_first_after",
 ]

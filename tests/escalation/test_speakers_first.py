@@ -25,32 +25,38 @@ def the_contact(session) -> Contact:
     return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
 
 
-def with_a_spanish_speaker_on_backup(client, world, session, *, speakers_first: bool):
-    """Rosa, who speaks Spanish, is on the backup rota (priority 2); Owen
-    (English only) on the primary; the team offers Spanish and sets the option
-    through the API."""
-    rosa = make_staff(
-        session, world.team, name="Rosa Ruiz", phone="+12015550184", languages_spoken=["en", "es"]
-    )
-    world.oncall.languages_spoken = ["en"]
-    session.add(world.oncall)
+def on_a_rota(session, world, person, priority: int) -> None:
     session.add(
         Rota(
             team_id=world.team.id,
-            name="Backup",
-            priority=2,
+            name=f"Rota {priority}",
+            priority=priority,
             timezone="America/New_York",
             layers=[
                 {
                     "name": "weekly",
                     "turn": {"unit": "weeks", "length": 1},
                     "start": "2026-01-05T09:00",
-                    "participants": [rosa.id],
+                    "participants": [person.id],
                     "restrictions": [],
                 }
             ],
         )
     )
+
+
+def with_a_spanish_speaker_on_backup(
+    client, world, session, *, speakers_first: bool, priority: int = 2
+):
+    """Rosa, who speaks Spanish, is on a later rota (the backup, priority 2);
+    Owen (English only) on the primary; the team offers Spanish and sets the
+    option through the API."""
+    rosa = make_staff(
+        session, world.team, name="Rosa Ruiz", phone="+12015550184", languages_spoken=["en", "es"]
+    )
+    world.oncall.languages_spoken = ["en"]
+    session.add(world.oncall)
+    on_a_rota(session, world, rosa, priority)
     session.commit()
     answer = client.patch(
         f"/v1/teams/{world.team.id}",
@@ -138,3 +144,50 @@ def test_an_unknown_caller_who_presses_2_is_dialled_to_the_speaker_first(
     contact = the_contact(session)
     assert contact.language == "es"
     assert plan_of(contact)[:2] == [("rota", [rosa.id]), ("rota", [world.oncall.id])]
+
+
+def test_a_number_that_turns_out_to_write_spanish_reaches_the_speaker_next(
+    client, app, world, session, twilio, clock
+):
+    # Owen (primary), Olga (backup) and Rosa (third) on call; only Rosa speaks Spanish.
+    rosa = with_a_spanish_speaker_on_backup(client, world, session, speakers_first=True, priority=3)
+    olga = make_staff(session, world.team, name="Olga Oak", phone="+12015550185")
+    on_a_rota(session, world, olga, 2)
+    session.commit()
+    text_in(client, world, UNKNOWN, "hola")  # too short to tell: the team's default, English
+    contact = the_contact(session)
+    assert contact.language == "en"
+    assert plan_of(contact)[:3] == [
+        ("rota", [world.oncall.id]),
+        ("rota", [olga.id]),
+        ("rota", [rosa.id]),
+    ]
+    assert len(twilio.to(world.oncall.phone)) == 1
+    text_in(client, world, UNKNOWN, SPANISH)
+    contact = the_contact(session)
+    assert contact.language == "es"
+    # Owen was told already and keeps level 1; Rosa comes before Olga.
+    assert plan_of(contact)[:3] == [
+        ("rota", [world.oncall.id]),
+        ("rota", [rosa.id]),
+        ("rota", [olga.id]),
+    ]
+    clock.advance(seconds=301)
+    tick(app)
+    assert len(twilio.to(rosa.phone)) == 1 and twilio.to(olga.phone) == []
+
+
+def test_without_the_option_a_later_spanish_text_changes_no_plan(
+    client, app, world, session, twilio, clock
+):
+    rosa = with_a_spanish_speaker_on_backup(
+        client, world, session, speakers_first=False, priority=3
+    )
+    olga = make_staff(session, world.team, name="Olga Oak", phone="+12015550185")
+    on_a_rota(session, world, olga, 2)
+    session.commit()
+    text_in(client, world, UNKNOWN, "hola")
+    text_in(client, world, UNKNOWN, SPANISH)
+    contact = the_contact(session)
+    assert contact.language == "es"
+    assert plan_of(contact)[1:3] == [("rota", [olga.id]), ("rota", [rosa.id])]

@@ -7,7 +7,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.routing import RoutingContext, StaffInfo, plan
+from app.routing import RoutingContext, StaffInfo, plan, speakers_first_after
 from tests.routing.helpers import NOW, cm, context, rota, summary
 from tests.routing.test_plan_properties import PROPERTY, contexts, reachable
 
@@ -102,3 +102,34 @@ def test_a_spanish_speaker_on_the_backup_rota_is_paged_before_the_primary():
     # Without the option, or for an English contact: by priority.
     for other in (replace(ctx, speakers_first=False), replace(ctx, language="en")):
         assert summary(plan(other, NOW))[1:3] == [("rota", (1,)), ("rota", (2,))]
+
+
+@PROPERTY
+@given(language_contexts(), st.integers(0, 8), st.sets(st.integers(1, 14)))
+def test_moving_speakers_forward_later_moves_only_the_on_call_levels_not_yet_told(
+    ctx, after, speakers
+):
+    levels = plan(ctx, NOW)
+    moved = speakers_first_after(levels, after=after, speakers=speakers)
+    assert [lv.number for lv in moved] == list(range(1, len(levels) + 1))
+    assert sorted(summary(moved)) == sorted(summary(levels))
+    for old, new in zip(levels, moved):
+        if old.number <= after or old.kind != "rota":
+            # Told already, or not an on-call level (the client's own case
+            # managers, the supervisors, the fallback, a policy's levels): in place.
+            assert old == new
+        else:
+            assert new.kind == "rota"
+    later = [lv.staff_ids[0] in speakers for lv in moved if lv.number > after and lv.kind == "rota"]
+    assert later == sorted(later, reverse=True)
+    assert speakers_first_after(moved, after=after, speakers=speakers) == moved
+
+
+def test_a_later_spanish_text_moves_the_speaker_ahead_of_the_on_call_levels_not_yet_told():
+    staff = [replace(cm(n), languages_spoken=("es",) if n == 3 else ("en",)) for n in (1, 2, 3)]
+    ctx = context(staff=staff, on_call=[rota(10, 1, 1), rota(11, 2, 2), rota(12, 3, 3)])
+    levels = plan(ctx, NOW)
+    assert summary(levels)[:3] == [("rota", (1,)), ("rota", (2,)), ("rota", (3,))]
+    moved = speakers_first_after(levels, after=1, speakers={3})
+    assert summary(moved)[:3] == [("rota", (1,)), ("rota", (3,)), ("rota", (2,))]
+    assert [lv.number for lv in moved[:3]] == [1, 2, 3]
