@@ -47,6 +47,10 @@ class Claimed(Protocol):
     def body(self) -> str: ...
     @property
     def purpose(self) -> str: ...
+    @property
+    def team_id(self) -> int: ...
+    @property
+    def attempts(self) -> int: ...
 
 
 def outbox_signal() -> Select[Any]:
@@ -114,6 +118,8 @@ def _claim_statement(*, only_these: bool):
             table.c.from_number,
             table.c.body,
             table.c.purpose,
+            table.c.team_id,
+            table.c.attempts,
         )
     )
 

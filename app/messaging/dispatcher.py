@@ -14,17 +14,22 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from app.db import Database
 from app.messaging import results
 from app.messaging.claim import Claimed, claim, lanes, outbox_signal
 from app.messaging.loop import SendLoop
-from app.messaging.models import MessagePurpose, OutboundMessage
+from app.messaging.models import MessagePurpose, OutboundMessage, SmsOptOut
 from app.messaging.results import FailureHook
 from app.messaging.senders import PAGE_RING_SECONDS, SendResult, SmsSender
 
 # An outbox row that is a page call (app.escalation.paging): its `body` is
 # the URL Twilio fetches the call's TwiML from.
 PAGE_CALL = MessagePurpose.PAGE_CALL
+# A retried text whose recipient texted STOP since it was queued is not sent
+# (the carrier would refuse it with 21610): it fails as if refused.
+OPTED_OUT_SINCE = SendResult(ok=False, error_code="opted_out", permanent=True)
 # A page call whose contact nobody needs to be woken for any more (someone
 # acknowledged, it was resolved) is not placed: it ends as `canceled`.
 CALL_NOT_NEEDED = "canceled"
@@ -99,6 +104,7 @@ class Dispatcher:
         if wanted == []:
             return 0
         claimed = self._drop_calls_not_needed(self._claim(wanted, self.clock()))
+        blocked = self._opted_out_since_queued(claimed)
         # One lane's messages in the order they were written, one after the
         # other; other lanes and contacts side by side. Twilio's API answers
         # in ~100-300 ms: one at a time, a burst of 50 notifications would
@@ -108,7 +114,7 @@ class Dispatcher:
         accepted: list[tuple[int, SendResult]] = []
 
         def send(group: list[Any]) -> bool:
-            return self._send_in_order(group, accepted)
+            return self._send_in_order(group, accepted, blocked)
 
         if len(groups) <= 1 or self.concurrency <= 1:
             escalated = any([send(group) for group in groups])
@@ -122,7 +128,10 @@ class Dispatcher:
         return len(claimed)
 
     def _send_in_order(
-        self, messages: list[Claimed], accepted: list[tuple[int, SendResult]]
+        self,
+        messages: list[Claimed],
+        accepted: list[tuple[int, SendResult]],
+        blocked: frozenset[int] = frozenset(),
     ) -> bool:
         """Send one lane's claimed messages in order; after one that failed
         for now, give the rest back so none overtakes it on the retry.
@@ -130,7 +139,9 @@ class Dispatcher:
         once; a failure is written at once (it may escalate)."""
         escalated = False
         for position, message in enumerate(messages):
-            if message.purpose == PAGE_CALL:
+            if message.id in blocked:
+                result = OPTED_OUT_SINCE
+            elif message.purpose == PAGE_CALL:
                 result = self.sender.call(  # type: ignore[attr-defined]
                     to=message.to_number,
                     from_=message.from_number,
@@ -161,6 +172,25 @@ class Dispatcher:
                 break
         return escalated
 
+    def _opted_out_since_queued(self, claimed: list[Any]) -> frozenset[int]:
+        """Retried texts whose recipient has opted out since: `enqueue`
+        checked when they were queued, but a retry may come minutes later
+        (after a Twilio outage), after the number texted STOP. One query,
+        only for a round that retries texts."""
+        retried = [m for m in claimed if m.attempts > 1 and m.purpose != PAGE_CALL]
+        if not retried:
+            return frozenset()
+        with self.db.session() as session:
+            out = set(
+                session.execute(
+                    select(SmsOptOut.team_id, SmsOptOut.number).where(
+                        SmsOptOut.opted_out.is_(True),
+                        SmsOptOut.number.in_({m.to_number for m in retried}),
+                    )
+                ).tuples()
+            )
+        return frozenset(m.id for m in retried if (m.team_id, m.to_number) in out)
+
     def _drop_calls_not_needed(self, claimed: list[Any]) -> list[Any]:
         """Page calls whose contact is no longer open (someone acknowledged
         while the call waited in the outbox) end unplaced: waking a person for
@@ -169,8 +199,6 @@ class Dispatcher:
         calls = {m.contact_id for m in claimed if m.purpose == PAGE_CALL and m.contact_id}
         if not calls:
             return claimed
-        from sqlalchemy import select
-
         from app.contacts.models import Contact, ContactStatus
 
         with self.db.session() as session:

@@ -1,0 +1,64 @@
+"""Regression tests for what the conversation model (test_conversation_model.py)
+found, each as the shortest story that shows it."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from app.contacts.models import Contact
+from app.messaging.models import OutboundMessage
+from tests.world import text_in, tick
+
+OUTAGE = [httpx.Response(503, json={"code": 20500})] * 1000
+
+
+def rows(session, **where) -> list[OutboundMessage]:
+    session.expire_all()
+    query = select(OutboundMessage).order_by(OutboundMessage.id)
+    for name, value in where.items():
+        query = query.where(getattr(OutboundMessage, name) == value)
+    return list(session.execute(query).scalars())
+
+
+def test_an_auto_reply_retried_after_the_client_texted_stop_is_not_sent(
+    client, app, world, session, twilio, clock
+):
+    """Twilio is down when the client first texts; the auto-reply waits for a
+    retry; the client texts STOP; Twilio recovers: the auto-reply must not go
+    (the carrier would refuse it with 21610 and may flag the line)."""
+    twilio.fail_next[:] = OUTAGE
+    sam = world.client_phone
+    text_in(client, world, sam, "hello")
+    clock.advance(seconds=20)
+    twilio.carrier_blocked.add(sam)
+    text_in(client, world, sam, "STOP")
+    twilio.fail_next.clear()
+    clock.advance(seconds=75)
+    tick(app)
+    assert twilio.refused == []
+    [reply] = rows(session, purpose="auto_reply")
+    assert (reply.status, reply.error_code) == ("failed", "opted_out")
+    # The words still reached the case manager, with the word that blocked texts.
+    bodies = [m.body for m in twilio.to(world.case_manager.phone)]
+    assert any('Said: "hello"' in b for b in bodies)
+    assert any('texted "STOP"' in b for b in bodies)
+
+
+def test_a_staff_reply_retried_after_the_client_texted_stop_is_not_sent_and_they_are_told(
+    client, app, world, session, twilio, clock
+):
+    sam, cm = world.client_phone, world.case_manager.phone
+    text_in(client, world, sam, "hello")
+    text_in(client, world, cm, "ACK")
+    twilio.fail_next[:] = OUTAGE
+    text_in(client, world, cm, "I am on my way")
+    twilio.carrier_blocked.add(sam)
+    text_in(client, world, sam, "stop")
+    twilio.fail_next.clear()
+    clock.advance(seconds=75)
+    tick(app)
+    assert twilio.refused == []
+    assert twilio.to(sam)[-1].body != "I am on my way"
+    contact = session.execute(select(Contact)).scalar_one()
+    assert twilio.to(cm)[-1].body == f"Not delivered to #{contact.id}: call them {sam}"
