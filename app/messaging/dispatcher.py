@@ -181,14 +181,15 @@ class Dispatcher:
         if not retried:
             return frozenset()
         with self.db.session() as session:
-            out = set(
-                session.execute(
+            out = {
+                (team_id, number)
+                for team_id, number in session.execute(
                     select(SmsOptOut.team_id, SmsOptOut.number).where(
                         SmsOptOut.opted_out.is_(True),
                         SmsOptOut.number.in_({m.to_number for m in retried}),
                     )
-                ).tuples()
-            )
+                )
+            }
         return frozenset(m.id for m in retried if (m.team_id, m.to_number) in out)
 
     def _drop_calls_not_needed(self, claimed: list[Any]) -> list[Any]:
