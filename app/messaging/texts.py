@@ -113,8 +113,10 @@ def staff_notification(
         body = core + tail
         if fits_one_segment(body):
             return body
-    short = f"{head} #{contact_id} L{level}{' ' + tag if tag else ''} {from_number}.{tail}"
-    return short[:SEGMENT_GSM7]
+    short = _(lang, "{head} #{contact_id} L{level} {language} {from_number}.").format(
+        head=head, contact_id=contact_id, level=level, language=tag, from_number=from_number
+    )
+    return (" ".join(short.split()) + tail)[:SEGMENT_GSM7]
 
 
 # Two concatenated segments: each carries 153 GSM-7 septets or 67 UCS-2 units.
