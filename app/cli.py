@@ -250,12 +250,7 @@ def worker(
     else:
         runtime.dispatcher.start_sending_in_background()
 
-    class _State:
-        pass
-
-    state = _State()
-    state.settings, state.db, state.runtime = settings, database, runtime
-    scheduler = Scheduler(state, declared_jobs(settings, role=role.value))
+    scheduler = Scheduler(runtime, declared_jobs(settings, role=role.value))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if parent_pid is None:

@@ -51,7 +51,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        scheduler = Scheduler(app.state, declared_jobs(settings, worker=run_worker))
+        scheduler = Scheduler(app.state.runtime, declared_jobs(settings, worker=run_worker))
         scheduler.start()
         log.info("started", transport=settings.messaging_transport, worker_in_process=run_worker)
         try:

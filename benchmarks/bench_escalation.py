@@ -2,7 +2,7 @@
 
 10,000 open SMS contacts at level 1 whose deadlines (`next_escalation_at`)
 fall due evenly over the team's 300 s acknowledgement window — the steady
-state of a busy line. The worker's job (app.escalation.worker.escalation_tick:
+state of a busy line. The worker's job (app.jobs.escalation_tick:
 the engine's `tick`, then the dispatcher) runs every ESCALATION_TICK_SECONDS
 on the wall clock, as APScheduler would run it (coalesced, never stacked).
 
@@ -116,7 +116,7 @@ def measure(quick: bool, database_url: str) -> list[tuple[str, object]]:
 
     from app.contacts.models import ContactEvent
     from app.db import utcnow
-    from app.escalation.worker import escalation_tick
+    from app.jobs import escalation_tick
     from app.logs import configure_logging
     from app.messaging.senders import OutboxSender
     from app.runtime import build_runtime
@@ -189,7 +189,7 @@ def measure(quick: bool, database_url: str) -> list[tuple[str, object]]:
             if delay > 0:
                 time.sleep(delay)
             clock_now["now"] = utcnow()
-            escalation_tick(state)
+            escalation_tick(state.runtime)
             ticks.append((clock_now["now"], utcnow()))
             next_run += tick_seconds
             if next_run < time.monotonic():  # coalesce: a slow tick is skipped, never stacked

@@ -2,7 +2,7 @@
 
 Each contact is open at level 1 with one pending call rule (a `page_step`
 row, as a text's default rules leave it a minute after the text), all due at
-the same instant D. The worker's escalation job (app.escalation.worker.
+the same instant D. The worker's escalation job (app.jobs.
 escalation_tick: fire due rules, advance due contacts, kick the sender) runs
 every ESCALATION_TICK_SECONDS on the wall clock, as APScheduler would; the
 outbox sender runs in the background as in `crisisroute worker`, handing the
@@ -109,7 +109,7 @@ def _seed(database, world, due):
 
 def measure(database_url: str, answer_seconds: float) -> list[tuple[str, object]]:
     from app.db import utcnow
-    from app.escalation.worker import escalation_tick
+    from app.jobs import escalation_tick
     from app.logs import configure_logging
     from app.runtime import build_runtime
     from app.settings import load_settings
@@ -156,7 +156,7 @@ def measure(database_url: str, answer_seconds: float) -> list[tuple[str, object]
             if delay > 0:
                 time.sleep(delay)
             started = time.monotonic()
-            escalation_tick(state)
+            escalation_tick(state.runtime)
             ticks.append((started - due_mono, time.monotonic() - started))
             if len([a for a in stand_in.accepted if a.sid.startswith("CA")]) >= CONTACTS:
                 break

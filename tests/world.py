@@ -284,9 +284,9 @@ def text_in(
 
 
 def route_inbox(app) -> None:
-    from app.escalation.worker import route_inbox as worker_route_inbox
+    from app.jobs import route_inbox as worker_route_inbox
 
-    worker_route_inbox(app.state)
+    worker_route_inbox(app.state.runtime)
 
 
 def tick(app):

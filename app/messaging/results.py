@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import bindparam, select, true
+from sqlalchemy import bindparam, delete, select, true
 from sqlmodel import Session
 
 from app.db import Database
@@ -214,3 +214,11 @@ def apply_early_callbacks(
                 failed = True
             session.delete(callback)
     return failed
+
+
+def forget_unclaimed_callbacks(*, session: Session, now: datetime) -> None:
+    """Early status callbacks nobody claimed within a day were for messages
+    that are not ours (another app on the number) or never written."""
+    session.execute(
+        delete(EarlyStatusCallback).where(EarlyStatusCallback.received_at < now - timedelta(days=1))
+    )

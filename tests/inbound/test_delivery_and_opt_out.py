@@ -75,7 +75,7 @@ def test_an_undelivered_callback_that_overtakes_our_write_of_the_sid_still_escal
 def test_an_early_callback_committed_just_after_the_send_looked_is_applied_by_the_sweep(
     client, app, world, session, twilio, clock
 ):
-    from app.escalation.worker import outbox_sweep
+    from app.jobs import outbox_sweep
 
     text_in(client, world, world.client_phone, "hello")
     [note] = twilio.to(world.case_manager.phone)
@@ -86,7 +86,7 @@ def test_an_early_callback_committed_just_after_the_send_looked_is_applied_by_th
         )
     )
     session.commit()
-    outbox_sweep(app.state)
+    outbox_sweep(app.state.runtime)
     assert len(twilio.to(world.backup_cm.phone)) == 1
     assert the_contact(session).level == 2
     assert session.execute(select(EarlyStatusCallback)).scalars().all() == []
@@ -95,7 +95,7 @@ def test_an_early_callback_committed_just_after_the_send_looked_is_applied_by_th
 def test_an_early_callback_nobody_claims_is_forgotten_after_a_day(
     client, app, world, session, clock
 ):
-    from app.escalation.worker import forget_unclaimed_callbacks
+    from app.messaging.results import forget_unclaimed_callbacks
 
     assert status(client, "SMnotours", "delivered").status_code == 204
     forget_unclaimed_callbacks(session=session, now=clock.now + timedelta(hours=23))
