@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # How often the worker looks for recorded texts to route (and the sender
     # for queued messages): the most a text waits before routing starts. At
     # 50 texts/s a look every 0.1 s finds ~5 texts, routed in one transaction
-    # (the router waits for company, app.escalation.worker.route_inbox): less
+    # (the router waits for company, app.jobs.route_inbox): less
     # CPU a text and a steadier webhook than 0.05 s, for a notification that
     # leaves a few tens of milliseconds later, while staff answer in minutes.
     # The figures are in benchmarks/README.md ("Measured choices").

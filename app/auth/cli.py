@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import typer
 
-
-def _open_database():
-    from app.cli import _database, _settings
-
-    return _database(_settings())
+import app.models  # noqa: F401  (every table: the key's rows refer to them)
+from app.auth.models import ApiKey
+from app.auth.service import CLI, audit, list_keys, revoke_key
+from app.commands import database_from_environment
+from app.db import utcnow
 
 
 def keys_list(
     team: int | None = typer.Option(None, help="only this team's keys"),
 ) -> None:
     """Every key's metadata (never the key): id, role, team, staff, state, last use."""
-    import app.models  # noqa: F401
-    from app.auth.service import list_keys
-
-    database = _open_database()
+    database = database_from_environment()
     with database.session() as session:
         rows = list_keys(session=session, team_id=team)
         typer.echo("id\trole\tteam\tstaff\tstate\tprefix\tlast_used\tname")
@@ -39,12 +36,7 @@ def keys_list(
 
 def keys_revoke(key_id: int = typer.Argument(..., help="the key's id (see `keys list`)")) -> None:
     """Revoke a key: every instance answers it 401 from its next request."""
-    import app.models  # noqa: F401
-    from app.auth.models import ApiKey
-    from app.auth.service import CLI, audit, revoke_key
-    from app.db import utcnow
-
-    database = _open_database()
+    database = database_from_environment()
     with database.session() as session:
         row = session.get(ApiKey, key_id)
         if row is None:

@@ -19,10 +19,20 @@ from pathlib import Path
 
 import typer
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import delete, select
 
+from app.auth.service import CLI, audit
+from app.clients.models import Client, ClientPhone
+from app.clients.schemas import ClientCreate
+from app.clients.service import clients_of, create_client, phones_out
+from app.commands import database_from_environment
 from app.errors import AppError
+from app.routing import validate_working_hours
 from app.spreadsheets import escape_row, unescape_cell
+from app.teams.models import Staff, Team
 from app.teams.phones import parse_phone
+from app.teams.schemas import StaffCreate
+from app.teams.service import create_staff
 
 # A transaction writes rows until either bound is reached, then commits:
 # on SQLite the router waits for the write lock while it is held.
@@ -55,8 +65,6 @@ def _reason(exc: AppError) -> str:
 
 def parse_hours(text: str) -> list[dict]:
     """`mon,tue,wed 09:00-17:00; sat 10:00-14:00` → working-hours entries."""
-    from app.routing import validate_working_hours
-
     entries = []
     for chunk in filter(None, (c.strip() for c in (text or "").split(";"))):
         days, _, span = chunk.partition(" ")
@@ -151,14 +159,8 @@ def _run_import(path: Path, team_id: int, columns: list[str], prepare_row, creat
     lock), then write them in short transactions, each row in a SAVEPOINT so
     rules across rows and against the database (a phone taken, a caseload
     full) are found for every row."""
-    from sqlalchemy import delete
-
-    from app.auth.service import CLI, audit
-    from app.cli import _database, _settings
-    from app.teams.models import Team
-
     rows = _rows(path, columns)
-    database = _database(_settings())
+    database = database_from_environment()
     with database.session() as session:
         team = session.get(Team, team_id)
         if team is None:
@@ -228,9 +230,6 @@ def import_staff(
     team: int = typer.Option(..., help="team id"),
 ) -> None:
     """Columns: name, phone, role (case_manager/supervisor), working_hours (`mon,tue 09:00-17:00; …`), language, languages_spoken (`en es`)."""
-    from app.teams.models import Staff
-    from app.teams.schemas import StaffCreate
-    from app.teams.service import create_staff
 
     def prepare_row(row: dict, region: str) -> dict:
         data = _validated(
@@ -259,11 +258,6 @@ def import_clients(
     team: int = typer.Option(..., help="team id"),
 ) -> None:
     """Columns: preferred_name, phones (`+1…:self; +1…:family:Mother@es`), assigned_case_manager_id, backup_case_manager_id, language (`en`, `es`)."""
-    from sqlalchemy import select
-
-    from app.clients.models import Client, ClientPhone
-    from app.clients.schemas import ClientCreate
-    from app.clients.service import create_client
 
     def prepare_row(row: dict, region: str) -> dict:
         data = _validated(
@@ -306,12 +300,7 @@ def _staff_languages(row: dict) -> dict:
 @export_cli.command("clients")
 def export_clients(team: int = typer.Option(..., help="team id")) -> None:
     """All of a team's clients as CSV on stdout (the import format, plus id and status)."""
-    from app.auth.service import CLI, audit
-    from app.cli import _database, _settings
-    from app.clients.service import clients_of, phones_out
-    from app.teams.models import Team
-
-    database = _database(_settings())
+    database = database_from_environment()
     with database.session() as session:
         if session.get(Team, team) is None:
             typer.secho(f"no team {team}", fg=typer.colors.RED, err=True)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 
 import typer
+from sqlalchemy import select
+
+import app.models  # noqa: F401  (every table)
+from app.commands import open_database, settings_or_exit
+from app.messaging.models import OutboundMessage
 
 console_cli = typer.Typer(help="The web console.", no_args_is_help=True)
 
@@ -13,13 +18,7 @@ console_cli = typer.Typer(help="The web console.", no_args_is_help=True)
 def sign_in_code(phone: str = typer.Argument(..., help="the staff member's number, E.164")) -> None:
     """Print the last sign-in code texted to PHONE. Only with
     MESSAGING_TRANSPORT=outbox (development: nothing is really texted)."""
-    from sqlalchemy import select
-
-    import app.models  # noqa: F401
-    from app.cli import _database, _settings
-    from app.messaging.models import OutboundMessage
-
-    settings = _settings()
+    settings = settings_or_exit()
     if settings.messaging_transport != "outbox":
         typer.secho(
             "codes are texted to the person's phone; this only reads them with "
@@ -28,7 +27,7 @@ def sign_in_code(phone: str = typer.Argument(..., help="the staff member's numbe
             err=True,
         )
         raise typer.Exit(2)
-    with _database(settings).session() as session:
+    with open_database(settings).session() as session:
         body = (
             session.execute(
                 select(OutboundMessage.body)

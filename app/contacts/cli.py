@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import typer
+from sqlalchemy import select
+
+import app.models  # noqa: F401  (every table the purge erases from)
+from app.commands import database_from_environment
+from app.contacts.retention import cutoff_for, purge_team
+from app.db import utcnow
+from app.teams.models import Team
 
 
 def purge(
@@ -13,15 +20,7 @@ def purge(
 ) -> None:
     """Erase message bodies, media references and notes older than each team's
     message_retention_days (the daily job does this on its own)."""
-    from sqlalchemy import select
-
-    import app.models  # noqa: F401
-    from app.cli import _database, _settings
-    from app.contacts.retention import cutoff_for, purge_team
-    from app.db import utcnow
-    from app.teams.models import Team
-
-    database = _database(_settings())
+    database = database_from_environment()
     now = utcnow()
     with database.session() as session:
         query = select(Team).order_by(Team.id)

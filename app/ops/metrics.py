@@ -1,5 +1,5 @@
 """Prometheus metrics. Under `serve` the web process and its worker child
-share them through prometheus_client's multiprocess mode (see app.cli)."""
+share them through prometheus_client's multiprocess mode (see app/cli/processes.py)."""
 
 from prometheus_client import Counter, Gauge, Histogram
 

@@ -42,9 +42,9 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
+from app import jobs
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.db import Database
-from app.escalation import worker
 from app.escalation.handover import check_holders
 from app.escalation.models import PageStep
 from app.inbound.keywords import OPT_IN, OPT_OUT
@@ -294,12 +294,12 @@ class ConversationModel(RuleBasedStateMachine):
         self._run_jobs()
         if seconds >= 60:
             # The rest of the minute job (shift notices, coverage checks, follow-ups).
-            worker.rota_notices(self.app.state)
+            jobs.MINUTE_CHECKS.as_job().run(self.app.state.runtime)
 
     def _run_jobs(self) -> None:
         state = self.app.state
         # Claims what fell due and sends what that queued (and every retry due).
-        worker.escalation_tick(state)
+        jobs.escalation_tick(state.runtime)
         # The part of the minute job that moves contacts: holders off duty.
         with self.db.session() as session:
             check_holders(session=session, now=self.clock.now, settings=state.runtime.settings)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from app.contacts.models import Contact, ContactEvent
 from app.escalation import engine
-from app.escalation.worker import retry_stuck_texts
 from app.inbound import inbox
+from app.jobs import retry_stuck_texts
 from app.messaging.models import InboxMessage
 from app.routing import RotaOnCallInfo, minimal_plan
 from tests.conftest import auth
@@ -145,16 +145,16 @@ def test_a_failure_injected_ten_times_leaves_a_stuck_text_that_is_routed_when_it
     # Retried every minute (routing, then the minimal plan: two failures a try).
     for _ in range(2):
         clock.advance(seconds=60)
-        retry_stuck_texts(client.app.state)
+        retry_stuck_texts(client.app.state.runtime)
         assert inbox_rows(session)[0].outcome == "stuck"
     assert failures["left"] == 0
     assert twilio.to(world.oncall.phone) == []
     # The failure has stopped: the next minute routes it as usual.
     clock.advance(seconds=30)
-    retry_stuck_texts(client.app.state)
+    retry_stuck_texts(client.app.state.runtime)
     assert inbox_rows(session)[0].outcome == "stuck"  # not yet its minute
     clock.advance(seconds=30)
-    retry_stuck_texts(client.app.state)
+    retry_stuck_texts(client.app.state.runtime)
     client.app.state.runtime.dispatcher.drain()
     assert inbox_rows(session)[0].outcome == "opened"
     [contact] = contacts(session)

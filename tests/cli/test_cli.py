@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -58,3 +61,45 @@ def test_simulate_against_a_database_without_tables_says_so_and_posts_nothing(
         and "crisisroute db upgrade" in result.output
     )
     assert "Traceback" not in result.output and not posted.called
+
+
+def test_loading_the_cli_leaves_prometheus_client_unloaded():
+    """`serve` points prometheus_client at a directory its processes share
+    before anything loads it; prometheus_client reads that when it loads."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, app.cli; print('prometheus_client' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "False"
+
+
+def test_every_command_of_the_contract_is_there():
+    commands = {
+        " ".join(words)
+        for words in (
+            ["serve"],
+            ["worker"],
+            ["demo"],
+            ["purge"],
+            ["db", "upgrade"],
+            ["keys", "create"],
+            ["keys", "list"],
+            ["keys", "revoke"],
+            ["simulate", "sms"],
+            ["simulate", "call"],
+            ["simulate", "page"],
+            ["import", "staff"],
+            ["import", "clients"],
+            ["export", "clients"],
+            ["console", "code"],
+        )
+    }
+    for command in commands:
+        result = CliRunner().invoke(cli, [*command.split(), "--help"])
+        assert result.exit_code == 0, (command, result.output)
