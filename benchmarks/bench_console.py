@@ -294,7 +294,7 @@ def measure(label: str, database_url: str | None, quick: bool) -> list[tuple[str
         _get(bare, "/page", warm, None)
         _get(app, "/console", warm, cookie)
         _get(app, contact_path, warm, cookie)
-        client = {"bare": [], "board": [], "contact": []}
+        client: dict[str, list[float]] = {"bare": [], "board": [], "contact": []}
         app.pause()
         bare.pause()
         for index in range(rounds):
@@ -311,29 +311,29 @@ def measure(label: str, database_url: str | None, quick: bool) -> list[tuple[str
                     app.pause()
         bare.resume()
         app.resume()
-        server = {
+        timed = {
             "bare": _server_ms(bare, "/page", warm),
             "board": _server_ms(app, "/console", warm),
             "contact": _server_ms(app, "/console/contacts/{contact_id}", warm),
         }
-        p95_bare = percentile(server["bare"], 95)
+        p95_bare = percentile(timed["bare"], 95)
         lines += [
             (f"console_{label}_open_contacts", OPEN_CONTACTS),
             (f"console_{label}_conversation_messages", CONVERSATION_MESSAGES),
             (f"console_{label}_requests_each", rounds * per_block),
         ]
         for name in ("bare", "board", "contact"):
-            lines += _stats(f"console_{label}_{name}_server", server[name])
+            lines += _stats(f"console_{label}_{name}_server", timed[name])
         for name in ("board", "contact"):
             lines.append(
                 (
                     f"console_{label}_{name}_p95_ratio",
-                    round(percentile(server[name], 95) / p95_bare, 1),
+                    round(percentile(timed[name], 95) / p95_bare, 1),
                 )
             )
         for name in ("bare", "board", "contact"):
             lines += _stats(f"console_{label}_{name}_client", client[name])
-        board_p95 = percentile(server["board"], 95)
+        board_p95 = percentile(timed["board"], 95)
         lines.append(
             (
                 f"console_{label}_board_goal",

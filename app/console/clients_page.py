@@ -482,10 +482,10 @@ async def save_plan(client_id: int, request: Request, session: SessionDep, user:
     require_role(user.principal, "supervisor")
     client = load_owned(session, user.principal, Client, client_id, what="client")
     form = await request.form()
-    values = {
-        name: (form.get(name) if isinstance(form.get(name), str) else "") or ""
-        for name in (*PLAN_SECTIONS, *(n for n, _t in PLAN_TEXTS))
-    }
+    values: dict[str, str] = {}
+    for name in (*PLAN_SECTIONS, *(n for n, _t in PLAN_TEXTS)):
+        value = form.get(name)
+        values[name] = value if isinstance(value, str) else ""
     data: dict = {
         name: [line.strip() for line in values[name].splitlines() if line.strip()]
         for name in PLAN_SECTIONS

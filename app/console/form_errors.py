@@ -4,6 +4,9 @@ joined by dots: `notify_rules.1.after_seconds`, `phones.0.number`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import ValidationError
 
 from app.errors import AppError
@@ -14,11 +17,15 @@ def key_of(loc) -> str:
     return ".".join(parts) or "form"
 
 
-def _message(error: dict, value_given: bool) -> str:
+def _message(error: Mapping[str, Any], value_given: bool) -> str:
     if error.get("type") == "missing" or not value_given or error.get("input") in (None, ""):
         return "is required"
     if error.get("type") == "literal_error":
         return "choose one of the options"
+    if error.get("type") == "string_pattern_mismatch":
+        return "is not in the expected form"
+    if error.get("type") == "too_short" and isinstance(error.get("input"), list):
+        return "choose at least one"
     return str(error.get("msg", "is not valid"))
 
 

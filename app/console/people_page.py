@@ -28,6 +28,17 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 # Rows of the notification-rule editor (the schema allows ten).
 RULE_ROWS = 4
+# Rows of the working-hours editor (windows of the week; the schema allows 14).
+HOURS_ROWS = 3
+DAYS = (
+    ("mon", "Mon"),
+    ("tue", "Tue"),
+    ("wed", "Wed"),
+    ("thu", "Thu"),
+    ("fri", "Fri"),
+    ("sat", "Sat"),
+    ("sun", "Sun"),
+)
 ROLES = (("case_manager", "Case manager"), ("supervisor", "Supervisor"))
 CHANNELS = (("sms", "Text (SMS)"), ("call", "Phone call"))
 DONE = {
@@ -115,6 +126,7 @@ def _values_of(staff: Staff | None) -> dict:
                 {"channel": r["channel"], "after_seconds": str(r["after_seconds"])}
                 for r in notify_rules.DEFAULT_RULES
             ],
+            "hours": [],
         }
     return {
         "name": staff.name,
@@ -125,6 +137,14 @@ def _values_of(staff: Staff | None) -> dict:
         "rules": [
             {"channel": r.channel, "after_seconds": str(r.after_seconds)}
             for r in notify_rules.parse(staff.notify_rules)
+        ],
+        "hours": [
+            {
+                "days": list(w.get("days") or []),
+                "start": w.get("start", ""),
+                "end": w.get("end", ""),
+            }
+            for w in staff.working_hours or []
         ],
     }
 
@@ -143,7 +163,15 @@ async def _posted(request: Request) -> dict:
         channel, after = text(f"rule-{i}-channel"), text(f"rule-{i}-after_seconds")
         if channel or after:
             rules.append({"channel": channel, "after_seconds": after})
+    hours = []
+    for i in range(HOURS_ROWS):
+        days = [d for d in form.getlist(f"hours-{i}-days") if isinstance(d, str)]
+        start, end = text(f"hours-{i}-start"), text(f"hours-{i}-end")
+        if days or start or end:
+            hours.append({"days": days, "start": start, "end": end})
     return {
+        "hours": hours,
+        "hours_shown": "hours_shown" in form,
         "name": text("name"),
         "phone": text("phone"),
         "role": text("role"),
@@ -163,6 +191,11 @@ def _schema_data(values: dict) -> dict:
         "language": values["language"] or None,
         "languages_spoken": values["languages_spoken"],
     }
+    if values["hours_shown"]:
+        data["working_hours"] = [
+            {"days": h["days"], "start": h["start"] or None, "end": h["end"] or None}
+            for h in values["hours"]
+        ]
     if values["rules_shown"]:
         data["notify_rules"] = [
             {"channel": r["channel"] or None, "after_seconds": r["after_seconds"] or None}
@@ -185,6 +218,8 @@ def _form(
     """`mode`: "full" (a supervisor), "rules" (a person's own rules) or "read"."""
     rows = list(values["rules"])
     rows += [{"channel": "", "after_seconds": ""}] * max(0, RULE_ROWS - len(rows))
+    hours = list(values["hours"])
+    hours += [{"days": [], "start": "", "end": ""}] * max(0, HOURS_ROWS - len(hours))
     return render(
         request,
         "console/staff_form.html",
@@ -192,6 +227,8 @@ def _form(
             "staff": staff,
             "values": values,
             "rule_rows": rows,
+            "hours_rows": hours,
+            "days": DAYS,
             "errors": errors or {},
             "blocking": blocking or [],
             "notice": notice,
@@ -289,6 +326,7 @@ def _changed(staff: Staff, data: dict) -> dict:
         "role": staff.role,
         "language": staff.language,
         "languages_spoken": list(staff.languages_spoken or []),
+        "working_hours": list(staff.working_hours or []),
     }
     changed = {k: v for k, v in data.items() if k not in stored or stored[k] != v}
     if "notify_rules" in changed and [
@@ -328,6 +366,7 @@ async def edit_staff(staff_id: int, request: Request, session: SessionDep, user:
         shown = {
             **_values_of(staff),
             **{k: v for k, v in values.items() if k in data or k == "rules"},
+            **({"hours": values["hours"]} if mode == "full" else {}),
         }
         return _form(
             request,

@@ -173,3 +173,53 @@ def test_forms_without_the_csrf_token_are_refused(client, db, world, session):
         client.post(f"/console/people/{world.case_manager.id}/active", data={"active": "false"})
     ).status_code == 403
     assert session.execute(select(Staff).where(Staff.name == "Nina New")).first() is None
+
+
+def test_working_hours_are_set_by_window_and_a_bad_time_is_named(client, db, world, session):
+    sign_in(client, db, world.supervisor)
+    page = client.get(f"/console/people/{world.oncall.id}")
+    assert 'name="hours-0-days"' in page.text
+    base = {
+        **_form(name="Owen Call", phone=world.oncall.phone),
+        "hours_shown": "1",
+        "csrf_token": csrf_of(page.text),
+    }
+    refused = client.post(
+        f"/console/people/{world.oncall.id}",
+        data={
+            **base,
+            "hours-0-days": ["mon", "tue"],
+            "hours-0-start": "9am",
+            "hours-0-end": "17:00",
+            "hours-1-start": "08:00",
+            "hours-1-end": "12:00",
+        },
+    )
+    assert refused.status_code == 422
+    assert 'id="working_hours-0-start-error"' in refused.text
+    assert 'id="working_hours-1-days-error"' in refused.text and "choose at least one" in (
+        refused.text
+    )
+    assert 'value="9am"' in refused.text  # what was typed stays in the field
+    done = client.post(
+        f"/console/people/{world.oncall.id}",
+        data={
+            **base,
+            "hours-0-days": ["mon", "tue", "wed", "thu", "fri"],
+            "hours-0-start": "09:00",
+            "hours-0-end": "17:00",
+        },
+    )
+    assert done.status_code == 303, done.text
+    session.expire_all()
+    assert session.get(Staff, world.oncall.id).working_hours == [
+        {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}
+    ]
+    update = (
+        session.execute(
+            select(AuditLog).where(AuditLog.action == "staff.update").order_by(AuditLog.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    assert "working_hours" in update.detail["fields"]
