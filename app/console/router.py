@@ -19,6 +19,7 @@ from app.console.clients_page import router as clients_router
 from app.console.contact_page import router as contact_router
 from app.console.oncall_page import router as oncall_router
 from app.console.people_page import router as people_router
+from app.console.reports_page import router as reports_router
 from app.console.review_page import router as review_router
 from app.console.rota_page import router as rota_router
 from app.console.web import (
@@ -211,6 +212,7 @@ def install(app: FastAPI) -> None:
     app.include_router(people_router)
     app.include_router(clients_router)
     app.include_router(rota_router)
+    app.include_router(reports_router)
     app.add_middleware(web.ConsoleHeaders)
 
     @app.exception_handler(SignInRequired)

@@ -74,6 +74,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/console/oncall", "On call", ("supervisor", "case_manager")),
     ("/console/people", "People", ("supervisor", "case_manager")),
     ("/console/review", "Review", ("supervisor",)),
+    ("/console/reports", "Reports", ("supervisor",)),
     ("/console/audit", "Audit", ("supervisor",)),
 ]
 

@@ -1,9 +1,16 @@
 """Server-rendered charts as inline SVG: no JavaScript, no front-end build,
-nothing fetched from a CDN (a crisis team's laptop may be offline)."""
+nothing fetched from a CDN (a crisis team's laptop may be offline).
+
+`bar_chart_layout` is the geometry (pure); the SVG itself is the Jinja2
+template reports/bar_chart.svg (autoescaped), so no markup is built by hand."""
 
 from __future__ import annotations
 
-from html import escape
+from typing import Any
+
+from markupsafe import Markup
+
+from app.reports.pages import templates
 
 PALETTE = [
     "#2b6cb0",
@@ -20,7 +27,7 @@ PALETTE = [
 ]
 
 
-def bar_chart(
+def bar_chart_layout(
     title: str,
     labels: list[str],
     series: dict[str, list[float]],
@@ -28,7 +35,7 @@ def bar_chart(
     width: int = 640,
     height: int = 260,
     unit: str = "",
-) -> str:
+) -> dict[str, Any]:
     """Stacked bars: one bar per label, one colour per series."""
     left, bottom, top = 48, 40, 28
     plot_w, plot_h = width - left - 12, height - bottom - top
@@ -38,41 +45,55 @@ def bar_chart(
     bar_w = min(56.0, max(2.0, step * 0.7))  # one month must not fill the whole plot
     # The legend wraps onto as many rows as it needs below the plot.
     legend, legend_x, row = [], left, 0
-    for name in series:
+    for colour, name in zip(PALETTE * 3, series, strict=False):
         item_w = 14 + 6 * len(name) + 12
         if legend_x + item_w > width and legend_x > left:
             legend_x, row = left, row + 1
-        legend.append((legend_x, row, name))
+        legend.append({"x": legend_x, "y": height - 14 + 14 * row, "name": name, "colour": colour})
         legend_x += item_w
-    total_h = height + 14 * row
-    parts = [
-        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {total_h}" '
-        f'xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="{left}" y="18" font-size="14" font-weight="bold">{escape(title)}</text>',
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>',
-        f'<text x="{left - 6}" y="{top + 10}" font-size="10" text-anchor="end">{peak:g}{escape(unit)}</text>',
-    ]
+    bars, ticks = [], []
     for i, label in enumerate(labels):
         x = left + i * step + (step - bar_w) / 2
         y = top + plot_h
-        for colour, (name, values) in zip(PALETTE * 3, series.items()):
+        for colour, (name, values) in zip(PALETTE * 3, series.items(), strict=False):
             h = plot_h * values[i] / peak
             if h > 0:
                 y -= h
-                parts.append(
-                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{colour}">'
-                    f"<title>{escape(name)}: {values[i]:g}</title></rect>"
+                bars.append(
+                    {
+                        "x": f"{x:.1f}",
+                        "y": f"{y:.1f}",
+                        "w": f"{bar_w:.1f}",
+                        "h": f"{h:.1f}",
+                        "colour": colour,
+                        "title": f"{name}: {values[i]:g}",
+                    }
                 )
         if len(labels) <= 16 or i % max(1, len(labels) // 12) == 0:
-            parts.append(
-                f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 14}" font-size="9" '
-                f'text-anchor="middle">{escape(label)}</text>'
-            )
-    for colour, (x, row, name) in zip(PALETTE * 3, legend):
-        y = height - 14 + 14 * row
-        parts.append(
-            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{x + 13}" y="{y + 9}" font-size="10">{escape(name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+            ticks.append({"x": f"{x + bar_w / 2:.1f}", "y": top + plot_h + 14, "label": label})
+    return {
+        "title": title,
+        "width": width,
+        "height": height + 14 * row,
+        "left": left,
+        "top": top,
+        "axis_y": top + plot_h,
+        "axis_end": left + plot_w,
+        "peak": f"{peak:g}{unit}",
+        "bars": bars,
+        "ticks": ticks,
+        "legend": legend,
+    }
+
+
+def bar_chart(
+    title: str,
+    labels: list[str],
+    series: dict[str, list[float]],
+    *,
+    width: int = 640,
+    height: int = 260,
+    unit: str = "",
+) -> Markup:
+    chart = bar_chart_layout(title, labels, series, width=width, height=height, unit=unit)
+    return Markup(templates.get_template("reports/bar_chart.svg").render(chart=chart))

@@ -4,6 +4,8 @@ computed in the database; only small per-client histories come into Python."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import statistics
 from datetime import datetime, timedelta
@@ -14,9 +16,11 @@ from sqlmodel import Session
 
 from app.clients.models import Client, ClientEvent
 from app.contacts.models import CONTACT_STATUSES, Contact, ContactEvent
+from app.errors import Invalid
 from app.oncall.service import team_coverage_gaps
 from app.outcomes.schemas import NOT_DIVERTED, OUTCOMES
 from app.outcomes.service import pair_stays
+from app.spreadsheets import escape_row
 from app.teams.models import Team
 
 DEFINITIONS = {
@@ -255,6 +259,31 @@ def flatten(report: dict, prefix: str = "") -> list[tuple[str, object]]:
         else:
             rows.append((name, value))
     return rows
+
+
+def checked_period(
+    team: Team, start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The report's period (defaults as `local_period`), refused with a
+    422 naming the field when it cannot be one."""
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and value.tzinfo is None:
+            raise Invalid(["query", name], "must include a UTC offset")
+    start, end = local_period(team, start, end, now)
+    if end <= start:
+        raise Invalid(["query", "end"], "must be after start")
+    if (end - start).days > 731:
+        raise Invalid(["query", "end"], "a report may span at most two years")
+    return start, end
+
+
+def summary_csv(report: dict) -> str:
+    """The summary as `metric,value` rows; a cell a spreadsheet would run is quoted."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["metric", "value"])
+    writer.writerows(escape_row(list(row)) for row in flatten(report))
+    return out.getvalue()
 
 
 def local_period(

@@ -3,10 +3,14 @@ a person or a caller can fill shows up escaped, never as markup."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from app.clients.models import PLAN_SECTIONS, ClientPhone, CrisisPlan
 from app.contacts.models import Contact
+from app.oncall.models import Rota, RotaOverride
+from app.teams.models import Leave
 from tests.console.conftest import ask_code, csrf_of, sign_in, text_in
 
 SCRIPT = "<script>alert('x')</script>"
@@ -158,3 +162,91 @@ def test_script_in_every_field_is_escaped_on_the_people_pages(client, db, world,
     for response in refused:
         assert response.status_code == 422
         _assert_inert(response.text)
+
+
+def test_script_in_every_field_is_escaped_on_the_oncall_rota_and_reports_pages(
+    client, db, world, session, clock
+):
+    rota = session.execute(select(Rota).where(Rota.team_id == world.team.id)).scalars().one()
+    rota.name = SCRIPT
+    layer = dict(rota.layers[0])
+    layer["name"] = SCRIPT
+    rota.layers = [layer]
+    world.team.name = SCRIPT
+    world.oncall.name = SCRIPT
+    world.case_manager.name = SCRIPT + " Casey"
+    session.add_all([rota, world.team, world.oncall, world.case_manager])
+    session.add(
+        Leave(
+            staff_id=world.case_manager.id,
+            start=clock.now + timedelta(days=1),
+            end=clock.now + timedelta(days=2),
+            reason=SCRIPT,
+        )
+    )
+    session.add(
+        RotaOverride(
+            rota_id=rota.id,
+            staff_id=world.case_manager.id,
+            start=clock.now + timedelta(hours=1),
+            end=clock.now + timedelta(hours=2),
+            reason=SCRIPT,
+        )
+    )
+    session.commit()
+    sign_in(client, db, world.supervisor)
+
+    oncall = client.get("/console/oncall").text
+    _assert_inert(oncall)
+    assert oncall.count(ESCAPED) >= 4  # rota, on call now, override next, leave and its reason
+    week = client.get(f"/console/oncall/rotas/{rota.id}").text
+    _assert_inert(week)
+    _assert_inert(client.get(f"/console/oncall/rotas/{rota.id}?view=month").text)
+    token = csrf_of(oncall)
+    every_field = {
+        "csrf_token": token,
+        "name": SCRIPT,
+        "layer_slots": "1",
+        "layer-0-name": SCRIPT,
+        "layer-0-length": SCRIPT,
+        "layer-0-unit": SCRIPT,
+        "layer-0-start": SCRIPT,
+        "layer-0-participant": [SCRIPT],
+        "layer-0-restriction_slots": "1",
+        "layer-0-r0-days": [SCRIPT],
+        "layer-0-r0-start": SCRIPT,
+        "layer-0-r0-end": SCRIPT,
+    }
+    refused = client.post(f"/console/oncall/rotas/{rota.id}/layers", data=every_field)
+    assert refused.status_code == 422
+    _assert_inert(refused.text)
+    leave = client.post(
+        "/console/oncall/leave",
+        data={
+            "csrf_token": token,
+            "staff_id": SCRIPT,
+            "start": SCRIPT,
+            "end": SCRIPT,
+            "reason": SCRIPT,
+        },
+    )
+    assert leave.status_code == 422
+    _assert_inert(leave.text)
+    override = client.post(
+        f"/console/oncall/rotas/{rota.id}/overrides",
+        data={
+            "csrf_token": token,
+            "staff_id": SCRIPT,
+            "start": SCRIPT,
+            "end": SCRIPT,
+            "reason": SCRIPT,
+        },
+    )
+    _assert_inert(override.text)
+    reports = client.get("/console/reports")
+    _assert_inert(reports.text)  # the team's name
+    bad_dates = client.get("/console/reports", params={"start": SCRIPT, "end": SCRIPT})
+    assert bad_dates.status_code == 422
+    _assert_inert(bad_dates.text)
+    for html in (oncall, week, reports.text):
+        assert html.count("<script") == 1 and 'src="/console/static/vendor/htmx.min.js"' in html
