@@ -73,6 +73,8 @@ class TwilioStub:
     # refused with 21610 and its number recorded in `refused`.
     carrier_blocked: set[str] = field(default_factory=set)
     refused: list[str] = field(default_factory=list)
+    # The respx router itself: a test adds Twilio routes of its own (MMS media).
+    mock: object = None
 
     def to(self, number: str) -> list[Sent]:
         return [m for m in self.sent if m.to == number]
@@ -153,6 +155,7 @@ def twilio_mock():
     with respx.mock(assert_all_called=False) as mock:
         mock.post(MESSAGES_URL).mock(side_effect=create_message)
         mock.post(CALLS_URL).mock(side_effect=create_call)
+        stub.mock = mock
         yield stub
 
 

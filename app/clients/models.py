@@ -63,12 +63,14 @@ class CrisisPlan(SQLModel, table=True):
 
 
 class PlanLink(SQLModel, table=True):
-    """A short-lived link to a client's current plan for on-call staff phones."""
+    """A short-lived link for on-call staff phones: a contact's conversation
+    and its client's current plan (no contact: the plan alone; no client: an
+    unknown caller's conversation alone)."""
 
     __tablename__ = "plan_link"
 
     id: int | None = Field(default=None, primary_key=True)
-    client_id: int = Field(foreign_key="client.id", index=True)
+    client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     contact_id: int | None = None

@@ -26,7 +26,7 @@ def _hash(token: str) -> str:
 def create_plan_link(
     *,
     session: Session,
-    client_id: int,
+    client_id: int | None,
     staff_id: int | None,
     contact_id: int | None,
     now: datetime,
@@ -37,7 +37,8 @@ def create_plan_link(
     # Written for every notification about a known client, and never read back
     # in the transaction that writes it: a Core insert, not an ORM object to
     # flush, and not a reason to flush what the transaction added so far (it
-    # needs only the client, which exists).
+    # needs only the client, which exists). No client: an unknown caller's
+    # conversation.
     with session.no_autoflush:
         session.execute(
             _INSERT_PLAN_LINK,
@@ -55,11 +56,11 @@ def create_plan_link(
 
 
 def find_plan_link(*, session: Session, token: str, now: datetime) -> PlanLink | None:
-    """The link if it exists, is not revoked, has not expired, its client is
-    not discharged and the staff member it was sent to is still active."""
+    """The link if it exists, is not revoked, has not expired, its client (if
+    any) is not discharged and the staff member it was sent to is still active."""
     row = session.execute(
         select(PlanLink, Client.status, Staff.active)
-        .join(Client, Client.id == PlanLink.client_id)
+        .outerjoin(Client, Client.id == PlanLink.client_id)
         .outerjoin(Staff, Staff.id == PlanLink.staff_id)
         .where(PlanLink.token_hash == _hash(token))
     ).first()
@@ -68,7 +69,11 @@ def find_plan_link(*, session: Session, token: str, now: datetime) -> PlanLink |
     link, client_status, staff_active = row
     if link.revoked_at is not None or link.expires_at <= now:
         return None
-    if client_status != "active" or (link.staff_id is not None and not staff_active):
+    if link.client_id is None and link.contact_id is None:
+        return None
+    if link.client_id is not None and client_status != "active":
+        return None
+    if link.staff_id is not None and not staff_active:
         return None
     return link
 

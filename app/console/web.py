@@ -67,6 +67,14 @@ def _local(value: datetime | None, zone: str | None = None, fmt: str = "%a %d %b
     return value.astimezone(ZoneInfo(zone) if zone else None).strftime(fmt)
 
 
+def _media_label(item: dict) -> str:
+    """`the photo`, `the PDF file`: an attachment as a link names it."""
+    from app.messaging.texts import media_kind
+
+    kind = media_kind(str(item.get("content_type") or ""), "en")
+    return "the " + kind.split(" ", 1)[1] if kind.startswith(("a ", "an ")) else kind
+
+
 # The console's pages in the nav, and who sees each link (admins see all).
 # A page still checks its own roles; this only hides links that would 403.
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
@@ -97,6 +105,7 @@ def _build_templates() -> Jinja2Templates:
     env.filters["age"] = _age
     env.filters["local"] = _local
     env.globals["nav_items"] = nav_items
+    env.globals["media_label"] = _media_label
     return Jinja2Templates(env=env)
 
 

@@ -31,6 +31,7 @@ class Message:
     body: str
     status: str | None = None  # outbound: pending, sent, delivered, failed, …
     media: list[dict] = field(default_factory=list)
+    ref: int | None = None  # inbound: its `received` event (the media proxy's key)
 
 
 def conversation(*, session: Session, contact: Contact) -> list[Message]:
@@ -61,6 +62,7 @@ def conversation(*, session: Session, contact: Contact) -> list[Message]:
                     sender="caller",
                     body=str(event.data.get("body") or ""),
                     media=media if isinstance(media, list) else [],
+                    ref=event.id,
                 ),
             )
         )

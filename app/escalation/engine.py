@@ -339,24 +339,33 @@ def _who(session: Session, contact: Contact, lang: str) -> str:
     )
 
 
-def _client_words(session: Session, contact: Contact, team: Team) -> str:
+def _client_words(session: Session, contact: Contact, team: Team, lang: str) -> str:
     """What the client has texted so far, oldest first (the notification keeps
-    what fits): the people paged see the words before they answer."""
+    what fits): the people paged see the words before they answer. An
+    attachment is named among them (`(sent a photo)`); the link shows it."""
     if contact.channel != Channel.SMS or not team.notify_include_text:
         return ""
-    bodies = session.execute(
+    events = session.execute(
         select(ContactEvent.data)
         .where(ContactEvent.contact_id == contact.id, ContactEvent.kind == EventKind.RECEIVED)
         .order_by(ContactEvent.id)
     ).scalars()
-    return " / ".join(str((data or {}).get("body") or "") for data in bodies).strip(" /")
+    words = []
+    for data in events:
+        data = data or {}
+        said = str(data.get("body") or "").strip()
+        media = data.get("media") or []
+        if media and isinstance(media, list):
+            said = f"{said} {texts.sent_media_words(media, lang)}".strip()
+        words.append(said)
+    return " / ".join(words).strip(" /")
 
 
 def _plan_url(
     session: Session, contact: Contact, staff_id: int, now: datetime, settings
 ) -> str | None:
-    if not contact.client_id:
-        return None
+    if not contact.client_id and contact.channel != Channel.SMS:
+        return None  # an unknown caller's call: no plan and no texts to show
     from app.clients.plan_links import create_plan_link
 
     return create_plan_link(
@@ -396,17 +405,19 @@ def staff_sms(
         client_language=contact.language,
         from_number=contact.from_number,
         plan_url=_plan_url(session, contact, staff_id, now, settings),
+        has_plan=contact.client_id is not None,
         channel=contact.channel,
         high_priority=contact.priority == "high",
     )
-    words = _client_words(session, contact, session.get(Team, contact.team_id))
-    return texts.with_words(body, words) if words else body
+    words = _client_words(session, contact, session.get(Team, contact.team_id), lang)
+    return texts.with_words(body, words, lang) if words else body
 
 
 def plan_link(
     session: Session, contact: Contact, staff_id: int, now: datetime, settings
 ) -> str | None:
-    """The short-lived link a paged person opens (None for an unknown caller)."""
+    """The short-lived link a paged person opens: the conversation, and the
+    client's plan when the caller is a known client."""
     return _plan_url(session, contact, staff_id, now, settings)
 
 
@@ -725,6 +736,28 @@ def on_message_failed(session: Session, message: OutboundMessage, now: datetime,
     )
 
 
+def _another_part_failed(session: Session, message: OutboundMessage) -> bool:
+    """Whether another part of the same relay (queued together: same contact,
+    sender, recipient and moment) has already failed. The contact is locked,
+    so of several parts failing at once exactly one finds none."""
+    return (
+        session.execute(
+            select(OutboundMessage.id).where(
+                OutboundMessage.contact_id == message.contact_id,
+                OutboundMessage.purpose == MessagePurpose.RELAY,
+                OutboundMessage.to_number == message.to_number,
+                OutboundMessage.created_at == message.created_at,
+                OutboundMessage.id != message.id,
+                OutboundMessage.status.in_(FINAL_FAILURES),
+                OutboundMessage.staff_id.is_(None)
+                if message.staff_id is None
+                else OutboundMessage.staff_id == message.staff_id,
+            )
+        ).first()
+        is not None
+    )
+
+
 def _relay_failed(
     session: Session, contact: Contact, message: OutboundMessage, now: datetime, settings
 ) -> None:
@@ -737,6 +770,10 @@ def _relay_failed(
         level=message.level,
         data={"message_id": message.id, "error_code": message.error_code, "relay": True},
     )
+    if _another_part_failed(session, message):
+        # One relay sent in parts fails part by part: its sender was told,
+        # or its level passed on, at the first part.
+        return
     team = session.get(Team, contact.team_id)
     staff = session.get(Staff, message.staff_id) if message.staff_id else None
     if message.to_number == contact.from_number:
@@ -746,7 +783,7 @@ def _relay_failed(
                 team=team,
                 to_number=staff.phone,
                 body=texts.relay_not_delivered(
-                    contact_id=contact.id, from_number=contact.from_number
+                    contact_id=contact.id, from_number=contact.from_number, lang=staff.language
                 ),
                 purpose=MessagePurpose.COMMAND_REPLY,
                 contact_id=contact.id,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
+from app.escalation.engine import plan_link
 from app.messaging import texts
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
@@ -80,9 +81,52 @@ def tell_opted_out(
 ) -> int:
     """The carrier now blocks texts to the client: the people who would text
     them are told, with the number to call (voice never depends on SMS consent)."""
-    notice = texts.opted_out_notice(
-        contact_id=contact.id, word=word.strip(), from_number=contact.from_number
-    )
-    return send_to_conversation(
-        session=session, team=team, contact=contact, bodies=[notice], now=now
-    )
+    people = humans_in_conversation(session=session, contact=contact)
+    for person in people:
+        enqueue(
+            session=session,
+            team=team,
+            to_number=person.phone,
+            body=texts.opted_out_notice(
+                contact_id=contact.id,
+                word=word.strip(),
+                from_number=contact.from_number,
+                lang=person.language,
+            ),
+            purpose=MessagePurpose.RELAY,
+            contact_id=contact.id,
+            staff_id=person.id,
+            now=now,
+        )
+    return len(people)
+
+
+def tell_media(
+    *,
+    session: Session,
+    team: Team,
+    contact: Contact,
+    media: list[dict],
+    now: datetime,
+    settings,
+) -> int:
+    """`#12 sent a photo: LINK` to the humans in the conversation, each with a
+    link of their own to the page that shows it (an SMS cannot carry it)."""
+    people = humans_in_conversation(session=session, contact=contact)
+    for person in people:
+        enqueue(
+            session=session,
+            team=team,
+            to_number=person.phone,
+            body=texts.media_notice(
+                contact_id=contact.id,
+                media=media,
+                url=plan_link(session, contact, person.id, now, settings),
+                lang=person.language,
+            ),
+            purpose=MessagePurpose.RELAY,
+            contact_id=contact.id,
+            staff_id=person.id,
+            now=now,
+        )
+    return len(people)

@@ -31,6 +31,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
+    JSON,
     Column,
     Integer,
     MetaData,
@@ -71,6 +72,7 @@ landed = Table(
     Column("to_number", String(20), nullable=False),
     Column("from_number", String(64), nullable=False),
     Column("body", Text, nullable=False),
+    Column("media", JSON, nullable=True),  # an MMS's attachments (landing_0002)
     Column("received_at", UTCDateTime, nullable=False),
     Column("moved_at", UTCDateTime, nullable=True, index=True),
 )
@@ -79,13 +81,21 @@ landed = Table(
 RECORD_SMS = insert_ignoring_duplicates(
     InboxMessage.__table__,
     key="message_sid",
-    columns=["message_sid", "to_number", "from_number", "body", "received_at", "attempts"],
+    columns=[
+        "message_sid",
+        "to_number",
+        "from_number",
+        "body",
+        "media",
+        "received_at",
+        "attempts",
+    ],
 )
 
 _LAND = insert_ignoring_duplicates(
     landed,
     key="message_sid",
-    columns=["message_sid", "to_number", "from_number", "body", "received_at"],
+    columns=["message_sid", "to_number", "from_number", "body", "media", "received_at"],
 )
 
 
@@ -134,7 +144,14 @@ class InboxLanding:
                 self._created = True
 
     def record(
-        self, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime
+        self,
+        *,
+        message_sid: str,
+        to_number: str,
+        from_number: str,
+        body: str,
+        now: datetime,
+        media: list[dict[str, str]] | None = None,
     ) -> bool:
         """The webhook's write. False when this MessageSid landed already
         (Twilio retried), whether or not it has been handed over since."""
@@ -144,13 +161,21 @@ class InboxLanding:
             to_number=to_number,
             from_number=from_number,
             body=body,
+            media=media or None,
             received_at=now,
         )
         with self.write_lock.held(), self.engine.begin() as connection:
             return connection.execute(_LAND, row).rowcount == 1
 
     def record_without_waiting(
-        self, *, message_sid: str, to_number: str, from_number: str, body: str, now: datetime
+        self,
+        *,
+        message_sid: str,
+        to_number: str,
+        from_number: str,
+        body: str,
+        now: datetime,
+        media: list[dict[str, str]] | None = None,
     ) -> bool | None:
         """`record`, on the web process's event loop itself, when that cannot
         wait: the file is ready and nobody holds its write lock (the
@@ -166,6 +191,7 @@ class InboxLanding:
             to_number=to_number,
             from_number=from_number,
             body=body,
+            media=media or None,
             received_at=now,
         )
         with self.write_lock.held_if_free() as held:
@@ -202,6 +228,7 @@ class InboxLanding:
                     landed.c.to_number,
                     landed.c.from_number,
                     landed.c.body,
+                    landed.c.media,
                     landed.c.received_at,
                 )
                 .where(landed.c.moved_at.is_(None), landed.c.id > self._copied_up_to)
@@ -217,6 +244,7 @@ class InboxLanding:
                         "to_number": r.to_number,
                         "from_number": r.from_number,
                         "body": r.body,
+                        "media": r.media,
                         "received_at": r.received_at,
                         "attempts": 0,
                     }

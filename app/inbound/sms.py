@@ -117,7 +117,7 @@ def _received_event(contact: Contact | None, sms: InboundSms, now: datetime) -> 
         at=now,
         kind=EventKind.RECEIVED,
         idempotency_key=sms.message_sid,
-        data={"body": sms.body},
+        data={"body": sms.body, "media": sms.media} if sms.media else {"body": sms.body},
     )
 
 
@@ -252,9 +252,19 @@ def _continue(
             session=session, team=team, contact=contact, word=sms.body, now=now
         )
     else:
-        conversation.relay_client_words(
-            session=session, team=team, contact=contact, body=sms.body, now=now
-        )
+        if sms.body.strip() or not sms.media:
+            conversation.relay_client_words(
+                session=session, team=team, contact=contact, body=sms.body, now=now
+            )
+        if sms.media:
+            conversation.tell_media(
+                session=session,
+                team=team,
+                contact=contact,
+                media=sms.media,
+                now=now,
+                settings=settings,
+            )
     if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by:
         handover.client_waiting(contact=contact, team=team, now=now)
     session.add(contact)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
@@ -142,6 +142,8 @@ class InboxMessage(SQLModel, table=True):
         max_length=64
     )  # as Twilio sent it; normalised with the team's region when routed
     body: str = ""
+    # An MMS's attachments as Twilio listed them: [{"url", "content_type"}].
+    media: list[dict[str, str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     received_at: datetime = Field(default_factory=utcnow)
     processed_at: datetime | None = None
     # what routing did: opened, continued, duplicate, staff_reply, unknown_line,

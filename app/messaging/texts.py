@@ -87,11 +87,17 @@ def staff_notification(
     channel: str = "sms",
     high_priority: bool = False,
     client_language: str | None = None,
+    has_plan: bool = True,
 ) -> str:
     """One segment: `CRISIS #12 L1 ES Sam +12015550123 texted. Reply to answer, ACK, PASS. Plan: URL`."""
     head = _(lang, "URGENT") if high_priority else _(lang, "CRISIS")
     verb = _(lang, "missed call") if channel == "voice" else _(lang, "texted")
-    tail = _(lang, " Plan: {url}").format(url=plan_url) if plan_url else ""
+    tail = ""
+    if plan_url:
+        # A known client's link opens the conversation and their plan; an
+        # unknown caller's, the conversation alone.
+        label = _(lang, " Plan: {url}") if has_plan else _(lang, " Texts: {url}")
+        tail = label.format(url=plan_url)
     actions = _(lang, " Reply to answer, ACK, PASS.")
     tag = language_tag(client_language)
     for who_text in (who, who[:12], ""):
@@ -124,30 +130,31 @@ TWO_SEGMENTS_GSM7 = 306
 TWO_SEGMENTS_UCS2 = 134
 
 
-def with_words(notification: str, words: str) -> str:
+def with_words(notification: str, words: str, lang: str = SOURCE_LANGUAGE) -> str:
     """The notification followed by the client's words, cut to what fits two
     segments together (the words' encoding decides the segment size)."""
     words = " ".join(words.split())
     if not words:
         return notification
     if not is_gsm7(words):
-        body = _cut(notification, words, TWO_SEGMENTS_UCS2)
+        body = _cut(notification, words, TWO_SEGMENTS_UCS2, lang)
         if body is not None:
             return body
         # Too little room in UCS-2: the words' non-GSM characters shown as "?".
         words = "".join(ch if is_gsm7(ch) else "?" for ch in words)
-    return _cut(notification, words, TWO_SEGMENTS_GSM7) or notification
+    return _cut(notification, words, TWO_SEGMENTS_GSM7, lang) or notification
 
 
-def _cut(notification: str, words: str, limit: int) -> str | None:
-    whole = f'{notification} Said: "{words}"'
+def _cut(notification: str, words: str, limit: int, lang: str) -> str | None:
+    said = _(lang, 'Said: "{words}"')
+    whole = f"{notification} {said.format(words=words)}"
     if sms_length(whole)[0] <= limit:
         return whole
     # Each character costs at least one unit and the words hold single
     # spaces, so a cut past `limit + 1` cannot fit: starting from the end of
     # a 2,000-character text made every notification of it cost a second.
     for end in range(min(len(words), limit + 1), 0, -1):
-        body = f'{notification} Said: "{words[:end].rstrip()}..."'
+        body = f"{notification} {said.format(words=words[:end].rstrip() + '...')}"
         if sms_length(body)[0] <= limit:
             return body if end >= 20 else None
     return None
@@ -350,24 +357,70 @@ def relay_to_client(*, body: str) -> list[str]:
     return in_parts(body, lambda i, n: "" if n == 1 else f"({i}/{n}) ")
 
 
-def opted_out_notice(*, contact_id: int, word: str, from_number: str) -> str:
-    return (
-        f'#{contact_id} texted "{word[:20]}": texts to them are now blocked by the carrier. '
-        f"Call them: {from_number}"
+MEDIA_KINDS = {
+    "image": N_("a photo"),
+    "video": N_("a video"),
+    "audio": N_("a voice recording"),
+    "application/pdf": N_("a PDF file"),
+    "text/vcard": N_("a contact card"),
+    "text/x-vcard": N_("a contact card"),
+}
+
+
+def media_kind(content_type: str, lang: str) -> str:
+    """What staff are told an attachment is: `a photo`, `a PDF file`, …"""
+    kind = content_type.split(";")[0].strip().lower()
+    message = MEDIA_KINDS.get(kind) or MEDIA_KINDS.get(kind.split("/")[0]) or N_("a file")
+    return _(lang, message)
+
+
+def media_kinds(media: list[dict], lang: str) -> str:
+    """`a photo`, `a photo and a PDF file`, `3 files`."""
+    kinds = [media_kind(str(item.get("content_type") or ""), lang) for item in media]
+    if len(kinds) > 2:
+        return _(lang, "{count} files").format(count=len(kinds))
+    return _(lang, " and ").join(kinds)
+
+
+def media_notice(*, contact_id: int, media: list[dict], url: str | None, lang: str) -> str:
+    """`#12 sent a photo: URL` (the conversation page shows it)."""
+    kinds = media_kinds(media, lang)
+    if url:
+        return _(lang, "#{contact_id} sent {kinds}: {url}").format(
+            contact_id=contact_id, kinds=kinds, url=url
+        )
+    return _(lang, "#{contact_id} sent {kinds} (see the console).").format(
+        contact_id=contact_id, kinds=kinds
     )
 
 
-def relay_not_delivered(*, contact_id: int, from_number: str) -> str:
-    return f"Not delivered to #{contact_id}: call them {from_number}"
+def sent_media_words(media: list[dict], lang: str) -> str:
+    """An attachment among the words a notification quotes: `(sent a photo)`."""
+    return _(lang, "(sent {kinds})").format(kinds=media_kinds(media, lang))
 
 
-def no_such_contact(*, ref: str) -> str:
-    return f"No contact #{ref} on this line. Text HELP for commands."
+def opted_out_notice(
+    *, contact_id: int, word: str, from_number: str, lang: str = SOURCE_LANGUAGE
+) -> str:
+    return _(
+        lang,
+        '#{contact_id} texted "{word}": texts to them are now blocked by the carrier. '
+        "Call them: {from_number}",
+    ).format(contact_id=contact_id, word=word[:20], from_number=from_number)
 
 
-def held_contacts_handed_on(*, staff_name: str, contact_ids: list[int]) -> str:
-    refs = " ".join(f"#{i}" for i in contact_ids[:8])
-    return f"{_ascii_name(staff_name)[:40]} opted out of SMS: {refs} passed to the next level."
+def relay_not_delivered(*, contact_id: int, from_number: str, lang: str = SOURCE_LANGUAGE) -> str:
+    return _(lang, "Not delivered to #{contact_id}: call them {from_number}").format(
+        contact_id=contact_id, from_number=from_number
+    )
+
+
+def held_contacts_handed_on(
+    *, staff_name: str, contact_ids: list[int], lang: str = SOURCE_LANGUAGE
+) -> str:
+    return _(lang, "{name} opted out of SMS: {refs} passed to the next level.").format(
+        name=_ascii_name(staff_name)[:40], refs=" ".join(f"#{i}" for i in contact_ids[:8])
+    )
 
 
 def staff_help(lang: str) -> str:

@@ -38,6 +38,33 @@ def required(form, name: str) -> str:
     return value
 
 
+# Twilio attaches at most 10 media to a message; its media URLs are ~150
+# characters and content types a few dozen.
+MAX_MEDIA = 10
+MAX_MEDIA_URL = 2000
+MAX_CONTENT_TYPE = 100
+
+
+def media(form) -> list[dict[str, str]]:
+    """An MMS's attachments as Twilio lists them (`NumMedia`, `MediaUrl{N}`,
+    `MediaContentType{N}`): `[{"url", "content_type"}]`, in order. A count
+    or an entry that cannot be Twilio's is a 400 naming the field."""
+    raw = clean(form.get("NumMedia")) or "0"
+    if not raw.isdigit() or int(raw) > MAX_MEDIA:
+        raise BadRequest(["body", "NumMedia"], f"must be a whole number from 0 to {MAX_MEDIA}")
+    items = []
+    for n in range(int(raw)):
+        url = clean(form.get(f"MediaUrl{n}"))
+        if not url.startswith("https://") or len(url) > MAX_MEDIA_URL:
+            raise BadRequest(
+                ["body", f"MediaUrl{n}"],
+                f"must be an https URL of at most {MAX_MEDIA_URL} characters",
+            )
+        content_type = clean(form.get(f"MediaContentType{n}")).lower()[:MAX_CONTENT_TYPE]
+        items.append({"url": url, "content_type": content_type or "application/octet-stream"})
+    return items
+
+
 def unavailable(exc: Exception) -> ServiceUnavailable:
     """An unreachable database is a fast 503, so Twilio moves to the fallback
     URL instead of waiting 15 s."""

@@ -22,7 +22,7 @@ from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMe
 from app.messaging.outbox import advance_status
 from app.ops.metrics import WEBHOOKS
 from app.teams.phones import e164_or_raw
-from app.twilio.http import XML, clean, required, run_db, unavailable
+from app.twilio.http import XML, clean, media, required, run_db, unavailable
 from app.twilio.security import TwilioForm
 
 log = structlog.get_logger(__name__)
@@ -31,7 +31,9 @@ router = APIRouter(prefix="/twilio", tags=["twilio"])
 EMPTY_TWIML = str(MessagingResponse())
 
 
-def _record_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: str) -> str:
+def _record_sms(
+    runtime, to_number: str, from_raw: str, message_sid: str, body: str, media: list
+) -> str:
     if not runtime.is_crisis_line(to_number):
         return "unknown_line"
     recorded = record_sms(
@@ -42,12 +44,13 @@ def _record_sms(runtime, to_number: str, from_raw: str, message_sid: str, body: 
         body=body,
         now=runtime.now(),
         landing=runtime.inbox_landing,
+        media=media,
     )
     return "recorded" if recorded else "duplicate"
 
 
 async def _record_sms_at_once(
-    runtime, to_number: str, from_raw: str, message_sid: str, body: str
+    runtime, to_number: str, from_raw: str, message_sid: str, body: str, media: list
 ) -> str | None:
     """The text written from the event loop itself when nothing can make that
     wait, cheaper than a trip through the thread pool: on SQLite the landing
@@ -63,6 +66,7 @@ async def _record_sms_at_once(
         from_number=from_raw,
         body=body,
         now=runtime.now(),
+        media=media,
     )
     if landing is None:
         recorded = await record_sms_on_loop(runtime.db, **text)
@@ -89,6 +93,7 @@ async def inbound_sms(request: Request, form: TwilioForm) -> Response:
         required(form, "From"),
         required(form, "MessageSid"),
         clean(form.get("Body")),
+        media(form),
     )
     outcome = await _record_sms_at_once(*args) or await run_db(_record_sms, *args)
     WEBHOOKS.labels("sms", outcome).inc()

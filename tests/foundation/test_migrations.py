@@ -73,7 +73,36 @@ def test_the_landing_files_migrations_build_what_the_code_declares(tmp_path):
         assert landing.waiting() == 0  # first use upgrades the empty file
         with landing.engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), landing_metadata) == []
-            assert MigrationContext.configure(connection).get_current_revision() == "landing_0001"
+            assert MigrationContext.configure(connection).get_current_revision() == "landing_0002"
             assert set(inspect(connection).get_table_names()) == {"landed_sms", "alembic_version"}
+    finally:
+        landing.close()
+
+
+def test_a_landing_file_made_before_media_gains_the_column(tmp_path):
+    """A file made by landing_0001 before `media` existed (the table as it
+    was then) is upgraded in place and keeps the text waiting in it."""
+    import sqlite3
+
+    from app.inbound.landing import InboxLanding
+
+    path = tmp_path / "old.db-landing"
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY);"
+            "INSERT INTO alembic_version VALUES ('landing_0001');"
+            "CREATE TABLE landed_sms (id INTEGER PRIMARY KEY, message_sid VARCHAR(64) NOT NULL"
+            " UNIQUE, to_number VARCHAR(20) NOT NULL, from_number VARCHAR(64) NOT NULL,"
+            " body TEXT NOT NULL, received_at DATETIME NOT NULL, moved_at DATETIME);"
+            "INSERT INTO landed_sms (message_sid, to_number, from_number, body, received_at)"
+            " VALUES ('SMold', '+19735550100', '+12015550150', 'still here',"
+            " '2026-12-03 10:00:00.000000');"
+        )
+    landing = InboxLanding(str(path))
+    try:
+        assert landing.waiting() == 1
+        with landing.engine.connect() as connection:
+            columns = [c[1] for c in connection.exec_driver_sql("PRAGMA table_info(landed_sms)")]
+        assert "media" in columns
     finally:
         landing.close()

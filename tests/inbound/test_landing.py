@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app import migrations
-from app.contacts.models import Contact
+from app.contacts.models import Contact, ContactEvent
 from app.db import Database
 from app.inbound.inbox import route_pending
 from app.inbound.landing import InboxLanding
@@ -258,3 +258,38 @@ def test_the_webhook_writes_at_once_when_the_landing_is_free_and_never_waits_on_
         finally:
             released.join()
     assert landing.waiting() == 3
+
+
+def test_an_mms_s_attachments_cross_the_landing_file_with_its_text(file_app):
+    client, database, _path = file_app
+    url = (
+        "https://twilio.test/2010-04-01/Accounts/AC"
+        + "0" * 32
+        + "/Messages/MM"
+        + "1" * 32
+        + "/Media/ME"
+        + "1" * 32
+    )
+    params = {
+        "MessageSid": "MMlanded000000000000000000000001",
+        "AccountSid": "AC" + "0" * 32,
+        "From": CLIENT_PHONES[0],
+        "To": LINE,
+        "Body": "",
+        "NumMedia": "1",
+        "MediaUrl0": url,
+        "MediaContentType0": "image/jpeg",
+    }
+    assert post_signed(client, "/twilio/sms", params).status_code == 200
+    assert inbox_rows(database) == []  # on the landing file, not yet handed over
+    route_pending(client.app.state.runtime)
+    [row] = inbox_rows(database)
+    assert row.media == [{"url": url, "content_type": "image/jpeg"}]
+    with database.session() as session:
+        contact = session.execute(select(Contact)).scalar_one()
+        received = session.execute(
+            select(ContactEvent).where(
+                ContactEvent.contact_id == contact.id, ContactEvent.kind == "received"
+            )
+        ).scalar_one()
+        assert received.data["media"] == row.media

@@ -79,3 +79,36 @@ def test_a_client_text_the_holder_never_got_goes_to_the_next_level(client, world
     assert contact.status == "open" and contact.level == 2
     [note] = twilio.to(world.backup_cm.phone)
     assert "I took them" in note.body
+
+
+def test_a_long_reply_refused_part_by_part_tells_the_staff_member_once(
+    client, world, session, twilio
+):
+    contact = taken(client, world, session)
+    before = len(twilio.to(world.case_manager.phone))
+    blocked = httpx.Response(400, json={"code": 21610, "message": "blocked"})
+    twilio.fail_next = [blocked, blocked, blocked]
+    text_in(client, world, world.case_manager.phone, WORDS)  # three parts, each refused
+    assert twilio.fail_next == []
+    told = [m.body for m in twilio.to(world.case_manager.phone)[before:]]
+    assert told == [f"Not delivered to #{contact.id}: call them {world.client_phone}"]
+
+
+def test_a_long_client_text_undelivered_part_by_part_moves_on_one_level(
+    client, world, session, twilio
+):
+    contact = taken(client, world, session)
+    before = len(twilio.to(world.case_manager.phone))
+    text_in(client, world, world.client_phone, WORDS)
+    parts = twilio.to(world.case_manager.phone)[before:]
+    assert len(parts) == 3
+    for part in parts:
+        response = post_signed(
+            client,
+            "/twilio/status",
+            {"MessageSid": part.sid, "MessageStatus": "undelivered", "ErrorCode": "30003"},
+        )
+        assert response.status_code == 204
+    contact = the_contact(session)
+    assert contact.status == "open" and contact.level == 2
+    assert len(twilio.to(world.backup_cm.phone)) == 1  # paged once, not once per part
