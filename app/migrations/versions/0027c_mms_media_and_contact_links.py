@@ -1,7 +1,7 @@
 """inbox_message.media (an MMS's attachments); plan_link.client_id nullable (a link to an unknown caller's conversation)
 
 Revision ID: 0027c
-Revises: 0023a
+Revises: 0027a
 Create Date: 2026-12-03 11:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0027c"
-down_revision: str | None = "0023a"
+down_revision: str | None = "0027a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
