@@ -26,6 +26,7 @@ def text(sid: str) -> dict:
         to_number="+19735550100",
         from_number="+12015550150",
         body="are you there",
+        media=None,
         received_at=NOW,
         attempts=0,
     )
