@@ -123,7 +123,7 @@ class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id")
     channel: str = Field(max_length=10)  # sms | voice
-    from_number: str = Field(max_length=20)
+    from_number: str = Field(max_length=64)  # as the webhook accepts it (migration 0027d)
     client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
     # A number shared by several clients: routed as unknown, candidates listed.
     candidate_client_ids: list[int] = Field(
@@ -202,6 +202,6 @@ class NumberLanguage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id")
-    number: str = Field(max_length=20)
+    number: str = Field(max_length=64)
     language: str = Field(max_length=16)
     updated_at: datetime = Field(default_factory=utcnow)

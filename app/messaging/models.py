@@ -58,8 +58,9 @@ class OutboundMessage(SQLModel, table=True):
     level: int | None = None
     # auto_reply | notify | relay | fallback | alert | help | command_reply | notice
     purpose: str = Field(max_length=20)
-    to_number: str = Field(max_length=20)
-    from_number: str = Field(max_length=20)
+    # A client's number as the webhook accepted it (up to 64 characters).
+    to_number: str = Field(max_length=64)
+    from_number: str = Field(max_length=64)
     body: str
     status: str = Field(default="pending", max_length=20)
     attempts: int = 0
@@ -78,7 +79,7 @@ class SmsOptOut(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id")
-    number: str = Field(max_length=20)
+    number: str = Field(max_length=64)
     opted_out: bool = True
     updated_at: datetime = Field(default_factory=utcnow)
 

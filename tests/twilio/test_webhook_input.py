@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.contacts.models import Contact, ContactEvent
 from app.messaging.models import InboxMessage
+from app.messaging.outbox import is_opted_out
 from tests.twilio_signing import post_signed, signature
 from tests.world import route_inbox, text_in
 
@@ -72,3 +73,24 @@ def test_a_value_twilio_never_sends_is_a_400_naming_it(client, world, session, t
     assert ok.status_code == 200
     route_inbox(client.app)
     assert count(session, Contact) == 1
+
+
+def test_a_long_but_accepted_sender_is_stored_and_reaches_a_human(client, world, session, twilio):
+    """A From of 64 characters (not a phone number: a channel address) opens
+    a contact, gets its automatic reply, and its STOP is kept: on PostgreSQL
+    each of those rows once had 20 characters for it, and the text was
+    never routed."""
+    sender = "channel:" + "a1b2c3d4" * 7  # 64 characters
+    assert len(sender) == 64
+    assert text_in(client, world, sender, "is anyone there").status_code == 200
+    session.expire_all()
+    contact = session.execute(select(Contact)).scalar_one()
+    assert contact.from_number == sender
+    [reply] = twilio.to(sender)
+    assert "911" in reply.body
+    assert "is anyone there" in twilio.to(world.oncall.phone)[-1].body
+    text_in(client, world, sender, "STOP")
+    assert is_opted_out(session=session, team_id=world.team.id, number=sender)
+    session.expire_all()
+    [inbox_outcomes] = [{row for row in session.execute(select(InboxMessage.outcome)).scalars()}]
+    assert "failed" not in inbox_outcomes and None not in inbox_outcomes
