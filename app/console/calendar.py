@@ -85,6 +85,7 @@ def build(
     """`shifts` are (start, end, staff_id, source) and `gaps` (start, end)
     over the window `window()` gives; each is cut into its days."""
     first, dates, start, end = window(view, around, zone)
+    pieces: list[tuple[datetime, datetime, Literal["shift", "gap"], int | None, str | None]]
     pieces = [(a, b, "shift", who, source) for a, b, who, source in shifts]
     pieces += [(a, b, "gap", None, None) for a, b in gaps]
     pieces.sort(key=lambda p: p[0])

@@ -184,7 +184,7 @@ async def add_leave(request: Request, session: SessionDep, user: ConsoleUser):
         errors["staff_id"] = "is required" if not staff_id else "is not a member of this team"
     try:
         body = LeaveCreate.model_validate(data)
-        if not errors:
+        if staff is not None and not errors:
             teams_service.add_leave(
                 session=session,
                 principal=user.principal,

@@ -144,10 +144,11 @@ def _period(
         return start, end, errors
     # At fixed offsets, as the API receives them: two datetimes sharing a
     # ZoneInfo subtract as wall-clock times, an hour off across a DST change.
-    start = _midnight(days["start"], zone) if days["start"] else None
-    end = _midnight(days["end"] + timedelta(days=1), zone) if days["end"] else None
+    first, last = days["start"], days["end"]
+    asked_start = _midnight(first, zone) if first else None
+    asked_end = _midnight(last + timedelta(days=1), zone) if last else None
     try:
-        start, end = service.checked_period(team, start, end, now)
+        start, end = service.checked_period(team, asked_start, asked_end, now)
     except Invalid as exc:
         for item in exc.detail:
             errors.setdefault(str(item["loc"][-1]), item["msg"])

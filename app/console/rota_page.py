@@ -146,7 +146,9 @@ class Body:
 
 
 def body_of(rota: Rota, name: str, layers: list[LayerForm]) -> Body:
-    out, layer_slots, restriction_slots = [], [], []
+    out: list[dict[str, Any]] = []
+    layer_slots: list[int] = []
+    restriction_slots: list[list[int]] = []
     for i, layer in enumerate(layers):
         if layer.remove or layer.blank:
             continue
@@ -224,7 +226,7 @@ def _context(session, rota: Rota, now, view: calendar.View, around: date | None)
         around=around or today,
         today=today,
         zone=zone,
-        shifts=[(s.start, s.end, s.person, s.source) for s in shifts],
+        shifts=[(s.start, s.end, int(s.person), s.source) for s in shifts],  # type: ignore[call-overload]
         gaps=gaps,
     )
     people = list(
