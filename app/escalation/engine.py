@@ -395,6 +395,17 @@ def staff_sms(
         return texts.unanswered_alert(
             contact_id=contact.id, from_number=contact.from_number, lang=lang
         )
+    if purpose == MessagePurpose.REALERT:
+        return texts.unanswered_again_alert(
+            contact_id=contact.id,
+            from_number=contact.from_number,
+            minutes=max(1, round((now - contact.created_at).total_seconds() / 60)),
+            lang=lang,
+        )
+    if purpose in (MessagePurpose.REMIND, MessagePurpose.KEEP_ASK):
+        from app.escalation import handover
+
+        return handover.holder_sms(session=session, contact=contact, purpose=purpose, lang=lang)
     step = plan_from_json(contact.plan)[level - 1]
     body = texts.staff_notification(
         contact_id=contact.id,
@@ -663,22 +674,25 @@ def wait_for_notifications(*, session: Session, contact: Contact, now: datetime)
     return None
 
 
-def realert_unanswered(*, session: Session, contact: Contact, team: Team, now: datetime) -> None:
+def realert_unanswered(
+    *, session: Session, contact: Contact, team: Team, now: datetime, settings
+) -> None:
     """Nobody has taken an unanswered contact yet: the supervisors hear of it
-    again, and again after the team's `unanswered_repeat_seconds`."""
-    alert_supervisors(
-        session=session,
-        team=team,
-        body=lambda lang: texts.unanswered_again_alert(
-            contact_id=contact.id,
-            from_number=contact.from_number,
-            minutes=max(1, round((now - contact.created_at).total_seconds() / 60)),
-            lang=lang,
-        ),
-        now=now,
-        contact_id=contact.id,
-        level=contact.level,
-    )
+    again, and again after the team's `unanswered_repeat_seconds`, each by
+    their notification rules (a call wakes one whose phone is on silent)."""
+    from app.escalation import paging
+
+    for supervisor in active_supervisors(session=session, team_id=team.id):
+        paging.page_person(
+            session=session,
+            contact=contact,
+            team=team,
+            staff=supervisor,
+            level=contact.level,
+            purpose=paging.REALERT,
+            now=now,
+            settings=settings,
+        )
     contacts.record_event(
         session=session,
         contact=contact,
@@ -851,7 +865,13 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
                     with session.begin_nested():
                         team = session.get(Team, contact.team_id)
                         if contact.status == ContactStatus.UNANSWERED:
-                            realert_unanswered(session=session, contact=contact, team=team, now=now)
+                            realert_unanswered(
+                                session=session,
+                                contact=contact,
+                                team=team,
+                                now=now,
+                                settings=settings,
+                            )
                         elif contact.status == ContactStatus.ACKNOWLEDGED:
                             from app.escalation.handover import reply_overdue
 

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
-from app.escalation import engine
+from app.escalation import engine, paging
 from app.messaging import texts
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
@@ -283,6 +283,24 @@ def holder_answered(*, contact: Contact) -> None:
         contact.reply_reminders = 0
 
 
+def keep(*, session: Session, contact: Contact, staff_id: int, now: datetime, via: str) -> None:
+    """The holder stays with the contact (KEEP by SMS, or 1 on a page call):
+    nobody waits on them now, and a shift end's handover is called off."""
+    holder_answered(contact=contact)
+    if contact.handover_due_at is not None:
+        contact.handover_due_at = None
+        contact.holder_kept_at = now
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.KEPT,
+        at=now,
+        staff_id=staff_id,
+        data={"via": via} if via != "sms" else {},
+    )
+    session.add(contact)
+
+
 def _last_client_words(session: Session, contact: Contact) -> str:
     event = (
         session.execute(
@@ -308,20 +326,6 @@ def reply_overdue(
         holder is not None and unreachable_reason(session=session, staff=holder, now=now) is None
     )
     if contact.reply_reminders < 1 and reachable:
-        enqueue(
-            session=session,
-            team=team,
-            to_number=holder.phone,
-            body=texts.waiting_for_you(
-                contact_id=contact.id,
-                words=_last_client_words(session, contact),
-                lang=holder.language,
-            ),
-            purpose=MessagePurpose.NOTIFY,
-            contact_id=contact.id,
-            staff_id=holder.id,
-            now=now,
-        )
         contacts.record_event(
             session=session,
             contact=contact,
@@ -331,9 +335,20 @@ def reply_overdue(
             level=contact.level,
             data={"reason": REPLY_TIMEOUT},
         )
+        # Set first: a rule that fires later asks whether the client still waits.
         contact.reply_reminders = 1
         contact.next_escalation_at = now + timedelta(seconds=team.reply_timeout_seconds)
         session.add(contact)
+        paging.page_person(
+            session=session,
+            contact=contact,
+            team=team,
+            staff=holder,
+            level=contact.level,
+            purpose=paging.REMIND,
+            now=now,
+            settings=settings,
+        )
         return
     to_next_level(
         session=session,
@@ -421,30 +436,28 @@ def check_holders(*, session: Session, now: datetime, settings) -> int:
             moved += 1
         elif contact.handover_due_at is None:
             _ask_to_keep(
-                session=session, contact=contact, team=team, holder=holder, now=now, reason=reason
+                session=session,
+                contact=contact,
+                team=team,
+                holder=holder,
+                now=now,
+                reason=reason,
+                settings=settings,
             )
     return moved
 
 
 def _ask_to_keep(
-    *, session: Session, contact: Contact, team: Team, holder: Staff, now: datetime, reason: str
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    holder: Staff,
+    now: datetime,
+    reason: str,
+    settings,
 ) -> None:
     successor = next_person(session=session, contact=contact, team=team, now=now, without=holder.id)
-    enqueue(
-        session=session,
-        team=team,
-        to_number=holder.phone,
-        body=texts.shift_ended_question(
-            contact_id=contact.id,
-            next_name=successor.name if successor else None,
-            minutes=int(KEEP_WINDOW.total_seconds() // 60),
-            lang=holder.language,
-        ),
-        purpose=MessagePurpose.NOTIFY,
-        contact_id=contact.id,
-        staff_id=holder.id,
-        now=now,
-    )
     contact.handover_due_at = now + KEEP_WINDOW
     contacts.record_event(
         session=session,
@@ -459,3 +472,43 @@ def _ask_to_keep(
         },
     )
     session.add(contact)
+    # By their rules (a text, then a call): the question is written from the
+    # event above, so a rule that fires later asks the same.
+    paging.page_person(
+        session=session,
+        contact=contact,
+        team=team,
+        staff=holder,
+        level=contact.level,
+        purpose=paging.KEEP_ASK,
+        now=now,
+        settings=settings,
+    )
+
+
+def holder_sms(*, session: Session, contact: Contact, purpose: str, lang: str) -> str:
+    """The text of a page to the holder: the client is waiting (REMIND), or
+    their shift ended (KEEP_ASK)."""
+    if purpose == paging.REMIND:
+        return texts.waiting_for_you(
+            contact_id=contact.id, words=_last_client_words(session, contact), lang=lang
+        )
+    asked = (
+        session.execute(
+            select(ContactEvent.data)
+            .where(
+                ContactEvent.contact_id == contact.id,
+                ContactEvent.kind == EventKind.SHIFT_END_ASKED,
+            )
+            .order_by(ContactEvent.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        or {}
+    )
+    successor = session.get(Staff, asked["to_staff_id"]) if asked.get("to_staff_id") else None
+    return texts.shift_ended_question(
+        contact_id=contact.id,
+        next_name=successor.name if successor else None,
+        minutes=int(KEEP_WINDOW.total_seconds() // 60),
+        lang=lang,
+    )

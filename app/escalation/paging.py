@@ -36,7 +36,13 @@ log = structlog.get_logger(__name__)
 
 NOTIFY = MessagePurpose.NOTIFY  # a level of the contact's plan
 ALERT = MessagePurpose.ALERT  # the supervisors' "nobody answered" alert
+REALERT = MessagePurpose.REALERT  # ... and again, every unanswered_repeat_seconds
+REMIND = MessagePurpose.REMIND  # the holder: the client has waited a reply timeout
+KEEP_ASK = MessagePurpose.KEEP_ASK  # the holder: their shift ended, KEEP it?
 PAGE_CALL = MessagePurpose.PAGE_CALL  # an outbox row that is a call
+# Pages about an unanswered contact, and pages to the person holding one.
+ALERTS = (ALERT, REALERT)
+TO_HOLDER = (REMIND, KEEP_ASK)
 
 _INSERT_STEPS = PageStep.__table__.insert()
 
@@ -162,7 +168,8 @@ def _fire(
             now=now,
         )
     data = {
-        "label": label or ("unanswered alert" if purpose == ALERT else ""),
+        "label": label or _LABELS.get(purpose, ""),
+        **({"purpose": purpose} if purpose != NOTIFY else {}),
         "channel": channel,
         "rule": position,
         **({"message_id": message.id} if message else {"reason": "opted_out"}),
@@ -188,20 +195,44 @@ def _fire(
 PAGED_KINDS = (EventKind.NOTIFIED, EventKind.CALLED, EventKind.ALERTED)
 
 
+_LABELS = {
+    ALERT: "unanswered alert",
+    REALERT: "unanswered alert",
+    REMIND: "client waiting",
+    KEEP_ASK: "shift ended",
+}
+
+
 def _event_kind(purpose: str, channel: str) -> EventKind:
-    if purpose == ALERT:
+    # Only a level's own text is `notified` (a level's wait counts from it,
+    # and a case manager may read a contact they were notified of).
+    if purpose in ALERTS or purpose in TO_HOLDER:
         return EventKind.ALERTED
     return EventKind.CALLED if channel == notify_rules.CALL else EventKind.NOTIFIED
 
 
+def holder_still_asked(purpose: str, staff_id: int, contact: Contact) -> bool:
+    """A page to the holder is still wanted while they hold the contact and
+    have not answered it: the client still waits on them (REMIND), or they
+    have not said KEEP and it has not passed yet (KEEP_ASK)."""
+    if contact.status != ContactStatus.ACKNOWLEDGED or contact.acknowledged_by != staff_id:
+        return False
+    if purpose == REMIND:
+        return contact.reply_reminders >= 1 and contact.next_escalation_at is not None
+    return contact.handover_due_at is not None
+
+
 def still_wanted(step: PageStep, contact: Contact | None) -> bool:
     """Whether a rule due now should still fire: nobody has taken the contact
-    and it is still at the step's level (a level's rules) or still unanswered
-    (the supervisors' alert)."""
+    and it is still at the step's level (a level's rules), still unanswered
+    (the supervisors' alerts), or its holder still has not answered (a page
+    to the holder)."""
     if contact is None:
         return False
-    if step.purpose == ALERT:
+    if step.purpose in ALERTS:
         return contact.status == ContactStatus.UNANSWERED
+    if step.purpose in TO_HOLDER:
+        return holder_still_asked(step.purpose, step.staff_id, contact)
     if contact.status != ContactStatus.OPEN or contact.level != step.level:
         return False
     # A handover may plan the contact afresh from level 1: a rule left over
@@ -275,7 +306,7 @@ def _fire_one(
                 position=step.position,
                 now=now,
                 settings=settings,
-                label=_level_label(contact, step.level),
+                label=_step_label(step, contact),
             )
             for key, value in result.items():
                 setattr(step, key, value)
@@ -371,8 +402,8 @@ def _fire_calls(
                             staff_id=step.staff_id,
                             level=step.level,
                             data={
-                                "label": _level_label(contacts[step.contact_id], step.level)
-                                or ("unanswered alert" if step.purpose == ALERT else ""),
+                                "label": _step_label(step, contacts[step.contact_id]),
+                                **({"purpose": step.purpose} if step.purpose != NOTIFY else {}),
                                 "channel": notify_rules.CALL,
                                 "rule": step.position,
                                 "message_id": message_id,
@@ -416,6 +447,12 @@ def _level_label(contact: Contact, level: int) -> str:
     if contact.plan and 1 <= level <= len(contact.plan):
         return str(contact.plan[level - 1].get("label") or "")
     return ""
+
+
+def _step_label(step: PageStep, contact: Contact) -> str:
+    if step.purpose == NOTIFY:
+        return _level_label(contact, step.level)
+    return _LABELS.get(step.purpose, "")
 
 
 def steps_of(*, session: Session, contact_id: int) -> list[PageStep]:

@@ -25,8 +25,7 @@ from sqlmodel import Session
 from app.clients.models import Client
 from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
-from app.escalation import engine
-from app.escalation.paging import ALERT
+from app.escalation import engine, handover, paging
 from app.i18n import SOURCE_LANGUAGE
 from app.messaging import texts
 from app.messaging.models import CALL_ENDED, MessagePurpose, OutboundMessage
@@ -86,8 +85,11 @@ def _record(session: Session, contact: Contact, kind: str, leg: Leg, step: str, 
 
 
 def _still_open(contact: Contact, leg: Leg) -> bool:
+    """Whether the question the call asks still stands."""
+    if leg.purpose in paging.TO_HOLDER:
+        return paging.holder_still_asked(leg.purpose, leg.staff_id, contact)
     return contact.status == ContactStatus.OPEN or (
-        leg.purpose == ALERT and contact.status == ContactStatus.UNANSWERED
+        leg.purpose in paging.ALERTS and contact.status == ContactStatus.UNANSWERED
     )
 
 
@@ -119,6 +121,11 @@ def answered(runtime, leg: Leg) -> tuple[str, PageAnswer | None]:
         team = session.get(Team, contact.team_id)
         client = session.get(Client, contact.client_id) if contact.client_id else None
         lang = _language(session, leg)
+        if leg.purpose in paging.TO_HOLDER:
+            prompt = texts.page_call_holder_prompt(
+                contact_id=contact.id, team_name=team.name, purpose=leg.purpose, lang=lang
+            )
+            return ("asked" if fresh else "duplicate"), Ask(prompt, lang)
         prompt = texts.page_call_prompt(
             team_name=team.name,
             who=texts.page_call_who(client.preferred_name if client else None, lang),
@@ -145,11 +152,26 @@ def pressed(runtime, leg: Leg, digits: str) -> tuple[str, PageAnswer | None]:
             now,
             digits=digits or None,
         )
+        if leg.purpose in paging.TO_HOLDER:
+            return _keep(session, contact, staff, leg, now, fresh, digits)
         if digits == TAKE:
             return _take(session, runtime, contact, staff, leg, now, fresh)
         if digits == PASS:
             return _pass(session, runtime, contact, staff, leg, now, fresh)
         return "nothing", Tell(texts.page_call_nothing_pressed(staff.language), staff.language)
+
+
+def _keep(session, contact, staff, leg, now, fresh, digits) -> tuple[str, PageAnswer]:
+    """A page to the holder: 1 keeps the contact, as KEEP by SMS does;
+    anything else leaves the clock running (the contact then moves on)."""
+    if digits != TAKE:
+        return "nothing", Tell(texts.page_call_nothing_pressed(staff.language), staff.language)
+    if not fresh:
+        return "duplicate", Tell(texts.page_call_kept(staff.language), staff.language)
+    if not _still_open(contact, leg):
+        return "not_needed", _outcome_for_holder(session, contact, leg)
+    handover.keep(session=session, contact=contact, staff_id=staff.id, now=now, via="page_call")
+    return "kept", Tell(texts.page_call_kept(staff.language), staff.language)
 
 
 def _take(session, runtime, contact, staff, leg, now, fresh) -> tuple[str, PageAnswer]:
@@ -196,7 +218,11 @@ def _pass(session, runtime, contact, staff, leg, now, fresh) -> tuple[str, PageA
         level=contact.level,
         data={"via": "page_call"},
     )
-    if contact.status == ContactStatus.OPEN and contact.level == leg.level and leg.purpose != ALERT:
+    if (
+        contact.status == ContactStatus.OPEN
+        and contact.level == leg.level
+        and leg.purpose not in paging.ALERTS
+    ):
         team = session.get(Team, contact.team_id)
         engine.advance(
             session=session,

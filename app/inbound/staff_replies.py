@@ -316,14 +316,7 @@ def _keep(session: Session, team: Team, contact: Contact, staff: Staff, now: dat
             contact_id=contact.id,
         )
         return "keep_refused"
-    handover.holder_answered(contact=contact)
-    if contact.handover_due_at is not None:
-        contact.handover_due_at = None
-        contact.holder_kept_at = now
-    contacts.record_event(
-        session=session, contact=contact, kind=EventKind.KEPT, at=now, staff_id=staff.id
-    )
-    session.add(contact)
+    handover.keep(session=session, contact=contact, staff_id=staff.id, now=now, via="sms")
     _reply(
         session,
         team,

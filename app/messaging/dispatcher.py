@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from app.db import Database
 from app.messaging import results
@@ -195,25 +195,40 @@ class Dispatcher:
     def _drop_calls_not_needed(self, claimed: list[Any]) -> list[Any]:
         """Page calls whose contact is no longer open (someone acknowledged
         while the call waited in the outbox) end unplaced: waking a person for
-        a contact a colleague holds helps nobody. One query, only for a round
-        that holds calls."""
-        calls = {m.contact_id for m in claimed if m.purpose == PAGE_CALL and m.contact_id}
+        a contact a colleague holds helps nobody. A call to the person who
+        holds the contact (the client waits on them, their shift ended) is
+        placed. One query, only for a round that holds calls."""
+        calls = {m.id for m in claimed if m.purpose == PAGE_CALL and m.contact_id}
         if not calls:
             return claimed
         from app.contacts.models import Contact, ContactStatus
+        from app.escalation.models import PageStep
+        from app.escalation.paging import TO_HOLDER
 
         with self.db.session() as session:
-            still_open = set(
+            needed = set(
                 session.execute(
-                    select(Contact.id).where(
-                        Contact.id.in_(calls),
-                        Contact.status.in_((ContactStatus.OPEN, ContactStatus.UNANSWERED)),
+                    select(OutboundMessage.id)
+                    .join(Contact, Contact.id == OutboundMessage.contact_id)
+                    .where(
+                        OutboundMessage.id.in_(calls),
+                        or_(
+                            Contact.status.in_((ContactStatus.OPEN, ContactStatus.UNANSWERED)),
+                            and_(
+                                Contact.status == ContactStatus.ACKNOWLEDGED,
+                                Contact.acknowledged_by == OutboundMessage.staff_id,
+                                select(PageStep.id)
+                                .where(
+                                    PageStep.message_id == OutboundMessage.id,
+                                    PageStep.purpose.in_(TO_HOLDER),
+                                )
+                                .exists(),
+                            ),
+                        ),
                     )
                 ).scalars()
             )
-        dropped = {
-            m.id for m in claimed if m.purpose == PAGE_CALL and m.contact_id not in still_open
-        }
+        dropped = calls - needed
         if not dropped:
             return claimed
         table = OutboundMessage.__table__

@@ -42,6 +42,12 @@ class MessagePurpose(StrEnum):
     FOLLOW_UP = "follow_up"
     # A page call, not an SMS: `body` is the URL Twilio fetches its TwiML from.
     PAGE_CALL = "page_call"
+    # Paging by a person's rules besides a level (app.escalation.paging): the
+    # supervisors' repeated "still unanswered", the holder's "the client is
+    # waiting" and "your shift ended, KEEP?".
+    REALERT = "realert"
+    REMIND = "remind"
+    KEEP_ASK = "keep_ask"
 
 
 class OutboundMessage(SQLModel, table=True):

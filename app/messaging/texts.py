@@ -491,6 +491,27 @@ def page_call_prompt(*, team_name: str, who: str, lang: str, channel: str = "sms
     return _(lang, prompt).format(team=_ascii_name(team_name)[:60], who=who)
 
 
+def page_call_holder_prompt(*, contact_id: int, team_name: str, purpose: str, lang: str) -> str:
+    """A page call to the person holding a contact: the client waits on them
+    (`remind`), or their shift ended (`keep_ask`)."""
+    prompt = (
+        N_(
+            "Crisis line {team}: contact {contact_id} is waiting for your reply. "
+            "Press 1 to keep it. The words are in your texts."
+        )
+        if purpose == "remind"
+        else N_(
+            "Crisis line {team}: your shift has ended and you still hold contact {contact_id}. "
+            "Press 1 to keep it, or it passes to a colleague."
+        )
+    )
+    return _(lang, prompt).format(team=_ascii_name(team_name)[:60], contact_id=contact_id)
+
+
+def page_call_kept(lang: str) -> str:
+    return _(lang, "It stays with you. Reply to the caller in your texts.")
+
+
 def page_call_taken(lang: str) -> str:
     return _(lang, "It is yours. The conversation is in your texts.")
 

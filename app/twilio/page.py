@@ -23,6 +23,8 @@ from app.twilio.voice import _speech
 router = APIRouter(prefix="/twilio/voice", tags=["twilio"])
 
 PAGE_GATHER_SECONDS = 8
+# Why a page call was placed (app.escalation.paging's purposes).
+PURPOSES = "^(notify|alert|realert|remind|keep_ask)$"
 
 
 def _leg(form, contact: int, level: int, staff: int, purpose: str) -> page_call.Leg:
@@ -76,7 +78,7 @@ async def page(
     contact: int = Query(),
     level: int = Query(),
     staff: int = Query(),
-    purpose: str = Query(default="notify", pattern="^(notify|alert)$"),
+    purpose: str = Query(default="notify", pattern=PURPOSES),
 ) -> Response:
     """The paged person's phone picked up: who it is about, press 1 or 2."""
     leg = _leg(form, contact, level, staff, purpose)
@@ -92,7 +94,7 @@ async def page_result(
     contact: int = Query(),
     level: int = Query(),
     staff: int = Query(),
-    purpose: str = Query(default="notify", pattern="^(notify|alert)$"),
+    purpose: str = Query(default="notify", pattern=PURPOSES),
 ) -> Response:
     """Digits=1 takes the contact for this person, 2 passes it on, anything else does nothing."""
     leg = _leg(form, contact, level, staff, purpose)
@@ -109,7 +111,7 @@ async def page_status(
     contact: int = Query(),
     level: int = Query(),
     staff: int = Query(),
-    purpose: str = Query(default="notify", pattern="^(notify|alert)$"),
+    purpose: str = Query(default="notify", pattern=PURPOSES),
 ) -> Response:
     """The page call ended. Whatever the status, nothing is acknowledged here."""
     leg = _leg(form, contact, level, staff, purpose)
