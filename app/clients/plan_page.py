@@ -10,15 +10,12 @@ without a reload.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import structlog
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import SessionDep
@@ -27,12 +24,11 @@ from app.clients import plan_links
 from app.clients.models import PLAN_SECTIONS, Client, ClientPhone, CrisisPlan, PlanLink
 from app.console.board import _paged_ids
 from app.console.web import CONTENT_SECURITY_POLICY, templates
+from app.contacts import media
 from app.contacts.conversation import Message, conversation
-from app.contacts.models import Contact, ContactEvent, EventKind
+from app.contacts.models import Contact
 from app.teams.models import Staff, Team
-from app.twilio.media import MediaUnavailable, is_account_media, open_media
 
-log = structlog.get_logger(__name__)
 router = APIRouter(tags=["plan page"])
 
 TITLES = {
@@ -60,16 +56,6 @@ STATUS_LABELS = {
     "acknowledged": "answered",
     "resolved": "resolved",
     "unanswered": "nobody answered",
-}
-# An attachment shown in the page (the browser's viewer) rather than saved.
-INLINE_MEDIA = ("image/", "video/", "audio/", "application/pdf")
-_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
-# An attachment is the sender's bytes: nothing in it runs in the service's origin.
-MEDIA_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
-    "X-Content-Type-Options": "nosniff",
 }
 RELATION_LABELS = {"family": "family", "guardian": "guardian", "other": "someone"}
 
@@ -134,6 +120,7 @@ def _conversation_context(
     messages: list[Message] = conversation(session=session, contact=contact)
     return {
         "token": token,
+        "media_base": f"/plan/{token}/media",
         "contact": contact,
         "messages": messages,
         "shown": len(messages),
@@ -240,40 +227,33 @@ def conversation_fragment(
     return templates.TemplateResponse(request, "link/conversation.html", context, headers=HEADERS)
 
 
-def _media_target(request: Request, token: str, event_id: int, index: int) -> tuple | None:
-    """(url, content type) of the attachment a live link may see, audited;
-    None (404) when the link, the message or the attachment is not there;
-    "refused" when the recorded URL is not this account's Twilio media."""
+def _media_target(request: Request, token: str, event_id: int, index: int):
+    """The attachment a live link may see (audited when it will be fetched),
+    or None when the link, the message or the attachment is not there."""
     runtime = request.app.state.runtime
     request.app.state.rate_limiter.link_opened(request, "plan", token)
     with runtime.db.session() as session:
         link = _link(request, session, token)
         if link is None or link.contact_id is None:
             return None
-        event = session.get(ContactEvent, event_id)
-        if event is None or event.contact_id != link.contact_id or event.kind != EventKind.RECEIVED:
-            return None
-        media = (event.data or {}).get("media") or []
-        if not isinstance(media, list) or not 0 <= index < len(media):
-            return None
-        item = media[index] if isinstance(media[index], dict) else {}
-        url = str(item.get("url") or "")
-        if not is_account_media(url, settings=runtime.settings):
-            log.warning("media_url_refused", contact_id=link.contact_id, event_id=event_id)
-            return "refused", ""
-        content_type = str(item.get("content_type") or "").lower()
-        if not _CONTENT_TYPE.fullmatch(content_type):
-            content_type = "application/octet-stream"
-        audit(
+        found = media.find_attachment(
             session=session,
-            principal=_principal(link),
-            action="contact.media_read",
-            record_type="contact",
-            record_id=link.contact_id,
-            team_id=session.get(Contact, link.contact_id).team_id,
-            detail={"via": "plan_link", "event_id": event_id, "index": index},
+            contact_id=link.contact_id,
+            event_id=event_id,
+            index=index,
+            settings=runtime.settings,
         )
-    return url, content_type
+        if found is not None and found.allowed:
+            audit(
+                session=session,
+                principal=_principal(link),
+                action="contact.media_read",
+                record_type="contact",
+                record_id=link.contact_id,
+                team_id=session.get(Contact, link.contact_id).team_id,
+                detail={"via": "plan_link", "event_id": event_id, "index": index},
+            )
+    return found
 
 
 @router.get("/plan/{token}/media/{event_id}/{index}")
@@ -281,35 +261,9 @@ async def media_view(token: str, event_id: int, index: int, request: Request) ->
     """An attachment of the conversation, fetched from Twilio with the
     account's credentials and streamed through (never stored). Every view
     is audited."""
-    target = await run_in_threadpool(_media_target, request, token, event_id, index)
-    if target is None:
-        return Response(status_code=404, headers=MEDIA_HEADERS)
-    url, content_type = target
-    if url == "refused":
-        return Response(
-            "this attachment's URL is not Twilio media of this account",
-            status_code=403,
-            headers=MEDIA_HEADERS,
-            media_type="text/plain",
-        )
-    try:
-        stream = await open_media(url, settings=request.app.state.runtime.settings)
-    except MediaUnavailable as exc:
-        log.warning("media_unavailable", event_id=event_id, reason=str(exc))
-        return Response(
-            "the attachment could not be fetched from Twilio",
-            status_code=502,
-            headers=MEDIA_HEADERS,
-            media_type="text/plain",
-        )
-    headers = dict(MEDIA_HEADERS)
-    inline = content_type.startswith(INLINE_MEDIA)
-    headers["Content-Disposition"] = "inline" if inline else "attachment"
-    if stream.content_length is not None:
-        headers["Content-Length"] = str(stream.content_length)
-    return StreamingResponse(
-        stream.chunks,
-        media_type=content_type,
-        headers=headers,
-        background=BackgroundTask(stream.close),
-    )
+    found = await run_in_threadpool(_media_target, request, token, event_id, index)
+    if found is None:
+        return media.not_found()
+    if not found.allowed:
+        return media.refused()
+    return await media.stream(found, settings=request.app.state.runtime.settings)

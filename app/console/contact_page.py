@@ -11,9 +11,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import SessionDep, require_role
 from app.auth.service import Principal, audit
@@ -22,7 +23,7 @@ from app.clients.plan_page import TITLES as PLAN_TITLES
 from app.console.board import _who, contact_scope
 from app.console.timeline import describe
 from app.console.web import ConsolePoller, ConsoleUser, CsrfChecked, now_of, redirect, render
-from app.contacts import actions
+from app.contacts import actions, media
 from app.contacts import service as contacts
 from app.contacts.conversation import conversation
 from app.contacts.models import Contact
@@ -158,6 +159,7 @@ def _page_context(session, principal: Principal, contact: Contact) -> dict[str, 
         "client": client,
         "who": _who(contact, names),
         "messages": conversation(session=session, contact=contact),
+        "media_base": f"/console/contacts/{contact.id}/media",
         "entries": describe(events, names),
         "plan": plan,
         "plan_shown": plan_shown,
@@ -204,9 +206,60 @@ def conversation_part(contact_id: int, request: Request, session: SessionDep, us
         "console/partials/conversation.html",
         {
             "messages": conversation(session=session, contact=contact),
+            "media_base": f"/console/contacts/{contact.id}/media",
             "zone": team.timezone if team else "UTC",
         },
     )
+
+
+def _console_attachment(
+    request: Request, session, principal: Principal, contact_id: int, event_id: int, index: int
+):
+    """The attachment, after the contact page's own access check; audited
+    when it will be fetched. Run in a worker thread (the route streams)."""
+    contact = readable_contact(session, principal, contact_id)
+    found = media.find_attachment(
+        session=session,
+        contact_id=contact.id,
+        event_id=event_id,
+        index=index,
+        settings=request.app.state.runtime.settings,
+    )
+    if found is not None and found.allowed:
+        audit(
+            session=session,
+            principal=principal,
+            action="contact.media_read",
+            record_type="contact",
+            record_id=contact.id,
+            team_id=contact.team_id,
+            detail={"via": "console", "event_id": event_id, "index": index},
+        )
+        session.commit()
+    return found
+
+
+@router.get("/contacts/{contact_id}/media/{event_id}/{index}")
+async def attachment(
+    contact_id: int,
+    event_id: int,
+    index: int,
+    request: Request,
+    session: SessionDep,
+    user: ConsoleUser,
+) -> Response:
+    """A photo or file the caller sent, streamed from Twilio through the
+    service (never stored); every view audited."""
+    require_role(user.principal, "supervisor", "case_manager")
+    found = await run_in_threadpool(
+        _console_attachment, request, session, user.principal, contact_id, event_id, index
+    )
+    headers = media.CONSOLE_MEDIA_HEADERS
+    if found is None:
+        return media.not_found(headers)
+    if not found.allowed:
+        return media.refused(headers)
+    return await media.stream(found, settings=request.app.state.runtime.settings, headers=headers)
 
 
 def _after(request: Request, contact_id: int, notice: str):
