@@ -21,7 +21,11 @@ check-messages:
 	.venv/bin/pytest -q tests/i18n
 
 # Mutation testing of the safety-critical modules ([tool.mutmut] in
-# pyproject.toml); hours on 2 cores, so not part of CI. Record what survives,
-# and why, in tests/MUTATION.md.
+# pyproject.toml), in a copy of the committed tree (.mutate/), niced, one
+# child; hours on 2 cores, so not part of CI. One module at a time:
+#   make mutate PATHS=app/routing/ TESTS=tests/routing
+# Record what survives, and why, in tests/MUTATION.md.
+PATHS ?=
+TESTS ?=
 mutate:
-	nice -n 10 .venv/bin/mutmut run; .venv/bin/mutmut results
+	.venv/bin/python tests/mutation_run.py $(PATHS) $(if $(TESTS),--tests $(TESTS))
