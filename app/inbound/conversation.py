@@ -76,6 +76,39 @@ def relay_client_words(
     )
 
 
+def catch_up(*, session: Session, team: Team, contact: Contact, staff: Staff, now: datetime) -> int:
+    """Someone who takes a contact by text without having been texted about
+    it (its #id from the board, a colleague's word) has read none of the
+    client's words: they are sent all of them, in order, as relays. Returns
+    how many texts were sent on."""
+    texted = select(ContactEvent.id).where(
+        ContactEvent.contact_id == contact.id,
+        ContactEvent.staff_id == staff.id,
+        ContactEvent.kind == EventKind.NOTIFIED,
+    )
+    if session.execute(texted.limit(1)).first() is not None:
+        return 0
+    received = session.execute(
+        select(ContactEvent.data)
+        .where(ContactEvent.contact_id == contact.id, ContactEvent.kind == EventKind.RECEIVED)
+        .order_by(ContactEvent.id)
+    ).scalars()
+    words = [data["body"] for data in received if data.get("body")]
+    for body in words:
+        for part in texts.relay_to_staff(contact_id=contact.id, body=body):
+            enqueue(
+                session=session,
+                team=team,
+                to_number=staff.phone,
+                body=part,
+                purpose=MessagePurpose.RELAY,
+                contact_id=contact.id,
+                staff_id=staff.id,
+                now=now,
+            )
+    return len(words)
+
+
 def tell_opted_out(
     *, session: Session, team: Team, contact: Contact, word: str, now: datetime
 ) -> int:

@@ -15,7 +15,7 @@ from app.escalation import engine, handover, paging
 from app.escalation.notices import alert_supervisors
 from app.escalation.paging import PAGED_KINDS
 from app.i18n import _
-from app.inbound import keywords
+from app.inbound import conversation, keywords
 from app.inbound.message import InboundSms
 from app.messaging import texts
 from app.messaging.models import MessagePurpose, OutboundMessage
@@ -161,7 +161,7 @@ def act_on_contact(
         return "duplicate"
 
     if reply.command == "ACK":
-        _take(session, contact, staff, now, via="sms_ack")
+        _take(session, team, contact, staff, now, via="sms_ack")
         if contact.acknowledged_by in (None, staff.id):
             answer = _(
                 staff.language, "#{id} is yours. Reply to text the caller, DONE when resolved."
@@ -237,11 +237,15 @@ def _help_rate_limited(
         _reply(session, team, staff, body, now, purpose=MessagePurpose.HELP)
 
 
-def _take(session: Session, contact: Contact, staff: Staff, now: datetime, via: str) -> None:
+def _take(
+    session: Session, team: Team, contact: Contact, staff: Staff, now: datetime, via: str
+) -> None:
     if contact.status in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
         if contact.status == ContactStatus.UNANSWERED:
             contact.status = ContactStatus.OPEN  # a late answer still counts, on the record
         contacts.acknowledge(session=session, contact=contact, staff_id=staff.id, at=now, via=via)
+        if contact.acknowledged_by == staff.id:
+            conversation.catch_up(session=session, team=team, contact=contact, staff=staff, now=now)
 
 
 def _relay(
@@ -293,7 +297,7 @@ def _relay(
             now,
             contact_id=contact.id,
         )
-    _take(session, contact, staff, now, via="sms_reply")
+    _take(session, team, contact, staff, now, via="sms_reply")
     if contact.acknowledged_by == staff.id:
         handover.holder_answered(contact=contact)
     session.add(contact)

@@ -58,8 +58,8 @@ from tests.factories import make_staff
 from tests.world import Clock, make_world, text_in, twilio_mock
 
 SOAK = os.environ.get("CRISISROUTE_SOAK") == "1"
-EXAMPLES = 3000 if SOAK else int(os.environ.get("MODEL_EXAMPLES", 100))
-STEPS = 40 if SOAK else 15
+EXAMPLES = 3000 if SOAK else int(os.environ.get("MODEL_EXAMPLES", 75))
+STEPS = 40 if SOAK else int(os.environ.get("MODEL_STEPS", 20))
 
 # A Wednesday, 16:40 in New York: the case managers' office hours end at
 # 17:00 and the on-call person's turn at 17:05, so shift ends happen early.
@@ -99,8 +99,10 @@ def any_case(word: str):
     return st.sampled_from([word, word.lower(), word.capitalize(), word.upper()])
 
 
-keyword_texts = st.sampled_from(CARRIER_OPT_OUT + CARRIER_OPT_IN + ["HELP", "INFO"]).flatmap(
-    any_case
+# Each kind of keyword as likely as the others (eight opt-out words would
+# otherwise drown the three opt-in words).
+keyword_texts = st.sampled_from([CARRIER_OPT_OUT, CARRIER_OPT_IN, ["HELP", "INFO"]]).flatmap(
+    lambda words: st.sampled_from(words).flatmap(any_case)
 )
 plain_texts = st.lists(st.sampled_from(WORDS), min_size=1, max_size=8).map(" ".join)
 # 2,000 characters: two parts for staff (Twilio refuses a body over 1,600).
@@ -258,6 +260,32 @@ class ConversationModel(RuleBasedStateMachine):
         if addressed and self.texts:
             contact_id = data.draw(st.sampled_from(sorted({t.contact_id for t in self.texts})))
             body = f"#{contact_id} {body}"
+        self._carrier_sees(phone, body)
+        response = text_in(self.http, self.line, phone, body)
+        assert response.status_code == 200, response.text
+
+    @precondition(lambda self: self.texts)
+    @rule(data=st.data(), body=st.one_of(plain_texts, st.sampled_from(["ACK", "Yes", "PASS"])))
+    def a_paged_person_answers(self, data, body):
+        """Someone paged for, or holding, a contact replies to it (`#id …`)."""
+        self.session.expire_all()
+        paged = sorted(
+            set(
+                self.session.execute(
+                    select(ContactEvent.contact_id, Staff.phone)
+                    .join(Staff, Staff.id == ContactEvent.staff_id)
+                    .join(Contact, Contact.id == ContactEvent.contact_id)
+                    .where(
+                        ContactEvent.kind.in_((EventKind.NOTIFIED, EventKind.ACKNOWLEDGED)),
+                        Contact.status != ContactStatus.RESOLVED,
+                    )
+                ).all()
+            )
+        )
+        if not paged:
+            return
+        contact_id, phone = data.draw(st.sampled_from(paged))
+        body = f"#{contact_id} {body}"
         self._carrier_sees(phone, body)
         response = text_in(self.http, self.line, phone, body)
         assert response.status_code == 200, response.text

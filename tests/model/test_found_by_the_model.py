@@ -62,3 +62,45 @@ def test_a_staff_reply_retried_after_the_client_texted_stop_is_not_sent_and_they
     assert twilio.to(sam)[-1].body != "I am on my way"
     contact = session.execute(select(Contact)).scalar_one()
     assert twilio.to(cm)[-1].body == f"Not delivered to #{contact.id}: call them {sam}"
+
+
+def test_whoever_takes_a_contact_they_were_not_texted_about_is_sent_the_words(
+    client, app, world, session, twilio, clock
+):
+    """The case manager texted STOP, so their client's words went to nobody
+    by text (they are called); the on-call person takes the contact by its
+    #id from the board: they are sent every word so far, in order."""
+    sam, owen = world.client_phone, world.oncall.phone
+    text_in(client, world, world.case_manager.phone, "STOP")
+    text_in(client, world, sam, "I need help")
+    text_in(client, world, sam, "please")
+    contact = session.execute(select(Contact)).scalar_one()
+    assert twilio.to(owen) == []
+    text_in(client, world, owen, f"#{contact.id} I am here, what is happening?")
+    assert [m.body for m in twilio.to(owen)] == [
+        f"#{contact.id}: I need help",
+        f"#{contact.id}: please",
+    ]
+    assert twilio.to(sam)[-1].body == "I am here, what is happening?"
+    # A person who was texted about it is not sent the words twice.
+    text_in(client, world, sam, "hello")
+    assert twilio.to(owen)[-1].body == f"#{contact.id}: hello"
+    before = len(twilio.to(world.backup_cm.phone))
+    clock.advance(seconds=400)
+    tick(app)
+    assert len(twilio.to(world.backup_cm.phone)) == before
+
+
+def test_an_ack_from_someone_not_texted_about_the_contact_sends_them_the_words(
+    client, app, world, session, twilio, clock
+):
+    sam, owen, cm = world.client_phone, world.oncall.phone, world.case_manager.phone
+    text_in(client, world, sam, "I need help")
+    contact = session.execute(select(Contact)).scalar_one()
+    text_in(client, world, owen, f"#{contact.id} ACK")
+    bodies = [m.body for m in twilio.to(owen)]
+    assert bodies[0] == f"#{contact.id}: I need help"
+    assert bodies[-1].startswith(f"#{contact.id} is yours")
+    # The case manager was texted about it: an ACK of theirs sends nothing again.
+    session.expire_all()
+    assert len(twilio.to(cm)) == 1
