@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, Table, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
@@ -30,6 +31,15 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 
+if TYPE_CHECKING:
+    import asyncio
+
+    from psycopg_pool import AsyncConnectionPool
+    from sqlalchemy.engine import CursorResult
+
+T = TypeVar("T")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -40,6 +50,19 @@ def normalize_url(url: str) -> str:
     if parsed.get_backend_name() == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for statements that bypass the ORM.
+    SQLModel sets `__table__` when the class is made; its types do not declare it."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def rowcount(result: object) -> int:
+    """The rows an UPDATE or DELETE changed: `Session.execute` returns a
+    cursor result, typed as a plain `Result`."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -238,7 +261,8 @@ class Database:
         self.write_lock = write_lock
         self._autocommit: Engine | None = None
         self._reader: Engine | None = None
-        self._on_loop = None  # (event loop, psycopg pool): write_one_on_loop
+        # (event loop, psycopg pool): write_one_on_loop
+        self._on_loop: tuple[asyncio.AbstractEventLoop, AsyncConnectionPool] | None = None
         self._on_loop_statements: dict = {}
 
     @classmethod
@@ -423,14 +447,15 @@ class Database:
                 session.close()
 
 
-def per_transaction(session: Session, name: str, key, load):
+def per_transaction(session: Session, name: str, key: Hashable, load: Callable[[], T]) -> T:
     """`load()` once per transaction and `key` (routing several texts in one
     transaction reads the team's rows once for all of them). The session is
     closed at the transaction's end, and its `info` with it."""
     cache = session.info.setdefault(name, {})
     if key not in cache:
         cache[key] = load()
-    return cache[key]
+    found: T = cache[key]
+    return found
 
 
 metadata: MetaData = SQLModel.metadata

@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app.auth.service import CLI, audit, create_key
 from app.clients.models import Client, ClientPhone, CrisisPlan
@@ -39,9 +40,11 @@ def ensure_dev_token(env_path: Path = Path(".env")) -> str | None:
     return token
 
 
-def seed(session) -> tuple[Team, str | None]:
+def seed(session: Session) -> tuple[Team, str | None]:
     team = (
-        session.execute(select(Team).where(Team.crisis_line_number == DEMO_LINE)).scalars().first()
+        session.execute(select(Team).where(col(Team.crisis_line_number) == DEMO_LINE))
+        .scalars()
+        .first()
     )
     if team is not None:
         return team, None

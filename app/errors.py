@@ -7,6 +7,7 @@ An unexpected exception is logged with the request id and answered with a bare
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -73,7 +74,7 @@ class TooManyRequests(AppError):
         self.retry_after = retry_after
 
 
-def _clean_validation_errors(errors: list[dict]) -> list[dict]:
+def _clean_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     # Pydantic's errors may echo the whole input (PHI) and carry exception
     # objects that are not JSON: keep where and why only.
     cleaned = []

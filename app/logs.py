@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -88,7 +89,9 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def scrub_phi(logger: Any, method_name: str, event_dict: dict) -> dict:
+def scrub_phi(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         if key in _SAFE_KEYS:
             continue

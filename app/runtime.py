@@ -9,6 +9,7 @@ from datetime import datetime
 
 import structlog
 from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app.db import Database, utcnow
 from app.inbound.landing import InboxLanding
@@ -41,7 +42,9 @@ class Runtime:
 
         try:
             with self.db.session() as session:
-                rows = session.execute(select(Team.crisis_line_number, Team.fallback_number)).all()
+                rows = session.execute(
+                    select(col(Team.crisis_line_number), col(Team.fallback_number))
+                ).all()
             self.fallback_numbers = {line: fallback for line, fallback in rows}
         except Exception as exc:  # keep the last good map
             log.warning("fallback_map_refresh_failed", error=type(exc).__name__)
@@ -57,7 +60,7 @@ class Runtime:
         with self.db.session() as session:
             fallback = (
                 session.execute(
-                    select(Team.fallback_number).where(Team.crisis_line_number == number)
+                    select(col(Team.fallback_number)).where(col(Team.crisis_line_number) == number)
                 )
                 .scalars()
                 .first()
@@ -87,7 +90,7 @@ def build_runtime(
     sender = sender or build_sender(settings)
     runtime_ref: dict = {}
 
-    def on_failure(session, message, now):
+    def on_failure(session: Session, message, now: datetime):
         on_message_failed(session, message, now, settings)
 
     dispatcher = Dispatcher(

@@ -8,8 +8,10 @@ import uuid
 
 import httpx
 from sqlalchemy import select
+from sqlmodel import col
 from twilio.request_validator import RequestValidator
 
+from app.db import Database
 from app.messaging.models import OutboundMessage
 
 
@@ -50,7 +52,7 @@ def call_params(from_number: str, to_number: str) -> dict:
     }
 
 
-def outbox_since(db, last_id: int, wait_seconds: float = 2.0) -> list[OutboundMessage]:
+def outbox_since(db: Database, last_id: int, wait_seconds: float = 2.0) -> list[OutboundMessage]:
     """Messages written after `last_id`, waiting briefly for the dispatcher."""
     deadline = time.monotonic() + wait_seconds
     rows: list[OutboundMessage] = []
@@ -59,8 +61,8 @@ def outbox_since(db, last_id: int, wait_seconds: float = 2.0) -> list[OutboundMe
             rows = list(
                 session.execute(
                     select(OutboundMessage)
-                    .where(OutboundMessage.id > last_id)
-                    .order_by(OutboundMessage.id)
+                    .where(col(OutboundMessage.id) > last_id)
+                    .order_by(col(OutboundMessage.id))
                 ).scalars()
             )
         if rows:
@@ -69,15 +71,15 @@ def outbox_since(db, last_id: int, wait_seconds: float = 2.0) -> list[OutboundMe
                 return list(
                     session.execute(
                         select(OutboundMessage)
-                        .where(OutboundMessage.id > last_id)
-                        .order_by(OutboundMessage.id)
+                        .where(col(OutboundMessage.id) > last_id)
+                        .order_by(col(OutboundMessage.id))
                     ).scalars()
                 )
         time.sleep(0.1)
     return rows
 
 
-def wait_until_routed(db, message_sid: str, wait_seconds: float = 10.0) -> str | None:
+def wait_until_routed(db: Database, message_sid: str, wait_seconds: float = 10.0) -> str | None:
     """The routing outcome of a recorded text once the worker has routed it
     (None if it has not within `wait_seconds`: is a worker running?)."""
     from app.messaging.models import InboxMessage
@@ -86,8 +88,8 @@ def wait_until_routed(db, message_sid: str, wait_seconds: float = 10.0) -> str |
     while True:
         with db.session() as session:
             row = session.execute(
-                select(InboxMessage.processed_at, InboxMessage.outcome).where(
-                    InboxMessage.message_sid == message_sid
+                select(col(InboxMessage.processed_at), col(InboxMessage.outcome)).where(
+                    col(InboxMessage.message_sid) == message_sid
                 )
             ).first()
         if row is not None and row.processed_at is not None:
@@ -97,20 +99,20 @@ def wait_until_routed(db, message_sid: str, wait_seconds: float = 10.0) -> str |
         time.sleep(0.05)
 
 
-def last_outbox_id(db) -> int:
+def last_outbox_id(db: Database) -> int:
     from sqlalchemy import func
 
     with db.session() as session:
         return session.execute(select(func.max(OutboundMessage.id))).scalar() or 0
 
 
-def latest_page_call(db, message_id: int | None = None) -> OutboundMessage | None:
+def latest_page_call(db: Database, message_id: int | None = None) -> OutboundMessage | None:
     """The page call to answer: the given outbox row, or the newest one."""
     with db.session() as session:
-        query = select(OutboundMessage).where(OutboundMessage.purpose == "page_call")
+        query = select(OutboundMessage).where(col(OutboundMessage.purpose) == "page_call")
         if message_id is not None:
-            query = query.where(OutboundMessage.id == message_id)
-        return session.execute(query.order_by(OutboundMessage.id.desc())).scalars().first()
+            query = query.where(col(OutboundMessage.id) == message_id)
+        return session.execute(query.order_by(col(OutboundMessage.id).desc())).scalars().first()
 
 
 def page_call_steps(url: str, press: str) -> list[tuple[str, dict]]:

@@ -13,7 +13,9 @@ reading, so the cost never depends on how long ago the rota started.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rotas.model import Layer, Restriction
@@ -58,7 +60,7 @@ class LayerClock:
             k += 1
         return k
 
-    def person_for(self, k: int):
+    def person_for(self, k: int) -> Hashable:
         participants = self.layer.participants
         return participants[k % len(participants)]
 
@@ -102,7 +104,7 @@ class LayerClock:
         return False, None
 
     # -- the layer's own timeline
-    def who_at(self, at: datetime):
+    def who_at(self, at: datetime) -> Hashable | None:
         if at < self.anchor:
             return None
         inside, _ = self.in_window(at)
@@ -115,7 +117,7 @@ class LayerClock:
         start = max(start, self.anchor)
         if start >= end:
             return []
-        turns: list[list] = []
+        turns: list[list[Any]] = []
         if self.only is not None:
             turns.append([start, end, self.only])
         else:

@@ -165,7 +165,7 @@ class Schedule:
         init=False, repr=False, compare=False
     )
     _longest_override: timedelta = field(init=False, repr=False, compare=False)
-    _memo: dict = field(init=False, repr=False, compare=False)
+    _memo: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.timezone, str):

@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import exists, false, or_, select
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.auth.deps import check_team
 from app.auth.service import Principal, audit
@@ -44,11 +44,11 @@ def _paged_or_holding(staff_id: int | None) -> ColumnElement[bool]:
     if staff_id is None:
         return false()
     return or_(
-        Contact.acknowledged_by == staff_id,
+        col(Contact.acknowledged_by) == staff_id,
         exists().where(
-            ContactEvent.contact_id == Contact.id,
-            ContactEvent.staff_id == staff_id,
-            ContactEvent.kind.in_(PAGED_KINDS),
+            col(ContactEvent.contact_id) == col(Contact.id),
+            col(ContactEvent.staff_id) == staff_id,
+            col(ContactEvent.kind).in_(PAGED_KINDS),
         ),
     )
 
@@ -57,7 +57,8 @@ def _own_caseload(staff_id: int | None) -> ColumnElement[bool]:
     if staff_id is None:
         return false()
     return or_(
-        Client.assigned_case_manager_id == staff_id, Client.backup_case_manager_id == staff_id
+        col(Client.assigned_case_manager_id) == staff_id,
+        col(Client.backup_case_manager_id) == staff_id,
     )
 
 
@@ -68,10 +69,10 @@ def client_filter(principal: Principal) -> ColumnElement[bool] | None:
         return None
     staff_id = principal.staff_id
     on_call_for = (
-        select(Contact.id)
+        select(col(Contact.id))
         .where(
-            Contact.client_id == Client.id,
-            Contact.status.in_(UNRESOLVED),
+            col(Contact.client_id) == col(Client.id),
+            col(Contact.status).in_(UNRESOLVED),
             _paged_or_holding(staff_id),
         )
         .exists()
@@ -85,7 +86,9 @@ def contact_filter(principal: Principal) -> ColumnElement[bool] | None:
         return None
     staff_id = principal.staff_id
     of_own_client = (
-        select(Client.id).where(Client.id == Contact.client_id, _own_caseload(staff_id)).exists()
+        select(col(Client.id))
+        .where(col(Client.id) == col(Contact.client_id), _own_caseload(staff_id))
+        .exists()
     )
     return or_(_paged_or_holding(staff_id), of_own_client)
 
@@ -97,7 +100,8 @@ def can_read_client(session: Session, principal: Principal, client: Client) -> b
     if where is None:
         return True
     return (
-        session.execute(select(Client.id).where(Client.id == client.id, where)).first() is not None
+        session.execute(select(col(Client.id)).where(col(Client.id) == client.id, where)).first()
+        is not None
     )
 
 
@@ -108,7 +112,7 @@ def can_read_contact(session: Session, principal: Principal, contact: Contact) -
     if where is None:
         return True
     return (
-        session.execute(select(Contact.id).where(Contact.id == contact.id, where)).first()
+        session.execute(select(col(Contact.id)).where(col(Contact.id) == contact.id, where)).first()
         is not None
     )
 
@@ -172,7 +176,7 @@ def break_glass(
         team_id=team_id,
         detail={"reason": reason, "staff_id": principal.staff_id},
     )
-    team = session.get(Team, team_id)
+    team = session.get_one(Team, team_id)
     reader = session.get(Staff, principal.staff_id) if principal.staff_id else None
     alert_supervisors(
         session=session,

@@ -88,7 +88,7 @@ SupervisorPrincipal = Annotated[Principal, Depends(Roles.supervisor)]
 StaffPrincipal = Annotated[Principal, Depends(Roles.staff)]
 
 
-def load_owned(session, principal: Principal, model, record_id: int, *, what: str):
+def load_owned(session: Session, principal: Principal, model, record_id: int, *, what: str):
     """A team-owned row by id, or 404 — also when it belongs to another team,
     so ids of other teams' records do not leak."""
     row = session.get(model, record_id)

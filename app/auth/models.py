@@ -14,7 +14,8 @@ ROLES = ("admin", "supervisor", "case_manager")
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
 
-    id: int | None = Field(default=None, primary_key=True)
+    # None until the row is inserted; typed int, as every row the code reads is stored.
+    id: int = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     role: str = Field(max_length=20)
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
@@ -38,7 +39,7 @@ class AuditLog(SQLModel, table=True):
 
     __tablename__ = "audit_log"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=100)  # "key:12", "plan-link:5", "system", "cli"
     actor_role: str | None = Field(default=None, max_length=20)
@@ -58,7 +59,7 @@ class ConsoleSession(SQLModel, table=True):
 
     __tablename__ = "console_session"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
     staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id", index=True)
@@ -74,7 +75,7 @@ class SignInCode(SQLModel, table=True):
 
     __tablename__ = "sign_in_code"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     # Hash of the random token in the browser's pending sign-in cookie.
     attempt_hash: str = Field(max_length=64, unique=True)
     phone_hash: str = Field(max_length=64, index=True)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.auth.models import ROLES, ApiKey, AuditLog
 from app.errors import Invalid, NotFound
@@ -86,7 +86,7 @@ def find_key(*, session: Session, key: str, now: datetime) -> ApiKey | None:
     instance from the next request on."""
     row = session.execute(
         select(ApiKey, Staff.active)
-        .outerjoin(Staff, Staff.id == ApiKey.staff_id)
+        .outerjoin(Staff, col(Staff.id) == col(ApiKey.staff_id))
         .where(ApiKey.key_hash == hash_key(key))
     ).first()
     if row is None:
@@ -112,8 +112,11 @@ def note_use(*, session: Session, api_key: ApiKey, now: datetime) -> bool:
     session.execute(
         update(ApiKey)
         .where(
-            ApiKey.id == api_key.id,
-            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY),
+            col(ApiKey.id) == api_key.id,
+            or_(
+                col(ApiKey.last_used_at).is_(None),
+                col(ApiKey.last_used_at) <= now - LAST_USED_EVERY,
+            ),
         )
         .values(last_used_at=now)
     )
@@ -124,7 +127,7 @@ def note_use(*, session: Session, api_key: ApiKey, now: datetime) -> bool:
 def list_keys(
     *, session: Session, team_id: int | None, limit: int | None = None, offset: int = 0
 ) -> list[ApiKey]:
-    query = select(ApiKey).order_by(ApiKey.id).offset(offset)
+    query = select(ApiKey).order_by(col(ApiKey.id)).offset(offset)
     if team_id is not None:
         query = query.where(ApiKey.team_id == team_id)
     if limit is not None:
@@ -208,5 +211,7 @@ def audit_entries(
         query = query.where(AuditLog.at >= start)
     if end is not None:
         query = query.where(AuditLog.at < end)
-    query = query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset(offset).limit(limit)
+    query = (
+        query.order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc()).offset(offset).limit(limit)
+    )
     return list(session.exec(query).all())

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.auth.models import ApiKey, ConsoleSession
 from app.auth.service import Principal, key_in_force, principal_for_key
+from app.db import rowcount
 from app.teams.models import Staff
 
 IDLE_TIMEOUT = timedelta(hours=12)
@@ -76,7 +77,7 @@ def resolve_session(
         return None
     row = (
         session.execute(
-            select(ConsoleSession).where(ConsoleSession.token_hash == token_hash(token))
+            select(ConsoleSession).where(col(ConsoleSession.token_hash) == token_hash(token))
         )
         .scalars()
         .first()
@@ -96,7 +97,9 @@ def resolve_session(
     if touch and row.last_seen_at <= now - TOUCH_EVERY:
         session.execute(
             update(ConsoleSession)
-            .where(ConsoleSession.id == row.id, ConsoleSession.last_seen_at <= now - TOUCH_EVERY)
+            .where(
+                ConsoleSession.id == row.id, col(ConsoleSession.last_seen_at) <= now - TOUCH_EVERY
+            )
             .values(last_seen_at=now)
         )
         session.commit()
@@ -106,7 +109,7 @@ def resolve_session(
 def revoke_session(*, session: Session, session_id: int, now: datetime) -> None:
     session.execute(
         update(ConsoleSession)
-        .where(ConsoleSession.id == session_id, ConsoleSession.revoked_at.is_(None))
+        .where(col(ConsoleSession.id) == session_id, col(ConsoleSession.revoked_at).is_(None))
         .values(revoked_at=now)
     )
 
@@ -115,7 +118,7 @@ def revoke_sessions_of(*, session: Session, staff_id: int, now: datetime) -> int
     """Sign a person out everywhere (e.g. a lost phone)."""
     result = session.execute(
         update(ConsoleSession)
-        .where(ConsoleSession.staff_id == staff_id, ConsoleSession.revoked_at.is_(None))
+        .where(col(ConsoleSession.staff_id) == staff_id, col(ConsoleSession.revoked_at).is_(None))
         .values(revoked_at=now)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.auth.models import SignInCode
 from app.i18n import _
@@ -59,7 +59,9 @@ def _staff_for(session: Session, phone: str) -> Staff | None:
     # A person on two teams signs in to the first of them (by id).
     return (
         session.execute(
-            select(Staff).where(Staff.phone == phone, Staff.active.is_(True)).order_by(Staff.id)
+            select(Staff)
+            .where(col(Staff.phone) == phone, col(Staff.active).is_(True))
+            .order_by(col(Staff.id))
         )
         .scalars()
         .first()
@@ -76,7 +78,7 @@ def request_code(
     since = now - RATE_WINDOW
     locked = session.execute(
         select(func.max(SignInCode.locked_until)).where(
-            SignInCode.phone_hash == phone_hash, SignInCode.locked_until > now
+            col(SignInCode.phone_hash) == phone_hash, col(SignInCode.locked_until) > now
         )
     ).scalar()
     if locked is not None:
@@ -84,12 +86,12 @@ def request_code(
             "Too many wrong codes for this number. Try again later.", locked - now
         )
     for column, value, limit in (
-        (SignInCode.phone_hash, phone_hash, PER_NUMBER),
-        (SignInCode.address_hash, address_hash, PER_ADDRESS),
+        (col(SignInCode.phone_hash), phone_hash, PER_NUMBER),
+        (col(SignInCode.address_hash), address_hash, PER_ADDRESS),
     ):
         recent = session.execute(
             select(func.count(), func.min(SignInCode.created_at)).where(
-                column == value, SignInCode.created_at > since
+                column == value, col(SignInCode.created_at) > since
             )
         ).one()
         if recent[0] >= limit:
@@ -147,7 +149,7 @@ def check_code(
     row = (
         session.execute(
             select(SignInCode)
-            .where(SignInCode.attempt_hash == keyed_hash(secret, "attempt:" + attempt_token))
+            .where(col(SignInCode.attempt_hash) == keyed_hash(secret, "attempt:" + attempt_token))
             .with_for_update()
         )
         .scalars()

@@ -20,12 +20,14 @@ from pathlib import Path
 import typer
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, select
+from sqlmodel import Session, SQLModel, col
 
 from app.auth.service import CLI, audit
 from app.clients.models import Client, ClientPhone
 from app.clients.schemas import ClientCreate
 from app.clients.service import clients_of, create_client, phones_out
 from app.commands import database_from_environment
+from app.db import table_of
 from app.errors import AppError
 from app.routing import validate_working_hours
 from app.spreadsheets import escape_row, unescape_cell
@@ -177,7 +179,7 @@ def _run_import(path: Path, team_id: int, columns: list[str], prepare_row, creat
             errors.append((number, _reason(exc) if isinstance(exc, AppError) else str(exc)))
     # Written even when some rows already failed, so that the report names
     # every bad row; what was written is removed again below.
-    created: list[tuple[type, int]] = []
+    created: list[tuple[type[SQLModel], int]] = []
     pending = iter(prepared)
     with typer.progressbar(length=len(prepared), label=f"importing {len(rows)} rows") as bar:
         while True:
@@ -204,7 +206,7 @@ def _run_import(path: Path, team_id: int, columns: list[str], prepare_row, creat
         for first in range(0, len(newest_first), BATCH_ROWS):
             with database.session() as session:
                 for model, row_id in newest_first[first : first + BATCH_ROWS]:
-                    session.execute(delete(model).where(model.id == row_id))
+                    session.execute(delete(model).where(table_of(model).c.id == row_id))
         typer.secho(
             f"{len(errors)} bad row(s); nothing was imported:", fg=typer.colors.RED, err=True
         )
@@ -245,7 +247,7 @@ def import_staff(
         data["phone"] = parse_phone(data["phone"], region, "phone")
         return data
 
-    def create_row(session, team_row, data: dict) -> list[tuple[type, int]]:
+    def create_row(session: Session, team_row, data: dict) -> list[tuple[type[SQLModel], int]]:
         staff = create_staff(session=session, team=team_row, data=data)
         return [(Staff, staff.id)]
 
@@ -276,10 +278,10 @@ def import_clients(
             phone["number"] = parse_phone(phone["number"], region, ["body", "phones", i, "number"])
         return data
 
-    def create_row(session, team_row, data: dict) -> list[tuple[type, int]]:
+    def create_row(session: Session, team_row, data: dict) -> list[tuple[type[SQLModel], int]]:
         client = create_client(session=session, team=team_row, data=data)
         phones = session.execute(
-            select(ClientPhone.id).where(ClientPhone.client_id == client.id)
+            select(col(ClientPhone.id)).where(col(ClientPhone.client_id) == client.id)
         ).scalars()
         return [(Client, client.id), *((ClientPhone, phone_id) for phone_id in phones)]
 

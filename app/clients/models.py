@@ -21,7 +21,7 @@ PLAN_SECTIONS = (
 
 
 class Client(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     preferred_name: str = Field(max_length=100)
     assigned_case_manager_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
@@ -35,7 +35,7 @@ class Client(SQLModel, table=True):
 class ClientPhone(SQLModel, table=True):
     __tablename__ = "client_phone"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="client.id", index=True)
     number: str = Field(max_length=20, index=True)  # E.164
     relation: str = Field(max_length=20)
@@ -51,7 +51,7 @@ class CrisisPlan(SQLModel, table=True):
     __tablename__ = "crisis_plan"
     __table_args__ = (UniqueConstraint("client_id", "version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="client.id", index=True)
     version: int
     sections: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -69,7 +69,7 @@ class PlanLink(SQLModel, table=True):
 
     __tablename__ = "plan_link"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
@@ -84,7 +84,7 @@ class ClientEvent(SQLModel, table=True):
 
     __tablename__ = "client_event"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="client.id", index=True)
     kind: str = Field(max_length=40)
     at: datetime = Field(index=True)

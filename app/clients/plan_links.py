@@ -11,12 +11,14 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.clients.models import Client, PlanLink
+from app.db import table_of
+from app.settings import Settings
 from app.teams.models import Staff
 
-_INSERT_PLAN_LINK = PlanLink.__table__.insert()
+_INSERT_PLAN_LINK = table_of(PlanLink).insert()
 
 
 def _hash(token: str) -> str:
@@ -30,7 +32,7 @@ def create_plan_link(
     staff_id: int | None,
     contact_id: int | None,
     now: datetime,
-    settings,
+    settings: Settings,
 ) -> str:
     # 12 random bytes (96 bits) keep the URL short enough for one SMS segment.
     token = secrets.token_urlsafe(12)
@@ -59,10 +61,10 @@ def find_plan_link(*, session: Session, token: str, now: datetime) -> PlanLink |
     """The link if it exists, is not revoked, has not expired, its client (if
     any) is not discharged and the staff member it was sent to is still active."""
     row = session.execute(
-        select(PlanLink, Client.status, Staff.active)
-        .outerjoin(Client, Client.id == PlanLink.client_id)
-        .outerjoin(Staff, Staff.id == PlanLink.staff_id)
-        .where(PlanLink.token_hash == _hash(token))
+        select(PlanLink, col(Client.status), col(Staff.active))
+        .outerjoin(Client, col(Client.id) == col(PlanLink.client_id))
+        .outerjoin(Staff, col(Staff.id) == col(PlanLink.staff_id))
+        .where(col(PlanLink.token_hash) == _hash(token))
     ).first()
     if row is None:
         return None
@@ -89,13 +91,13 @@ def revoke_plan_links(
     """Revoke the live links of a client, or those sent to a staff member."""
     if client_id is None and staff_id is None:
         raise ValueError("revoke whose links? give client_id or staff_id")
-    query = select(PlanLink).where(PlanLink.revoked_at.is_(None))
+    query = select(PlanLink).where(col(PlanLink.revoked_at).is_(None))
     if client_id is not None:
-        query = query.where(PlanLink.client_id == client_id)
+        query = query.where(col(PlanLink.client_id) == client_id)
     if staff_id is not None:
-        query = query.where(PlanLink.staff_id == staff_id)
+        query = query.where(col(PlanLink.staff_id) == staff_id)
     if link_id is not None:
-        query = query.where(PlanLink.id == link_id)
+        query = query.where(col(PlanLink.id) == link_id)
     links = list(session.execute(query).scalars())
     for link in links:
         link.revoked_at = now

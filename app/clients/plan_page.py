@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import SessionDep
@@ -87,8 +87,8 @@ def _caller(session: Session, contact: Contact, client: Client | None) -> str:
     if relation == "self":
         return client.preferred_name
     name = session.execute(
-        select(ClientPhone.name).where(
-            ClientPhone.client_id == client.id, ClientPhone.number == contact.from_number
+        select(col(ClientPhone.name)).where(
+            col(ClientPhone.client_id) == client.id, col(ClientPhone.number) == contact.from_number
         )
     ).scalar()
     kind = RELATION_LABELS.get(relation, relation)
@@ -109,7 +109,7 @@ def _holder(session: Session, contact: Contact) -> str:
     ids = _paged_ids(contact)
     if not ids:
         return ""
-    names = session.execute(select(Staff.name).where(Staff.id.in_(ids))).scalars()
+    names = session.execute(select(col(Staff.name)).where(col(Staff.id).in_(ids))).scalars()
     return "paged: " + ", ".join(names)
 
 
@@ -163,8 +163,8 @@ def plan_page(token: str, request: Request, session: SessionDep) -> HTMLResponse
         plan = (
             session.execute(
                 select(CrisisPlan)
-                .where(CrisisPlan.client_id == client.id)
-                .order_by(CrisisPlan.version.desc())
+                .where(col(CrisisPlan.client_id) == client.id)
+                .order_by(col(CrisisPlan.version).desc())
             )
             .scalars()
             .first()

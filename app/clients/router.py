@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
 
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
@@ -16,6 +17,7 @@ from app.clients.schemas import (
     ClientUpdate,
     CrisisPlanIn,
     CrisisPlanOut,
+    PhoneOut,
     PlanLinkOut,
 )
 from app.errors import NotFound, refuse_nulls
@@ -25,17 +27,17 @@ from app.teams.models import Team
 router = APIRouter(tags=["clients"])
 
 
-def _client(session, principal, client_id: int) -> Client:
+def _client(session: Session, principal, client_id: int) -> Client:
     """For writes (supervisors): any client of the caller's team."""
     return load_owned(session, principal, Client, client_id, what="client")
 
 
-def _readable(session, principal, client_id: int) -> Client:
+def _readable(session: Session, principal, client_id: int) -> Client:
     """For reads: what app.auth.access lets this caller see."""
     return access.readable_client(session, principal, client_id)
 
 
-def _out(session, client: Client) -> ClientPublic:
+def _out(session: Session, client: Client) -> ClientPublic:
     return ClientPublic(
         id=client.id,
         team_id=client.team_id,
@@ -45,7 +47,9 @@ def _out(session, client: Client) -> ClientPublic:
         backup_case_manager_id=client.backup_case_manager_id,
         language=client.language,
         created_at=client.created_at,
-        phones=service.phones_out(session=session, client=client),
+        phones=[
+            PhoneOut.model_validate(p) for p in service.phones_out(session=session, client=client)
+        ],
     )
 
 
@@ -136,7 +140,7 @@ def put_crisis_plan(
     return service.plan_out(plan)
 
 
-def _read_plan(session, principal: Principal, client: Client, plan, via: str) -> None:
+def _read_plan(session: Session, principal: Principal, client: Client, plan, via: str) -> None:
     service.audit_plan_read(session=session, principal=principal, client=client, plan=plan, via=via)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.auth.service import Principal, audit
 from app.clients.models import PLAN_SECTIONS, Client, ClientPhone, CrisisPlan
@@ -20,10 +20,10 @@ def caseload(*, session: Session, staff_id: int, excluding_client: int | None = 
     query = (
         select(func.count())
         .select_from(Client)
-        .where(Client.assigned_case_manager_id == staff_id, Client.status == "active")
+        .where(col(Client.assigned_case_manager_id) == staff_id, col(Client.status) == "active")
     )
     if excluding_client is not None:
-        query = query.where(Client.id != excluding_client)
+        query = query.where(col(Client.id) != excluding_client)
     return session.execute(query).scalar_one()
 
 
@@ -46,7 +46,7 @@ def _check_case_managers(
     if assigned is not None:
         load = caseload(session=session, staff_id=assigned, excluding_client=client_id)
         if load >= team.caseload_limit:
-            staff = session.get(Staff, assigned)
+            staff = session.get_one(Staff, assigned)
             raise Conflict(
                 f"{staff.name} (staff {staff.id}) already has {load} active clients; "
                 f"the team's caseload limit is {team.caseload_limit}"
@@ -61,7 +61,7 @@ def _phones(session: Session, team: Team, phones: list[dict]) -> list[ClientPhon
             raise Invalid(["body", "phones", i, "number"], "is listed twice")
         seen.add(number)
         if session.execute(
-            select(Staff.id).where(Staff.team_id == team.id, Staff.phone == number)
+            select(col(Staff.id)).where(col(Staff.team_id) == team.id, col(Staff.phone) == number)
         ).first():
             raise Conflict(
                 f"phones[{i}]: {number} is a staff member's phone; texts from it are staff replies"
@@ -70,7 +70,8 @@ def _phones(session: Session, team: Team, phones: list[dict]) -> list[ClientPhon
             raise Invalid(["body", "phones", i, "number"], "is the crisis line itself")
         language = phone.get("language")
         rows.append(
-            ClientPhone(
+            # The caller sets client_id once the client is stored.
+            ClientPhone(  # type: ignore[call-arg]
                 number=number,
                 relation=phone["relation"],
                 name=phone.get("name"),
@@ -122,7 +123,7 @@ def update_client(*, session: Session, team: Team, client: Client, data: dict) -
     if "phones" in data:
         phones = _phones(session, team, data.pop("phones") or [])
         for old in session.execute(
-            select(ClientPhone).where(ClientPhone.client_id == client.id)
+            select(ClientPhone).where(col(ClientPhone.client_id) == client.id)
         ).scalars():
             session.delete(old)
         session.flush()
@@ -139,18 +140,20 @@ def update_client(*, session: Session, team: Team, client: Client, data: dict) -
 def phones_out(*, session: Session, client: Client) -> list[dict]:
     phones = list(
         session.execute(
-            select(ClientPhone).where(ClientPhone.client_id == client.id).order_by(ClientPhone.id)
+            select(ClientPhone)
+            .where(col(ClientPhone.client_id) == client.id)
+            .order_by(col(ClientPhone.id))
         ).scalars()
     )
     out = []
     for phone in phones:
         shared = session.execute(
-            select(ClientPhone.client_id)
-            .join(Client, Client.id == ClientPhone.client_id)
+            select(col(ClientPhone.client_id))
+            .join(Client, col(Client.id) == col(ClientPhone.client_id))
             .where(
                 ClientPhone.number == phone.number,
-                Client.team_id == client.team_id,
-                Client.id != client.id,
+                col(Client.team_id) == client.team_id,
+                col(Client.id) != client.id,
             )
         ).scalars()
         out.append(
@@ -169,8 +172,8 @@ def current_plan(*, session: Session, client_id: int) -> CrisisPlan | None:
     return (
         session.execute(
             select(CrisisPlan)
-            .where(CrisisPlan.client_id == client_id)
-            .order_by(CrisisPlan.version.desc())
+            .where(col(CrisisPlan.client_id) == client_id)
+            .order_by(col(CrisisPlan.version).desc())
         )
         .scalars()
         .first()
@@ -215,10 +218,10 @@ def clients_of(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Client]:
-    query = select(Client).where(Client.team_id == team_id)
+    query = select(Client).where(col(Client.team_id) == team_id)
     if where is not None:
         query = query.where(where)
-    query = query.order_by(Client.id).offset(offset)
+    query = query.order_by(col(Client.id)).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return list(session.execute(query).scalars())
@@ -245,7 +248,7 @@ def change_client(
     *, session: Session, principal: Principal, client: Client, data: dict, now: datetime
 ) -> Client:
     """Apply a checked PATCH's fields; a discharge revokes the client's plan links."""
-    team = session.get(Team, client.team_id)
+    team = session.get_one(Team, client.team_id)
     fields = sorted(data)
     was_active = client.status == "active"
     update_client(session=session, team=team, client=client, data=data)
@@ -284,7 +287,9 @@ def write_plan(*, session: Session, principal: Principal, client: Client, data: 
 def plan_versions(*, session: Session, client_id: int) -> list[CrisisPlan]:
     return list(
         session.execute(
-            select(CrisisPlan).where(CrisisPlan.client_id == client_id).order_by(CrisisPlan.version)
+            select(CrisisPlan)
+            .where(col(CrisisPlan.client_id) == client_id)
+            .order_by(col(CrisisPlan.version))
         ).scalars()
     )
 

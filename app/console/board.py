@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.auth import access
 from app.auth.service import Principal
@@ -42,28 +42,28 @@ def contact_scope(principal: Principal):
 # What a board row reads of a contact: columns, not ORM objects. Building 200
 # entities, with JSON columns the board never shows, costs more than the query.
 _COLUMNS = (
-    Contact.id,
-    Contact.client_id,
-    Contact.channel,
-    Contact.status,
-    Contact.level,
-    Contact.priority,
-    Contact.plan,
-    Contact.acknowledged_by,
-    Contact.created_at,
-    Contact.updated_at,
+    col(Contact.id),
+    col(Contact.client_id),
+    col(Contact.channel),
+    col(Contact.status),
+    col(Contact.level),
+    col(Contact.priority),
+    col(Contact.plan),
+    col(Contact.acknowledged_by),
+    col(Contact.created_at),
+    col(Contact.updated_at),
 )
 
 
 def board(*, session: Session, principal: Principal) -> list[BoardRow]:
-    query = select(*_COLUMNS).where(Contact.status.in_(LIVE_STATUSES))
+    query = select(*_COLUMNS).where(col(Contact.status).in_(LIVE_STATUSES))
     if not principal.is_admin:
-        query = query.where(Contact.team_id == principal.team_id)
+        query = query.where(col(Contact.team_id) == principal.team_id)
     scope = contact_scope(principal)
     if scope is not None:
         query = query.where(scope)
     contacts = session.execute(
-        query.order_by(Contact.updated_at.desc(), Contact.id.desc()).limit(BOARD_LIMIT)
+        query.order_by(col(Contact.updated_at).desc(), col(Contact.id).desc()).limit(BOARD_LIMIT)
     ).all()
     if not contacts:
         return []
@@ -72,7 +72,9 @@ def board(*, session: Session, principal: Principal) -> list[BoardRow]:
     clients = (
         dict(
             session.execute(
-                select(Client.id, Client.preferred_name).where(Client.id.in_(client_ids))
+                select(col(Client.id), col(Client.preferred_name)).where(
+                    col(Client.id).in_(client_ids)
+                )
             ).all()
         )
         if client_ids
@@ -84,20 +86,24 @@ def board(*, session: Session, principal: Principal) -> list[BoardRow]:
         if c.acknowledged_by is not None:
             staff_ids.add(c.acknowledged_by)
     names = (
-        dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).all())
+        dict(
+            session.execute(
+                select(col(Staff.id), col(Staff.name)).where(col(Staff.id).in_(staff_ids))
+            ).all()
+        )
         if staff_ids
         else {}
     )
     last_event = (
         select(func.max(ContactEvent.id))
-        .where(ContactEvent.contact_id.in_(ids), ContactEvent.kind == "received")
-        .group_by(ContactEvent.contact_id)
+        .where(col(ContactEvent.contact_id).in_(ids), col(ContactEvent.kind) == "received")
+        .group_by(col(ContactEvent.contact_id))
     )
     last_words = {
         contact_id: str((data or {}).get("body") or "")
         for contact_id, data in session.execute(
-            select(ContactEvent.contact_id, ContactEvent.data).where(
-                ContactEvent.id.in_(last_event)
+            select(col(ContactEvent.contact_id), col(ContactEvent.data)).where(
+                col(ContactEvent.id).in_(last_event)
             )
         )
     }

@@ -6,6 +6,7 @@ import re
 
 import typer
 from sqlalchemy import select
+from sqlmodel import col
 
 import app.models  # noqa: F401  (every table)
 from app.commands import open_database, settings_or_exit
@@ -30,12 +31,12 @@ def sign_in_code(phone: str = typer.Argument(..., help="the staff member's numbe
     with open_database(settings).session() as session:
         body = (
             session.execute(
-                select(OutboundMessage.body)
+                select(col(OutboundMessage.body))
                 .where(
-                    OutboundMessage.to_number == phone,
-                    OutboundMessage.purpose == "sign_in_code",
+                    col(OutboundMessage.to_number) == phone,
+                    col(OutboundMessage.purpose) == "sign_in_code",
                 )
-                .order_by(OutboundMessage.id.desc())
+                .order_by(col(OutboundMessage.id).desc())
             )
             .scalars()
             .first()

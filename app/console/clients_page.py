@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app.auth import access
 from app.auth.deps import SessionDep, load_owned, require_role
@@ -47,18 +48,26 @@ DONE = {"created": "Client added.", "saved": "Saved.", "plan": "New plan version
 _ROW_MESSAGE = re.compile(r"^phones\[(\d+)\]: (.*)$", re.S)
 
 
-def _case_managers(session, team: Team) -> list[Staff]:
+def _case_managers(session: Session, team: Team) -> list[Staff]:
     return list(
         session.execute(
             select(Staff)
-            .where(Staff.team_id == team.id, Staff.role == "case_manager", Staff.active.is_(True))
-            .order_by(Staff.name, Staff.id)
+            .where(
+                col(Staff.team_id) == team.id,
+                col(Staff.role) == "case_manager",
+                col(Staff.active).is_(True),
+            )
+            .order_by(col(Staff.name), col(Staff.id))
         ).scalars()
     )
 
 
-def _names(session, team_id: int) -> dict[int, str]:
-    return dict(session.execute(select(Staff.id, Staff.name).where(Staff.team_id == team_id)).all())
+def _names(session: Session, team_id: int) -> dict[int, str]:
+    return dict(
+        session.execute(
+            select(col(Staff.id), col(Staff.name)).where(col(Staff.team_id) == team_id)
+        ).all()
+    )
 
 
 @router.get("/clients", response_class=HTMLResponse)
@@ -84,7 +93,7 @@ def clients(request: Request, session: SessionDep, user: ConsoleUser):
 # ------------------------------------------------------------- a client
 
 
-def _values_of(session, client: Client | None) -> dict:
+def _values_of(session: Session, client: Client | None) -> dict:
     if client is None:
         return {
             "preferred_name": "",
@@ -158,7 +167,7 @@ def _schema_data(values: dict, *, new: bool) -> dict:
     return data
 
 
-def _changed(session, client: Client, data: dict) -> dict:
+def _changed(session: Session, client: Client, data: dict) -> dict:
     """Only what the form changes, so the audit row names it (and the phones
     are rewritten only when they changed)."""
     stored = {
@@ -185,7 +194,16 @@ def _app_errors(exc: AppError) -> tuple[dict[str, str], list[str]]:
 
 
 def _form_page(
-    request, session, team: Team, *, client, values, mode, errors=None, notice=None, status=200
+    request,
+    session: Session,
+    team: Team,
+    *,
+    client,
+    values,
+    mode,
+    errors=None,
+    notice=None,
+    status=200,
 ):
     phones = list(values["phones"])
     blank = {"number": "", "relation": "", "name": "", "language": "", "shared": []}
@@ -270,7 +288,7 @@ def client_page(
 ):
     require_role(user.principal, "supervisor", "case_manager")
     client = access.readable_client(session, user.principal, client_id)
-    team = session.get(Team, client.team_id)
+    team = session.get_one(Team, client.team_id)
     return _form_page(
         request,
         session,
@@ -286,7 +304,7 @@ def client_page(
 async def edit_client(client_id: int, request: Request, session: SessionDep, user: ConsoleUser):
     require_role(user.principal, "supervisor")
     client = load_owned(session, user.principal, Client, client_id, what="client")
-    team = session.get(Team, client.team_id)
+    team = session.get_one(Team, client.team_id)
     values = await _posted(request)
     data = _schema_data(values, new=False)
     try:
@@ -351,21 +369,23 @@ def plan_diff(old: CrisisPlan | None, new: CrisisPlan | None) -> list[dict]:
     return rows
 
 
-def _readable(session, principal: Principal, client_id: int) -> Client:
+def _readable(session: Session, principal: Principal, client_id: int) -> Client:
     require_role(principal, "supervisor", "case_manager")
     return access.readable_client(session, principal, client_id)
 
 
-def _version(session, client: Client, version: int) -> CrisisPlan:
+def _version(session: Session, client: Client, version: int) -> CrisisPlan:
     plan = session.execute(
-        select(CrisisPlan).where(CrisisPlan.client_id == client.id, CrisisPlan.version == version)
+        select(CrisisPlan).where(
+            col(CrisisPlan.client_id) == client.id, col(CrisisPlan.version) == version
+        )
     ).scalar_one_or_none()
     if plan is None:
         raise NotFound("no such version of this client's plan")
     return plan
 
 
-def _plan_context(session, client: Client) -> dict:
+def _plan_context(session: Session, client: Client) -> dict:
     return {
         "client": client,
         "versions": service.plan_versions(session=session, client_id=client.id),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import SessionDep, require_role
@@ -81,18 +83,21 @@ RISK_LEVELS = ("low", "moderate", "high", "imminent")
 CALLER_TYPES = (("self", "The client"), ("family", "Family"), ("other", "Someone else"))
 
 
-def readable_contact(session, principal: Principal, contact_id: int) -> Contact:
+def readable_contact(session: Session, principal: Principal, contact_id: int) -> Contact:
     """The API's access check, then the case manager's scope (as the board)."""
     contact = load_contact(session, principal, contact_id)
     scope = contact_scope(principal)
     if scope is not None and (
-        session.execute(select(Contact.id).where(Contact.id == contact.id, scope)).first() is None
+        session.execute(select(col(Contact.id)).where(col(Contact.id) == contact.id, scope)).first()
+        is None
     ):
         raise NotFound("contact not found")
     return contact
 
 
-def _may_read_plan(session, principal: Principal, contact: Contact, client: Client) -> bool:
+def _may_read_plan(
+    session: Session, principal: Principal, contact: Contact, client: Client
+) -> bool:
     if principal.role != "case_manager":
         return True
     # A case manager reads the plan of their own client, or of the caller of
@@ -101,7 +106,7 @@ def _may_read_plan(session, principal: Principal, contact: Contact, client: Clie
     return own or contact.status in ("open", "acknowledged", "unanswered")
 
 
-def _page_context(session, principal: Principal, contact: Contact) -> dict[str, Any]:
+def _page_context(session: Session, principal: Principal, contact: Contact) -> dict[str, Any]:
     team = session.get(Team, contact.team_id)
     client = session.get(Client, contact.client_id) if contact.client_id else None
     events = contacts.timeline(session=session, contact_id=contact.id)
@@ -112,7 +117,11 @@ def _page_context(session, principal: Principal, contact: Contact) -> dict[str, 
     if contact.acknowledged_by:
         staff_ids.add(contact.acknowledged_by)
     names = (
-        dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).all())
+        dict(
+            session.execute(
+                select(col(Staff.id), col(Staff.name)).where(col(Staff.id).in_(staff_ids))
+            ).all()
+        )
         if staff_ids
         else {}
     )
@@ -122,8 +131,8 @@ def _page_context(session, principal: Principal, contact: Contact) -> dict[str, 
         plan = (
             session.execute(
                 select(CrisisPlan)
-                .where(CrisisPlan.client_id == client.id)
-                .order_by(CrisisPlan.version.desc())
+                .where(col(CrisisPlan.client_id) == client.id)
+                .order_by(col(CrisisPlan.version).desc())
             )
             .scalars()
             .first()
@@ -179,7 +188,7 @@ def _page_context(session, principal: Principal, contact: Contact) -> dict[str, 
     }
 
 
-def _render(request, session, principal, contact, *, status_code=200, **overrides):
+def _render(request, session: Session, principal, contact, *, status_code=200, **overrides):
     context = _page_context(session, principal, contact)
     context.update(overrides)
     return render(request, "console/contact.html", context, status_code=status_code)
@@ -213,7 +222,12 @@ def conversation_part(contact_id: int, request: Request, session: SessionDep, us
 
 
 def _console_attachment(
-    request: Request, session, principal: Principal, contact_id: int, event_id: int, index: int
+    request: Request,
+    session: Session,
+    principal: Principal,
+    contact_id: int,
+    event_id: int,
+    index: int,
 ):
     """The attachment, after the contact page's own access check; audited
     when it will be fetched. Run in a worker thread (the route streams)."""
@@ -266,7 +280,7 @@ def _after(request: Request, contact_id: int, notice: str):
     return redirect(f"/console/contacts/{contact_id}?done={notice}", request)
 
 
-def _refused(request, session, principal, contact_id: int, exc: AppError, form=None):
+def _refused(request, session: Session, principal, contact_id: int, exc: AppError, form=None):
     session.rollback()
     contact = readable_contact(session, principal, contact_id)
     errors: dict[str, str] = {}
@@ -358,7 +372,7 @@ async def resolve(contact_id: int, request: Request, session: SessionDep, user: 
     principal = user.principal
     require_role(principal, "supervisor", "case_manager")
     contact = readable_contact(session, principal, contact_id)
-    team = session.get(Team, contact.team_id)
+    team = session.get_one(Team, contact.team_id)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         body = ResolveIn.model_validate(_resolve_details(form, team.timezone))
@@ -384,7 +398,7 @@ async def resolve(contact_id: int, request: Request, session: SessionDep, user: 
     return _after(request, contact_id, "resolved")
 
 
-def _readable_error(error: dict) -> str:
+def _readable_error(error: Mapping[str, Any]) -> str:
     if error.get("type") == "missing":
         return "Choose one."
     if error.get("type") == "literal_error":
@@ -393,7 +407,7 @@ def _readable_error(error: dict) -> str:
 
 
 async def _staff_reply(
-    request: Request, session, user, contact_id: int, command: str | None
+    request: Request, session: Session, user, contact_id: int, command: str | None
 ) -> tuple[str | None, AppError | None, dict]:
     """Relay (command None) or PASS for the signed-in staff member, through
     the SMS reply path (app.inbound.staff_replies.act_on_contact)."""
@@ -422,9 +436,9 @@ async def _staff_reply(
                 )
         result = act_on_contact(
             session=session,
-            team=session.get(Team, contact.team_id),
+            team=session.get_one(Team, contact.team_id),
             contact_id=contact.id,
-            staff=session.get(Staff, principal.staff_id),
+            staff=session.get_one(Staff, principal.staff_id),
             reply=StaffReply(contact_id=contact.id, command=command, text=text),
             idempotency_key=f"console:{key}",
             now=now_of(request),

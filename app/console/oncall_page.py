@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app.auth.deps import SessionDep, check_team, require_role
 from app.console.web import ConsoleUser, CsrfChecked, now_of, redirect, render
@@ -38,14 +39,14 @@ DONE = {
 }
 
 
-def _team(session, user) -> Team:
+def _team(session: Session, user) -> Team:
     team = session.get(Team, user.principal.team_id) if user.principal.team_id else None
     if team is None:
         raise NotFound("This page shows one team's rotas; sign in as a member of the team.")
     return team
 
 
-def _context(session, team: Team, now: datetime) -> dict:
+def _context(session: Session, team: Team, now: datetime) -> dict:
     rows = []
     for rota in service.team_rotas(session=session, team_id=team.id):
         current = service.rota_on_call(session=session, rota=rota, at=now)
@@ -58,7 +59,7 @@ def _context(session, team: Team, now: datetime) -> dict:
     staff = list(
         session.execute(
             select(Staff)
-            .where(Staff.team_id == team.id, Staff.active.is_(True))
+            .where(col(Staff.team_id) == team.id, col(Staff.active).is_(True))
             .order_by(Staff.name)
         ).scalars()
     )
@@ -67,10 +68,10 @@ def _context(session, team: Team, now: datetime) -> dict:
     )
     leave = list(
         session.execute(
-            select(Leave, Staff.name)
-            .join(Staff, Staff.id == Leave.staff_id)
-            .where(Staff.team_id == team.id, Leave.end > now)
-            .order_by(Leave.start, Leave.id)
+            select(Leave, col(Staff.name))
+            .join(Staff, col(Staff.id) == col(Leave.staff_id))
+            .where(col(Staff.team_id) == team.id, col(Leave.end) > now)
+            .order_by(col(Leave.start), col(Leave.id))
         ).all()
     )
     return {
@@ -161,7 +162,7 @@ async def add_override(rota_id: int, request: Request, session: SessionDep, user
         errors = form_errors(exc, data)
     if errors:
         session.rollback()
-        team = session.get(Team, rota.team_id)
+        team = session.get_one(Team, rota.team_id)
         context = _context(session, team, now_of(request))
         context.update(errors=errors, values=values, form_rota=rota.id)
         return render(request, "console/oncall.html", context, status_code=422)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlmodel import Session, col
 
 from app.auth.deps import SessionDep, load_owned, require_role
 from app.auth.service import Principal
@@ -55,20 +56,20 @@ _DEFAULT_ROWS = [
 ]
 
 
-def team_of(session, principal: Principal) -> Team:
+def team_of(session: Session, principal: Principal) -> Team:
     team = session.get(Team, principal.team_id) if principal.team_id else None
     if team is None:
         raise NotFound("These pages show one team; sign in as a member of the team.")
     return team
 
 
-def caseloads(session, team_id: int) -> dict[int, int]:
+def caseloads(session: Session, team_id: int) -> dict[int, int]:
     """Staff id -> active clients they are the assigned case manager of."""
     return dict(
         session.execute(
-            select(Client.assigned_case_manager_id, func.count())
-            .where(Client.team_id == team_id, Client.status == "active")
-            .group_by(Client.assigned_case_manager_id)
+            select(col(Client.assigned_case_manager_id), func.count())
+            .where(col(Client.team_id) == team_id, col(Client.status) == "active")
+            .group_by(col(Client.assigned_case_manager_id))
         ).all()
     )
 
@@ -92,8 +93,8 @@ def people(request: Request, session: SessionDep, user: ConsoleUser, done: str |
     staff = list(
         session.execute(
             select(Staff)
-            .where(Staff.team_id == team.id)
-            .order_by(Staff.active.desc(), Staff.name, Staff.id)
+            .where(col(Staff.team_id) == team.id)
+            .order_by(col(Staff.active).desc(), col(Staff.name), col(Staff.id))
         ).scalars()
     )
     return render(
@@ -295,7 +296,7 @@ def _refusal(exc: Exception, data: dict) -> tuple[dict[str, str], list[str], int
     return errors, blocking, exc.status_code
 
 
-def _staff(session, principal: Principal, staff_id: int) -> Staff:
+def _staff(session: Session, principal: Principal, staff_id: int) -> Staff:
     return load_owned(session, principal, Staff, staff_id, what="staff member")
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 
 from app.auth.deps import SessionDep, require_role
 from app.auth.service import audit
@@ -113,7 +114,7 @@ def figures(report: dict) -> list[dict[str, str]]:
     ]
 
 
-def _team(session, user) -> Team:
+def _team(session: Session, user) -> Team:
     require_role(user.principal, "supervisor")
     team = session.get(Team, user.principal.team_id) if user.principal.team_id else None
     if team is None:
@@ -156,7 +157,7 @@ def _period(
     return start, end, errors
 
 
-def _read(session, user, team: Team, fmt: str) -> None:
+def _read(session: Session, user, team: Team, fmt: str) -> None:
     audit(
         session=session,
         principal=user.principal,

@@ -4,10 +4,13 @@ POST /v1/contacts/{id}/review (one rule, one place)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app.auth.deps import SessionDep, require_role
 from app.clients.models import Client
@@ -22,21 +25,23 @@ from app.teams.models import Team
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 
-def _team(session, user) -> Team:
+def _team(session: Session, user) -> Team:
     team = session.get(Team, user.principal.team_id) if user.principal.team_id else None
     if team is None:
         raise NotFound("This page shows one team's queue; sign in as a supervisor of the team.")
     return team
 
 
-def _context(session, user, now) -> dict:
+def _context(session: Session, user, now: datetime) -> dict:
     team = _team(session, user)
     contacts = service.review_queue(session=session, team=team, now=now)
     client_ids = {c.client_id for c in contacts if c.client_id is not None}
     names = (
         dict(
             session.execute(
-                select(Client.id, Client.preferred_name).where(Client.id.in_(client_ids))
+                select(col(Client.id), col(Client.preferred_name)).where(
+                    col(Client.id).in_(client_ids)
+                )
             ).all()
         )
         if client_ids

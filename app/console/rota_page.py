@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app.auth.deps import SessionDep, load_owned, require_role
 from app.console import calendar
@@ -214,8 +215,10 @@ def _view(value: str | None) -> calendar.View:
     return "month" if value == "month" else "week"
 
 
-def _context(session, rota: Rota, now, view: calendar.View, around: date | None) -> dict[str, Any]:
-    team = session.get(Team, rota.team_id)
+def _context(
+    session: Session, rota: Rota, now: datetime, view: calendar.View, around: date | None
+) -> dict[str, Any]:
+    team = session.get_one(Team, rota.team_id)
     zone = ZoneInfo(team.timezone)
     today = now.astimezone(zone).date()
     _, _, start, end = calendar.window(view, around or today, zone)
@@ -231,7 +234,7 @@ def _context(session, rota: Rota, now, view: calendar.View, around: date | None)
     )
     people = list(
         session.execute(
-            select(Staff).where(Staff.team_id == rota.team_id).order_by(Staff.name)
+            select(Staff).where(col(Staff.team_id) == rota.team_id).order_by(col(Staff.name))
         ).scalars()
     )
     return {
@@ -325,7 +328,7 @@ def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _has_gaps(session, rota: Rota, now) -> bool:
+def _has_gaps(session: Session, rota: Rota, now: datetime) -> bool:
     return bool(
         service.rota_gaps(session=session, rota=rota, start=now, end=now + service.GAP_HORIZON)
     )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.deps import SessionDep, require_role
@@ -163,7 +167,7 @@ async def login(request: Request, session: SessionDep):
     return response
 
 
-def _signed_in(request: Request, session, token: str):
+def _signed_in(request: Request, session: Session, token: str):
     session.commit()
     response = redirect("/console")
     web.set_cookie(request, response, web.SESSION_COOKIE, token)
@@ -237,7 +241,10 @@ def install(app: FastAPI) -> None:
 
 
 def _html_under_console(app: FastAPI, error_class: type[Exception]) -> None:
-    json_handler = app.exception_handlers[error_class]
+    # The JSON handlers installed by app.errors are all coroutines.
+    json_handler = cast(
+        Callable[[Request, Exception], Awaitable[Response]], app.exception_handlers[error_class]
+    )
 
     async def handler(request: Request, exc: Exception):
         path = request.url.path

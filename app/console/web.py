@@ -26,6 +26,7 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
 
 from app.auth.deps import SessionDep
 from app.auth.sessions import SignedIn, resolve_session
@@ -181,7 +182,7 @@ def now_of(request: Request) -> datetime:
     return request.app.state.runtime.now()
 
 
-def _signed_in(request: Request, session, *, touch: bool) -> SignedIn:
+def _signed_in(request: Request, session: Session, *, touch: bool) -> SignedIn:
     signed_in = resolve_session(
         session=session,
         token=request.cookies.get(SESSION_COOKIE),

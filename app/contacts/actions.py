@@ -19,7 +19,9 @@ from app.errors import Conflict, Invalid
 
 
 def _lock(session: Session, contact_id: int) -> Contact:
-    return contacts.lock_contact(session=session, contact_id=contact_id)
+    contact = contacts.lock_contact(session=session, contact_id=contact_id)
+    assert contact is not None  # the caller loaded it before acting
+    return contact
 
 
 def acknowledge_as(

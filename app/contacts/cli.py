@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 import typer
 from sqlalchemy import select
+from sqlmodel import col
 
 import app.models  # noqa: F401  (every table the purge erases from)
 from app.commands import database_from_environment
@@ -23,9 +24,9 @@ def purge(
     database = database_from_environment()
     now = utcnow()
     with database.session() as session:
-        query = select(Team).order_by(Team.id)
+        query = select(Team).order_by(col(Team.id))
         if team is not None:
-            query = query.where(Team.id == team)
+            query = query.where(col(Team.id) == team)
         teams = list(session.execute(query).scalars())
         if team is not None and not teams:
             typer.secho(f"error: no team {team}", fg=typer.colors.RED, err=True)

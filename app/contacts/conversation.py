@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.contacts.models import Contact, ContactEvent
 from app.messaging.models import OutboundMessage
@@ -37,17 +37,17 @@ class Message:
 def conversation(*, session: Session, contact: Contact) -> list[Message]:
     received = session.execute(
         select(ContactEvent)
-        .where(ContactEvent.contact_id == contact.id, ContactEvent.kind == "received")
-        .order_by(ContactEvent.at, ContactEvent.id)
+        .where(col(ContactEvent.contact_id) == contact.id, col(ContactEvent.kind) == "received")
+        .order_by(col(ContactEvent.at), col(ContactEvent.id))
     ).scalars()
     sent = session.execute(
         select(OutboundMessage)
         .where(
-            OutboundMessage.contact_id == contact.id,
-            OutboundMessage.to_number == contact.from_number,
-            OutboundMessage.purpose.in_(TO_CALLER),
+            col(OutboundMessage.contact_id) == contact.id,
+            col(OutboundMessage.to_number) == contact.from_number,
+            col(OutboundMessage.purpose).in_(TO_CALLER),
         )
-        .order_by(OutboundMessage.created_at, OutboundMessage.id)
+        .order_by(col(OutboundMessage.created_at), col(OutboundMessage.id))
     ).scalars()
     messages: list[tuple[datetime, int, Message]] = []
     for event in received:
@@ -94,4 +94,6 @@ def conversation(*, session: Session, contact: Contact) -> list[Message]:
 def _staff_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))).all())
+    return dict(
+        session.execute(select(col(Staff.id), col(Staff.name)).where(col(Staff.id).in_(ids))).all()
+    )

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, event, or_, select
 from sqlalchemy.orm import object_session
+from sqlmodel import col
 
 from app.contacts.models import Contact
 from app.teams.models import Team
@@ -33,7 +34,9 @@ def _team_zone(connection, contact: Contact) -> str | None:
     )
     if team is not None:
         return team.timezone
-    return connection.execute(select(Team.timezone).where(Team.id == contact.team_id)).scalar()
+    return connection.execute(
+        select(col(Team.timezone)).where(col(Team.id) == contact.team_id)
+    ).scalar()
 
 
 def _earlier_contact(same_caller):
@@ -54,7 +57,10 @@ def _earlier_contact(same_caller):
 # every contact opened asks.
 _SAME_NUMBER_BEFORE = _earlier_contact(Contact.from_number == bindparam("number"))
 _SAME_NUMBER_OR_CLIENT_BEFORE = _earlier_contact(
-    or_(Contact.from_number == bindparam("number"), Contact.client_id == bindparam("client_id"))
+    or_(
+        col(Contact.from_number) == bindparam("number"),
+        col(Contact.client_id) == bindparam("client_id"),
+    )
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.auth.service import Principal
 from app.contacts.models import Contact
@@ -53,7 +53,9 @@ def holder_names(*, session: Session, staff_ids: Iterable[int | None]) -> dict[i
     ids = {i for i in staff_ids if i is not None}
     if not ids:
         return {}
-    return dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))).all())
+    return dict(
+        session.execute(select(col(Staff.id), col(Staff.name)).where(col(Staff.id).in_(ids))).all()
+    )
 
 
 def present(*, session: Session, rows: list[Contact]) -> list[ContactPublic]:

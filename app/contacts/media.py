@@ -15,6 +15,7 @@ from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from app.contacts.models import ContactEvent, EventKind
+from app.settings import Settings
 from app.twilio.media import MediaUnavailable, is_account_media, open_media
 
 log = structlog.get_logger(__name__)
@@ -41,7 +42,7 @@ class Attachment:
 
 
 def find_attachment(
-    *, session: Session, contact_id: int, event_id: int, index: int, settings
+    *, session: Session, contact_id: int, event_id: int, index: int, settings: Settings
 ) -> Attachment | None:
     """The `index`th attachment of a message the contact received, or None."""
     event = session.get(ContactEvent, event_id)
@@ -75,7 +76,7 @@ def refused(headers: dict[str, str] = MEDIA_HEADERS) -> Response:
 
 
 async def stream(
-    attachment: Attachment, *, settings, headers: dict[str, str] = MEDIA_HEADERS
+    attachment: Attachment, *, settings: Settings, headers: dict[str, str] = MEDIA_HEADERS
 ) -> Response:
     """The attachment's bytes from Twilio to the browser, nothing kept."""
     try:

@@ -120,7 +120,8 @@ class Contact(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    # None until the row is inserted; typed int, as every row the code reads is stored.
+    id: int = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id")
     channel: str = Field(max_length=10)  # sms | voice
     from_number: str = Field(max_length=64)  # as the webhook accepts it (migration 0027d)
@@ -180,7 +181,7 @@ class ContactEvent(SQLModel, table=True):
 
     __tablename__ = "contact_event"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", index=True)
     at: datetime = Field(default_factory=utcnow)
     kind: str = Field(max_length=40)
@@ -200,7 +201,7 @@ class NumberLanguage(SQLModel, table=True):
     __tablename__ = "number_language"
     __table_args__ = (UniqueConstraint("team_id", "number"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id")
     number: str = Field(max_length=64)
     language: str = Field(max_length=16)

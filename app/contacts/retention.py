@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, func, select, update
+from sqlmodel import Session, col
 
 from app.auth.service import SYSTEM, audit
 from app.clients.models import Client, ClientEvent
 from app.contacts.models import Contact, ContactEvent, ContactStatus
+from app.db import rowcount
 from app.messaging.models import InboxMessage, OutboundMessage
 from app.teams.models import Team
 
@@ -63,15 +64,15 @@ def cutoff_for(team: Team, now: datetime) -> datetime:
 
 def _due_contacts(session: Session, team: Team, cutoff: datetime, limit: int | None):
     query = (
-        select(Contact.id)
+        select(col(Contact.id))
         .where(
-            Contact.team_id == team.id,
-            Contact.created_at < cutoff,
-            Contact.updated_at < cutoff,
-            Contact.status.in_(CLOSED),
-            Contact.messages_erased_at.is_(None),
+            col(Contact.team_id) == team.id,
+            col(Contact.created_at) < cutoff,
+            col(Contact.updated_at) < cutoff,
+            col(Contact.status).in_(CLOSED),
+            col(Contact.messages_erased_at).is_(None),
         )
-        .order_by(Contact.id)
+        .order_by(col(Contact.id))
     )
     if limit is not None:
         query = query.limit(limit)
@@ -81,7 +82,7 @@ def _due_contacts(session: Session, team: Team, cutoff: datetime, limit: int | N
 def _erase_contacts(session: Session, contact_ids: list[int], now: datetime) -> PurgeCounts:
     counts = PurgeCounts(contacts=len(contact_ids))
     for event in session.execute(
-        select(ContactEvent).where(ContactEvent.contact_id.in_(contact_ids))
+        select(ContactEvent).where(col(ContactEvent.contact_id).in_(contact_ids))
     ).scalars():
         data = event.data or {}
         if ERASED_KEYS & data.keys():
@@ -93,14 +94,18 @@ def _erase_contacts(session: Session, contact_ids: list[int], now: datetime) -> 
             }
             session.add(event)
             counts.events += 1
-    counts.outbound_messages += session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.contact_id.in_(contact_ids), OutboundMessage.body != "")
-        .values(body="")
-    ).rowcount
+    counts.outbound_messages += rowcount(
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                col(OutboundMessage.contact_id).in_(contact_ids), col(OutboundMessage.body) != ""
+            )
+            .values(body="")
+        )
+    )
     session.execute(
         update(Contact)
-        .where(Contact.id.in_(contact_ids))
+        .where(col(Contact.id).in_(contact_ids))
         .values(resolution_notes=None, review_note=None, messages_erased_at=now)
     )
     return counts
@@ -111,52 +116,54 @@ def _count_due(session: Session, team: Team, cutoff: datetime) -> PurgeCounts:
     counts = PurgeCounts(contacts=len(ids))
     if ids:
         for data in session.execute(
-            select(ContactEvent.data).where(ContactEvent.contact_id.in_(ids))
+            select(col(ContactEvent.data)).where(col(ContactEvent.contact_id).in_(ids))
         ).scalars():
             counts.events += bool(ERASED_KEYS & (data or {}).keys())
-        counts.outbound_messages = session.scalar(
+        counts.outbound_messages = session.execute(
             select(func.count())
             .select_from(OutboundMessage)
-            .where(OutboundMessage.contact_id.in_(ids), OutboundMessage.body != "")
-        )
-    counts.outbound_messages += session.scalar(
+            .where(col(OutboundMessage.contact_id).in_(ids), col(OutboundMessage.body) != "")
+        ).scalar_one()
+    counts.outbound_messages += session.execute(
         select(func.count()).select_from(OutboundMessage).where(*_loose_outbound(team, cutoff))
-    )
-    counts.inbox_messages = session.scalar(
+    ).scalar_one()
+    counts.inbox_messages = session.execute(
         select(func.count()).select_from(InboxMessage).where(*_old_inbox(team, cutoff))
-    )
-    counts.client_event_notes = session.scalar(
+    ).scalar_one()
+    counts.client_event_notes = session.execute(
         select(func.count()).select_from(ClientEvent).where(*_old_client_notes(team, cutoff))
-    )
+    ).scalar_one()
     return counts
 
 
-def _loose_outbound(team: Team, cutoff: datetime):
+def _loose_outbound(team: Team, cutoff: datetime) -> tuple[ColumnElement[bool], ...]:
     """Messages of no contact (notices, alerts) older than the cutoff."""
     return (
-        OutboundMessage.team_id == team.id,
-        OutboundMessage.contact_id.is_(None),
-        OutboundMessage.created_at < cutoff,
-        OutboundMessage.body != "",
+        col(OutboundMessage.team_id) == team.id,
+        col(OutboundMessage.contact_id).is_(None),
+        col(OutboundMessage.created_at) < cutoff,
+        col(OutboundMessage.body) != "",
     )
 
 
-def _old_inbox(team: Team, cutoff: datetime):
+def _old_inbox(team: Team, cutoff: datetime) -> tuple[ColumnElement[bool], ...]:
     """Routed texts to the team's line older than the cutoff (their words
     live on in the contact's timeline until that is erased too)."""
     return (
-        InboxMessage.to_number == team.crisis_line_number,
-        InboxMessage.received_at < cutoff,
-        InboxMessage.processed_at.is_not(None),
-        InboxMessage.body != "",
+        col(InboxMessage.to_number) == team.crisis_line_number,
+        col(InboxMessage.received_at) < cutoff,
+        col(InboxMessage.processed_at).is_not(None),
+        col(InboxMessage.body) != "",
     )
 
 
-def _old_client_notes(team: Team, cutoff: datetime):
+def _old_client_notes(team: Team, cutoff: datetime) -> tuple[ColumnElement[bool], ...]:
     return (
-        ClientEvent.client_id.in_(select(Client.id).where(Client.team_id == team.id)),
-        ClientEvent.created_at < cutoff,
-        ClientEvent.notes.is_not(None),
+        col(ClientEvent.client_id).in_(
+            select(col(Client.id)).where(col(Client.team_id) == team.id)
+        ),
+        col(ClientEvent.created_at) < cutoff,
+        col(ClientEvent.notes).is_not(None),
     )
 
 
@@ -172,18 +179,22 @@ def purge_team(
     while ids := _due_contacts(session, team, cutoff, BATCH):
         counts.add(_erase_contacts(session, ids, now))
         session.commit()
-    counts.outbound_messages += session.execute(
-        update(OutboundMessage).where(*_loose_outbound(team, cutoff)).values(body="")
-    ).rowcount
-    counts.inbox_messages = session.execute(
-        update(InboxMessage).where(*_old_inbox(team, cutoff)).values(body="")
-    ).rowcount
-    counts.client_event_notes = session.execute(
-        update(ClientEvent)
-        .where(*_old_client_notes(team, cutoff))
-        .values(notes=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    counts.outbound_messages += rowcount(
+        session.execute(
+            update(OutboundMessage).where(*_loose_outbound(team, cutoff)).values(body="")
+        )
+    )
+    counts.inbox_messages = rowcount(
+        session.execute(update(InboxMessage).where(*_old_inbox(team, cutoff)).values(body=""))
+    )
+    counts.client_event_notes = rowcount(
+        session.execute(
+            update(ClientEvent)
+            .where(*_old_client_notes(team, cutoff))
+            .values(notes=None)
+            .execution_options(synchronize_session=False)
+        )
+    )
     audit(
         session=session,
         principal=SYSTEM,
@@ -207,7 +218,7 @@ def purge_due(*, session: Session, now: datetime) -> dict[int, PurgeCounts]:
     from app.escalation.notices import claim_once
 
     done = {}
-    for team in list(session.execute(select(Team).order_by(Team.id)).scalars()):
+    for team in list(session.execute(select(Team).order_by(col(Team.id))).scalars()):
         if claim_once(session, f"retention:{team.id}:{now.date().isoformat()}", team.id):
             done[team.id] = purge_team(session=session, team=team, now=now)
     return done

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, require_role
@@ -22,6 +23,7 @@ from app.contacts.schemas import (
     ContactPage,
     ContactPublic,
     EventPublic,
+    PagedPersonPublic,
 )
 from app.datetimes import Instant
 from app.errors import Invalid, NotFound
@@ -37,7 +39,7 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
     return value
 
 
-def load_contact(session, principal, contact_id: int) -> Contact:
+def load_contact(session: Session, principal, contact_id: int) -> Contact:
     """A contact this caller may see and act on (app.auth.access), else 404."""
     return access.readable_contact(session, principal, contact_id)
 
@@ -65,21 +67,21 @@ def list_contacts(
         team_id = principal.team_id
     query = select(Contact)
     if team_id is not None:
-        query = query.where(Contact.team_id == team_id)
+        query = query.where(col(Contact.team_id) == team_id)
     if status:
-        query = query.where(Contact.status == status)
+        query = query.where(col(Contact.status) == status)
     if client_id is not None:
-        query = query.where(Contact.client_id == client_id)
+        query = query.where(col(Contact.client_id) == client_id)
     if start:
-        query = query.where(Contact.created_at >= start)
+        query = query.where(col(Contact.created_at) >= start)
     if end:
-        query = query.where(Contact.created_at < end)
+        query = query.where(col(Contact.created_at) < end)
     scope = access.contact_filter(principal)
     if scope is not None:
         query = query.where(scope)
     rows = list(
         session.execute(
-            query.order_by(Contact.created_at.desc(), Contact.id.desc())
+            query.order_by(col(Contact.created_at).desc(), col(Contact.id).desc())
             .offset(offset)
             .limit(limit + 1)
         ).scalars()
@@ -91,7 +93,7 @@ def list_contacts(
     )
 
 
-def _detail(session, principal, contact: Contact, via: str) -> ContactDetail:
+def _detail(session: Session, principal, contact: Contact, via: str) -> ContactDetail:
     events = contacts.timeline(session=session, contact_id=contact.id)
     audit(
         session=session,
@@ -106,7 +108,10 @@ def _detail(session, principal, contact: Contact, via: str) -> ContactDetail:
     return ContactDetail(
         **present(session=session, rows=[contact])[0].model_dump(),
         events=[EventPublic.model_validate(e, from_attributes=True) for e in events],
-        pages=paging.report(session=session, contact=contact),
+        pages=[
+            PagedPersonPublic.model_validate(p)
+            for p in paging.report(session=session, contact=contact)
+        ],
     )
 
 

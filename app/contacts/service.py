@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 
@@ -47,7 +47,9 @@ def record_event(
 # Asked for every text routed: built once (building a select costs about as
 # much as running it on PostgreSQL).
 _EVENT_WITH_KEY = (
-    select(ContactEvent.id).where(ContactEvent.idempotency_key == bindparam("key")).limit(1)
+    select(col(ContactEvent.id))
+    .where(col(ContactEvent.idempotency_key) == bindparam("key"))
+    .limit(1)
 )
 
 
@@ -72,8 +74,8 @@ def timeline(*, session: Session, contact_id: int) -> list[ContactEvent]:
     return list(
         session.execute(
             select(ContactEvent)
-            .where(ContactEvent.contact_id == contact_id)
-            .order_by(ContactEvent.at, ContactEvent.id)
+            .where(col(ContactEvent.contact_id) == contact_id)
+            .order_by(col(ContactEvent.at), col(ContactEvent.id))
         ).scalars()
     )
 
@@ -169,14 +171,14 @@ def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
 _OPEN_CONTACT = (
     select(Contact)
     .where(
-        Contact.team_id == bindparam("team_id"),
-        Contact.from_number == bindparam("number"),
-        Contact.status.in_(OPEN_STATUSES),
+        col(Contact.team_id) == bindparam("team_id"),
+        col(Contact.from_number) == bindparam("number"),
+        col(Contact.status).in_(OPEN_STATUSES),
     )
-    .order_by(Contact.created_at.desc(), Contact.id.desc())
+    .order_by(col(Contact.created_at).desc(), col(Contact.id).desc())
     .limit(1)
 )
-_OPEN_CONTACT_ON = _OPEN_CONTACT.where(Contact.channel == bindparam("channel"))
+_OPEN_CONTACT_ON = _OPEN_CONTACT.where(col(Contact.channel) == bindparam("channel"))
 
 
 def open_contact_for(
@@ -204,7 +206,9 @@ def lock_contact(*, session: Session, contact_id: int) -> Contact | None:
     otherwise a caller that loaded the contact before waiting for the lock
     acts on what it was before the other transaction changed it."""
     query = (
-        select(Contact).where(Contact.id == contact_id).execution_options(populate_existing=True)
+        select(Contact)
+        .where(col(Contact.id) == contact_id)
+        .execution_options(populate_existing=True)
     )
     if session.get_bind().dialect.name == "postgresql":
         # FOR NO KEY UPDATE: it still serialises everyone changing the contact,

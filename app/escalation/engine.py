@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.clients.models import Client
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
-from app.db import per_transaction
+from app.db import Database, per_transaction
 from app.escalation.notices import alert_supervisors
 from app.messaging import texts
 from app.messaging.models import FINAL_FAILURES, MessagePurpose, OutboundMessage
@@ -37,6 +37,7 @@ from app.routing import (
     plan_to_json,
     speakers_first_after,
 )
+from app.settings import Settings
 from app.teams.models import Staff, Team
 from app.teams.service import (
     active_supervisors,
@@ -238,7 +239,7 @@ def record_skipped_level(
             ],
         },
     )
-    team = team or session.get(Team, contact.team_id)
+    team = team or session.get_one(Team, contact.team_id)
     names = [
         (staff.name if staff else f"staff {staff_id}", reason)
         for staff_id, reason in unreachable
@@ -311,7 +312,7 @@ def start(
     contact: Contact,
     team: Team,
     now: datetime,
-    settings,
+    settings: Settings,
     levels: tuple[Level, ...] | None = None,
 ) -> None:
     """Plan the contact's route (unless `levels` were planned already) and notify its first level."""
@@ -346,9 +347,11 @@ def _client_words(session: Session, contact: Contact, team: Team, lang: str) -> 
     if contact.channel != Channel.SMS or not team.notify_include_text:
         return ""
     events = session.execute(
-        select(ContactEvent.data)
-        .where(ContactEvent.contact_id == contact.id, ContactEvent.kind == EventKind.RECEIVED)
-        .order_by(ContactEvent.id)
+        select(col(ContactEvent.data))
+        .where(
+            col(ContactEvent.contact_id) == contact.id, col(ContactEvent.kind) == EventKind.RECEIVED
+        )
+        .order_by(col(ContactEvent.id))
     ).scalars()
     words = []
     for data in events:
@@ -362,7 +365,7 @@ def _client_words(session: Session, contact: Contact, team: Team, lang: str) -> 
 
 
 def _plan_url(
-    session: Session, contact: Contact, staff_id: int, now: datetime, settings
+    session: Session, contact: Contact, staff_id: int, now: datetime, settings: Settings
 ) -> str | None:
     if not contact.client_id and contact.channel != Channel.SMS:
         return None  # an unknown caller's call: no plan and no texts to show
@@ -386,11 +389,11 @@ def staff_sms(
     level: int,
     purpose: str,
     now: datetime,
-    settings,
+    settings: Settings,
 ) -> str:
     """The SMS that pages a person: a level's notification, or the supervisors'
     alert that nobody answered."""
-    lang = session.get(Staff, staff_id).language
+    lang = session.get_one(Staff, staff_id).language
     if purpose == MessagePurpose.ALERT:
         return texts.unanswered_alert(
             contact_id=contact.id, from_number=contact.from_number, lang=lang
@@ -420,12 +423,12 @@ def staff_sms(
         channel=contact.channel,
         high_priority=contact.priority == "high",
     )
-    words = _client_words(session, contact, session.get(Team, contact.team_id), lang)
+    words = _client_words(session, contact, session.get_one(Team, contact.team_id), lang)
     return texts.with_words(body, words, lang) if words else body
 
 
 def plan_link(
-    session: Session, contact: Contact, staff_id: int, now: datetime, settings
+    session: Session, contact: Contact, staff_id: int, now: datetime, settings: Settings
 ) -> str | None:
     """The short-lived link a paged person opens: the conversation, and the
     client's plan when the caller is a known client."""
@@ -433,7 +436,13 @@ def plan_link(
 
 
 def notify_level(
-    *, session: Session, contact: Contact, team: Team, number: int, now: datetime, settings
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    number: int,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     levels = plan_from_json(contact.plan)
     level: Level = levels[number - 1]
@@ -478,7 +487,7 @@ def notify_level(
             session=session,
             contact=contact,
             team=team,
-            staff=session.get(Staff, staff_id),
+            staff=session.get_one(Staff, staff_id),
             level=number,
             purpose=paging.NOTIFY,
             now=now,
@@ -490,7 +499,7 @@ def notify_level(
             unreachable[staff_id] = "opted_out"
     # Copies (supervisors told at level 1) are texts only: they are not asked to answer.
     for staff_id in level.copy_staff_ids:
-        staff = session.get(Staff, staff_id)
+        staff = session.get_one(Staff, staff_id)
         message = enqueue(
             session=session,
             team=team,
@@ -547,7 +556,13 @@ def notify_level(
 
 
 def advance(
-    *, session: Session, contact: Contact, team: Team, now: datetime, reason: str, settings
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    now: datetime,
+    reason: str,
+    settings: Settings,
 ) -> bool:
     """Notify the next level. False (nothing changes) unless the contact is
     still open and has a level left."""
@@ -579,7 +594,13 @@ def advance(
 
 
 def finish_unanswered(
-    *, session: Session, contact: Contact, team: Team, level: Level, now: datetime, settings
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    level: Level,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """End of the plan: tell the sender how to reach the external fallback,
     alert the supervisors, and mark the contact unanswered (rare, and visible)."""
@@ -649,18 +670,18 @@ def wait_for_notifications(*, session: Session, contact: Contact, now: datetime)
     # When this level was told (a replanned contact reuses level numbers: the latest).
     began = session.execute(
         select(func.max(ContactEvent.at)).where(
-            ContactEvent.contact_id == contact.id,
-            ContactEvent.kind == EventKind.NOTIFIED,
-            ContactEvent.level == contact.level,
+            col(ContactEvent.contact_id) == contact.id,
+            col(ContactEvent.kind) == EventKind.NOTIFIED,
+            col(ContactEvent.level) == contact.level,
         )
     ).scalar_one_or_none()
     if began is None:
         return None
     rows = session.execute(
-        select(OutboundMessage.status, OutboundMessage.updated_at).where(
-            OutboundMessage.contact_id == contact.id,
-            OutboundMessage.level == contact.level,
-            OutboundMessage.purpose == MessagePurpose.NOTIFY,
+        select(col(OutboundMessage.status), col(OutboundMessage.updated_at)).where(
+            col(OutboundMessage.contact_id) == contact.id,
+            col(OutboundMessage.level) == contact.level,
+            col(OutboundMessage.purpose) == MessagePurpose.NOTIFY,
             OutboundMessage.created_at >= began,
         )
     ).all()
@@ -675,7 +696,7 @@ def wait_for_notifications(*, session: Session, contact: Contact, now: datetime)
 
 
 def realert_unanswered(
-    *, session: Session, contact: Contact, team: Team, now: datetime, settings
+    *, session: Session, contact: Contact, team: Team, now: datetime, settings: Settings
 ) -> None:
     """Nobody has taken an unanswered contact yet: the supervisors hear of it
     again, and again after the team's `unanswered_repeat_seconds`, each by
@@ -704,7 +725,9 @@ def realert_unanswered(
     session.add(contact)
 
 
-def on_message_failed(session: Session, message: OutboundMessage, now: datetime, settings) -> None:
+def on_message_failed(
+    session: Session, message: OutboundMessage, now: datetime, settings: Settings
+) -> None:
     """A staff notification that Twilio could not deliver escalates at once
     when nobody else at that level can still receive theirs; so does a
     client's words relayed to staff. A staff member's words that did not
@@ -729,17 +752,17 @@ def on_message_failed(session: Session, message: OutboundMessage, now: datetime,
     if contact.status != ContactStatus.OPEN or message.level != contact.level:
         return
     still_deliverable = session.execute(
-        select(OutboundMessage.id).where(
-            OutboundMessage.contact_id == contact.id,
-            OutboundMessage.level == contact.level,
-            OutboundMessage.purpose == MessagePurpose.NOTIFY,
-            OutboundMessage.status.not_in(FINAL_FAILURES),
-            OutboundMessage.id != message.id,
+        select(col(OutboundMessage.id)).where(
+            col(OutboundMessage.contact_id) == contact.id,
+            col(OutboundMessage.level) == contact.level,
+            col(OutboundMessage.purpose) == MessagePurpose.NOTIFY,
+            col(OutboundMessage.status).not_in(FINAL_FAILURES),
+            col(OutboundMessage.id) != message.id,
         )
     ).first()
     if still_deliverable:
         return
-    team = session.get(Team, contact.team_id)
+    team = session.get_one(Team, contact.team_id)
     advance(
         session=session,
         contact=contact,
@@ -756,16 +779,16 @@ def _another_part_failed(session: Session, message: OutboundMessage) -> bool:
     so of several parts failing at once exactly one finds none."""
     return (
         session.execute(
-            select(OutboundMessage.id).where(
-                OutboundMessage.contact_id == message.contact_id,
-                OutboundMessage.purpose == MessagePurpose.RELAY,
-                OutboundMessage.to_number == message.to_number,
-                OutboundMessage.created_at == message.created_at,
-                OutboundMessage.id != message.id,
-                OutboundMessage.status.in_(FINAL_FAILURES),
-                OutboundMessage.staff_id.is_(None)
+            select(col(OutboundMessage.id)).where(
+                col(OutboundMessage.contact_id) == message.contact_id,
+                col(OutboundMessage.purpose) == MessagePurpose.RELAY,
+                col(OutboundMessage.to_number) == message.to_number,
+                col(OutboundMessage.created_at) == message.created_at,
+                col(OutboundMessage.id) != message.id,
+                col(OutboundMessage.status).in_(FINAL_FAILURES),
+                col(OutboundMessage.staff_id).is_(None)
                 if message.staff_id is None
-                else OutboundMessage.staff_id == message.staff_id,
+                else col(OutboundMessage.staff_id) == message.staff_id,
             )
         ).first()
         is not None
@@ -773,7 +796,7 @@ def _another_part_failed(session: Session, message: OutboundMessage) -> bool:
 
 
 def _relay_failed(
-    session: Session, contact: Contact, message: OutboundMessage, now: datetime, settings
+    session: Session, contact: Contact, message: OutboundMessage, now: datetime, settings: Settings
 ) -> None:
     contacts.record_event(
         session=session,
@@ -788,7 +811,7 @@ def _relay_failed(
         # One relay sent in parts fails part by part: its sender was told,
         # or its level passed on, at the first part.
         return
-    team = session.get(Team, contact.team_id)
+    team = session.get_one(Team, contact.team_id)
     staff = session.get(Staff, message.staff_id) if message.staff_id else None
     if message.to_number == contact.from_number:
         if staff is not None:
@@ -834,7 +857,7 @@ def _relay_failed(
 # ---------------------------------------------------------------- the tick
 
 
-def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
+def tick(*, db: Database, now: datetime, settings: Settings, batch: int = 100) -> int:
     """Advance every contact whose deadline has passed. Rows are claimed with
     FOR UPDATE SKIP LOCKED, so several instances share the work and none
     advances a contact another is advancing. Each contact is its own savepoint:
@@ -849,12 +872,12 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
             query = (
                 select(Contact)
                 .where(
-                    Contact.status.in_(
+                    col(Contact.status).in_(
                         (ContactStatus.OPEN, ContactStatus.UNANSWERED, ContactStatus.ACKNOWLEDGED)
                     ),
-                    Contact.next_escalation_at <= now,
+                    col(Contact.next_escalation_at) <= now,
                 )
-                .order_by(Contact.next_escalation_at, Contact.id)
+                .order_by(col(Contact.next_escalation_at), col(Contact.id))
                 .limit(batch)
             )
             if db.is_postgres:
@@ -863,7 +886,7 @@ def tick(*, db, now: datetime, settings, batch: int = 100) -> int:
             for contact in due:
                 try:
                     with session.begin_nested():
-                        team = session.get(Team, contact.team_id)
+                        team = session.get_one(Team, contact.team_id)
                         if contact.status == ContactStatus.UNANSWERED:
                             realert_unanswered(
                                 session=session,

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
@@ -28,6 +28,7 @@ from app.messaging import texts
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
 from app.routing import Plan, plan_from_json
+from app.settings import Settings
 from app.teams.models import Staff, Team
 from app.teams.service import unreachable_reason
 
@@ -90,7 +91,13 @@ def _tell_former_holder(
 
 
 def to_next_level(
-    *, session: Session, contact: Contact, team: Team, now: datetime, reason: str, settings
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    now: datetime,
+    reason: str,
+    settings: Settings,
 ) -> None:
     """Back into escalation at the level after the one last told."""
     former = _release(session=session, contact=contact, now=now, reason=reason)
@@ -158,7 +165,13 @@ def next_person(
 
 
 def _replan(
-    *, session: Session, contact: Contact, team: Team, now: datetime, settings, without: int | None
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    now: datetime,
+    settings: Settings,
+    without: int | None,
 ) -> None:
     levels = fresh_plan(session=session, contact=contact, team=team, now=now, without=without)
     engine.record_plan(session=session, contact=contact, levels=levels, now=now)
@@ -168,7 +181,13 @@ def _replan(
 
 
 def to_whoever_is_on_call(
-    *, session: Session, contact: Contact, team: Team, now: datetime, reason: str, settings
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    now: datetime,
+    reason: str,
+    settings: Settings,
 ) -> None:
     """The holder went off duty or cannot be reached: a fresh plan from now."""
     former = _release(session=session, contact=contact, now=now, reason=reason)
@@ -189,42 +208,44 @@ def held_by(*, session: Session, staff_id: int) -> list[Contact]:
         session.execute(
             select(Contact)
             .where(
-                Contact.acknowledged_by == staff_id,
-                Contact.status == ContactStatus.ACKNOWLEDGED,
+                col(Contact.acknowledged_by) == staff_id,
+                col(Contact.status) == ContactStatus.ACKNOWLEDGED,
             )
-            .order_by(Contact.created_at, Contact.id)
+            .order_by(col(Contact.created_at), col(Contact.id))
         ).scalars()
     )
 
 
 def hand_on_contacts_of(
-    *, session: Session, staff: Staff, now: datetime, reason: str, settings
+    *, session: Session, staff: Staff, now: datetime, reason: str, settings: Settings
 ) -> list[int]:
     """At once, every contact this person holds goes to whoever is on call now,
     and every open contact whose current level now has nobody reachable moves
     to its next level (they texted STOP, were deactivated). Returns the ids
     of the contacts moved."""
-    team = session.get(Team, staff.team_id)
+    team = session.get_one(Team, staff.team_id)
     moved = []
     for held in held_by(session=session, staff_id=staff.id):
         contact = contacts.lock_contact(session=session, contact_id=held.id)
+        assert contact is not None  # held_by just read it
         if contact.status != ContactStatus.ACKNOWLEDGED or contact.acknowledged_by != staff.id:
             continue
         to_whoever_is_on_call(
             session=session, contact=contact, team=team, now=now, reason=reason, settings=settings
         )
         moved.append(contact.id)
-    waiting = select(ContactEvent.contact_id).where(
-        ContactEvent.staff_id == staff.id, ContactEvent.kind == EventKind.NOTIFIED
+    waiting = select(col(ContactEvent.contact_id)).where(
+        col(ContactEvent.staff_id) == staff.id, col(ContactEvent.kind) == EventKind.NOTIFIED
     )
     for row in session.execute(
-        select(Contact.id).where(
-            Contact.team_id == staff.team_id,
-            Contact.status == ContactStatus.OPEN,
-            Contact.id.in_(waiting),
+        select(col(Contact.id)).where(
+            col(Contact.team_id) == staff.team_id,
+            col(Contact.status) == ContactStatus.OPEN,
+            col(Contact.id).in_(waiting),
         )
     ).scalars():
         contact = contacts.lock_contact(session=session, contact_id=row)
+        assert contact is not None  # the query above just read it
         if contact.status != ContactStatus.OPEN or not contact.plan:
             continue
         level = plan_from_json(contact.plan)[contact.level - 1]
@@ -305,8 +326,11 @@ def _last_client_words(session: Session, contact: Contact) -> str:
     event = (
         session.execute(
             select(ContactEvent)
-            .where(ContactEvent.contact_id == contact.id, ContactEvent.kind == EventKind.RECEIVED)
-            .order_by(ContactEvent.at.desc(), ContactEvent.id.desc())
+            .where(
+                col(ContactEvent.contact_id) == contact.id,
+                col(ContactEvent.kind) == EventKind.RECEIVED,
+            )
+            .order_by(col(ContactEvent.at).desc(), col(ContactEvent.id).desc())
             .limit(1)
         )
         .scalars()
@@ -316,16 +340,17 @@ def _last_client_words(session: Session, contact: Contact) -> str:
 
 
 def reply_overdue(
-    *, session: Session, contact: Contact, team: Team, now: datetime, settings
+    *, session: Session, contact: Contact, team: Team, now: datetime, settings: Settings
 ) -> None:
     """The tick found the holder's reply overdue: page them once more, then
     hand the contact back into escalation. The client never waits more than
     two reply timeouts without the service doing something."""
     holder = session.get(Staff, contact.acknowledged_by)
-    reachable = (
-        holder is not None and unreachable_reason(session=session, staff=holder, now=now) is None
-    )
-    if contact.reply_reminders < 1 and reachable:
+    if (
+        contact.reply_reminders < 1
+        and holder is not None
+        and unreachable_reason(session=session, staff=holder, now=now) is None
+    ):
         contacts.record_event(
             session=session,
             contact=contact,
@@ -404,21 +429,21 @@ def off_duty_reason(
     return None
 
 
-def check_holders(*, session: Session, now: datetime, settings) -> int:
+def check_holders(*, session: Session, now: datetime, settings: Settings) -> int:
     """Every held contact whose holder went off duty: asked to KEEP it, and
     passed to whoever is on call when the ten minutes are up without KEEP
     (at once when they can no longer be reached at all). Returns how many moved."""
     moved = 0
     held = list(
         session.execute(
-            select(Contact.id).where(Contact.status == ContactStatus.ACKNOWLEDGED)
+            select(col(Contact.id)).where(col(Contact.status) == ContactStatus.ACKNOWLEDGED)
         ).scalars()
     )
     for contact_id in held:
         contact = contacts.lock_contact(session=session, contact_id=contact_id)
         if contact is None or contact.status != ContactStatus.ACKNOWLEDGED:
             continue
-        team = session.get(Team, contact.team_id)
+        team = session.get_one(Team, contact.team_id)
         holder = session.get(Staff, contact.acknowledged_by)
         found = off_duty_reason(session=session, contact=contact, holder=holder, team=team, now=now)
         if found is None or (contact.holder_kept_at is not None and not found[1]):
@@ -435,6 +460,7 @@ def check_holders(*, session: Session, now: datetime, settings) -> int:
             )
             moved += 1
         elif contact.handover_due_at is None:
+            assert holder is not None  # off_duty_reason: no holder hands over at once
             _ask_to_keep(
                 session=session,
                 contact=contact,
@@ -455,7 +481,7 @@ def _ask_to_keep(
     holder: Staff,
     now: datetime,
     reason: str,
-    settings,
+    settings: Settings,
 ) -> None:
     successor = next_person(session=session, contact=contact, team=team, now=now, without=holder.id)
     contact.handover_due_at = now + KEEP_WINDOW
@@ -495,12 +521,12 @@ def holder_sms(*, session: Session, contact: Contact, purpose: str, lang: str) -
         )
     asked = (
         session.execute(
-            select(ContactEvent.data)
+            select(col(ContactEvent.data))
             .where(
-                ContactEvent.contact_id == contact.id,
-                ContactEvent.kind == EventKind.SHIFT_END_ASKED,
+                col(ContactEvent.contact_id) == contact.id,
+                col(ContactEvent.kind) == EventKind.SHIFT_END_ASKED,
             )
-            .order_by(ContactEvent.id.desc())
+            .order_by(col(ContactEvent.id).desc())
             .limit(1)
         ).scalar_one_or_none()
         or {}

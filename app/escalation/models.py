@@ -26,7 +26,8 @@ class PageStep(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    # None until the row is inserted; typed int, as every row the code reads is stored.
+    id: int = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", index=True)
     staff_id: int = Field(foreign_key="staff.id")
     level: int

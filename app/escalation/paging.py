@@ -21,15 +21,17 @@ from urllib.parse import urlencode
 import structlog
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
+from app.db import Database, table_of
 from app.escalation import notify_rules
 from app.escalation.models import PageStep
 from app.i18n import N_, _
 from app.messaging.models import MessagePurpose, OutboundMessage
 from app.messaging.outbox import enqueue
+from app.settings import Settings
 from app.teams.models import Staff, Team
 
 log = structlog.get_logger(__name__)
@@ -44,10 +46,12 @@ PAGE_CALL = MessagePurpose.PAGE_CALL  # an outbox row that is a call
 ALERTS = (ALERT, REALERT)
 TO_HOLDER = (REMIND, KEEP_ASK)
 
-_INSERT_STEPS = PageStep.__table__.insert()
+_INSERT_STEPS = table_of(PageStep).insert()
 
 
-def page_call_url(settings, *, contact_id: int, level: int, staff_id: int, purpose: str) -> str:
+def page_call_url(
+    settings: Settings, *, contact_id: int, level: int, staff_id: int, purpose: str
+) -> str:
     query = urlencode(
         {"contact": contact_id, "level": level, "staff": staff_id, "purpose": purpose}
     )
@@ -71,7 +75,7 @@ def page_person(
     level: int,
     purpose: str,
     now: datetime,
-    settings,
+    settings: Settings,
     label: str | None = None,
 ) -> bool:
     """Page one person for `contact` at `level` by their rules: what is due
@@ -126,7 +130,7 @@ def _fire(
     channel: str,
     position: int,
     now: datetime,
-    settings,
+    settings: Settings,
     label: str | None = None,
 ) -> dict:
     """Send one rule: the SMS, or the call queued in the outbox. Returns the step's new state."""
@@ -195,7 +199,7 @@ def _fire(
 PAGED_KINDS = (EventKind.NOTIFIED, EventKind.CALLED, EventKind.ALERTED)
 
 
-_LABELS = {
+_LABELS: dict[str, str] = {
     ALERT: "unanswered alert",
     REALERT: "unanswered alert",
     REMIND: "client waiting",
@@ -243,7 +247,7 @@ def still_wanted(step: PageStep, contact: Contact | None) -> bool:
     )
 
 
-def fire_due(*, db, now: datetime, settings, batch: int = 500) -> int:
+def fire_due(*, db: Database, now: datetime, settings: Settings, batch: int = 500) -> int:
     """Fire every rule whose moment has come (or stop it, when nobody needs
     waking any more). Steps are claimed FOR UPDATE SKIP LOCKED: several
     instances share the work and none fires a rule another is firing."""
@@ -252,8 +256,8 @@ def fire_due(*, db, now: datetime, settings, batch: int = 500) -> int:
         with db.session() as session:
             query = (
                 select(PageStep)
-                .where(PageStep.status == "pending", PageStep.due_at <= now)
-                .order_by(PageStep.due_at, PageStep.id)
+                .where(col(PageStep.status) == "pending", col(PageStep.due_at) <= now)
+                .order_by(col(PageStep.due_at), col(PageStep.id))
                 .limit(batch)
             )
             if db.is_postgres:
@@ -262,7 +266,7 @@ def fire_due(*, db, now: datetime, settings, batch: int = 500) -> int:
             ids = {step.contact_id for step in due}
             found = {
                 c.id: c
-                for c in session.execute(select(Contact).where(Contact.id.in_(ids))).scalars()
+                for c in session.execute(select(Contact).where(col(Contact.id).in_(ids))).scalars()
             }
             wanted = []
             for step in due:
@@ -289,7 +293,7 @@ def fire_due(*, db, now: datetime, settings, batch: int = 500) -> int:
 
 
 def _fire_one(
-    *, session: Session, step: PageStep, contact: Contact, now: datetime, settings
+    *, session: Session, step: PageStep, contact: Contact, now: datetime, settings: Settings
 ) -> int:
     """Fire one rule in a savepoint of its own: a failure is retried shortly
     and holds back no other rule."""
@@ -298,8 +302,8 @@ def _fire_one(
             result = _fire(
                 session=session,
                 contact=contact,
-                team=session.get(Team, contact.team_id),
-                staff=session.get(Staff, step.staff_id),
+                team=session.get_one(Team, contact.team_id),
+                staff=session.get_one(Staff, step.staff_id),
                 level=step.level,
                 purpose=step.purpose,
                 channel=step.channel,
@@ -322,9 +326,9 @@ def _fire_one(
         return 0
 
 
-_OUTBOX = OutboundMessage.__table__
-_EVENTS = ContactEvent.__table__
-_STEPS = PageStep.__table__
+_OUTBOX = table_of(OutboundMessage)
+_EVENTS = table_of(ContactEvent)
+_STEPS = table_of(PageStep)
 
 
 def _fire_calls(
@@ -333,7 +337,7 @@ def _fire_calls(
     steps: list[PageStep],
     contacts: dict[int, Contact],
     now: datetime,
-    settings,
+    settings: Settings,
 ) -> int:
     """Due call rules queued together: one INSERT … RETURNING of their outbox
     rows, one of their timeline events, one UPDATE of the steps (a rule at a
@@ -346,13 +350,13 @@ def _fire_calls(
             staff = {
                 s.id: s
                 for s in session.execute(
-                    select(Staff).where(Staff.id.in_({step.staff_id for step in steps}))
+                    select(Staff).where(col(Staff.id).in_({step.staff_id for step in steps}))
                 ).scalars()
             }
             teams = {
                 t.id: t
                 for t in session.execute(
-                    select(Team).where(Team.id.in_({c.team_id for c in contacts.values()}))
+                    select(Team).where(col(Team.id).in_({c.team_id for c in contacts.values()}))
                 ).scalars()
             }
             rows = []
@@ -459,8 +463,8 @@ def steps_of(*, session: Session, contact_id: int) -> list[PageStep]:
     return list(
         session.execute(
             select(PageStep)
-            .where(PageStep.contact_id == contact_id)
-            .order_by(PageStep.level, PageStep.staff_id, PageStep.position)
+            .where(col(PageStep.contact_id) == contact_id)
+            .order_by(col(PageStep.level), col(PageStep.staff_id), col(PageStep.position))
         ).scalars()
     )
 
@@ -503,13 +507,13 @@ def report(*, session: Session, contact: Contact) -> list[dict]:
     messages = {
         m.id: m
         for m in session.execute(
-            select(OutboundMessage).where(OutboundMessage.id.in_(message_ids))
+            select(OutboundMessage).where(col(OutboundMessage.id).in_(message_ids))
         ).scalars()
     }
     call_events: dict[str, list] = {}
     for event in session.execute(
         select(ContactEvent).where(
-            ContactEvent.contact_id == contact.id, ContactEvent.kind.like("page_call_%")
+            col(ContactEvent.contact_id) == contact.id, col(ContactEvent.kind).like("page_call_%")
         )
     ).scalars():
         sid = (event.idempotency_key or "").split(":", 1)[0]
@@ -517,7 +521,7 @@ def report(*, session: Session, contact: Contact) -> list[dict]:
     names = {
         s.id: s.name
         for s in session.execute(
-            select(Staff).where(Staff.id.in_({step.staff_id for step in steps}))
+            select(Staff).where(col(Staff.id).in_({step.staff_id for step in steps}))
         ).scalars()
     }
     people: dict[tuple, dict] = {}

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation.engine import plan_link
 from app.messaging import texts
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
+from app.settings import Settings
 from app.teams.models import Staff, Team
 from app.teams.service import active_supervisors
 
@@ -25,14 +26,14 @@ def humans_in_conversation(*, session: Session, contact: Contact) -> list[Staff]
     if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by:
         holder = session.get(Staff, contact.acknowledged_by)
         return [holder] if holder is not None else []
-    paged = select(ContactEvent.staff_id).where(
-        ContactEvent.contact_id == contact.id,
-        ContactEvent.kind == EventKind.NOTIFIED,
-        ContactEvent.staff_id.is_not(None),
+    paged = select(col(ContactEvent.staff_id)).where(
+        col(ContactEvent.contact_id) == contact.id,
+        col(ContactEvent.kind) == EventKind.NOTIFIED,
+        col(ContactEvent.staff_id).is_not(None),
     )
     if contact.status == ContactStatus.OPEN:
-        paged = paged.where(ContactEvent.level == contact.level)
-    ids = list(dict.fromkeys(session.execute(paged.order_by(ContactEvent.id)).scalars()))
+        paged = paged.where(col(ContactEvent.level) == contact.level)
+    ids = list(dict.fromkeys(session.execute(paged.order_by(col(ContactEvent.id))).scalars()))
     people = [s for s in (session.get(Staff, i) for i in ids) if s is not None and s.active]
     if contact.status == ContactStatus.UNANSWERED:
         people += [
@@ -81,17 +82,19 @@ def catch_up(*, session: Session, team: Team, contact: Contact, staff: Staff, no
     it (its #id from the board, a colleague's word) has read none of the
     client's words: they are sent all of them, in order, as relays. Returns
     how many texts were sent on."""
-    texted = select(ContactEvent.id).where(
-        ContactEvent.contact_id == contact.id,
-        ContactEvent.staff_id == staff.id,
-        ContactEvent.kind == EventKind.NOTIFIED,
+    texted = select(col(ContactEvent.id)).where(
+        col(ContactEvent.contact_id) == contact.id,
+        col(ContactEvent.staff_id) == staff.id,
+        col(ContactEvent.kind) == EventKind.NOTIFIED,
     )
     if session.execute(texted.limit(1)).first() is not None:
         return 0
     received = session.execute(
-        select(ContactEvent.data)
-        .where(ContactEvent.contact_id == contact.id, ContactEvent.kind == EventKind.RECEIVED)
-        .order_by(ContactEvent.id)
+        select(col(ContactEvent.data))
+        .where(
+            col(ContactEvent.contact_id) == contact.id, col(ContactEvent.kind) == EventKind.RECEIVED
+        )
+        .order_by(col(ContactEvent.id))
     ).scalars()
     words = [data["body"] for data in received if data.get("body")]
     for body in words:
@@ -139,9 +142,9 @@ def tell_media(
     session: Session,
     team: Team,
     contact: Contact,
-    media: list[dict],
+    media: list[dict[str, str]],
     now: datetime,
-    settings,
+    settings: Settings,
 ) -> int:
     """`#12 sent a photo: LINK` to the humans in the conversation, each with a
     link of their own to the page that shows it (an SMS cannot carry it)."""

@@ -14,13 +14,16 @@ job): full routing first, then the minimal plan.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.contacts import service as contacts
 from app.contacts.models import Channel, ContactEvent, EventKind
+from app.db import Database
 from app.escalation import engine
 from app.inbound import conversation
 from app.inbound.opening import CallerIdentity, identify_caller, new_contact, open_contact
@@ -30,9 +33,13 @@ from app.messaging.models import InboxMessage, MessagePurpose
 from app.messaging.outbox import enqueue
 from app.ops.metrics import STUCK_TEXTS
 from app.routing import RotaOnCallInfo, minimal_plan
+from app.settings import Settings
 from app.teams.models import Team
 from app.teams.phones import e164_or_raw
 from app.teams.service import active_supervisors
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -66,12 +73,14 @@ def _on_call(session: Session, team: Team, now: datetime) -> list[RotaOnCallInfo
         return []
 
 
-def open_minimal(*, session: Session, message, now: datetime, settings, why: str) -> str:
+def open_minimal(
+    *, session: Session, message: InboxMessage, now: datetime, settings: Settings, why: str
+) -> str:
     """Put a text routing could not handle in front of a human: on the
     sender's open contact when there is one (its people see the words), else
     on a new contact with the minimal plan. Returns the inbox outcome."""
     team = session.execute(
-        select(Team).where(Team.crisis_line_number == message.to_number)
+        select(Team).where(col(Team.crisis_line_number) == message.to_number)
     ).scalar_one_or_none()
     if team is None:
         return "unknown_line"
@@ -79,7 +88,8 @@ def open_minimal(*, session: Session, message, now: datetime, settings, why: str
     serialize_sender(session=session, team_id=team.id, number=number)
     if contacts.event_seen(session=session, idempotency_key=message.message_sid):
         return "duplicate"
-    received = ContactEvent(
+    # open_contact sets contact_id once the contact is stored.
+    received = ContactEvent(  # type: ignore[call-arg]
         at=now,
         kind=EventKind.RECEIVED,
         idempotency_key=message.message_sid,
@@ -156,12 +166,13 @@ def mark_stuck(message: InboxMessage, now: datetime) -> None:
 
 
 def stuck_count(session: Session) -> int:
-    return session.execute(
-        select(func.count()).select_from(InboxMessage).where(InboxMessage.outcome == STUCK)
+    count: int = session.execute(
+        select(func.count()).select_from(InboxMessage).where(col(InboxMessage.outcome) == STUCK)
     ).scalar_one()
+    return count
 
 
-def refresh_gauge(db) -> int:
+def refresh_gauge(db: Database) -> int:
     with db.session() as session:
         count = stuck_count(session)
     STUCK_TEXTS.set(count)
@@ -172,15 +183,15 @@ def stuck_on_line(session: Session, line: str, *, limit: int, offset: int) -> li
     return list(
         session.execute(
             select(InboxMessage)
-            .where(InboxMessage.outcome == STUCK, InboxMessage.to_number == line)
-            .order_by(InboxMessage.id)
+            .where(col(InboxMessage.outcome) == STUCK, col(InboxMessage.to_number) == line)
+            .order_by(col(InboxMessage.id))
             .offset(offset)
             .limit(limit)
         ).scalars()
     )
 
 
-def retry_stuck(runtime, *, batch: int = 100) -> int:
+def retry_stuck(runtime: Runtime, *, batch: int = 100) -> int:
     """Every stuck text whose minute has come: full routing, else the minimal
     plan, else stuck for another minute. Each text in its own transaction,
     claimed FOR UPDATE SKIP LOCKED (one instance retries it). Returns how
@@ -191,9 +202,9 @@ def retry_stuck(runtime, *, batch: int = 100) -> int:
     with runtime.db.session() as session:
         due = list(
             session.execute(
-                select(InboxMessage.id)
-                .where(InboxMessage.outcome == STUCK, InboxMessage.next_attempt_at <= now)
-                .order_by(InboxMessage.id)
+                select(col(InboxMessage.id))
+                .where(col(InboxMessage.outcome) == STUCK, col(InboxMessage.next_attempt_at) <= now)
+                .order_by(col(InboxMessage.id))
                 .limit(batch)
             ).scalars()
         )
@@ -201,7 +212,7 @@ def retry_stuck(runtime, *, batch: int = 100) -> int:
     for message_id in due:
         with runtime.db.session() as session:
             query = select(InboxMessage).where(
-                InboxMessage.id == message_id, InboxMessage.outcome == STUCK
+                col(InboxMessage.id) == message_id, col(InboxMessage.outcome) == STUCK
             )
             if runtime.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
@@ -224,12 +235,15 @@ def retry_stuck(runtime, *, batch: int = 100) -> int:
 
 
 def _try_again(
-    session: Session, message: InboxMessage, now: datetime, settings, inbox
+    session: Session, message: InboxMessage, now: datetime, settings: Settings, inbox: ModuleType
 ) -> str | None:
     """Routing as usual, then the minimal plan, each in a savepoint; None when both raise."""
     try:
         with session.begin_nested():
-            return inbox.route_message(session=session, message=message, now=now, settings=settings)
+            outcome: str = inbox.route_message(
+                session=session, message=message, now=now, settings=settings
+            )
+            return outcome
     except Exception as exc:
         message.last_error = inbox.describe_error(exc)
     try:

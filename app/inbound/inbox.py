@@ -22,14 +22,22 @@ texts nor vanish.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col
+
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import bindparam, func, or_, select, tuple_
+from sqlalchemy import Row, bindparam, func, or_, select, tuple_
 
-from app.db import per_transaction
+from app.db import Database, per_transaction, table_of
 from app.inbound import dead_letter
 from app.inbound.landing import RECORD_SMS, InboxLanding
 from app.inbound.message import InboundSms
@@ -62,7 +70,7 @@ def _inbox_row(
     body: str,
     now: datetime,
     media: list[dict[str, str]] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     return dict(
         message_sid=message_sid,
         to_number=to_number,
@@ -75,7 +83,7 @@ def _inbox_row(
 
 
 def record_sms(
-    db,
+    db: Database,
     *,
     message_sid: str,
     to_number: str,
@@ -114,7 +122,7 @@ def record_sms(
 
 
 async def record_sms_on_loop(
-    db,
+    db: Database,
     *,
     message_sid: str,
     to_number: str,
@@ -143,7 +151,7 @@ async def record_sms_on_loop(
     return None if inserted is None else inserted == 1
 
 
-def _claimable_ids(session, *, now: datetime, limit: int) -> tuple[list[int], int]:
+def _claimable_ids(session: Session, *, now: datetime, limit: int) -> tuple[list[int], int]:
     """Up to `limit` pending texts that are due, oldest first, each the oldest
     pending text of its sender (never overtake an earlier text from the same
     sender to the same line: the first opens the contact, the second continues
@@ -155,13 +163,16 @@ def _claimable_ids(session, *, now: datetime, limit: int) -> tuple[list[int], in
     after_id = 0
     while True:
         due = session.execute(
-            select(InboxMessage.id, InboxMessage.to_number, InboxMessage.from_number)
+            select(col(InboxMessage.id), col(InboxMessage.to_number), col(InboxMessage.from_number))
             .where(
-                InboxMessage.processed_at.is_(None),
-                InboxMessage.id > after_id,
-                or_(InboxMessage.next_attempt_at.is_(None), InboxMessage.next_attempt_at <= now),
+                col(InboxMessage.processed_at).is_(None),
+                col(InboxMessage.id) > after_id,
+                or_(
+                    col(InboxMessage.next_attempt_at).is_(None),
+                    col(InboxMessage.next_attempt_at) <= now,
+                ),
             )
-            .order_by(InboxMessage.id)
+            .order_by(col(InboxMessage.id))
             .limit(limit)
         ).all()
         if not due:
@@ -170,9 +181,13 @@ def _claimable_ids(session, *, now: datetime, limit: int) -> tuple[list[int], in
         oldest = dict(
             ((to, sender), first)
             for to, sender, first in session.execute(
-                select(InboxMessage.to_number, InboxMessage.from_number, func.min(InboxMessage.id))
+                select(
+                    col(InboxMessage.to_number),
+                    col(InboxMessage.from_number),
+                    func.min(col(InboxMessage.id)),
+                )
                 .where(
-                    InboxMessage.processed_at.is_(None),
+                    col(InboxMessage.processed_at).is_(None),
                     tuple_(InboxMessage.to_number, InboxMessage.from_number).in_(senders),
                 )
                 .group_by(InboxMessage.to_number, InboxMessage.from_number)
@@ -187,11 +202,11 @@ def _claimable_ids(session, *, now: datetime, limit: int) -> tuple[list[int], in
         after_id = due[-1].id
 
 
-def _claim(session, message_id: int, *, is_postgres: bool) -> InboxMessage | None:
+def _claim(session: Session, message_id: int, *, is_postgres: bool) -> InboxMessage | None:
     """The row, locked for this transaction; None when another instance holds
     it or has routed it since the batch was read."""
     query = select(InboxMessage).where(
-        InboxMessage.id == message_id, InboxMessage.processed_at.is_(None)
+        col(InboxMessage.id) == message_id, col(InboxMessage.processed_at).is_(None)
     )
     if is_postgres:
         query = query.with_for_update(skip_locked=True)
@@ -199,46 +214,57 @@ def _claim(session, message_id: int, *, is_postgres: bool) -> InboxMessage | Non
 
 
 _INBOX_COLUMNS = (
-    InboxMessage.id,
-    InboxMessage.message_sid,
-    InboxMessage.to_number,
-    InboxMessage.from_number,
-    InboxMessage.body,
-    InboxMessage.media,
+    col(InboxMessage.id),
+    col(InboxMessage.message_sid),
+    col(InboxMessage.to_number),
+    col(InboxMessage.from_number),
+    col(InboxMessage.body),
+    col(InboxMessage.media),
 )
 _MARK_ROUTED = (
-    InboxMessage.__table__.update()
-    .where(InboxMessage.__table__.c.id == bindparam("b_id"))
+    table_of(InboxMessage)
+    .update()
+    .where(table_of(InboxMessage).c.id == bindparam("b_id"))
     .values(processed_at=bindparam("b_at"), outcome=bindparam("b_outcome"))
 )
 
 
-def _claim_all(session, message_ids: list[int], *, is_postgres: bool) -> list:
+def _claim_all(
+    session: Session, message_ids: list[int], *, is_postgres: bool
+) -> list[Row[int, str, str, str, str, list[dict[str, str]] | None]]:
     """`_claim` for several rows at once, oldest first: what routing reads of
     them, as plain rows (their marks are written together, `_MARK_ROUTED`)."""
     query = (
         select(*_INBOX_COLUMNS)
-        .where(InboxMessage.id.in_(message_ids), InboxMessage.processed_at.is_(None))
-        .order_by(InboxMessage.id)
+        .where(col(InboxMessage.id).in_(message_ids), col(InboxMessage.processed_at).is_(None))
+        .order_by(col(InboxMessage.id))
     )
     if is_postgres:
         query = query.with_for_update(skip_locked=True)
     return list(session.execute(query))
 
 
-def _team_for_line(session, line: str) -> Team | None:
+def _team_for_line(session: Session, line: str) -> Team | None:
     """Read once per transaction: the texts routed together are mostly on one line."""
     return per_transaction(
         session,
         "team_by_line",
         line,
         lambda: (
-            session.execute(select(Team).where(Team.crisis_line_number == line)).scalars().first()
+            session.execute(select(Team).where(col(Team.crisis_line_number) == line))
+            .scalars()
+            .first()
         ),
     )
 
 
-def route_message(*, session, message, now: datetime, settings) -> str:
+def route_message(
+    *,
+    session: Session,
+    message: InboxMessage | Row[int, str, str, str, str, list[dict[str, str]] | None],
+    now: datetime,
+    settings: Settings,
+) -> str:
     """Route one recorded text (an `InboxMessage` or a row of its columns; decisions in `inbound.sms`)."""
     team = _team_for_line(session, message.to_number)
     if team is None:  # the line was released after the text was accepted
@@ -254,7 +280,7 @@ def route_message(*, session, message, now: datetime, settings) -> str:
 
 
 def route_pending(
-    runtime,
+    runtime: Runtime,
     *,
     limit: int = BATCH,
     together: int = ROUTED_TOGETHER,
@@ -293,7 +319,7 @@ def route_pending(
     return handled
 
 
-def _route_together(runtime, message_ids: list[int]) -> int | None:
+def _route_together(runtime: Runtime, message_ids: list[int]) -> int | None:
     """Several texts in one transaction, each routed and marked processed.
     None when any of them raised: all rolled back, for the caller to route
     them one a transaction (where a failure is the failing text's alone)."""
@@ -324,7 +350,7 @@ def _route_together(runtime, message_ids: list[int]) -> int | None:
     return len(outcomes)
 
 
-def _route_one(runtime, message_id: int) -> bool:
+def _route_one(runtime: Runtime, message_id: int) -> bool:
     """One text in its own transaction: routed and marked processed together."""
     now = runtime.now()
     try:
@@ -361,7 +387,9 @@ def _route_one(runtime, message_id: int) -> bool:
     return True
 
 
-def _open_minimal(session, message: InboxMessage, now: datetime, settings) -> bool:
+def _open_minimal(
+    session: Session, message: InboxMessage, now: datetime, settings: Settings
+) -> bool:
     """Routing gave up: the text opens a contact with the minimal plan, or is
     stuck (dead letter) when even that raises. False when stuck."""
     try:
@@ -419,7 +447,10 @@ def _routing_failed(message: InboxMessage, exc: Exception, now: datetime) -> Non
         message.next_attempt_at = now + retry_delay(message.attempts)
 
 
-def pending_count(session) -> int:
-    return session.execute(
-        select(func.count()).select_from(InboxMessage).where(InboxMessage.processed_at.is_(None))
+def pending_count(session: Session) -> int:
+    count: int = session.execute(
+        select(func.count())
+        .select_from(InboxMessage)
+        .where(col(InboxMessage.processed_at).is_(None))
     ).scalar_one()
+    return count

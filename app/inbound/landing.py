@@ -44,10 +44,17 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from app.db import NAMING_CONVENTION, Database, SqliteWriteLock, insert_ignoring_duplicates
+from app.db import (
+    NAMING_CONVENTION,
+    Database,
+    SqliteWriteLock,
+    insert_ignoring_duplicates,
+    table_of,
+)
 from app.messaging.models import InboxMessage
 
 LANDING_MIGRATIONS = Path(__file__).resolve().parent / "landing_migrations"
@@ -79,7 +86,7 @@ landed = Table(
 
 # The inbox's insert: the webhook's on PostgreSQL, the hand-over's from here on SQLite.
 RECORD_SMS = insert_ignoring_duplicates(
-    InboxMessage.__table__,
+    table_of(InboxMessage),
     key="message_sid",
     columns=[
         "message_sid",
@@ -285,7 +292,7 @@ class InboxLanding:
         self.engine.dispose()
 
 
-def _pragmas(dbapi_connection, _record) -> None:
+def _pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -293,14 +300,14 @@ def _pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _webhook_pragmas(dbapi_connection, record) -> None:
+def _webhook_pragmas(dbapi_connection: DBAPIConnection, record: object) -> None:
     _pragmas(dbapi_connection, record)
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA wal_autocheckpoint={WEBHOOK_CHECKPOINT_PAGES}")
     cursor.close()
 
 
-def _create(connection) -> None:
+def _create(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(LANDING_MIGRATIONS))
     config.attributes["connection"] = connection

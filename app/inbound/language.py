@@ -14,14 +14,27 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import i18n
 from app.clients.models import Client, ClientPhone
 from app.contacts.models import NumberLanguage
 from app.teams.models import Team
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
 
 # A one-word text that asks for a language (compared without accents).
 REQUEST_WORDS = {
@@ -47,7 +60,7 @@ def requested_language(body: str) -> str | None:
 
 
 @cache
-def _detector():
+def _detector() -> LanguageDetector:
     # Only the languages with catalogs are loaded: the model answers "which
     # of these", and a two-language model is small and quick.
     from lingua import IsoCode639_1, LanguageDetectorBuilder
@@ -69,7 +82,8 @@ def detected_language(body: str) -> str | None:
     values = _detector().compute_language_confidence_values(body)
     if not values or values[0].value < MIN_CONFIDENCE:
         return None
-    return values[0].language.iso_code_639_1.name.lower()
+    code: str = values[0].language.iso_code_639_1.name
+    return code.lower()
 
 
 def language_of_text(body: str) -> tuple[str, str] | None:
@@ -87,9 +101,9 @@ def known_language(
 ) -> str | None:
     """The language the line knows for `number`, if any: remembered, then
     the phone's, then the client's."""
-    remembered = session.execute(
-        select(NumberLanguage.language).where(
-            NumberLanguage.team_id == team_id, NumberLanguage.number == number
+    remembered: str | None = session.execute(
+        select(col(NumberLanguage.language)).where(
+            col(NumberLanguage.team_id) == team_id, col(NumberLanguage.number) == number
         )
     ).scalar()
     if remembered:
@@ -97,9 +111,9 @@ def known_language(
     if client_id is None:
         return None
     row = session.execute(
-        select(ClientPhone.language, Client.language)
-        .join(Client, Client.id == ClientPhone.client_id)
-        .where(ClientPhone.client_id == client_id, ClientPhone.number == number)
+        select(col(ClientPhone.language), col(Client.language))
+        .join(Client, col(Client.id) == col(ClientPhone.client_id))
+        .where(col(ClientPhone.client_id) == client_id, col(ClientPhone.number) == number)
     ).first()
     return (row[0] or row[1]) if row else None
 
@@ -129,7 +143,7 @@ def language_for_digit(team: Team, digits: str) -> str | None:
 def remember(*, session: Session, team_id: int, number: str, language: str, now: datetime) -> None:
     row = session.execute(
         select(NumberLanguage).where(
-            NumberLanguage.team_id == team_id, NumberLanguage.number == number
+            col(NumberLanguage.team_id) == team_id, col(NumberLanguage.number) == number
         )
     ).scalar()
     if row is None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.clients.models import Client, ClientPhone
 from app.contacts import service as contacts
@@ -24,12 +25,12 @@ class CallerIdentity:
 # The client rows come with the match: planning the contact reads the client
 # next, and finds it in the session instead of asking again.
 _CALLER_PHONES = (
-    select(ClientPhone.relation, Client)
-    .join(Client, Client.id == ClientPhone.client_id)
+    select(col(ClientPhone.relation), Client)
+    .join(Client, col(Client.id) == col(ClientPhone.client_id))
     .where(
-        ClientPhone.number == bindparam("number"),
-        Client.team_id == bindparam("team_id"),
-        Client.status == "active",
+        col(ClientPhone.number) == bindparam("number"),
+        col(Client.team_id) == bindparam("team_id"),
+        col(Client.status) == "active",
     )
 )
 
@@ -55,7 +56,7 @@ def new_contact(
     from_number: str,
     caller: CallerIdentity,
     now: datetime,
-    **fields,
+    **fields: Any,
 ) -> Contact:
     """The row of the contact a text or call opens, not yet written."""
     return Contact(

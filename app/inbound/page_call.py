@@ -16,6 +16,13 @@ so Twilio's repeats change nothing and get the same answer back.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import col
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 from dataclasses import dataclass
 
 import structlog
@@ -67,7 +74,9 @@ class Leg:
     call_sid: str
 
 
-def _record(session: Session, contact: Contact, kind: str, leg: Leg, step: str, now, **data):
+def _record(
+    session: Session, contact: Contact, kind: str, leg: Leg, step: str, now: datetime, **data: Any
+) -> bool:
     event = ContactEvent(
         contact_id=contact.id,
         at=now,
@@ -109,7 +118,7 @@ def _language(session: Session, leg: Leg) -> str:
     return staff.language if staff else SOURCE_LANGUAGE
 
 
-def answered(runtime, leg: Leg) -> tuple[str, PageAnswer | None]:
+def answered(runtime: Runtime, leg: Leg) -> tuple[str, PageAnswer | None]:
     """The paged person picked up (or a voicemail did): ask them."""
     with runtime.db.session() as session:
         contact = session.get(Contact, leg.contact_id)
@@ -118,7 +127,7 @@ def answered(runtime, leg: Leg) -> tuple[str, PageAnswer | None]:
         fresh = _record(session, contact, EventKind.PAGE_CALL_ANSWERED, leg, "page", runtime.now())
         if not _still_open(contact, leg):
             return "not_needed", _outcome_for_holder(session, contact, leg)
-        team = session.get(Team, contact.team_id)
+        team = session.get_one(Team, contact.team_id)
         client = session.get(Client, contact.client_id) if contact.client_id else None
         lang = _language(session, leg)
         if leg.purpose in paging.TO_HOLDER:
@@ -135,7 +144,7 @@ def answered(runtime, leg: Leg) -> tuple[str, PageAnswer | None]:
         return ("asked" if fresh else "duplicate"), Ask(prompt, lang)
 
 
-def pressed(runtime, leg: Leg, digits: str) -> tuple[str, PageAnswer | None]:
+def pressed(runtime: Runtime, leg: Leg, digits: str) -> tuple[str, PageAnswer | None]:
     """What the paged person pressed (empty when nothing was)."""
     with runtime.db.session() as session:
         contact = contacts.lock_contact(session=session, contact_id=leg.contact_id)
@@ -161,7 +170,15 @@ def pressed(runtime, leg: Leg, digits: str) -> tuple[str, PageAnswer | None]:
         return "nothing", Tell(texts.page_call_nothing_pressed(staff.language), staff.language)
 
 
-def _keep(session, contact, staff, leg, now, fresh, digits) -> tuple[str, PageAnswer]:
+def _keep(
+    session: Session,
+    contact: Contact,
+    staff: Staff,
+    leg: Leg,
+    now: datetime,
+    fresh: bool,
+    digits: str,
+) -> tuple[str, PageAnswer]:
     """A page to the holder: 1 keeps the contact, as KEEP by SMS does;
     anything else leaves the clock running (the contact then moves on)."""
     if digits != TAKE:
@@ -174,7 +191,15 @@ def _keep(session, contact, staff, leg, now, fresh, digits) -> tuple[str, PageAn
     return "kept", Tell(texts.page_call_kept(staff.language), staff.language)
 
 
-def _take(session, runtime, contact, staff, leg, now, fresh) -> tuple[str, PageAnswer]:
+def _take(
+    session: Session,
+    runtime: Runtime,
+    contact: Contact,
+    staff: Staff,
+    leg: Leg,
+    now: datetime,
+    fresh: bool,
+) -> tuple[str, PageAnswer]:
     """Pressed 1: the same rules as an SMS ACK. The first wins; the holder
     gets the conversation link by SMS (unless they opted out of texts)."""
     if not fresh:
@@ -202,7 +227,15 @@ def _take(session, runtime, contact, staff, leg, now, fresh) -> tuple[str, PageA
     return "taken", Tell(texts.page_call_taken(staff.language), staff.language)
 
 
-def _pass(session, runtime, contact, staff, leg, now, fresh) -> tuple[str, PageAnswer]:
+def _pass(
+    session: Session,
+    runtime: Runtime,
+    contact: Contact,
+    staff: Staff,
+    leg: Leg,
+    now: datetime,
+    fresh: bool,
+) -> tuple[str, PageAnswer]:
     """Pressed 2: PASS, as by SMS: the next level now, if this person is
     being asked at the contact's current level."""
     if not fresh:
@@ -223,7 +256,7 @@ def _pass(session, runtime, contact, staff, leg, now, fresh) -> tuple[str, PageA
         and contact.level == leg.level
         and leg.purpose not in paging.ALERTS
     ):
-        team = session.get(Team, contact.team_id)
+        team = session.get_one(Team, contact.team_id)
         engine.advance(
             session=session,
             contact=contact,
@@ -235,7 +268,7 @@ def _pass(session, runtime, contact, staff, leg, now, fresh) -> tuple[str, PageA
     return "passed", Tell(texts.page_call_passed(staff.language), staff.language)
 
 
-def call_ended(runtime, leg: Leg, status: str, duration: str | None) -> str:
+def call_ended(runtime: Runtime, leg: Leg, status: str, duration: str | None) -> str:
     """The page call's final status. Nothing is acknowledged here: a
     `completed` call without a pressed 1 was a voicemail or silence."""
     with runtime.db.session() as session:
@@ -256,7 +289,7 @@ def call_ended(runtime, leg: Leg, status: str, duration: str | None) -> str:
             return "duplicate"
         message = (
             session.execute(
-                select(OutboundMessage).where(OutboundMessage.provider_sid == leg.call_sid)
+                select(OutboundMessage).where(col(OutboundMessage.provider_sid) == leg.call_sid)
             )
             .scalars()
             .first()

@@ -24,6 +24,7 @@ from app.inbound.staff_replies import handle_staff_reply
 from app.messaging import texts
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue, is_opted_out, set_opt_out
+from app.settings import Settings
 from app.teams.models import Staff, Team
 from app.teams.service import team_staff
 
@@ -49,7 +50,7 @@ def serialize_sender(*, session: Session, team_id: int, number: str) -> None:
 
 
 def handle_inbound_sms(
-    *, session: Session, team: Team, sms: InboundSms, now: datetime, settings
+    *, session: Session, team: Team, sms: InboundSms, now: datetime, settings: Settings
 ) -> str:
     """Returns what happened ("duplicate", "staff_reply", "opened", "continued", …)."""
     serialize_sender(session=session, team_id=team.id, number=sms.from_number)
@@ -113,7 +114,8 @@ def _consent_change(
 
 def _received_event(contact: Contact | None, sms: InboundSms, now: datetime) -> ContactEvent:
     return ContactEvent(
-        contact_id=contact.id if contact else None,
+        # Without a contact yet, open_contact sets the id once the contact is stored.
+        contact_id=contact.id if contact else None,  # type: ignore[arg-type]
         at=now,
         kind=EventKind.RECEIVED,
         idempotency_key=sms.message_sid,
@@ -127,7 +129,7 @@ def _open(
     team: Team,
     sms: InboundSms,
     now: datetime,
-    settings,
+    settings: Settings,
     help_keyword: bool,
     consent: EventKind | None,
 ) -> str:
@@ -222,7 +224,7 @@ def _continue(
     contact: Contact,
     sms: InboundSms,
     now: datetime,
-    settings,
+    settings: Settings,
     consent: EventKind | None = None,
 ) -> str:
     if not contacts.insert_idempotent(session=session, event=_received_event(contact, sms, now)):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
@@ -20,6 +20,7 @@ from app.inbound.message import InboundSms
 from app.messaging import texts
 from app.messaging.models import MessagePurpose, OutboundMessage
 from app.messaging.outbox import enqueue, is_opted_out, set_opt_out
+from app.settings import Settings
 from app.teams.models import Staff, Team
 
 log = structlog.get_logger(__name__)
@@ -50,26 +51,32 @@ def _reply(
 
 def staff_open_contacts(*, session: Session, team_id: int, staff_id: int) -> list[Contact]:
     """Open or acknowledged contacts this person was notified about or holds."""
-    notified = select(ContactEvent.contact_id).where(
-        ContactEvent.staff_id == staff_id, ContactEvent.kind.in_(PAGED_KINDS)
+    notified = select(col(ContactEvent.contact_id)).where(
+        col(ContactEvent.staff_id) == staff_id, col(ContactEvent.kind).in_(PAGED_KINDS)
     )
     return list(
         session.execute(
             select(Contact)
             .where(
-                Contact.team_id == team_id,
-                Contact.status.in_(
+                col(Contact.team_id) == team_id,
+                col(Contact.status).in_(
                     (ContactStatus.OPEN, ContactStatus.ACKNOWLEDGED, ContactStatus.UNANSWERED)
                 ),
-                or_(Contact.acknowledged_by == staff_id, Contact.id.in_(notified)),
+                or_(col(Contact.acknowledged_by) == staff_id, col(Contact.id).in_(notified)),
             )
-            .order_by(Contact.created_at.desc())
+            .order_by(col(Contact.created_at).desc())
         ).scalars()
     )
 
 
 def handle_staff_reply(
-    *, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime, settings
+    *,
+    session: Session,
+    team: Team,
+    staff: Staff,
+    sms: InboundSms,
+    now: datetime,
+    settings: Settings,
 ) -> str:
     word = keywords.keyword(sms.body, opt_out=settings.opt_out_set, opt_in=settings.opt_in_set)
     if word == keywords.Keyword.OPT_OUT:
@@ -137,7 +144,7 @@ def act_on_contact(
     reply: keywords.StaffReply,
     idempotency_key: str,
     now: datetime,
-    settings,
+    settings: Settings,
 ) -> str:
     """What a staff member's reply does to one contact: relay the text from
     the line, or ACK / PASS / DONE. The SMS path calls it with the
@@ -148,6 +155,7 @@ def act_on_contact(
     # foreign key takes a share lock on the contact row, and two replies each
     # holding one while waiting to lock it for update deadlock (PostgreSQL).
     contact = contacts.lock_contact(session=session, contact_id=contact_id)
+    assert contact is not None  # the callers found it (the SMS reply, the console form)
     # Idempotency: this key now belongs to this contact's timeline.
     event = ContactEvent(
         contact_id=contact.id,
@@ -227,10 +235,10 @@ def _help_rate_limited(
     session: Session, team: Team, staff: Staff, body: str, now: datetime
 ) -> None:
     recent = session.execute(
-        select(OutboundMessage.id).where(
-            OutboundMessage.to_number == staff.phone,
-            OutboundMessage.purpose == MessagePurpose.HELP,
-            OutboundMessage.created_at > now - HELP_RATE_LIMIT,
+        select(col(OutboundMessage.id)).where(
+            col(OutboundMessage.to_number) == staff.phone,
+            col(OutboundMessage.purpose) == MessagePurpose.HELP,
+            col(OutboundMessage.created_at) > now - HELP_RATE_LIMIT,
         )
     ).first()
     if recent is None:
@@ -333,7 +341,7 @@ def _keep(session: Session, team: Team, contact: Contact, staff: Staff, now: dat
 
 
 def _pass(
-    session: Session, team: Team, contact: Contact, staff: Staff, now: datetime, settings
+    session: Session, team: Team, contact: Contact, staff: Staff, now: datetime, settings: Settings
 ) -> str:
     """Decline: the next level is notified now. A PASS from someone the
     contact has already moved past (a late reply from level 1 while level 2
@@ -393,7 +401,13 @@ def _at_current_level(contact: Contact, staff: Staff) -> bool:
 
 
 def _staff_opt_out(
-    *, session: Session, team: Team, staff: Staff, sms: InboundSms, now: datetime, settings
+    *,
+    session: Session,
+    team: Team,
+    staff: Staff,
+    sms: InboundSms,
+    now: datetime,
+    settings: Settings,
 ) -> str:
     """A staff member who texts STOP can no longer be notified: alert the
     supervisors at once, since it silently opens a hole in the rota."""

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.clients.models import Client
 from app.contacts import service as contacts
@@ -46,9 +47,13 @@ from app.messaging.outbox import enqueue
 from app.oncall.service import oncall_snapshot
 from app.ops.metrics import CONTACTS_OPENED
 from app.routing import plan_from_json
+from app.settings import Settings
 from app.teams.models import Staff, Team
 from app.teams.phones import e164_or_raw
 from app.teams.service import active_supervisors
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -124,7 +129,9 @@ LANGUAGE_MENU_SECONDS = 2
 
 def _contact_for_call(session: Session, call_sid: str) -> Contact | None:
     contact_id = session.execute(
-        select(ContactEvent.contact_id).where(ContactEvent.idempotency_key == f"{call_sid}:call")
+        select(col(ContactEvent.contact_id)).where(
+            col(ContactEvent.idempotency_key) == f"{call_sid}:call"
+        )
     ).scalar()
     return session.get(Contact, contact_id) if contact_id is not None else None
 
@@ -133,8 +140,8 @@ def _events(session: Session, contact_id: int, kind: str) -> list[ContactEvent]:
     return list(
         session.execute(
             select(ContactEvent)
-            .where(ContactEvent.contact_id == contact_id, ContactEvent.kind == kind)
-            .order_by(ContactEvent.id)
+            .where(col(ContactEvent.contact_id) == contact_id, col(ContactEvent.kind) == kind)
+            .order_by(col(ContactEvent.id))
         ).scalars()
     )
 
@@ -144,9 +151,12 @@ def _accepted(session: Session, contact_id: int) -> bool:
     return bool(_events(session, contact_id, EventKind.CALL_ACCEPTED))
 
 
-def _event(contact: Contact | None, kind: str, key: str, now, **fields) -> ContactEvent:
+def _event(
+    contact: Contact | None, kind: str, key: str, now: datetime, **fields: Any
+) -> ContactEvent:
     return ContactEvent(
-        contact_id=contact.id if contact else None,
+        # Without a contact yet, open_contact sets the id once the contact is stored.
+        contact_id=contact.id if contact else None,  # type: ignore[arg-type]
         at=now,
         kind=kind,
         idempotency_key=key,
@@ -156,7 +166,9 @@ def _event(contact: Contact | None, kind: str, key: str, now, **fields) -> Conta
     )
 
 
-def _record(session: Session, contact: Contact, kind: str, key: str, now, **fields) -> bool:
+def _record(
+    session: Session, contact: Contact, kind: str, key: str, now: datetime, **fields: Any
+) -> bool:
     """Insert one keyed step; False (nothing changes) when it was seen before."""
     if not contacts.insert_idempotent(
         session=session, event=_event(contact, kind, key, now, **fields)
@@ -191,10 +203,10 @@ def _dial(
 ) -> Dial:
     """What dialling `step` sounds like. Deterministic in its inputs, so a
     repeated callback gets the same answer."""
-    phones = ()
+    phones: tuple[tuple[int, str], ...] = ()
     if step.kind == chain.STAFF:
         phones = tuple(
-            (staff_id, session.get(Staff, staff_id).phone)
+            (staff_id, session.get_one(Staff, staff_id).phone)
             for staff_id in step.staff_ids[:MAX_NUMBERS_PER_DIAL]
         )
     return Dial(
@@ -216,11 +228,12 @@ def _take_step(
     contact: Contact,
     step: chain.DialStep,
     call_sid: str,
-    now,
-    settings,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """Write what dialling this step means, once per (CallSid, step)."""
     if step.kind == chain.STAFF:
+        assert step.level is not None  # a staff step names its level
         level = plan_from_json(contact.plan)[step.level - 1]
         for staff_id in step.staff_ids[:MAX_NUMBERS_PER_DIAL]:
             _record(
@@ -240,6 +253,7 @@ def _take_step(
             session, contact, "voicemail_offered", f"{call_sid}:voicemail", now, level=step.level
         )
     elif step.kind == chain.FALLBACK:
+        assert step.level is not None  # a fallback step names its level
         if not _record(
             session,
             contact,
@@ -272,7 +286,13 @@ def _dialled_staff(session: Session, contact_id: int) -> set[int]:
 
 
 def _caller_gone(
-    session: Session, *, settings, team: Team, contact: Contact, call_sid: str, now
+    session: Session,
+    *,
+    settings: Settings,
+    team: Team,
+    contact: Contact,
+    call_sid: str,
+    now: datetime,
 ) -> bool:
     """The caller hung up before anyone accepted: mark the contact for a
     callback and hand it to the SMS engine at the level whose phones were
@@ -310,7 +330,7 @@ def _caller_gone(
 def _call_over(
     session: Session,
     *,
-    settings,
+    settings: Settings,
     team: Team,
     contact: Contact,
     call_sid: str,
@@ -333,14 +353,16 @@ def _call_over(
 # ---------------------------------------------------------------- the call
 
 
-def answer_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tuple[str, Answer | None]:
+def answer_call(
+    runtime: Runtime, to_number: str, from_raw: str, call_sid: str
+) -> tuple[str, Answer | None]:
     """A call to a crisis line: the contact opened (once per CallSid), then
     the greeting and the first level's phones, or first the language menu
     for an unknown caller on a team offering several languages. None: no
     team has this line."""
     with runtime.db.session() as session:
         team = (
-            session.execute(select(Team).where(Team.crisis_line_number == to_number))
+            session.execute(select(Team).where(col(Team.crisis_line_number) == to_number))
             .scalars()
             .first()
         )
@@ -389,6 +411,8 @@ def answer_call(runtime, to_number: str, from_raw: str, call_sid: str) -> tuple[
                 )
             # A concurrent delivery of the same CallSid won the race.
             existing = _contact_for_call(session, call_sid)
+            assert existing is not None  # open_contact found its key taken
+            assert existing is not None  # open_contact found its key taken
         return "duplicate", _opening(session, team=team, contact=existing, call_sid=call_sid)
 
 
@@ -426,7 +450,7 @@ def _start_chain(
     contact: Contact,
     call_sid: str,
     now: datetime,
-    settings,
+    settings: Settings,
     menu: tuple[tuple[str, str], ...] = (),
 ) -> Answer:
     engine.plan_contact(session=session, contact=contact, team=team, now=now, channel=Channel.VOICE)
@@ -454,7 +478,13 @@ def _start_chain(
 
 
 def _dial_first(
-    session: Session, *, team: Team, contact: Contact, call_sid: str, now: datetime, settings
+    session: Session,
+    *,
+    team: Team,
+    contact: Contact,
+    call_sid: str,
+    now: datetime,
+    settings: Settings,
 ) -> Dial:
     answer = _greeting_dial(session, team=team, contact=contact)
     _take_step(
@@ -470,7 +500,7 @@ def _dial_first(
 
 
 def choose_language(
-    runtime, contact_id: int, call_sid: str, digits: str, call_status: str | None
+    runtime: Runtime, contact_id: int, call_sid: str, digits: str, call_status: str | None
 ) -> tuple[str, Answer | None]:
     """The language menu's answer (or its timeout, no digits): the call goes
     on in the chosen language, or the team's default; a choice is
@@ -479,7 +509,7 @@ def choose_language(
         contact = contacts.lock_contact(session=session, contact_id=contact_id)
         if contact is None:
             return "unknown_contact", None
-        team = session.get(Team, contact.team_id)
+        team = session.get_one(Team, contact.team_id)
         now = runtime.now()
         over = _call_over(
             session,
@@ -533,7 +563,7 @@ def choose_language(
 
 
 def screen_leg(
-    runtime, contact_id: int, level: int, staff_id: int, leg_sid: str
+    runtime: Runtime, contact_id: int, level: int, staff_id: int, leg_sid: str
 ) -> tuple[str, Answer | None]:
     with runtime.db.session() as session:
         contact = session.get(Contact, contact_id)
@@ -561,7 +591,7 @@ def screen_leg(
 
 
 def screen_result(
-    runtime, contact_id: int, level: int, staff_id: int, leg_sid: str, digits: str
+    runtime: Runtime, contact_id: int, level: int, staff_id: int, leg_sid: str, digits: str
 ) -> tuple[str, Answer | None]:
     with runtime.db.session() as session:
         contact = contacts.lock_contact(session=session, contact_id=contact_id)
@@ -606,13 +636,18 @@ def screen_result(
 
 
 def dial_result(
-    runtime, contact_id: int, level: int, call_sid: str, dial_status: str, call_status: str | None
+    runtime: Runtime,
+    contact_id: int,
+    level: int,
+    call_sid: str,
+    dial_status: str,
+    call_status: str | None,
 ) -> tuple[str, Answer | None]:
     with runtime.db.session() as session:
         contact = contacts.lock_contact(session=session, contact_id=contact_id)
         if contact is None:
             return "unknown_contact", None
-        team = session.get(Team, contact.team_id)
+        team = session.get_one(Team, contact.team_id)
         now = runtime.now()
         levels = plan_from_json(contact.plan)
         gone = chain.caller_gone(call_status)
@@ -668,13 +703,13 @@ def dial_result(
 
 
 def voicemail_done(
-    runtime, contact_id: int, call_sid: str, call_status: str | None
+    runtime: Runtime, contact_id: int, call_sid: str, call_status: str | None
 ) -> tuple[str, Answer | None]:
     with runtime.db.session() as session:
         contact = contacts.lock_contact(session=session, contact_id=contact_id)
         if contact is None:
             return "unknown_contact", None
-        team = session.get(Team, contact.team_id)
+        team = session.get_one(Team, contact.team_id)
         now = runtime.now()
         levels = plan_from_json(contact.plan)
         over = _call_over(
@@ -709,7 +744,7 @@ def voicemail_done(
         return step.kind, answer
 
 
-def _voicemail_recipients(session: Session, team: Team, now) -> list[Staff]:
+def _voicemail_recipients(session: Session, team: Team, now: datetime) -> list[Staff]:
     """Everyone on call now (each rota's, in priority order) and every active supervisor, once each."""
     ids: list[int] = []
     for row in oncall_snapshot(session=session, team_id=team.id, at=now):
@@ -721,7 +756,7 @@ def _voicemail_recipients(session: Session, team: Team, now) -> list[Staff]:
 
 
 def voicemail_recorded(
-    runtime,
+    runtime: Runtime,
     contact_id: int,
     status: str,
     recording_sid: str,
@@ -753,7 +788,7 @@ def voicemail_recorded(
             data={"recording_sid": recording_sid, "duration": duration},
         ):
             return "duplicate"
-        team = session.get(Team, contact.team_id)
+        team = session.get_one(Team, contact.team_id)
         if contact.status in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
             contact.needs_callback = True
             session.add(contact)
@@ -791,7 +826,7 @@ def voicemail_recorded(
 # ---------------------------------------------------------------- the call's status
 
 
-def call_status(runtime, call_sid: str, status: str, duration: str | None) -> str:
+def call_status(runtime: Runtime, call_sid: str, status: str, duration: str | None) -> str:
     """The call ended with no acceptance recorded: a missed crisis call,
     handed to the SMS escalation engine."""
     with runtime.db.session() as session:
@@ -801,6 +836,7 @@ def call_status(runtime, call_sid: str, status: str, duration: str | None) -> st
         if not chain.caller_gone(status):
             return "in_progress"
         contact = contacts.lock_contact(session=session, contact_id=found.id)
+        assert contact is not None  # _contact_for_call just read it
         now = runtime.now()
         if _accepted(session, contact.id):
             _record(
@@ -812,7 +848,7 @@ def call_status(runtime, call_sid: str, status: str, duration: str | None) -> st
                 data={"status": status, "duration": duration},
             )
             return "ended"
-        team = session.get(Team, contact.team_id)
+        team = session.get_one(Team, contact.team_id)
         if _caller_gone(
             session,
             settings=runtime.settings,

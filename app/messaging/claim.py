@@ -14,8 +14,9 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
-from app.db import Database
+from app.db import Database, table_of
 from app.messaging.models import MessagePurpose, OutboundMessage
 
 LEASE = timedelta(seconds=60)
@@ -62,7 +63,7 @@ def outbox_signal() -> Select[Any]:
     return select(
         func.max(OutboundMessage.id),
         select(func.count())
-        .where(OutboundMessage.status.in_(("pending", "sending")))
+        .where(col(OutboundMessage.status).in_(("pending", "sending")))
         .scalar_subquery(),
     )
 
@@ -74,32 +75,33 @@ def _claim_statement(*, only_these: bool):
     none overtakes an older one still waiting for a retry or being sent, so
     after a Twilio outage level 3 never reaches staff before level 2, and
     nobody gets two texts out of order."""
-    table = OutboundMessage.__table__
+    table = table_of(OutboundMessage)
     older = _OLDER
-    due = select(OutboundMessage.id).where(
-        OutboundMessage.status.in_(("pending", "sending")),
+    due = select(col(OutboundMessage.id)).where(
+        col(OutboundMessage.status).in_(("pending", "sending")),
         or_(
-            OutboundMessage.next_attempt_at.is_(None),
-            OutboundMessage.next_attempt_at <= bindparam("now"),
+            col(OutboundMessage.next_attempt_at).is_(None),
+            col(OutboundMessage.next_attempt_at) <= bindparam("now"),
         ),
         ~exists().where(
-            older.contact_id == OutboundMessage.contact_id,
-            older.id < OutboundMessage.id,
+            col(older.contact_id) == col(OutboundMessage.contact_id),
+            col(older.id) < col(OutboundMessage.id),
             or_(
-                older.to_number == OutboundMessage.to_number,
+                col(older.to_number) == col(OutboundMessage.to_number),
                 and_(
-                    older.purpose.in_(LEVEL_PURPOSES), OutboundMessage.purpose.in_(LEVEL_PURPOSES)
+                    col(older.purpose).in_(LEVEL_PURPOSES),
+                    col(OutboundMessage.purpose).in_(LEVEL_PURPOSES),
                 ),
             ),
             or_(
-                older.status == "sending",
-                and_(older.status == "pending", older.next_attempt_at > bindparam("now")),
+                col(older.status) == "sending",
+                and_(col(older.status) == "pending", col(older.next_attempt_at) > bindparam("now")),
             ),
         ),
     )
     if only_these:
-        due = due.where(OutboundMessage.id.in_(bindparam("ids", expanding=True)))
-    due = due.order_by(OutboundMessage.id).limit(BATCH)
+        due = due.where(col(OutboundMessage.id).in_(bindparam("ids", expanding=True)))
+    due = due.order_by(col(OutboundMessage.id)).limit(BATCH)
     # PostgreSQL: another instance's sender skips what this one is claiming (SQLite has one writer).
     due = due.with_for_update(skip_locked=True)
     return (

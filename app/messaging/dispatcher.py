@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
+from sqlmodel import col
 
-from app.db import Database
+from app.db import Database, table_of
 from app.messaging import results
 from app.messaging.claim import Claimed, claim, lanes, outbox_signal
 from app.messaging.loop import SendLoop
@@ -184,9 +185,9 @@ class Dispatcher:
             out = {
                 (team_id, number)
                 for team_id, number in session.execute(
-                    select(SmsOptOut.team_id, SmsOptOut.number).where(
-                        SmsOptOut.opted_out.is_(True),
-                        SmsOptOut.number.in_({m.to_number for m in retried}),
+                    select(col(SmsOptOut.team_id), col(SmsOptOut.number)).where(
+                        col(SmsOptOut.opted_out).is_(True),
+                        col(SmsOptOut.number).in_({m.to_number for m in retried}),
                     )
                 )
             }
@@ -208,19 +209,19 @@ class Dispatcher:
         with self.db.session() as session:
             needed = set(
                 session.execute(
-                    select(OutboundMessage.id)
-                    .join(Contact, Contact.id == OutboundMessage.contact_id)
+                    select(col(OutboundMessage.id))
+                    .join(Contact, col(Contact.id) == col(OutboundMessage.contact_id))
                     .where(
-                        OutboundMessage.id.in_(calls),
+                        col(OutboundMessage.id).in_(calls),
                         or_(
-                            Contact.status.in_((ContactStatus.OPEN, ContactStatus.UNANSWERED)),
+                            col(Contact.status).in_((ContactStatus.OPEN, ContactStatus.UNANSWERED)),
                             and_(
-                                Contact.status == ContactStatus.ACKNOWLEDGED,
-                                Contact.acknowledged_by == OutboundMessage.staff_id,
-                                select(PageStep.id)
+                                col(Contact.status) == ContactStatus.ACKNOWLEDGED,
+                                col(Contact.acknowledged_by) == col(OutboundMessage.staff_id),
+                                select(col(PageStep.id))
                                 .where(
-                                    PageStep.message_id == OutboundMessage.id,
-                                    PageStep.purpose.in_(TO_HOLDER),
+                                    col(PageStep.message_id) == col(OutboundMessage.id),
+                                    col(PageStep.purpose).in_(TO_HOLDER),
                                 )
                                 .exists(),
                             ),
@@ -231,7 +232,7 @@ class Dispatcher:
         dropped = calls - needed
         if not dropped:
             return claimed
-        table = OutboundMessage.__table__
+        table = table_of(OutboundMessage)
         self.db.write_one(
             table.update()
             .where(table.c.id.in_(dropped), table.c.status == "sending")

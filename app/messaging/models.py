@@ -57,7 +57,8 @@ class OutboundMessage(SQLModel, table=True):
     __tablename__ = "outbound_message"
     __table_args__ = (Index("ix_outbound_message_due", "status", "next_attempt_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    # None until the row is inserted; typed int, as every row the code reads is stored.
+    id: int = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
@@ -83,7 +84,7 @@ class SmsOptOut(SQLModel, table=True):
     __tablename__ = "sms_opt_out"
     __table_args__ = (UniqueConstraint("team_id", "number"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id")
     number: str = Field(max_length=64)
     opted_out: bool = True
@@ -97,7 +98,7 @@ class SentNotice(SQLModel, table=True):
 
     __tablename__ = "sent_notice"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     key: str = Field(max_length=120, unique=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
@@ -142,7 +143,7 @@ class InboxMessage(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     message_sid: str = Field(max_length=64, unique=True)
     to_number: str = Field(max_length=20)  # E.164: which crisis line
     from_number: str = Field(
@@ -169,7 +170,7 @@ class EarlyStatusCallback(SQLModel, table=True):
 
     __tablename__ = "early_status_callback"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     provider_sid: str = Field(max_length=64, index=True)
     status: str = Field(max_length=20)
     error_code: str | None = Field(default=None, max_length=20)

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from app.db import utcnow
+from app.db import table_of, utcnow
 from app.messaging.models import STATUS_ORDER, OutboundMessage, SmsOptOut
 
-_OPTED_OUT = select(SmsOptOut.__table__.c.opted_out).where(
-    SmsOptOut.__table__.c.team_id == bindparam("team_id"),
-    SmsOptOut.__table__.c.number == bindparam("number"),
+_OPTED_OUT = select(table_of(SmsOptOut).c.opted_out).where(
+    table_of(SmsOptOut).c.team_id == bindparam("team_id"),
+    table_of(SmsOptOut).c.number == bindparam("number"),
 )
 
 
@@ -34,7 +34,9 @@ def set_opt_out(
 ) -> None:
     row = (
         session.execute(
-            select(SmsOptOut).where(SmsOptOut.team_id == team_id, SmsOptOut.number == number)
+            select(SmsOptOut).where(
+                col(SmsOptOut.team_id) == team_id, col(SmsOptOut.number) == number
+            )
         )
         .scalars()
         .first()
@@ -54,7 +56,7 @@ class QueuedMessage:
     id: int
 
 
-_OUTBOX = OutboundMessage.__table__
+_OUTBOX = table_of(OutboundMessage)
 # One Core INSERT … RETURNING id, compiled once: the ORM would flush
 # everything the routing added so far to learn the new row's id (two flushes
 # a text, ~30 % of routing's Python).

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import bindparam, delete, select, true
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from app.db import Database
+from app.db import Database, table_of
 from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
 from app.messaging.outbox import advance_status
 from app.messaging.senders import SendResult
@@ -33,9 +33,11 @@ FailureHook = Callable[[Session, OutboundMessage, datetime], None]
 
 # Is there an early status callback for any of these messages?
 _EARLY_CALLBACK_FOR = (
-    select(EarlyStatusCallback.id)
-    .join(OutboundMessage, OutboundMessage.provider_sid == EarlyStatusCallback.provider_sid)
-    .where(OutboundMessage.id.in_(bindparam("ids", expanding=True)))
+    select(col(EarlyStatusCallback.id))
+    .join(
+        OutboundMessage, col(OutboundMessage.provider_sid) == col(EarlyStatusCallback.provider_sid)
+    )
+    .where(col(OutboundMessage.id).in_(bindparam("ids", expanding=True)))
     .limit(1)
 )
 
@@ -62,7 +64,7 @@ def _gives_up(session: Session, message: OutboundMessage, result: SendResult) ->
     from app.contacts.models import Contact, ContactStatus
 
     status = session.execute(
-        select(Contact.status).where(Contact.id == message.contact_id)
+        select(col(Contact.status)).where(col(Contact.id) == message.contact_id)
     ).scalar_one_or_none()
     return status not in (ContactStatus.OPEN, ContactStatus.ACKNOWLEDGED, ContactStatus.UNANSWERED)
 
@@ -101,7 +103,7 @@ def record_accepted(db: Database, accepted: list[tuple[int, SendResult]], now: d
     if not accepted:
         return
     CarrierWatch.accepted()
-    table = OutboundMessage.__table__
+    table = table_of(OutboundMessage)
     db.write_one(
         table.update()
         .where(table.c.id == bindparam("b_id"), table.c.status == "sending")
@@ -199,10 +201,10 @@ def apply_early_callbacks(
             select(OutboundMessage, EarlyStatusCallback)
             .join(
                 EarlyStatusCallback,
-                EarlyStatusCallback.provider_sid == OutboundMessage.provider_sid,
+                col(EarlyStatusCallback.provider_sid) == col(OutboundMessage.provider_sid),
             )
-            .where(OutboundMessage.id.in_(message_ids) if message_ids is not None else true())
-            .order_by(EarlyStatusCallback.id)
+            .where(col(OutboundMessage.id).in_(message_ids) if message_ids is not None else true())
+            .order_by(col(EarlyStatusCallback.id))
         ).all()
         for message, callback in rows:
             if (
@@ -220,5 +222,7 @@ def forget_unclaimed_callbacks(*, session: Session, now: datetime) -> None:
     """Early status callbacks nobody claimed within a day were for messages
     that are not ours (another app on the number) or never written."""
     session.execute(
-        delete(EarlyStatusCallback).where(EarlyStatusCallback.received_at < now - timedelta(days=1))
+        delete(EarlyStatusCallback).where(
+            col(EarlyStatusCallback.received_at) < now - timedelta(days=1)
+        )
     )

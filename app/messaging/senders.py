@@ -17,6 +17,8 @@ from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
+from app.settings import Settings
+
 
 @dataclass(frozen=True)
 class SendResult:
@@ -149,8 +151,10 @@ class OutboxSender:
         pass
 
 
-def build_sender(settings) -> SmsSender:
+def build_sender(settings: Settings) -> SmsSender:
     if settings.messaging_transport == "twilio":
+        # Settings refuses the twilio transport without both credentials.
+        assert settings.twilio_account_sid and settings.twilio_auth_token
         return TwilioSender(
             account_sid=settings.twilio_account_sid,
             auth_token=settings.twilio_auth_token,

@@ -13,7 +13,8 @@ class Rota(SQLModel, table=True):
     # One rota per priority: "the primary rota" must be one rota.
     __table_args__ = (UniqueConstraint("team_id", "priority"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    # None until the row is inserted; typed int, as every row the code reads is stored.
+    id: int = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     name: str = Field(max_length=200)
     priority: int = 1  # 1 primary, 2 backup, …
@@ -29,7 +30,7 @@ class Rota(SQLModel, table=True):
 class RotaOverride(SQLModel, table=True):
     __tablename__ = "rota_override"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     rota_id: int = Field(foreign_key="rota.id", index=True)
     staff_id: int = Field(foreign_key="staff.id")
     start: datetime

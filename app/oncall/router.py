@@ -9,12 +9,14 @@ Deleting or demoting the primary rota is refused the same way.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from icalendar import Calendar, Event
 from sqlalchemy import select
+from sqlmodel import Session, col
 
 import rotas
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
@@ -72,7 +74,7 @@ def _window(
     return start, end
 
 
-def _team(session, principal, team_id: int) -> Team:
+def _team(session: Session, principal, team_id: int) -> Team:
     check_team(principal, team_id, what="team")
     team = session.get(Team, team_id)
     if team is None:
@@ -80,7 +82,7 @@ def _team(session, principal, team_id: int) -> Team:
     return team
 
 
-def _rota(session, principal, rota_id: int) -> Rota:
+def _rota(session: Session, principal, rota_id: int) -> Rota:
     return load_owned(session, principal, Rota, rota_id, what="rota")
 
 
@@ -175,7 +177,7 @@ def delete_rota(
     """Delete a rota and its overrides; the primary only with allow_gaps=true."""
     require_role(principal, "supervisor")
     rota = _rota(session, principal, rota_id)
-    levels = service.policy_levels_naming(session.get(Team, rota.team_id), rota.id)
+    levels = service.policy_levels_naming(session.get_one(Team, rota.team_id), rota.id)
     if levels:
         raise Conflict(
             f"the team's escalation policy names this rota (levels {', '.join(str(i + 1) for i in levels)}); "
@@ -255,7 +257,7 @@ def delete_override(
     return Response(status_code=204)
 
 
-def _oncall_out(session, snapshot: service.RotaOnCall) -> OnCallOut:
+def _oncall_out(session: Session, snapshot: service.RotaOnCall) -> OnCallOut:
     staff = session.get(Staff, snapshot.staff_id) if snapshot.staff_id is not None else None
     return OnCallOut(
         rota_id=snapshot.rota_id,
@@ -314,7 +316,11 @@ def rota_schedule(
     rota = _rota(session, principal, rota_id)
     start, end = _window(request, start, end, 14)
     shifts = service.shifts(session=session, rota=rota, start=start, end=end)
-    return [ShiftOut(start=s.start, end=s.end, staff_id=s.person, source=s.source) for s in shifts]
+    # The app's rotas list staff ids as their people.
+    return [
+        ShiftOut(start=s.start, end=s.end, staff_id=cast(int, s.person), source=s.source)
+        for s in shifts
+    ]
 
 
 @router.get("/v1/teams/{team_id}/coverage", response_model=CoverageOut)
@@ -340,7 +346,7 @@ def team_coverage(
 
 
 def _calendar(
-    shifts: list[tuple[Rota, rotas.Shift]], names: dict[int, str], now: datetime
+    shifts: list[tuple[Rota, rotas.Shift]], names: dict[Hashable, str], now: datetime
 ) -> Response:
     calendar = Calendar()
     calendar.add("prodid", "-//crisisroute//on-call//EN")
@@ -372,7 +378,7 @@ def rota_calendar(
     rota = _rota(session, principal, rota_id)
     names = {
         s.id: s.name
-        for s in session.execute(select(Staff).where(Staff.team_id == rota.team_id)).scalars()
+        for s in session.execute(select(Staff).where(col(Staff.team_id) == rota.team_id)).scalars()
     }
     if staff_id is not None and staff_id not in names:
         raise Invalid(["query", "staff_id"], "is not a member of this rota's team")
@@ -410,7 +416,7 @@ def staff_calendar(token: str, request: Request, session: SessionDep) -> Respons
     """A staff member's shifts on every rota of their team; the token is the key."""
     request.app.state.rate_limiter.link_opened(request, "calendar", token)
     staff = (
-        session.execute(select(Staff).where(Staff.calendar_token == service.token_hash(token)))
+        session.execute(select(Staff).where(col(Staff.calendar_token) == service.token_hash(token)))
         .scalars()
         .first()
     )

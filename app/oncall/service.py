@@ -12,10 +12,11 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 import rotas
 from app.auth.service import Principal, audit
@@ -47,10 +48,10 @@ def _engine_error(exc: rotas.RotaError, loc: Loc, prefix: str) -> Invalid:
     return Invalid([*loc, *(_API_NAMES.get(p, p) for p in parts)], reason)
 
 
-def _minutes(value: str, loc: Loc) -> int:
+def _minutes(value: object, loc: Loc) -> int:
     try:
-        hours, minutes = str(value).split(":")
-        hours, minutes = int(hours), int(minutes)
+        hours_text, minutes_text = str(value).split(":")
+        hours, minutes = int(hours_text), int(minutes_text)
     except ValueError:
         raise Invalid(list(loc), "must be HH:MM") from None
     if not (0 <= minutes < 60 and 0 <= hours * 60 + minutes <= 1440):
@@ -73,7 +74,7 @@ def restriction_from_json(data: dict, loc: Loc = ("restriction",)) -> rotas.Rest
         raise _engine_error(exc, loc, "restriction") from None
 
 
-def local_anchor(value: str, loc: Loc) -> datetime:
+def local_anchor(value: object, loc: Loc) -> datetime:
     try:
         start = datetime.fromisoformat(str(value))
     except ValueError:
@@ -89,8 +90,11 @@ def local_anchor(value: str, loc: Loc) -> datetime:
 
 def layer_from_json(data: dict, loc: Loc = ("layer",)) -> rotas.Layer:
     turn = data.get("turn") or {}
+    # rotas.Turn refuses a unit or length that is missing or of the wrong type.
+    unit: Any = turn.get("unit")
+    length: Any = turn.get("length")
     try:
-        engine_turn = rotas.Turn(turn.get("unit"), turn.get("length"))
+        engine_turn = rotas.Turn(unit, length)
     except rotas.RotaError as exc:
         raise _engine_error(exc, loc, "") from None
     restrictions = tuple(
@@ -142,8 +146,10 @@ def build_schedule(
     active = (
         set(
             session.execute(
-                select(Staff.id).where(
-                    Staff.id.in_(ids), Staff.team_id == team_id, Staff.active.is_(True)
+                select(col(Staff.id)).where(
+                    col(Staff.id).in_(ids),
+                    col(Staff.team_id) == team_id,
+                    col(Staff.active).is_(True),
                 )
             ).scalars()
         )
@@ -172,9 +178,11 @@ def overrides_between(
         session.execute(
             select(RotaOverride)
             .where(
-                RotaOverride.rota_id == rota_id, RotaOverride.end > start, RotaOverride.start < end
+                col(RotaOverride.rota_id) == rota_id,
+                col(RotaOverride.end) > start,
+                col(RotaOverride.start) < end,
             )
-            .order_by(RotaOverride.start, RotaOverride.id)
+            .order_by(col(RotaOverride.start), col(RotaOverride.id))
         ).scalars()
     )
 
@@ -204,14 +212,18 @@ def rota_on_call(*, session: Session, rota: Rota, at: datetime) -> RotaOnCall:
         result = rotas.on_call(schedule_for(rota, overrides), at)
         if result.until is not None and result.until < at + window:
             break
-    return RotaOnCall(rota.id, rota.name, rota.priority, result.person, result.source, result.until)
+    # The app's rotas list staff ids as their people.
+    staff_id = cast(int | None, result.person)
+    return RotaOnCall(rota.id, rota.name, rota.priority, staff_id, result.source, result.until)
 
 
 def team_rotas(*, session: Session, team_id: int) -> list[Rota]:
     """The team's rotas in priority order (1 primary, 2 backup, …)."""
     return list(
         session.execute(
-            select(Rota).where(Rota.team_id == team_id).order_by(Rota.priority, Rota.id)
+            select(Rota)
+            .where(col(Rota.team_id) == team_id)
+            .order_by(col(Rota.priority), col(Rota.id))
         ).scalars()
     )
 
@@ -227,7 +239,9 @@ def oncall_snapshot(*, session: Session, team_id: int, at: datetime) -> list[Rot
 def primary_rota(*, session: Session, team_id: int) -> Rota | None:
     return (
         session.execute(
-            select(Rota).where(Rota.team_id == team_id, Rota.priority == 1).order_by(Rota.id)
+            select(Rota)
+            .where(col(Rota.team_id) == team_id, col(Rota.priority) == 1)
+            .order_by(col(Rota.id))
         )
         .scalars()
         .first()
@@ -271,7 +285,7 @@ def policy_levels_naming(team: Team, rota_id: int) -> list[int]:
 
 def delete_rota(*, session: Session, rota: Rota) -> None:
     """The rota and its overrides (overrides first: they hold the foreign key)."""
-    session.execute(delete(RotaOverride).where(RotaOverride.rota_id == rota.id))
+    session.execute(delete(RotaOverride).where(col(RotaOverride.rota_id) == rota.id))
     session.delete(rota)
     session.flush()
 
@@ -327,8 +341,10 @@ def rota_gaps(
 
 def check_priority_free(session: Session, team_id: int, priority: int, rota_id: int | None) -> None:
     clash = session.execute(
-        select(Rota.id).where(
-            Rota.team_id == team_id, Rota.priority == priority, Rota.id != (rota_id or -1)
+        select(col(Rota.id)).where(
+            col(Rota.team_id) == team_id,
+            col(Rota.priority) == priority,
+            col(Rota.id) != (rota_id or -1),
         )
     ).first()
     if clash:

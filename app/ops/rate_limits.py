@@ -17,6 +17,7 @@ from fastapi import Request
 from limits import RateLimitItem, parse, storage, strategies
 
 from app.errors import TooManyRequests
+from app.settings import Settings
 
 
 def client_address(request: Request) -> str:
@@ -35,7 +36,7 @@ class RateLimiter:
         self.webhook_refusals = parse(webhook_refusals)
 
     @classmethod
-    def from_settings(cls, settings) -> RateLimiter:
+    def from_settings(cls, settings: Settings) -> RateLimiter:
         return cls(
             links=settings.rate_limit_links, webhook_refusals=settings.rate_limit_webhook_refusals
         )

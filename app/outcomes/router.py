@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
 
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
@@ -123,7 +124,7 @@ def review_queue(
     ]
 
 
-def _client(session, principal, client_id: int) -> Client:
+def _client(session: Session, principal, client_id: int) -> Client:
     return access.readable_client(session, principal, client_id)
 
 

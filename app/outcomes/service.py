@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.auth.service import Principal, audit
 from app.clients.models import Client, ClientEvent
@@ -85,8 +85,8 @@ def client_events(*, session: Session, client_id: int) -> list[ClientEvent]:
     return list(
         session.execute(
             select(ClientEvent)
-            .where(ClientEvent.client_id == client_id)
-            .order_by(ClientEvent.at, ClientEvent.id)
+            .where(col(ClientEvent.client_id) == client_id)
+            .order_by(col(ClientEvent.at), col(ClientEvent.id))
         ).scalars()
     )
 
@@ -127,11 +127,11 @@ def send_due_follow_ups(*, session: Session, now: datetime) -> int:
         session.execute(
             select(Contact)
             .where(
-                Contact.follow_up_due_at.is_not(None),
-                Contact.follow_up_sent_at.is_(None),
-                Contact.follow_up_due_at <= now,
+                col(Contact.follow_up_due_at).is_not(None),
+                col(Contact.follow_up_sent_at).is_(None),
+                col(Contact.follow_up_due_at) <= now,
             )
-            .order_by(Contact.follow_up_due_at)
+            .order_by(col(Contact.follow_up_due_at))
             .limit(500)
             .with_for_update(skip_locked=True)
         ).scalars()
@@ -211,18 +211,18 @@ def review_queue(*, session: Session, team: Team, now: datetime, limit: int = 20
     fell due after the review (two index-backed queries, merged)."""
     unreviewed = session.execute(
         select(Contact)
-        .where(Contact.team_id == team.id, Contact.reviewed_at.is_(None))
-        .order_by(Contact.created_at.desc())
+        .where(col(Contact.team_id) == team.id, col(Contact.reviewed_at).is_(None))
+        .order_by(col(Contact.created_at).desc())
         .limit(limit)
     ).scalars()
     follow_ups = session.execute(
         select(Contact)
         .where(
-            Contact.team_id == team.id,
-            Contact.follow_up_due_at.is_not(None),
-            Contact.follow_up_due_at <= now,
-            Contact.reviewed_at.is_not(None),
-            Contact.reviewed_at < Contact.follow_up_due_at,
+            col(Contact.team_id) == team.id,
+            col(Contact.follow_up_due_at).is_not(None),
+            col(Contact.follow_up_due_at) <= now,
+            col(Contact.reviewed_at).is_not(None),
+            col(Contact.reviewed_at) < col(Contact.follow_up_due_at),
         )
         .limit(limit)
     ).scalars()

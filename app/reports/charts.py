@@ -54,7 +54,7 @@ def bar_chart_layout(
     bars, ticks = [], []
     for i, label in enumerate(labels):
         x = left + i * step + (step - bar_w) / 2
-        y = top + plot_h
+        y: float = top + plot_h
         for colour, (name, values) in zip(PALETTE * 3, series.items(), strict=False):
             h = plot_h * values[i] / peak
             if h > 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
 from app.auth.service import audit
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 _DOC = "Figures:\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in service.DEFINITIONS.items())
 
 
-def _inputs(request: Request, session, principal, team_id: int, start, end):
+def _inputs(request: Request, session: Session, principal, team_id: int, start, end):
     require_role(principal, "supervisor")
     check_team(principal, team_id, what="team")
     team = session.get(Team, team_id)

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
-from sqlmodel import Session
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col
 
 from app.clients.models import Client, ClientEvent
 from app.contacts.models import CONTACT_STATUSES, Contact, ContactEvent
@@ -79,8 +80,8 @@ def _seconds_between(session: Session, start_col, end_col, where) -> dict[str, f
 
 def _pg_percentiles(session: Session, where) -> dict:
     """PostgreSQL: both percentiles in one scan, over intervals (no per-row epoch maths)."""
-    response = Contact.first_response_at - Contact.created_at
-    ack = Contact.acknowledged_at - Contact.created_at
+    response = col(Contact.first_response_at) - col(Contact.created_at)
+    ack = col(Contact.acknowledged_at) - col(Contact.created_at)
     row = session.execute(
         select(
             func.percentile_cont(0.5).within_group(response),
@@ -99,19 +100,19 @@ def _pg_percentiles(session: Session, where) -> dict:
     }
 
 
-BREAKDOWNS = {
-    "by_channel": (Contact.channel, ("sms", "voice")),
-    "by_caller_type": (Contact.caller_type, ("self", "family", "other", None)),
-    "by_outcome": (Contact.outcome, (*OUTCOMES, None)),
-    "by_status": (Contact.status, CONTACT_STATUSES),
+BREAKDOWNS: dict[str, tuple[Mapped[str | None], tuple[str | None, ...]]] = {
+    "by_channel": (col(Contact.channel), ("sms", "voice")),
+    "by_caller_type": (col(Contact.caller_type), ("self", "family", "other", None)),
+    "by_outcome": (col(Contact.outcome), (*OUTCOMES, None)),
+    "by_status": (col(Contact.status), CONTACT_STATUSES),
 }
 
 
 def _event_contacts(session: Session, kind: str, where) -> int:
     return session.execute(
         select(func.count(func.distinct(ContactEvent.contact_id)))
-        .join(Contact, Contact.id == ContactEvent.contact_id)
-        .where(ContactEvent.kind == kind, *where)
+        .join(Contact, col(Contact.id) == col(ContactEvent.contact_id))
+        .where(col(ContactEvent.kind) == kind, *where)
     ).scalar_one()
 
 
@@ -123,7 +124,9 @@ def _overlap_days(a: datetime, b: datetime, start: datetime, end: datetime) -> f
 def _client_measures(session: Session, team: Team, start: datetime, end: datetime) -> dict:
     client_ids = list(
         session.execute(
-            select(Client.id).where(Client.team_id == team.id, Client.status == "active")
+            select(col(Client.id)).where(
+                col(Client.team_id) == team.id, col(Client.status) == "active"
+            )
         ).scalars()
     )
     period_days = (end - start).total_seconds() / 86400
@@ -138,8 +141,8 @@ def _client_measures(session: Session, team: Team, start: datetime, end: datetim
             "hospital_days": 0,
         }
     events = session.execute(
-        select(ClientEvent.client_id, ClientEvent.kind, ClientEvent.at).where(
-            ClientEvent.client_id.in_(client_ids), ClientEvent.at < end
+        select(col(ClientEvent.client_id), col(ClientEvent.kind), col(ClientEvent.at)).where(
+            col(ClientEvent.client_id).in_(client_ids), col(ClientEvent.at) < end
         )
     ).all()
     by_client: dict[int, list] = {}
@@ -185,7 +188,11 @@ def summary(*, session: Session, team: Team, start: datetime, end: datetime) -> 
         # The percentiles sort a row per contact: keep those
         # sorts in memory (for this transaction only) instead of spilling to disk.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
-    where = [Contact.team_id == team.id, Contact.created_at >= start, Contact.created_at < end]
+    where = [
+        col(Contact.team_id) == team.id,
+        col(Contact.created_at) >= start,
+        col(Contact.created_at) < end,
+    ]
     # One scan for every count, breakdowns included (FILTER works on both backends).
     breakdown_columns = [
         func.count().filter(column.is_(None) if value is None else column == value)
@@ -195,19 +202,22 @@ def summary(*, session: Session, team: Team, start: datetime, end: datetime) -> 
     row = session.execute(
         select(
             func.count(),
-            func.count().filter(Contact.acknowledged_at.is_not(None)),
-            func.count().filter(Contact.acknowledged_at.is_not(None), Contact.level == 1),
-            func.count().filter(Contact.outcome.is_not(None)),
-            func.count().filter(Contact.outcome.is_not(None), Contact.outcome.not_in(NOT_DIVERTED)),
-            func.count().filter(Contact.after_hours.is_(True)),
-            func.count().filter(Contact.repeat_within_7d.is_(True)),
+            func.count().filter(col(Contact.acknowledged_at).is_not(None)),
+            func.count().filter(col(Contact.acknowledged_at).is_not(None), col(Contact.level) == 1),
+            func.count().filter(col(Contact.outcome).is_not(None)),
+            func.count().filter(
+                col(Contact.outcome).is_not(None), col(Contact.outcome).not_in(NOT_DIVERTED)
+            ),
+            func.count().filter(col(Contact.after_hours).is_(True)),
+            func.count().filter(col(Contact.repeat_within_7d).is_(True)),
             *breakdown_columns,
         )
         .select_from(Contact)
         .where(*where)
     ).one()
     total, acknowledged, at_level_1, resolved_with_outcome, diverted, after_hours, repeats = row[:7]
-    counts, position = {}, 7
+    counts: dict[str, dict[str, int]] = {}
+    position = 7
     for name, (_, values) in BREAKDOWNS.items():
         counts[name] = {}
         for value in values:
@@ -314,9 +324,15 @@ ACK_BUCKETS = [
 
 def chart_data(*, session: Session, team: Team, start: datetime, end: datetime) -> dict:
     zone = ZoneInfo(team.timezone)
-    where = [Contact.team_id == team.id, Contact.created_at >= start, Contact.created_at < end]
+    where = [
+        col(Contact.team_id) == team.id,
+        col(Contact.created_at) >= start,
+        col(Contact.created_at) < end,
+    ]
     rows = session.execute(
-        select(Contact.created_at, Contact.outcome, Contact.acknowledged_at).where(*where)
+        select(col(Contact.created_at), col(Contact.outcome), col(Contact.acknowledged_at)).where(
+            *where
+        )
     ).all()
     first_monday = start.astimezone(zone).date() - timedelta(days=start.astimezone(zone).weekday())
     weeks: list = []

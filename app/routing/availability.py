@@ -129,7 +129,7 @@ def is_on_leave(leaves: Sequence[tuple[datetime, datetime]], now: datetime) -> b
     return any(_aware(start) <= now < _aware(end) for start, end in leaves)
 
 
-_PARSED: dict[tuple, tuple[Window, ...]] = {}
+_PARSED: dict[tuple[Any, ...], tuple[Window, ...]] = {}
 
 
 def _windows(working_hours: Sequence[dict[str, Any]]) -> tuple[Window, ...]:

@@ -57,7 +57,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from app.routing.availability import unreachable_reason
 
@@ -144,7 +144,8 @@ class Target:
     def from_json(cls, data: Mapping[str, Any]) -> Target:
         if not isinstance(data, Mapping):
             raise ValueError("expected an object with kind (and id)")
-        return cls(kind=data.get("kind"), id=data.get("id"))
+        # __post_init__ refuses a kind that is missing or not a string.
+        return cls(kind=cast(str, data.get("kind")), id=data.get("id"))
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,7 @@ class SkippedLevel:
     unreachable: tuple[tuple[int, str], ...]  # (staff id, reason)
 
 
-class Plan(tuple):
+class Plan(tuple[Level, ...]):
     """The levels (a tuple of `Level`), with the levels left out because
     nobody on them could be reached (`skipped`)."""
 
@@ -335,8 +336,10 @@ class _Planner:
         from their working hours, nor already tried) is recorded as skipped."""
         reasons = []
         for staff_id in dict.fromkeys(candidates):
-            info = self.context.staff.get(staff_id) if staff_id is not None else None
-            if info is None or staff_id in self.notified:
+            if staff_id is None or staff_id in self.notified:
+                continue
+            info = self.context.staff.get(staff_id)
+            if info is None:
                 continue
             reason = info.unreachable_reason(self.context.channel)
             if reason is None:
@@ -366,7 +369,7 @@ class _Planner:
         candidates = list(candidates)
         staff_ids: list[int] = []
         for staff_id in candidates:
-            if staff_id in self.notified or staff_id in staff_ids:
+            if staff_id is None or staff_id in self.notified or staff_id in staff_ids:
                 continue
             if self.reachable(staff_id, needs_available=needs_available):
                 staff_ids.append(staff_id)
@@ -431,7 +434,9 @@ class _Planner:
         speakers = [r for r in self.rotas if self.speaks(r.staff_id)]
         return speakers + [r for r in self.rotas if r not in speakers]
 
-    def resolve(self, target: Target) -> tuple[list[int | None], list[RotaOnCallInfo], bool, str]:
+    def resolve(
+        self, target: Target
+    ) -> tuple[Sequence[int | None], list[RotaOnCallInfo], bool, str]:
         """(candidates, rotas used, availability required, label) for one policy target."""
         ctx = self.context
         if target.kind == "assigned":
@@ -446,6 +451,7 @@ class _Planner:
             rotas = [r for r in self.rotas if r.rota_id == target.id]
             label = rota_label(rotas[0].priority) if rotas else f"rota {target.id}"
         else:  # rota_priority
+            assert target.id is not None  # Target.__post_init__: a rota_priority has an id
             rotas = [r for r in self.rotas if r.priority == target.id]
             label = rota_label(target.id)
         return [r.staff_id for r in rotas], rotas, False, label
@@ -463,7 +469,8 @@ class _Planner:
                 found = [
                     s
                     for s in candidates
-                    if s not in self.notified
+                    if s is not None
+                    and s not in self.notified
                     and s not in staff_ids
                     and self.reachable(s, needs_available=needs_available)
                 ]

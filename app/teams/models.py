@@ -81,7 +81,8 @@ DEFAULT_PRIORITY_WORDS_ES = [
 
 
 class Team(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    # None until the row is inserted; typed int, as every row the code reads is stored.
+    id: int = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     timezone: str = Field(max_length=64)
     region: str = Field(default="US", max_length=2)
@@ -147,7 +148,7 @@ class StaffRole(StrEnum):
 
 
 class Staff(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     name: str = Field(max_length=200)
     phone: str = Field(max_length=20, index=True)  # E.164
@@ -175,7 +176,7 @@ class Staff(SQLModel, table=True):
 
 
 class Leave(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     staff_id: int = Field(foreign_key="staff.id", index=True)
     start: datetime
     end: datetime

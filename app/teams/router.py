@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
+from sqlmodel import Session, col
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
 from app.auth.service import audit
@@ -25,7 +26,7 @@ from app.teams.schemas import (
 router = APIRouter(prefix="/v1", tags=["teams"])
 
 
-def _team(session, principal, team_id: int) -> Team:
+def _team(session: Session, principal, team_id: int) -> Team:
     check_team(principal, team_id, what="team")
     team = session.get(Team, team_id)
     if team is None:
@@ -33,7 +34,7 @@ def _team(session, principal, team_id: int) -> Team:
     return team
 
 
-def _staff(session, principal, staff_id: int) -> Staff:
+def _staff(session: Session, principal, staff_id: int) -> Staff:
     return load_owned(session, principal, Staff, staff_id, what="staff member")
 
 
@@ -56,9 +57,9 @@ def create_team(body: TeamCreate, session: SessionDep, principal: CurrentPrincip
 @router.get("/teams", response_model=list[TeamPublic])
 def list_teams(session: SessionDep, principal: CurrentPrincipal) -> list[TeamPublic]:
     require_role(principal, "supervisor", "case_manager")
-    query = select(Team).order_by(Team.id)
+    query = select(Team).order_by(col(Team.id))
     if not principal.is_admin:
-        query = query.where(Team.id == principal.team_id)
+        query = query.where(col(Team.id) == principal.team_id)
     return [
         TeamPublic.model_validate(t, from_attributes=True) for t in session.execute(query).scalars()
     ]
@@ -125,8 +126,8 @@ def list_staff(
     rows = list(
         session.execute(
             select(Staff)
-            .where(Staff.team_id == team_id)
-            .order_by(Staff.id)
+            .where(col(Staff.team_id) == team_id)
+            .order_by(col(Staff.id))
             .offset(offset)
             .limit(limit + 1)
         ).scalars()
@@ -197,7 +198,7 @@ def list_leave(
     require_role(principal, "supervisor", "case_manager")
     staff = _staff(session, principal, staff_id)
     rows = session.execute(
-        select(Leave).where(Leave.staff_id == staff.id).order_by(Leave.start)
+        select(Leave).where(col(Leave.staff_id) == staff.id).order_by(col(Leave.start))
     ).scalars()
     return [LeavePublic.model_validate(r, from_attributes=True) for r in rows]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 import rotas
 from app.auth.service import Principal, audit
@@ -60,7 +61,7 @@ def check_staff_languages(data: dict, *, new: bool = False) -> dict:
     """`language` and `languages_spoken` as stored, when given; 422 naming
     the field for a language without a catalog. Someone new given a
     language and no spoken ones speaks the language they are sent."""
-    checked = {}
+    checked: dict[str, Any] = {}
     if data.get("language") is not None:
         checked["language"] = check_language(data["language"], "language")
     if data.get("languages_spoken") is not None:
@@ -174,14 +175,14 @@ def check_escalation_policy(session: Session, team: Team, policy) -> None:
 def check_not_a_crisis_line(session: Session, phone: str, field: str | list = "phone") -> None:
     """A staff phone that is a crisis line would have the line page itself and
     its replies read as staff commands."""
-    if session.execute(select(Team.id).where(Team.crisis_line_number == phone)).first():
+    if session.execute(select(col(Team.id)).where(col(Team.crisis_line_number) == phone)).first():
         raise Invalid(field, "is a crisis line number; a staff phone must be the person's own")
 
 
 def _line_taken(session: Session, number: str, team_id: int | None) -> bool:
-    query = select(Team.id).where(Team.crisis_line_number == number)
+    query = select(col(Team.id)).where(col(Team.crisis_line_number) == number)
     if team_id is not None:
-        query = query.where(Team.id != team_id)
+        query = query.where(col(Team.id) != team_id)
     return session.execute(query).first() is not None
 
 
@@ -281,7 +282,7 @@ def check_notify_rules(
 
 def _check_rules_fit_timeout(session: Session, team: Team, ack_timeout_seconds: int) -> None:
     """A shorter acknowledgement timeout must leave every person's rules room to fire."""
-    for staff in session.execute(select(Staff).where(Staff.team_id == team.id)).scalars():
+    for staff in session.execute(select(Staff).where(col(Staff.team_id) == team.id)).scalars():
         latest = max(rule.after_seconds for rule in notify_rules.parse(staff.notify_rules))
         if latest >= ack_timeout_seconds:
             raise Invalid(
@@ -292,7 +293,7 @@ def _check_rules_fit_timeout(session: Session, team: Team, ack_timeout_seconds: 
 
 
 def staff_with_phone(*, session: Session, number: str) -> Staff | None:
-    return session.execute(select(Staff).where(Staff.phone == number)).scalars().first()
+    return session.execute(select(Staff).where(col(Staff.phone) == number)).scalars().first()
 
 
 def check_working_hours(value) -> list[dict]:
@@ -326,15 +327,15 @@ def _check_staff_phone(session: Session, team: Team, phone: str, staff_id: int |
     from app.clients.models import ClientPhone
 
     check_not_a_crisis_line(session, phone)
-    query = select(Staff.id).where(Staff.team_id == team.id, Staff.phone == phone)
+    query = select(col(Staff.id)).where(col(Staff.team_id) == team.id, col(Staff.phone) == phone)
     if staff_id is not None:
-        query = query.where(Staff.id != staff_id)
+        query = query.where(col(Staff.id) != staff_id)
     if session.execute(query).first():
         raise Conflict(f"a staff member of this team already has the phone {phone}")
     if session.execute(
-        select(ClientPhone.id)
-        .join(Client, Client.id == ClientPhone.client_id)
-        .where(ClientPhone.number == phone, Client.team_id == team.id)
+        select(col(ClientPhone.id))
+        .join(Client, col(Client.id) == col(ClientPhone.client_id))
+        .where(col(ClientPhone.number) == phone, col(Client.team_id) == team.id)
     ).first():
         raise Conflict(
             "this phone is registered for a client of this team; a staff phone must be their own"
@@ -367,20 +368,22 @@ def what_holds(*, session: Session, staff: Staff, now: datetime) -> list[str]:
     blockers = []
     for client in session.execute(
         select(Client).where(
-            Client.status == "active",
+            col(Client.status) == "active",
             or_(
-                Client.assigned_case_manager_id == staff.id,
-                Client.backup_case_manager_id == staff.id,
+                col(Client.assigned_case_manager_id) == staff.id,
+                col(Client.backup_case_manager_id) == staff.id,
             ),
         )
     ).scalars():
         role = "assigned" if client.assigned_case_manager_id == staff.id else "backup"
         blockers.append(f"client {client.id} ({role} case manager)")
-    for rota in session.execute(select(Rota).where(Rota.team_id == staff.team_id)).scalars():
+    for rota in session.execute(select(Rota).where(col(Rota.team_id) == staff.team_id)).scalars():
         if any(staff.id in layer.get("participants", []) for layer in rota.layers):
             blockers.append(f"rota {rota.id} ({rota.name})")
     for override in session.execute(
-        select(RotaOverride).where(RotaOverride.staff_id == staff.id, RotaOverride.end > now)
+        select(RotaOverride).where(
+            col(RotaOverride.staff_id) == staff.id, col(RotaOverride.end) > now
+        )
     ).scalars():
         blockers.append(f"override {override.id} on rota {override.rota_id}")
     return blockers
@@ -462,7 +465,7 @@ def team_staff(*, session: Session, team_id: int) -> list[Staff]:
         session,
         "team_staff",
         team_id,
-        lambda: list(session.execute(select(Staff).where(Staff.team_id == team_id)).scalars()),
+        lambda: list(session.execute(select(Staff).where(col(Staff.team_id) == team_id)).scalars()),
     )
 
 
@@ -486,8 +489,8 @@ def leave_now(
         ids = [s.id for s in team_staff(session=session, team_id=team_id)]
         if ids:
             for staff_id, start, end in session.execute(
-                select(Leave.staff_id, Leave.start, Leave.end).where(
-                    Leave.staff_id.in_(ids), Leave.start <= now, Leave.end > now
+                select(col(Leave.staff_id), col(Leave.start), col(Leave.end)).where(
+                    col(Leave.staff_id).in_(ids), col(Leave.start) <= now, col(Leave.end) > now
                 )
             ):
                 leaves.setdefault(staff_id, []).append((start, end))

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.auth.service import Principal, audit
 from app.clients.plan_links import revoke_plan_links
 from app.escalation import handover
+from app.settings import Settings
 from app.teams import service
 from app.teams.models import Staff, Team
 
@@ -40,11 +41,17 @@ def add_staff(*, session: Session, principal: Principal, team: Team, data: dict)
 
 
 def change_staff(
-    *, session: Session, principal: Principal, staff: Staff, data: dict, now: datetime, settings
+    *,
+    session: Session,
+    principal: Principal,
+    staff: Staff,
+    data: dict,
+    now: datetime,
+    settings: Settings,
 ) -> Staff:
     """Apply a checked PATCH's fields (`active: false` is refused with 409
     while they still hold clients, rota places or future overrides)."""
-    team = session.get(Team, staff.team_id)
+    team = session.get_one(Team, staff.team_id)
     was_active = staff.active
     service.update_staff(session=session, staff=staff, team=team, data=data, now=now)
     detail: dict = {"fields": sorted(data)}

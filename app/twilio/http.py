@@ -4,7 +4,7 @@ off the event loop (a fast 503 when the database is down), TwiML responses."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import Response
@@ -13,6 +13,9 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from app.errors import BadRequest, Invalid, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +83,6 @@ async def run_db(func: Callable[..., Any], *args: Any) -> Any:
         raise unavailable(exc) from None
 
 
-def twiml_then_dispatch(twiml: str, runtime) -> Response:
+def twiml_then_dispatch(twiml: str, runtime: Runtime) -> Response:
     """TwiML now; the outbox rows the request wrote are sent after the response."""
     return Response(twiml, media_type=XML, background=BackgroundTask(runtime.dispatcher.dispatch))

@@ -10,10 +10,12 @@ through and never written to disk.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
+
+from app.settings import Settings
 
 # /2010-04-01/Accounts/AC…/Messages/MM…/Media/ME… (SIDs: two letters, 32 hex digits).
 _MEDIA_PATH = re.compile(
@@ -29,7 +31,7 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
 
 
-def is_account_media(url: str, *, settings) -> bool:
+def is_account_media(url: str, *, settings: Settings) -> bool:
     """A URL of this account's media on Twilio's API host (or the configured
     TWILIO_API_BASE_URL): nothing else is fetched with the credentials."""
     sid = settings.twilio_account_sid
@@ -52,14 +54,14 @@ def is_account_media(url: str, *, settings) -> bool:
 class MediaStream:
     content_length: int | None
     chunks: AsyncIterator[bytes]
-    close: object  # an async callable: closes the response and the client
+    close: Callable[[], Awaitable[None]]  # closes the response and the client
 
 
 class MediaUnavailable(Exception):
     pass
 
 
-async def open_media(url: str, *, settings) -> MediaStream:
+async def open_media(url: str, *, settings: Settings) -> MediaStream:
     """Start fetching (redirects followed: Twilio answers with its CDN's URL,
     and httpx drops the credentials on a redirect to another host)."""
     client = httpx.AsyncClient(

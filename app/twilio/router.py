@@ -7,6 +7,12 @@ rows written here are dispatched after the response.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import col
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 import structlog
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
@@ -32,7 +38,7 @@ EMPTY_TWIML = str(MessagingResponse())
 
 
 def _record_sms(
-    runtime, to_number: str, from_raw: str, message_sid: str, body: str, media: list
+    runtime: Runtime, to_number: str, from_raw: str, message_sid: str, body: str, media: list
 ) -> str:
     if not runtime.is_crisis_line(to_number):
         return "unknown_line"
@@ -50,7 +56,7 @@ def _record_sms(
 
 
 async def _record_sms_at_once(
-    runtime, to_number: str, from_raw: str, message_sid: str, body: str, media: list
+    runtime: Runtime, to_number: str, from_raw: str, message_sid: str, body: str, media: list
 ) -> str | None:
     """The text written from the event loop itself when nothing can make that
     wait, cheaper than a trip through the thread pool: on SQLite the landing
@@ -60,7 +66,7 @@ async def _record_sms_at_once(
     if to_number not in runtime.fallback_numbers:
         return None
     landing = runtime.inbox_landing
-    text = dict(
+    text: dict[str, Any] = dict(
         message_sid=message_sid,
         to_number=to_number,
         from_number=from_raw,
@@ -103,9 +109,9 @@ async def inbound_sms(request: Request, form: TwilioForm) -> Response:
     return Response(EMPTY_TWIML, media_type=XML)
 
 
-def _process_status(runtime, message_sid: str, status: str, error_code: str | None) -> str:
+def _process_status(runtime: Runtime, message_sid: str, status: str, error_code: str | None) -> str:
     with runtime.db.session() as session:
-        query = select(OutboundMessage).where(OutboundMessage.provider_sid == message_sid)
+        query = select(OutboundMessage).where(col(OutboundMessage.provider_sid) == message_sid)
         if runtime.db.is_postgres:
             # Callbacks for one message may arrive together (a repeat, a late "sent"):
             # one at a time, so each sees what the previous one wrote.

@@ -17,6 +17,7 @@ PUBLIC_BASE_URL/twilio/voice/status: it is how a hang-up is known.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import structlog
@@ -33,6 +34,9 @@ from app.ops.metrics import WEBHOOKS
 from app.teams.phones import e164_or_raw
 from app.twilio.http import required, run_db, twiml_then_dispatch
 from app.twilio.security import TwilioForm
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/twilio/voice", tags=["twilio"])
@@ -60,6 +64,7 @@ def _render_dial(answer: voice.Dial, base_url: str) -> VoiceResponse:
     lang = answer.language
     speech = _speech(lang)
     if step.kind == chain.STAFF:
+        assert step.level is not None  # a staff step names its level
         if answer.intro:
             response.say(answer.intro, **speech)
         dial = response.dial(
@@ -91,6 +96,7 @@ def _render_dial(answer: voice.Dial, base_url: str) -> VoiceResponse:
             response.say(answer.intro, **speech)
         response.say(_(lang, chain.CONNECTING_FALLBACK), **speech)
         # Unscreened, and with the caller's own number so the crisis team can call back.
+        assert step.level is not None  # a fallback step names its level
         dial = response.dial(
             answer_on_bridge=True,
             method="POST",
@@ -164,7 +170,7 @@ def render(answer: voice.Answer, base_url: str) -> str:
     return str(response)
 
 
-def _answer(runtime, answer: voice.Answer | None) -> Response:
+def _answer(runtime: Runtime, answer: voice.Answer | None) -> Response:
     if answer is None:
         raise NotFound("unknown contact")
     return twiml_then_dispatch(render(answer, runtime.settings.public_base_url), runtime)

@@ -8,7 +8,7 @@ Create Date: 2026-12-03 07:34:17.513588
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0023a"

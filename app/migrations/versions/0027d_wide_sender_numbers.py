@@ -12,7 +12,7 @@ PostgreSQL insert of such a number failed and the text was never routed.
 
 from collections.abc import Sequence
 
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0027d"
