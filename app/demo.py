@@ -8,10 +8,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.auth.models import Role
 from app.auth.service import CLI, audit, create_key
 from app.clients.models import Client, ClientPhone, CrisisPlan
 from app.oncall.models import Rota
-from app.teams.models import Staff, Team
+from app.teams.models import Staff, StaffRole, Team
 
 DEMO_LINE = "+19735550100"
 DEMO_FALLBACK = "+19085550111"
@@ -63,11 +64,11 @@ def seed(session: Session) -> tuple[Team, str | None]:
     session.add(team)
     session.flush()
     people = [
-        ("Dana Supervisor", DEMO_SUPERVISOR_PHONE, "supervisor", [], "en"),
-        ("Casey Manager", "+12015550181", "case_manager", OFFICE, "en"),
-        ("Bea Backup", "+12015550182", "case_manager", OFFICE, "en"),
-        ("Owen Nights", "+12015550183", "case_manager", [], "en"),
-        ("Nia Nights", DEMO_SPANISH_STAFF_PHONE, "case_manager", [], "es"),
+        ("Dana Supervisor", DEMO_SUPERVISOR_PHONE, StaffRole.SUPERVISOR, [], "en"),
+        ("Casey Manager", "+12015550181", StaffRole.CASE_MANAGER, OFFICE, "en"),
+        ("Bea Backup", "+12015550182", StaffRole.CASE_MANAGER, OFFICE, "en"),
+        ("Owen Nights", "+12015550183", StaffRole.CASE_MANAGER, [], "en"),
+        ("Nia Nights", DEMO_SPANISH_STAFF_PHONE, StaffRole.CASE_MANAGER, [], "es"),
     ]
     staff = []
     for name, phone, role, hours, language in people:
@@ -156,7 +157,9 @@ def seed(session: Session) -> tuple[Team, str | None]:
     session.add(rosa)
     session.flush()
     session.add(ClientPhone(client_id=rosa.id, number=DEMO_SPANISH_CLIENT_PHONE, relation="self"))
-    _, key = create_key(session=session, name="demo supervisor", role="supervisor", team_id=team.id)
+    _, key = create_key(
+        session=session, name="demo supervisor", role=Role.SUPERVISOR, team_id=team.id
+    )
     audit(
         session=session,
         principal=CLI,

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Annotated
 
 import structlog
+from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -113,3 +115,18 @@ def build_runtime(
     runtime_ref["runtime"] = runtime
     runtime.refresh_fallback_numbers()
     return runtime
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The runtime `app.main.create_app` gave this app."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def _runtime(request: Request) -> Runtime:
+    # A coroutine: FastAPI runs a plain function dependency in its thread pool.
+    return runtime_of(request)
+
+
+# What a route takes to reach the settings, the database and the clock.
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]

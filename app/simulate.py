@@ -12,7 +12,7 @@ from sqlmodel import col
 from twilio.request_validator import RequestValidator
 
 from app.db import Database
-from app.messaging.models import OutboundMessage
+from app.messaging.models import MessagePurpose, OutboundMessage
 
 
 def post_webhook(
@@ -109,7 +109,9 @@ def last_outbox_id(db: Database) -> int:
 def latest_page_call(db: Database, message_id: int | None = None) -> OutboundMessage | None:
     """The page call to answer: the given outbox row, or the newest one."""
     with db.session() as session:
-        query = select(OutboundMessage).where(col(OutboundMessage.purpose) == "page_call")
+        query = select(OutboundMessage).where(
+            col(OutboundMessage.purpose) == MessagePurpose.PAGE_CALL
+        )
         if message_id is not None:
             query = query.where(col(OutboundMessage.id) == message_id)
         return session.execute(query.order_by(col(OutboundMessage.id).desc())).scalars().first()

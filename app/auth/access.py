@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from app.auth.deps import check_team
+from app.auth.models import Role
 from app.auth.service import Principal, audit
 from app.clients.models import Client
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
@@ -37,7 +38,7 @@ UNRESOLVED = (ContactStatus.OPEN, ContactStatus.ACKNOWLEDGED, ContactStatus.UNAN
 
 def is_limited(principal: Principal) -> bool:
     """Whether the caller sees only their own caseload and contacts."""
-    return principal.role == "case_manager"
+    return principal.role == Role.CASE_MANAGER
 
 
 def _paged_or_holding(staff_id: int | None) -> ColumnElement[bool]:

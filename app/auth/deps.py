@@ -9,14 +9,16 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from app.auth.models import Role
 from app.auth.service import Principal, find_key, note_use, principal_for_key
 from app.errors import Forbidden, NotFound, Unauthorized
+from app.runtime import runtime_of
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """A session per request. Routes commit explicitly before they answer, so a
     client never hears 200 for something that was not stored."""
-    session = request.app.state.db.sessionmaker()
+    session = runtime_of(request).db.sessionmaker()
     try:
         yield session
     finally:
@@ -36,7 +38,7 @@ def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")
-    now = request.app.state.runtime.now()
+    now = runtime_of(request).now()
     row = find_key(session=session, key=credentials.credentials, now=now)
     if row is None:
         raise Unauthorized("invalid, expired or revoked API key")
@@ -69,17 +71,17 @@ class Roles:
 
     @staticmethod
     def admin(principal: CurrentPrincipal) -> Principal:
-        require_role(principal, "admin")
+        require_role(principal, Role.ADMIN)
         return principal
 
     @staticmethod
     def supervisor(principal: CurrentPrincipal) -> Principal:
-        require_role(principal, "supervisor")
+        require_role(principal, Role.SUPERVISOR)
         return principal
 
     @staticmethod
     def staff(principal: CurrentPrincipal) -> Principal:
-        require_role(principal, "supervisor", "case_manager")
+        require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
         return principal
 
 

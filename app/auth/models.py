@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column
@@ -8,7 +9,16 @@ from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
 
-ROLES = ("admin", "supervisor", "case_manager")
+
+class Role(StrEnum):
+    """What an API key or a console session may do (`ApiKey.role`, `Principal.role`)."""
+
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    CASE_MANAGER = "case_manager"
+
+
+ROLES = tuple(Role)
 
 
 class ApiKey(SQLModel, table=True):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, Role
 from app.auth.service import (
     Principal,
     audit,
@@ -22,6 +22,7 @@ from app.auth.service import (
 from app.datetimes import Instant
 from app.errors import Forbidden, Invalid, NotFound
 from app.paging import Limit, Offset, page
+from app.runtime import RuntimeDep
 from app.teams.models import Staff, Team
 
 router = APIRouter(prefix="/v1", tags=["auth"])
@@ -63,15 +64,15 @@ class KeyPublic(BaseModel):
 
 
 def _check_key_scope(session: Session, principal: Principal, body: KeyCreate) -> None:
-    if body.role == "admin" and not principal.is_admin:
+    if body.role == Role.ADMIN and not principal.is_admin:
         raise Forbidden("only an admin may create admin keys")
-    if body.role != "admin" and body.team_id is None:
+    if body.role != Role.ADMIN and body.team_id is None:
         raise Invalid("team_id", f"a {body.role} key must be scoped to a team")
     if body.team_id is not None:
         check_team(principal, body.team_id, what="team")
         if session.get(Team, body.team_id) is None:
             raise NotFound("team not found")
-    if body.role == "case_manager" and body.staff_id is None:
+    if body.role == Role.CASE_MANAGER and body.staff_id is None:
         raise Invalid("staff_id", "a case_manager key must be bound to a staff member")
     if body.staff_id is not None:
         staff = session.get(Staff, body.staff_id)
@@ -83,15 +84,15 @@ def _check_key_scope(session: Session, principal: Principal, body: KeyCreate) ->
 
 @router.post("/keys", status_code=201, response_model=KeyCreated)
 def create_api_key(
-    body: KeyCreate, request: Request, session: SessionDep, principal: CurrentPrincipal
+    body: KeyCreate, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
 ) -> KeyCreated:
     """Create an API key. The key is in this response only; it is stored hashed."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     _check_key_scope(session, principal, body)
     if body.expires_at is not None:
         if body.expires_at.tzinfo is None:
             raise Invalid("expires_at", "must include a UTC offset")
-        if body.expires_at <= request.app.state.runtime.now():
+        if body.expires_at <= runtime.now():
             raise Invalid("expires_at", "must be in the future")
     row, key = create_key(
         session=session,
@@ -131,7 +132,7 @@ def get_api_keys(
     offset: Offset = 0,
 ) -> list[KeyPublic]:
     """Every key of the caller's team (an admin: every key), revoked ones too."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     rows = list_keys(
         session=session,
         team_id=None if principal.is_admin else principal.team_id,
@@ -146,16 +147,20 @@ def get_api_keys(
 
 @router.delete("/keys/{key_id}", status_code=204, response_class=Response)
 def delete_api_key(
-    key_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
+    key_id: int,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     """Revoke a key: it answers 401 from the next request on, on every instance."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     row = session.get(ApiKey, key_id)
     if row is None or (not principal.is_admin and row.team_id != principal.team_id):
         raise NotFound("key not found")
-    if row.role == "admin" and not principal.is_admin:
+    if row.role == Role.ADMIN and not principal.is_admin:
         raise Forbidden("only an admin may revoke admin keys")
-    if revoke_key(session=session, api_key=row, now=request.app.state.runtime.now()):
+    if revoke_key(session=session, api_key=row, now=runtime.now()):
         audit(
             session=session,
             principal=principal,
@@ -192,7 +197,7 @@ def read_audit(
     offset: Offset = 0,
 ) -> list[AuditEntry]:
     """Who did what to which record, newest first. Supervisors see their own team."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     team_id = audit_team_of(principal, team_id)
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from app.auth.models import ROLES, ApiKey, AuditLog
+from app.auth.models import ROLES, ApiKey, AuditLog, Role
 from app.errors import Invalid, NotFound
 from app.teams.models import Staff
 
@@ -36,11 +36,11 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
 
-SYSTEM = Principal(actor="system", role="admin")
-CLI = Principal(actor="cli", role="admin")
+SYSTEM = Principal(actor="system", role=Role.ADMIN)
+CLI = Principal(actor="cli", role=Role.ADMIN)
 
 
 def create_key(
@@ -55,9 +55,9 @@ def create_key(
     """Store a new key's hash; return the row and the key (the only time it exists)."""
     if role not in ROLES:
         raise Invalid("role", f"must be one of {', '.join(ROLES)}")
-    if role != "admin" and team_id is None:
+    if role != Role.ADMIN and team_id is None:
         raise Invalid("team_id", f"a {role} key must be scoped to a team")
-    if role == "case_manager" and staff_id is None:
+    if role == Role.CASE_MANAGER and staff_id is None:
         # What a case manager may read depends on who they are (their
         # clients, the contacts they are paged for): a key of nobody's
         # would either see nothing or everything.

@@ -26,7 +26,8 @@ from app.console.board import _paged_ids
 from app.console.web import CONTENT_SECURITY_POLICY, templates
 from app.contacts import media
 from app.contacts.conversation import Message, conversation
-from app.contacts.models import Contact
+from app.contacts.models import Contact, ContactStatus
+from app.runtime import runtime_of
 from app.teams.models import Staff, Team
 
 router = APIRouter(tags=["plan page"])
@@ -51,11 +52,11 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
 }
-STATUS_LABELS = {
-    "open": "waiting for someone to answer",
-    "acknowledged": "answered",
-    "resolved": "resolved",
-    "unanswered": "nobody answered",
+STATUS_LABELS: dict[str, str] = {
+    ContactStatus.OPEN: "waiting for someone to answer",
+    ContactStatus.ACKNOWLEDGED: "answered",
+    ContactStatus.RESOLVED: "resolved",
+    ContactStatus.UNANSWERED: "nobody answered",
 }
 RELATION_LABELS = {"family": "family", "guardian": "guardian", "other": "someone"}
 
@@ -73,9 +74,7 @@ def _gone(request: Request) -> HTMLResponse:
 
 
 def _link(request: Request, session: Session, token: str) -> PlanLink | None:
-    return plan_links.find_plan_link(
-        session=session, token=token, now=request.app.state.runtime.now()
-    )
+    return plan_links.find_plan_link(session=session, token=token, now=runtime_of(request).now())
 
 
 def _caller(session: Session, contact: Contact, client: Client | None) -> str:
@@ -101,10 +100,10 @@ def _caller(session: Session, contact: Contact, client: Client | None) -> str:
 
 def _holder(session: Session, contact: Contact) -> str:
     """Who holds the contact, or who is paged for it now."""
-    if contact.status == "acknowledged" and contact.acknowledged_by is not None:
+    if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by is not None:
         staff = session.get(Staff, contact.acknowledged_by)
         return f"held by {staff.name}" if staff else "held"
-    if contact.status == "unanswered":
+    if contact.status == ContactStatus.UNANSWERED:
         return "nobody has taken it"
     ids = _paged_ids(contact)
     if not ids:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from sqlmodel import Session
 
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
+from app.auth.models import Role
 from app.auth.service import Principal, audit
 from app.clients import plan_links, service
 from app.clients.models import Client
@@ -22,6 +23,7 @@ from app.clients.schemas import (
 )
 from app.errors import NotFound, refuse_nulls
 from app.paging import Limit, Offset, page
+from app.runtime import RuntimeDep
 from app.teams.models import Team
 
 router = APIRouter(tags=["clients"])
@@ -59,7 +61,7 @@ def create_client(
 ) -> ClientPublic:
     """A client with their own and family/guardian phones. 409 when the assigned
     case manager is at the team's caseload limit, or a phone is a staff phone."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     check_team(principal, team_id, what="team")
     team = session.get(Team, team_id)
     if team is None:
@@ -81,7 +83,7 @@ def list_clients(
     offset: Offset = 0,
 ) -> list[ClientPublic]:
     """The team's clients by id (a case manager: their own), a page at a time."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     check_team(principal, team_id, what="team")
     if session.get(Team, team_id) is None:
         raise NotFound("team not found")
@@ -97,7 +99,7 @@ def list_clients(
 
 @router.get("/v1/clients/{client_id}", response_model=ClientPublic)
 def get_client(client_id: int, session: SessionDep, principal: CurrentPrincipal) -> ClientPublic:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     return _out(session, _readable(session, principal, client_id))
 
 
@@ -105,11 +107,11 @@ def get_client(client_id: int, session: SessionDep, principal: CurrentPrincipal)
 def update_client(
     client_id: int,
     body: ClientUpdate,
-    request: Request,
+    runtime: RuntimeDep,
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> ClientPublic:
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     client = _client(session, principal, client_id)
     data = refuse_nulls(
         body.model_dump(exclude_unset=True),
@@ -120,7 +122,7 @@ def update_client(
         principal=principal,
         client=client,
         data=data,
-        now=request.app.state.runtime.now(),
+        now=runtime.now(),
     )
     session.commit()
     return _out(session, client)
@@ -131,7 +133,7 @@ def put_crisis_plan(
     client_id: int, body: CrisisPlanIn, session: SessionDep, principal: CurrentPrincipal
 ) -> dict:
     """A new version of the client's safety plan (Stanley–Brown sections). Old versions are kept."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     client = _client(session, principal, client_id)
     plan = service.write_plan(
         session=session, principal=principal, client=client, data=body.model_dump()
@@ -147,7 +149,7 @@ def _read_plan(session: Session, principal: Principal, client: Client, plan, via
 @router.get("/v1/clients/{client_id}/crisis-plan", response_model=CrisisPlanOut)
 def get_crisis_plan(client_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict:
     """The current version. Every read is audited."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     client = _readable(session, principal, client_id)
     plan = service.current_plan(session=session, client_id=client.id)
     _read_plan(session, principal, client, plan, "api")
@@ -161,7 +163,7 @@ def get_crisis_plan(client_id: int, session: SessionDep, principal: CurrentPrinc
 def crisis_plan_versions(
     client_id: int, session: SessionDep, principal: CurrentPrincipal
 ) -> list[dict]:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     client = _readable(session, principal, client_id)
     plans = service.plan_versions(session=session, client_id=client.id)
     _read_plan(session, principal, client, plans[-1] if plans else None, "versions")
@@ -173,13 +175,13 @@ def crisis_plan_versions(
 def break_glass_crisis_plan(
     client_id: int,
     body: BreakGlassIn,
-    request: Request,
+    runtime: RuntimeDep,
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> dict:
     """Read a plan outside your caseload in an emergency. The reason is
     required and audited, and the team's supervisors are texted at once."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     client = access.team_client(session, principal, client_id)
     access.break_glass(
         session=session,
@@ -188,7 +190,7 @@ def break_glass_crisis_plan(
         record_type="client",
         record_id=client.id,
         reason=body.reason,
-        now=request.app.state.runtime.now(),
+        now=runtime.now(),
     )
     plan = service.current_plan(session=session, client_id=client.id)
     _read_plan(session, principal, client, plan, "break_glass")
@@ -200,18 +202,18 @@ def break_glass_crisis_plan(
 
 @router.post("/v1/clients/{client_id}/plan-links", status_code=201, response_model=PlanLinkOut)
 def create_plan_link(
-    client_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
+    client_id: int, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
 ) -> PlanLinkOut:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     client = _readable(session, principal, client_id)
-    now = request.app.state.runtime.now()
+    now = runtime.now()
     url = plan_links.create_plan_link(
         session=session,
         client_id=client.id,
         staff_id=principal.staff_id,
         contact_id=None,
         now=now,
-        settings=request.app.state.settings,
+        settings=runtime.settings,
     )
     audit(
         session=session,
@@ -224,20 +226,16 @@ def create_plan_link(
     session.commit()
     from datetime import timedelta
 
-    return PlanLinkOut(
-        url=url, expires_at=now + timedelta(hours=request.app.state.settings.plan_link_hours)
-    )
+    return PlanLinkOut(url=url, expires_at=now + timedelta(hours=runtime.settings.plan_link_hours))
 
 
 @router.post("/v1/clients/{client_id}/plan-links/revoke", status_code=204, response_class=Response)
 def revoke_plan_links(
-    client_id: int, request: Request, session: SessionDep, principal: CurrentPrincipal
+    client_id: int, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     client = _client(session, principal, client_id)
-    count = plan_links.revoke_plan_links(
-        session=session, client_id=client.id, now=request.app.state.runtime.now()
-    )
+    count = plan_links.revoke_plan_links(session=session, client_id=client.id, now=runtime.now())
     audit(
         session=session,
         principal=principal,

@@ -12,7 +12,7 @@ from app.clients.models import PLAN_SECTIONS, Client, ClientPhone, CrisisPlan
 from app.clients.plan_links import revoke_plan_links
 from app.errors import Conflict, Invalid
 from app.i18n import check_language
-from app.teams.models import Staff, Team
+from app.teams.models import Staff, StaffRole, Team
 from app.teams.phones import parse_phone
 
 
@@ -39,7 +39,7 @@ def _check_case_managers(
         staff = session.get(Staff, staff_id)
         if staff is None or staff.team_id != team.id or not staff.active:
             raise Invalid(field, "is not an active staff member of this team")
-        if staff.role != "case_manager":
+        if staff.role != StaffRole.CASE_MANAGER:
             raise Invalid(field, f"staff {staff.id} is a {staff.role}, not a case manager")
     if assigned is not None and assigned == backup:
         raise Invalid("backup_case_manager_id", "must not be the assigned case manager")

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app.auth.deps import SessionDep, require_role
+from app.auth.models import Role
 from app.auth.service import audit_entries, audit_team_of
 from app.console.web import ConsoleUser, render
 
@@ -22,7 +23,7 @@ def audit_page(
     user: ConsoleUser,
     page: int = Query(default=1, ge=1, le=100_000),
 ):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     team_id = audit_team_of(user.principal, None)
     # One row more than a page says whether there is a next page.
     rows = audit_entries(

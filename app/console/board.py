@@ -11,10 +11,10 @@ from sqlmodel import Session, col
 from app.auth import access
 from app.auth.service import Principal
 from app.clients.models import Client
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.teams.models import Staff
 
-LIVE_STATUSES = ("open", "acknowledged", "unanswered")
+LIVE_STATUSES = (ContactStatus.OPEN, ContactStatus.ACKNOWLEDGED, ContactStatus.UNANSWERED)
 BOARD_LIMIT = 200
 
 
@@ -96,7 +96,7 @@ def board(*, session: Session, principal: Principal) -> list[BoardRow]:
     )
     last_event = (
         select(func.max(ContactEvent.id))
-        .where(col(ContactEvent.contact_id).in_(ids), col(ContactEvent.kind) == "received")
+        .where(col(ContactEvent.contact_id).in_(ids), col(ContactEvent.kind) == EventKind.RECEIVED)
         .group_by(col(ContactEvent.contact_id))
     )
     last_words = {
@@ -116,7 +116,7 @@ def board(*, session: Session, principal: Principal) -> list[BoardRow]:
             level=c.level,
             priority=c.priority,
             who=_who(c, names),
-            holding=c.acknowledged_by is not None and c.status == "acknowledged",
+            holding=c.acknowledged_by is not None and c.status == ContactStatus.ACKNOWLEDGED,
             created_at=c.created_at,
             updated_at=c.updated_at,
             last_words=last_words.get(c.id),
@@ -134,9 +134,9 @@ def _paged_ids(contact) -> list[int]:
 
 def _who(contact, names: dict[int, str]) -> str:
     """`contact`: a Contact or a row of its columns (status, plan, level, acknowledged_by)."""
-    if contact.status == "acknowledged" and contact.acknowledged_by is not None:
+    if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by is not None:
         return names.get(contact.acknowledged_by, "someone")
-    if contact.status == "unanswered":
+    if contact.status == ContactStatus.UNANSWERED:
         return "nobody answered"
     paged = [names.get(i, "someone") for i in _paged_ids(contact)]
     if paged:

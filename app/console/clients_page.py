@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 
 from app.auth import access
 from app.auth.deps import SessionDep, load_owned, require_role
+from app.auth.models import Role
 from app.auth.service import Principal
 from app.clients import service
 from app.clients.models import PHONE_RELATIONS, PLAN_SECTIONS, Client, CrisisPlan
@@ -31,7 +32,7 @@ from app.console.people_page import caseloads, is_supervisor, team_of
 from app.console.web import ConsoleUser, CsrfChecked, now_of, redirect, render
 from app.errors import AppError, NotFound
 from app.i18n import languages
-from app.teams.models import Staff, Team
+from app.teams.models import Staff, StaffRole, Team
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -54,7 +55,7 @@ def _case_managers(session: Session, team: Team) -> list[Staff]:
             select(Staff)
             .where(
                 col(Staff.team_id) == team.id,
-                col(Staff.role) == "case_manager",
+                col(Staff.role) == StaffRole.CASE_MANAGER,
                 col(Staff.active).is_(True),
             )
             .order_by(col(Staff.name), col(Staff.id))
@@ -72,7 +73,7 @@ def _names(session: Session, team_id: int) -> dict[int, str]:
 
 @router.get("/clients", response_class=HTMLResponse)
 def clients(request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     team = team_of(session, user.principal)
     rows = service.clients_of(
         session=session, team_id=team.id, where=access.client_filter(user.principal)
@@ -231,7 +232,7 @@ def _form_page(
 
 @router.get("/clients/new", response_class=HTMLResponse)
 def new_client_form(request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     team = team_of(session, user.principal)
     return _form_page(
         request, session, team, client=None, values=_values_of(session, None), mode="edit"
@@ -240,7 +241,7 @@ def new_client_form(request: Request, session: SessionDep, user: ConsoleUser):
 
 @router.post("/clients", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def create_client(request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     team = team_of(session, user.principal)
     values = await _posted(request)
     data = _schema_data(values, new=True)
@@ -286,7 +287,7 @@ def client_page(
     user: ConsoleUser,
     done: str | None = None,
 ):
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     client = access.readable_client(session, user.principal, client_id)
     team = session.get_one(Team, client.team_id)
     return _form_page(
@@ -302,7 +303,7 @@ def client_page(
 
 @router.post("/clients/{client_id}", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def edit_client(client_id: int, request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     client = load_owned(session, user.principal, Client, client_id, what="client")
     team = session.get_one(Team, client.team_id)
     values = await _posted(request)
@@ -370,7 +371,7 @@ def plan_diff(old: CrisisPlan | None, new: CrisisPlan | None) -> list[dict]:
 
 
 def _readable(session: Session, principal: Principal, client_id: int) -> Client:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     return access.readable_client(session, principal, client_id)
 
 
@@ -475,7 +476,7 @@ def _plan_form(request, client, values, *, errors=None, based_on=None, status=20
 
 @router.get("/clients/{client_id}/plan/edit", response_class=HTMLResponse)
 def plan_form(client_id: int, request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     client = load_owned(session, user.principal, Client, client_id, what="client")
     plan = service.current_plan(session=session, client_id=client.id)
     service.audit_plan_read(
@@ -499,7 +500,7 @@ def _plan_errors(exc: ValidationError) -> dict[str, str]:
 
 @router.post("/clients/{client_id}/plan", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def save_plan(client_id: int, request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     client = load_owned(session, user.principal, Client, client_id, what="client")
     form = await request.form()
     values: dict[str, str] = {}

@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import SessionDep, require_role
+from app.auth.models import Role
 from app.auth.service import Principal, audit
 from app.clients.models import PLAN_SECTIONS, Client, CrisisPlan
 from app.clients.plan_page import TITLES as PLAN_TITLES
@@ -28,13 +29,14 @@ from app.console.web import ConsolePoller, ConsoleUser, CsrfChecked, now_of, red
 from app.contacts import actions, media
 from app.contacts import service as contacts
 from app.contacts.conversation import conversation
-from app.contacts.models import Contact
+from app.contacts.models import Channel, Contact, ContactStatus
 from app.contacts.router import load_contact
 from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.inbound.keywords import StaffReply
 from app.inbound.staff_replies import act_on_contact
 from app.messaging.outbox import is_opted_out
 from app.outcomes.schemas import OUTCOMES, ResolveIn
+from app.runtime import runtime_of
 from app.teams.models import Staff, Team
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -98,12 +100,16 @@ def readable_contact(session: Session, principal: Principal, contact_id: int) ->
 def _may_read_plan(
     session: Session, principal: Principal, contact: Contact, client: Client
 ) -> bool:
-    if principal.role != "case_manager":
+    if principal.role != Role.CASE_MANAGER:
         return True
     # A case manager reads the plan of their own client, or of the caller of
     # a live contact they were paged for or hold (the contact is in scope).
     own = principal.staff_id in (client.assigned_case_manager_id, client.backup_case_manager_id)
-    return own or contact.status in ("open", "acknowledged", "unanswered")
+    return own or contact.status in (
+        ContactStatus.OPEN,
+        ContactStatus.ACKNOWLEDGED,
+        ContactStatus.UNANSWERED,
+    )
 
 
 def _page_context(session: Session, principal: Principal, contact: Contact) -> dict[str, Any]:
@@ -174,7 +180,7 @@ def _page_context(session: Session, principal: Principal, contact: Contact) -> d
         "plan_shown": plan_shown,
         "plan_titles": [(name, PLAN_TITLES[name]) for name in PLAN_SECTIONS],
         "can_take": principal.staff_id is not None,
-        "can_text": contact.channel == "sms"
+        "can_text": contact.channel == Channel.SMS
         and not is_opted_out(session=session, team_id=contact.team_id, number=contact.from_number),
         # One-time key of the reply and pass forms: the SMS path's MessageSid.
         "reply_key": secrets.token_urlsafe(24),
@@ -196,7 +202,7 @@ def _render(request, session: Session, principal, contact, *, status_code=200, *
 
 @router.get("/contacts/{contact_id}", response_class=HTMLResponse)
 def contact_page(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     contact = readable_contact(session, user.principal, contact_id)
     notice = DONE.get(request.query_params.get("done", ""))
     return _render(request, session, user.principal, contact, notice=notice)
@@ -207,7 +213,7 @@ def conversation_part(contact_id: int, request: Request, session: SessionDep, us
     """The conversation alone, polled by the contact page so a caller's new
     words appear without a reload. The page view was audited; its polls
     are the same view and are not audited again."""
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     contact = readable_contact(session, user.principal, contact_id)
     team = session.get(Team, contact.team_id)
     return render(
@@ -306,7 +312,7 @@ def _refused(request, session: Session, principal, contact_id: int, exc: AppErro
 @router.post("/contacts/{contact_id}/acknowledge", dependencies=[CsrfChecked])
 def acknowledge(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
     principal = user.principal
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     readable_contact(session, principal, contact_id)
     try:
         if principal.staff_id is None:
@@ -327,7 +333,7 @@ def acknowledge(contact_id: int, request: Request, session: SessionDep, user: Co
 @router.post("/contacts/{contact_id}/notes", dependencies=[CsrfChecked])
 async def add_note(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
     principal = user.principal
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     readable_contact(session, principal, contact_id)
     form = await request.form()
     text = form.get("text")
@@ -370,7 +376,7 @@ def _resolve_details(form: dict[str, str], zone: str) -> dict[str, Any]:
 @router.post("/contacts/{contact_id}/resolve", dependencies=[CsrfChecked])
 async def resolve(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
     principal = user.principal
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     contact = readable_contact(session, principal, contact_id)
     team = session.get_one(Team, contact.team_id)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
@@ -412,7 +418,7 @@ async def _staff_reply(
     """Relay (command None) or PASS for the signed-in staff member, through
     the SMS reply path (app.inbound.staff_replies.act_on_contact)."""
     principal = user.principal
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     contact = readable_contact(session, principal, contact_id)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     text = form.get("message", "").strip()
@@ -427,7 +433,7 @@ async def _staff_reply(
                 raise Invalid("message", "write the message first")
             if len(text) > REPLY_MAX:
                 raise Invalid("message", f"at most {REPLY_MAX} characters (split it in two)")
-            if contact.channel != "sms" or is_opted_out(
+            if contact.channel != Channel.SMS or is_opted_out(
                 session=session, team_id=contact.team_id, number=contact.from_number
             ):
                 raise Conflict(
@@ -442,7 +448,7 @@ async def _staff_reply(
             reply=StaffReply(contact_id=contact.id, command=command, text=text),
             idempotency_key=f"console:{key}",
             now=now_of(request),
-            settings=request.app.state.settings,
+            settings=runtime_of(request).settings,
         )
     except AppError as exc:
         return None, exc, form

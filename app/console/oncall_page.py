@@ -21,11 +21,13 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.auth.deps import SessionDep, check_team, require_role
+from app.auth.models import Role
 from app.console.web import ConsoleUser, CsrfChecked, now_of, redirect, render
 from app.errors import Invalid, NotFound
 from app.oncall import service
 from app.oncall.models import Rota
 from app.oncall.schemas import OverrideIn
+from app.runtime import RuntimeDep
 from app.teams import service as teams_service
 from app.teams.models import Leave, Staff, Team
 from app.teams.schemas import LeaveCreate
@@ -92,7 +94,7 @@ def _context(session: Session, team: Team, now: datetime) -> dict:
 
 @router.get("/oncall", response_class=HTMLResponse)
 def oncall_page(request: Request, session: SessionDep, user: ConsoleUser, done: str | None = None):
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     context = _context(session, _team(session, user), now_of(request))
     context["done"] = DONE.get(done or "")
     return render(request, "console/oncall.html", context)
@@ -138,7 +140,7 @@ def _local_time(text: str, zone: str) -> datetime | str:
     "/oncall/rotas/{rota_id}/overrides", response_class=HTMLResponse, dependencies=[CsrfChecked]
 )
 async def add_override(rota_id: int, request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     rota = session.get(Rota, rota_id)
     if rota is None:
         raise NotFound("rota not found")
@@ -173,7 +175,7 @@ async def add_override(rota_id: int, request: Request, session: SessionDep, user
 @router.post("/oncall/leave", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def add_leave(request: Request, session: SessionDep, user: ConsoleUser):
     """Leave for one of the team's people, as POST /v1/staff/{id}/leave."""
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     team = _team(session, user)
     form = await request.form()
     values = {name: str(form.get(name) or "").strip() for name in FIELDS}
@@ -206,11 +208,11 @@ async def add_leave(request: Request, session: SessionDep, user: ConsoleUser):
 
 
 @router.post("/oncall/calendar-link", response_class=HTMLResponse, dependencies=[CsrfChecked])
-def calendar_link(request: Request, session: SessionDep, user: ConsoleUser):
+def calendar_link(request: Request, runtime: RuntimeDep, session: SessionDep, user: ConsoleUser):
     """The signed-in person's calendar subscription link, as POST
     /v1/staff/{id}/calendar-token: a new one each time (the old one stops
     working), shown once since only its hash is kept."""
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     staff = session.get(Staff, user.principal.staff_id) if user.principal.staff_id else None
     if staff is None:
         raise NotFound("Only staff have a calendar; an admin key has no shifts.")
@@ -218,5 +220,5 @@ def calendar_link(request: Request, session: SessionDep, user: ConsoleUser):
     token = service.new_calendar_token(session=session, principal=user.principal, staff=staff)
     session.commit()
     context = _context(session, _team(session, user), now_of(request))
-    context["calendar_url"] = service.calendar_url(request.app.state.settings, token)
+    context["calendar_url"] = service.calendar_url(runtime.settings, token)
     return render(request, "console/oncall.html", context)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.auth.deps import SessionDep, load_owned, require_role
+from app.auth.models import Role
 from app.auth.service import Principal
 from app.clients.models import Client
 from app.console import form_errors
@@ -21,8 +22,9 @@ from app.console.web import ConsoleUser, CsrfChecked, now_of, redirect, render
 from app.errors import AppError, NotFound
 from app.escalation import notify_rules
 from app.i18n import languages
+from app.runtime import RuntimeDep
 from app.teams import staff_changes
-from app.teams.models import Staff, Team
+from app.teams.models import Staff, StaffRole, Team
 from app.teams.schemas import StaffCreate, StaffUpdate
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -40,7 +42,7 @@ DAYS = (
     ("sat", "Sat"),
     ("sun", "Sun"),
 )
-ROLES = (("case_manager", "Case manager"), ("supervisor", "Supervisor"))
+ROLES = ((StaffRole.CASE_MANAGER, "Case manager"), (StaffRole.SUPERVISOR, "Supervisor"))
 CHANNELS = (("sms", "Text (SMS)"), ("call", "Phone call"))
 DONE = {
     "created": "Added.",
@@ -83,12 +85,12 @@ def rules_text(rules) -> str:
 
 
 def is_supervisor(principal: Principal) -> bool:
-    return principal.is_admin or principal.role == "supervisor"
+    return principal.is_admin or principal.role == Role.SUPERVISOR
 
 
 @router.get("/people", response_class=HTMLResponse)
 def people(request: Request, session: SessionDep, user: ConsoleUser, done: str | None = None):
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     team = team_of(session, user.principal)
     staff = list(
         session.execute(
@@ -120,7 +122,7 @@ def _values_of(staff: Staff | None) -> dict:
         return {
             "name": "",
             "phone": "",
-            "role": "case_manager",
+            "role": StaffRole.CASE_MANAGER,
             "language": "",
             "languages_spoken": [],
             "rules": [
@@ -252,14 +254,14 @@ def _mode(principal: Principal, staff: Staff | None) -> str:
 
 @router.get("/people/new", response_class=HTMLResponse)
 def new_staff_form(request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     team_of(session, user.principal)
     return _form(request, staff=None, values=_values_of(None), mode="full")
 
 
 @router.post("/people", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def create_staff(request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     team = team_of(session, user.principal)
     values = await _posted(request)
     data = _schema_data(values)
@@ -308,7 +310,7 @@ def staff_page(
     user: ConsoleUser,
     done: str | None = None,
 ):
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     staff = _staff(session, user.principal, staff_id)
     return _form(
         request,
@@ -338,9 +340,11 @@ def _changed(staff: Staff, data: dict) -> dict:
 
 
 @router.post("/people/{staff_id}", response_class=HTMLResponse, dependencies=[CsrfChecked])
-async def edit_staff(staff_id: int, request: Request, session: SessionDep, user: ConsoleUser):
+async def edit_staff(
+    staff_id: int, request: Request, runtime: RuntimeDep, session: SessionDep, user: ConsoleUser
+):
     principal = user.principal
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     staff = _staff(session, principal, staff_id)
     mode = _mode(principal, staff)
     values = await _posted(request)
@@ -348,7 +352,7 @@ async def edit_staff(staff_id: int, request: Request, session: SessionDep, user:
     if mode != "full":
         data = {k: v for k, v in data.items() if k in staff_changes.SELF_EDITABLE}
     if not staff_changes.may_edit_alone(principal, staff.id, data):
-        require_role(principal, "supervisor")
+        require_role(principal, Role.SUPERVISOR)
     if not data.get("language"):
         data.pop("language", None)  # the form offers no "none": keep theirs
     try:
@@ -359,7 +363,7 @@ async def edit_staff(staff_id: int, request: Request, session: SessionDep, user:
             staff=staff,
             data=_changed(staff, body.model_dump(exclude_unset=True)),
             now=now_of(request),
-            settings=request.app.state.runtime.settings,
+            settings=runtime.settings,
         )
     except (ValidationError, AppError) as exc:
         session.rollback()
@@ -383,9 +387,11 @@ async def edit_staff(staff_id: int, request: Request, session: SessionDep, user:
 
 
 @router.post("/people/{staff_id}/active", response_class=HTMLResponse, dependencies=[CsrfChecked])
-async def set_active(staff_id: int, request: Request, session: SessionDep, user: ConsoleUser):
+async def set_active(
+    staff_id: int, request: Request, runtime: RuntimeDep, session: SessionDep, user: ConsoleUser
+):
     """Deactivate (refused, listing what they still hold) or reactivate."""
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     staff = _staff(session, user.principal, staff_id)
     form = await request.form()
     active = form.get("active") == "true"
@@ -396,7 +402,7 @@ async def set_active(staff_id: int, request: Request, session: SessionDep, user:
             staff=staff,
             data={"active": active},
             now=now_of(request),
-            settings=request.app.state.runtime.settings,
+            settings=runtime.settings,
         )
     except AppError as exc:
         session.rollback()

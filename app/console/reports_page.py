@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from app.auth.deps import SessionDep, require_role
+from app.auth.models import Role
 from app.auth.service import audit
 from app.console.web import ConsoleUser, now_of, render
 from app.errors import Invalid, NotFound
@@ -115,7 +116,7 @@ def figures(report: dict) -> list[dict[str, str]]:
 
 
 def _team(session: Session, user) -> Team:
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     team = session.get(Team, user.principal.team_id) if user.principal.team_id else None
     if team is None:
         raise NotFound("Reports show one team; sign in as a member of the team.")

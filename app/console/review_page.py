@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.auth.deps import SessionDep, require_role
+from app.auth.models import Role
 from app.clients.models import Client
 from app.console.web import ConsoleUser, CsrfChecked, now_of, redirect, render
 from app.contacts.derived import is_after_hours
@@ -61,7 +62,7 @@ def _context(session: Session, user, now: datetime) -> dict:
 
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request, session: SessionDep, user: ConsoleUser, done: str | None = None):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     context = _context(session, user, now_of(request))
     context["done"] = done == "reviewed"
     return render(request, "console/review.html", context)
@@ -69,7 +70,7 @@ def review_page(request: Request, session: SessionDep, user: ConsoleUser, done: 
 
 @router.post("/review/{contact_id}", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def mark_reviewed(contact_id: int, request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     contact = load_contact(session, user.principal, contact_id)
     form = await request.form()
     note = form.get("note")

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.auth.deps import SessionDep, load_owned, require_role
+from app.auth.models import Role
 from app.console import calendar
 from app.console.web import ConsoleUser, CsrfChecked, now_of, redirect, render
 from app.errors import Conflict, Invalid
@@ -264,7 +265,7 @@ def rota_page(
     day: date | None = Query(default=None, alias="date"),
     done: str | None = None,
 ):
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     rota = load_owned(session, user.principal, Rota, rota_id, what="rota")
     context = _context(session, rota, now_of(request), _view(view), day)
     if done == "layers":
@@ -278,7 +279,7 @@ def rota_page(
     "/oncall/rotas/{rota_id}/layers", response_class=HTMLResponse, dependencies=[CsrfChecked]
 )
 async def save_layers(rota_id: int, request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor")
+    require_role(user.principal, Role.SUPERVISOR)
     rota = load_owned(session, user.principal, Rota, rota_id, what="rota")
     form = await request.form()
     name = str(form.get("name") or "").strip()

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.deps import SessionDep, require_role
+from app.auth.models import Role
 from app.auth.service import find_key
 from app.auth.sessions import revoke_session, start_session
 from app.auth.sign_in import CodeRefused, TooManyRequests, check_code, request_code
@@ -37,6 +38,7 @@ from app.console.web import (
     render,
 )
 from app.errors import AppError, Invalid
+from app.runtime import RuntimeDep
 from app.teams.phones import parse_phone
 
 _TITLES = {
@@ -79,13 +81,13 @@ def login_page(request: Request, session: SessionDep):
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[CsrfChecked])
-async def login(request: Request, session: SessionDep):
+async def login(request: Request, runtime: RuntimeDep, session: SessionDep):
     """One endpoint for the three forms: `phone` asks for a code, `code`
     checks it, `api_key` signs an admin in."""
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     now = now_of(request)
-    secret = request.app.state.settings.signing_secret
+    secret = runtime.settings.signing_secret
     if "code" in values:
         try:
             staff_id = check_code(
@@ -108,7 +110,7 @@ async def login(request: Request, session: SessionDep):
         )
     if "api_key" in values:
         row = find_key(session=session, key=values["api_key"].strip(), now=now)
-        if row is None or row.role != "admin":
+        if row is None or row.role != Role.ADMIN:
             return render(
                 request,
                 "console/login.html",
@@ -189,7 +191,7 @@ def logout(request: Request, session: SessionDep, user: ConsoleUser):
 
 @router.get("", response_class=HTMLResponse)
 def board_page(request: Request, session: SessionDep, user: ConsoleUser):
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     rows = board(session=session, principal=user.principal)
     return render(request, "console/board.html", {"rows": rows})
 
@@ -197,7 +199,7 @@ def board_page(request: Request, session: SessionDep, user: ConsoleUser):
 @router.get("/board", response_class=HTMLResponse)
 def board_rows(request: Request, session: SessionDep, user: ConsolePoller):
     """The board's live part, polled by the page."""
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     rows = board(session=session, principal=user.principal)
     return render(request, "console/partials/board_rows.html", {"rows": rows})
 

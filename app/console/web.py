@@ -29,7 +29,9 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
 from app.auth.deps import SessionDep
+from app.auth.models import Role
 from app.auth.sessions import SignedIn, resolve_session
+from app.runtime import runtime_of
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -79,12 +81,12 @@ def _media_label(item: dict) -> str:
 # The console's pages in the nav, and who sees each link (admins see all).
 # A page still checks its own roles; this only hides links that would 403.
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
-    ("/console", "Board", ("supervisor", "case_manager")),
-    ("/console/oncall", "On call", ("supervisor", "case_manager")),
-    ("/console/people", "People", ("supervisor", "case_manager")),
-    ("/console/review", "Review", ("supervisor",)),
-    ("/console/reports", "Reports", ("supervisor",)),
-    ("/console/audit", "Audit", ("supervisor",)),
+    ("/console", "Board", (Role.SUPERVISOR, Role.CASE_MANAGER)),
+    ("/console/oncall", "On call", (Role.SUPERVISOR, Role.CASE_MANAGER)),
+    ("/console/people", "People", (Role.SUPERVISOR, Role.CASE_MANAGER)),
+    ("/console/review", "Review", (Role.SUPERVISOR,)),
+    ("/console/reports", "Reports", (Role.SUPERVISOR,)),
+    ("/console/audit", "Audit", (Role.SUPERVISOR,)),
 ]
 
 
@@ -114,7 +116,7 @@ templates = _build_templates()
 
 
 def secure_cookies(request: Request) -> bool:
-    return request.app.state.settings.public_base_url.startswith("https://")
+    return runtime_of(request).settings.public_base_url.startswith("https://")
 
 
 def set_cookie(
@@ -144,7 +146,7 @@ def clear_cookie(request: Request, response, name: str, *, path: str = COOKIE_PA
 
 
 def _secret(request: Request) -> str:
-    return request.app.state.settings.signing_secret
+    return runtime_of(request).settings.signing_secret
 
 
 def csrf_token(request: Request) -> str:
@@ -179,7 +181,7 @@ class SignInRequired(Exception):
 
 
 def now_of(request: Request) -> datetime:
-    return request.app.state.runtime.now()
+    return runtime_of(request).now()
 
 
 def _signed_in(request: Request, session: Session, *, touch: bool) -> SignedIn:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app.auth.service import Principal, audit
 from app.contacts import service as contacts
 from app.contacts.holders import holder_for
-from app.contacts.models import Contact, ContactStatus
+from app.contacts.models import Contact, ContactStatus, EventKind
 from app.errors import Conflict, Invalid
 
 
@@ -123,7 +123,7 @@ def add_note(
     contacts.record_event(
         session=session,
         contact=contact,
-        kind="note",
+        kind=EventKind.NOTE,
         at=now,
         staff_id=principal.staff_id,
         data={"text": text, "actor": principal.actor},

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.contacts.models import Contact, ContactEvent
-from app.messaging.models import OutboundMessage
+from app.contacts.models import Contact, ContactEvent, EventKind
+from app.messaging.models import MessagePurpose, OutboundMessage
 from app.teams.models import Staff
 
 # Outbound purposes that reach the caller (the rest go to staff).
@@ -37,7 +37,9 @@ class Message:
 def conversation(*, session: Session, contact: Contact) -> list[Message]:
     received = session.execute(
         select(ContactEvent)
-        .where(col(ContactEvent.contact_id) == contact.id, col(ContactEvent.kind) == "received")
+        .where(
+            col(ContactEvent.contact_id) == contact.id, col(ContactEvent.kind) == EventKind.RECEIVED
+        )
         .order_by(col(ContactEvent.at), col(ContactEvent.id))
     ).scalars()
     sent = session.execute(
@@ -71,7 +73,7 @@ def conversation(*, session: Session, contact: Contact) -> list[Message]:
     for row in rows:
         sender = (
             names.get(row.staff_id, "staff")
-            if row.purpose == "relay"
+            if row.purpose == MessagePurpose.RELAY
             else SENDER_OF_PURPOSE.get(row.purpose, row.purpose)
         )
         messages.append(

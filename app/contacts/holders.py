@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.auth.models import Role
 from app.auth.service import Principal
 from app.contacts.models import Contact
 from app.contacts.schemas import ContactPublic, HolderPublic
@@ -28,7 +29,7 @@ def holder_for(
     if staff_id is None:
         staff_id = principal.staff_id
     elif (
-        principal.role == "case_manager"
+        principal.role == Role.CASE_MANAGER
         and principal.staff_id is not None
         and staff_id != principal.staff_id
     ):

@@ -47,6 +47,7 @@ class EventKind(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     RESOLUTION_UPDATED = "resolution_updated"
+    NOTE = "note"
     STAFF_REPLY = "staff_reply"
     RELAYED = "relayed"
     PASSED = "passed"

@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, require_role
+from app.auth.models import Role
 from app.auth.service import audit
 from app.clients.schemas import BreakGlassIn
 from app.contacts import service as contacts
@@ -29,6 +30,7 @@ from app.datetimes import Instant
 from app.errors import Invalid, NotFound
 from app.escalation import paging
 from app.paging import Offset
+from app.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 
@@ -57,7 +59,7 @@ def list_contacts(
     offset: Offset = 0,
 ) -> ContactPage:
     """Contacts, newest first. Non-admin keys see their own team only."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     if status is not None and status not in CONTACT_STATUSES:
         raise Invalid(["query", "status"], f"must be one of {', '.join(CONTACT_STATUSES)}")
     _aware("start", start), _aware("end", end)
@@ -117,7 +119,7 @@ def _detail(session: Session, principal, contact: Contact, via: str) -> ContactD
 
 @router.get("/contacts/{contact_id}", response_model=ContactDetail)
 def get_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipal) -> ContactDetail:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     return _detail(session, principal, load_contact(session, principal, contact_id), "api")
 
 
@@ -125,13 +127,13 @@ def get_contact(contact_id: int, session: SessionDep, principal: CurrentPrincipa
 def break_glass_contact(
     contact_id: int,
     body: BreakGlassIn,
-    request: Request,
+    runtime: RuntimeDep,
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> ContactDetail:
     """Read a contact outside your caseload in an emergency. The reason is
     required and audited, and the team's supervisors are texted at once."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     contact = access.team_contact(session, principal, contact_id)
     access.break_glass(
         session=session,
@@ -140,7 +142,7 @@ def break_glass_contact(
         record_type="contact",
         record_id=contact.id,
         reason=body.reason,
-        now=request.app.state.runtime.now(),
+        now=runtime.now(),
     )
     return _detail(session, principal, contact, "break_glass")
 
@@ -156,7 +158,7 @@ def acknowledge_contact(
     """Take the contact (escalation stops). A person holds it: the staff member
     named in `staff_id`, else the one the key is bound to (422 naming `staff_id`
     when neither is an active member of the contact's team)."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     load_contact(session, principal, contact_id)
     contact = acknowledge_as(
         session=session,

@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 
-OPEN_STATUSES = ("open", "acknowledged")
+OPEN_STATUSES = (ContactStatus.OPEN, ContactStatus.ACKNOWLEDGED)
 
 
 def record_event(

@@ -21,7 +21,7 @@ from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, E
 from app.db import Database, per_transaction
 from app.escalation.notices import alert_supervisors
 from app.messaging import texts
-from app.messaging.models import FINAL_FAILURES, MessagePurpose, OutboundMessage
+from app.messaging.models import FINAL_FAILURES, MessagePurpose, OutboundMessage, OutboxStatus
 from app.messaging.outbox import enqueue
 from app.ops.metrics import ESCALATIONS, UNANSWERED
 from app.routing import (
@@ -323,7 +323,7 @@ def start(
             team=team,
             now=now,
             channel=Channel.SMS if contact.channel == Channel.SMS else Channel.VOICE,
-            retried_on_database_error=contact.channel == "sms",
+            retried_on_database_error=contact.channel == Channel.SMS,
         )
     else:
         record_plan(session=session, contact=contact, levels=levels, now=now)
@@ -653,7 +653,7 @@ def finish_unanswered(
 
 # How often a level whose notifications have not left yet is looked at again.
 NOT_SENT_POLL = timedelta(seconds=10)
-_STILL_LEAVING = ("pending", "sending")
+_STILL_LEAVING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
 def wait_for_notifications(*, session: Session, contact: Contact, now: datetime) -> datetime | None:
@@ -732,7 +732,10 @@ def on_message_failed(
     when nobody else at that level can still receive theirs; so does a
     client's words relayed to staff. A staff member's words that did not
     reach the client are never silent: they are told to call."""
-    if message.purpose not in ("notify", "relay") or message.contact_id is None:
+    if (
+        message.purpose not in (MessagePurpose.NOTIFY, MessagePurpose.RELAY)
+        or message.contact_id is None
+    ):
         return
     contact = contacts.lock_contact(session=session, contact_id=message.contact_id)
     if contact is None:

@@ -22,7 +22,7 @@ from app.i18n import _
 from app.messaging import texts
 from app.messaging.models import MessagePurpose, SentNotice
 from app.messaging.outbox import enqueue
-from app.teams.models import Staff, Team
+from app.teams.models import Staff, StaffRole, Team
 from app.teams.service import active_supervisors
 
 log = structlog.get_logger(__name__)
@@ -191,13 +191,13 @@ def send_unreachable_checks(*, session: Session, now: datetime) -> int:
             continue
         names = [p.name for p in people]
         for supervisor in staff.values():
-            if supervisor.role == "supervisor" and supervisor.active:
+            if supervisor.role == StaffRole.SUPERVISOR and supervisor.active:
                 enqueue(
                     session=session,
                     team=team,
                     to_number=supervisor.phone,
                     body=texts.unreachable_on_call_alert(names, supervisor.language),
-                    purpose="alert",
+                    purpose=MessagePurpose.ALERT,
                     staff_id=supervisor.id,
                     now=now,
                 )

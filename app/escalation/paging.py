@@ -474,14 +474,14 @@ def steps_of(*, session: Session, contact_id: int) -> list[PageStep]:
 
 def _call_outcome(call_events: list, row_status: str | None) -> str:
     """A page call's story in a few words, from its legs' events."""
-    pressed = [e for e in call_events if e.kind == "page_call_pressed"]
+    pressed = [e for e in call_events if e.kind == EventKind.PAGE_CALL_PRESSED]
     digits = pressed[0].data.get("digits") if pressed else None
     if digits == "1":
         return "pressed 1"
     if digits == "2":
         return "pressed 2 (passed)"
-    ended = [e for e in call_events if e.kind == "page_call_ended"]
-    answered = any(e.kind == "page_call_answered" for e in call_events)
+    ended = [e for e in call_events if e.kind == EventKind.PAGE_CALL_ENDED]
+    answered = any(e.kind == EventKind.PAGE_CALL_ANSWERED for e in call_events)
     if ended:
         status = ended[0].data.get("status")
         if status == "completed" or answered:

@@ -16,15 +16,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from app.i18n import N_, _
 from app.messaging.texts import RELATIONS
 from app.routing.plan import Level
 
-STAFF = "staff"  # dial a staff level, every leg screened
-VOICEMAIL = "voicemail"  # record a message for the team, then the fallback
-FALLBACK = "fallback"  # dial the external crisis line, unscreened
-DONE = "done"  # nothing left to dial: end the call
+
+class DialKind(StrEnum):
+    STAFF = "staff"  # dial a staff level, every leg screened
+    VOICEMAIL = "voicemail"  # record a message for the team, then the fallback
+    FALLBACK = "fallback"  # dial the external crisis line, unscreened
+    DONE = "done"  # nothing left to dial: end the call
+
+
+STAFF = DialKind.STAFF
+VOICEMAIL = DialKind.VOICEMAIL
+FALLBACK = DialKind.FALLBACK
+DONE = DialKind.DONE
 
 # A leg's or a call's final statuses (Twilio's CallStatus / DialCallStatus).
 CALL_ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
@@ -32,7 +41,7 @@ CALL_ENDED = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 @dataclass(frozen=True)
 class DialStep:
-    kind: str  # STAFF | VOICEMAIL | FALLBACK | DONE
+    kind: DialKind
     level: int | None = None  # the plan level dialled (fallback: its level)
     staff_ids: tuple[int, ...] = ()  # STAFF: who is dialled, in plan order
     number: str | None = None  # FALLBACK: the external number

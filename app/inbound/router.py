@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.models import Role
 from app.auth.service import audit
 from app.errors import NotFound
 from app.inbound import dead_letter
@@ -42,7 +43,7 @@ def list_stuck(
     (on-call, supervisors, fallback) could open yet, oldest first; each is
     tried again every minute. Numbers are masked; the words are shown to
     the team's supervisors only, and that read is audited."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     check_team(principal, team_id, what="team")
     team = session.get(Team, team_id)
     if team is None:
@@ -51,7 +52,7 @@ def list_stuck(
         session, team.crisis_line_number, limit=limit + 1, offset=offset
     )
     rows = page(rows, limit=limit, offset=offset, response=response)
-    with_bodies = principal.role == "supervisor"
+    with_bodies = principal.role == Role.SUPERVISOR
     if with_bodies and rows:
         audit(
             session=session,

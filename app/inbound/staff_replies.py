@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from app.contacts import service as contacts
-from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
+from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine, handover, paging
 from app.escalation.notices import alert_supervisors
 from app.escalation.paging import PAGED_KINDS
@@ -34,7 +34,7 @@ def _reply(
     staff: Staff,
     body: str,
     now: datetime,
-    purpose: str = "command_reply",
+    purpose: str = MessagePurpose.COMMAND_REPLY,
     contact_id: int | None = None,
 ) -> None:
     enqueue(
@@ -262,7 +262,7 @@ def _relay(
     if not text:
         _help_rate_limited(session, team, staff, texts.staff_help(staff.language), now)
         return "empty"
-    if contact.channel == "sms" and not is_opted_out(
+    if contact.channel == Channel.SMS and not is_opted_out(
         session=session, team_id=team.id, number=contact.from_number
     ):
         # Twilio refuses a body over 1,600 characters: a long reply goes in numbered parts.

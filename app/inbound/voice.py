@@ -250,7 +250,12 @@ def _take_step(
         session.add(contact)
     elif step.kind == chain.VOICEMAIL:
         _record(
-            session, contact, "voicemail_offered", f"{call_sid}:voicemail", now, level=step.level
+            session,
+            contact,
+            EventKind.VOICEMAIL_OFFERED,
+            f"{call_sid}:voicemail",
+            now,
+            level=step.level,
         )
     elif step.kind == chain.FALLBACK:
         assert step.level is not None  # a fallback step names its level
@@ -312,7 +317,7 @@ def _caller_gone(
         f"{call_sid}:status:final",
         now,
         level=contact.level,
-        data={"sms_level": handoff if contact.status == "open" else None},
+        data={"sms_level": handoff if contact.status == ContactStatus.OPEN else None},
     ):
         return False
     if contact.status not in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
@@ -385,7 +390,11 @@ def answer_call(
                 language=known or team.default_language,
             )
             received = _event(
-                None, EventKind.CALL_RECEIVED, f"{call_sid}:call", now, data={"channel": "voice"}
+                None,
+                EventKind.CALL_RECEIVED,
+                f"{call_sid}:call",
+                now,
+                data={"channel": Channel.VOICE},
             )
             if open_contact(
                 session=session,

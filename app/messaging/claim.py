@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.db import Database, table_of
-from app.messaging.models import MessagePurpose, OutboundMessage
+from app.messaging.models import MessagePurpose, OutboundMessage, OutboxStatus
 
 LEASE = timedelta(seconds=60)
 BATCH = 50
@@ -63,7 +63,7 @@ def outbox_signal() -> Select[Any]:
     return select(
         func.max(OutboundMessage.id),
         select(func.count())
-        .where(col(OutboundMessage.status).in_(("pending", "sending")))
+        .where(col(OutboundMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
         .scalar_subquery(),
     )
 
@@ -78,7 +78,7 @@ def _claim_statement(*, only_these: bool):
     table = table_of(OutboundMessage)
     older = _OLDER
     due = select(col(OutboundMessage.id)).where(
-        col(OutboundMessage.status).in_(("pending", "sending")),
+        col(OutboundMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
         or_(
             col(OutboundMessage.next_attempt_at).is_(None),
             col(OutboundMessage.next_attempt_at) <= bindparam("now"),
@@ -94,8 +94,11 @@ def _claim_statement(*, only_these: bool):
                 ),
             ),
             or_(
-                col(older.status) == "sending",
-                and_(col(older.status) == "pending", col(older.next_attempt_at) > bindparam("now")),
+                col(older.status) == OutboxStatus.SENDING,
+                and_(
+                    col(older.status) == OutboxStatus.PENDING,
+                    col(older.next_attempt_at) > bindparam("now"),
+                ),
             ),
         ),
     )
@@ -108,7 +111,7 @@ def _claim_statement(*, only_these: bool):
         table.update()
         .where(table.c.id.in_(due.scalar_subquery()))
         .values(
-            status="sending",
+            status=OutboxStatus.SENDING,
             attempts=table.c.attempts + 1,
             next_attempt_at=bindparam("lease_until"),
             updated_at=bindparam("now"),

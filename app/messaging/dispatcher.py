@@ -21,7 +21,7 @@ from app.db import Database, table_of
 from app.messaging import results
 from app.messaging.claim import Claimed, claim, lanes, outbox_signal
 from app.messaging.loop import SendLoop
-from app.messaging.models import MessagePurpose, OutboundMessage, SmsOptOut
+from app.messaging.models import MessagePurpose, OutboundMessage, OutboxStatus, SmsOptOut
 from app.messaging.results import FailureHook
 from app.messaging.senders import PAGE_RING_SECONDS, SendResult, SmsSender
 
@@ -235,7 +235,7 @@ class Dispatcher:
         table = table_of(OutboundMessage)
         self.db.write_one(
             table.update()
-            .where(table.c.id.in_(dropped), table.c.status == "sending")
+            .where(table.c.id.in_(dropped), table.c.status == OutboxStatus.SENDING)
             .values(status=CALL_NOT_NEEDED, next_attempt_at=None, updated_at=self.clock()),
             None,
         )

@@ -8,6 +8,17 @@ from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
 
+
+class OutboxStatus(StrEnum):
+    """An outbound message's states of the service's own; Twilio's reports
+    (queued, sent, delivered, …) follow them in `STATUS_ORDER`."""
+
+    PENDING = "pending"  # waiting to be handed to Twilio (or for a retry)
+    SENDING = "sending"  # claimed by a sender
+    STORED = "stored"  # kept by the outbox transport (development, tests)
+    FAILED = "failed"  # refused for good
+
+
 # Twilio's message statuses in the order they may move; a status never moves back.
 STATUS_ORDER = {
     "pending": 0,
@@ -69,7 +80,7 @@ class OutboundMessage(SQLModel, table=True):
     to_number: str = Field(max_length=64)
     from_number: str = Field(max_length=64)
     body: str
-    status: str = Field(default="pending", max_length=20)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=20)
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default_factory=utcnow)
     provider_sid: str | None = Field(default=None, max_length=64, unique=True)

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from app.db import table_of, utcnow
-from app.messaging.models import STATUS_ORDER, OutboundMessage, SmsOptOut
+from app.messaging.models import STATUS_ORDER, OutboundMessage, OutboxStatus, SmsOptOut
 
 _OPTED_OUT = select(table_of(SmsOptOut).c.opted_out).where(
     table_of(SmsOptOut).c.team_id == bindparam("team_id"),
@@ -94,7 +94,7 @@ def enqueue(
         to_number=to_number,
         from_number=team.crisis_line_number,
         body=body,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
         provider_sid=None,

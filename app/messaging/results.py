@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, delete, select, true
 from sqlmodel import Session, col
 
 from app.db import Database, table_of
-from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
+from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage, OutboxStatus
 from app.messaging.outbox import advance_status
 from app.messaging.senders import SendResult
 from app.ops.metrics import CARRIER_UNREACHABLE, OUTBOUND
@@ -106,7 +106,7 @@ def record_accepted(db: Database, accepted: list[tuple[int, SendResult]], now: d
     table = table_of(OutboundMessage)
     db.write_one(
         table.update()
-        .where(table.c.id == bindparam("b_id"), table.c.status == "sending")
+        .where(table.c.id == bindparam("b_id"), table.c.status == OutboxStatus.SENDING)
         .values(
             status=bindparam("b_status"),
             provider_sid=bindparam("b_sid"),
@@ -137,12 +137,12 @@ def record_failure(
     ran (and may have queued more)."""
     with db.session() as session:
         message = session.get(OutboundMessage, message_id)
-        if message is None or message.status != "sending":
+        if message is None or message.status != OutboxStatus.SENDING:
             return False
         message.updated_at = now
         message.error_code = result.error_code
         if _gives_up(session, message, result):
-            message.status = "failed"
+            message.status = OutboxStatus.FAILED
             message.next_attempt_at = None
             OUTBOUND.labels("failed").inc()
             log.warning(
@@ -157,7 +157,7 @@ def record_failure(
                 return True
             return False
         CarrierWatch.failed(now)
-        message.status = "pending"
+        message.status = OutboxStatus.PENDING
         message.next_attempt_at = now + backoff(message.attempts)
         OUTBOUND.labels("retry").inc()
         log.info(
@@ -173,8 +173,8 @@ def release(db: Database, message_id: int, now: datetime) -> None:
     """Give back a claimed message unsent (it waits behind an older one)."""
     with db.session() as session:
         message = session.get(OutboundMessage, message_id)
-        if message is not None and message.status == "sending":
-            message.status = "pending"
+        if message is not None and message.status == OutboxStatus.SENDING:
+            message.status = OutboxStatus.PENDING
             message.attempts -= 1
             message.next_attempt_at = now
 

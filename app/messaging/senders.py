@@ -17,6 +17,7 @@ from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
+from app.messaging.models import OutboxStatus
 from app.settings import Settings
 
 
@@ -140,12 +141,12 @@ class OutboxSender:
     """Development transport: nothing leaves the machine; rows stay readable."""
 
     def send(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
-        return SendResult(ok=True, provider_sid=None, status="stored")
+        return SendResult(ok=True, provider_sid=None, status=OutboxStatus.STORED)
 
     def call(
         self, *, to: str, from_: str, url: str, status_callback: str, timeout: int
     ) -> SendResult:
-        return SendResult(ok=True, provider_sid=None, status="stored")
+        return SendResult(ok=True, provider_sid=None, status=OutboxStatus.STORED)
 
     def close(self) -> None:
         pass

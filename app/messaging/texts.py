@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from app.contacts.models import Channel
 from app.i18n import N_, SOURCE_LANGUAGE, _
 from app.teams.models import TEAM_TEXTS, Team
 
@@ -84,14 +85,14 @@ def staff_notification(
     from_number: str,
     plan_url: str | None,
     lang: str,
-    channel: str = "sms",
+    channel: str = Channel.SMS,
     high_priority: bool = False,
     client_language: str | None = None,
     has_plan: bool = True,
 ) -> str:
     """One segment: `CRISIS #12 L1 ES Sam +12015550123 texted. Reply to answer, ACK, PASS. Plan: URL`."""
     head = _(lang, "URGENT") if high_priority else _(lang, "CRISIS")
-    verb = _(lang, "missed call") if channel == "voice" else _(lang, "texted")
+    verb = _(lang, "missed call") if channel == Channel.VOICE else _(lang, "texted")
     tail = ""
     if plan_url:
         # A known client's link opens the conversation and their plan; an
@@ -482,10 +483,10 @@ def page_call_who(preferred_name: str | None, lang: str) -> str:
     return name or _(lang, "an unknown number")
 
 
-def page_call_prompt(*, team_name: str, who: str, lang: str, channel: str = "sms") -> str:
+def page_call_prompt(*, team_name: str, who: str, lang: str, channel: str = Channel.SMS) -> str:
     prompt = (
         N_("Missed crisis call for {team}, from {who}. Press 1 to take it. Press 2 to pass.")
-        if channel == "voice"
+        if channel == Channel.VOICE
         else N_("Crisis text for {team}, from {who}. Press 1 to take it. Press 2 to pass.")
     )
     return _(lang, prompt).format(team=_ascii_name(team_name)[:60], who=who)

@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 
 import rotas
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
+from app.auth.models import Role
 from app.auth.service import audit
 from app.datetimes import Instant
 from app.errors import Conflict, Invalid, NotFound
@@ -38,6 +39,7 @@ from app.oncall.schemas import (
     ShiftOut,
     StaffRef,
 )
+from app.runtime import RuntimeDep, runtime_of
 from app.teams.models import Staff, Team
 
 router = APIRouter(tags=["on-call"])
@@ -53,7 +55,7 @@ StaffId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _now(request: Request) -> datetime:
-    return request.app.state.runtime.now()
+    return runtime_of(request).now()
 
 
 def _or_default(value: datetime | None, default: datetime) -> datetime:
@@ -99,7 +101,7 @@ def create_rota(
     principal: CurrentPrincipal,
     allow_gaps: bool = False,
 ) -> RotaOut:
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     _team(session, principal, team_id)
     allow_gaps = allow_gaps or body.allow_gaps
     data = body.model_dump()
@@ -132,14 +134,14 @@ def create_rota(
 
 @router.get("/v1/teams/{team_id}/rotas", response_model=list[RotaOut])
 def list_rotas(team_id: TeamId, session: SessionDep, principal: CurrentPrincipal) -> list[RotaOut]:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     _team(session, principal, team_id)
     return [_out(r) for r in service.team_rotas(session=session, team_id=team_id)]
 
 
 @router.get("/v1/rotas/{rota_id}", response_model=RotaOut)
 def get_rota(rota_id: RotaId, session: SessionDep, principal: CurrentPrincipal) -> RotaOut:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     return _out(_rota(session, principal, rota_id))
 
 
@@ -152,7 +154,7 @@ def replace_rota(
     principal: CurrentPrincipal,
     allow_gaps: bool = False,
 ) -> RotaOut:
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     rota = _rota(session, principal, rota_id)
     service.replace_rota(
         session=session,
@@ -175,7 +177,7 @@ def delete_rota(
     allow_gaps: bool = False,
 ) -> Response:
     """Delete a rota and its overrides; the primary only with allow_gaps=true."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     rota = _rota(session, principal, rota_id)
     levels = service.policy_levels_naming(session.get_one(Team, rota.team_id), rota.id)
     if levels:
@@ -202,7 +204,7 @@ def delete_rota(
 def create_override(
     rota_id: RotaId, body: OverrideIn, session: SessionDep, principal: CurrentPrincipal
 ) -> OverrideOut:
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     rota = _rota(session, principal, rota_id)
     override = service.add_override(
         session=session,
@@ -226,7 +228,7 @@ def list_overrides(
     start: Instant | None = None,
     end: Instant | None = None,
 ) -> list[OverrideOut]:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     rota = _rota(session, principal, rota_id)
     start, end = _window(request, start, end, 60)
     rows = service.overrides_between(session=session, rota_id=rota.id, start=start, end=end)
@@ -239,7 +241,7 @@ def list_overrides(
 def delete_override(
     rota_id: RotaId, override_id: OverrideId, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     rota = _rota(session, principal, rota_id)
     override = session.get(RotaOverride, override_id)
     if override is None or override.rota_id != rota.id:
@@ -279,7 +281,7 @@ def rota_oncall(
     principal: CurrentPrincipal,
     at: Instant | None = None,
 ) -> OnCallOut:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     rota = _rota(session, principal, rota_id)
     at = _or_default(at, _now(request))
     return _oncall_out(session, service.rota_on_call(session=session, rota=rota, at=at))
@@ -294,7 +296,7 @@ def team_oncall(
     at: Instant | None = None,
 ) -> list[OnCallOut]:
     """Who each of the team's rotas has on call, in priority order."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     _team(session, principal, team_id)
     at = _or_default(at, _now(request))
     return [
@@ -312,7 +314,7 @@ def rota_schedule(
     start: Instant | None = None,
     end: Instant | None = None,
 ) -> list[ShiftOut]:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     rota = _rota(session, principal, rota_id)
     start, end = _window(request, start, end, 14)
     shifts = service.shifts(session=session, rota=rota, start=start, end=end)
@@ -333,7 +335,7 @@ def team_coverage(
     end: Instant | None = None,
 ) -> CoverageOut:
     """Holes in the primary rota: every interval where nobody is on call."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     _team(session, principal, team_id)
     start, end = _window(request, start, end, 14)
     holes = service.team_coverage_gaps(session=session, team_id=team_id, start=start, end=end)
@@ -374,7 +376,7 @@ def rota_calendar(
     staff_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """The rota's shifts from a week ago to 60 days ahead; one person's with staff_id."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     rota = _rota(session, principal, rota_id)
     names = {
         s.id: s.name
@@ -395,7 +397,7 @@ def rota_calendar(
 
 @router.post("/v1/staff/{staff_id}/calendar-token", status_code=201, response_model=CalendarToken)
 def create_calendar_token(
-    staff_id: StaffId, request: Request, session: SessionDep, principal: CurrentPrincipal
+    staff_id: StaffId, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
 ) -> CalendarToken:
     """A new subscription URL for a staff member's own shifts (the old one stops working)."""
     staff = session.get(Staff, staff_id)
@@ -403,12 +405,10 @@ def create_calendar_token(
         raise NotFound("staff member not found")
     check_team(principal, staff.team_id, what="staff member")
     if principal.staff_id != staff.id:
-        require_role(principal, "supervisor")
+        require_role(principal, Role.SUPERVISOR)
     token = service.new_calendar_token(session=session, principal=principal, staff=staff)
     session.commit()
-    return CalendarToken(
-        staff_id=staff.id, url=service.calendar_url(request.app.state.settings, token)
-    )
+    return CalendarToken(staff_id=staff.id, url=service.calendar_url(runtime.settings, token))
 
 
 @router.get("/calendar/{token}.ics", response_class=Response, include_in_schema=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 
 from app import migrations
+from app.runtime import RuntimeDep
 
 router = APIRouter(tags=["operations"])
 
@@ -21,10 +22,10 @@ def healthz() -> dict:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> JSONResponse:
+def readyz(runtime: RuntimeDep) -> JSONResponse:
     """The database answers and its schema is at the migrations' head."""
     try:
-        with request.app.state.db.sessionmaker() as session:
+        with runtime.db.sessionmaker() as session:
             connection = session.connection()
             connection.execute(text("SELECT 1"))
             at_head = migrations.connection_is_at_head(connection)

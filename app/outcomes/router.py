@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from sqlmodel import Session
 
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.models import Role
 from app.auth.service import audit
 from app.clients.models import Client
 from app.contacts.actions import resolve_as
@@ -25,6 +26,7 @@ from app.outcomes.schemas import (
     Stay,
 )
 from app.paging import Limit, Offset, page
+from app.runtime import RuntimeDep
 from app.teams.models import Team
 
 router = APIRouter(prefix="/v1", tags=["outcomes"])
@@ -34,14 +36,14 @@ router = APIRouter(prefix="/v1", tags=["outcomes"])
 def resolve_contact(
     contact_id: int,
     body: ResolveIn,
-    request: Request,
+    runtime: RuntimeDep,
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> ContactPublic:
     """Close a contact with its outcome and risk level, or complete the details
     of one closed by SMS (`DONE`). Case managers may do this; it is the one
     thing they edit."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     load_contact(session, principal, contact_id)
     contact = resolve_as(
         session=session,
@@ -49,7 +51,7 @@ def resolve_contact(
         contact_id=contact_id,
         details=body.model_dump(exclude_none=True, exclude={"staff_id"}),
         staff_id=body.staff_id,
-        now=request.app.state.runtime.now(),
+        now=runtime.now(),
         via="api",
     )
     session.commit()
@@ -60,19 +62,19 @@ def resolve_contact(
 def review_contact(
     contact_id: int,
     body: ReviewIn,
-    request: Request,
+    runtime: RuntimeDep,
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> ContactPublic:
     """A supervisor has looked at this contact in the morning review."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     contact = load_contact(session, principal, contact_id)
     service.mark_reviewed(
         session=session,
         principal=principal,
         contact=contact,
         note=body.note,
-        now=request.app.state.runtime.now(),
+        now=runtime.now(),
     )
     session.commit()
     return ContactPublic.model_validate(contact, from_attributes=True)
@@ -81,7 +83,7 @@ def review_contact(
 @router.get("/teams/{team_id}/review-queue", response_model=list[ReviewItem])
 def review_queue(
     team_id: int,
-    request: Request,
+    runtime: RuntimeDep,
     response: Response,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -92,12 +94,12 @@ def review_queue(
     follow-up has fallen due since: unanswered and high-risk on top, then due
     follow-ups, then overnight (outside Mon–Fri 09:00–17:00 team time), then
     by risk, newest first. Reviewing a contact takes it off the queue."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     check_team(principal, team_id, what="team")
     team = session.get(Team, team_id)
     if team is None:
         raise NotFound("team not found")
-    now = request.app.state.runtime.now()
+    now = runtime.now()
     return [
         ReviewItem(
             id=c.id,
@@ -134,7 +136,7 @@ def add_client_event(
 ) -> ClientEventOut:
     """ER visits, hospital admissions and discharges (which pair into stays),
     housing changes, jail bookings and releases."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     client = _client(session, principal, client_id)
     event = service.record_client_event(
         session=session,
@@ -161,7 +163,7 @@ def add_client_event(
 def list_client_events(
     client_id: int, session: SessionDep, principal: CurrentPrincipal
 ) -> ClientEventsOut:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     client = _client(session, principal, client_id)
     events = service.client_events(session=session, client_id=client.id)
     stays = service.pair_stays([(e.kind, e.at) for e in events])

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.models import Role
 from app.auth.service import audit
 from app.datetimes import Instant
 from app.errors import NotFound
 from app.reports import service
 from app.reports.charts import bar_chart
 from app.reports.pages import templates
+from app.runtime import runtime_of
 from app.teams.models import Team
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -22,12 +24,12 @@ _DOC = "Figures:\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in service.DEFINITI
 
 
 def _inputs(request: Request, session: Session, principal, team_id: int, start, end):
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     check_team(principal, team_id, what="team")
     team = session.get(Team, team_id)
     if team is None:
         raise NotFound("team not found")
-    start, end = service.checked_period(team, start, end, request.app.state.runtime.now())
+    start, end = service.checked_period(team, start, end, runtime_of(request).now())
     return team, start, end
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col
 
 from app.clients.models import Client, ClientEvent
-from app.contacts.models import CONTACT_STATUSES, Contact, ContactEvent
+from app.contacts.models import CONTACT_STATUSES, Channel, Contact, ContactEvent
 from app.errors import Invalid
 from app.oncall.service import team_coverage_gaps
 from app.outcomes.schemas import NOT_DIVERTED, OUTCOMES
@@ -101,7 +101,7 @@ def _pg_percentiles(session: Session, where) -> dict:
 
 
 BREAKDOWNS: dict[str, tuple[Mapped[str | None], tuple[str | None, ...]]] = {
-    "by_channel": (col(Contact.channel), ("sms", "voice")),
+    "by_channel": (col(Contact.channel), tuple(Channel)),
     "by_caller_type": (col(Contact.caller_type), ("self", "family", "other", None)),
     "by_outcome": (col(Contact.outcome), (*OUTCOMES, None)),
     "by_status": (col(Contact.status), CONTACT_STATUSES),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
+from app.auth.models import Role
 from app.auth.service import audit
 from app.errors import NotFound, refuse_nulls
 from app.paging import Limit, Offset, page
+from app.runtime import RuntimeDep
 from app.teams import service, staff_changes
 from app.teams.models import Leave, Staff, Team
 from app.teams.schemas import (
@@ -40,7 +42,7 @@ def _staff(session: Session, principal, staff_id: int) -> Staff:
 
 @router.post("/teams", status_code=201, response_model=TeamPublic)
 def create_team(body: TeamCreate, session: SessionDep, principal: CurrentPrincipal) -> TeamPublic:
-    require_role(principal, "admin")
+    require_role(principal, Role.ADMIN)
     team = service.create_team(session=session, data=body.model_dump())
     audit(
         session=session,
@@ -56,7 +58,7 @@ def create_team(body: TeamCreate, session: SessionDep, principal: CurrentPrincip
 
 @router.get("/teams", response_model=list[TeamPublic])
 def list_teams(session: SessionDep, principal: CurrentPrincipal) -> list[TeamPublic]:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     query = select(Team).order_by(col(Team.id))
     if not principal.is_admin:
         query = query.where(col(Team.id) == principal.team_id)
@@ -67,7 +69,7 @@ def list_teams(session: SessionDep, principal: CurrentPrincipal) -> list[TeamPub
 
 @router.get("/teams/{team_id}", response_model=TeamPublic)
 def get_team(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> TeamPublic:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     return TeamPublic.model_validate(_team(session, principal, team_id), from_attributes=True)
 
 
@@ -75,7 +77,7 @@ def get_team(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> 
 def update_team(
     team_id: int, body: TeamUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> TeamPublic:
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     team = _team(session, principal, team_id)
     service.update_team(
         session=session,
@@ -102,7 +104,7 @@ def update_team(
 def create_staff(
     team_id: int, body: StaffCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> StaffPublic:
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     team = _team(session, principal, team_id)
     staff = staff_changes.add_staff(
         session=session, principal=principal, team=team, data=body.model_dump()
@@ -121,7 +123,7 @@ def list_staff(
     offset: Offset = 0,
 ) -> list[StaffPublic]:
     """The team's staff by id, a page at a time."""
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     _team(session, principal, team_id)
     rows = list(
         session.execute(
@@ -140,7 +142,7 @@ def list_staff(
 
 @router.get("/staff/{staff_id}", response_model=StaffPublic)
 def get_staff(staff_id: int, session: SessionDep, principal: CurrentPrincipal) -> StaffPublic:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     return StaffPublic.model_validate(_staff(session, principal, staff_id), from_attributes=True)
 
 
@@ -148,7 +150,7 @@ def get_staff(staff_id: int, session: SessionDep, principal: CurrentPrincipal) -
 def update_staff(
     staff_id: int,
     body: StaffUpdate,
-    request: Request,
+    runtime: RuntimeDep,
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> StaffPublic:
@@ -157,15 +159,15 @@ def update_staff(
     A person may set their own `notify_rules` with a key bound to them."""
     data = refuse_nulls(body.model_dump(exclude_unset=True))
     if not staff_changes.may_edit_alone(principal, staff_id, data):
-        require_role(principal, "supervisor")
+        require_role(principal, Role.SUPERVISOR)
     staff = _staff(session, principal, staff_id)
     staff_changes.change_staff(
         session=session,
         principal=principal,
         staff=staff,
         data=data,
-        now=request.app.state.runtime.now(),
-        settings=request.app.state.runtime.settings,
+        now=runtime.now(),
+        settings=runtime.settings,
     )
     session.commit()
     return StaffPublic.model_validate(staff, from_attributes=True)
@@ -177,7 +179,7 @@ def add_leave(
 ) -> LeavePublic:
     """A leave period: the person is not routed to as assigned/backup case
     manager, rota on-call or supervisor while it lasts."""
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     staff = _staff(session, principal, staff_id)
     leave = service.add_leave(
         session=session,
@@ -195,7 +197,7 @@ def add_leave(
 def list_leave(
     staff_id: int, session: SessionDep, principal: CurrentPrincipal
 ) -> list[LeavePublic]:
-    require_role(principal, "supervisor", "case_manager")
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     staff = _staff(session, principal, staff_id)
     rows = session.execute(
         select(Leave).where(col(Leave.staff_id) == staff.id).order_by(col(Leave.start))
@@ -207,7 +209,7 @@ def list_leave(
 def delete_leave(
     staff_id: int, leave_id: int, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
-    require_role(principal, "supervisor")
+    require_role(principal, Role.SUPERVISOR)
     staff = _staff(session, principal, staff_id)
     leave = session.get(Leave, leave_id)
     if leave is None or leave.staff_id != staff.id:

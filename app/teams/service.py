@@ -408,7 +408,10 @@ def update_staff(*, session: Session, staff: Staff, team: Team, data: dict, now:
         blockers = what_holds(session=session, staff=staff, now=now)
         if blockers:
             raise Conflict({"message": "move these first, then deactivate", "blocking": blockers})
-    if data.get("role", staff.role) != "case_manager" and staff.role == "case_manager":
+    if (
+        data.get("role", staff.role) != StaffRole.CASE_MANAGER
+        and staff.role == StaffRole.CASE_MANAGER
+    ):
         # Clients' assigned/backup case managers must be case managers.
         clients = [
             b for b in what_holds(session=session, staff=staff, now=now) if b.startswith("client ")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from twilio.twiml.voice_response import VoiceResponse
 
 from app.errors import NotFound
 from app.inbound import page_call
 from app.ops.metrics import WEBHOOKS
+from app.runtime import Runtime, RuntimeDep
 from app.twilio.http import required, run_db, twiml_then_dispatch
 from app.twilio.security import TwilioForm
 from app.twilio.voice import _speech
@@ -64,8 +65,7 @@ def render(answer: page_call.PageAnswer, base_url: str, leg: page_call.Leg) -> s
     return str(response)
 
 
-def _answer(request: Request, answer, leg) -> Response:
-    runtime = request.app.state.runtime
+def _answer(runtime: Runtime, answer: page_call.PageAnswer | None, leg: page_call.Leg) -> Response:
     if answer is None:
         raise NotFound("unknown contact or staff member")
     return twiml_then_dispatch(render(answer, runtime.settings.public_base_url, leg), runtime)
@@ -73,7 +73,7 @@ def _answer(request: Request, answer, leg) -> Response:
 
 @router.post("/page", response_class=Response)
 async def page(
-    request: Request,
+    runtime: RuntimeDep,
     form: TwilioForm,
     contact: int = Query(),
     level: int = Query(),
@@ -82,14 +82,14 @@ async def page(
 ) -> Response:
     """The paged person's phone picked up: who it is about, press 1 or 2."""
     leg = _leg(form, contact, level, staff, purpose)
-    outcome, answer = await run_db(page_call.answered, request.app.state.runtime, leg)
+    outcome, answer = await run_db(page_call.answered, runtime, leg)
     WEBHOOKS.labels("voice_page", outcome).inc()
-    return _answer(request, answer, leg)
+    return _answer(runtime, answer, leg)
 
 
 @router.post("/page-result", response_class=Response)
 async def page_result(
-    request: Request,
+    runtime: RuntimeDep,
     form: TwilioForm,
     contact: int = Query(),
     level: int = Query(),
@@ -99,14 +99,14 @@ async def page_result(
     """Digits=1 takes the contact for this person, 2 passes it on, anything else does nothing."""
     leg = _leg(form, contact, level, staff, purpose)
     digits = str(form.get("Digits") or "").strip()
-    outcome, answer = await run_db(page_call.pressed, request.app.state.runtime, leg, digits)
+    outcome, answer = await run_db(page_call.pressed, runtime, leg, digits)
     WEBHOOKS.labels("voice_page_result", outcome).inc()
-    return _answer(request, answer, leg)
+    return _answer(runtime, answer, leg)
 
 
 @router.post("/page-status", status_code=204, response_class=Response)
 async def page_status(
-    request: Request,
+    runtime: RuntimeDep,
     form: TwilioForm,
     contact: int = Query(),
     level: int = Query(),
@@ -117,7 +117,7 @@ async def page_status(
     leg = _leg(form, contact, level, staff, purpose)
     outcome = await run_db(
         page_call.call_ended,
-        request.app.state.runtime,
+        runtime,
         leg,
         required(form, "CallStatus").lower(),
         form.get("CallDuration"),

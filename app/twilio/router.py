@@ -14,7 +14,7 @@ from sqlmodel import col
 if TYPE_CHECKING:
     from app.runtime import Runtime
 import structlog
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.background import BackgroundTask
@@ -27,6 +27,7 @@ from app.inbound.inbox import record_sms, record_sms_on_loop
 from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
 from app.messaging.outbox import advance_status
 from app.ops.metrics import WEBHOOKS
+from app.runtime import RuntimeDep
 from app.teams.phones import e164_or_raw
 from app.twilio.http import XML, clean, media, required, run_db, unavailable
 from app.twilio.security import TwilioForm
@@ -87,11 +88,10 @@ async def _record_sms_at_once(
 
 
 @router.post("/sms", response_class=Response)
-async def inbound_sms(request: Request, form: TwilioForm) -> Response:
+async def inbound_sms(runtime: RuntimeDep, form: TwilioForm) -> Response:
     """An SMS to a crisis line. Recorded (one idempotent insert) and answered
     `<Response/>`; the worker routes it right after (app.inbound.inbox), so
     Twilio's answer never waits on routing and a burst is never refused."""
-    runtime = request.app.state.runtime
     to_number = e164_or_raw(required(form, "To"))
     args = (
         runtime,
@@ -136,10 +136,9 @@ def _process_status(runtime: Runtime, message_sid: str, status: str, error_code:
 
 
 @router.post("/status", status_code=204, response_class=Response)
-async def message_status(request: Request, form: TwilioForm) -> Response:
+async def message_status(runtime: RuntimeDep, form: TwilioForm) -> Response:
     """Outbound message status. Moves forward only; an undelivered or failed
     staff notification escalates at once."""
-    runtime = request.app.state.runtime
     outcome = await run_db(
         _process_status,
         runtime,
@@ -152,10 +151,9 @@ async def message_status(request: Request, form: TwilioForm) -> Response:
 
 
 @router.post("/fallback", response_class=Response)
-async def fallback(request: Request, form: TwilioForm) -> Response:
+async def fallback(runtime: RuntimeDep, form: TwilioForm) -> Response:
     """Twilio's fallback URL: static TwiML from memory, no database, so the
     line is answered even when everything behind it is down."""
-    runtime = request.app.state.runtime
     to_number = e164_or_raw(str(form.get("To") or ""))
     number = runtime.fallback_numbers.get(to_number, runtime.settings.default_fallback_number)
     WEBHOOKS.labels("fallback", "voice" if form.get("CallSid") else "sms").inc()

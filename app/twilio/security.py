@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 
 from app.errors import Forbidden
 from app.ops.metrics import WEBHOOKS
+from app.runtime import runtime_of
 
 
 def public_url(request: Request, base_url: str) -> str:
@@ -20,7 +21,7 @@ def public_url(request: Request, base_url: str) -> str:
 
 
 async def verified_form(request: Request) -> FormData:
-    settings = request.app.state.settings
+    settings = runtime_of(request).settings
     token = settings.twilio_auth_token
     signature = request.headers.get("X-Twilio-Signature")
     # Twilio posts application/x-www-form-urlencoded, never multipart: a

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import structlog
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from starlette.background import BackgroundTask
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -31,6 +31,7 @@ from app.escalation import voice_chain as chain
 from app.i18n import _
 from app.inbound import voice
 from app.ops.metrics import WEBHOOKS
+from app.runtime import RuntimeDep
 from app.teams.phones import e164_or_raw
 from app.twilio.http import required, run_db, twiml_then_dispatch
 from app.twilio.security import TwilioForm
@@ -180,9 +181,8 @@ def _answer(runtime: Runtime, answer: voice.Answer | None) -> Response:
 
 
 @router.post("", response_class=Response)
-async def inbound_call(request: Request, form: TwilioForm) -> Response:
+async def inbound_call(runtime: RuntimeDep, form: TwilioForm) -> Response:
     """A call to a crisis line: greeting, then the first level's phones, each screened."""
-    runtime = request.app.state.runtime
     to_number = e164_or_raw(required(form, "To"))
     outcome, answer = await run_db(
         voice.answer_call, runtime, to_number, required(form, "From"), required(form, "CallSid")
@@ -195,10 +195,11 @@ async def inbound_call(request: Request, form: TwilioForm) -> Response:
 
 
 @router.post("/language", response_class=Response)
-async def language_chosen(request: Request, form: TwilioForm, contact: int = Query()) -> Response:
+async def language_chosen(
+    runtime: RuntimeDep, form: TwilioForm, contact: int = Query()
+) -> Response:
     """The language menu's digit, or none (its timeout): the greeting and the
     first level's phones in that language."""
-    runtime = request.app.state.runtime
     outcome, answer = await run_db(
         voice.choose_language,
         runtime,
@@ -213,14 +214,13 @@ async def language_chosen(request: Request, form: TwilioForm, contact: int = Que
 
 @router.post("/screen", response_class=Response)
 async def screen(
-    request: Request,
+    runtime: RuntimeDep,
     form: TwilioForm,
     contact: int = Query(),
     level: int = Query(),
     staff: int = Query(),
 ) -> Response:
     """A staff leg picked up: who is calling (never clinical detail), press 1 to accept."""
-    runtime = request.app.state.runtime
     outcome, answer = await run_db(
         voice.screen_leg, runtime, contact, level, staff, required(form, "CallSid")
     )
@@ -230,14 +230,13 @@ async def screen(
 
 @router.post("/screen-result", response_class=Response)
 async def screen_result(
-    request: Request,
+    runtime: RuntimeDep,
     form: TwilioForm,
     contact: int = Query(),
     level: int = Query(),
     staff: int = Query(),
 ) -> Response:
     """Digits=1: accepted, an empty response bridges the call. Anything else: this leg hangs up."""
-    runtime = request.app.state.runtime
     outcome, answer = await run_db(
         voice.screen_result,
         runtime,
@@ -253,11 +252,10 @@ async def screen_result(
 
 @router.post("/dial-result", response_class=Response)
 async def dial_result(
-    request: Request, form: TwilioForm, contact: int = Query(), level: int = Query()
+    runtime: RuntimeDep, form: TwilioForm, contact: int = Query(), level: int = Query()
 ) -> Response:
     """A level's <Dial> ended. Accepted (by the service's own record) → hang up;
     otherwise the next level, the voicemail, the fallback, or the end."""
-    runtime = request.app.state.runtime
     outcome, answer = await run_db(
         voice.dial_result,
         runtime,
@@ -272,9 +270,8 @@ async def dial_result(
 
 
 @router.post("/voicemail-done", response_class=Response)
-async def voicemail_done(request: Request, form: TwilioForm, contact: int = Query()) -> Response:
+async def voicemail_done(runtime: RuntimeDep, form: TwilioForm, contact: int = Query()) -> Response:
     """The caller finished their message (the <Record> action): connect them to the external fallback."""
-    runtime = request.app.state.runtime
     outcome, answer = await run_db(
         voice.voicemail_done, runtime, contact, required(form, "CallSid"), form.get("CallStatus")
     )
@@ -283,10 +280,9 @@ async def voicemail_done(request: Request, form: TwilioForm, contact: int = Quer
 
 
 @router.post("/recording", status_code=204, response_class=Response)
-async def recording(request: Request, form: TwilioForm, contact: int = Query()) -> Response:
+async def recording(runtime: RuntimeDep, form: TwilioForm, contact: int = Query()) -> Response:
     """A voicemail is ready (recordingStatusCallback): the on-call and the
     supervisors get a link by SMS, once."""
-    runtime = request.app.state.runtime
     outcome = await run_db(
         voice.voicemail_recorded,
         runtime,
@@ -303,10 +299,9 @@ async def recording(request: Request, form: TwilioForm, contact: int = Query()) 
 
 
 @router.post("/status", status_code=204, response_class=Response)
-async def call_status(request: Request, form: TwilioForm) -> Response:
+async def call_status(runtime: RuntimeDep, form: TwilioForm) -> Response:
     """The call's status callback. Ended with no acceptance recorded: a missed
     crisis call, handed to the SMS escalation engine."""
-    runtime = request.app.state.runtime
     outcome = await run_db(
         voice.call_status,
         runtime,
