@@ -27,7 +27,7 @@ from app.console.web import CONTENT_SECURITY_POLICY, templates
 from app.contacts import media
 from app.contacts.conversation import Message, conversation
 from app.contacts.models import Contact, ContactStatus
-from app.runtime import runtime_of
+from app.runtime import RuntimeDep, runtime_of
 from app.teams.models import Staff, Team
 
 router = APIRouter(tags=["plan page"])
@@ -229,7 +229,7 @@ def conversation_fragment(
 def _media_target(request: Request, token: str, event_id: int, index: int):
     """The attachment a live link may see (audited when it will be fetched),
     or None when the link, the message or the attachment is not there."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     request.app.state.rate_limiter.link_opened(request, "plan", token)
     with runtime.db.session() as session:
         link = _link(request, session, token)
@@ -249,14 +249,16 @@ def _media_target(request: Request, token: str, event_id: int, index: int):
                 action="contact.media_read",
                 record_type="contact",
                 record_id=link.contact_id,
-                team_id=session.get(Contact, link.contact_id).team_id,
+                team_id=session.get_one(Contact, link.contact_id).team_id,
                 detail={"via": "plan_link", "event_id": event_id, "index": index},
             )
     return found
 
 
 @router.get("/plan/{token}/media/{event_id}/{index}")
-async def media_view(token: str, event_id: int, index: int, request: Request) -> Response:
+async def media_view(
+    token: str, event_id: int, index: int, request: Request, runtime: RuntimeDep
+) -> Response:
     """An attachment of the conversation, fetched from Twilio with the
     account's credentials and streamed through (never stored). Every view
     is audited."""
@@ -265,4 +267,4 @@ async def media_view(token: str, event_id: int, index: int, request: Request) ->
         return media.not_found()
     if not found.allowed:
         return media.refused()
-    return await media.stream(found, settings=request.app.state.runtime.settings)
+    return await media.stream(found, settings=runtime.settings)

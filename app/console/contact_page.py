@@ -36,7 +36,7 @@ from app.inbound.keywords import StaffReply
 from app.inbound.staff_replies import act_on_contact
 from app.messaging.outbox import is_opted_out
 from app.outcomes.schemas import OUTCOMES, ResolveIn
-from app.runtime import runtime_of
+from app.runtime import RuntimeDep, runtime_of
 from app.teams.models import Staff, Team
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -243,7 +243,7 @@ def _console_attachment(
         contact_id=contact.id,
         event_id=event_id,
         index=index,
-        settings=request.app.state.runtime.settings,
+        settings=runtime_of(request).settings,
     )
     if found is not None and found.allowed:
         audit(
@@ -265,12 +265,13 @@ async def attachment(
     event_id: int,
     index: int,
     request: Request,
+    runtime: RuntimeDep,
     session: SessionDep,
     user: ConsoleUser,
 ) -> Response:
     """A photo or file the caller sent, streamed from Twilio through the
     service (never stored); every view audited."""
-    require_role(user.principal, "supervisor", "case_manager")
+    require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     found = await run_in_threadpool(
         _console_attachment, request, session, user.principal, contact_id, event_id, index
     )
@@ -279,7 +280,7 @@ async def attachment(
         return media.not_found(headers)
     if not found.allowed:
         return media.refused(headers)
-    return await media.stream(found, settings=request.app.state.runtime.settings, headers=headers)
+    return await media.stream(found, settings=runtime.settings, headers=headers)
 
 
 def _after(request: Request, contact_id: int, notice: str):

@@ -16,6 +16,7 @@ import re
 
 from app.contacts.models import Channel
 from app.i18n import N_, SOURCE_LANGUAGE, _
+from app.messaging.models import MessagePurpose
 from app.teams.models import TEAM_TEXTS, Team
 
 # GSM 03.38 basic character set and its extension table (each extension
@@ -500,7 +501,7 @@ def page_call_holder_prompt(*, contact_id: int, team_name: str, purpose: str, la
             "Crisis line {team}: contact {contact_id} is waiting for your reply. "
             "Press 1 to keep it. The words are in your texts."
         )
-        if purpose == "remind"
+        if purpose == MessagePurpose.REMIND
         else N_(
             "Crisis line {team}: your shift has ended and you still hold contact {contact_id}. "
             "Press 1 to keep it, or it passes to a colleague."
