@@ -5,8 +5,36 @@
 PYBABEL ?= .venv/bin/pybabel
 LOCALES = app/i18n/locales
 POT = $(LOCALES)/messages.pot
+# The virtual environment's tools (`python3 -m venv .venv && .venv/bin/pip install -e '.[test]'`).
+BIN ?= .venv/bin
 
-.PHONY: messages check-messages mutate
+.PHONY: test lint types bench serve messages check-messages mutate
+
+# The suite, as CI runs it: SQLite, and PostgreSQL too when
+# TEST_DATABASE_URL is set. ARGS narrows it: make test ARGS=tests/routing
+test:
+	$(BIN)/pytest $(ARGS)
+
+# What CI checks before any test: ruff's lint and format (`ruff format .` fixes the format).
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# mypy as CI runs it ([tool.mypy] in pyproject.toml: strict for rotas/,
+# app/routing/ and app/inbound/, the defaults elsewhere).
+types:
+	$(BIN)/mypy
+
+# The quick benchmarks at low priority (the full run: `$(BIN)/python
+# benchmarks/run.py`); what each figure means is in benchmarks/README.md.
+bench:
+	nice $(BIN)/python benchmarks/run.py --quick
+
+# A demo team (once; it is kept), then the service and its worker on
+# http://127.0.0.1:8000.
+serve:
+	$(BIN)/crisisroute demo
+	$(BIN)/crisisroute serve
 
 # Extract every marked text and merge the new ids into each catalog
 # (new ones arrive empty: translate them, then `make check-messages`).
