@@ -251,3 +251,11 @@ def test_leave_always_wins(now, tz, before, after):
     leave = (now - timedelta(minutes=before), now + timedelta(minutes=after))
     assert available(ALWAYS, now, tz=tz)
     assert not available(ALWAYS, now, leaves=[leave], tz=tz)
+
+
+def test_seconds_past_the_start_minute_are_inside():
+    """A minute is counted with its seconds: 09:00:30 is after 09:00, 08:59:30 before it."""
+    hours = [{"days": ["tue"], "start": "09:00", "end": "17:00"}]
+    assert available(hours, utc(2026, 3, 10, 13, 0, 30))  # 09:00:30 EDT
+    assert not available(hours, utc(2026, 3, 10, 12, 59, 30))  # 08:59:30
+    assert available(hours, utc(2026, 3, 10, 20, 59, 59, 999_999))  # 16:59:59.999999
