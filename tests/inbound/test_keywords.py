@@ -45,6 +45,7 @@ def test_twilios_default_lists():
         ("", None),
         ("hello", None),
         ("st op", None),
+        ("XSTOP", None),
     ],
 )
 def test_only_a_single_word_is_a_keyword(body, expected):
@@ -84,6 +85,8 @@ def test_the_lines_own_lists_replace_the_defaults():
         ("ack please", None, None, "ack please"),
         ("Yes", None, None, "Yes"),
         ("STOP", None, None, "STOP"),
+        # Only dots and exclamation marks are trimmed from a command.
+        ("XDONE", None, None, "XDONE"),
     ],
 )
 def test_a_staff_reply_is_an_address_a_command_and_words(body, contact_id, command, text):
@@ -104,6 +107,8 @@ def test_a_reference_that_cannot_be_a_contact_id_is_shown_back_shortened():
     assert (eleven.contact_id, eleven.bad_ref, eleven.command) == (None, "12345678901", "ACK")
     twelve = parse_staff_reply("#123456789012 x")
     assert twelve.bad_ref == "123456789012"
+    thirteen = parse_staff_reply("#1234567890123 x")
+    assert thirteen.bad_ref == "123456789012..."
     long = parse_staff_reply("#" + "9" * 5000 + " x")
     assert long.bad_ref == "9" * 12 + "..."
     ten = parse_staff_reply("#0000000012 x")
