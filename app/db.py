@@ -8,6 +8,8 @@ UTC-aware type on both backends).
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import sys
 import threading
 from collections.abc import Callable, Hashable, Iterator
@@ -15,7 +17,9 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import MetaData, Table, event
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from sqlalchemy import MetaData, Table, bindparam, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
@@ -134,8 +138,6 @@ def insert_ignoring_duplicates(table, *, key: str, columns: list[str]):
     key, so it is compiled again on every execution (~1 ms of the webhook's
     ~3 ms on 2 cores); a typed text() is compiled once and runs on SQLite
     (3.24+) and PostgreSQL alike."""
-    from sqlalchemy import bindparam, text
-
     names = ", ".join(columns)
     values = ", ".join(f":{column}" for column in columns)
     return text(
@@ -162,8 +164,6 @@ class SqliteWriteLock:
     a webhook waits, the worker cannot queue up again ahead of it."""
 
     def __init__(self, path: str, *, background: bool = False):
-        import fcntl
-
         self._fcntl = fcntl
         self._path = path
         self.background = background
@@ -350,8 +350,6 @@ class Database:
         bind = self.sessionmaker.kw.get("bind")
         if not self.is_postgres or not isinstance(bind, Engine):
             return None
-        import psycopg
-        from psycopg_pool import PoolTimeout
 
         pool, sql = await self._on_loop_pool(bind), self._on_loop_sql(statement)
         try:
@@ -371,10 +369,6 @@ class Database:
     async def _on_loop_pool(self, bind: Engine):
         """One pool per event loop (a test client runs each of its apps on a
         loop of its own; a pool cannot outlive its loop)."""
-        import asyncio
-
-        from psycopg_pool import AsyncConnectionPool
-
         loop = asyncio.get_running_loop()
         if self._on_loop is None or self._on_loop[0] is not loop:
             conninfo = bind.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -392,8 +386,6 @@ class Database:
 
     async def close_on_loop(self) -> None:
         """Close the event loop's pool (the web process's shutdown)."""
-        import asyncio
-
         if self._on_loop is not None and self._on_loop[0] is asyncio.get_running_loop():
             pool, self._on_loop = self._on_loop[1], None
             await pool.close()

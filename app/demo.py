@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -26,8 +27,6 @@ OFFICE = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end":
 def ensure_dev_token(env_path: Path = Path(".env")) -> str | None:
     """Webhooks refuse unsigned requests even in development: give a fresh
     install a random local token (in .env) so `simulate` can sign."""
-    import os
-
     if os.environ.get("TWILIO_AUTH_TOKEN"):
         return None
     text = env_path.read_text() if env_path.exists() else ""

@@ -20,15 +20,15 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from app.contacts.retention import purge_due
-from app.escalation.engine import tick
 from app.escalation.handover import check_holders
 from app.escalation.notices import (
     send_coverage_checks,
     send_shift_notices,
     send_unreachable_checks,
 )
-from app.inbound.dead_letter import retry_stuck
+from app.escalation.tick import tick
 from app.inbound.inbox import BATCH, ROUTED_TOGETHER, route_pending
+from app.inbound.stuck import retry_stuck
 from app.messaging.results import forget_unclaimed_callbacks
 from app.outcomes.service import send_due_follow_ups
 from app.runtime import Runtime

@@ -9,9 +9,9 @@ from fastapi import FastAPI
 
 import app.models as _all_tables  # noqa: F401  (every table and the contact listeners)
 from app.auth.router import router as auth_router
-from app.clients.plan_page import router as plan_page_router
 from app.clients.router import router as clients_router
 from app.console.docs import install_docs
+from app.console.plan_page import router as plan_page_router
 from app.console.router import install as install_console
 from app.contacts.router import router as contacts_router
 from app.db import Database

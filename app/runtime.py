@@ -14,10 +14,12 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.db import Database, utcnow
+from app.escalation.engine import on_message_failed
 from app.inbound.landing import InboxLanding
 from app.messaging.dispatcher import Dispatcher
 from app.messaging.senders import SmsSender, build_sender
 from app.settings import Settings
+from app.teams.models import Team
 
 log = structlog.get_logger(__name__)
 
@@ -40,8 +42,6 @@ class Runtime:
         return self.clock()
 
     def refresh_fallback_numbers(self) -> None:
-        from app.teams.models import Team
-
         try:
             with self.db.session() as session:
                 rows = session.execute(
@@ -57,8 +57,6 @@ class Runtime:
         ago already takes texts."""
         if number in self.fallback_numbers:
             return True
-        from app.teams.models import Team
-
         with self.db.session() as session:
             fallback = (
                 session.execute(
@@ -86,8 +84,6 @@ def build_runtime(
     sender: SmsSender | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> Runtime:
-    from app.escalation.engine import on_message_failed
-
     clock = clock or utcnow
     sender = sender or build_sender(settings)
     runtime_ref: dict = {}

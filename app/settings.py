@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
+import limits
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -98,10 +99,8 @@ class Settings(BaseSettings):
     @field_validator("rate_limit_links", "rate_limit_webhook_refusals")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
-        from limits import parse
-
         try:
-            parse(value)
+            limits.parse(value)
         except ValueError:
             raise ValueError("expected a rate such as 30/minute") from None
         return value

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 from twilio.request_validator import RequestValidator
 
 from app.db import Database
-from app.messaging.models import MessagePurpose, OutboundMessage
+from app.messaging.models import InboxMessage, MessagePurpose, OutboundMessage
 
 
 def post_webhook(
@@ -82,8 +83,6 @@ def outbox_since(db: Database, last_id: int, wait_seconds: float = 2.0) -> list[
 def wait_until_routed(db: Database, message_sid: str, wait_seconds: float = 10.0) -> str | None:
     """The routing outcome of a recorded text once the worker has routed it
     (None if it has not within `wait_seconds`: is a worker running?)."""
-    from app.messaging.models import InboxMessage
-
     deadline = time.monotonic() + wait_seconds
     while True:
         with db.session() as session:
@@ -100,8 +99,6 @@ def wait_until_routed(db: Database, message_sid: str, wait_seconds: float = 10.0
 
 
 def last_outbox_id(db: Database) -> int:
-    from sqlalchemy import func
-
     with db.session() as session:
         return session.execute(select(func.max(OutboundMessage.id))).scalar() or 0
 
@@ -120,8 +117,6 @@ def latest_page_call(db: Database, message_id: int | None = None) -> OutboundMes
 def page_call_steps(url: str, press: str) -> list[tuple[str, dict]]:
     """What Twilio posts for a page call answered and `press`ed ("1", "2" or
     "none": picked up, nothing pressed, as a voicemail greeting would)."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     page = f"{parts.path}?{parts.query}"
     sid = "CA" + uuid.uuid4().hex

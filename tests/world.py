@@ -293,7 +293,7 @@ def route_inbox(app) -> None:
 
 
 def tick(app):
-    from app.escalation.engine import tick as engine_tick
+    from app.escalation.tick import tick as engine_tick
 
     runtime = app.state.runtime
     advanced = engine_tick(db=runtime.db, now=runtime.now(), settings=runtime.settings)

@@ -29,6 +29,9 @@ from app.auth.service import Principal, audit
 from app.clients.models import Client
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.errors import NotFound
+from app.escalation.notices import alert_supervisors
+from app.messaging.texts import break_glass_alert
+from app.teams.models import Staff, Team
 
 # Timeline kinds that mean "this person was asked to take the contact".
 PAGED_KINDS = (EventKind.NOTIFIED, EventKind.DIALLED)
@@ -164,10 +167,6 @@ def break_glass(
     """An emergency read past the caller's usual scope: audited with its
     reason, and every active supervisor of the team is texted at once (in the
     caller's transaction, through the outbox), so nobody reads quietly."""
-    from app.escalation.notices import alert_supervisors
-    from app.messaging.texts import break_glass_alert
-    from app.teams.models import Staff, Team
-
     audit(
         session=session,
         principal=principal,

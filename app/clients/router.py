@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Response
 from sqlmodel import Session
 
@@ -224,7 +226,6 @@ def create_plan_link(
         team_id=client.team_id,
     )
     session.commit()
-    from datetime import timedelta
 
     return PlanLinkOut(url=url, expires_at=now + timedelta(hours=runtime.settings.plan_link_hours))
 

@@ -25,10 +25,10 @@ from app.auth.models import Role
 from app.auth.service import Principal
 from app.clients import service
 from app.clients.models import PHONE_RELATIONS, PLAN_SECTIONS, Client, CrisisPlan
-from app.clients.plan_page import TITLES as PLAN_TITLES
 from app.clients.schemas import ClientCreate, ClientUpdate, CrisisPlanIn
 from app.console import form_errors
 from app.console.people_page import caseloads, is_supervisor, team_of
+from app.console.plan_page import TITLES as PLAN_TITLES
 from app.console.web import ConsoleUser, CsrfChecked, now_of, redirect, render
 from app.errors import AppError, NotFound
 from app.i18n import languages

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.auth.deps import SessionDep, require_role
 from app.auth.models import Role
 from app.auth.service import find_key
-from app.auth.sessions import revoke_session, start_session
+from app.auth.sessions import resolve_session, revoke_session, start_session
 from app.auth.sign_in import CodeRefused, TooManyRequests, check_code, request_code
 from app.console import web
 from app.console.audit_page import router as audit_router
@@ -68,8 +68,6 @@ def _field_errors(exc: AppError) -> dict[str, str]:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, session: SessionDep):
-    from app.auth.sessions import resolve_session
-
     if resolve_session(
         session=session,
         token=request.cookies.get(web.SESSION_COOKIE),

@@ -31,6 +31,7 @@ from sqlmodel import Session
 from app.auth.deps import SessionDep
 from app.auth.models import Role
 from app.auth.sessions import SignedIn, resolve_session
+from app.messaging.texts import media_kind
 from app.runtime import runtime_of
 
 HERE = Path(__file__).resolve().parent
@@ -72,8 +73,6 @@ def _local(value: datetime | None, zone: str | None = None, fmt: str = "%a %d %b
 
 def _media_label(item: dict) -> str:
     """`the photo`, `the PDF file`: an attachment as a link names it."""
-    from app.messaging.texts import media_kind
-
     kind = media_kind(str(item.get("content_type") or ""), "en")
     return "the " + kind.split(" ", 1)[1] if kind.startswith(("a ", "an ")) else kind
 

@@ -16,6 +16,7 @@ from app.contacts import service as contacts
 from app.contacts.holders import holder_for
 from app.contacts.models import Contact, ContactStatus, EventKind
 from app.errors import Conflict, Invalid
+from app.outcomes import service as outcomes
 
 
 def _lock(session: Session, contact_id: int) -> Contact:
@@ -78,8 +79,6 @@ def resolve_as(
     app.outcomes.schemas.ResolveIn), or complete one closed by SMS. Closing
     is done by a person (`staff_id`, else the principal's); completing a
     closed one's details is not."""
-    from app.outcomes import service as outcomes
-
     contact = _lock(session, contact_id)
     by = principal.staff_id
     if contact.status != ContactStatus.RESOLVED or staff_id is not None:

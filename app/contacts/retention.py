@@ -22,6 +22,7 @@ from app.auth.service import SYSTEM, audit
 from app.clients.models import Client, ClientEvent
 from app.contacts.models import Contact, ContactEvent, ContactStatus
 from app.db import rowcount
+from app.escalation.notices import claim_once
 from app.messaging.models import InboxMessage, OutboundMessage
 from app.teams.models import Team
 
@@ -215,8 +216,6 @@ def purge_team(
 def purge_due(*, session: Session, now: datetime) -> dict[int, PurgeCounts]:
     """The daily run: each team once per UTC day, whichever instance gets
     there first (the claim is a unique row, as for the daily notices)."""
-    from app.escalation.notices import claim_once
-
     done = {}
     for team in list(session.execute(select(Team).order_by(col(Team.id))).scalars()):
         if claim_once(session, f"retention:{team.id}:{now.date().isoformat()}", team.id):

@@ -18,11 +18,14 @@ from sqlmodel import Session, col
 from app.clients.models import Client
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
-from app.db import Database, per_transaction
+from app.db import per_transaction
+from app.escalation import paging
 from app.escalation.notices import alert_supervisors
+from app.escalation.staff_texts import staff_sms
 from app.messaging import texts
 from app.messaging.models import FINAL_FAILURES, MessagePurpose, OutboundMessage, OutboxStatus
 from app.messaging.outbox import enqueue
+from app.oncall.service import oncall_snapshot
 from app.ops.metrics import ESCALATIONS, UNANSWERED
 from app.routing import (
     Level,
@@ -74,8 +77,6 @@ def routing_context(
 def _routing_context(
     *, session: Session, team: Team, contact: Contact, now: datetime, channel: str
 ) -> RoutingContext:
-    from app.oncall.service import oncall_snapshot
-
     staff_rows = team_staff(session=session, team_id=team.id)
     leaves = _leave_now(session=session, staff_rows=staff_rows, team_id=team.id, now=now)
     staff = {
@@ -330,111 +331,6 @@ def start(
     notify_level(session=session, contact=contact, team=team, number=1, now=now, settings=settings)
 
 
-def _who(session: Session, contact: Contact, lang: str) -> str:
-    client = session.get(Client, contact.client_id) if contact.client_id else None
-    return texts.who_label(
-        preferred_name=client.preferred_name if client else None,
-        relation=contact.caller_relation,
-        ambiguous=bool(contact.candidate_client_ids),
-        lang=lang,
-    )
-
-
-def _client_words(session: Session, contact: Contact, team: Team, lang: str) -> str:
-    """What the client has texted so far, oldest first (the notification keeps
-    what fits): the people paged see the words before they answer. An
-    attachment is named among them (`(sent a photo)`); the link shows it."""
-    if contact.channel != Channel.SMS or not team.notify_include_text:
-        return ""
-    events = session.execute(
-        select(col(ContactEvent.data))
-        .where(
-            col(ContactEvent.contact_id) == contact.id, col(ContactEvent.kind) == EventKind.RECEIVED
-        )
-        .order_by(col(ContactEvent.id))
-    ).scalars()
-    words = []
-    for data in events:
-        data = data or {}
-        said = str(data.get("body") or "").strip()
-        media = data.get("media") or []
-        if media and isinstance(media, list):
-            said = f"{said} {texts.sent_media_words(media, lang)}".strip()
-        words.append(said)
-    return " / ".join(words).strip(" /")
-
-
-def _plan_url(
-    session: Session, contact: Contact, staff_id: int, now: datetime, settings: Settings
-) -> str | None:
-    if not contact.client_id and contact.channel != Channel.SMS:
-        return None  # an unknown caller's call: no plan and no texts to show
-    from app.clients.plan_links import create_plan_link
-
-    return create_plan_link(
-        session=session,
-        client_id=contact.client_id,
-        staff_id=staff_id,
-        contact_id=contact.id,
-        now=now,
-        settings=settings,
-    )
-
-
-def staff_sms(
-    *,
-    session: Session,
-    contact: Contact,
-    staff_id: int,
-    level: int,
-    purpose: str,
-    now: datetime,
-    settings: Settings,
-) -> str:
-    """The SMS that pages a person: a level's notification, or the supervisors'
-    alert that nobody answered."""
-    lang = session.get_one(Staff, staff_id).language
-    if purpose == MessagePurpose.ALERT:
-        return texts.unanswered_alert(
-            contact_id=contact.id, from_number=contact.from_number, lang=lang
-        )
-    if purpose == MessagePurpose.REALERT:
-        return texts.unanswered_again_alert(
-            contact_id=contact.id,
-            from_number=contact.from_number,
-            minutes=max(1, round((now - contact.created_at).total_seconds() / 60)),
-            lang=lang,
-        )
-    if purpose in (MessagePurpose.REMIND, MessagePurpose.KEEP_ASK):
-        from app.escalation import handover
-
-        return handover.holder_sms(session=session, contact=contact, purpose=purpose, lang=lang)
-    step = plan_from_json(contact.plan)[level - 1]
-    body = texts.staff_notification(
-        contact_id=contact.id,
-        level=level,
-        label=step.label,
-        who=_who(session, contact, lang),
-        lang=lang,
-        client_language=contact.language,
-        from_number=contact.from_number,
-        plan_url=_plan_url(session, contact, staff_id, now, settings),
-        has_plan=contact.client_id is not None,
-        channel=contact.channel,
-        high_priority=contact.priority == "high",
-    )
-    words = _client_words(session, contact, session.get_one(Team, contact.team_id), lang)
-    return texts.with_words(body, words, lang) if words else body
-
-
-def plan_link(
-    session: Session, contact: Contact, staff_id: int, now: datetime, settings: Settings
-) -> str | None:
-    """The short-lived link a paged person opens: the conversation, and the
-    client's plan when the caller is a known client."""
-    return _plan_url(session, contact, staff_id, now, settings)
-
-
 def notify_level(
     *,
     session: Session,
@@ -467,7 +363,6 @@ def notify_level(
     # Set before the messages are queued, so the one flush that writes them
     # writes the contact's new level and deadline with them (one UPDATE).
     contact.next_escalation_at = level_deadline(level, now)
-    from app.escalation import paging
 
     reached = 0
     for staff_id in level.staff_ids:
@@ -624,7 +519,6 @@ def finish_unanswered(
         level=level.number,
         data={"number": team.fallback_number, "sender_told": told is not None},
     )
-    from app.escalation import paging
 
     # Every active supervisor, by their notification rules (a call wakes one
     # who opted out of texts).
@@ -701,8 +595,6 @@ def realert_unanswered(
     """Nobody has taken an unanswered contact yet: the supervisors hear of it
     again, and again after the team's `unanswered_repeat_seconds`, each by
     their notification rules (a call wakes one whose phone is on silent)."""
-    from app.escalation import paging
-
     for supervisor in active_supervisors(session=session, team_id=team.id):
         paging.page_person(
             session=session,
@@ -855,86 +747,3 @@ def _relay_failed(
             reason="delivery_failed",
             settings=settings,
         )
-
-
-# ---------------------------------------------------------------- the tick
-
-
-def tick(*, db: Database, now: datetime, settings: Settings, batch: int = 100) -> int:
-    """Advance every contact whose deadline has passed. Rows are claimed with
-    FOR UPDATE SKIP LOCKED, so several instances share the work and none
-    advances a contact another is advancing. Each contact is its own savepoint:
-    one failure does not hold back the others. Notification rules that fell
-    due (a call a minute after the text) fire first."""
-    from app.escalation.paging import fire_due
-
-    fire_due(db=db, now=now, settings=settings)
-    advanced = 0
-    while True:
-        with db.session() as session:
-            query = (
-                select(Contact)
-                .where(
-                    col(Contact.status).in_(
-                        (ContactStatus.OPEN, ContactStatus.UNANSWERED, ContactStatus.ACKNOWLEDGED)
-                    ),
-                    col(Contact.next_escalation_at) <= now,
-                )
-                .order_by(col(Contact.next_escalation_at), col(Contact.id))
-                .limit(batch)
-            )
-            if db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            due = list(session.execute(query).scalars())
-            for contact in due:
-                try:
-                    with session.begin_nested():
-                        team = session.get_one(Team, contact.team_id)
-                        if contact.status == ContactStatus.UNANSWERED:
-                            realert_unanswered(
-                                session=session,
-                                contact=contact,
-                                team=team,
-                                now=now,
-                                settings=settings,
-                            )
-                        elif contact.status == ContactStatus.ACKNOWLEDGED:
-                            from app.escalation.handover import reply_overdue
-
-                            reply_overdue(
-                                session=session,
-                                contact=contact,
-                                team=team,
-                                now=now,
-                                settings=settings,
-                            )
-                        elif (
-                            later := wait_for_notifications(
-                                session=session, contact=contact, now=now
-                            )
-                        ) is not None:
-                            contact.next_escalation_at = later
-                            session.add(contact)
-                        elif advance(
-                            session=session,
-                            contact=contact,
-                            team=team,
-                            now=now,
-                            reason="timeout",
-                            settings=settings,
-                        ):
-                            advanced += 1
-                        else:
-                            contact.next_escalation_at = None
-                except Exception as exc:
-                    log.error(
-                        "escalation_failed",
-                        contact_id=contact.id,
-                        error=type(exc).__name__,
-                        exc_info=exc,
-                    )
-                    # Try again shortly rather than spin on it every tick.
-                    contact.next_escalation_at = now + timedelta(seconds=5)
-                    session.add(contact)
-        if len(due) < batch:
-            return advanced

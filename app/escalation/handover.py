@@ -15,6 +15,7 @@ and the former holder is told where it went. Nothing here commits.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -24,10 +25,12 @@ from sqlmodel import Session, col
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine, paging
+from app.escalation.staff_texts import KEEP_WINDOW
 from app.messaging import texts
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
-from app.routing import Plan, plan_from_json
+from app.oncall.service import oncall_snapshot
+from app.routing import Plan, in_working_hours, plan_from_json
 from app.settings import Settings
 from app.teams.models import Staff, Team
 from app.teams.service import unreachable_reason
@@ -40,8 +43,6 @@ SHIFT_ENDED = "shift_ended"
 DEACTIVATED = "deactivated"
 OPTED_OUT = "opted_out"
 ON_LEAVE = "on_leave"
-
-KEEP_WINDOW = timedelta(minutes=10)
 
 
 def _release(*, session: Session, contact: Contact, now: datetime, reason: str) -> int | None:
@@ -139,7 +140,6 @@ def fresh_plan(
         if level.kind != "fallback" and not staff_ids:
             continue
         kept.append((level, staff_ids))
-    from dataclasses import replace
 
     renumbered = [
         replace(
@@ -322,23 +322,6 @@ def keep(*, session: Session, contact: Contact, staff_id: int, now: datetime, vi
     session.add(contact)
 
 
-def _last_client_words(session: Session, contact: Contact) -> str:
-    event = (
-        session.execute(
-            select(ContactEvent)
-            .where(
-                col(ContactEvent.contact_id) == contact.id,
-                col(ContactEvent.kind) == EventKind.RECEIVED,
-            )
-            .order_by(col(ContactEvent.at).desc(), col(ContactEvent.id).desc())
-            .limit(1)
-        )
-        .scalars()
-        .first()
-    )
-    return (event.data or {}).get("body", "") if event else ""
-
-
 def reply_overdue(
     *, session: Session, contact: Contact, team: Team, now: datetime, settings: Settings
 ) -> None:
@@ -403,9 +386,6 @@ def off_duty_reason(
     """(why, at once) when the holder is no longer the right person to hold
     the contact, else None. Deactivation and SMS opt-out leave no way to
     reach them: at once. Leave and a shift's end: they are asked first."""
-    from app.oncall.service import oncall_snapshot
-    from app.routing import in_working_hours
-
     if holder is None or not holder.active:
         return DEACTIVATED, True
     if holder.sms_opted_out:
@@ -509,32 +489,4 @@ def _ask_to_keep(
         purpose=paging.KEEP_ASK,
         now=now,
         settings=settings,
-    )
-
-
-def holder_sms(*, session: Session, contact: Contact, purpose: str, lang: str) -> str:
-    """The text of a page to the holder: the client is waiting (REMIND), or
-    their shift ended (KEEP_ASK)."""
-    if purpose == paging.REMIND:
-        return texts.waiting_for_you(
-            contact_id=contact.id, words=_last_client_words(session, contact), lang=lang
-        )
-    asked = (
-        session.execute(
-            select(col(ContactEvent.data))
-            .where(
-                col(ContactEvent.contact_id) == contact.id,
-                col(ContactEvent.kind) == EventKind.SHIFT_END_ASKED,
-            )
-            .order_by(col(ContactEvent.id).desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        or {}
-    )
-    successor = session.get(Staff, asked["to_staff_id"]) if asked.get("to_staff_id") else None
-    return texts.shift_ended_question(
-        contact_id=contact.id,
-        next_name=successor.name if successor else None,
-        minutes=int(KEEP_WINDOW.total_seconds() // 60),
-        lang=lang,
     )

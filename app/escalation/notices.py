@@ -15,13 +15,17 @@ from zoneinfo import ZoneInfo
 import structlog
 from babel.dates import format_datetime
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+import rotas
 from app.escalation import notify_rules
 from app.i18n import _
 from app.messaging import texts
 from app.messaging.models import MessagePurpose, SentNotice
 from app.messaging.outbox import enqueue
+from app.oncall.models import Rota, RotaOverride
+from app.oncall.service import schedule_for
 from app.teams.models import Staff, StaffRole, Team
 from app.teams.service import active_supervisors
 
@@ -94,8 +98,6 @@ def coverage_text(
 
 def claim_once(session: Session, key: str, team_id: int) -> bool:
     """Whether this instance is the one to do `key` (a unique row claims it)."""
-    from sqlalchemy.exc import IntegrityError
-
     try:
         with session.begin_nested():
             session.add(SentNotice(key=key, team_id=team_id))
@@ -106,10 +108,6 @@ def claim_once(session: Session, key: str, team_id: int) -> bool:
 
 
 def _team_shifts(session: Session, team: Team, start: datetime, end: datetime) -> list[ShiftStart]:
-    import rotas
-    from app.oncall.models import Rota, RotaOverride
-    from app.oncall.service import schedule_for
-
     result = []
     for rota in session.execute(select(Rota).where(col(Rota.team_id) == team.id)).scalars():
         overrides = list(
@@ -207,10 +205,6 @@ def send_unreachable_checks(*, session: Session, now: datetime) -> int:
 
 
 def send_coverage_checks(*, session: Session, now: datetime) -> int:
-    import rotas
-    from app.oncall.models import Rota, RotaOverride
-    from app.oncall.service import schedule_for
-
     sent = 0
     for team in session.execute(select(Team)).scalars():
         day = coverage_due(now, team.timezone)

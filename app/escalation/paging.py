@@ -28,6 +28,7 @@ from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.db import Database, table_of
 from app.escalation import notify_rules
 from app.escalation.models import PageStep
+from app.escalation.staff_texts import staff_sms
 from app.i18n import N_, _
 from app.messaging.models import MessagePurpose, OutboundMessage
 from app.messaging.outbox import enqueue
@@ -134,8 +135,6 @@ def _fire(
     label: str | None = None,
 ) -> dict:
     """Send one rule: the SMS, or the call queued in the outbox. Returns the step's new state."""
-    from app.escalation.engine import staff_sms
-
     if channel == notify_rules.CALL:
         message = enqueue(
             session=session,
@@ -497,9 +496,6 @@ def _call_outcome(call_events: list, row_status: str | None) -> str:
 def report(*, session: Session, contact: Contact) -> list[dict]:
     """Per person paged and level: each rule, whether it fired and what became
     of it (sent, delivered, pressed 1, answered without 1, busy, …)."""
-    from app.contacts.models import ContactEvent
-    from app.messaging.models import OutboundMessage
-
     steps = steps_of(session=session, contact_id=contact.id)
     if not steps:
         return []

@@ -157,10 +157,6 @@ VOICEMAIL_PROMPT = N_(
 CONNECTING_FALLBACK = N_(
     "Connecting you to the crisis team now. If you are in immediate danger, hang up and call 911."
 )
-FALLBACK_FAILED = N_(
-    "We could not connect your call. Please call or text 988, or call 911 if you are in "
-    "immediate danger."
-)
 # Spoken in each language the menu offers, in that language ("Para español,
 # oprima 2"): each catalog names its own language here.
 LANGUAGE_MENU = N_("For English, press {digit}.")

@@ -23,6 +23,8 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from app.errors import Invalid
+
 SOURCE_LANGUAGE = "en"
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
@@ -86,8 +88,6 @@ def is_supported(value: str) -> bool:
 def check_language(value: str, field: str | list) -> str:
     """A language as stored, or 422 naming `field` when the service has no
     catalog for it."""
-    from app.errors import Invalid
-
     language = normalise(value) if isinstance(value, str) else ""
     if language not in languages():
         raise Invalid(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
-from app.escalation.engine import plan_link
+from app.escalation.staff_texts import plan_link
 from app.messaging import texts
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue

@@ -14,7 +14,6 @@ job): full routing first, then the minimal plan.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import structlog
@@ -31,6 +30,7 @@ from app.inbound.sms import serialize_sender
 from app.messaging import texts
 from app.messaging.models import InboxMessage, MessagePurpose
 from app.messaging.outbox import enqueue
+from app.oncall.service import oncall_snapshot
 from app.ops.metrics import STUCK_TEXTS
 from app.routing import RotaOnCallInfo, minimal_plan
 from app.settings import Settings
@@ -39,7 +39,7 @@ from app.teams.phones import e164_or_raw
 from app.teams.service import active_supervisors
 
 if TYPE_CHECKING:
-    from app.runtime import Runtime
+    pass
 
 log = structlog.get_logger(__name__)
 
@@ -60,8 +60,6 @@ def _caller(session: Session, team: Team, number: str) -> CallerIdentity:
 def _on_call(session: Session, team: Team, now: datetime) -> list[RotaOnCallInfo]:
     """Who the rotas have on call now; none when the rotas cannot be read
     (the supervisors and the fallback remain)."""
-    from app.oncall.service import oncall_snapshot
-
     try:
         with session.begin_nested():
             return [
@@ -189,68 +187,3 @@ def stuck_on_line(session: Session, line: str, *, limit: int, offset: int) -> li
             .limit(limit)
         ).scalars()
     )
-
-
-def retry_stuck(runtime: Runtime, *, batch: int = 100) -> int:
-    """Every stuck text whose minute has come: full routing, else the minimal
-    plan, else stuck for another minute. Each text in its own transaction,
-    claimed FOR UPDATE SKIP LOCKED (one instance retries it). Returns how
-    many were routed."""
-    from app.inbound import inbox
-
-    now = runtime.now()
-    with runtime.db.session() as session:
-        due = list(
-            session.execute(
-                select(col(InboxMessage.id))
-                .where(col(InboxMessage.outcome) == STUCK, col(InboxMessage.next_attempt_at) <= now)
-                .order_by(col(InboxMessage.id))
-                .limit(batch)
-            ).scalars()
-        )
-    routed = 0
-    for message_id in due:
-        with runtime.db.session() as session:
-            query = select(InboxMessage).where(
-                col(InboxMessage.id) == message_id, col(InboxMessage.outcome) == STUCK
-            )
-            if runtime.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            message = session.execute(query).scalars().first()
-            if message is None:
-                continue
-            outcome = _try_again(session, message, now, runtime.settings, inbox)
-            if outcome is None:
-                message.attempts += 1
-                message.next_attempt_at = now + RETRY_EVERY
-            else:
-                message.outcome = outcome
-                message.processed_at = now
-                message.next_attempt_at = None
-                routed += 1
-                log.warning("inbox_text_unstuck", inbox_id=message.id, outcome=outcome)
-            session.add(message)
-    refresh_gauge(runtime.db)
-    return routed
-
-
-def _try_again(
-    session: Session, message: InboxMessage, now: datetime, settings: Settings, inbox: ModuleType
-) -> str | None:
-    """Routing as usual, then the minimal plan, each in a savepoint; None when both raise."""
-    try:
-        with session.begin_nested():
-            outcome: str = inbox.route_message(
-                session=session, message=message, now=now, settings=settings
-            )
-            return outcome
-    except Exception as exc:
-        message.last_error = inbox.describe_error(exc)
-    try:
-        with session.begin_nested():
-            return open_minimal(
-                session=session, message=message, now=now, settings=settings, why=message.last_error
-            )
-    except Exception as exc:
-        message.last_error = inbox.describe_error(exc)
-        return None

@@ -32,7 +32,7 @@ from sqlmodel import Session
 from app.clients.models import Client
 from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
-from app.escalation import engine, handover, paging
+from app.escalation import engine, handover, paging, staff_texts
 from app.i18n import SOURCE_LANGUAGE
 from app.messaging import texts
 from app.messaging.models import CALL_ENDED, MessagePurpose, OutboundMessage
@@ -212,7 +212,7 @@ def _take(
         session=session, contact=contact, staff_id=staff.id, at=now, via="page_call"
     )
     team = session.get(Team, contact.team_id)
-    link = engine.plan_link(session, contact, staff.id, now, runtime.settings)
+    link = staff_texts.plan_link(session, contact, staff.id, now, runtime.settings)
     enqueue(
         session=session,
         team=team,

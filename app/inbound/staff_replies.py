@@ -20,6 +20,7 @@ from app.inbound.message import InboundSms
 from app.messaging import texts
 from app.messaging.models import MessagePurpose, OutboundMessage
 from app.messaging.outbox import enqueue, is_opted_out, set_opt_out
+from app.oncall.service import oncall_snapshot
 from app.settings import Settings
 from app.teams.models import Staff, Team
 
@@ -448,8 +449,6 @@ def _who(session: Session, team: Team, staff: Staff, now: datetime) -> str:
 def _who_is_on_call(session: Session, team: Team, staff: Staff, now: datetime) -> str:
     """Who each rota has on call, with the languages they speak (`ES`) so a
     worker with a Spanish-speaking client knows whom to ask."""
-    from app.oncall.service import oncall_snapshot
-
     lang = staff.language
     # A one-language team has nothing to tell apart.
     show_spoken = len(team.languages or ()) > 1

@@ -17,7 +17,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlmodel import col
 
+from app.contacts.models import Contact, ContactStatus
 from app.db import Database, table_of
+from app.escalation.models import PageStep
+from app.escalation.paging import TO_HOLDER
 from app.messaging import results
 from app.messaging.claim import Claimed, claim, lanes, outbox_signal
 from app.messaging.loop import SendLoop
@@ -202,9 +205,6 @@ class Dispatcher:
         calls = {m.id for m in claimed if m.purpose == PAGE_CALL and m.contact_id}
         if not calls:
             return claimed
-        from app.contacts.models import Contact, ContactStatus
-        from app.escalation.models import PageStep
-        from app.escalation.paging import TO_HOLDER
 
         with self.db.session() as session:
             needed = set(

@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import bindparam, delete, select, true
 from sqlmodel import Session, col
 
+from app.contacts.models import Contact, ContactStatus
 from app.db import Database, table_of
 from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage, OutboxStatus
 from app.messaging.outbox import advance_status
@@ -61,7 +62,6 @@ def _gives_up(session: Session, message: OutboundMessage, result: SendResult) ->
         return False
     if message.contact_id is None:
         return True
-    from app.contacts.models import Contact, ContactStatus
 
     status = session.execute(
         select(col(Contact.status)).where(col(Contact.id) == message.contact_id)

@@ -460,12 +460,17 @@ def language_confirmed(lang: str) -> str:
     )
 
 
+# Said to a caller the service cannot connect (app.escalation.voice_chain).
+FALLBACK_FAILED = N_(
+    "We could not connect your call. Please call or text 988, or call 911 if you are in "
+    "immediate danger."
+)
+
+
 def client_texts(lang: str) -> dict[str, str]:
     """Every text the service itself may send a client or family member by
     SMS, or say when it cannot connect them, in `lang`. Each must name 911
     and 988 (tests/i18n checks every language); a new client text belongs here."""
-    from app.escalation.voice_chain import FALLBACK_FAILED
-
     return {
         "auto_reply": _(lang, TEAM_TEXTS["auto_reply_text"]),
         "auto_reply_with_help": _(lang, TEAM_TEXTS["auto_reply_text"]) + client_help_suffix(lang),

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.datetimes import Instant
+from app.escalation import notify_rules
 from app.oncall.schemas import HHMM, DayName
 
 
@@ -174,9 +175,7 @@ class StaffPublic(BaseModel):
     @field_validator("notify_rules", mode="before")
     @classmethod
     def _defaults_shown(cls, value):
-        from app.escalation.notify_rules import parse
-
-        return [rule.to_json() for rule in parse(value)]
+        return [rule.to_json() for rule in notify_rules.parse(value)]
 
 
 class LeaveCreate(Strict):

@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 import rotas
 from app.auth.service import Principal, audit
-from app.clients.models import Client
+from app.clients.models import Client, ClientPhone
 from app.db import per_transaction
 from app.errors import Conflict, Invalid
 from app.escalation import notify_rules
@@ -324,8 +324,6 @@ def _loc_parts(where: str) -> list:
 
 
 def _check_staff_phone(session: Session, team: Team, phone: str, staff_id: int | None) -> None:
-    from app.clients.models import ClientPhone
-
     check_not_a_crisis_line(session, phone)
     query = select(col(Staff.id)).where(col(Staff.team_id) == team.id, col(Staff.phone) == phone)
     if staff_id is not None:

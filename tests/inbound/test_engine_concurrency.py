@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from app.contacts.models import Contact, ContactEvent
 from app.db import Database
-from app.escalation.engine import tick
+from app.escalation.tick import tick
 from app.inbound.sms import InboundSms, handle_inbound_sms
 from app.messaging.models import OutboundMessage
 from app.messaging.senders import SendResult

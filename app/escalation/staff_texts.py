@@ -1,0 +1,171 @@
+"""The texts that page a person about a contact: a level's notification
+(who, the plan link, the client's words so far), the supervisors' alert that
+nobody answered, or the holder's reminder and shift-end question. Shared by
+the engine, the hand-over and the notification rules."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app.clients.models import Client
+from app.clients.plan_links import create_plan_link
+from app.contacts.models import Channel, Contact, ContactEvent, EventKind
+from app.messaging import texts
+from app.messaging.models import MessagePurpose
+from app.routing import plan_from_json
+from app.settings import Settings
+from app.teams.models import Staff, Team
+
+
+def _who(session: Session, contact: Contact, lang: str) -> str:
+    client = session.get(Client, contact.client_id) if contact.client_id else None
+    return texts.who_label(
+        preferred_name=client.preferred_name if client else None,
+        relation=contact.caller_relation,
+        ambiguous=bool(contact.candidate_client_ids),
+        lang=lang,
+    )
+
+
+def _client_words(session: Session, contact: Contact, team: Team, lang: str) -> str:
+    """What the client has texted so far, oldest first (the notification keeps
+    what fits): the people paged see the words before they answer. An
+    attachment is named among them (`(sent a photo)`); the link shows it."""
+    if contact.channel != Channel.SMS or not team.notify_include_text:
+        return ""
+    events = session.execute(
+        select(col(ContactEvent.data))
+        .where(
+            col(ContactEvent.contact_id) == contact.id, col(ContactEvent.kind) == EventKind.RECEIVED
+        )
+        .order_by(col(ContactEvent.id))
+    ).scalars()
+    words = []
+    for data in events:
+        data = data or {}
+        said = str(data.get("body") or "").strip()
+        media = data.get("media") or []
+        if media and isinstance(media, list):
+            said = f"{said} {texts.sent_media_words(media, lang)}".strip()
+        words.append(said)
+    return " / ".join(words).strip(" /")
+
+
+def _plan_url(
+    session: Session, contact: Contact, staff_id: int, now: datetime, settings: Settings
+) -> str | None:
+    if not contact.client_id and contact.channel != Channel.SMS:
+        return None  # an unknown caller's call: no plan and no texts to show
+
+    return create_plan_link(
+        session=session,
+        client_id=contact.client_id,
+        staff_id=staff_id,
+        contact_id=contact.id,
+        now=now,
+        settings=settings,
+    )
+
+
+def staff_sms(
+    *,
+    session: Session,
+    contact: Contact,
+    staff_id: int,
+    level: int,
+    purpose: str,
+    now: datetime,
+    settings: Settings,
+) -> str:
+    """The SMS that pages a person: a level's notification, or the supervisors'
+    alert that nobody answered."""
+    lang = session.get_one(Staff, staff_id).language
+    if purpose == MessagePurpose.ALERT:
+        return texts.unanswered_alert(
+            contact_id=contact.id, from_number=contact.from_number, lang=lang
+        )
+    if purpose == MessagePurpose.REALERT:
+        return texts.unanswered_again_alert(
+            contact_id=contact.id,
+            from_number=contact.from_number,
+            minutes=max(1, round((now - contact.created_at).total_seconds() / 60)),
+            lang=lang,
+        )
+    if purpose in (MessagePurpose.REMIND, MessagePurpose.KEEP_ASK):
+        return holder_sms(session=session, contact=contact, purpose=purpose, lang=lang)
+    step = plan_from_json(contact.plan)[level - 1]
+    body = texts.staff_notification(
+        contact_id=contact.id,
+        level=level,
+        label=step.label,
+        who=_who(session, contact, lang),
+        lang=lang,
+        client_language=contact.language,
+        from_number=contact.from_number,
+        plan_url=_plan_url(session, contact, staff_id, now, settings),
+        has_plan=contact.client_id is not None,
+        channel=contact.channel,
+        high_priority=contact.priority == "high",
+    )
+    words = _client_words(session, contact, session.get_one(Team, contact.team_id), lang)
+    return texts.with_words(body, words, lang) if words else body
+
+
+def plan_link(
+    session: Session, contact: Contact, staff_id: int, now: datetime, settings: Settings
+) -> str | None:
+    """The short-lived link a paged person opens: the conversation, and the
+    client's plan when the caller is a known client."""
+    return _plan_url(session, contact, staff_id, now, settings)
+
+
+# How long a holder whose shift ended has to KEEP a contact (app.escalation.handover).
+KEEP_WINDOW = timedelta(minutes=10)
+
+
+def last_client_words(session: Session, contact: Contact) -> str:
+    event = (
+        session.execute(
+            select(ContactEvent)
+            .where(
+                col(ContactEvent.contact_id) == contact.id,
+                col(ContactEvent.kind) == EventKind.RECEIVED,
+            )
+            .order_by(col(ContactEvent.at).desc(), col(ContactEvent.id).desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
+    return (event.data or {}).get("body", "") if event else ""
+
+
+def holder_sms(*, session: Session, contact: Contact, purpose: str, lang: str) -> str:
+    """The text of a page to the holder: the client is waiting (REMIND), or
+    their shift ended (KEEP_ASK)."""
+    if purpose == MessagePurpose.REMIND:
+        return texts.waiting_for_you(
+            contact_id=contact.id, words=last_client_words(session, contact), lang=lang
+        )
+    asked = (
+        session.execute(
+            select(col(ContactEvent.data))
+            .where(
+                col(ContactEvent.contact_id) == contact.id,
+                col(ContactEvent.kind) == EventKind.SHIFT_END_ASKED,
+            )
+            .order_by(col(ContactEvent.id).desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        or {}
+    )
+    successor = session.get(Staff, asked["to_staff_id"]) if asked.get("to_staff_id") else None
+    return texts.shift_ended_question(
+        contact_id=contact.id,
+        next_name=successor.name if successor else None,
+        minutes=int(KEEP_WINDOW.total_seconds() // 60),
+        lang=lang,
+    )

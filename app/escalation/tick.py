@@ -1,0 +1,96 @@
+"""The escalation tick: every contact whose deadline passed, advanced,
+re-alerted or asked about, once, whichever instance gets there first."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import select
+from sqlmodel import col
+
+from app.contacts.models import Contact, ContactStatus
+from app.db import Database
+from app.escalation.engine import advance, realert_unanswered, wait_for_notifications
+from app.escalation.handover import reply_overdue
+from app.escalation.paging import fire_due
+from app.settings import Settings
+from app.teams.models import Team
+
+log = structlog.get_logger(__name__)
+
+
+def tick(*, db: Database, now: datetime, settings: Settings, batch: int = 100) -> int:
+    """Advance every contact whose deadline has passed. Rows are claimed with
+    FOR UPDATE SKIP LOCKED, so several instances share the work and none
+    advances a contact another is advancing. Each contact is its own savepoint:
+    one failure does not hold back the others. Notification rules that fell
+    due (a call a minute after the text) fire first."""
+    fire_due(db=db, now=now, settings=settings)
+    advanced = 0
+    while True:
+        with db.session() as session:
+            query = (
+                select(Contact)
+                .where(
+                    col(Contact.status).in_(
+                        (ContactStatus.OPEN, ContactStatus.UNANSWERED, ContactStatus.ACKNOWLEDGED)
+                    ),
+                    col(Contact.next_escalation_at) <= now,
+                )
+                .order_by(col(Contact.next_escalation_at), col(Contact.id))
+                .limit(batch)
+            )
+            if db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            due = list(session.execute(query).scalars())
+            for contact in due:
+                try:
+                    with session.begin_nested():
+                        team = session.get_one(Team, contact.team_id)
+                        if contact.status == ContactStatus.UNANSWERED:
+                            realert_unanswered(
+                                session=session,
+                                contact=contact,
+                                team=team,
+                                now=now,
+                                settings=settings,
+                            )
+                        elif contact.status == ContactStatus.ACKNOWLEDGED:
+                            reply_overdue(
+                                session=session,
+                                contact=contact,
+                                team=team,
+                                now=now,
+                                settings=settings,
+                            )
+                        elif (
+                            later := wait_for_notifications(
+                                session=session, contact=contact, now=now
+                            )
+                        ) is not None:
+                            contact.next_escalation_at = later
+                            session.add(contact)
+                        elif advance(
+                            session=session,
+                            contact=contact,
+                            team=team,
+                            now=now,
+                            reason="timeout",
+                            settings=settings,
+                        ):
+                            advanced += 1
+                        else:
+                            contact.next_escalation_at = None
+                except Exception as exc:
+                    log.error(
+                        "escalation_failed",
+                        contact_id=contact.id,
+                        error=type(exc).__name__,
+                        exc_info=exc,
+                    )
+                    # Try again shortly rather than spin on it every tick.
+                    contact.next_escalation_at = now + timedelta(seconds=5)
+                    session.add(contact)
+        if len(due) < batch:
+            return advanced
