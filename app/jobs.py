@@ -118,8 +118,7 @@ def unclaimed_callbacks(runtime: Runtime) -> None:
 
 def landed_texts(runtime: Runtime) -> None:
     """SQLite only: forget landing rows the router moved a while ago."""
-    if runtime.inbox_landing is not None:
-        runtime.inbox_landing.forget_moved(now=runtime.now())
+    runtime.inbox.forget_moved(now=runtime.now())
 
 
 def send_queued(runtime: Runtime) -> None:

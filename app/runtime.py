@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 from app.db import Database, utcnow
 from app.escalation.engine import on_message_failed
-from app.inbound.landing import InboxLanding
+from app.inbound.inbox import Inbox
 from app.messaging.dispatcher import Dispatcher
 from app.messaging.senders import SmsSender, build_sender
 from app.settings import Settings
@@ -30,13 +30,12 @@ class Runtime:
     db: Database
     sender: SmsSender
     dispatcher: Dispatcher
+    # Where the webhook records texts and the router claims them.
+    inbox: Inbox
     clock: Callable[[], datetime] = utcnow
     # crisis line -> external fallback number. Read at start and refreshed by
     # the tick, so /twilio/fallback answers while the database is down.
     fallback_numbers: dict[str, str] = field(default_factory=dict)
-    # SQLite only: where the webhook writes texts, so it never waits for the
-    # router's hold on the main file (app.inbound.landing).
-    inbox_landing: InboxLanding | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -73,8 +72,7 @@ class Runtime:
     def close(self) -> None:
         self.dispatcher.close()
         self.sender.close()
-        if self.inbox_landing is not None:
-            self.inbox_landing.close()
+        self.inbox.close()
 
 
 def build_runtime(
@@ -106,7 +104,7 @@ def build_runtime(
         sender=sender,
         dispatcher=dispatcher,
         clock=clock,
-        inbox_landing=InboxLanding.beside(db),
+        inbox=Inbox.beside(db),
     )
     runtime_ref["runtime"] = runtime
     runtime.refresh_fallback_numbers()

@@ -1,6 +1,6 @@
 """The inbox: inbound SMS recorded first, routed next.
 
-`record_sms` is all the webhook does: one idempotent INSERT keyed by
+`Inbox.record` is all the webhook does: one idempotent INSERT keyed by
 MessageSid, so Twilio is answered in about a millisecond of work whatever the
 routing costs, and a retry of the same MessageSid is the same row.
 
@@ -22,7 +22,7 @@ texts nor vanish.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col
 
@@ -62,93 +62,61 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=2**attempts)
 
 
-def _inbox_row(
-    *,
-    message_sid: str,
-    to_number: str,
-    from_number: str,
-    body: str,
-    now: datetime,
-    media: list[dict[str, str]] | None = None,
-) -> dict[str, Any]:
-    return dict(
-        message_sid=message_sid,
-        to_number=to_number,
-        from_number=from_number,
-        body=body,
-        media=media or None,
-        received_at=now,
-        attempts=0,
-    )
+class Inbox:
+    """Where the webhook records a text and where the router claims it. On
+    SQLite the webhook writes the landing file (app.inbound.landing) and the
+    router hands it over before it claims; on PostgreSQL both use the inbox
+    table. From the event loop itself when that cannot wait (`record_at_once`),
+    else from a thread (`record`). Nothing outside this class knows which."""
 
+    def __init__(self, db: Database, landing: InboxLanding | None = None):
+        self.db = db
+        self.landing = landing
 
-def record_sms(
-    db: Database,
-    *,
-    message_sid: str,
-    to_number: str,
-    from_number: str,
-    body: str,
-    now: datetime,
-    landing: InboxLanding | None = None,
-    media: list[dict[str, str]] | None = None,
-) -> bool:
-    """Write the text as received. False when this MessageSid is already here
-    (Twilio retried): nothing is written twice. With a `landing` (SQLite),
-    there; the router hands it over before routing."""
-    if landing is not None:
-        return landing.record(
-            message_sid=message_sid,
-            to_number=to_number,
-            from_number=from_number,
-            body=body,
-            now=now,
-            media=media,
-        )
-    return (
-        db.write_one(
-            RECORD_SMS,
-            _inbox_row(
-                message_sid=message_sid,
-                to_number=to_number,
-                from_number=from_number,
-                body=body,
-                now=now,
-                media=media,
-            ),
-        )
-        == 1
-    )
+    @classmethod
+    def beside(cls, db: Database) -> Inbox:
+        return cls(db, InboxLanding.beside(db))
 
+    def record(self, sms: InboundSms, *, now: datetime) -> bool:
+        """Write the text as received. False when this MessageSid is already
+        here (Twilio retried): nothing is written twice."""
+        if self.landing is not None:
+            return self.landing.record(sms, now=now)
+        return self.db.write_one(RECORD_SMS, {**sms.row(now), "attempts": 0}) == 1
 
-async def record_sms_on_loop(
-    db: Database,
-    *,
-    message_sid: str,
-    to_number: str,
-    from_number: str,
-    body: str,
-    now: datetime,
-    media: list[dict[str, str]] | None = None,
-) -> bool | None:
-    """`record_sms` into the inbox table from the event loop (PostgreSQL,
-    `Database.write_one_on_loop`). None: not done here, call `record_sms`.
-    An MMS goes through `record_sms`: its attachments need SQLAlchemy's JSON
-    type, which the loop's raw parameters skip (and MMS are few)."""
-    if media:
-        return None
-    inserted = await db.write_one_on_loop(
-        RECORD_SMS,
-        _inbox_row(
-            message_sid=message_sid,
-            to_number=to_number,
-            from_number=from_number,
-            body=body,
-            now=now,
-            media=media,
-        ),
-    )
-    return None if inserted is None else inserted == 1
+    async def record_at_once(self, sms: InboundSms, *, now: datetime) -> bool | None:
+        """`record` from the event loop, cheaper than a trip through the
+        thread pool: on SQLite the landing file's write when its lock is free
+        (a fraction of a millisecond), on PostgreSQL the insert on a
+        connection of the loop's own pool. None: not done, call `record`
+        from a thread. An MMS on PostgreSQL goes through `record`: its
+        attachments need SQLAlchemy's JSON type, which the loop's raw
+        parameters skip (and MMS are few)."""
+        if self.landing is not None:
+            return self.landing.record_without_waiting(sms, now=now)
+        if sms.media:
+            return None
+        inserted = await self.db.write_one_on_loop(RECORD_SMS, {**sms.row(now), "attempts": 0})
+        return None if inserted is None else inserted == 1
+
+    def claim(self, *, now: datetime, limit: int) -> tuple[list[int], int]:
+        """The ids of up to `limit` texts due for routing (`_claimable_ids`),
+        after the landing file's texts are handed over; and how many due
+        texts the look saw."""
+        if self.landing is not None:
+            self.landing.move_into(self.db, now=now)
+        with self.db.session() as session:
+            return _claimable_ids(session, now=now, limit=limit)
+
+    def forget_moved(self, *, now: datetime) -> None:
+        """Landing rows handed over a day ago go (a retry of theirs is then no
+        longer known as a duplicate here, only by the inbox table)."""
+        if self.landing is not None:
+            self.landing.forget_moved(now=now)
+
+    def close(self) -> None:
+        if self.landing is not None:
+            self.landing.close()
 
 
 def _claimable_ids(session: Session, *, now: datetime, limit: int) -> tuple[list[int], int]:
@@ -275,6 +243,7 @@ def route_message(
         from_number=e164_or_raw(message.from_number, team.region),
         body=message.body,
         media=list(message.media or []),
+        to_number=message.to_number,
     )
     return handle_inbound_sms(session=session, team=team, sms=sms, now=now, settings=settings)
 
@@ -296,10 +265,7 @@ def route_pending(
     next look, moments later, routes those with the texts beside them)."""
     handled = 0
     while handled < limit:
-        if runtime.inbox_landing is not None:
-            runtime.inbox_landing.move_into(runtime.db, now=runtime.now())
-        with runtime.db.session() as session:
-            ids, due = _claimable_ids(session, now=runtime.now(), limit=limit - handled)
+        ids, due = runtime.inbox.claim(now=runtime.now(), limit=limit - handled)
         round_handled = 0
         for start in range(0, len(ids), max(1, together)):
             chunk = ids[start : start + max(1, together)]

@@ -55,6 +55,7 @@ from app.db import (
     insert_ignoring_duplicates,
     table_of,
 )
+from app.inbound.message import InboundSms
 from app.messaging.models import InboxMessage
 
 LANDING_MIGRATIONS = Path(__file__).resolve().parent / "landing_migrations"
@@ -150,40 +151,14 @@ class InboxLanding:
                 _create(connection)
                 self._created = True
 
-    def record(
-        self,
-        *,
-        message_sid: str,
-        to_number: str,
-        from_number: str,
-        body: str,
-        now: datetime,
-        media: list[dict[str, str]] | None = None,
-    ) -> bool:
+    def record(self, sms: InboundSms, *, now: datetime) -> bool:
         """The webhook's write. False when this MessageSid landed already
         (Twilio retried), whether or not it has been handed over since."""
         self._ready()
-        row = dict(
-            message_sid=message_sid,
-            to_number=to_number,
-            from_number=from_number,
-            body=body,
-            media=media or None,
-            received_at=now,
-        )
         with self.write_lock.held(), self.engine.begin() as connection:
-            return connection.execute(_LAND, row).rowcount == 1
+            return connection.execute(_LAND, sms.row(now)).rowcount == 1
 
-    def record_without_waiting(
-        self,
-        *,
-        message_sid: str,
-        to_number: str,
-        from_number: str,
-        body: str,
-        now: datetime,
-        media: list[dict[str, str]] | None = None,
-    ) -> bool | None:
+    def record_without_waiting(self, sms: InboundSms, *, now: datetime) -> bool | None:
         """`record`, on the web process's event loop itself, when that cannot
         wait: the file is ready and nobody holds its write lock (the
         hand-over holds it for a moment now and then). None: not written,
@@ -193,19 +168,11 @@ class InboxLanding:
         was 2-3 times the bare endpoint's."""
         if not self._created:
             return None
-        row = dict(
-            message_sid=message_sid,
-            to_number=to_number,
-            from_number=from_number,
-            body=body,
-            media=media or None,
-            received_at=now,
-        )
         with self.write_lock.held_if_free() as held:
             if not held:
                 return None
             with self.engine.begin() as connection:
-                return connection.execute(_LAND, row).rowcount == 1
+                return connection.execute(_LAND, sms.row(now)).rowcount == 1
 
     def waiting(self) -> int:
         """Landed and not yet handed over."""

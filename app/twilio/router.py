@@ -7,7 +7,7 @@ rows written here are dispatched after the response.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlmodel import col
 
@@ -23,11 +23,11 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from app.errors import NotFound
 from app.escalation.engine import on_message_failed
-from app.inbound.inbox import record_sms, record_sms_on_loop
+from app.inbound.message import InboundSms
 from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
 from app.messaging.outbox import advance_status
 from app.ops.metrics import WEBHOOKS
-from app.runtime import RuntimeDep
+from app.runtime import Runtime, RuntimeDep
 from app.teams.phones import e164_or_raw
 from app.twilio.http import XML, clean, media, required, run_db, unavailable
 from app.twilio.security import TwilioForm
@@ -38,50 +38,22 @@ router = APIRouter(prefix="/twilio", tags=["twilio"])
 EMPTY_TWIML = str(MessagingResponse())
 
 
-def _record_sms(
-    runtime: Runtime, to_number: str, from_raw: str, message_sid: str, body: str, media: list
-) -> str:
-    if not runtime.is_crisis_line(to_number):
+def _record_sms(runtime: Runtime, sms: InboundSms) -> str:
+    if not runtime.is_crisis_line(sms.to_number):
         return "unknown_line"
-    recorded = record_sms(
-        runtime.db,
-        message_sid=message_sid,
-        to_number=to_number,
-        from_number=from_raw,
-        body=body,
-        now=runtime.now(),
-        landing=runtime.inbox_landing,
-        media=media,
-    )
-    return "recorded" if recorded else "duplicate"
+    return "recorded" if runtime.inbox.record(sms, now=runtime.now()) else "duplicate"
 
 
-async def _record_sms_at_once(
-    runtime: Runtime, to_number: str, from_raw: str, message_sid: str, body: str, media: list
-) -> str | None:
+async def _record_sms_at_once(runtime: Runtime, sms: InboundSms) -> str | None:
     """The text written from the event loop itself when nothing can make that
-    wait, cheaper than a trip through the thread pool: on SQLite the landing
-    file's write when its lock is free (a fraction of a millisecond), on
-    PostgreSQL the inbox insert on a connection of the loop's own pool. Only
-    for a known line. None: use the thread pool (`_record_sms`)."""
-    if to_number not in runtime.fallback_numbers:
+    wait (app.inbound.inbox.Inbox.record_at_once), only for a known line.
+    None: use the thread pool (`_record_sms`)."""
+    if sms.to_number not in runtime.fallback_numbers:
         return None
-    landing = runtime.inbox_landing
-    text: dict[str, Any] = dict(
-        message_sid=message_sid,
-        to_number=to_number,
-        from_number=from_raw,
-        body=body,
-        now=runtime.now(),
-        media=media,
-    )
-    if landing is None:
-        recorded = await record_sms_on_loop(runtime.db, **text)
-    else:
-        try:
-            recorded = landing.record_without_waiting(**text)
-        except (OperationalError, DBAPIError) as exc:
-            raise unavailable(exc) from None
+    try:
+        recorded = await runtime.inbox.record_at_once(sms, now=runtime.now())
+    except (OperationalError, DBAPIError) as exc:
+        raise unavailable(exc) from None
     if recorded is None:
         return None
     return "recorded" if recorded else "duplicate"
@@ -92,19 +64,17 @@ async def inbound_sms(runtime: RuntimeDep, form: TwilioForm) -> Response:
     """An SMS to a crisis line. Recorded (one idempotent insert) and answered
     `<Response/>`; the worker routes it right after (app.inbound.inbox), so
     Twilio's answer never waits on routing and a burst is never refused."""
-    to_number = e164_or_raw(required(form, "To"))
-    args = (
-        runtime,
-        to_number,
-        required(form, "From"),
-        required(form, "MessageSid"),
-        clean(form.get("Body")),
-        media(form),
+    sms = InboundSms(
+        message_sid=required(form, "MessageSid"),
+        from_number=required(form, "From"),
+        body=clean(form.get("Body")),
+        media=media(form),
+        to_number=e164_or_raw(required(form, "To")),
     )
-    outcome = await _record_sms_at_once(*args) or await run_db(_record_sms, *args)
+    outcome = await _record_sms_at_once(runtime, sms) or await run_db(_record_sms, runtime, sms)
     WEBHOOKS.labels("sms", outcome).inc()
     if outcome == "unknown_line":
-        log.warning("sms_to_unknown_line", to=to_number)
+        log.warning("sms_to_unknown_line", to=sms.to_number)
         raise NotFound("no team uses this crisis line number")
     return Response(EMPTY_TWIML, media_type=XML)
 

@@ -18,6 +18,7 @@ from app.contacts.models import Contact, ContactEvent
 from app.db import Database
 from app.inbound.inbox import route_pending
 from app.inbound.landing import InboxLanding
+from app.inbound.message import InboundSms
 from app.messaging.models import InboxMessage
 from tests.conftest import PUBLIC_BASE_URL, make_settings
 from tests.factories import make_client, make_staff, make_team
@@ -91,7 +92,7 @@ def test_the_webhook_answers_while_the_router_holds_the_main_file(file_app):
     finally:
         router.execute("ROLLBACK")
         router.close()
-    landing = client.app.state.runtime.inbox_landing
+    landing = client.app.state.runtime.inbox.landing
     assert landing is not None and landing.waiting() == 1
     assert inbox_rows(database) == []  # not in the inbox until the router takes it
 
@@ -111,7 +112,7 @@ def test_landed_texts_are_handed_over_in_arrival_order_and_routed(file_app):
     assert all(
         r.received_at == NOW for r in rows
     )  # when the webhook took it, not when it was handed over
-    assert runtime.inbox_landing.waiting() == 0
+    assert runtime.inbox.landing.waiting() == 0
     with database.session() as session:
         assert sorted(c.from_number for c in session.execute(select(Contact)).scalars()) == sorted(
             senders
@@ -134,12 +135,12 @@ def test_a_retry_is_a_duplicate_before_and_after_the_hand_over(file_app):
     before = duplicates()
     assert sms(client, "SMretry000000000000000000000000001").status_code == 200
     assert sms(client, "SMretry000000000000000000000000001").status_code == 200
-    assert runtime.inbox_landing.waiting() == 1
+    assert runtime.inbox.landing.waiting() == 1
     route_pending(runtime)
     assert (
         sms(client, "SMretry000000000000000000000000001").status_code == 200
     )  # after: still a duplicate
-    assert runtime.inbox_landing.waiting() == 0
+    assert runtime.inbox.landing.waiting() == 0
     assert duplicates() - before == 2
     assert [r.message_sid for r in inbox_rows(database)] == ["SMretry000000000000000000000000001"]
 
@@ -158,7 +159,7 @@ def test_a_hand_over_cut_short_copies_again_without_doubling(file_app):
         assert dying.move_into(database, now=NOW) == 3  # copied, not marked yet
     finally:
         dying.close()  # killed here: the marks it owed are lost
-    assert len(inbox_rows(database)) == 3 and runtime.inbox_landing.waiting() == 3
+    assert len(inbox_rows(database)) == 3 and runtime.inbox.landing.waiting() == 3
 
     restarted = InboxLanding.beside(database)
     try:
@@ -179,7 +180,7 @@ def test_the_hand_over_marks_about_once_a_second_while_texts_keep_coming(file_ap
     import app.inbound.landing as landing_module
 
     client, database, _ = file_app
-    landing = client.app.state.runtime.inbox_landing
+    landing = client.app.state.runtime.inbox.landing
     clock = [time.monotonic() + 5]
     monkeypatch.setattr(landing_module.time, "monotonic", lambda: clock[0])
     assert sms(client, "SMmark00000000000000000000000000001").status_code == 200
@@ -203,7 +204,7 @@ def test_the_hand_over_marks_about_once_a_second_while_texts_keep_coming(file_ap
 def test_moved_texts_are_forgotten_after_a_day(file_app):
     client, database, _ = file_app
     runtime = client.app.state.runtime
-    landing = runtime.inbox_landing
+    landing = runtime.inbox.landing
     assert sms(client, "SMold0000000000000000000000000001").status_code == 200
     assert sms(client, "SMnew0000000000000000000000000001").status_code == 200
     landing.move_into(database, now=NOW)
@@ -227,18 +228,21 @@ def test_the_webhook_writes_at_once_when_the_landing_is_free_and_never_waits_on_
     import threading
 
     client, database, _ = file_app
-    landing = client.app.state.runtime.inbox_landing
+    landing = client.app.state.runtime.inbox.landing
     assert (
         sms(client, "SMfree0000000000000000000000000001").status_code == 200
     )  # the file is ready now
-    row = dict(to_number=LINE, from_number=CLIENT_PHONES[1], body="hello", now=NOW)
+
+    def text(sid: str) -> InboundSms:
+        return InboundSms(
+            message_sid=sid, from_number=CLIENT_PHONES[1], body="hello", to_number=LINE
+        )
+
     assert (
-        landing.record_without_waiting(message_sid="SMfree0000000000000000000000000002", **row)
-        is True
+        landing.record_without_waiting(text("SMfree0000000000000000000000000002"), now=NOW) is True
     )
     assert (
-        landing.record_without_waiting(message_sid="SMfree0000000000000000000000000002", **row)
-        is False
+        landing.record_without_waiting(text("SMfree0000000000000000000000000002"), now=NOW) is False
     )
 
     with open(
@@ -246,7 +250,7 @@ def test_the_webhook_writes_at_once_when_the_landing_is_free_and_never_waits_on_
     ) as hand_over:  # another holder of the lock, as the router is
         fcntl.flock(hand_over.fileno(), fcntl.LOCK_EX)
         assert (
-            landing.record_without_waiting(message_sid="SMfree0000000000000000000000000003", **row)
+            landing.record_without_waiting(text("SMfree0000000000000000000000000003"), now=NOW)
             is None
         )
         released = threading.Timer(0.2, fcntl.flock, (hand_over.fileno(), fcntl.LOCK_UN))
