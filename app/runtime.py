@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.db import Database, utcnow
-from app.escalation.engine import on_message_failed
+from app.escalation.failures import on_message_failed
 from app.inbound.inbox import Inbox
 from app.messaging.dispatcher import Dispatcher
 from app.messaging.senders import SmsSender, build_sender

@@ -4,48 +4,44 @@ State lives on the contact row (plan, level, next_escalation_at); every step
 is written in the same transaction as the outbox rows it causes, so a step
 happens exactly once or not at all. The functions here load rows, call the
 pure planner with `now`, and write back the difference.
+
+Here: starting a contact's route, notifying a level, advancing, the
+unanswered end. Beside it: `planning` (the routing context and the plan
+written), `staff_texts` (what a paged person reads), `failures` (a message
+that was not delivered), `tick` (due contacts, claimed once).
 """
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from app.clients.models import Client
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
-from app.db import per_transaction
 from app.escalation import paging
-from app.escalation.notices import alert_supervisors
+from app.escalation.planning import (
+    level_deadline,
+    plan_route,
+    record_plan,
+    record_skipped_level,
+)
 from app.escalation.staff_texts import staff_sms
 from app.messaging import texts
 from app.messaging.models import FINAL_FAILURES, MessagePurpose, OutboundMessage, OutboxStatus
 from app.messaging.outbox import enqueue
-from app.oncall.service import oncall_snapshot
 from app.ops.metrics import ESCALATIONS, UNANSWERED
 from app.routing import (
     Level,
-    RotaOnCallInfo,
-    RoutingContext,
-    StaffInfo,
-    fallback_plan,
-    is_available,
-    parse_policy,
-    plan,
     plan_from_json,
-    plan_to_json,
     speakers_first_after,
 )
 from app.settings import Settings
 from app.teams.models import Staff, Team
 from app.teams.service import (
     active_supervisors,
-    has_call_rule,
-    leave_now,
     team_staff,
     unreachable_reason,
 )
@@ -56,207 +52,7 @@ log = structlog.get_logger(__name__)
 # ---------------------------------------------------------------- loading
 
 
-def _leave_now(
-    *, session: Session, staff_rows: list[Staff], team_id: int, now: datetime
-) -> dict[int, list[tuple[datetime, datetime]]]:
-    """Staff id -> their leave covering `now`; read once per transaction and `now`."""
-    return leave_now(session=session, team_id=team_id, now=now)
-
-
-def routing_context(
-    *, session: Session, team: Team, contact: Contact, now: datetime, channel: str
-) -> RoutingContext:
-    # Reads only what opening a contact never changes (staff, leave, client,
-    # rotas): nothing the transaction added needs flushing first.
-    with session.no_autoflush:
-        return _routing_context(
-            session=session, team=team, contact=contact, now=now, channel=channel
-        )
-
-
-def _routing_context(
-    *, session: Session, team: Team, contact: Contact, now: datetime, channel: str
-) -> RoutingContext:
-    staff_rows = team_staff(session=session, team_id=team.id)
-    leaves = _leave_now(session=session, staff_rows=staff_rows, team_id=team.id, now=now)
-    staff = {
-        s.id: StaffInfo(
-            id=s.id,
-            role=s.role,
-            active=s.active,
-            sms_ok=not s.sms_opted_out,
-            call_rule=has_call_rule(s),
-            on_leave=bool(leaves.get(s.id)),
-            languages_spoken=tuple(s.languages_spoken or ()),
-            available=is_available(
-                working_hours=s.working_hours,
-                leaves=leaves.get(s.id, []),
-                timezone=team.timezone,
-                now=now,
-            ),
-        )
-        for s in staff_rows
-    }
-    client = session.get(Client, contact.client_id) if contact.client_id else None
-    # The identity map holds rows only while something references them: keep
-    # these for the transaction so notifying (names, phones) reads no row twice.
-    session.info.setdefault("routing_rows", []).extend([*staff_rows, client])
-    # Texts routed together share one `now`: who is on call is read once for them.
-    snapshot = per_transaction(
-        session,
-        "oncall_snapshot",
-        (team.id, now),
-        lambda: oncall_snapshot(session=session, team_id=team.id, at=now),
-    )
-    return RoutingContext(
-        client_assigned_id=client.assigned_case_manager_id if client else None,
-        client_backup_id=client.backup_case_manager_id if client else None,
-        staff=staff,
-        on_call=tuple(
-            RotaOnCallInfo(rota_id=r.rota_id, priority=r.priority, staff_id=r.staff_id)
-            for r in snapshot
-        ),
-        policy=parse_policy(team.escalation_policy),
-        ack_timeout_seconds=team.dial_timeout_seconds
-        if channel == "voice_live"
-        else team.ack_timeout_seconds,
-        priority_timeout_seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds),
-        high_priority=contact.priority == "high",
-        fallback_number=team.fallback_number,
-        language=contact.language,
-        speakers_first=team.page_speakers_first,
-        channel=Channel.VOICE if channel.startswith(Channel.VOICE) else Channel.SMS,
-    )
-
-
 # ---------------------------------------------------------------- acting
-
-
-def plan_route(
-    *,
-    session: Session,
-    contact: Contact,
-    team: Team,
-    now: datetime,
-    channel: str,
-    retried_on_database_error: bool = False,
-) -> tuple[Level, ...]:
-    """The contact's route plan, computed (nothing stored). Needs only what
-    the contact is (client, priority), not its row: a text's contact is
-    planned before it is inserted, and inserted with its plan.
-
-    `retried_on_database_error`: the caller rolls back and retries when the
-    database fails (the inbox does for texts), so no savepoint is needed to
-    fall back to the external line after one (a call cannot wait: voice
-    keeps the savepoint)."""
-    try:
-        with nullcontext() if retried_on_database_error else session.begin_nested():
-            return plan(
-                routing_context(
-                    session=session, team=team, contact=contact, now=now, channel=channel
-                ),
-                now,
-            )
-    except Exception as exc:
-        # A broken rota or policy must not leave a person in crisis unrouted:
-        # fall through to the external crisis line (and the supervisors' alert).
-        log.error(
-            "routing_failed",
-            contact_id=contact.id,
-            team_id=team.id,
-            error=type(exc).__name__,
-            exc_info=exc,
-        )
-        return fallback_plan(team.fallback_number)
-
-
-def level_deadline(level: Level, now: datetime) -> datetime:
-    """When a level notified at `now` escalates unanswered."""
-    return now + timedelta(seconds=level.timeout_seconds)
-
-
-def set_route(contact: Contact, levels: tuple[Level, ...], now: datetime) -> None:
-    """Put the plan and its first level's deadline on a contact not yet
-    inserted: the INSERT carries them, and `start` (which sets the same
-    values) then changes nothing on the row. Without this, every new contact
-    was an INSERT then an UPDATE of an indexed column (a second copy of the
-    row and of its nine index entries on PostgreSQL)."""
-    contact.plan = plan_to_json(levels)
-    contact.level = 1
-    if levels[0].kind != "fallback":
-        contact.next_escalation_at = level_deadline(levels[0], now)
-
-
-def record_plan(
-    *, session: Session, contact: Contact, levels: tuple[Level, ...], now: datetime
-) -> None:
-    contact.plan = plan_to_json(levels)
-    contacts.record_event(
-        session=session,
-        contact=contact,
-        kind=EventKind.PLANNED,
-        at=now,
-        data={
-            "levels": [
-                {"level": lv.number, "kind": lv.kind, "staff_ids": list(lv.staff_ids)}
-                for lv in levels
-            ]
-        },
-    )
-    for skipped in getattr(levels, "skipped", ()):
-        record_skipped_level(
-            session=session,
-            contact=contact,
-            level=None,
-            label=skipped.label,
-            unreachable=list(skipped.unreachable),
-            now=now,
-        )
-
-
-def record_skipped_level(
-    *,
-    session: Session,
-    contact: Contact,
-    level: int | None,
-    label: str,
-    unreachable: list[tuple[int, str]],
-    now: datetime,
-    team: Team | None = None,
-) -> None:
-    """A level nobody on it can be reached on: on the timeline with why, and
-    the supervisors told who could not be reached (they can fix the rota or
-    take the contact)."""
-    contacts.record_event(
-        session=session,
-        contact=contact,
-        kind=EventKind.LEVEL_SKIPPED,
-        at=now,
-        level=level,
-        data={
-            "label": label,
-            "unreachable": [
-                {"staff_id": staff_id, "reason": reason} for staff_id, reason in unreachable
-            ],
-        },
-    )
-    team = team or session.get_one(Team, contact.team_id)
-    names = [
-        (staff.name if staff else f"staff {staff_id}", reason)
-        for staff_id, reason in unreachable
-        for staff in [session.get(Staff, staff_id)]
-    ]
-    alert_supervisors(
-        session=session,
-        team=team,
-        body=lambda lang: texts.level_skipped_alert(
-            contact_id=contact.id, label=label, unreachable=names, lang=lang
-        ),
-        now=now,
-        contact_id=contact.id,
-        level=level,
-        except_staff_ids={staff_id for staff_id, _ in unreachable},
-    )
 
 
 def plan_contact(
@@ -615,135 +411,3 @@ def realert_unanswered(
     )
     contact.next_escalation_at = now + timedelta(seconds=team.unanswered_repeat_seconds)
     session.add(contact)
-
-
-def on_message_failed(
-    session: Session, message: OutboundMessage, now: datetime, settings: Settings
-) -> None:
-    """A staff notification that Twilio could not deliver escalates at once
-    when nobody else at that level can still receive theirs; so does a
-    client's words relayed to staff. A staff member's words that did not
-    reach the client are never silent: they are told to call."""
-    if (
-        message.purpose not in (MessagePurpose.NOTIFY, MessagePurpose.RELAY)
-        or message.contact_id is None
-    ):
-        return
-    contact = contacts.lock_contact(session=session, contact_id=message.contact_id)
-    if contact is None:
-        return
-    if message.purpose == MessagePurpose.RELAY:
-        _relay_failed(session, contact, message, now, settings)
-        return
-    contacts.record_event(
-        session=session,
-        contact=contact,
-        kind=EventKind.DELIVERY_FAILED,
-        at=now,
-        staff_id=message.staff_id,
-        level=message.level,
-        data={"message_id": message.id, "error_code": message.error_code},
-    )
-    if contact.status != ContactStatus.OPEN or message.level != contact.level:
-        return
-    still_deliverable = session.execute(
-        select(col(OutboundMessage.id)).where(
-            col(OutboundMessage.contact_id) == contact.id,
-            col(OutboundMessage.level) == contact.level,
-            col(OutboundMessage.purpose) == MessagePurpose.NOTIFY,
-            col(OutboundMessage.status).not_in(FINAL_FAILURES),
-            col(OutboundMessage.id) != message.id,
-        )
-    ).first()
-    if still_deliverable:
-        return
-    team = session.get_one(Team, contact.team_id)
-    advance(
-        session=session,
-        contact=contact,
-        team=team,
-        now=now,
-        reason="delivery_failed",
-        settings=settings,
-    )
-
-
-def _another_part_failed(session: Session, message: OutboundMessage) -> bool:
-    """Whether another part of the same relay (queued together: same contact,
-    sender, recipient and moment) has already failed. The contact is locked,
-    so of several parts failing at once exactly one finds none."""
-    return (
-        session.execute(
-            select(col(OutboundMessage.id)).where(
-                col(OutboundMessage.contact_id) == message.contact_id,
-                col(OutboundMessage.purpose) == MessagePurpose.RELAY,
-                col(OutboundMessage.to_number) == message.to_number,
-                col(OutboundMessage.created_at) == message.created_at,
-                col(OutboundMessage.id) != message.id,
-                col(OutboundMessage.status).in_(FINAL_FAILURES),
-                col(OutboundMessage.staff_id).is_(None)
-                if message.staff_id is None
-                else col(OutboundMessage.staff_id) == message.staff_id,
-            )
-        ).first()
-        is not None
-    )
-
-
-def _relay_failed(
-    session: Session, contact: Contact, message: OutboundMessage, now: datetime, settings: Settings
-) -> None:
-    contacts.record_event(
-        session=session,
-        contact=contact,
-        kind=EventKind.DELIVERY_FAILED,
-        at=now,
-        staff_id=message.staff_id,
-        level=message.level,
-        data={"message_id": message.id, "error_code": message.error_code, "relay": True},
-    )
-    if _another_part_failed(session, message):
-        # One relay sent in parts fails part by part: its sender was told,
-        # or its level passed on, at the first part.
-        return
-    team = session.get_one(Team, contact.team_id)
-    staff = session.get(Staff, message.staff_id) if message.staff_id else None
-    if message.to_number == contact.from_number:
-        if staff is not None:
-            enqueue(
-                session=session,
-                team=team,
-                to_number=staff.phone,
-                body=texts.relay_not_delivered(
-                    contact_id=contact.id, from_number=contact.from_number, lang=staff.language
-                ),
-                purpose=MessagePurpose.COMMAND_REPLY,
-                contact_id=contact.id,
-                staff_id=staff.id,
-                now=now,
-            )
-        return
-    # The client's words did not reach the person who holds (or was paged
-    # for) the contact: like a failed notification, the next level now.
-    if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by == message.staff_id:
-        contact.status = ContactStatus.OPEN
-        contact.acknowledged_by = None
-        contact.acknowledged_at = None
-        contacts.record_event(
-            session=session,
-            contact=contact,
-            kind=EventKind.PASSED,
-            at=now,
-            staff_id=message.staff_id,
-            level=contact.level,
-            data={"reason": "relay_failed"},
-        )
-    if contact.status == ContactStatus.OPEN:
-        advance(
-            session=session,
-            contact=contact,
-            team=team,
-            now=now,
-            reason="delivery_failed",
-            settings=settings,
-        )

@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
-from app.escalation import engine, paging
+from app.escalation import engine, paging, planning
 from app.escalation.staff_texts import KEEP_WINDOW
 from app.messaging import texts
 from app.messaging.models import MessagePurpose
@@ -125,7 +125,7 @@ def fresh_plan(
     """The route from now (who is on call now, then the supervisors, then the
     fallback; the client's case managers were tried when it opened), never
     the person it is being taken from."""
-    levels = engine.plan_route(
+    levels = planning.plan_route(
         session=session,
         contact=contact,
         team=team,
@@ -174,7 +174,7 @@ def _replan(
     without: int | None,
 ) -> None:
     levels = fresh_plan(session=session, contact=contact, team=team, now=now, without=without)
-    engine.record_plan(session=session, contact=contact, levels=levels, now=now)
+    planning.record_plan(session=session, contact=contact, levels=levels, now=now)
     engine.notify_level(
         session=session, contact=contact, team=team, number=1, now=now, settings=settings
     )
@@ -255,7 +255,7 @@ def hand_on_contacts_of(
             unreachable_reason(session=session, staff=session.get(Staff, s), now=now) is not None
             for s in level.staff_ids
         ):
-            engine.record_skipped_level(
+            planning.record_skipped_level(
                 session=session,
                 contact=contact,
                 level=contact.level,

@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 from app.contacts import service as contacts
 from app.contacts.models import Channel, ContactEvent, EventKind
 from app.db import Database
-from app.escalation import engine
+from app.escalation import engine, planning
 from app.inbound import conversation
 from app.inbound.opening import CallerIdentity, identify_caller, new_contact, open_contact
 from app.inbound.sms import serialize_sender
@@ -125,7 +125,7 @@ def open_minimal(
         timeout_seconds=team.ack_timeout_seconds,
         fallback_number=team.fallback_number,
     )
-    engine.set_route(contact, levels, now)
+    planning.set_route(contact, levels, now)
     open_contact(session=session, contact=contact, caller=caller, received=received, now=now)
     contacts.record_event(
         session=session, contact=contact, kind=EventKind.ROUTING_FAILED, at=now, data=why_data

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
-from app.escalation import engine, handover
+from app.escalation import engine, handover, planning
 from app.inbound import conversation, keywords, language
 from app.inbound.message import InboundSms
 from app.inbound.opening import identify_caller, new_contact, open_contact
@@ -152,7 +152,7 @@ def _open(
         plan=[],  # set_route fills it; given, it spares pydantic's default factory (~90 µs a contact)
     )
     # Planned before the row is written, so it is written once, with its plan.
-    levels = engine.plan_route(
+    levels = planning.plan_route(
         session=session,
         contact=contact,
         team=team,
@@ -160,7 +160,7 @@ def _open(
         channel=Channel.SMS,
         retried_on_database_error=True,
     )
-    engine.set_route(contact, levels, now)
+    planning.set_route(contact, levels, now)
     open_contact(
         session=session,
         contact=contact,

@@ -22,7 +22,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from app.errors import NotFound
-from app.escalation.engine import on_message_failed
+from app.escalation.failures import on_message_failed
 from app.inbound.message import InboundSms
 from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage
 from app.messaging.outbox import advance_status
