@@ -22,11 +22,12 @@ from app.auth.deps import SessionDep, require_role
 from app.auth.models import Role
 from app.auth.service import Principal, audit
 from app.clients.models import PLAN_SECTIONS, Client, CrisisPlan
+from app.console import media
 from app.console.board import _who, contact_scope
 from app.console.plan_page import TITLES as PLAN_TITLES
 from app.console.timeline import describe
 from app.console.web import ConsolePoller, ConsoleUser, CsrfChecked, now_of, redirect, render
-from app.contacts import actions, media
+from app.contacts import actions
 from app.contacts import service as contacts
 from app.contacts.conversation import conversation
 from app.contacts.models import Channel, Contact, ContactStatus

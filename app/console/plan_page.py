@@ -22,9 +22,9 @@ from app.auth.deps import SessionDep
 from app.auth.service import Principal, audit
 from app.clients import plan_links
 from app.clients.models import PLAN_SECTIONS, Client, ClientPhone, CrisisPlan, PlanLink
+from app.console import media
 from app.console.board import _paged_ids
 from app.console.web import CONTENT_SECURITY_POLICY, templates
-from app.contacts import media
 from app.contacts.conversation import Message, conversation
 from app.contacts.models import Contact, ContactStatus
 from app.runtime import RuntimeDep, runtime_of

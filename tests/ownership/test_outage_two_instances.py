@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from app.contacts.models import Contact
 from app.db import Database
-from app.escalation.engine import tick
-from app.inbound.inbox import record_sms, route_pending
+from app.escalation.tick import tick
+from app.inbound.inbox import Inbox, route_pending
+from app.inbound.message import InboundSms
 from app.messaging.senders import build_sender
 from app.runtime import build_runtime
 from tests.conftest import make_settings
@@ -99,12 +100,13 @@ def test_two_instances_through_an_outage_notify_each_level_once_oldest_first(com
     # and both instances route them as they come.
     twilio.fail_next[:] = [httpx.Response(503, json={"code": 20500})] * 100_000
     for i, number in enumerate(callers):
-        record_sms(
-            seed,
-            message_sid=f"SMout{i:028d}",
-            to_number="+19735550100",
-            from_number=number,
-            body=f"help {i}",
+        Inbox(seed).record(
+            InboundSms(
+                message_sid=f"SMout{i:028d}",
+                to_number="+19735550100",
+                from_number=number,
+                body=f"help {i}",
+            ),
             now=clock.now,
         )
         if i % 4 == 3:
