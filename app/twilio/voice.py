@@ -30,6 +30,7 @@ from app.errors import NotFound
 from app.escalation import voice_chain as chain
 from app.i18n import _
 from app.inbound import voice
+from app.messaging import texts
 from app.ops.metrics import WEBHOOKS
 from app.runtime import RuntimeDep
 from app.teams.phones import e164_or_raw
@@ -107,7 +108,7 @@ def _render_dial(answer: voice.Dial, base_url: str) -> VoiceResponse:
     else:
         status = answer.after_fallback_status
         if status is not None and status != "completed":
-            response.say(_(lang, chain.FALLBACK_FAILED), **speech)
+            response.say(_(lang, texts.FALLBACK_FAILED), **speech)
         response.hangup()
     return response
 
