@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class InboundSms:
     media: list[dict[str, str]] = field(default_factory=list)
     to_number: str = ""  # the crisis line, E.164 (routing has the team instead)
 
-    def row(self, now: datetime) -> dict:
+    def row(self, now: datetime) -> dict[str, Any]:
         """The columns the inbox and the landing file record."""
         return dict(
             message_sid=self.message_sid,

@@ -4,18 +4,23 @@ minimal plan (app.inbound.dead_letter), else stuck for another minute."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.inbound import dead_letter, inbox
 from app.messaging.models import InboxMessage
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
 
-def retry_stuck(runtime, *, batch: int = 100) -> int:
+def retry_stuck(runtime: Runtime, *, batch: int = 100) -> int:
     """Every stuck text whose minute has come: full routing, else the minimal
     plan, else stuck for another minute. Each text in its own transaction,
     claimed FOR UPDATE SKIP LOCKED (one instance retries it). Returns how
@@ -24,11 +29,12 @@ def retry_stuck(runtime, *, batch: int = 100) -> int:
     with runtime.db.session() as session:
         due = list(
             session.execute(
-                select(InboxMessage.id)
+                select(col(InboxMessage.id))
                 .where(
-                    InboxMessage.outcome == dead_letter.STUCK, InboxMessage.next_attempt_at <= now
+                    col(InboxMessage.outcome) == dead_letter.STUCK,
+                    col(InboxMessage.next_attempt_at) <= now,
                 )
-                .order_by(InboxMessage.id)
+                .order_by(col(InboxMessage.id))
                 .limit(batch)
             ).scalars()
         )
@@ -36,7 +42,7 @@ def retry_stuck(runtime, *, batch: int = 100) -> int:
     for message_id in due:
         with runtime.db.session() as session:
             query = select(InboxMessage).where(
-                InboxMessage.id == message_id, InboxMessage.outcome == dead_letter.STUCK
+                col(InboxMessage.id) == message_id, col(InboxMessage.outcome) == dead_letter.STUCK
             )
             if runtime.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
@@ -58,7 +64,9 @@ def retry_stuck(runtime, *, batch: int = 100) -> int:
     return routed
 
 
-def _try_again(session: Session, message: InboxMessage, now: datetime, settings) -> str | None:
+def _try_again(
+    session: Session, message: InboxMessage, now: datetime, settings: Settings
+) -> str | None:
     """Routing as usual, then the minimal plan, each in a savepoint; None when both raise."""
     try:
         with session.begin_nested():
