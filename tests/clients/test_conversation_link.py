@@ -155,3 +155,15 @@ def test_a_family_members_texts_are_named_as_theirs(client, world, session, twil
     [note] = twilio.to(world.case_manager.phone)
     page = client.get(_path(note.body))
     assert "family of Sam" in page.text and "My son is not answering" in page.text
+
+
+def test_the_page_says_the_conversations_language(client, world, session, twilio):
+    """The on-call worker knows before answering that the client writes in Spanish."""
+    contact, path = _opened(client, world, session, twilio)
+    assert re.search(r"<dt>Language</dt><dd[^>]*>EN</dd>", client.get(path).text)
+
+    contact.language = "es"
+    session.add(contact)
+    session.commit()
+
+    assert re.search(r"<dt>Language</dt><dd[^>]*>ES</dd>", client.get(path).text)
