@@ -13,8 +13,8 @@ from app.escalation.paging import fire_due
 from app.inbound.sms import InboundSms, handle_inbound_sms
 from app.messaging.models import OutboundMessage
 from tests.conftest import make_settings
+from tests.escalation.test_engine_concurrency import ALWAYS, side_by_side
 from tests.factories import make_client, make_staff, make_team
-from tests.inbound.test_engine_concurrency import ALWAYS, side_by_side
 
 CONTACTS = 80
 

@@ -20,8 +20,8 @@ from app.inbound.message import InboundSms
 from app.messaging.senders import build_sender
 from app.runtime import build_runtime
 from tests.conftest import make_settings
+from tests.escalation.test_engine_concurrency import ALWAYS, side_by_side
 from tests.factories import make_client, make_staff, make_team
-from tests.inbound.test_engine_concurrency import ALWAYS, side_by_side
 from tests.world import OFFICE_HOURS, Clock
 
 # 80 messages queued: more than one claim (50), so both senders take a share.

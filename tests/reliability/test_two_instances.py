@@ -1,7 +1,7 @@
 """Two `crisisroute serve` instances against one PostgreSQL database, both
 running their escalation tick and outbox dispatcher, texts arriving at both:
 every escalation happens exactly once and every message reaches Twilio once.
-(tests/inbound/test_engine_concurrency.py proves it for the engine in one
+(tests/escalation/test_engine_concurrency.py proves it for the engine in one
 process; this proves it for two real servers.)"""
 
 from __future__ import annotations
