@@ -28,7 +28,6 @@ from app.escalation.planning import (
     record_plan,
     record_skipped_level,
 )
-from app.escalation.staff_texts import staff_sms
 from app.messaging import texts
 from app.messaging.models import FINAL_FAILURES, MessagePurpose, OutboundMessage, OutboxStatus
 from app.messaging.outbox import enqueue
@@ -40,11 +39,7 @@ from app.routing import (
 )
 from app.settings import Settings
 from app.teams.models import Staff, Team
-from app.teams.service import (
-    active_supervisors,
-    team_staff,
-    unreachable_reason,
-)
+from app.teams.service import team_staff, unreachable_reason
 
 log = structlog.get_logger(__name__)
 
@@ -56,23 +51,10 @@ log = structlog.get_logger(__name__)
 
 
 def plan_contact(
-    *,
-    session: Session,
-    contact: Contact,
-    team: Team,
-    now: datetime,
-    channel: str,
-    retried_on_database_error: bool = False,
+    *, session: Session, contact: Contact, team: Team, now: datetime, channel: str
 ) -> tuple[Level, ...]:
     """Compute and store the contact's route plan (SMS and voice alike)."""
-    levels = plan_route(
-        session=session,
-        contact=contact,
-        team=team,
-        now=now,
-        channel=channel,
-        retried_on_database_error=retried_on_database_error,
-    )
+    levels = plan_route(session=session, contact=contact, team=team, now=now, channel=channel)
     record_plan(session=session, contact=contact, levels=levels, now=now)
     return levels
 
@@ -114,7 +96,7 @@ def start(
 ) -> None:
     """Plan the contact's route (unless `levels` were planned already) and notify its first level."""
     if levels is None:
-        plan_contact(
+        levels = plan_route(
             session=session,
             contact=contact,
             team=team,
@@ -122,8 +104,7 @@ def start(
             channel=Channel.SMS if contact.channel == Channel.SMS else Channel.VOICE,
             retried_on_database_error=contact.channel == Channel.SMS,
         )
-    else:
-        record_plan(session=session, contact=contact, levels=levels, now=now)
+    record_plan(session=session, contact=contact, levels=levels, now=now)
     notify_level(session=session, contact=contact, team=team, number=1, now=now, settings=settings)
 
 
@@ -190,25 +171,15 @@ def notify_level(
             unreachable[staff_id] = "opted_out"
     # Copies (supervisors told at level 1) are texts only: they are not asked to answer.
     for staff_id in level.copy_staff_ids:
-        staff = session.get_one(Staff, staff_id)
-        message = enqueue(
+        message = paging.text_staff(
             session=session,
+            contact=contact,
             team=team,
-            to_number=staff.phone,
-            body=staff_sms(
-                session=session,
-                contact=contact,
-                staff_id=staff_id,
-                level=number,
-                purpose=MessagePurpose.NOTIFY,
-                now=now,
-                settings=settings,
-            ),
-            purpose=MessagePurpose.NOTIFY,
-            contact_id=contact.id,
-            staff_id=staff_id,
+            staff=session.get_one(Staff, staff_id),
             level=number,
+            purpose=paging.NOTIFY,
             now=now,
+            settings=settings,
         )
         contacts.record_event(
             session=session,
@@ -318,17 +289,15 @@ def finish_unanswered(
 
     # Every active supervisor, by their notification rules (a call wakes one
     # who opted out of texts).
-    for supervisor in active_supervisors(session=session, team_id=team.id):
-        paging.page_person(
-            session=session,
-            contact=contact,
-            team=team,
-            staff=supervisor,
-            level=level.number,
-            purpose=paging.ALERT,
-            now=now,
-            settings=settings,
-        )
+    paging.page_supervisors(
+        session=session,
+        contact=contact,
+        team=team,
+        level=level.number,
+        purpose=paging.ALERT,
+        now=now,
+        settings=settings,
+    )
     contact.status = ContactStatus.UNANSWERED
     # An unanswered contact keeps calling: the tick alerts the supervisors
     # again at this time, until someone takes or resolves it.
@@ -391,17 +360,15 @@ def realert_unanswered(
     """Nobody has taken an unanswered contact yet: the supervisors hear of it
     again, and again after the team's `unanswered_repeat_seconds`, each by
     their notification rules (a call wakes one whose phone is on silent)."""
-    for supervisor in active_supervisors(session=session, team_id=team.id):
-        paging.page_person(
-            session=session,
-            contact=contact,
-            team=team,
-            staff=supervisor,
-            level=contact.level,
-            purpose=paging.REALERT,
-            now=now,
-            settings=settings,
-        )
+    paging.page_supervisors(
+        session=session,
+        contact=contact,
+        team=team,
+        level=contact.level,
+        purpose=paging.REALERT,
+        now=now,
+        settings=settings,
+    )
     contacts.record_event(
         session=session,
         contact=contact,

@@ -31,9 +31,10 @@ from app.escalation.models import PageStep
 from app.escalation.staff_texts import staff_sms
 from app.i18n import N_, _
 from app.messaging.models import MessagePurpose, OutboundMessage
-from app.messaging.outbox import enqueue
+from app.messaging.outbox import QueuedMessage, enqueue
 from app.settings import Settings
 from app.teams.models import Staff, Team
+from app.teams.service import active_supervisors
 
 log = structlog.get_logger(__name__)
 
@@ -120,6 +121,63 @@ def page_person(
     return any(row["status"] != "suppressed" for row in rows)
 
 
+def page_supervisors(
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    level: int,
+    purpose: str,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """Page every active supervisor of the team, each by their own rules."""
+    for supervisor in active_supervisors(session=session, team_id=team.id):
+        page_person(
+            session=session,
+            contact=contact,
+            team=team,
+            staff=supervisor,
+            level=level,
+            purpose=purpose,
+            now=now,
+            settings=settings,
+        )
+
+
+def text_staff(
+    *,
+    session: Session,
+    contact: Contact,
+    team: Team,
+    staff: Staff,
+    level: int,
+    purpose: str,
+    now: datetime,
+    settings: Settings,
+) -> QueuedMessage | None:
+    """Queue the page's text to one person (None: their number opted out)."""
+    return enqueue(
+        session=session,
+        team=team,
+        to_number=staff.phone,
+        body=staff_sms(
+            session=session,
+            contact=contact,
+            staff_id=staff.id,
+            level=level,
+            purpose=purpose,
+            now=now,
+            settings=settings,
+        ),
+        purpose=purpose,
+        contact_id=contact.id,
+        staff_id=staff.id,
+        level=level,
+        now=now,
+    )
+
+
 def _fire(
     *,
     session: Session,
@@ -151,24 +209,15 @@ def _fire(
             sms=False,
         )
     else:
-        message = enqueue(
+        message = text_staff(
             session=session,
+            contact=contact,
             team=team,
-            to_number=staff.phone,
-            body=staff_sms(
-                session=session,
-                contact=contact,
-                staff_id=staff.id,
-                level=level,
-                purpose=purpose,
-                now=now,
-                settings=settings,
-            ),
-            purpose=purpose,
-            contact_id=contact.id,
-            staff_id=staff.id,
+            staff=staff,
             level=level,
+            purpose=purpose,
             now=now,
+            settings=settings,
         )
     data = {
         "label": label or _LABELS.get(purpose, ""),
