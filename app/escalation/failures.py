@@ -38,15 +38,7 @@ def on_message_failed(
     if message.purpose == MessagePurpose.RELAY:
         _relay_failed(session, contact, message, now, settings)
         return
-    contacts.record_event(
-        session=session,
-        contact=contact,
-        kind=EventKind.DELIVERY_FAILED,
-        at=now,
-        staff_id=message.staff_id,
-        level=message.level,
-        data={"message_id": message.id, "error_code": message.error_code},
-    )
+    _record_failure(session, contact, message, now)
     if contact.status != ContactStatus.OPEN or message.level != contact.level:
         return
     still_deliverable = session.execute(
@@ -60,15 +52,7 @@ def on_message_failed(
     ).first()
     if still_deliverable:
         return
-    team = session.get_one(Team, contact.team_id)
-    advance(
-        session=session,
-        contact=contact,
-        team=team,
-        now=now,
-        reason="delivery_failed",
-        settings=settings,
-    )
+    _next_level(session, contact, now, settings)
 
 
 def _another_part_failed(session: Session, message: OutboundMessage) -> bool:
@@ -96,15 +80,7 @@ def _another_part_failed(session: Session, message: OutboundMessage) -> bool:
 def _relay_failed(
     session: Session, contact: Contact, message: OutboundMessage, now: datetime, settings: Settings
 ) -> None:
-    contacts.record_event(
-        session=session,
-        contact=contact,
-        kind=EventKind.DELIVERY_FAILED,
-        at=now,
-        staff_id=message.staff_id,
-        level=message.level,
-        data={"message_id": message.id, "error_code": message.error_code, "relay": True},
-    )
+    _record_failure(session, contact, message, now, relay=True)
     if _another_part_failed(session, message):
         # One relay sent in parts fails part by part: its sender was told,
         # or its level passed on, at the first part.
@@ -142,11 +118,30 @@ def _relay_failed(
             data={"reason": "relay_failed"},
         )
     if contact.status == ContactStatus.OPEN:
-        advance(
-            session=session,
-            contact=contact,
-            team=team,
-            now=now,
-            reason="delivery_failed",
-            settings=settings,
-        )
+        _next_level(session, contact, now, settings)
+
+
+def _record_failure(
+    session: Session, contact: Contact, message: OutboundMessage, now: datetime, **extra: bool
+) -> None:
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.DELIVERY_FAILED,
+        at=now,
+        staff_id=message.staff_id,
+        level=message.level,
+        data={"message_id": message.id, "error_code": message.error_code, **extra},
+    )
+
+
+def _next_level(session: Session, contact: Contact, now: datetime, settings: Settings) -> None:
+    team = session.get_one(Team, contact.team_id)
+    advance(
+        session=session,
+        contact=contact,
+        team=team,
+        now=now,
+        reason="delivery_failed",
+        settings=settings,
+    )

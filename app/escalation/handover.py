@@ -45,8 +45,11 @@ OPTED_OUT = "opted_out"
 ON_LEAVE = "on_leave"
 
 
-def _release(*, session: Session, contact: Contact, now: datetime, reason: str) -> int | None:
-    """The holder lets go: the contact is open again, held by nobody."""
+def _release(
+    *, session: Session, contact: Contact, team: Team, now: datetime, reason: str
+) -> int | None:
+    """The holder lets go: the contact is open again, held by nobody, and
+    the former holder is told where it went. Returns who held it."""
     former = contact.acknowledged_by
     contact.status = ContactStatus.OPEN
     contact.acknowledged_by = None
@@ -63,6 +66,9 @@ def _release(*, session: Session, contact: Contact, now: datetime, reason: str) 
         staff_id=former,
         level=contact.level,
         data={"reason": reason, "from_staff_id": former},
+    )
+    _tell_former_holder(
+        session=session, team=team, contact=contact, former=former, now=now, reason=reason
     )
     return former
 
@@ -101,15 +107,7 @@ def to_next_level(
     settings: Settings,
 ) -> None:
     """Back into escalation at the level after the one last told."""
-    former = _release(session=session, contact=contact, now=now, reason=reason)
-    _tell_former_holder(
-        session=session,
-        team=team,
-        contact=contact,
-        former=former,
-        now=now,
-        reason=reason,
-    )
+    former = _release(session=session, contact=contact, team=team, now=now, reason=reason)
     if not engine.advance(
         session=session, contact=contact, team=team, now=now, reason=reason, settings=settings
     ):
@@ -190,15 +188,7 @@ def to_whoever_is_on_call(
     settings: Settings,
 ) -> None:
     """The holder went off duty or cannot be reached: a fresh plan from now."""
-    former = _release(session=session, contact=contact, now=now, reason=reason)
-    _tell_former_holder(
-        session=session,
-        team=team,
-        contact=contact,
-        former=former,
-        now=now,
-        reason=reason,
-    )
+    former = _release(session=session, contact=contact, team=team, now=now, reason=reason)
     _replan(session=session, contact=contact, team=team, now=now, settings=settings, without=former)
     log.info("contact_handed_over", contact_id=contact.id, reason=reason)
 

@@ -19,6 +19,13 @@ from app.teams.models import Team
 
 log = structlog.get_logger(__name__)
 
+# What a due contact that is not waiting on its level gets: the supervisors
+# alerted again (unanswered), or its holder reminded or handed on (held).
+_OVERDUE = {
+    ContactStatus.UNANSWERED: realert_unanswered,
+    ContactStatus.ACKNOWLEDGED: reply_overdue,
+}
+
 
 def tick(*, db: Database, now: datetime, settings: Settings, batch: int = 100) -> int:
     """Advance every contact whose deadline has passed. Rows are claimed with
@@ -48,16 +55,8 @@ def tick(*, db: Database, now: datetime, settings: Settings, batch: int = 100) -
                 try:
                     with session.begin_nested():
                         team = session.get_one(Team, contact.team_id)
-                        if contact.status == ContactStatus.UNANSWERED:
-                            realert_unanswered(
-                                session=session,
-                                contact=contact,
-                                team=team,
-                                now=now,
-                                settings=settings,
-                            )
-                        elif contact.status == ContactStatus.ACKNOWLEDGED:
-                            reply_overdue(
+                        if contact.status in _OVERDUE:
+                            _OVERDUE[contact.status](
                                 session=session,
                                 contact=contact,
                                 team=team,
