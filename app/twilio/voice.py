@@ -1,5 +1,5 @@
 """The voice webhooks: parse Twilio's form, call the voice use case
-(app.inbound.voice), render what it decided as TwiML.
+(app.inbound.call_opening, call_progress, voicemail), render what it decided as TwiML.
 
     POST /twilio/voice                 the call: record, plan, greet, dial level 1
     POST /twilio/voice/language        the language menu's digit (or its timeout): greet, dial level 1
@@ -29,7 +29,7 @@ from app import i18n
 from app.errors import NotFound
 from app.escalation import voice_chain as chain
 from app.i18n import _
-from app.inbound import voice
+from app.inbound import call_answers, call_opening, call_progress, voicemail
 from app.messaging import texts
 from app.ops.metrics import WEBHOOKS
 from app.runtime import RuntimeDep
@@ -60,7 +60,7 @@ def _speech(language: str) -> dict[str, str]:
     return {"language": code, "voice": voice_name}
 
 
-def _render_dial(answer: voice.Dial, base_url: str) -> VoiceResponse:
+def _render_dial(answer: call_answers.Dial, base_url: str) -> VoiceResponse:
     response = VoiceResponse()
     step, contact_id = answer.step, answer.contact_id
     lang = answer.language
@@ -113,7 +113,7 @@ def _render_dial(answer: voice.Dial, base_url: str) -> VoiceResponse:
     return response
 
 
-def _render_screen(answer: voice.Screen, base_url: str) -> VoiceResponse:
+def _render_screen(answer: call_answers.Screen, base_url: str) -> VoiceResponse:
     response = VoiceResponse()
     gather = response.gather(
         num_digits=1,
@@ -136,7 +136,7 @@ def _render_screen(answer: voice.Screen, base_url: str) -> VoiceResponse:
     return response
 
 
-def _render_language_menu(answer: voice.LanguageMenu, base_url: str) -> VoiceResponse:
+def _render_language_menu(answer: call_answers.LanguageMenu, base_url: str) -> VoiceResponse:
     response = VoiceResponse()
     action = _url(base_url, "language", contact=answer.contact_id)
     gather = response.gather(
@@ -153,26 +153,26 @@ def _render_language_menu(answer: voice.LanguageMenu, base_url: str) -> VoiceRes
     return response
 
 
-def render(answer: voice.Answer, base_url: str) -> str:
+def render(answer: call_answers.Answer, base_url: str) -> str:
     """The TwiML of what the use case decided. Deterministic in its inputs,
     so a repeated callback gets the same answer."""
-    if isinstance(answer, voice.Dial):
+    if isinstance(answer, call_answers.Dial):
         return str(_render_dial(answer, base_url))
-    if isinstance(answer, voice.Screen):
+    if isinstance(answer, call_answers.Screen):
         return str(_render_screen(answer, base_url))
-    if isinstance(answer, voice.LanguageMenu):
+    if isinstance(answer, call_answers.LanguageMenu):
         return str(_render_language_menu(answer, base_url))
     response = VoiceResponse()
-    if isinstance(answer, voice.Decline):
+    if isinstance(answer, call_answers.Decline):
         response.say(_(answer.language, chain.SCREEN_NOT_ACCEPTED), **_speech(answer.language))
         response.hangup()
-    elif isinstance(answer, voice.Hangup):
+    elif isinstance(answer, call_answers.Hangup):
         response.hangup()
     # Bridge: an empty response, the legs are bridged.
     return str(response)
 
 
-def _answer(runtime: Runtime, answer: voice.Answer | None) -> Response:
+def _answer(runtime: Runtime, answer: call_answers.Answer | None) -> Response:
     if answer is None:
         raise NotFound("unknown contact")
     return twiml_then_dispatch(render(answer, runtime.settings.public_base_url), runtime)
@@ -186,7 +186,11 @@ async def inbound_call(runtime: RuntimeDep, form: TwilioForm) -> Response:
     """A call to a crisis line: greeting, then the first level's phones, each screened."""
     to_number = e164_or_raw(required(form, "To"))
     outcome, answer = await run_db(
-        voice.answer_call, runtime, to_number, required(form, "From"), required(form, "CallSid")
+        call_opening.answer_call,
+        runtime,
+        to_number,
+        required(form, "From"),
+        required(form, "CallSid"),
     )
     WEBHOOKS.labels("voice", outcome).inc()
     if outcome == "unknown_line":
@@ -202,7 +206,7 @@ async def language_chosen(
     """The language menu's digit, or none (its timeout): the greeting and the
     first level's phones in that language."""
     outcome, answer = await run_db(
-        voice.choose_language,
+        call_opening.choose_language,
         runtime,
         contact,
         required(form, "CallSid"),
@@ -223,7 +227,7 @@ async def screen(
 ) -> Response:
     """A staff leg picked up: who is calling (never clinical detail), press 1 to accept."""
     outcome, answer = await run_db(
-        voice.screen_leg, runtime, contact, level, staff, required(form, "CallSid")
+        call_progress.screen_leg, runtime, contact, level, staff, required(form, "CallSid")
     )
     WEBHOOKS.labels("voice_screen", outcome).inc()
     return _answer(runtime, answer)
@@ -239,7 +243,7 @@ async def screen_result(
 ) -> Response:
     """Digits=1: accepted, an empty response bridges the call. Anything else: this leg hangs up."""
     outcome, answer = await run_db(
-        voice.screen_result,
+        call_progress.screen_result,
         runtime,
         contact,
         level,
@@ -258,7 +262,7 @@ async def dial_result(
     """A level's <Dial> ended. Accepted (by the service's own record) → hang up;
     otherwise the next level, the voicemail, the fallback, or the end."""
     outcome, answer = await run_db(
-        voice.dial_result,
+        call_progress.dial_result,
         runtime,
         contact,
         level,
@@ -274,7 +278,11 @@ async def dial_result(
 async def voicemail_done(runtime: RuntimeDep, form: TwilioForm, contact: int = Query()) -> Response:
     """The caller finished their message (the <Record> action): connect them to the external fallback."""
     outcome, answer = await run_db(
-        voice.voicemail_done, runtime, contact, required(form, "CallSid"), form.get("CallStatus")
+        voicemail.voicemail_done,
+        runtime,
+        contact,
+        required(form, "CallSid"),
+        form.get("CallStatus"),
     )
     WEBHOOKS.labels("voice_voicemail_done", outcome).inc()
     return _answer(runtime, answer)
@@ -285,7 +293,7 @@ async def recording(runtime: RuntimeDep, form: TwilioForm, contact: int = Query(
     """A voicemail is ready (recordingStatusCallback): the on-call and the
     supervisors get a link by SMS, once."""
     outcome = await run_db(
-        voice.voicemail_recorded,
+        voicemail.voicemail_recorded,
         runtime,
         contact,
         str(form.get("RecordingStatus") or "completed").lower(),
@@ -304,7 +312,7 @@ async def call_status(runtime: RuntimeDep, form: TwilioForm) -> Response:
     """The call's status callback. Ended with no acceptance recorded: a missed
     crisis call, handed to the SMS escalation engine."""
     outcome = await run_db(
-        voice.call_status,
+        call_progress.call_status,
         runtime,
         required(form, "CallSid"),
         str(form.get("CallStatus") or "").lower(),
