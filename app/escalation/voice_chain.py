@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from app.i18n import N_, _
 from app.messaging.texts import RELATIONS
-from app.routing.plan import Level
+from app.routing import Level
 
 
 class DialKind(StrEnum):

@@ -9,25 +9,25 @@ from app.routing.availability import (
     unreachable_reason,
     validate_working_hours,
 )
-from app.routing.plan import (
+from app.routing.levels import (
     FALLBACK_LABEL,
     Level,
     Plan,
-    PolicyLevel,
-    RotaOnCallInfo,
-    RoutingContext,
     SkippedLevel,
-    StaffInfo,
-    Target,
     fallback_plan,
-    minimal_plan,
-    parse_policy,
-    plan,
     plan_from_json,
     plan_to_json,
+)
+from app.routing.plan import (
+    RotaOnCallInfo,
+    RoutingContext,
+    StaffInfo,
+    minimal_plan,
+    plan,
     rota_label,
     speakers_first_after,
 )
+from app.routing.policy import PolicyLevel, Target, parse_policy
 
 __all__ = [
     "FALLBACK_LABEL",

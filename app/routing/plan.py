@@ -1,5 +1,9 @@
 """The route plan: who is tried, in what order, for one crisis contact.
 
+Kept whole (~400 lines): the rules below and the one `_Planner` that applies
+them read together; a plan's values live in `levels`, a team's policy in
+`policy`.
+
 A pure function of a `RoutingContext` (built by the escalation engine from the
 client, the team's policy, staff availability and the on-call snapshot) and
 `now`. No database, no I/O. The result is stored as JSON in `Contact.plan`
@@ -57,26 +61,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, cast
 
 from app.routing.availability import unreachable_reason
+from app.routing.levels import Level, Plan, SkippedLevel, fallback_level
+from app.routing.policy import PolicyLevel, Target, positive_int
 
 ROLES = ("case_manager", "supervisor")
 CHANNELS = ("sms", "voice")
-TARGET_KINDS = ("assigned", "backup", "rota", "rota_priority", "supervisors", "staff")
-TARGETS_WITH_ID = ("rota", "rota_priority", "staff")
-LEVEL_KINDS = ("assigned", "backup", "rota", "supervisors", "policy", "fallback")
-
-FALLBACK_LABEL = "external fallback"
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _positive_int(value: Any, *, name: str) -> None:
-    if not _is_int(value) or value <= 0:
-        raise ValueError(f"{name}: expected a positive whole number of seconds, got {value!r}")
 
 
 def rota_label(priority: int) -> str:
@@ -124,86 +115,6 @@ class RotaOnCallInfo:
 
 
 @dataclass(frozen=True)
-class Target:
-    kind: str  # see TARGET_KINDS
-    id: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in TARGET_KINDS:
-            raise ValueError(f"kind: {self.kind!r} is not one of {', '.join(TARGET_KINDS)}")
-        if self.kind in TARGETS_WITH_ID and not _is_int(self.id):
-            raise ValueError(f"id: a {self.kind!r} target needs an integer id, got {self.id!r}")
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": self.kind}
-        if self.id is not None:
-            data["id"] = self.id
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Target:
-        if not isinstance(data, Mapping):
-            raise ValueError("expected an object with kind (and id)")
-        # __post_init__ refuses a kind that is missing or not a string.
-        return cls(kind=cast(str, data.get("kind")), id=data.get("id"))
-
-
-@dataclass(frozen=True)
-class PolicyLevel:
-    targets: tuple[Target, ...]
-    timeout_seconds: int | None = None  # None: the team's default
-
-    def __post_init__(self) -> None:
-        # Empty targets are tolerated here (the level resolves to nobody and is
-        # dropped, so routing never fails on a stored policy); parse_policy,
-        # used to validate a policy before it is stored, refuses them.
-        if self.timeout_seconds is not None:
-            _positive_int(self.timeout_seconds, name="timeout_seconds")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "targets": [t.to_json() for t in self.targets],
-            "timeout_seconds": self.timeout_seconds,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PolicyLevel:
-        if not isinstance(data, Mapping):
-            raise ValueError("expected an object with targets and timeout_seconds")
-        targets = data.get("targets")
-        if not isinstance(targets, (list, tuple)):
-            raise ValueError("targets: expected a list")
-        if not targets:
-            raise ValueError("targets: a policy level needs at least one target")
-        parsed = []
-        for index, target in enumerate(targets):
-            try:
-                parsed.append(Target.from_json(target))
-            except ValueError as exc:
-                raise ValueError(f"targets[{index}].{exc}") from None
-        return cls(targets=tuple(parsed), timeout_seconds=data.get("timeout_seconds"))
-
-
-def parse_policy(data: Sequence[Mapping[str, Any]] | None) -> tuple[PolicyLevel, ...] | None:
-    """`Team.escalation_policy` JSON → policy levels; None or [] → None (default plan).
-
-    ValueError names the offending field, e.g. ``escalation_policy[1].targets[0].id: …``,
-    so a router can answer 422 with it.
-    """
-    if data is None:
-        return None
-    if not isinstance(data, (list, tuple)):
-        raise ValueError("escalation_policy: expected a list of levels")
-    levels = []
-    for index, level in enumerate(data):
-        try:
-            levels.append(PolicyLevel.from_json(level))
-        except ValueError as exc:
-            raise ValueError(f"escalation_policy[{index}].{exc}") from None
-    return tuple(levels) or None
-
-
-@dataclass(frozen=True)
 class RoutingContext:
     client_assigned_id: int | None  # None for unknown / ambiguous callers
     client_backup_id: int | None
@@ -223,93 +134,11 @@ class RoutingContext:
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
             raise ValueError(f"channel: {self.channel!r} is not one of {', '.join(CHANNELS)}")
-        _positive_int(self.ack_timeout_seconds, name="ack_timeout_seconds")
-        _positive_int(self.priority_timeout_seconds, name="priority_timeout_seconds")
+        positive_int(self.ack_timeout_seconds, name="ack_timeout_seconds")
+        positive_int(self.priority_timeout_seconds, name="priority_timeout_seconds")
         for key, info in self.staff.items():
             if key != info.id:
                 raise ValueError(f"staff: key {key!r} holds StaffInfo(id={info.id!r})")
-
-
-# ---------------------------------------------------------------- output
-
-
-@dataclass(frozen=True)
-class Level:
-    number: int  # 1-based, consecutive
-    kind: str  # see LEVEL_KINDS
-    staff_ids: tuple[int, ...]  # who is notified (empty only for the fallback)
-    timeout_seconds: int  # time to acknowledge before the next level (fallback: 0)
-    label: str
-    rota_id: int | None = None
-    number_to_dial: str | None = None  # fallback only
-    copy_staff_ids: tuple[int, ...] = ()  # told as well, never among staff_ids
-
-    def __post_init__(self) -> None:
-        if not _is_int(self.number) or self.number < 1:
-            raise ValueError(f"level: expected a number >= 1, got {self.number!r}")
-        if self.kind not in LEVEL_KINDS:
-            raise ValueError(f"kind: {self.kind!r} is not one of {', '.join(LEVEL_KINDS)}")
-        if len(set(self.staff_ids)) != len(self.staff_ids):
-            raise ValueError("staff_ids: a person appears twice")
-        if set(self.copy_staff_ids) & set(self.staff_ids):
-            raise ValueError("copy_staff_ids: must not repeat staff_ids")
-        if (self.kind == "fallback") != (not self.staff_ids):
-            raise ValueError("staff_ids: empty for the fallback level and only for it")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "level": self.number,
-            "kind": self.kind,
-            "staff_ids": list(self.staff_ids),
-            "timeout_seconds": self.timeout_seconds,
-            "label": self.label,
-            "rota_id": self.rota_id,
-            "number_to_dial": self.number_to_dial,
-            "copy_staff_ids": list(self.copy_staff_ids),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Level:
-        return cls(
-            number=data["level"],
-            kind=data["kind"],
-            staff_ids=tuple(data.get("staff_ids") or ()),
-            timeout_seconds=data["timeout_seconds"],
-            label=data["label"],
-            rota_id=data.get("rota_id"),
-            number_to_dial=data.get("number_to_dial"),
-            copy_staff_ids=tuple(data.get("copy_staff_ids") or ()),
-        )
-
-
-@dataclass(frozen=True)
-class SkippedLevel:
-    """A level left out because everyone on it is unreachable now (not
-    because they were already tried): recorded on the contact's timeline."""
-
-    kind: str
-    label: str
-    unreachable: tuple[tuple[int, str], ...]  # (staff id, reason)
-
-
-class Plan(tuple[Level, ...]):
-    """The levels (a tuple of `Level`), with the levels left out because
-    nobody on them could be reached (`skipped`)."""
-
-    skipped: tuple[SkippedLevel, ...] = ()
-
-    def __new__(cls, levels: Iterable[Level], skipped: Iterable[SkippedLevel] = ()) -> Plan:
-        made = super().__new__(cls, levels)
-        made.skipped = tuple(skipped)
-        return made
-
-
-def plan_to_json(levels: Iterable[Level]) -> list[dict[str, Any]]:
-    return [level.to_json() for level in levels]
-
-
-def plan_from_json(data: Iterable[Mapping[str, Any]]) -> tuple[Level, ...]:
-    return tuple(Level.from_json(item) for item in data)
 
 
 # ---------------------------------------------------------------- planning
@@ -512,23 +341,6 @@ class _Planner:
         self.levels.append(fallback_level(len(self.levels) + 1, self.context.fallback_number))
 
 
-def fallback_level(number: int, fallback_number: str) -> Level:
-    return Level(
-        number=number,
-        kind="fallback",
-        staff_ids=(),
-        timeout_seconds=0,
-        label=FALLBACK_LABEL,
-        number_to_dial=fallback_number,
-    )
-
-
-def fallback_plan(fallback_number: str) -> tuple[Level, ...]:
-    """A plan of the external fallback alone: what to store if building the
-    context failed (bad stored data), so a contact is never left unrouted."""
-    return (fallback_level(1, fallback_number),)
-
-
 def minimal_plan(
     *,
     on_call: Iterable[RotaOnCallInfo],
@@ -607,27 +419,3 @@ def speakers_first_after(
     for place, source in zip(later, order, strict=True):
         moved[place] = levels[source]
     return tuple(replace(level, number=n) for n, level in enumerate(moved, start=1))
-
-
-__all__ = [
-    "CHANNELS",
-    "FALLBACK_LABEL",
-    "LEVEL_KINDS",
-    "Level",
-    "Plan",
-    "PolicyLevel",
-    "RotaOnCallInfo",
-    "RoutingContext",
-    "SkippedLevel",
-    "StaffInfo",
-    "TARGET_KINDS",
-    "Target",
-    "fallback_plan",
-    "minimal_plan",
-    "parse_policy",
-    "plan",
-    "plan_from_json",
-    "plan_to_json",
-    "rota_label",
-    "speakers_first_after",
-]

@@ -16,7 +16,7 @@ from app.escalation.voice_chain import (
     sms_handoff_level,
     voicemail_alert,
 )
-from app.routing.plan import Level, fallback_level
+from app.routing.levels import Level, fallback_level
 
 PLAN = (
     Level(
