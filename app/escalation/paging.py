@@ -31,7 +31,7 @@ from app.escalation.models import PageStep
 from app.escalation.staff_texts import staff_sms
 from app.i18n import N_, _
 from app.messaging.models import MessagePurpose, OutboundMessage
-from app.messaging.outbox import QueuedMessage, enqueue
+from app.messaging.outbox import QueuedMessage, enqueue, outbox_row
 from app.settings import Settings
 from app.teams.models import Staff, Team
 from app.teams.service import active_supervisors
@@ -411,14 +411,10 @@ def _fire_calls(
             for step in steps:
                 contact = contacts[step.contact_id]
                 rows.append(
-                    dict(
+                    outbox_row(
                         team_id=contact.team_id,
-                        contact_id=contact.id,
-                        staff_id=step.staff_id,
-                        level=step.level,
-                        purpose=PAGE_CALL,
-                        to_number=staff[step.staff_id].phone,
                         from_number=teams[contact.team_id].crisis_line_number,
+                        to_number=staff[step.staff_id].phone,
                         body=page_call_url(
                             settings,
                             contact_id=contact.id,
@@ -426,13 +422,11 @@ def _fire_calls(
                             staff_id=step.staff_id,
                             purpose=step.purpose,
                         ),
-                        status="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        provider_sid=None,
-                        error_code=None,
-                        created_at=now,
-                        updated_at=now,
+                        purpose=PAGE_CALL,
+                        contact_id=contact.id,
+                        staff_id=step.staff_id,
+                        level=step.level,
+                        now=now,
                     )
                 )
             with session.no_autoflush:

@@ -84,15 +84,43 @@ def enqueue(
     does not govern."""
     if sms and is_opted_out(session=session, team_id=team.id, number=to_number):
         return None
-    now = now or utcnow()
-    row = dict(
+    row = outbox_row(
         team_id=team.id,
+        from_number=team.crisis_line_number,
+        to_number=to_number,
+        body=body,
+        purpose=purpose,
+        contact_id=contact_id,
+        staff_id=staff_id,
+        level=level,
+        now=now or utcnow(),
+    )
+    with session.no_autoflush:
+        return QueuedMessage(id=session.execute(_QUEUE, row).scalar_one())
+
+
+def outbox_row(
+    *,
+    team_id: int,
+    from_number: str,
+    to_number: str,
+    body: str,
+    purpose: str,
+    contact_id: int | None,
+    staff_id: int | None,
+    level: int | None,
+    now: datetime,
+) -> dict[str, object]:
+    """A pending outbox row's columns, for a Core INSERT (one here, many at
+    once where calls are queued together): due now, never tried."""
+    return dict(
+        team_id=team_id,
         contact_id=contact_id,
         staff_id=staff_id,
         level=level,
         purpose=purpose,
         to_number=to_number,
-        from_number=team.crisis_line_number,
+        from_number=from_number,
         body=body,
         status=OutboxStatus.PENDING,
         attempts=0,
@@ -102,8 +130,6 @@ def enqueue(
         created_at=now,
         updated_at=now,
     )
-    with session.no_autoflush:
-        return QueuedMessage(id=session.execute(_QUEUE, row).scalar_one())
 
 
 def advance_status(

@@ -8,6 +8,7 @@ Twilio. `OutboxSender` stores only, for development and `crisisroute simulate`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,6 +17,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.call import CallInstance
+from twilio.rest.api.v2010.account.message import MessageInstance
 
 from app.messaging.models import OutboxStatus
 from app.settings import Settings
@@ -84,6 +87,19 @@ class HttpxTwilioClient(HttpClient):
         return TwilioResponse(response.status_code, response.text, response.headers)
 
 
+def _asked_twilio(create: Callable[[], MessageInstance | CallInstance]) -> SendResult:
+    """What creating a message or call at Twilio came to."""
+    try:
+        made = create()
+    except TwilioRestException as exc:
+        transient = exc.status >= 500 or exc.status == 429
+        return SendResult(ok=False, error_code=str(exc.code or exc.status), permanent=not transient)
+    except (httpx.HTTPError, ValueError) as exc:
+        # Timeouts, refused connections, an unparsable answer: try again later.
+        return SendResult(ok=False, error_code=type(exc).__name__)
+    return SendResult(ok=True, provider_sid=made.sid, status=made.status or "queued")
+
+
 class TwilioSender:
     def __init__(
         self, *, account_sid: str, auth_token: str, api_base_url: str, timeout: float = 10.0
@@ -95,25 +111,17 @@ class TwilioSender:
         self._client.api.base_url = api_base_url
 
     def send(self, *, to: str, from_: str, body: str, status_callback: str) -> SendResult:
-        try:
-            message = self._client.messages.create(
+        return _asked_twilio(
+            lambda: self._client.messages.create(
                 to=to, from_=from_, body=body, status_callback=status_callback
             )
-        except TwilioRestException as exc:
-            transient = exc.status >= 500 or exc.status == 429
-            return SendResult(
-                ok=False, error_code=str(exc.code or exc.status), permanent=not transient
-            )
-        except (httpx.HTTPError, ValueError) as exc:
-            # Timeouts, refused connections, an unparsable answer: try again later.
-            return SendResult(ok=False, error_code=type(exc).__name__)
-        return SendResult(ok=True, provider_sid=message.sid, status=message.status or "queued")
+        )
 
     def call(
         self, *, to: str, from_: str, url: str, status_callback: str, timeout: int
     ) -> SendResult:
-        try:
-            call = self._client.calls.create(
+        return _asked_twilio(
+            lambda: self._client.calls.create(
                 to=to,
                 from_=from_,
                 url=url,
@@ -124,14 +132,7 @@ class TwilioSender:
                 status_callback_method="POST",
                 timeout=timeout,
             )
-        except TwilioRestException as exc:
-            transient = exc.status >= 500 or exc.status == 429
-            return SendResult(
-                ok=False, error_code=str(exc.code or exc.status), permanent=not transient
-            )
-        except (httpx.HTTPError, ValueError) as exc:
-            return SendResult(ok=False, error_code=type(exc).__name__)
-        return SendResult(ok=True, provider_sid=call.sid, status=call.status or "queued")
+        )
 
     def close(self) -> None:
         self._http.close()
