@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.auth.models import Role
-from app.auth.service import Principal, find_key, note_use, principal_for_key
+from app.auth.service import Principal, audit, find_key, note_use, principal_for_key
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.runtime import runtime_of
+from app.teams.models import Team
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -98,3 +99,39 @@ def load_owned(session: Session, principal: Principal, model, record_id: int, *,
         raise NotFound(f"{what} not found")
     check_team(principal, row.team_id, what=what)
     return row
+
+
+def load_team(session: Session, principal: Principal, team_id: int) -> Team:
+    """The caller's team by id, or 404 (another team's answers the same)."""
+    check_team(principal, team_id, what="team")
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFound("team not found")
+    return team
+
+
+def load_child(session: Session, model, record_id: int, *, parent: tuple[str, int], what: str):
+    """A row by id that belongs to the parent already loaded (`parent` is its
+    foreign key and the parent's id), or 404."""
+    row = session.get(model, record_id)
+    field, parent_id = parent
+    if row is None or getattr(row, field) != parent_id:
+        raise NotFound(f"{what} not found")
+    return row
+
+
+def delete_audited(
+    session: Session, principal: Principal, row, *, record_type: str, team_id: int
+) -> Response:
+    """Delete `row` with its `<record_type>.delete` audit row, commit, answer 204."""
+    session.delete(row)
+    audit(
+        session=session,
+        principal=principal,
+        action=f"{record_type}.delete",
+        record_type=record_type,
+        record_id=row.id,
+        team_id=team_id,
+    )
+    session.commit()
+    return Response(status_code=204)

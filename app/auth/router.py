@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.deps import CurrentPrincipal, SessionDep, load_team, require_role
 from app.auth.models import ApiKey, Role
 from app.auth.service import (
     Principal,
@@ -23,7 +23,7 @@ from app.datetimes import Instant
 from app.errors import Forbidden, Invalid, NotFound
 from app.paging import Limit, Offset, page
 from app.runtime import RuntimeDep
-from app.teams.models import Staff, Team
+from app.teams.models import Staff
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 
@@ -69,9 +69,7 @@ def _check_key_scope(session: Session, principal: Principal, body: KeyCreate) ->
     if body.role != Role.ADMIN and body.team_id is None:
         raise Invalid("team_id", f"a {body.role} key must be scoped to a team")
     if body.team_id is not None:
-        check_team(principal, body.team_id, what="team")
-        if session.get(Team, body.team_id) is None:
-            raise NotFound("team not found")
+        load_team(session, principal, body.team_id)
     if body.role == Role.CASE_MANAGER and body.staff_id is None:
         raise Invalid("staff_id", "a case_manager key must be bound to a staff member")
     if body.staff_id is not None:

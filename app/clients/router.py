@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from sqlmodel import Session
 
 from app.auth import access
-from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
+from app.auth.deps import CurrentPrincipal, SessionDep, load_owned, load_team, require_role
 from app.auth.models import Role
 from app.auth.service import Principal, audit
 from app.clients import plan_links, service
@@ -26,7 +26,6 @@ from app.clients.schemas import (
 from app.errors import NotFound, refuse_nulls
 from app.paging import Limit, Offset, page
 from app.runtime import RuntimeDep
-from app.teams.models import Team
 
 router = APIRouter(tags=["clients"])
 
@@ -64,10 +63,7 @@ def create_client(
     """A client with their own and family/guardian phones. 409 when the assigned
     case manager is at the team's caseload limit, or a phone is a staff phone."""
     require_role(principal, Role.SUPERVISOR)
-    check_team(principal, team_id, what="team")
-    team = session.get(Team, team_id)
-    if team is None:
-        raise NotFound("team not found")
+    team = load_team(session, principal, team_id)
     client = service.add_client(
         session=session, principal=principal, team=team, data=body.model_dump()
     )
@@ -86,9 +82,7 @@ def list_clients(
 ) -> list[ClientPublic]:
     """The team's clients by id (a case manager: their own), a page at a time."""
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
-    check_team(principal, team_id, what="team")
-    if session.get(Team, team_id) is None:
-        raise NotFound("team not found")
+    load_team(session, principal, team_id)
     rows = service.clients_of(
         session=session,
         team_id=team_id,

@@ -19,7 +19,16 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 import rotas
-from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
+from app.auth.deps import (
+    CurrentPrincipal,
+    SessionDep,
+    check_team,
+    delete_audited,
+    load_child,
+    load_owned,
+    load_team,
+    require_role,
+)
 from app.auth.models import Role
 from app.auth.service import audit
 from app.datetimes import Instant
@@ -76,14 +85,6 @@ def _window(
     return start, end
 
 
-def _team(session: Session, principal, team_id: int) -> Team:
-    check_team(principal, team_id, what="team")
-    team = session.get(Team, team_id)
-    if team is None:
-        raise NotFound("team not found")
-    return team
-
-
 def _rota(session: Session, principal, rota_id: int) -> Rota:
     return load_owned(session, principal, Rota, rota_id, what="rota")
 
@@ -102,7 +103,7 @@ def create_rota(
     allow_gaps: bool = False,
 ) -> RotaOut:
     require_role(principal, Role.SUPERVISOR)
-    _team(session, principal, team_id)
+    load_team(session, principal, team_id)
     allow_gaps = allow_gaps or body.allow_gaps
     data = body.model_dump()
     schedule = service.build_schedule(session=session, team_id=team_id, data=data)
@@ -135,7 +136,7 @@ def create_rota(
 @router.get("/v1/teams/{team_id}/rotas", response_model=list[RotaOut])
 def list_rotas(team_id: TeamId, session: SessionDep, principal: CurrentPrincipal) -> list[RotaOut]:
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
-    _team(session, principal, team_id)
+    load_team(session, principal, team_id)
     return [_out(r) for r in service.team_rotas(session=session, team_id=team_id)]
 
 
@@ -243,20 +244,12 @@ def delete_override(
 ) -> Response:
     require_role(principal, Role.SUPERVISOR)
     rota = _rota(session, principal, rota_id)
-    override = session.get(RotaOverride, override_id)
-    if override is None or override.rota_id != rota.id:
-        raise NotFound("override not found")
-    session.delete(override)
-    audit(
-        session=session,
-        principal=principal,
-        action="rota_override.delete",
-        record_type="rota_override",
-        record_id=override_id,
-        team_id=rota.team_id,
+    override = load_child(
+        session, RotaOverride, override_id, parent=("rota_id", rota.id), what="override"
     )
-    session.commit()
-    return Response(status_code=204)
+    return delete_audited(
+        session, principal, override, record_type="rota_override", team_id=rota.team_id
+    )
 
 
 def _oncall_out(session: Session, snapshot: service.RotaOnCall) -> OnCallOut:
@@ -297,7 +290,7 @@ def team_oncall(
 ) -> list[OnCallOut]:
     """Who each of the team's rotas has on call, in priority order."""
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
-    _team(session, principal, team_id)
+    load_team(session, principal, team_id)
     at = _or_default(at, _now(request))
     return [
         _oncall_out(session, s)
@@ -336,7 +329,7 @@ def team_coverage(
 ) -> CoverageOut:
     """Holes in the primary rota: every interval where nobody is on call."""
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
-    _team(session, principal, team_id)
+    load_team(session, principal, team_id)
     start, end = _window(request, start, end, 14)
     holes = service.team_coverage_gaps(session=session, team_id=team_id, start=start, end=end)
     return CoverageOut(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from sqlmodel import Session
 
 from app.auth import access
-from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.deps import CurrentPrincipal, SessionDep, load_team, require_role
 from app.auth.models import Role
 from app.auth.service import audit
 from app.clients.models import Client
@@ -14,7 +14,6 @@ from app.contacts.actions import resolve_as
 from app.contacts.holders import present
 from app.contacts.router import load_contact
 from app.contacts.schemas import ContactPublic
-from app.errors import NotFound
 from app.outcomes import service
 from app.outcomes.schemas import (
     ClientEventIn,
@@ -27,7 +26,6 @@ from app.outcomes.schemas import (
 )
 from app.paging import Limit, Offset, page
 from app.runtime import RuntimeDep
-from app.teams.models import Team
 
 router = APIRouter(prefix="/v1", tags=["outcomes"])
 
@@ -95,10 +93,7 @@ def review_queue(
     follow-ups, then overnight (outside Mon–Fri 09:00–17:00 team time), then
     by risk, newest first. Reviewing a contact takes it off the queue."""
     require_role(principal, Role.SUPERVISOR)
-    check_team(principal, team_id, what="team")
-    team = session.get(Team, team_id)
-    if team is None:
-        raise NotFound("team not found")
+    team = load_team(session, principal, team_id)
     now = runtime.now()
     return [
         ReviewItem(

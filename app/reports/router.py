@@ -7,30 +7,39 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
-from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
+from app.auth.deps import CurrentPrincipal, SessionDep, load_team, require_role
 from app.auth.models import Role
 from app.auth.service import audit
 from app.datetimes import Instant
-from app.errors import NotFound
 from app.reports import service
 from app.reports.charts import bar_chart
 from app.reports.pages import templates
 from app.runtime import runtime_of
-from app.teams.models import Team
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 _DOC = "Figures:\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in service.DEFINITIONS.items())
 
 
-def _inputs(request: Request, session: Session, principal, team_id: int, start, end):
+def _read_summary(
+    request: Request, session: Session, principal, team_id: int, start, end, detail=None
+):
+    """The team, its checked period and its summary; the read is audited and committed."""
     require_role(principal, Role.SUPERVISOR)
-    check_team(principal, team_id, what="team")
-    team = session.get(Team, team_id)
-    if team is None:
-        raise NotFound("team not found")
+    team = load_team(session, principal, team_id)
     start, end = service.checked_period(team, start, end, runtime_of(request).now())
-    return team, start, end
+    report = service.summary(session=session, team=team, start=start, end=end)
+    audit(
+        session=session,
+        principal=principal,
+        action="report.read",
+        record_type="team",
+        record_id=team.id,
+        team_id=team.id,
+        detail=detail,
+    )
+    session.commit()
+    return team, start, end, report
 
 
 @router.get("/summary", description=_DOC)
@@ -43,17 +52,7 @@ def summary(
     end: Instant | None = None,
     format: Literal["json", "csv"] = "json",
 ):
-    team, start, end = _inputs(request, session, principal, team_id, start, end)
-    report = service.summary(session=session, team=team, start=start, end=end)
-    audit(
-        session=session,
-        principal=principal,
-        action="report.read",
-        record_type="team",
-        record_id=team.id,
-        team_id=team.id,
-    )
-    session.commit()
+    team, start, end, report = _read_summary(request, session, principal, team_id, start, end)
     if format == "csv":
         return Response(
             service.summary_csv(report),
@@ -73,19 +72,10 @@ def summary_page(
     end: Instant | None = None,
 ) -> Response:
     """The summary as a page with charts (inline SVG; prints and works offline)."""
-    team, start, end = _inputs(request, session, principal, team_id, start, end)
-    report = service.summary(session=session, team=team, start=start, end=end)
-    data = service.chart_data(session=session, team=team, start=start, end=end)
-    audit(
-        session=session,
-        principal=principal,
-        action="report.read",
-        record_type="team",
-        record_id=team.id,
-        team_id=team.id,
-        detail={"format": "html"},
+    team, start, end, report = _read_summary(
+        request, session, principal, team_id, start, end, detail={"format": "html"}
     )
-    session.commit()
+    data = service.chart_data(session=session, team=team, start=start, end=end)
     page = templates.get_template("reports/summary.html").render(
         team=team,
         start=start,

@@ -6,10 +6,18 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.auth.deps import CurrentPrincipal, SessionDep, check_team, load_owned, require_role
+from app.auth.deps import (
+    CurrentPrincipal,
+    SessionDep,
+    delete_audited,
+    load_child,
+    load_owned,
+    load_team,
+    require_role,
+)
 from app.auth.models import Role
 from app.auth.service import audit
-from app.errors import NotFound, refuse_nulls
+from app.errors import refuse_nulls
 from app.paging import Limit, Offset, page
 from app.runtime import RuntimeDep
 from app.teams import service, staff_changes
@@ -26,14 +34,6 @@ from app.teams.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["teams"])
-
-
-def _team(session: Session, principal, team_id: int) -> Team:
-    check_team(principal, team_id, what="team")
-    team = session.get(Team, team_id)
-    if team is None:
-        raise NotFound("team not found")
-    return team
 
 
 def _staff(session: Session, principal, staff_id: int) -> Staff:
@@ -70,7 +70,7 @@ def list_teams(session: SessionDep, principal: CurrentPrincipal) -> list[TeamPub
 @router.get("/teams/{team_id}", response_model=TeamPublic)
 def get_team(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> TeamPublic:
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
-    return TeamPublic.model_validate(_team(session, principal, team_id), from_attributes=True)
+    return TeamPublic.model_validate(load_team(session, principal, team_id), from_attributes=True)
 
 
 @router.patch("/teams/{team_id}", response_model=TeamPublic)
@@ -78,7 +78,7 @@ def update_team(
     team_id: int, body: TeamUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> TeamPublic:
     require_role(principal, Role.SUPERVISOR)
-    team = _team(session, principal, team_id)
+    team = load_team(session, principal, team_id)
     service.update_team(
         session=session,
         team=team,
@@ -105,7 +105,7 @@ def create_staff(
     team_id: int, body: StaffCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> StaffPublic:
     require_role(principal, Role.SUPERVISOR)
-    team = _team(session, principal, team_id)
+    team = load_team(session, principal, team_id)
     staff = staff_changes.add_staff(
         session=session, principal=principal, team=team, data=body.model_dump()
     )
@@ -124,7 +124,7 @@ def list_staff(
 ) -> list[StaffPublic]:
     """The team's staff by id, a page at a time."""
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
-    _team(session, principal, team_id)
+    load_team(session, principal, team_id)
     rows = list(
         session.execute(
             select(Staff)
@@ -211,17 +211,5 @@ def delete_leave(
 ) -> Response:
     require_role(principal, Role.SUPERVISOR)
     staff = _staff(session, principal, staff_id)
-    leave = session.get(Leave, leave_id)
-    if leave is None or leave.staff_id != staff.id:
-        raise NotFound("leave not found")
-    session.delete(leave)
-    audit(
-        session=session,
-        principal=principal,
-        action="leave.delete",
-        record_type="leave",
-        record_id=leave_id,
-        team_id=staff.team_id,
-    )
-    session.commit()
-    return Response(status_code=204)
+    leave = load_child(session, Leave, leave_id, parent=("staff_id", staff.id), what="leave")
+    return delete_audited(session, principal, leave, record_type="leave", team_id=staff.team_id)
