@@ -8,7 +8,8 @@ pure planner with `now`, and write back the difference.
 Here: starting a contact's route, notifying a level, advancing, the
 unanswered end. Beside it: `planning` (the routing context and the plan
 written), `staff_texts` (what a paged person reads), `failures` (a message
-that was not delivered), `tick` (due contacts, claimed once).
+that was not delivered), `tick` (due contacts, claimed once, and whether a
+level really had its time).
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from app.contacts import service as contacts
-from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, EventKind
+from app.contacts.models import Channel, Contact, ContactStatus, EventKind
 from app.escalation import paging
 from app.escalation.planning import (
     level_deadline,
@@ -29,7 +29,7 @@ from app.escalation.planning import (
     record_skipped_level,
 )
 from app.messaging import texts
-from app.messaging.models import FINAL_FAILURES, MessagePurpose, OutboundMessage, OutboxStatus
+from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
 from app.ops.metrics import ESCALATIONS, UNANSWERED
 from app.routing import (
@@ -42,12 +42,6 @@ from app.teams.models import Staff, Team
 from app.teams.service import team_staff, unreachable_reason
 
 log = structlog.get_logger(__name__)
-
-
-# ---------------------------------------------------------------- loading
-
-
-# ---------------------------------------------------------------- acting
 
 
 def plan_contact(
@@ -308,50 +302,6 @@ def finish_unanswered(
     UNANSWERED.inc()
     log.warning("contact_unanswered", contact_id=contact.id, team_id=team.id)
     session.add(contact)
-
-
-# How often a level whose notifications have not left yet is looked at again.
-NOT_SENT_POLL = timedelta(seconds=10)
-_STILL_LEAVING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
-
-
-def wait_for_notifications(*, session: Session, contact: Contact, now: datetime) -> datetime | None:
-    """When the current level's time is up but its notifications have not
-    left (Twilio unreachable, retrying), or left later than the level began:
-    the new deadline, counted from when they left. None: the level really
-    had its time. A carrier failure is not "nobody answered"."""
-    if not contact.plan or not 1 <= contact.level <= len(contact.plan):
-        return None
-    level = plan_from_json(contact.plan)[contact.level - 1]
-    if level.kind == "fallback" or contact.next_escalation_at is None:
-        return None
-    timeout = timedelta(seconds=level.timeout_seconds)
-    # When this level was told (a replanned contact reuses level numbers: the latest).
-    began = session.execute(
-        select(func.max(ContactEvent.at)).where(
-            col(ContactEvent.contact_id) == contact.id,
-            col(ContactEvent.kind) == EventKind.NOTIFIED,
-            col(ContactEvent.level) == contact.level,
-        )
-    ).scalar_one_or_none()
-    if began is None:
-        return None
-    rows = session.execute(
-        select(col(OutboundMessage.status), col(OutboundMessage.updated_at)).where(
-            col(OutboundMessage.contact_id) == contact.id,
-            col(OutboundMessage.level) == contact.level,
-            col(OutboundMessage.purpose) == MessagePurpose.NOTIFY,
-            OutboundMessage.created_at >= began,
-        )
-    ).all()
-    if any(status in _STILL_LEAVING for status, _ in rows):
-        return now + NOT_SENT_POLL
-    left = [at for status, at in rows if status not in FINAL_FAILURES]
-    if left:
-        due = max(left) + timeout
-        if due > now:
-            return due
-    return None
 
 
 def realert_unanswered(

@@ -1,9 +1,13 @@
-"""Paging a person by their notification rules.
+"""Paging a person by their notification rules, and the report of it.
+
+Kept whole with its report (~450 lines): the report reads back the steps and
+events written here, in the same words; the tick's firing of rules that fell
+due is in `due_rules`.
 
 When a level of a contact's plan is notified (or the supervisors are alerted
 that nobody answered), each person paged gets one `PageStep` row per rule.
 Rules due at once fire in the same transaction; the rest wait in the table
-and the tick fires them (`fire_due`, FOR UPDATE SKIP LOCKED, so each fires
+and the tick fires them (`due_rules.fire_due`, FOR UPDATE SKIP LOCKED, so each fires
 once across instances). A rule whose moment has come after someone
 acknowledged, the contact closed or the plan moved past that level is
 stopped instead: an acknowledgement by anyone ends everybody's remaining rules.
@@ -18,25 +22,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-import structlog
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
-from app.db import Database, table_of
+from app.db import table_of
 from app.escalation import notify_rules
 from app.escalation.models import PageStep
 from app.escalation.staff_texts import staff_sms
 from app.i18n import N_, _
 from app.messaging.models import MessagePurpose, OutboundMessage
-from app.messaging.outbox import QueuedMessage, enqueue, outbox_row
+from app.messaging.outbox import QueuedMessage, enqueue
 from app.settings import Settings
 from app.teams.models import Staff, Team
 from app.teams.service import active_supervisors
-
-log = structlog.get_logger(__name__)
 
 NOTIFY = MessagePurpose.NOTIFY  # a level of the contact's plan
 ALERT = MessagePurpose.ALERT  # the supervisors' "nobody answered" alert
@@ -101,7 +101,7 @@ def page_person(
         )
         if rule.after_seconds == 0:
             row.update(
-                _fire(
+                fire_rule(
                     session=session,
                     contact=contact,
                     team=team,
@@ -178,7 +178,7 @@ def text_staff(
     )
 
 
-def _fire(
+def fire_rule(
     *,
     session: Session,
     contact: Contact,
@@ -219,21 +219,20 @@ def _fire(
             now=now,
             settings=settings,
         )
-    data = {
-        "label": label or _LABELS.get(purpose, ""),
-        **({"purpose": purpose} if purpose != NOTIFY else {}),
-        "channel": channel,
-        "rule": position,
-        **({"message_id": message.id} if message else {"reason": "opted_out"}),
-    }
     contacts.record_event(
         session=session,
         contact=contact,
-        kind=_event_kind(purpose, channel) if message else EventKind.NOTIFY_SUPPRESSED,
+        kind=event_kind(purpose, channel) if message else EventKind.NOTIFY_SUPPRESSED,
         at=now,
         staff_id=staff.id,
         level=level,
-        data=data,
+        data=event_data(
+            label=label or _LABELS.get(purpose, ""),
+            purpose=purpose,
+            channel=channel,
+            position=position,
+            message_id=message.id if message else None,
+        ),
     )
     return {
         "status": "fired" if message else "suppressed",
@@ -255,12 +254,25 @@ _LABELS: dict[str, str] = {
 }
 
 
-def _event_kind(purpose: str, channel: str) -> EventKind:
+def event_kind(purpose: str, channel: str) -> EventKind:
     # Only a level's own text is `notified` (a level's wait counts from it,
     # and a case manager may read a contact they were notified of).
     if purpose in ALERTS or purpose in TO_HOLDER:
         return EventKind.ALERTED
     return EventKind.CALLED if channel == notify_rules.CALL else EventKind.NOTIFIED
+
+
+def event_data(
+    *, label: str, purpose: str, channel: str, position: int, message_id: int | None
+) -> dict[str, object]:
+    """A fired rule's timeline data: which rule, and its message (or why none)."""
+    return {
+        "label": label,
+        **({"purpose": purpose} if purpose != NOTIFY else {}),
+        "channel": channel,
+        "rule": position,
+        **({"message_id": message_id} if message_id is not None else {"reason": "opted_out"}),
+    }
 
 
 def holder_still_asked(purpose: str, staff_id: int, contact: Contact) -> bool:
@@ -295,207 +307,13 @@ def still_wanted(step: PageStep, contact: Contact | None) -> bool:
     )
 
 
-def fire_due(*, db: Database, now: datetime, settings: Settings, batch: int = 500) -> int:
-    """Fire every rule whose moment has come (or stop it, when nobody needs
-    waking any more). Steps are claimed FOR UPDATE SKIP LOCKED: several
-    instances share the work and none fires a rule another is firing."""
-    fired = 0
-    while True:
-        with db.session() as session:
-            query = (
-                select(PageStep)
-                .where(col(PageStep.status) == "pending", col(PageStep.due_at) <= now)
-                .order_by(col(PageStep.due_at), col(PageStep.id))
-                .limit(batch)
-            )
-            if db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            due = list(session.execute(query).scalars())
-            ids = {step.contact_id for step in due}
-            found = {
-                c.id: c
-                for c in session.execute(select(Contact).where(col(Contact.id).in_(ids))).scalars()
-            }
-            wanted = []
-            for step in due:
-                if still_wanted(step, found.get(step.contact_id)):
-                    wanted.append(step)
-                else:
-                    step.status = "stopped"
-                    session.add(step)
-            calls = [step for step in wanted if step.channel == notify_rules.CALL]
-            fired += _fire_calls(
-                session=session, steps=calls, contacts=found, now=now, settings=settings
-            )
-            for step in wanted:
-                if step.channel != notify_rules.CALL:
-                    fired += _fire_one(
-                        session=session,
-                        step=step,
-                        contact=found[step.contact_id],
-                        now=now,
-                        settings=settings,
-                    )
-        if len(due) < batch:
-            return fired
-
-
-def _fire_one(
-    *, session: Session, step: PageStep, contact: Contact, now: datetime, settings: Settings
-) -> int:
-    """Fire one rule in a savepoint of its own: a failure is retried shortly
-    and holds back no other rule."""
-    try:
-        with session.begin_nested():
-            result = _fire(
-                session=session,
-                contact=contact,
-                team=session.get_one(Team, contact.team_id),
-                staff=session.get_one(Staff, step.staff_id),
-                level=step.level,
-                purpose=step.purpose,
-                channel=step.channel,
-                position=step.position,
-                now=now,
-                settings=settings,
-                label=_step_label(step, contact),
-            )
-            for key, value in result.items():
-                setattr(step, key, value)
-            session.add(step)
-            return 1
-    except Exception as exc:
-        log.error(
-            "page_rule_failed", contact_id=step.contact_id, error=type(exc).__name__, exc_info=exc
-        )
-        # Try again shortly rather than spin on it every tick.
-        step.due_at = now + timedelta(seconds=5)
-        session.add(step)
-        return 0
-
-
-_OUTBOX = table_of(OutboundMessage)
-_EVENTS = table_of(ContactEvent)
-_STEPS = table_of(PageStep)
-
-
-def _fire_calls(
-    *,
-    session: Session,
-    steps: list[PageStep],
-    contacts: dict[int, Contact],
-    now: datetime,
-    settings: Settings,
-) -> int:
-    """Due call rules queued together: one INSERT … RETURNING of their outbox
-    rows, one of their timeline events, one UPDATE of the steps (a rule at a
-    time was seven statements each: 1,000 calls due in one second took
-    seconds to queue). Should the batch fail, each is fired on its own."""
-    if not steps:
-        return 0
-    try:
-        with session.begin_nested():
-            staff = {
-                s.id: s
-                for s in session.execute(
-                    select(Staff).where(col(Staff.id).in_({step.staff_id for step in steps}))
-                ).scalars()
-            }
-            teams = {
-                t.id: t
-                for t in session.execute(
-                    select(Team).where(col(Team.id).in_({c.team_id for c in contacts.values()}))
-                ).scalars()
-            }
-            rows = []
-            for step in steps:
-                contact = contacts[step.contact_id]
-                rows.append(
-                    outbox_row(
-                        team_id=contact.team_id,
-                        from_number=teams[contact.team_id].crisis_line_number,
-                        to_number=staff[step.staff_id].phone,
-                        body=page_call_url(
-                            settings,
-                            contact_id=contact.id,
-                            level=step.level,
-                            staff_id=step.staff_id,
-                            purpose=step.purpose,
-                        ),
-                        purpose=PAGE_CALL,
-                        contact_id=contact.id,
-                        staff_id=step.staff_id,
-                        level=step.level,
-                        now=now,
-                    )
-                )
-            with session.no_autoflush:
-                session.flush()  # the stopped steps before our Core statements
-                ids = list(
-                    session.execute(
-                        _OUTBOX.insert().returning(_OUTBOX.c.id, sort_by_parameter_order=True),
-                        rows,
-                    ).scalars()
-                )
-                session.execute(
-                    _EVENTS.insert(),
-                    [
-                        dict(
-                            contact_id=step.contact_id,
-                            at=now,
-                            kind=_event_kind(step.purpose, notify_rules.CALL),
-                            idempotency_key=None,
-                            staff_id=step.staff_id,
-                            level=step.level,
-                            data={
-                                "label": _step_label(step, contacts[step.contact_id]),
-                                **({"purpose": step.purpose} if step.purpose != NOTIFY else {}),
-                                "channel": notify_rules.CALL,
-                                "rule": step.position,
-                                "message_id": message_id,
-                            },
-                        )
-                        for step, message_id in zip(steps, ids, strict=True)
-                    ],
-                )
-                session.execute(
-                    _STEPS.update()
-                    .where(_STEPS.c.id == bindparam("b_id"))
-                    .values(status="fired", message_id=bindparam("b_message"), fired_at=now),
-                    [
-                        {"b_id": step.id, "b_message": message_id}
-                        for step, message_id in zip(steps, ids, strict=True)
-                    ],
-                )
-            for step, message_id in zip(steps, ids, strict=True):
-                # The rows were written by Core: keep the session's copies in step.
-                set_committed_value(step, "status", "fired")
-                set_committed_value(step, "message_id", message_id)
-                set_committed_value(step, "fired_at", now)
-            return len(steps)
-    except Exception as exc:
-        log.error(
-            "page_calls_batch_failed", calls=len(steps), error=type(exc).__name__, exc_info=exc
-        )
-    return sum(
-        _fire_one(
-            session=session,
-            step=step,
-            contact=contacts[step.contact_id],
-            now=now,
-            settings=settings,
-        )
-        for step in steps
-    )
-
-
 def _level_label(contact: Contact, level: int) -> str:
     if contact.plan and 1 <= level <= len(contact.plan):
         return str(contact.plan[level - 1].get("label") or "")
     return ""
 
 
-def _step_label(step: PageStep, contact: Contact) -> str:
+def step_label(step: PageStep, contact: Contact) -> str:
     if step.purpose == NOTIFY:
         return _level_label(contact, step.level)
     return _LABELS.get(step.purpose, "")

@@ -1,19 +1,22 @@
 """The escalation tick: every contact whose deadline passed, advanced,
-re-alerted or asked about, once, whichever instance gets there first."""
+re-alerted or asked about, once, whichever instance gets there first; a
+level whose notifications have not left yet waits for them."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select
-from sqlmodel import col
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
-from app.contacts.models import Contact, ContactStatus
+from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.db import Database
-from app.escalation.engine import advance, realert_unanswered, wait_for_notifications
+from app.escalation.due_rules import fire_due
+from app.escalation.engine import advance, realert_unanswered
 from app.escalation.handover import reply_overdue
-from app.escalation.paging import fire_due
+from app.messaging.models import FINAL_FAILURES, MessagePurpose, OutboundMessage, OutboxStatus
+from app.routing import plan_from_json
 from app.settings import Settings
 from app.teams.models import Team
 
@@ -25,6 +28,50 @@ _OVERDUE = {
     ContactStatus.UNANSWERED: realert_unanswered,
     ContactStatus.ACKNOWLEDGED: reply_overdue,
 }
+
+
+# How often a level whose notifications have not left yet is looked at again.
+NOT_SENT_POLL = timedelta(seconds=10)
+_STILL_LEAVING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+def wait_for_notifications(*, session: Session, contact: Contact, now: datetime) -> datetime | None:
+    """When the current level's time is up but its notifications have not
+    left (Twilio unreachable, retrying), or left later than the level began:
+    the new deadline, counted from when they left. None: the level really
+    had its time. A carrier failure is not "nobody answered"."""
+    if not contact.plan or not 1 <= contact.level <= len(contact.plan):
+        return None
+    level = plan_from_json(contact.plan)[contact.level - 1]
+    if level.kind == "fallback" or contact.next_escalation_at is None:
+        return None
+    timeout = timedelta(seconds=level.timeout_seconds)
+    # When this level was told (a replanned contact reuses level numbers: the latest).
+    began = session.execute(
+        select(func.max(ContactEvent.at)).where(
+            col(ContactEvent.contact_id) == contact.id,
+            col(ContactEvent.kind) == EventKind.NOTIFIED,
+            col(ContactEvent.level) == contact.level,
+        )
+    ).scalar_one_or_none()
+    if began is None:
+        return None
+    rows = session.execute(
+        select(col(OutboundMessage.status), col(OutboundMessage.updated_at)).where(
+            col(OutboundMessage.contact_id) == contact.id,
+            col(OutboundMessage.level) == contact.level,
+            col(OutboundMessage.purpose) == MessagePurpose.NOTIFY,
+            OutboundMessage.created_at >= began,
+        )
+    ).all()
+    if any(status in _STILL_LEAVING for status, _ in rows):
+        return now + NOT_SENT_POLL
+    left = [at for status, at in rows if status not in FINAL_FAILURES]
+    if left:
+        due = max(left) + timeout
+        if due > now:
+            return due
+    return None
 
 
 def tick(*, db: Database, now: datetime, settings: Settings, batch: int = 100) -> int:

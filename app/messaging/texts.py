@@ -1,5 +1,9 @@
 """The words the service sends. Pure functions: inputs in, text out.
 
+Kept whole (~570 lines): it is the one catalogue of every text, a function
+each; who reviews or translates the service's words reads them here, in one
+place, next to the segment arithmetic they must fit.
+
 Staff notifications must fit one SMS segment (160 GSM-7 characters, or 70
 when any character needs UCS-2) and carry the minimum necessary: contact
 reference, who (preferred name or "unknown caller"), the level, the plan link.

@@ -252,7 +252,7 @@ def test_repeated_page_callbacks_change_nothing(client, app, world, session, twi
 def test_a_call_queued_before_someone_acknowledged_is_not_placed(
     client, app, world, session, twilio, clock
 ):
-    from app.escalation.paging import fire_due
+    from app.escalation.due_rules import fire_due
 
     text_in(client, world, world.client_phone, "please call me")
     clock.advance(seconds=60)

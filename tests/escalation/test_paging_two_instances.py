@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from app.db import Database
+from app.escalation.due_rules import fire_due
 from app.escalation.models import PageStep
-from app.escalation.paging import fire_due
 from app.inbound.sms import InboundSms, handle_inbound_sms
 from app.messaging.models import OutboundMessage
 from tests.conftest import make_settings
