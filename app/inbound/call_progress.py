@@ -5,6 +5,7 @@ app.inbound.call_steps.call_over, before the chain goes on."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
@@ -47,9 +48,20 @@ def _who(session: Session, contact: Contact, lang: str) -> str:
     )
 
 
-def screen_leg(
-    runtime: Runtime, contact_id: int, level: int, staff_id: int, leg_sid: str
-) -> tuple[str, Answer | None]:
+@dataclass(frozen=True)
+class StaffLeg:
+    """A staff phone's leg of a call: whose call, at which level, which staff
+    member, and the leg's own CallSid."""
+
+    contact_id: int
+    level: int
+    staff_id: int
+    leg_sid: str
+
+
+def screen_leg(runtime: Runtime, leg: StaffLeg) -> tuple[str, Answer | None]:
+    """A staff leg picked up: who is calling, in the staff member's language."""
+    contact_id, level, staff_id, leg_sid = leg.contact_id, leg.level, leg.staff_id, leg.leg_sid
     with runtime.db.session() as session:
         contact = session.get(Contact, contact_id)
         if contact is None:
@@ -75,9 +87,10 @@ def screen_leg(
         return "screened" if fresh else "duplicate", answer
 
 
-def screen_result(
-    runtime: Runtime, contact_id: int, level: int, staff_id: int, leg_sid: str, digits: str
-) -> tuple[str, Answer | None]:
+def screen_result(runtime: Runtime, leg: StaffLeg, digits: str) -> tuple[str, Answer | None]:
+    """The leg's digit: 1 accepts (the contact acknowledged, the call
+    bridged), anything else or nothing declines."""
+    contact_id, level, staff_id, leg_sid = leg.contact_id, leg.level, leg.staff_id, leg.leg_sid
     with runtime.db.session() as session:
         contact = contacts.lock_contact(session=session, contact_id=contact_id)
         if contact is None:

@@ -7,6 +7,7 @@ paged at the current level, after it the holder. A contact nobody took
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -44,13 +45,17 @@ def humans_in_conversation(*, session: Session, contact: Contact) -> list[Staff]
     return people
 
 
-def send_to_conversation(
-    *, session: Session, team: Team, contact: Contact, bodies: list[str], now: datetime
+def _relay(
+    session: Session,
+    team: Team,
+    contact: Contact,
+    people: list[Staff],
+    bodies_for: Callable[[Staff], list[str]],
+    now: datetime,
 ) -> int:
-    """Queue `bodies` (in order) to each human in the conversation; how many people."""
-    people = humans_in_conversation(session=session, contact=contact)
+    """Queue each person's texts about the contact, in order, as relays; how many people."""
     for person in people:
-        for body in bodies:
+        for body in bodies_for(person):
             enqueue(
                 session=session,
                 team=team,
@@ -62,6 +67,14 @@ def send_to_conversation(
                 now=now,
             )
     return len(people)
+
+
+def send_to_conversation(
+    *, session: Session, team: Team, contact: Contact, bodies: list[str], now: datetime
+) -> int:
+    """Queue `bodies` (in order) to each human in the conversation; how many people."""
+    people = humans_in_conversation(session=session, contact=contact)
+    return _relay(session, team, contact, people, lambda _person: bodies, now)
 
 
 def relay_client_words(
@@ -97,18 +110,10 @@ def catch_up(*, session: Session, team: Team, contact: Contact, staff: Staff, no
         .order_by(col(ContactEvent.id))
     ).scalars()
     words = [data["body"] for data in received if data.get("body")]
-    for body in words:
-        for part in texts.relay_to_staff(contact_id=contact.id, body=body):
-            enqueue(
-                session=session,
-                team=team,
-                to_number=staff.phone,
-                body=part,
-                purpose=MessagePurpose.RELAY,
-                contact_id=contact.id,
-                staff_id=staff.id,
-                now=now,
-            )
+    parts = [
+        part for body in words for part in texts.relay_to_staff(contact_id=contact.id, body=body)
+    ]
+    _relay(session, team, contact, [staff], lambda _person: parts, now)
     return len(words)
 
 
@@ -117,24 +122,19 @@ def tell_opted_out(
 ) -> int:
     """The carrier now blocks texts to the client: the people who would text
     them are told, with the number to call (voice never depends on SMS consent)."""
-    people = humans_in_conversation(session=session, contact=contact)
-    for person in people:
-        enqueue(
-            session=session,
-            team=team,
-            to_number=person.phone,
-            body=texts.opted_out_notice(
+
+    def notice(person: Staff) -> list[str]:
+        return [
+            texts.opted_out_notice(
                 contact_id=contact.id,
                 word=word.strip(),
                 from_number=contact.from_number,
                 lang=person.language,
-            ),
-            purpose=MessagePurpose.RELAY,
-            contact_id=contact.id,
-            staff_id=person.id,
-            now=now,
-        )
-    return len(people)
+            )
+        ]
+
+    people = humans_in_conversation(session=session, contact=contact)
+    return _relay(session, team, contact, people, notice, now)
 
 
 def tell_media(
@@ -148,21 +148,12 @@ def tell_media(
 ) -> int:
     """`#12 sent a photo: LINK` to the humans in the conversation, each with a
     link of their own to the page that shows it (an SMS cannot carry it)."""
+
+    def notice(person: Staff) -> list[str]:
+        link = plan_link(session, contact, person.id, now, settings)
+        return [
+            texts.media_notice(contact_id=contact.id, media=media, url=link, lang=person.language)
+        ]
+
     people = humans_in_conversation(session=session, contact=contact)
-    for person in people:
-        enqueue(
-            session=session,
-            team=team,
-            to_number=person.phone,
-            body=texts.media_notice(
-                contact_id=contact.id,
-                media=media,
-                url=plan_link(session, contact, person.id, now, settings),
-                lang=person.language,
-            ),
-            purpose=MessagePurpose.RELAY,
-            contact_id=contact.id,
-            staff_id=person.id,
-            now=now,
-        )
-    return len(people)
+    return _relay(session, team, contact, people, notice, now)

@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from twilio.twiml.voice_response import VoiceResponse
 
 from app.errors import NotFound
@@ -28,7 +29,14 @@ PAGE_GATHER_SECONDS = 8
 PURPOSES = "^(notify|alert|realert|remind|keep_ask)$"
 
 
-def _leg(form, contact: int, level: int, staff: int, purpose: str) -> page_call.Leg:
+def _leg(
+    form: TwilioForm,
+    contact: int = Query(),
+    level: int = Query(),
+    staff: int = Query(),
+    purpose: str = Query(default="notify", pattern=PURPOSES),
+) -> page_call.Leg:
+    """The page call's leg, from its URL's query and the CallSid Twilio posts."""
     return page_call.Leg(
         contact_id=contact,
         level=level,
@@ -36,6 +44,9 @@ def _leg(form, contact: int, level: int, staff: int, purpose: str) -> page_call.
         purpose=purpose,
         call_sid=required(form, "CallSid"),
     )
+
+
+PageLeg = Annotated[page_call.Leg, Depends(_leg)]
 
 
 def render(answer: page_call.PageAnswer, base_url: str, leg: page_call.Leg) -> str:
@@ -72,32 +83,16 @@ def _answer(runtime: Runtime, answer: page_call.PageAnswer | None, leg: page_cal
 
 
 @router.post("/page", response_class=Response)
-async def page(
-    runtime: RuntimeDep,
-    form: TwilioForm,
-    contact: int = Query(),
-    level: int = Query(),
-    staff: int = Query(),
-    purpose: str = Query(default="notify", pattern=PURPOSES),
-) -> Response:
+async def page(runtime: RuntimeDep, leg: PageLeg) -> Response:
     """The paged person's phone picked up: who it is about, press 1 or 2."""
-    leg = _leg(form, contact, level, staff, purpose)
     outcome, answer = await run_db(page_call.answered, runtime, leg)
     WEBHOOKS.labels("voice_page", outcome).inc()
     return _answer(runtime, answer, leg)
 
 
 @router.post("/page-result", response_class=Response)
-async def page_result(
-    runtime: RuntimeDep,
-    form: TwilioForm,
-    contact: int = Query(),
-    level: int = Query(),
-    staff: int = Query(),
-    purpose: str = Query(default="notify", pattern=PURPOSES),
-) -> Response:
+async def page_result(runtime: RuntimeDep, form: TwilioForm, leg: PageLeg) -> Response:
     """Digits=1 takes the contact for this person, 2 passes it on, anything else does nothing."""
-    leg = _leg(form, contact, level, staff, purpose)
     digits = str(form.get("Digits") or "").strip()
     outcome, answer = await run_db(page_call.pressed, runtime, leg, digits)
     WEBHOOKS.labels("voice_page_result", outcome).inc()
@@ -105,16 +100,8 @@ async def page_result(
 
 
 @router.post("/page-status", status_code=204, response_class=Response)
-async def page_status(
-    runtime: RuntimeDep,
-    form: TwilioForm,
-    contact: int = Query(),
-    level: int = Query(),
-    staff: int = Query(),
-    purpose: str = Query(default="notify", pattern=PURPOSES),
-) -> Response:
+async def page_status(runtime: RuntimeDep, form: TwilioForm, leg: PageLeg) -> Response:
     """The page call ended. Whatever the status, nothing is acknowledged here."""
-    leg = _leg(form, contact, level, staff, purpose)
     outcome = await run_db(
         page_call.call_ended,
         runtime,

@@ -17,12 +17,14 @@ PUBLIC_BASE_URL/twilio/voice/status: it is how a hang-up is known.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
 import structlog
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
 from twilio.twiml.voice_response import VoiceResponse
 
 from app import i18n
@@ -178,6 +180,22 @@ def _answer(runtime: Runtime, answer: call_answers.Answer | None) -> Response:
     return twiml_then_dispatch(render(answer, runtime.settings.public_base_url), runtime)
 
 
+async def _heard_next(
+    runtime: Runtime,
+    webhook: str,
+    use_case: Callable[..., tuple[str, call_answers.Answer | None]],
+    *args: object,
+) -> Response:
+    """Run the use case off the event loop, count its outcome, render its answer."""
+    outcome, answer = await run_db(use_case, runtime, *args)
+    WEBHOOKS.labels(webhook, outcome).inc()
+    return _answer(runtime, answer)
+
+
+def _digits(form: FormData) -> str:
+    return str(form.get("Digits") or "").strip()
+
+
 # ---------------------------------------------------------------- endpoints
 
 
@@ -205,54 +223,41 @@ async def language_chosen(
 ) -> Response:
     """The language menu's digit, or none (its timeout): the greeting and the
     first level's phones in that language."""
-    outcome, answer = await run_db(
-        call_opening.choose_language,
+    return await _heard_next(
         runtime,
+        "voice_language",
+        call_opening.choose_language,
         contact,
         required(form, "CallSid"),
-        str(form.get("Digits") or "").strip(),
+        _digits(form),
         form.get("CallStatus"),
     )
-    WEBHOOKS.labels("voice_language", outcome).inc()
-    return _answer(runtime, answer)
+
+
+def _staff_leg(
+    form: TwilioForm, contact: int = Query(), level: int = Query(), staff: int = Query()
+) -> call_progress.StaffLeg:
+    """A staff leg, from its URL's query and the CallSid Twilio posts."""
+    return call_progress.StaffLeg(
+        contact_id=contact, level=level, staff_id=staff, leg_sid=required(form, "CallSid")
+    )
+
+
+StaffLeg = Annotated[call_progress.StaffLeg, Depends(_staff_leg)]
 
 
 @router.post("/screen", response_class=Response)
-async def screen(
-    runtime: RuntimeDep,
-    form: TwilioForm,
-    contact: int = Query(),
-    level: int = Query(),
-    staff: int = Query(),
-) -> Response:
+async def screen(runtime: RuntimeDep, leg: StaffLeg) -> Response:
     """A staff leg picked up: who is calling (never clinical detail), press 1 to accept."""
-    outcome, answer = await run_db(
-        call_progress.screen_leg, runtime, contact, level, staff, required(form, "CallSid")
-    )
-    WEBHOOKS.labels("voice_screen", outcome).inc()
-    return _answer(runtime, answer)
+    return await _heard_next(runtime, "voice_screen", call_progress.screen_leg, leg)
 
 
 @router.post("/screen-result", response_class=Response)
-async def screen_result(
-    runtime: RuntimeDep,
-    form: TwilioForm,
-    contact: int = Query(),
-    level: int = Query(),
-    staff: int = Query(),
-) -> Response:
+async def screen_result(runtime: RuntimeDep, form: TwilioForm, leg: StaffLeg) -> Response:
     """Digits=1: accepted, an empty response bridges the call. Anything else: this leg hangs up."""
-    outcome, answer = await run_db(
-        call_progress.screen_result,
-        runtime,
-        contact,
-        level,
-        staff,
-        required(form, "CallSid"),
-        str(form.get("Digits") or "").strip(),
+    return await _heard_next(
+        runtime, "voice_screen_result", call_progress.screen_result, leg, _digits(form)
     )
-    WEBHOOKS.labels("voice_screen_result", outcome).inc()
-    return _answer(runtime, answer)
 
 
 @router.post("/dial-result", response_class=Response)
@@ -261,31 +266,29 @@ async def dial_result(
 ) -> Response:
     """A level's <Dial> ended. Accepted (by the service's own record) → hang up;
     otherwise the next level, the voicemail, the fallback, or the end."""
-    outcome, answer = await run_db(
-        call_progress.dial_result,
+    return await _heard_next(
         runtime,
+        "voice_dial_result",
+        call_progress.dial_result,
         contact,
         level,
         required(form, "CallSid"),
         str(form.get("DialCallStatus") or "").lower(),
         form.get("CallStatus"),
     )
-    WEBHOOKS.labels("voice_dial_result", outcome).inc()
-    return _answer(runtime, answer)
 
 
 @router.post("/voicemail-done", response_class=Response)
 async def voicemail_done(runtime: RuntimeDep, form: TwilioForm, contact: int = Query()) -> Response:
     """The caller finished their message (the <Record> action): connect them to the external fallback."""
-    outcome, answer = await run_db(
-        voicemail.voicemail_done,
+    return await _heard_next(
         runtime,
+        "voice_voicemail_done",
+        voicemail.voicemail_done,
         contact,
         required(form, "CallSid"),
         form.get("CallStatus"),
     )
-    WEBHOOKS.labels("voice_voicemail_done", outcome).inc()
-    return _answer(runtime, answer)
 
 
 @router.post("/recording", status_code=204, response_class=Response)
