@@ -76,18 +76,21 @@ def _fire_one(
     and holds back no other rule."""
     try:
         with session.begin_nested():
-            result = paging.fire_rule(
-                session=session,
+            page = paging.Page(
                 contact=contact,
                 team=session.get_one(Team, contact.team_id),
-                staff=session.get_one(Staff, step.staff_id),
                 level=step.level,
                 purpose=step.purpose,
+                label=paging.step_label(step, contact),
+            )
+            result = paging.fire_rule(
+                session=session,
+                page=page,
+                staff=session.get_one(Staff, step.staff_id),
                 channel=step.channel,
                 position=step.position,
                 now=now,
                 settings=settings,
-                label=paging.step_label(step, contact),
             )
             for key, value in result.items():
                 setattr(step, key, value)

@@ -135,6 +135,9 @@ def notify_level(
     # writes the contact's new level and deadline with them (one UPDATE).
     contact.next_escalation_at = level_deadline(level, now)
 
+    page = paging.Page(
+        contact=contact, team=team, level=number, purpose=paging.NOTIFY, label=level.label
+    )
     reached = 0
     for staff_id in level.staff_ids:
         if staff_id in unreachable:
@@ -151,14 +154,10 @@ def notify_level(
         # Their notification rules: what is due now goes now, the rest waits for the tick.
         if paging.page_person(
             session=session,
-            contact=contact,
-            team=team,
+            page=page,
             staff=session.get_one(Staff, staff_id),
-            level=number,
-            purpose=paging.NOTIFY,
             now=now,
             settings=settings,
-            label=level.label,
         ):
             reached += 1
         else:
@@ -167,11 +166,8 @@ def notify_level(
     for staff_id in level.copy_staff_ids:
         message = paging.text_staff(
             session=session,
-            contact=contact,
-            team=team,
+            page=page,
             staff=session.get_one(Staff, staff_id),
-            level=number,
-            purpose=paging.NOTIFY,
             now=now,
             settings=settings,
         )
@@ -283,15 +279,8 @@ def finish_unanswered(
 
     # Every active supervisor, by their notification rules (a call wakes one
     # who opted out of texts).
-    paging.page_supervisors(
-        session=session,
-        contact=contact,
-        team=team,
-        level=level.number,
-        purpose=paging.ALERT,
-        now=now,
-        settings=settings,
-    )
+    alert = paging.Page(contact=contact, team=team, level=level.number, purpose=paging.ALERT)
+    paging.page_supervisors(session=session, page=alert, now=now, settings=settings)
     contact.status = ContactStatus.UNANSWERED
     # An unanswered contact keeps calling: the tick alerts the supervisors
     # again at this time, until someone takes or resolves it.
@@ -310,15 +299,8 @@ def realert_unanswered(
     """Nobody has taken an unanswered contact yet: the supervisors hear of it
     again, and again after the team's `unanswered_repeat_seconds`, each by
     their notification rules (a call wakes one whose phone is on silent)."""
-    paging.page_supervisors(
-        session=session,
-        contact=contact,
-        team=team,
-        level=contact.level,
-        purpose=paging.REALERT,
-        now=now,
-        settings=settings,
-    )
+    again = paging.Page(contact=contact, team=team, level=contact.level, purpose=paging.REALERT)
+    paging.page_supervisors(session=session, page=again, now=now, settings=settings)
     contacts.record_event(
         session=session,
         contact=contact,

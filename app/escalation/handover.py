@@ -341,16 +341,8 @@ def reply_overdue(
         contact.reply_reminders = 1
         contact.next_escalation_at = now + timedelta(seconds=team.reply_timeout_seconds)
         session.add(contact)
-        paging.page_person(
-            session=session,
-            contact=contact,
-            team=team,
-            staff=holder,
-            level=contact.level,
-            purpose=paging.REMIND,
-            now=now,
-            settings=settings,
-        )
+        remind = paging.Page(contact=contact, team=team, level=contact.level, purpose=paging.REMIND)
+        paging.page_person(session=session, page=remind, staff=holder, now=now, settings=settings)
         return
     to_next_level(
         session=session,
@@ -474,13 +466,5 @@ def _ask_to_keep(
     session.add(contact)
     # By their rules (a text, then a call): the question is written from the
     # event above, so a rule that fires later asks the same.
-    paging.page_person(
-        session=session,
-        contact=contact,
-        team=team,
-        staff=holder,
-        level=contact.level,
-        purpose=paging.KEEP_ASK,
-        now=now,
-        settings=settings,
-    )
+    ask = paging.Page(contact=contact, team=team, level=contact.level, purpose=paging.KEEP_ASK)
+    paging.page_person(session=session, page=ask, staff=holder, now=now, settings=settings)

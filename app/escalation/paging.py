@@ -19,6 +19,7 @@ Calls API, whose TwiML comes from /twilio/voice/page (app.inbound.page_call).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -68,28 +69,31 @@ def rules_for(staff: Staff, team: Team, contact: Contact) -> tuple[notify_rules.
     )
 
 
+@dataclass(frozen=True)
+class Page:
+    """What a person is paged about: a contact, at a level, for a purpose
+    (`NOTIFY`, `ALERT`, …); `label` names the level on the timeline."""
+
+    contact: Contact
+    team: Team
+    level: int
+    purpose: str
+    label: str | None = None
+
+
 def page_person(
-    *,
-    session: Session,
-    contact: Contact,
-    team: Team,
-    staff: Staff,
-    level: int,
-    purpose: str,
-    now: datetime,
-    settings: Settings,
-    label: str | None = None,
+    *, session: Session, page: Page, staff: Staff, now: datetime, settings: Settings
 ) -> bool:
-    """Page one person for `contact` at `level` by their rules: what is due
-    now fires now, the rest is written down for the tick. False when nothing
-    can reach them (their only rule was a text, and the number opted out)."""
+    """Page one person by their rules: what is due now fires now, the rest
+    is written down for the tick. False when nothing can reach them (their
+    only rule was a text, and the number opted out)."""
     rows = []
-    for position, rule in enumerate(rules_for(staff, team, contact)):
+    for position, rule in enumerate(rules_for(staff, page.team, page.contact)):
         row = dict(
-            contact_id=contact.id,
+            contact_id=page.contact.id,
             staff_id=staff.id,
-            level=level,
-            purpose=purpose,
+            level=page.level,
+            purpose=page.purpose,
             position=position,
             channel=rule.channel,
             after_seconds=rule.after_seconds,
@@ -103,16 +107,12 @@ def page_person(
             row.update(
                 fire_rule(
                     session=session,
-                    contact=contact,
-                    team=team,
+                    page=page,
                     staff=staff,
-                    level=level,
-                    purpose=purpose,
                     channel=rule.channel,
                     position=position,
                     now=now,
                     settings=settings,
-                    label=label,
                 )
             )
         rows.append(row)
@@ -121,59 +121,33 @@ def page_person(
     return any(row["status"] != "suppressed" for row in rows)
 
 
-def page_supervisors(
-    *,
-    session: Session,
-    contact: Contact,
-    team: Team,
-    level: int,
-    purpose: str,
-    now: datetime,
-    settings: Settings,
-) -> None:
+def page_supervisors(*, session: Session, page: Page, now: datetime, settings: Settings) -> None:
     """Page every active supervisor of the team, each by their own rules."""
-    for supervisor in active_supervisors(session=session, team_id=team.id):
-        page_person(
-            session=session,
-            contact=contact,
-            team=team,
-            staff=supervisor,
-            level=level,
-            purpose=purpose,
-            now=now,
-            settings=settings,
-        )
+    for supervisor in active_supervisors(session=session, team_id=page.team.id):
+        page_person(session=session, page=page, staff=supervisor, now=now, settings=settings)
 
 
 def text_staff(
-    *,
-    session: Session,
-    contact: Contact,
-    team: Team,
-    staff: Staff,
-    level: int,
-    purpose: str,
-    now: datetime,
-    settings: Settings,
+    *, session: Session, page: Page, staff: Staff, now: datetime, settings: Settings
 ) -> QueuedMessage | None:
     """Queue the page's text to one person (None: their number opted out)."""
     return enqueue(
         session=session,
-        team=team,
+        team=page.team,
         to_number=staff.phone,
         body=staff_sms(
             session=session,
-            contact=contact,
+            contact=page.contact,
             staff_id=staff.id,
-            level=level,
-            purpose=purpose,
+            level=page.level,
+            purpose=page.purpose,
             now=now,
             settings=settings,
         ),
-        purpose=purpose,
-        contact_id=contact.id,
+        purpose=page.purpose,
+        contact_id=page.contact.id,
         staff_id=staff.id,
-        level=level,
+        level=page.level,
         now=now,
     )
 
@@ -181,22 +155,19 @@ def text_staff(
 def fire_rule(
     *,
     session: Session,
-    contact: Contact,
-    team: Team,
+    page: Page,
     staff: Staff,
-    level: int,
-    purpose: str,
     channel: str,
     position: int,
     now: datetime,
     settings: Settings,
-    label: str | None = None,
 ) -> dict:
     """Send one rule: the SMS, or the call queued in the outbox. Returns the step's new state."""
+    contact, level, purpose = page.contact, page.level, page.purpose
     if channel == notify_rules.CALL:
         message = enqueue(
             session=session,
-            team=team,
+            team=page.team,
             to_number=staff.phone,
             body=page_call_url(
                 settings, contact_id=contact.id, level=level, staff_id=staff.id, purpose=purpose
@@ -209,16 +180,7 @@ def fire_rule(
             sms=False,
         )
     else:
-        message = text_staff(
-            session=session,
-            contact=contact,
-            team=team,
-            staff=staff,
-            level=level,
-            purpose=purpose,
-            now=now,
-            settings=settings,
-        )
+        message = text_staff(session=session, page=page, staff=staff, now=now, settings=settings)
     contacts.record_event(
         session=session,
         contact=contact,
@@ -227,7 +189,7 @@ def fire_rule(
         staff_id=staff.id,
         level=level,
         data=event_data(
-            label=label or _LABELS.get(purpose, ""),
+            label=page.label or _LABELS.get(purpose, ""),
             purpose=purpose,
             channel=channel,
             position=position,
