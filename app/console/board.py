@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,31 +70,13 @@ def board(*, session: Session, principal: Principal) -> list[BoardRow]:
         return []
     ids = [c.id for c in contacts]
     client_ids = {c.client_id for c in contacts if c.client_id is not None}
-    clients = (
-        dict(
-            session.execute(
-                select(col(Client.id), col(Client.preferred_name)).where(
-                    col(Client.id).in_(client_ids)
-                )
-            ).all()
-        )
-        if client_ids
-        else {}
-    )
+    clients = client_names(session, client_ids)
     staff_ids: set[int] = set()
     for c in contacts:
         staff_ids.update(_paged_ids(c))
         if c.acknowledged_by is not None:
             staff_ids.add(c.acknowledged_by)
-    names = (
-        dict(
-            session.execute(
-                select(col(Staff.id), col(Staff.name)).where(col(Staff.id).in_(staff_ids))
-            ).all()
-        )
-        if staff_ids
-        else {}
-    )
+    names = staff_names(session, staff_ids)
     last_event = (
         select(func.max(ContactEvent.id))
         .where(col(ContactEvent.contact_id).in_(ids), col(ContactEvent.kind) == EventKind.RECEIVED)
@@ -123,6 +106,23 @@ def board(*, session: Session, principal: Principal) -> list[BoardRow]:
         )
         for c in contacts
     ]
+
+
+def client_names(session: Session, client_ids: Collection[int]) -> dict[int, str]:
+    """Each client's preferred name, by id."""
+    return _names(session, col(Client.id), col(Client.preferred_name), client_ids)
+
+
+def staff_names(session: Session, staff_ids: Collection[int]) -> dict[int, str]:
+    """Each staff member's name, by id."""
+    return _names(session, col(Staff.id), col(Staff.name), staff_ids)
+
+
+def _names(session: Session, id_column, name_column, ids: Collection[int]) -> dict[int, str]:
+    # No ids, no query.
+    if not ids:
+        return {}
+    return dict(session.execute(select(id_column, name_column).where(id_column.in_(ids))).all())
 
 
 def _paged_ids(contact) -> list[int]:

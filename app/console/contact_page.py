@@ -21,9 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from app.auth.deps import SessionDep, require_role
 from app.auth.models import Role
 from app.auth.service import Principal, audit
-from app.clients.models import PLAN_SECTIONS, Client, CrisisPlan
+from app.clients import service as clients_service
+from app.clients.models import PLAN_SECTIONS, Client
 from app.console import media
-from app.console.board import _who, contact_scope
+from app.console.board import _who, contact_scope, staff_names
 from app.console.plan_page import TITLES as PLAN_TITLES
 from app.console.timeline import describe
 from app.console.web import ConsolePoller, ConsoleUser, CsrfChecked, now_of, redirect, render
@@ -123,50 +124,16 @@ def _page_context(session: Session, principal: Principal, contact: Contact) -> d
     )
     if contact.acknowledged_by:
         staff_ids.add(contact.acknowledged_by)
-    names = (
-        dict(
-            session.execute(
-                select(col(Staff.id), col(Staff.name)).where(col(Staff.id).in_(staff_ids))
-            ).all()
-        )
-        if staff_ids
-        else {}
-    )
+    names = staff_names(session, staff_ids)
     plan = None
     plan_shown = False
     if client is not None and _may_read_plan(session, principal, contact, client):
-        plan = (
-            session.execute(
-                select(CrisisPlan)
-                .where(col(CrisisPlan.client_id) == client.id)
-                .order_by(col(CrisisPlan.version).desc())
-            )
-            .scalars()
-            .first()
-        )
+        plan = clients_service.current_plan(session=session, client_id=client.id)
         plan_shown = True
-        audit(
-            session=session,
-            principal=principal,
-            action="crisis_plan.read",
-            record_type="crisis_plan",
-            record_id=plan.id if plan else None,
-            team_id=client.team_id,
-            detail={
-                "client_id": client.id,
-                "via": "console",
-                "version": plan.version if plan else None,
-            },
+        clients_service.audit_plan_read(
+            session=session, principal=principal, client=client, plan=plan, via="console"
         )
-    audit(
-        session=session,
-        principal=principal,
-        action="contact.read",
-        record_type="contact",
-        record_id=contact.id,
-        team_id=contact.team_id,
-        detail={"via": "console"},
-    )
+    media.audit_contact_view(session, principal, contact, "contact.read", {"via": "console"})
     session.commit()
     return {
         "contact": contact,
@@ -239,23 +206,16 @@ def _console_attachment(
     """The attachment, after the contact page's own access check; audited
     when it will be fetched. Run in a worker thread (the route streams)."""
     contact = readable_contact(session, principal, contact_id)
-    found = media.find_attachment(
+    found = media.viewed_attachment(
         session=session,
+        principal=principal,
         contact_id=contact.id,
         event_id=event_id,
         index=index,
         settings=runtime_of(request).settings,
+        via="console",
     )
     if found is not None and found.allowed:
-        audit(
-            session=session,
-            principal=principal,
-            action="contact.media_read",
-            record_type="contact",
-            record_id=contact.id,
-            team_id=contact.team_id,
-            detail={"via": "console", "event_id": event_id, "index": index},
-        )
         session.commit()
     return found
 

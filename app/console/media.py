@@ -2,19 +2,22 @@
 the contact's `received` event, checked to be this account's Twilio media,
 streamed from Twilio (app.twilio.media) and never stored. The staff link's
 page and the console's contact page both open them through here, each
-after its own access check and audit."""
+after its own access check, and audit each view (and each view of the
+conversation) in one shape: `audit_contact_view`."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 from starlette.background import BackgroundTask
 
-from app.contacts.models import ContactEvent, EventKind
+from app.auth.service import Principal, audit
+from app.contacts.models import Contact, ContactEvent, EventKind
 from app.settings import Settings
 from app.twilio.media import MediaUnavailable, is_account_media, open_media
 
@@ -32,6 +35,22 @@ MEDIA_HEADERS = {
 }
 # Under /console the console's middleware sets the others (app.console.web).
 CONSOLE_MEDIA_HEADERS = {"Content-Security-Policy": MEDIA_HEADERS["Content-Security-Policy"]}
+
+
+def audit_contact_view(
+    session: Session, principal: Principal, contact: Contact, action: str, detail: dict[str, Any]
+) -> None:
+    """One audit row for a view of a contact (`contact.read`) or of one of
+    its attachments (`contact.media_read`); `detail` says through what."""
+    audit(
+        session=session,
+        principal=principal,
+        action=action,
+        record_type="contact",
+        record_id=contact.id,
+        team_id=contact.team_id,
+        detail=detail,
+    )
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,28 @@ def find_attachment(
     if not allowed:
         log.warning("media_url_refused", contact_id=contact_id, event_id=event_id)
     return Attachment(url=url, content_type=content_type, allowed=allowed)
+
+
+def viewed_attachment(
+    *,
+    session: Session,
+    principal: Principal,
+    contact_id: int,
+    event_id: int,
+    index: int,
+    settings: Settings,
+    via: str,
+) -> Attachment | None:
+    """`find_attachment`, and a `contact.media_read` audit row when it will
+    be fetched (this account's media); the caller commits."""
+    found = find_attachment(
+        session=session, contact_id=contact_id, event_id=event_id, index=index, settings=settings
+    )
+    if found is not None and found.allowed:
+        contact = session.get_one(Contact, contact_id)
+        detail = {"via": via, "event_id": event_id, "index": index}
+        audit_contact_view(session, principal, contact, "contact.media_read", detail)
+    return found
 
 
 def not_found(headers: dict[str, str] = MEDIA_HEADERS) -> Response:

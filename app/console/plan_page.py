@@ -19,9 +19,10 @@ from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.deps import SessionDep
-from app.auth.service import Principal, audit
+from app.auth.service import Principal
 from app.clients import plan_links
-from app.clients.models import PLAN_SECTIONS, Client, ClientPhone, CrisisPlan, PlanLink
+from app.clients import service as clients_service
+from app.clients.models import PLAN_SECTIONS, Client, ClientPhone, PlanLink
 from app.console import media
 from app.console.board import _paged_ids
 from app.console.web import CONTENT_SECURITY_POLICY, templates
@@ -134,15 +135,8 @@ def _conversation_context(
 def _audit_contact_read(
     session: Session, link: PlanLink, contact: Contact, *, messages: int, poll: bool
 ) -> None:
-    audit(
-        session=session,
-        principal=_principal(link),
-        action="contact.read",
-        record_type="contact",
-        record_id=contact.id,
-        team_id=contact.team_id,
-        detail={"via": "plan_link", "messages": messages, "poll": poll},
-    )
+    detail = {"via": "plan_link", "messages": messages, "poll": poll}
+    media.audit_contact_view(session, _principal(link), contact, "contact.read", detail)
 
 
 @router.get("/plan/{token}", response_class=HTMLResponse)
@@ -159,27 +153,9 @@ def plan_page(token: str, request: Request, session: SessionDep) -> HTMLResponse
         return _gone(request)
     plan = None
     if client is not None:
-        plan = (
-            session.execute(
-                select(CrisisPlan)
-                .where(col(CrisisPlan.client_id) == client.id)
-                .order_by(col(CrisisPlan.version).desc())
-            )
-            .scalars()
-            .first()
-        )
-        audit(
-            session=session,
-            principal=_principal(link),
-            action="crisis_plan.read",
-            record_type="crisis_plan",
-            record_id=plan.id if plan else None,
-            team_id=client.team_id,
-            detail={
-                "client_id": client.id,
-                "via": "plan_link",
-                "version": plan.version if plan else None,
-            },
+        plan = clients_service.current_plan(session=session, client_id=client.id)
+        clients_service.audit_plan_read(
+            session=session, principal=_principal(link), client=client, plan=plan, via="plan_link"
         )
     context: dict[str, Any] = {
         "request": request,
@@ -235,23 +211,15 @@ def _media_target(request: Request, token: str, event_id: int, index: int):
         link = _link(request, session, token)
         if link is None or link.contact_id is None:
             return None
-        found = media.find_attachment(
+        found = media.viewed_attachment(
             session=session,
+            principal=_principal(link),
             contact_id=link.contact_id,
             event_id=event_id,
             index=index,
             settings=runtime.settings,
+            via="plan_link",
         )
-        if found is not None and found.allowed:
-            audit(
-                session=session,
-                principal=_principal(link),
-                action="contact.media_read",
-                record_type="contact",
-                record_id=link.contact_id,
-                team_id=session.get_one(Contact, link.contact_id).team_id,
-                detail={"via": "plan_link", "event_id": event_id, "index": index},
-            )
     return found
 
 

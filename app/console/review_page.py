@@ -9,12 +9,11 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from app.auth.deps import SessionDep, require_role
 from app.auth.models import Role
-from app.clients.models import Client
+from app.console.board import client_names
 from app.console.web import ConsoleUser, CsrfChecked, now_of, redirect, render
 from app.contacts.derived import is_after_hours
 from app.contacts.router import load_contact
@@ -37,17 +36,7 @@ def _context(session: Session, user, now: datetime) -> dict:
     team = _team(session, user)
     contacts = service.review_queue(session=session, team=team, now=now)
     client_ids = {c.client_id for c in contacts if c.client_id is not None}
-    names = (
-        dict(
-            session.execute(
-                select(col(Client.id), col(Client.preferred_name)).where(
-                    col(Client.id).in_(client_ids)
-                )
-            ).all()
-        )
-        if client_ids
-        else {}
-    )
+    names = client_names(session, client_ids)
     rows = [
         {
             "contact": c,
