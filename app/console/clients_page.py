@@ -239,6 +239,34 @@ def new_client_form(request: Request, session: SessionDep, user: ConsoleUser):
     )
 
 
+def _refused(
+    request,
+    session: Session,
+    team: Team,
+    client: Client | None,
+    values: dict,
+    exc: ValidationError | AppError,
+    data: dict,
+) -> HTMLResponse:
+    """The form again, with what the schema or the service refused. Nothing
+    of the refused write is kept."""
+    session.rollback()
+    if isinstance(exc, ValidationError):
+        errors, status = form_errors.from_validation(exc, data), 422
+    else:
+        errors, status = _app_errors(exc)[0], exc.status_code
+    return _form_page(
+        request,
+        session,
+        team,
+        client=client,
+        values=values,
+        mode="edit",
+        errors=errors,
+        status=status,
+    )
+
+
 @router.post("/clients", response_class=HTMLResponse, dependencies=[CsrfChecked])
 async def create_client(request: Request, session: SessionDep, user: ConsoleUser):
     require_role(user.principal, Role.SUPERVISOR)
@@ -250,31 +278,8 @@ async def create_client(request: Request, session: SessionDep, user: ConsoleUser
         client = service.add_client(
             session=session, principal=user.principal, team=team, data=body.model_dump()
         )
-    except ValidationError as exc:
-        errors = form_errors.from_validation(exc, data)
-        return _form_page(
-            request,
-            session,
-            team,
-            client=None,
-            values=values,
-            mode="edit",
-            errors=errors,
-            status=422,
-        )
-    except AppError as exc:
-        session.rollback()
-        errors, _ = _app_errors(exc)
-        return _form_page(
-            request,
-            session,
-            team,
-            client=None,
-            values=values,
-            mode="edit",
-            errors=errors,
-            status=exc.status_code,
-        )
+    except (ValidationError, AppError) as exc:
+        return _refused(request, session, team, None, values, exc, data)
     session.commit()
     return redirect(f"/console/clients/{client.id}?done=created", request)
 
@@ -318,21 +323,7 @@ async def edit_client(client_id: int, request: Request, session: SessionDep, use
             now=now_of(request),
         )
     except (ValidationError, AppError) as exc:
-        session.rollback()
-        if isinstance(exc, ValidationError):
-            errors, status = form_errors.from_validation(exc, data), 422
-        else:
-            errors, status = _app_errors(exc)[0], exc.status_code
-        return _form_page(
-            request,
-            session,
-            team,
-            client=client,
-            values=values,
-            mode="edit",
-            errors=errors,
-            status=status,
-        )
+        return _refused(request, session, team, client, values, exc, data)
     session.commit()
     return redirect(f"/console/clients/{client.id}?done=saved", request)
 

@@ -152,13 +152,7 @@ async def add_override(rota_id: int, request: Request, session: SessionDep, user
     try:
         body = OverrideIn.model_validate(data)
         service.add_override(
-            session=session,
-            principal=user.principal,
-            rota=rota,
-            staff_id=body.staff_id,
-            start=body.start,
-            end=body.end,
-            reason=body.reason,
+            session=session, principal=user.principal, rota=rota, **body.model_dump()
         )
     except (ValidationError, Invalid) as exc:
         errors = form_errors(exc, data)
@@ -189,12 +183,7 @@ async def add_leave(request: Request, session: SessionDep, user: ConsoleUser):
         body = LeaveCreate.model_validate(data)
         if staff is not None and not errors:
             teams_service.add_leave(
-                session=session,
-                principal=user.principal,
-                staff=staff,
-                start=body.start,
-                end=body.end,
-                reason=body.reason,
+                session=session, principal=user.principal, staff=staff, **body.model_dump()
             )
     except (ValidationError, Invalid) as exc:
         errors = {**form_errors(exc, data), **errors}

@@ -304,11 +304,7 @@ def _staff(session: Session, principal: Principal, staff_id: int) -> Staff:
 
 @router.get("/people/{staff_id}", response_class=HTMLResponse)
 def staff_page(
-    staff_id: int,
-    request: Request,
-    session: SessionDep,
-    user: ConsoleUser,
-    done: str | None = None,
+    staff_id: int, request: Request, session: SessionDep, user: ConsoleUser, done: str | None = None
 ):
     require_role(user.principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     staff = _staff(session, user.principal, staff_id)

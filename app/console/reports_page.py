@@ -27,54 +27,35 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 BREAKDOWN_DEFINITION = "by_channel / by_caller_type / by_outcome / by_status"
 
-# (key in the summary, readable label, how the value reads, key in DEFINITIONS)
-FIGURES: list[tuple[str, str, str, str]] = [
-    ("contacts", "Contacts", "count", "contacts"),
-    ("by_channel", "Contacts by channel", "counts", BREAKDOWN_DEFINITION),
-    ("by_caller_type", "Contacts by who got in touch", "counts", BREAKDOWN_DEFINITION),
-    ("by_outcome", "Contacts by outcome", "counts", BREAKDOWN_DEFINITION),
-    ("by_status", "Contacts by status now", "counts", BREAKDOWN_DEFINITION),
+# (key in the summary, readable label, how the value reads); the key is
+# its key in DEFINITIONS too, but for the breakdowns, defined together.
+FIGURES: list[tuple[str, str, str]] = [
+    ("contacts", "Contacts", "count"),
+    ("by_channel", "Contacts by channel", "counts"),
+    ("by_caller_type", "Contacts by who got in touch", "counts"),
+    ("by_outcome", "Contacts by outcome", "counts"),
+    ("by_status", "Contacts by status now", "counts"),
     (
         "first_response_seconds",
         "Time to a human's first reply (median, 90th percentile)",
         "durations",
-        "first_response_seconds",
     ),
-    (
-        "acknowledge_seconds",
-        "Time to acknowledge (median, 90th percentile)",
-        "durations",
-        "acknowledge_seconds",
-    ),
-    (
-        "acknowledged_at_level_1_share",
-        "Acknowledged by the first people paged",
-        "share",
-        "acknowledged_at_level_1_share",
-    ),
-    ("reached_fallback", "Given the external crisis line", "count", "reached_fallback"),
-    ("unanswered", "Nobody acknowledged in time", "count", "unanswered"),
-    ("after_hours_share", "Outside office hours", "share", "after_hours_share"),
-    ("repeat_within_7_days", "Repeat contacts within 7 days", "count", "repeat_within_7_days"),
-    ("diversion_rate", "Diverted from ER and hospital", "share", "diversion_rate"),
-    ("client_months", "Client-months", "number", "client_months"),
-    ("er_visits", "ER visits", "count", "er_visits"),
-    (
-        "er_visits_per_client_month",
-        "ER visits per client-month",
-        "number",
-        "er_visits_per_client_month",
-    ),
-    ("hospital_days", "Hospital days", "number", "hospital_days"),
-    (
-        "hospital_days_per_client_month",
-        "Hospital days per client-month",
-        "number",
-        "hospital_days_per_client_month",
-    ),
-    ("community_tenure_share", "Days in the community", "share", "community_tenure_share"),
-    ("coverage_gap_hours", "Hours with nobody on call", "hours", "coverage_gap_hours"),
+    ("acknowledge_seconds", "Time to acknowledge (median, 90th percentile)", "durations"),
+    ("acknowledged_at_level_1_share", "Acknowledged by the first people paged", "share"),
+    ("reached_fallback", "Given the external crisis line", "count"),
+    ("unanswered", "Nobody acknowledged in time", "count"),
+    ("after_hours_share", "Outside office hours", "share"),
+    ("repeat_within_7_days", "Repeat contacts within 7 days", "count"),
+    ("diversion_rate", "Diverted from ER and hospital", "share"),
+    ("client_months", "Client-months", "number"),
+    ("er_visits", "ER visits", "count"),
+    ("er_visits_per_client_month", "ER visits per client-month", "number"),
+    ("hospital_days", "Hospital days", "number"),
+    ("hospital_days_per_client_month", "Hospital days per client-month", "number"),
+    ("community_tenure_share", "Days in the community", "share"),
+    ("coverage_gap_hours", "Hours with nobody on call", "hours"),
 ]
+BREAKDOWNS = ("by_channel", "by_caller_type", "by_outcome", "by_status")
 
 
 def _duration(seconds: float | None) -> str:
@@ -109,9 +90,9 @@ def figures(report: dict) -> list[dict[str, str]]:
             "key": key,
             "label": label,
             "value": readable(kind, report[key]),
-            "definition": service.DEFINITIONS[definition],
+            "definition": service.DEFINITIONS[BREAKDOWN_DEFINITION if key in BREAKDOWNS else key],
         }
-        for key, label, kind, definition in FIGURES
+        for key, label, kind in FIGURES
     ]
 
 
