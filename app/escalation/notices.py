@@ -18,14 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-import rotas
 from app.escalation import notify_rules
 from app.i18n import _
 from app.messaging import texts
 from app.messaging.models import MessagePurpose, SentNotice
 from app.messaging.outbox import enqueue
-from app.oncall.models import Rota, RotaOverride
-from app.oncall.service import schedule_for
+from app.oncall.models import Rota
+from app.oncall.service import shifts as rota_shifts
+from app.oncall.service import team_coverage_gaps
 from app.teams.models import Staff, StaffRole, Team
 from app.teams.service import active_supervisors
 
@@ -110,16 +110,7 @@ def claim_once(session: Session, key: str, team_id: int) -> bool:
 def _team_shifts(session: Session, team: Team, start: datetime, end: datetime) -> list[ShiftStart]:
     result = []
     for rota in session.execute(select(Rota).where(col(Rota.team_id) == team.id)).scalars():
-        overrides = list(
-            session.execute(
-                select(RotaOverride).where(
-                    RotaOverride.rota_id == rota.id,
-                    col(RotaOverride.end) > start,
-                    col(RotaOverride.start) < end,
-                )
-            ).scalars()
-        )
-        for shift in rotas.final_schedule(schedule_for(rota, overrides), start, end):
+        for shift in rota_shifts(session=session, rota=rota, start=start, end=end):
             # The app's rotas list staff ids as their people.
             staff_id = cast(int, shift.person)
             result.append(ShiftStart(rota.id, rota.name, staff_id, shift.start, shift.end))
@@ -210,25 +201,12 @@ def send_coverage_checks(*, session: Session, now: datetime) -> int:
         day = coverage_due(now, team.timezone)
         if day is None:
             continue
-        primary = (
-            session.execute(select(Rota).where(Rota.team_id == team.id, col(Rota.priority) == 1))
-            .scalars()
-            .first()
-        )
-        end = now + COVERAGE_HORIZON
-        if primary is None:
-            gaps = [(now, end)]
-        else:
-            overrides = list(
-                session.execute(
-                    select(RotaOverride).where(
-                        RotaOverride.rota_id == primary.id,
-                        col(RotaOverride.end) > now,
-                        col(RotaOverride.start) < end,
-                    )
-                ).scalars()
+        gaps = [
+            (start, end)
+            for start, end, _ in team_coverage_gaps(
+                session=session, team_id=team.id, start=now, end=now + COVERAGE_HORIZON
             )
-            gaps = rotas.gaps(schedule_for(primary, overrides), now, end)
+        ]
         if not gaps or not claim_once(session, f"coverage:{team.id}:{day}", team.id):
             continue
         alert_supervisors(
