@@ -177,12 +177,12 @@ class Dispatcher:
         return escalated
 
     def _opted_out_since_queued(self, claimed: list[Any]) -> frozenset[int]:
-        """Retried texts whose recipient has opted out since: `enqueue`
-        checked when they were queued, but a retry may come minutes later
-        (after a Twilio outage), after the number texted STOP. One query,
-        only for a round that retries texts."""
-        retried = [m for m in claimed if m.attempts > 1 and m.purpose != PAGE_CALL]
-        if not retried:
+        """Texts whose recipient has opted out since they were queued:
+        `enqueue` checked then, but the send may come later (a retry after a
+        Twilio outage, or a relay queued a moment before the STOP that
+        arrived beside it). One query for a round that holds texts."""
+        texts = [m for m in claimed if m.purpose != PAGE_CALL]
+        if not texts:
             return frozenset()
         with self.db.session() as session:
             out = {
@@ -190,11 +190,11 @@ class Dispatcher:
                 for team_id, number in session.execute(
                     select(col(SmsOptOut.team_id), col(SmsOptOut.number)).where(
                         col(SmsOptOut.opted_out).is_(True),
-                        col(SmsOptOut.number).in_({m.to_number for m in retried}),
+                        col(SmsOptOut.number).in_({m.to_number for m in texts}),
                     )
                 )
             }
-        return frozenset(m.id for m in retried if (m.team_id, m.to_number) in out)
+        return frozenset(m.id for m in texts if (m.team_id, m.to_number) in out)
 
     def _drop_calls_not_needed(self, claimed: list[Any]) -> list[Any]:
         """Page calls whose contact is no longer open (someone acknowledged

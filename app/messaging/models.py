@@ -61,6 +61,12 @@ class MessagePurpose(StrEnum):
     KEEP_ASK = "keep_ask"
 
 
+# Messages that carry a person's own words: a client's words to staff (a
+# level's notification, a relay, the holder's reminder) or a staff member's
+# words to the client (a relay).
+CARRIES_WORDS = frozenset({MessagePurpose.NOTIFY, MessagePurpose.RELAY, MessagePurpose.REMIND})
+
+
 class OutboundMessage(SQLModel, table=True):
     """The transactional outbox: written with the decision that caused it,
     dispatched right after commit, retried with backoff until Twilio takes it."""

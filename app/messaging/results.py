@@ -19,7 +19,13 @@ from sqlmodel import Session, col
 
 from app.contacts.models import Contact, ContactStatus
 from app.db import Database, table_of
-from app.messaging.models import FINAL_FAILURES, EarlyStatusCallback, OutboundMessage, OutboxStatus
+from app.messaging.models import (
+    CARRIES_WORDS,
+    FINAL_FAILURES,
+    EarlyStatusCallback,
+    OutboundMessage,
+    OutboxStatus,
+)
 from app.messaging.outbox import advance_status
 from app.messaging.senders import SendResult
 from app.ops.metrics import CARRIER_UNREACHABLE, OUTBOUND
@@ -53,15 +59,20 @@ def backoff(attempts: int, *, jitter: float | None = None) -> timedelta:
 
 def _gives_up(session: Session, message: OutboundMessage, result: SendResult) -> bool:
     """A permanent failure (Twilio's 4xx) gives up at once. A carrier failure
-    (network, timeout, 5xx, 429) is not "nobody answered": a message about a
-    contact still open is retried for as long as it stays open; others stop
-    after MAX_ATTEMPTS."""
+    (network, timeout, 5xx, 429) is not "nobody answered": a message that
+    carries someone's words about a contact is retried until the carrier
+    takes it, even once the contact is closed (whoever closed it during the
+    outage has not yet read them); another message about a contact still
+    open is retried for as long as it stays open; the rest stop after
+    MAX_ATTEMPTS."""
     if result.permanent:
         return True
     if message.attempts < MAX_ATTEMPTS:
         return False
     if message.contact_id is None:
         return True
+    if message.purpose in CARRIES_WORDS:
+        return False
 
     status = session.execute(
         select(col(Contact.status)).where(col(Contact.id) == message.contact_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.contacts.models import Contact
 from app.messaging import results
 from app.messaging.claim import claim
@@ -17,7 +19,7 @@ NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=5)
 
 
-def _claimed_message(db) -> int:
+def _claimed_message(db, purpose: str = "notify") -> int:
     with db.session() as session:
         team = make_team(session)
         contact = Contact(
@@ -34,7 +36,7 @@ def _claimed_message(db) -> int:
             team=team,
             to_number=contact.from_number,
             body="hello",
-            purpose="notify",
+            purpose=purpose,
             contact_id=contact.id,
             now=NOW,
         ).id
@@ -106,14 +108,28 @@ def test_a_permanent_failure_is_final_and_runs_the_hook(db):
     assert (_row(db, message_id).status, _row(db, message_id).next_attempt_at) == ("failed", None)
 
 
-def test_the_last_attempt_failing_for_now_is_final_once_its_contact_is_closed(db):
-    message_id = _claimed_message(db)
+@pytest.mark.parametrize(
+    ("purpose", "after_the_last_attempt"),
+    [
+        ("command_reply", "failed"),
+        ("auto_reply", "failed"),
+        # Someone's words: whoever closed the contact during the outage has
+        # not read them yet.
+        ("notify", "pending"),
+        ("relay", "pending"),
+        ("remind", "pending"),
+    ],
+)
+def test_the_last_attempt_failing_for_now_once_its_contact_is_closed(
+    db, purpose, after_the_last_attempt
+):
+    message_id = _claimed_message(db, purpose)
     with db.session() as session:
         message = session.get(OutboundMessage, message_id)
         message.attempts = results.MAX_ATTEMPTS
         session.get(Contact, message.contact_id).status = "resolved"
     results.record_failure(db, message_id, SendResult(ok=False, error_code="503"), LATER, None)
-    assert _row(db, message_id).status == "failed"
+    assert _row(db, message_id).status == after_the_last_attempt
 
 
 def test_a_carrier_failure_about_an_open_contact_is_retried_without_a_cap(db):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.contacts.models import Contact
 from app.messaging.models import OutboundMessage
-from tests.world import text_in, tick
+from tests.world import route_inbox, text_in, tick
 
 OUTAGE = [httpx.Response(503, json={"code": 20500})] * 1000
 
@@ -104,3 +104,50 @@ def test_an_ack_from_someone_not_texted_about_the_contact_sends_them_the_words(
     # The case manager was texted about it: an ACK of theirs sends nothing again.
     session.expire_all()
     assert len(twilio.to(cm)) == 1
+
+
+def test_a_relay_routed_beside_the_clients_stop_is_not_sent_and_the_holder_is_told(
+    client, app, world, session, twilio, clock
+):
+    """The holder's reply and the client's STOP arrive together and are
+    routed in one batch: the relay is queued before the STOP is read. Its
+    first attempt must not go (not only a retry): the carrier would refuse
+    it with 21610."""
+    sam, cm = world.client_phone, world.case_manager.phone
+    text_in(client, world, sam, "hello")
+    text_in(client, world, cm, "ACK")
+    text_in(client, world, cm, "I am on my way", route=False)
+    twilio.carrier_blocked.add(sam)
+    text_in(client, world, sam, "STOP", route=False)
+    route_inbox(app)
+    tick(app)
+    assert twilio.refused == []
+    [relay] = rows(session, purpose="relay", to_number=sam)
+    assert (relay.status, relay.error_code, relay.attempts) == ("failed", "opted_out", 1)
+    contact = session.execute(select(Contact)).scalar_one()
+    assert twilio.to(cm)[-1].body == f"Not delivered to #{contact.id}: call them {sam}"
+
+
+def test_the_words_reach_whoever_closed_the_contact_during_an_outage(
+    client, app, world, session, twilio, clock
+):
+    """Twilio is down when the client texts; the case manager (who knows of
+    the crisis another way) texts DONE before any notification left. The
+    notification carrying the client's words is not given up when the
+    contact closes: once Twilio recovers, the person who closed it reads
+    them."""
+    twilio.fail_next[:] = OUTAGE
+    sam, cm = world.client_phone, world.case_manager.phone
+    text_in(client, world, sam, "the pills are here")
+    text_in(client, world, cm, "DONE")
+    contact = session.execute(select(Contact)).scalar_one()
+    assert contact.status == "resolved"
+    for _ in range(12):  # past the sender's MAX_ATTEMPTS, a minute apart
+        clock.advance(seconds=75)
+        tick(app)
+    [notify] = rows(session, purpose="notify", to_number=cm)
+    assert notify.status == "pending" and notify.attempts > 8
+    twilio.fail_next.clear()
+    clock.advance(seconds=75)
+    tick(app)
+    assert any('Said: "the pills are here"' in m.body for m in twilio.to(cm))
