@@ -63,6 +63,8 @@ DONE = {
     "replied": "Your message is queued from the crisis line.",
     "passed": "Passed: the next level is being paged.",
     "pass_noted": "Noted. The contact had already moved on to the next people.",
+    "pass_refused": "It stays with you: nobody is left in its plan to pass it to. "
+    "Call a supervisor to hand it over.",
     "duplicate": "That was already sent.",
 }
 # The page's form fields, where an error can be shown next to its input.

@@ -249,6 +249,11 @@ def _help_rate_limited(
 def _take(
     session: Session, team: Team, contact: Contact, staff: Staff, now: datetime, via: str
 ) -> None:
+    if staff.sms_opted_out:
+        # The carrier blocks texts to them: they could not read the client's
+        # next words, so they do not become the holder (their words are still
+        # relayed, and the contact goes on to people who can be reached).
+        return
     if contact.status in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
         if contact.status == ContactStatus.UNANSWERED:
             contact.status = ContactStatus.OPEN  # a late answer still counts, on the record
@@ -349,6 +354,22 @@ def _pass(
     is being tried) is noted but moves nothing: it must not cut short the
     time the current level has to answer."""
     holder = contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by == staff.id
+    if holder and (not contact.plan or contact.level >= len(contact.plan)):
+        # Past the plan's last level nobody is left to take it: the contact
+        # stays with the person who holds it rather than with nobody.
+        _reply(
+            session,
+            team,
+            staff,
+            _(
+                staff.language,
+                "#{id} stays with you: nobody is left in its plan to pass it to. "
+                "Call a supervisor to hand it over.",
+            ).format(id=contact.id),
+            now,
+            contact_id=contact.id,
+        )
+        return "pass_refused"
     if holder:
         contact.status = ContactStatus.OPEN
         contact.acknowledged_by = None

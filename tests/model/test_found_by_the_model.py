@@ -151,3 +151,52 @@ def test_the_words_reach_whoever_closed_the_contact_during_an_outage(
     clock.advance(seconds=75)
     tick(app)
     assert any('Said: "the pills are here"' in m.body for m in twilio.to(cm))
+
+
+def test_a_holder_passing_a_contact_past_its_last_level_keeps_it(
+    client, app, world, session, twilio, clock
+):
+    """The plan ran out (unanswered); the backup case manager then answers
+    and holds the contact; their PASS finds nobody left to take it. It stays
+    with them: it must not go open with no holder and no deadline."""
+    sam, backup = world.client_phone, world.backup_cm.phone
+    text_in(client, world, sam, "the pills are here")
+    contact = session.execute(select(Contact)).scalar_one()
+    for _ in range(10):
+        clock.advance(seconds=75)
+        tick(app)
+    session.refresh(contact)
+    assert contact.status == "unanswered"
+    text_in(client, world, backup, f"#{contact.id} I am here")
+    session.refresh(contact)
+    assert (contact.status, contact.acknowledged_by) == ("acknowledged", world.backup_cm.id)
+    text_in(client, world, backup, f"#{contact.id} PASS")
+    session.refresh(contact)
+    assert (contact.status, contact.acknowledged_by) == ("acknowledged", world.backup_cm.id)
+    assert twilio.to(backup)[-1].body.startswith(f"#{contact.id} stays with you")
+
+
+def test_a_staff_member_who_texted_stop_does_not_take_a_contact_by_text(
+    client, app, world, session, twilio, clock
+):
+    """The case manager texted STOP (the carrier blocks texts to them) and
+    then ACK: holding the contact, they could not read the client's next
+    words. The contact stays with the people paged, who read them."""
+    sam, cm, owen = world.client_phone, world.case_manager.phone, world.oncall.phone
+    text_in(client, world, sam, "I need help")
+    contact = session.execute(select(Contact)).scalar_one()
+    text_in(client, world, cm, "STOP")
+    twilio.carrier_blocked.add(cm)
+    text_in(client, world, cm, f"#{contact.id} ACK")
+    text_in(client, world, cm, f"#{contact.id} I am here")
+    session.refresh(contact)
+    assert contact.acknowledged_by != world.case_manager.id
+    assert twilio.to(sam)[-1].body == "I am here"
+    text_in(client, world, sam, "the pills are here")
+    # Level 1 was the case manager alone: the next level reads every word
+    # once its turn comes (within the level's timeout).
+    clock.advance(seconds=301)
+    tick(app)
+    assert twilio.refused == []
+    backup = [m.body for m in twilio.to(world.backup_cm.phone) + twilio.to(owen)]
+    assert any("the pills are here" in body for body in backup), backup
