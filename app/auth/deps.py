@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.auth.models import Role
-from app.auth.service import Principal, audit, find_key, note_use, principal_for_key
+from app.auth.service import Principal, audit_row, find_key, note_use, principal_for_key
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.runtime import runtime_of
 from app.teams.models import Team
@@ -125,13 +125,6 @@ def delete_audited(
 ) -> Response:
     """Delete `row` with its `<record_type>.delete` audit row, commit, answer 204."""
     session.delete(row)
-    audit(
-        session=session,
-        principal=principal,
-        action=f"{record_type}.delete",
-        record_type=record_type,
-        record_id=row.id,
-        team_id=team_id,
-    )
+    audit_row(session, principal, f"{record_type}.delete", row, team_id=team_id)
     session.commit()
     return Response(status_code=204)

@@ -12,8 +12,8 @@ from app.auth.deps import CurrentPrincipal, SessionDep, load_team, require_role
 from app.auth.models import ApiKey, Role
 from app.auth.service import (
     Principal,
-    audit,
     audit_entries,
+    audit_row,
     audit_team_of,
     create_key,
     list_keys,
@@ -100,14 +100,8 @@ def create_api_key(
         staff_id=body.staff_id,
         expires_at=body.expires_at,
     )
-    audit(
-        session=session,
-        principal=principal,
-        action="api_key.create",
-        record_type="api_key",
-        record_id=row.id,
-        team_id=body.team_id,
-        detail={"role": body.role},
+    audit_row(
+        session, principal, "api_key.create", row, team_id=body.team_id, detail={"role": body.role}
     )
     session.commit()
     return KeyCreated(
@@ -159,14 +153,7 @@ def delete_api_key(
     if row.role == Role.ADMIN and not principal.is_admin:
         raise Forbidden("only an admin may revoke admin keys")
     if revoke_key(session=session, api_key=row, now=runtime.now()):
-        audit(
-            session=session,
-            principal=principal,
-            action="api_key.revoke",
-            record_type="api_key",
-            record_id=row.id,
-            team_id=row.team_id,
-        )
+        audit_row(session, principal, "api_key.revoke", row, team_id=row.team_id)
     session.commit()
     return Response(status_code=204)
 

@@ -168,6 +168,28 @@ def audit(
     return row
 
 
+def audit_row(
+    session: Session,
+    principal: Principal,
+    action: str,
+    record: Any,
+    *,
+    team_id: int | None,
+    detail: dict[str, Any] | None = None,
+) -> AuditLog:
+    """`audit` for an act on one row: the record type is the action's noun
+    (`leave.create` is about a `leave`), the record id is the row's."""
+    return audit(
+        session=session,
+        principal=principal,
+        action=action,
+        record_type=action.partition(".")[0],
+        record_id=record.id,
+        team_id=team_id,
+        detail=detail,
+    )
+
+
 def principal_for_key(row: ApiKey) -> Principal:
     """The one place a key becomes a principal: the API's bearer dependency
     and a console session signed in with a key both come through here."""

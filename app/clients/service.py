@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from app.auth.service import Principal, audit
+from app.auth.service import Principal, audit, audit_row
 from app.clients.models import PLAN_SECTIONS, Client, ClientPhone, CrisisPlan
 from app.clients.plan_links import revoke_plan_links
 from app.errors import Conflict, Invalid
@@ -233,14 +233,7 @@ def clients_of(
 
 def add_client(*, session: Session, principal: Principal, team: Team, data: dict) -> Client:
     client = create_client(session=session, team=team, data=data)
-    audit(
-        session=session,
-        principal=principal,
-        action="client.create",
-        record_type="client",
-        record_id=client.id,
-        team_id=team.id,
-    )
+    audit_row(session, principal, "client.create", client, team_id=team.id)
     return client
 
 
@@ -258,26 +251,17 @@ def change_client(
         detail["plan_links_revoked"] = revoke_plan_links(
             session=session, client_id=client.id, now=now
         )
-    audit(
-        session=session,
-        principal=principal,
-        action="client.update",
-        record_type="client",
-        record_id=client.id,
-        team_id=client.team_id,
-        detail=detail,
-    )
+    audit_row(session, principal, "client.update", client, team_id=client.team_id, detail=detail)
     return client
 
 
 def write_plan(*, session: Session, principal: Principal, client: Client, data: dict) -> CrisisPlan:
     plan = save_plan(session=session, client=client, data=data, actor=principal.actor)
-    audit(
-        session=session,
-        principal=principal,
-        action="crisis_plan.write",
-        record_type="crisis_plan",
-        record_id=plan.id,
+    audit_row(
+        session,
+        principal,
+        "crisis_plan.write",
+        plan,
         team_id=client.team_id,
         detail={"version": plan.version},
     )

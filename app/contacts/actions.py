@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from app.auth.service import Principal, audit
+from app.auth.service import Principal, audit_row
 from app.contacts import service as contacts
 from app.contacts.holders import holder_for
 from app.contacts.models import Contact, ContactStatus, EventKind
@@ -54,14 +54,7 @@ def acknowledge_as(
         via=via,
         actor=principal.actor,
     )
-    audit(
-        session=session,
-        principal=principal,
-        action="contact.acknowledge",
-        record_type="contact",
-        record_id=contact.id,
-        team_id=contact.team_id,
-    )
+    audit_row(session, principal, "contact.acknowledge", contact, team_id=contact.team_id)
     return contact
 
 
@@ -94,12 +87,11 @@ def resolve_as(
         actor=principal.actor,
         via=via,
     )
-    audit(
-        session=session,
-        principal=principal,
-        action="contact.resolve",
-        record_type="contact",
-        record_id=contact.id,
+    audit_row(
+        session,
+        principal,
+        "contact.resolve",
+        contact,
         team_id=contact.team_id,
         detail={"outcome": details.get("outcome"), "risk_level": details.get("risk_level")},
     )
@@ -127,12 +119,5 @@ def add_note(
         staff_id=principal.staff_id,
         data={"text": text, "actor": principal.actor},
     )
-    audit(
-        session=session,
-        principal=principal,
-        action="contact.note",
-        record_type="contact",
-        record_id=contact.id,
-        team_id=contact.team_id,
-    )
+    audit_row(session, principal, "contact.note", contact, team_id=contact.team_id)
     return contact

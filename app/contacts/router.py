@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, require_role
 from app.auth.models import Role
-from app.auth.service import audit
+from app.auth.service import audit_row
 from app.clients.schemas import BreakGlassIn
 from app.contacts import service as contacts
 from app.contacts.actions import acknowledge_as
@@ -97,14 +97,8 @@ def list_contacts(
 
 def _detail(session: Session, principal, contact: Contact, via: str) -> ContactDetail:
     events = contacts.timeline(session=session, contact_id=contact.id)
-    audit(
-        session=session,
-        principal=principal,
-        action="contact.read",
-        record_type="contact",
-        record_id=contact.id,
-        team_id=contact.team_id,
-        detail={"via": via},
+    audit_row(
+        session, principal, "contact.read", contact, team_id=contact.team_id, detail={"via": via}
     )
     session.commit()
     return ContactDetail(

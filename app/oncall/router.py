@@ -30,7 +30,7 @@ from app.auth.deps import (
     require_role,
 )
 from app.auth.models import Role
-from app.auth.service import audit
+from app.auth.service import audit_row
 from app.datetimes import Instant
 from app.errors import Conflict, Invalid, NotFound
 from app.oncall import service
@@ -120,14 +120,8 @@ def create_rota(
         updated_at=now,
     )
     service.flush_rota(session, rota)
-    audit(
-        session=session,
-        principal=principal,
-        action="rota.create",
-        record_type="rota",
-        record_id=rota.id,
-        team_id=team_id,
-        detail={"allow_gaps": allow_gaps},
+    audit_row(
+        session, principal, "rota.create", rota, team_id=team_id, detail={"allow_gaps": allow_gaps}
     )
     session.commit()
     return _out(rota)
@@ -188,12 +182,11 @@ def delete_rota(
         )
     service.refuse_losing_primary(rota, _now(request), allow_gaps, "deleting the primary rota")
     service.delete_rota(session=session, rota=rota)
-    audit(
-        session=session,
-        principal=principal,
-        action="rota.delete",
-        record_type="rota",
-        record_id=rota_id,
+    audit_row(
+        session,
+        principal,
+        "rota.delete",
+        rota,
         team_id=rota.team_id,
         detail={"allow_gaps": allow_gaps},
     )

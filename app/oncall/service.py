@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 import rotas
-from app.auth.service import Principal, audit
+from app.auth.service import Principal, audit, audit_row
 from app.datetimes import MAX_YEAR, MIN_YEAR
 from app.errors import Conflict, Invalid
 from app.oncall.models import Rota, RotaOverride
@@ -313,14 +313,7 @@ def add_override(
     override = RotaOverride(rota_id=rota.id, staff_id=staff_id, start=start, end=end, reason=reason)
     session.add(override)
     session.flush()
-    audit(
-        session=session,
-        principal=principal,
-        action="rota_override.create",
-        record_type="rota_override",
-        record_id=override.id,
-        team_id=rota.team_id,
-    )
+    audit_row(session, principal, "rota_override.create", override, team_id=rota.team_id)
     return override
 
 
@@ -418,12 +411,11 @@ def replace_rota(
         now,
     )
     flush_rota(session, rota)
-    audit(
-        session=session,
-        principal=principal,
-        action="rota.update",
-        record_type="rota",
-        record_id=rota.id,
+    audit_row(
+        session,
+        principal,
+        "rota.update",
+        rota,
         team_id=rota.team_id,
         detail={"allow_gaps": allow_gaps},
     )

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, load_team, require_role
 from app.auth.models import Role
-from app.auth.service import audit
+from app.auth.service import audit_row
 from app.clients.models import Client
 from app.contacts.actions import resolve_as
 from app.contacts.holders import present
@@ -141,12 +141,11 @@ def add_client_event(
         notes=body.notes,
         actor=principal.actor,
     )
-    audit(
-        session=session,
-        principal=principal,
-        action="client_event.create",
-        record_type="client_event",
-        record_id=event.id,
+    audit_row(
+        session,
+        principal,
+        "client_event.create",
+        event,
         team_id=client.team_id,
         detail={"kind": body.kind},
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.auth.service import Principal, audit
+from app.auth.service import Principal, audit_row
 from app.clients.models import Client, ClientEvent
 from app.contacts import service as contacts
 from app.contacts.derived import is_after_hours
@@ -238,12 +238,5 @@ def mark_reviewed(
     contact.reviewed_by = principal.actor
     contact.review_note = note
     session.add(contact)
-    audit(
-        session=session,
-        principal=principal,
-        action="contact.review",
-        record_type="contact",
-        record_id=contact.id,
-        team_id=contact.team_id,
-    )
+    audit_row(session, principal, "contact.review", contact, team_id=contact.team_id)
     return contact

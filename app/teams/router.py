@@ -16,7 +16,7 @@ from app.auth.deps import (
     require_role,
 )
 from app.auth.models import Role
-from app.auth.service import audit
+from app.auth.service import audit_row
 from app.errors import refuse_nulls
 from app.paging import Limit, Offset, page
 from app.runtime import RuntimeDep
@@ -44,14 +44,7 @@ def _staff(session: Session, principal, staff_id: int) -> Staff:
 def create_team(body: TeamCreate, session: SessionDep, principal: CurrentPrincipal) -> TeamPublic:
     require_role(principal, Role.ADMIN)
     team = service.create_team(session=session, data=body.model_dump())
-    audit(
-        session=session,
-        principal=principal,
-        action="team.create",
-        record_type="team",
-        record_id=team.id,
-        team_id=team.id,
-    )
+    audit_row(session, principal, "team.create", team, team_id=team.id)
     session.commit()
     return TeamPublic.model_validate(team, from_attributes=True)
 
@@ -87,12 +80,11 @@ def update_team(
             nullable=frozenset({"escalation_policy", "priority_notify_minimum"}),
         ),
     )
-    audit(
-        session=session,
-        principal=principal,
-        action="team.update",
-        record_type="team",
-        record_id=team.id,
+    audit_row(
+        session,
+        principal,
+        "team.update",
+        team,
         team_id=team.id,
         detail={"fields": sorted(body.model_dump(exclude_unset=True))},
     )

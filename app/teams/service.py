@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 import rotas
-from app.auth.service import Principal, audit
+from app.auth.service import Principal, audit_row
 from app.clients.models import Client, ClientPhone
 from app.db import per_transaction
 from app.errors import Conflict, Invalid
@@ -446,14 +446,7 @@ def add_leave(
     leave = Leave(staff_id=staff.id, start=start, end=end, reason=reason)
     session.add(leave)
     session.flush()
-    audit(
-        session=session,
-        principal=principal,
-        action="leave.create",
-        record_type="leave",
-        record_id=leave.id,
-        team_id=staff.team_id,
-    )
+    audit_row(session, principal, "leave.create", leave, team_id=staff.team_id)
     return leave
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from app.auth.service import Principal, audit
+from app.auth.service import Principal, audit_row
 from app.clients.plan_links import revoke_plan_links
 from app.escalation import handover
 from app.settings import Settings
@@ -29,14 +29,7 @@ def may_edit_alone(principal: Principal, staff_id: int, fields) -> bool:
 
 def add_staff(*, session: Session, principal: Principal, team: Team, data: dict) -> Staff:
     staff = service.create_staff(session=session, team=team, data=data)
-    audit(
-        session=session,
-        principal=principal,
-        action="staff.create",
-        record_type="staff",
-        record_id=staff.id,
-        team_id=team.id,
-    )
+    audit_row(session, principal, "staff.create", staff, team_id=team.id)
     return staff
 
 
@@ -65,13 +58,5 @@ def change_staff(
         detail["plan_links_revoked"] = revoke_plan_links(
             session=session, staff_id=staff.id, now=now
         )
-    audit(
-        session=session,
-        principal=principal,
-        action="staff.update",
-        record_type="staff",
-        record_id=staff.id,
-        team_id=staff.team_id,
-        detail=detail,
-    )
+    audit_row(session, principal, "staff.update", staff, team_id=staff.team_id, detail=detail)
     return staff
