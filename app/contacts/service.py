@@ -122,6 +122,34 @@ def acknowledge(
     return True
 
 
+def record_pass(
+    *,
+    session: Session,
+    contact: Contact,
+    staff_id: int | None,
+    at: datetime,
+    data: dict | None = None,
+) -> bool:
+    """`staff_id` passes the contact on: if they hold it, it is open again and
+    held by nobody. The pass is on the timeline at the contact's level.
+    Returns whether they held it."""
+    held = contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by == staff_id
+    if held:
+        contact.status = ContactStatus.OPEN
+        contact.acknowledged_by = None
+        contact.acknowledged_at = None
+    record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.PASSED,
+        at=at,
+        staff_id=staff_id,
+        level=contact.level,
+        data=data,
+    )
+    return held
+
+
 def resolve(
     *,
     session: Session,

@@ -105,16 +105,11 @@ def _relay_failed(
     # The client's words did not reach the person who holds (or was paged
     # for) the contact: like a failed notification, the next level now.
     if contact.status == ContactStatus.ACKNOWLEDGED and contact.acknowledged_by == message.staff_id:
-        contact.status = ContactStatus.OPEN
-        contact.acknowledged_by = None
-        contact.acknowledged_at = None
-        contacts.record_event(
+        contacts.record_pass(
             session=session,
             contact=contact,
-            kind=EventKind.PASSED,
-            at=now,
             staff_id=message.staff_id,
-            level=contact.level,
+            at=now,
             data={"reason": "relay_failed"},
         )
     if contact.status == ContactStatus.OPEN:
