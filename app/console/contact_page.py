@@ -1,4 +1,8 @@
-"""The contact page: conversation, timeline, crisis plan, and the actions a
+"""(Over 350 lines as one page: its five actions re-render the page with
+their errors, so they share its access check, context and field names;
+apart, the page and its actions would only import each other's insides.)
+
+The contact page: conversation, timeline, crisis plan, and the actions a
 person takes on a contact. Every action goes through the same functions as
 the API (app.contacts.actions) after the same access check (load_contact)."""
 

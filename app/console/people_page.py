@@ -1,4 +1,8 @@
-"""People: the team's staff, with forms to add, edit and deactivate a person
+"""(Over 350 lines as one page: most of it turns the staff form to and from
+the API's schema, working hours and notify rules included, which nothing
+else uses; apart, the form and its routes would only import each other.)
+
+People: the team's staff, with forms to add, edit and deactivate a person
 (notification rules and languages spoken included). The forms are checked
 by the API's own schemas (StaffCreate, StaffUpdate) and applied by the same
 functions as POST /v1/teams/{id}/staff and PATCH /v1/staff/{id}

@@ -20,6 +20,7 @@ from app.auth.sign_in import CodeRefused, TooManyRequests, check_code, request_c
 from app.console import web
 from app.console.audit_page import router as audit_router
 from app.console.board import board
+from app.console.client_plan_page import router as client_plan_router
 from app.console.clients_page import router as clients_router
 from app.console.contact_page import router as contact_router
 from app.console.oncall_page import router as oncall_router
@@ -215,6 +216,7 @@ def install(app: FastAPI) -> None:
     app.include_router(oncall_router)
     app.include_router(people_router)
     app.include_router(clients_router)
+    app.include_router(client_plan_router)
     app.include_router(rota_router)
     app.include_router(reports_router)
     app.add_middleware(web.ConsoleHeaders)

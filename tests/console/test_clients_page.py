@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.auth.models import AuditLog
 from app.clients.models import Client, ClientPhone, CrisisPlan
-from app.console.clients_page import plan_diff
+from app.console.client_plan_page import plan_diff
 from tests.console.conftest import csrf_of, sign_in
 from tests.factories import make_client, make_staff
 
