@@ -16,17 +16,16 @@ from app.contacts.models import Channel, EventKind
 from app.escalation import engine
 from app.escalation import voice_chain as chain
 from app.inbound import language
-from app.inbound.call_answers import Answer, Dial, Hangup, LanguageMenu
+from app.inbound.call_answers import Answer, Dial, LanguageMenu
 from app.inbound.call_steps import (
     LiveCall,
     call_events,
-    call_over,
     contact_for_call,
     dial,
     dial_and_take,
-    lock_call,
     record_step,
     step_event,
+    unless_call_over,
 )
 from app.inbound.opening import identify_caller, new_contact, open_contact
 from app.messaging import texts
@@ -165,35 +164,31 @@ def choose_language(
     """The language menu's answer (or its timeout, no digits): the call goes
     on in the chosen language, or the team's default; a choice is
     remembered for the number. Then the greeting and the first dial."""
-    with runtime.db.session() as session:
-        call = lock_call(session, runtime, contact_id, call_sid)
-        if call is None:
-            return "unknown_contact", None
-        if over := call_over(call, call_status):
-            return over.outcome, Hangup()
-        team, contact, now = call.team, call.contact, call.now
-        chosen = language.language_for_digit(team, digits)
-        if not record_step(
-            session,
-            contact,
-            EventKind.LANGUAGE_CHOSEN,
-            f"{call_sid}:language",
-            now,
-            data={"digits": digits or None, "language": chosen or contact.language},
-        ):
-            return "duplicate", _greeting_dial(call)
-        if chosen:
-            contact.language = chosen
-            language.remember(
-                session=session,
-                team_id=team.id,
-                number=contact.from_number,
-                language=chosen,
-                now=now,
+    return unless_call_over(
+        runtime, contact_id, call_sid, call_status, lambda call: _language_chosen(call, digits)
+    )
+
+
+def _language_chosen(call: LiveCall, digits: str) -> tuple[str, Dial]:
+    session, team, contact, now = call.session, call.team, call.contact, call.now
+    chosen = language.language_for_digit(team, digits)
+    if not record_step(
+        session,
+        contact,
+        EventKind.LANGUAGE_CHOSEN,
+        f"{call.call_sid}:language",
+        now,
+        data={"digits": digits or None, "language": chosen or contact.language},
+    ):
+        return "duplicate", _greeting_dial(call)
+    if chosen:
+        contact.language = chosen
+        language.remember(
+            session=session, team_id=team.id, number=contact.from_number, language=chosen, now=now
+        )
+        if team.page_speakers_first and chosen != team.default_language:
+            # Nobody has been dialled yet: plan again, a speaker first.
+            engine.plan_contact(
+                session=session, contact=contact, team=team, now=now, channel=Channel.VOICE
             )
-            if team.page_speakers_first and chosen != team.default_language:
-                # Nobody has been dialled yet: plan again, a speaker first.
-                engine.plan_contact(
-                    session=session, contact=contact, team=team, now=now, channel=Channel.VOICE
-                )
-        return ("chosen" if chosen else "default"), _dial_first(call)
+    return ("chosen" if chosen else "default"), _dial_first(call)

@@ -27,6 +27,7 @@ itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine
 from app.escalation import voice_chain as chain
-from app.inbound.call_answers import Dial
+from app.inbound.call_answers import Answer, Dial, Hangup
 from app.routing import plan_from_json
 from app.settings import Settings
 from app.teams.models import Staff, Team
@@ -300,3 +301,21 @@ def call_over(call: LiveCall, call_status: str | None) -> CallOver | None:
     if chain.caller_gone(call_status):
         return CallOver("caller_gone", handed_off=_hand_missed_call_to_sms(call))
     return None
+
+
+def unless_call_over(
+    runtime: Runtime,
+    contact_id: int,
+    call_sid: str,
+    call_status: str | None,
+    go_on: Callable[[LiveCall], tuple[str, Answer]],
+) -> tuple[str, Answer | None]:
+    """The call's contact locked, then the guard: `go_on` only while the
+    chain goes on, else the caller is hung up."""
+    with runtime.db.session() as session:
+        call = lock_call(session, runtime, contact_id, call_sid)
+        if call is None:
+            return "unknown_contact", None
+        if over := call_over(call, call_status):
+            return over.outcome, Hangup()
+        return go_on(call)

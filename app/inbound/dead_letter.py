@@ -25,11 +25,16 @@ from app.contacts.models import Channel, ContactEvent, EventKind
 from app.db import Database
 from app.escalation import engine, planning
 from app.inbound import conversation
-from app.inbound.opening import CallerIdentity, identify_caller, new_contact, open_contact
+from app.inbound.opening import (
+    CallerIdentity,
+    identify_caller,
+    new_contact,
+    open_contact,
+    send_auto_reply,
+)
 from app.inbound.sms import serialize_sender
 from app.messaging import texts
-from app.messaging.models import InboxMessage, MessagePurpose
-from app.messaging.outbox import enqueue
+from app.messaging.models import InboxMessage
 from app.oncall.service import oncall_snapshot
 from app.ops.metrics import STUCK_TEXTS
 from app.routing import RotaOnCallInfo, minimal_plan
@@ -130,21 +135,13 @@ def open_minimal(
     contacts.record_event(
         session=session, contact=contact, kind=EventKind.ROUTING_FAILED, at=now, data=why_data
     )
-    reply = enqueue(
+    send_auto_reply(
         session=session,
         team=team,
+        contact=contact,
         to_number=number,
         body=texts.team_text(team, "auto_reply_text", contact.language),
-        purpose=MessagePurpose.AUTO_REPLY,
-        contact_id=contact.id,
         now=now,
-    )
-    contacts.record_event(
-        session=session,
-        contact=contact,
-        kind=EventKind.AUTO_REPLY_SENT if reply else EventKind.AUTO_REPLY_SUPPRESSED,
-        at=now,
-        data={"message_id": reply.id} if reply else {"reason": "opted_out"},
     )
     engine.start(
         session=session, contact=contact, team=team, now=now, settings=settings, levels=levels

@@ -12,6 +12,8 @@ from sqlmodel import Session, col
 from app.clients.models import Client, ClientPhone
 from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, EventKind
+from app.messaging.models import MessagePurpose
+from app.messaging.outbox import enqueue
 from app.teams.models import Team
 
 
@@ -109,3 +111,26 @@ def open_contact(
             data={"candidate_client_ids": list(caller.candidate_client_ids)},
         )
     return True
+
+
+def send_auto_reply(
+    *, session: Session, team: Team, contact: Contact, to_number: str, body: str, now: datetime
+) -> None:
+    """The reply to the text that opened the contact, and its record: sent,
+    or suppressed for a number that opted out."""
+    reply = enqueue(
+        session=session,
+        team=team,
+        to_number=to_number,
+        body=body,
+        purpose=MessagePurpose.AUTO_REPLY,
+        contact_id=contact.id,
+        now=now,
+    )
+    contacts.record_event(
+        session=session,
+        contact=contact,
+        kind=EventKind.AUTO_REPLY_SENT if reply else EventKind.AUTO_REPLY_SUPPRESSED,
+        at=now,
+        data={"message_id": reply.id} if reply else {"reason": "opted_out"},
+    )

@@ -17,7 +17,7 @@ so Twilio's repeats change nothing and get the same answer back.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlmodel import col
 
@@ -34,6 +34,7 @@ from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine, handover, paging, staff_texts
 from app.i18n import SOURCE_LANGUAGE
+from app.inbound.staff_replies import record_pass
 from app.messaging import texts
 from app.messaging.models import CALL_ENDED, MessagePurpose, OutboundMessage
 from app.messaging.outbox import enqueue
@@ -161,26 +162,33 @@ def pressed(runtime: Runtime, leg: Leg, digits: str) -> tuple[str, PageAnswer | 
             now,
             digits=digits or None,
         )
+        press = _Press(session, runtime, contact, staff, leg, now, fresh)
         if leg.purpose in paging.TO_HOLDER:
-            return _keep(session, contact, staff, leg, now, fresh, digits)
+            return _keep(press, digits)
         if digits == TAKE:
-            return _take(session, runtime, contact, staff, leg, now, fresh)
+            return _take(press)
         if digits == PASS:
-            return _pass(session, runtime, contact, staff, leg, now, fresh)
+            return _pass(press)
         return "nothing", Tell(texts.page_call_nothing_pressed(staff.language), staff.language)
 
 
-def _keep(
-    session: Session,
-    contact: Contact,
-    staff: Staff,
-    leg: Leg,
-    now: datetime,
-    fresh: bool,
-    digits: str,
-) -> tuple[str, PageAnswer]:
+class _Press(NamedTuple):
+    """A digit pressed on a page call, with what acting on it reads;
+    `fresh`: this press is recorded for the first time."""
+
+    session: Session
+    runtime: Runtime
+    contact: Contact
+    staff: Staff
+    leg: Leg
+    now: datetime
+    fresh: bool
+
+
+def _keep(press: _Press, digits: str) -> tuple[str, PageAnswer]:
     """A page to the holder: 1 keeps the contact, as KEEP by SMS does;
     anything else leaves the clock running (the contact then moves on)."""
+    session, runtime, contact, staff, leg, now, fresh = press
     if digits != TAKE:
         return "nothing", Tell(texts.page_call_nothing_pressed(staff.language), staff.language)
     if not fresh:
@@ -191,17 +199,10 @@ def _keep(
     return "kept", Tell(texts.page_call_kept(staff.language), staff.language)
 
 
-def _take(
-    session: Session,
-    runtime: Runtime,
-    contact: Contact,
-    staff: Staff,
-    leg: Leg,
-    now: datetime,
-    fresh: bool,
-) -> tuple[str, PageAnswer]:
+def _take(press: _Press) -> tuple[str, PageAnswer]:
     """Pressed 1: the same rules as an SMS ACK. The first wins; the holder
     gets the conversation link by SMS (unless they opted out of texts)."""
+    session, runtime, contact, staff, leg, now, fresh = press
     if not fresh:
         return "duplicate", _outcome_for_holder(session, contact, leg)
     if not _still_open(contact, leg):
@@ -227,30 +228,15 @@ def _take(
     return "taken", Tell(texts.page_call_taken(staff.language), staff.language)
 
 
-def _pass(
-    session: Session,
-    runtime: Runtime,
-    contact: Contact,
-    staff: Staff,
-    leg: Leg,
-    now: datetime,
-    fresh: bool,
-) -> tuple[str, PageAnswer]:
+def _pass(press: _Press) -> tuple[str, PageAnswer]:
     """Pressed 2: PASS, as by SMS: the next level now, if this person is
     being asked at the contact's current level."""
+    session, runtime, contact, staff, leg, now, fresh = press
     if not fresh:
         return "duplicate", Tell(texts.page_call_passed(staff.language), staff.language)
     if not _still_open(contact, leg):
         return "already_taken", _outcome_for_holder(session, contact, leg)
-    contacts.record_event(
-        session=session,
-        contact=contact,
-        kind=EventKind.PASSED,
-        at=now,
-        staff_id=staff.id,
-        level=contact.level,
-        data={"via": "page_call"},
-    )
+    record_pass(session=session, contact=contact, staff_id=staff.id, now=now, via="page_call")
     if (
         contact.status == ContactStatus.OPEN
         and contact.level == leg.level

@@ -2,7 +2,7 @@
 
 Read top to bottom: who sent it → record it (idempotently) → continue or open
 a contact → auto-reply → plan and notify. Staff replies go to
-`staff_replies`. Everything is written in the caller's transaction; outbound
+`staff_sms`. Everything is written in the caller's transaction; outbound
 messages are outbox rows dispatched after commit.
 """
 
@@ -19,8 +19,8 @@ from app.contacts.models import Channel, Contact, ContactEvent, ContactStatus, E
 from app.escalation import engine, handover, planning
 from app.inbound import conversation, keywords, language
 from app.inbound.message import InboundSms
-from app.inbound.opening import identify_caller, new_contact, open_contact
-from app.inbound.staff_replies import handle_staff_reply
+from app.inbound.opening import identify_caller, new_contact, open_contact, send_auto_reply
+from app.inbound.staff_sms import handle_staff_reply
 from app.messaging import texts
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue, is_opted_out, set_opt_out
@@ -169,33 +169,14 @@ def _open(
         now=now,
     )
     if high:
-        contacts.record_event(
-            session=session,
-            contact=contact,
-            kind=EventKind.PRIORITY_RAISED,
-            at=now,
-            data={"reason": "priority_words"},
-        )
+        _record_priority_raised(session=session, contact=contact, now=now)
     if chosen and chosen[0] != lang:
         _language_changed(session=session, contact=contact, old=lang, chosen=chosen, now=now)
     body = texts.team_text(team, "auto_reply_text", contact.language) + (
         texts.client_help_suffix(contact.language) if help_keyword else ""
     )
-    reply = enqueue(
-        session=session,
-        team=team,
-        to_number=sms.from_number,
-        body=body,
-        purpose=MessagePurpose.AUTO_REPLY,
-        contact_id=contact.id,
-        now=now,
-    )
-    contacts.record_event(
-        session=session,
-        contact=contact,
-        kind=EventKind.AUTO_REPLY_SENT if reply else EventKind.AUTO_REPLY_SUPPRESSED,
-        at=now,
-        data={"message_id": reply.id} if reply else {"reason": "opted_out"},
+    send_auto_reply(
+        session=session, team=team, contact=contact, to_number=sms.from_number, body=body, now=now
     )
     if consent is not None:
         contacts.record_event(session=session, contact=contact, kind=consent, at=now)
@@ -312,9 +293,7 @@ def _confirm_language(*, session: Session, team: Team, contact: Contact, now: da
     )
 
 
-def raise_priority(*, session: Session, contact: Contact, team: Team, now: datetime) -> None:
-    """A later message with priority words shortens the current wait; never lengthens it."""
-    contact.priority = "high"
+def _record_priority_raised(*, session: Session, contact: Contact, now: datetime) -> None:
     contacts.record_event(
         session=session,
         contact=contact,
@@ -322,6 +301,12 @@ def raise_priority(*, session: Session, contact: Contact, team: Team, now: datet
         at=now,
         data={"reason": "priority_words"},
     )
+
+
+def raise_priority(*, session: Session, contact: Contact, team: Team, now: datetime) -> None:
+    """A later message with priority words shortens the current wait; never lengthens it."""
+    contact.priority = "high"
+    _record_priority_raised(session=session, contact=contact, now=now)
     if contact.status == ContactStatus.OPEN and contact.next_escalation_at is not None:
         sooner = now + timedelta(
             seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds)

@@ -13,8 +13,8 @@ from sqlmodel import Session
 from app.contacts import service as contacts
 from app.contacts.models import ContactStatus, EventKind
 from app.escalation import voice_chain as chain
-from app.inbound.call_answers import Answer, Hangup
-from app.inbound.call_steps import call_over, dial_and_take, lock_call, record_step
+from app.inbound.call_answers import Answer, Dial
+from app.inbound.call_steps import LiveCall, dial_and_take, record_step, unless_call_over
 from app.messaging.models import MessagePurpose
 from app.messaging.outbox import enqueue
 from app.oncall.service import oncall_snapshot
@@ -33,22 +33,20 @@ def voicemail_done(
 ) -> tuple[str, Answer | None]:
     """The caller's message ended (the <Record> action): the next step after
     the voicemail, the external fallback or the end."""
-    with runtime.db.session() as session:
-        call = lock_call(session, runtime, contact_id, call_sid)
-        if call is None:
-            return "unknown_contact", None
-        if over := call_over(call, call_status):
-            return over.outcome, Hangup()
-        levels = plan_from_json(call.contact.plan)
-        staff_levels = {lv.number for lv in levels if lv.kind != "fallback"}
-        step = chain.next_dial(
-            levels,
-            staff_levels,
-            False,
-            voicemail_enabled=call.team.voicemail_enabled,
-            voicemail_taken=True,
-        )
-        return step.kind, dial_and_take(call, step, None)
+    return unless_call_over(runtime, contact_id, call_sid, call_status, _after_voicemail)
+
+
+def _after_voicemail(call: LiveCall) -> tuple[str, Dial]:
+    levels = plan_from_json(call.contact.plan)
+    staff_levels = {lv.number for lv in levels if lv.kind != "fallback"}
+    step = chain.next_dial(
+        levels,
+        staff_levels,
+        False,
+        voicemail_enabled=call.team.voicemail_enabled,
+        voicemail_taken=True,
+    )
+    return step.kind, dial_and_take(call, step, None)
 
 
 def _voicemail_recipients(session: Session, team: Team, now: datetime) -> list[Staff]:
@@ -76,24 +74,20 @@ def voicemail_recorded(
         if contact is None:
             return "unknown_contact"
         now = runtime.now()
-        if status != "completed":
-            record_step(
-                session,
-                contact,
-                EventKind.VOICEMAIL_FAILED,
-                f"{recording_sid}:recording:{status}",
-                now,
-                data={"status": status, "recording_sid": recording_sid},
-            )
-            return "failed"
-        if not record_step(
+        failed = status != "completed"
+        fresh = record_step(
             session,
             contact,
-            EventKind.VOICEMAIL,
-            f"{recording_sid}:recording",
+            EventKind.VOICEMAIL_FAILED if failed else EventKind.VOICEMAIL,
+            f"{recording_sid}:recording" + (f":{status}" if failed else ""),
             now,
-            data={"recording_sid": recording_sid, "duration": duration},
-        ):
+            data={"status": status, "recording_sid": recording_sid}
+            if failed
+            else {"recording_sid": recording_sid, "duration": duration},
+        )
+        if failed:
+            return "failed"
+        if not fresh:
             return "duplicate"
         team = session.get_one(Team, contact.team_id)
         if contact.status in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
