@@ -80,6 +80,21 @@ def timeline(*, session: Session, contact_id: int) -> list[ContactEvent]:
     )
 
 
+def received_texts(*, session: Session, contact_id: int) -> list[dict[str, Any]]:
+    """What the client's texts carried (`body`, `media`), oldest first."""
+    return [
+        data or {}
+        for data in session.execute(
+            select(col(ContactEvent.data))
+            .where(
+                col(ContactEvent.contact_id) == contact_id,
+                col(ContactEvent.kind) == EventKind.RECEIVED,
+            )
+            .order_by(col(ContactEvent.id))
+        ).scalars()
+    ]
+
+
 def mark_responded(*, contact: Contact, at: datetime) -> None:
     """The first time a human said anything to the sender."""
     if contact.first_response_at is None:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 
 from app.clients.models import Client
 from app.clients.plan_links import create_plan_link
+from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactEvent, EventKind
 from app.messaging import texts
 from app.messaging.models import MessagePurpose
@@ -36,16 +37,8 @@ def _client_words(session: Session, contact: Contact, team: Team, lang: str) -> 
     attachment is named among them (`(sent a photo)`); the link shows it."""
     if contact.channel != Channel.SMS or not team.notify_include_text:
         return ""
-    events = session.execute(
-        select(col(ContactEvent.data))
-        .where(
-            col(ContactEvent.contact_id) == contact.id, col(ContactEvent.kind) == EventKind.RECEIVED
-        )
-        .order_by(col(ContactEvent.id))
-    ).scalars()
     words = []
-    for data in events:
-        data = data or {}
+    for data in contacts.received_texts(session=session, contact_id=contact.id):
         said = str(data.get("body") or "").strip()
         media = data.get("media") or []
         if media and isinstance(media, list):
