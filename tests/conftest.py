@@ -144,6 +144,12 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def status_of(call, url: str, body: dict, key: str) -> int:
+    """The status code of one API call (`client.post`, `.patch`, `.put`)
+    with a JSON body under an API key."""
+    return call(url, json=body, headers=auth(key)).status_code
+
+
 @pytest.fixture(scope="session")
 def tmp_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="crisisroute-tests-"))

@@ -6,6 +6,7 @@ import itertools
 
 from app.auth.service import create_key
 from app.clients.models import Client, ClientPhone
+from app.oncall.models import Rota
 from app.teams.models import Staff, Team
 
 _seq = itertools.count(10)
@@ -94,3 +95,32 @@ def make_contact(session, team: Team, *, created_at, events=(), **fields):
         )
     session.flush()
     return contact
+
+
+def one_layer_rota(
+    team_id: int,
+    participants: list[int],
+    *,
+    name: str = "Primary",
+    priority: int = 1,
+    layer: str = "weekly",
+    unit: str = "weeks",
+    start: str = "2026-01-05T09:00",
+) -> Rota:
+    """A rota (not yet added) of one unrestricted layer handing on from
+    person to person every `unit`, local times in New York."""
+    return Rota(
+        team_id=team_id,
+        name=name,
+        priority=priority,
+        timezone="America/New_York",
+        layers=[
+            {
+                "name": layer,
+                "turn": {"unit": unit, "length": 1},
+                "start": start,
+                "participants": participants,
+                "restrictions": [],
+            }
+        ],
+    )

@@ -16,9 +16,8 @@ import respx
 
 from app import migrations
 from app.db import make_engine
-from app.oncall.models import Rota
 from tests.conftest import TEST_DATABASE_URL, TWILIO_API, TWILIO_SID
-from tests.factories import make_client, make_key, make_staff, make_team
+from tests.factories import make_client, make_key, make_staff, make_team, one_layer_rota
 from tests.twilio_signing import post_signed
 
 MESSAGES_URL = f"{TWILIO_API}/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
@@ -223,23 +222,7 @@ def make_world(session) -> World:
     key = make_key(session, "supervisor", team)
     session.commit()
     # The rota row directly (the rota API has its own tests in tests/oncall).
-    session.add(
-        Rota(
-            team_id=team.id,
-            name="Primary",
-            priority=1,
-            timezone="America/New_York",
-            layers=[
-                {
-                    "name": "weekly",
-                    "turn": {"unit": "weeks", "length": 1},
-                    "start": "2026-01-05T09:00",
-                    "participants": [oncall.id],
-                    "restrictions": [],
-                }
-            ],
-        )
-    )
+    session.add(one_layer_rota(team.id, [oncall.id]))
     session.commit()
     return World(
         team=team,

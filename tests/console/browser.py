@@ -31,9 +31,8 @@ from sqlalchemy import select
 from app import migrations
 from app.db import make_engine
 from app.messaging.models import OutboundMessage
-from app.oncall.models import Rota
 from tests.conftest import TWILIO_SID, make_settings
-from tests.factories import make_client, make_staff, make_team
+from tests.factories import make_client, make_staff, make_team, one_layer_rota
 from tests.twilio_signing import signature
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -100,23 +99,7 @@ def _seed(db) -> dict:
             assigned_case_manager_id=case_manager.id,
             phones=[("+12015550150", "self")],
         )
-        s.add(
-            Rota(
-                team_id=team.id,
-                name="Primary",
-                priority=1,
-                timezone="America/New_York",
-                layers=[
-                    {
-                        "name": "weekly",
-                        "turn": {"unit": "weeks", "length": 1},
-                        "start": "2026-01-05T09:00",
-                        "participants": [oncall.id],
-                        "restrictions": [],
-                    }
-                ],
-            )
-        )
+        s.add(one_layer_rota(team.id, [oncall.id]))
         s.commit()
         for row in (team, supervisor, case_manager, oncall, client_row):
             s.refresh(row)

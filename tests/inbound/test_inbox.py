@@ -118,17 +118,24 @@ def test_a_senders_texts_are_routed_in_the_order_they_arrived(client, world, ses
     assert received == ["first", "second"]
 
 
+def _routing_fails_for(monkeypatch, sid: str, error: type[Exception], text: str):
+    """Routing raises `error(text)` for the text `sid` and routes every other
+    text; the real `route_message` is returned, to put back."""
+    real_route = inbox.route_message
+
+    def fails_for_one(*, session, message, now, settings):
+        if message.message_sid == sid:
+            raise error(text)
+        return real_route(session=session, message=message, now=now, settings=settings)
+
+    monkeypatch.setattr(inbox, "route_message", fails_for_one)
+    return real_route
+
+
 def test_a_later_text_waits_while_an_earlier_one_from_the_same_sender_is_retrying(
     client, world, session, twilio, clock, monkeypatch
 ):
-    real_route = inbox.route_message
-
-    def fails_for_first(*, session, message, now, settings):
-        if message.message_sid == "SMwait1":
-            raise RuntimeError("routing bug")
-        return real_route(session=session, message=message, now=now, settings=settings)
-
-    monkeypatch.setattr(inbox, "route_message", fails_for_first)
+    real_route = _routing_fails_for(monkeypatch, "SMwait1", RuntimeError, "routing bug")
     text_in(client, world, world.client_phone, "first", sid="SMwait1", route=False)
     text_in(client, world, world.client_phone, "second", sid="SMwait2", route=False)
     text_in(client, world, world.family_phone, "someone else", sid="SMwait3", route=False)
@@ -159,14 +166,7 @@ def test_a_later_text_waits_while_an_earlier_one_from_the_same_sender_is_retryin
 def test_a_text_that_never_routes_opens_with_the_minimal_plan_and_does_not_block_the_next(
     client, world, session, twilio, clock, monkeypatch
 ):
-    real_route = inbox.route_message
-
-    def always_fails(*, session, message, now, settings):
-        if message.message_sid == "SMpoison":
-            raise ValueError("cannot route")
-        return real_route(session=session, message=message, now=now, settings=settings)
-
-    monkeypatch.setattr(inbox, "route_message", always_fails)
+    _routing_fails_for(monkeypatch, "SMpoison", ValueError, "cannot route")
     text_in(client, world, world.client_phone, "poison", sid="SMpoison", route=False)
     text_in(client, world, world.client_phone, "after", sid="SMafter", route=False)
     for attempt in range(1, inbox.MAX_ATTEMPTS + 1):
@@ -190,14 +190,7 @@ def test_retry_delay_doubles(attempts, seconds):
 def test_texts_waiting_behind_their_senders_retry_do_not_hold_up_other_senders(
     client, world, session, twilio, clock, monkeypatch
 ):
-    real_route = inbox.route_message
-
-    def fails_for_first(*, session, message, now, settings):
-        if message.message_sid == "SMhold1":
-            raise RuntimeError("routing bug")
-        return real_route(session=session, message=message, now=now, settings=settings)
-
-    monkeypatch.setattr(inbox, "route_message", fails_for_first)
+    _routing_fails_for(monkeypatch, "SMhold1", RuntimeError, "routing bug")
     text_in(client, world, world.client_phone, "first", sid="SMhold1", route=False)
     runtime = client.app.state.runtime
     assert inbox.route_pending(runtime, limit=1) == 1  # tried and failed: retry in 2 s

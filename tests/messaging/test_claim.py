@@ -4,15 +4,13 @@ into lanes. No transport, no loop."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
-from app.contacts.models import Contact
 from app.messaging.claim import LEASE, claim, lanes
 from app.messaging.models import OutboundMessage
 from app.messaging.outbox import enqueue
 from tests.factories import make_team
-
-NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
+from tests.messaging.helpers import NOW, sms_contact
 
 
 @dataclass(frozen=True)
@@ -74,15 +72,7 @@ def _queue(session, team, contact, body, *, to="+12015550101", purpose="relay"):
 def test_claim_takes_due_messages_under_a_lease_and_skips_one_behind_a_busy_lane(db):
     with db.session() as session:
         team = make_team(session)
-        contact = Contact(
-            team_id=team.id,
-            channel="sms",
-            from_number="+12015550101",
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        session.add(contact)
-        session.flush()
+        contact = sms_contact(session, team, "+12015550101")
         first = _queue(session, team, contact, "first")
         second = _queue(session, team, contact, "second")
         later = _queue(session, team, contact, "later")
@@ -109,16 +99,8 @@ def test_claim_of_given_ids_takes_only_those(db):
         team = make_team(session)
         contacts = []
         for n in range(2):
-            contact = Contact(
-                team_id=team.id,
-                channel="sms",
-                from_number=f"+1201555011{n}",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-            session.add(contact)
+            contact = sms_contact(session, team, f"+1201555011{n}")
             contacts.append(contact)
-        session.flush()
         mine = _queue(session, team, contacts[0], "mine", to=contacts[0].from_number)
         _queue(session, team, contacts[1], "not asked for", to=contacts[1].from_number)
     assert [row.id for row in claim(db, [mine], NOW)] == [mine]

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import itertools
 import threading
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from app import migrations
-from app.contacts.models import Contact
 from app.db import Database
 from app.messaging.dispatcher import Dispatcher
 from app.messaging.models import OutboundMessage
 from app.messaging.outbox import enqueue
 from app.messaging.senders import SendResult
 from tests.factories import make_team
+from tests.messaging.helpers import NOW, fresh_database, make_sender, sms_contact
 
-NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 CONTACTS = 4
 
 
@@ -56,22 +54,10 @@ class TwilioThatNeedsCompany:
 
 
 def test_contacts_are_sent_side_by_side_and_each_contacts_messages_in_order(tmp_path):
-    database = Database.from_url(f"sqlite:///{tmp_path / 'sends.db'}")
-    migrations.upgrade(database.engine)
+    database = fresh_database(tmp_path / "sends.db")
     with database.session() as session:
         team = make_team(session, crisis_line_number="+19735550123")
-        contacts = [
-            Contact(
-                team_id=team.id,
-                channel="sms",
-                from_number=f"+1201555017{i}",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-            for i in range(CONTACTS)
-        ]
-        session.add_all(contacts)
-        session.flush()
+        contacts = [sms_contact(session, team, f"+1201555017{i}") for i in range(CONTACTS)]
         for step in ("first", "second", "third"):
             for contact in contacts:
                 enqueue(
@@ -84,13 +70,7 @@ def test_contacts_are_sent_side_by_side_and_each_contacts_messages_in_order(tmp_
                     now=NOW,
                 )
     twilio = TwilioThatNeedsCompany()
-    dispatcher = Dispatcher(
-        db=database,
-        sender=twilio,
-        status_callback_url="https://x/twilio/status",
-        clock=lambda: NOW,
-        concurrency=8,
-    )
+    dispatcher = make_sender(database, twilio, concurrency=8)
     try:
         assert dispatcher.dispatch() == 3 * CONTACTS
     finally:
@@ -126,15 +106,7 @@ def _queue_one(database, body: str) -> int:
     """A fresh database's one contact and one message waiting to be sent."""
     with database.session() as session:
         team = make_team(session, crisis_line_number="+19735550124")
-        contact = Contact(
-            team_id=team.id,
-            channel="sms",
-            from_number="+12015550180",
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        session.add(contact)
-        session.flush()
+        contact = sms_contact(session, team, "+12015550180")
         message = enqueue(
             session=session,
             team=team,
@@ -151,17 +123,10 @@ def test_a_background_sender_is_kicked_without_waiting_for_twilio(tmp_path):
     """The worker's mode: `kick` returns while Twilio has not answered (the
     next text is routed meanwhile), and the message is sent and recorded by
     the sender thread. Without a background sender, `kick` sends in line."""
-    database = Database.from_url(f"sqlite:///{tmp_path / 'kick.db'}")
-    migrations.upgrade(database.engine)
+    database = fresh_database(tmp_path / "kick.db")
     message_id = _queue_one(database, "first")
     twilio = TwilioHeldOpen()
-    dispatcher = Dispatcher(
-        db=database,
-        sender=twilio,
-        status_callback_url="https://x/twilio/status",
-        clock=lambda: NOW,
-        concurrency=4,
-    )
+    dispatcher = make_sender(database, twilio, concurrency=4)
     dispatcher.start_sending_in_background()
     try:
         assert dispatcher.sends_in_background
@@ -180,14 +145,11 @@ def test_a_background_sender_is_kicked_without_waiting_for_twilio(tmp_path):
 
 
 def test_without_a_background_sender_kick_sends_in_line(tmp_path):
-    database = Database.from_url(f"sqlite:///{tmp_path / 'inline.db'}")
-    migrations.upgrade(database.engine)
+    database = fresh_database(tmp_path / "inline.db")
     message_id = _queue_one(database, "only")
     twilio = TwilioHeldOpen()
     twilio.answer.set()
-    dispatcher = Dispatcher(
-        db=database, sender=twilio, status_callback_url="https://x/twilio/status", clock=lambda: NOW
-    )
+    dispatcher = make_sender(database, twilio)
     try:
         assert not dispatcher.sends_in_background
         dispatcher.kick()
@@ -231,23 +193,17 @@ def test_a_router_leaves_sending_to_a_polling_sender_in_another_process(tmp_path
     router_twilio, sender_twilio = TwilioHeldOpen(), TwilioHeldOpen()
     router_twilio.answer.set()
     sender_twilio.answer.set()
-    router = Dispatcher(
-        db=router_db,
-        sender=router_twilio,
-        status_callback_url="https://x/twilio/status",
-        clock=lambda: NOW,
-    )
+    router = make_sender(router_db, router_twilio)
     router.leave_sending_to_another_process()
     router.kick()
     assert router.sends_in_background and router_twilio.sent == []
     with router_db.session() as session:
         assert session.get(OutboundMessage, message_id).status == "pending"
 
-    sender = CountingDispatcher(
-        db=Database.from_url(f"sqlite:///{path}", background=True),
-        sender=sender_twilio,
-        status_callback_url="https://x/twilio/status",
-        clock=lambda: NOW,
+    sender = make_sender(
+        Database.from_url(f"sqlite:///{path}", background=True),
+        sender_twilio,
+        CountingDispatcher,
         looks_wanted=12,
     )
     sender.start_sending_in_background(poll_seconds=0.001)
@@ -313,19 +269,10 @@ def test_a_contacts_lanes_are_sent_side_by_side_and_each_in_order(tmp_path):
     auto-reply. Within a lane the order holds: level 1's notification before
     level 2's (different people), the auto-reply before a later relay to the
     same client."""
-    database = Database.from_url(f"sqlite:///{tmp_path / 'lanes.db'}")
-    migrations.upgrade(database.engine)
+    database = fresh_database(tmp_path / "lanes.db")
     with database.session() as session:
         team = make_team(session, crisis_line_number="+19735550125")
-        contact = Contact(
-            team_id=team.id,
-            channel="sms",
-            from_number="+12015550181",
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        session.add(contact)
-        session.flush()
+        contact = sms_contact(session, team, "+12015550181")
         for to, body, purpose, level in (
             ("+12015550181", "auto-reply", "auto_reply", None),
             ("+12013000001", "notify level 1", "notify", 1),
@@ -343,13 +290,7 @@ def test_a_contacts_lanes_are_sent_side_by_side_and_each_in_order(tmp_path):
                 now=NOW,
             )
     twilio = TwilioSlowForTheClient()
-    dispatcher = Dispatcher(
-        db=database,
-        sender=twilio,
-        status_callback_url="https://x/twilio/status",
-        clock=lambda: NOW,
-        concurrency=8,
-    )
+    dispatcher = make_sender(database, twilio, concurrency=8)
     try:
         assert dispatcher.dispatch() == 4
     finally:
@@ -365,8 +306,7 @@ def test_a_message_queued_while_a_round_waits_on_twilio_goes_at_once(tmp_path):
     """The background sender does not wait for a round's slowest answer
     before it claims what was queued meanwhile: the second contact's message
     reaches Twilio while the first one's is still waiting for its answer."""
-    database = Database.from_url(f"sqlite:///{tmp_path / 'rounds.db'}")
-    migrations.upgrade(database.engine)
+    database = fresh_database(tmp_path / "rounds.db")
     with database.session() as session:
         team = make_team(session, crisis_line_number="+19735550126")
     first_in_flight, second_sent = threading.Event(), threading.Event()
@@ -388,11 +328,7 @@ def test_a_message_queued_while_a_round_waits_on_twilio_goes_at_once(tmp_path):
 
     def queue(body: str, number: str) -> None:
         with database.session() as session:
-            contact = Contact(
-                team_id=team.id, channel="sms", from_number=number, created_at=NOW, updated_at=NOW
-            )
-            session.add(contact)
-            session.flush()
+            contact = sms_contact(session, team, number)
             enqueue(
                 session=session,
                 team=team,
@@ -403,13 +339,7 @@ def test_a_message_queued_while_a_round_waits_on_twilio_goes_at_once(tmp_path):
                 now=NOW,
             )
 
-    dispatcher = Dispatcher(
-        db=database,
-        sender=Twilio(),
-        status_callback_url="https://x/twilio/status",
-        clock=lambda: NOW,
-        concurrency=8,
-    )
+    dispatcher = make_sender(database, Twilio(), concurrency=8)
     dispatcher.start_sending_in_background()
     try:
         queue("first", "+12015550182")

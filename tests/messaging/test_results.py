@@ -3,7 +3,7 @@ failures that run the hook, messages given back, early callbacks."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -14,23 +14,15 @@ from app.messaging.models import EarlyStatusCallback, OutboundMessage
 from app.messaging.outbox import enqueue
 from app.messaging.senders import SendResult
 from tests.factories import make_team
+from tests.messaging.helpers import NOW, sms_contact
 
-NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 LATER = NOW + timedelta(seconds=5)
 
 
 def _claimed_message(db, purpose: str = "notify") -> int:
     with db.session() as session:
         team = make_team(session)
-        contact = Contact(
-            team_id=team.id,
-            channel="sms",
-            from_number="+12015550101",
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        session.add(contact)
-        session.flush()
+        contact = sms_contact(session, team, "+12015550101")
         message_id = enqueue(
             session=session,
             team=team,

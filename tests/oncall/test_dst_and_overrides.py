@@ -246,43 +246,20 @@ def test_12_hour_rota_hands_off_at_0800_and_2000_local_in_schedule_calendar_and_
             for x in r.json()
         ]
 
-    assert schedule(datetime(2026, 3, 7, 13, tzinfo=UTC), datetime(2026, 3, 9, 12, tzinfo=UTC)) == [
-        (
-            datetime(2026, 3, 7, 13, tzinfo=UTC),
-            datetime(2026, 3, 8, 1, tzinfo=UTC),
-            "Alice",
-        ),  # 08:00-20:00 EST
-        (
-            datetime(2026, 3, 8, 1, tzinfo=UTC),
-            datetime(2026, 3, 8, 12, tzinfo=UTC),
-            "Bob",
-        ),  # 20:00 EST-08:00 EDT, 11 h
-        (
-            datetime(2026, 3, 8, 12, tzinfo=UTC),
-            datetime(2026, 3, 9, 0, tzinfo=UTC),
-            "Alice",
-        ),  # 08:00-20:00 EDT
-        (datetime(2026, 3, 9, 0, tzinfo=UTC), datetime(2026, 3, 9, 12, tzinfo=UTC), "Bob"),
+    def utc(*args) -> datetime:
+        return datetime(*args, tzinfo=UTC)
+
+    assert schedule(utc(2026, 3, 7, 13), utc(2026, 3, 9, 12)) == [
+        (utc(2026, 3, 7, 13), utc(2026, 3, 8, 1), "Alice"),  # 08:00-20:00 EST
+        (utc(2026, 3, 8, 1), utc(2026, 3, 8, 12), "Bob"),  # 20:00 EST-08:00 EDT, 11 h
+        (utc(2026, 3, 8, 12), utc(2026, 3, 9, 0), "Alice"),  # 08:00-20:00 EDT
+        (utc(2026, 3, 9, 0), utc(2026, 3, 9, 12), "Bob"),
     ]
-    assert schedule(
-        datetime(2026, 10, 31, 12, tzinfo=UTC), datetime(2026, 11, 2, 13, tzinfo=UTC)
-    ) == [
-        (
-            datetime(2026, 10, 31, 12, tzinfo=UTC),
-            datetime(2026, 11, 1, 0, tzinfo=UTC),
-            "Alice",
-        ),  # 08:00-20:00 EDT
-        (
-            datetime(2026, 11, 1, 0, tzinfo=UTC),
-            datetime(2026, 11, 1, 13, tzinfo=UTC),
-            "Bob",
-        ),  # 20:00 EDT-08:00 EST, 13 h
-        (
-            datetime(2026, 11, 1, 13, tzinfo=UTC),
-            datetime(2026, 11, 2, 1, tzinfo=UTC),
-            "Alice",
-        ),  # 08:00-20:00 EST
-        (datetime(2026, 11, 2, 1, tzinfo=UTC), datetime(2026, 11, 2, 13, tzinfo=UTC), "Bob"),
+    assert schedule(utc(2026, 10, 31, 12), utc(2026, 11, 2, 13)) == [
+        (utc(2026, 10, 31, 12), utc(2026, 11, 1, 0), "Alice"),  # 08:00-20:00 EDT
+        (utc(2026, 11, 1, 0), utc(2026, 11, 1, 13), "Bob"),  # 20:00 EDT-08:00 EST, 13 h
+        (utc(2026, 11, 1, 13), utc(2026, 11, 2, 1), "Alice"),  # 08:00-20:00 EST
+        (utc(2026, 11, 2, 1), utc(2026, 11, 2, 13), "Bob"),
     ]
 
     def local_times(content: bytes, after: datetime) -> set[tuple[str, str, str]]:

@@ -10,7 +10,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from app.auth.models import AuditLog
-from tests.conftest import auth
+from tests.conftest import auth, status_of
 from tests.oncall.conftest import NOW, weekly
 
 UTC = UTC
@@ -199,12 +199,7 @@ def test_put_replaces_and_keeps_the_gap_guard(client, team):
         == "Renamed"
     )
     body["layers"][0]["restrictions"] = [{"days": ["sat"], "start": "00:00", "end": "24:00"}]
-    assert (
-        client.put(
-            f"/v1/rotas/{rota['id']}", json=body, headers=auth(team.supervisor_key)
-        ).status_code
-        == 409
-    )
+    assert status_of(client.put, f"/v1/rotas/{rota['id']}", body, team.supervisor_key) == 409
     assert (
         client.get(f"/v1/rotas/{rota['id']}", headers=auth(team.supervisor_key)).json()["name"]
         == "Renamed"
@@ -263,12 +258,7 @@ def test_roles_and_team_isolation(client, team):
     assert (
         create(client, team, weekly(team, priority=2), key=team.case_manager_key).status_code == 403
     )
-    assert (
-        client.put(
-            f"/v1/rotas/{rid}", json=weekly(team), headers=auth(team.case_manager_key)
-        ).status_code
-        == 403
-    )
+    assert status_of(client.put, f"/v1/rotas/{rid}", weekly(team), team.case_manager_key) == 403
     assert (
         client.put(f"/v1/rotas/{rid}", json=weekly(team), headers=auth(team.other_key)).status_code
         == 404

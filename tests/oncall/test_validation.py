@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import auth
+from tests.conftest import auth, status_of
 from tests.oncall.conftest import NOW, weekly
 
 UTC = UTC
@@ -212,27 +212,18 @@ def test_put_gap_guard_counts_existing_overrides_and_accepts_allow_gaps(client, 
     # Overrides covering both Sundays fill the holes: the same PUT is then accepted.
     for start, end in sundays:
         assert (
-            client.post(
+            status_of(
+                client.post,
                 f"/v1/rotas/{rota['id']}/overrides",
-                headers=auth(team.supervisor_key),
-                json={"staff_id": team.a.id, "start": start.isoformat(), "end": end.isoformat()},
-            ).status_code
+                {"staff_id": team.a.id, "start": start.isoformat(), "end": end.isoformat()},
+                team.supervisor_key,
+            )
             == 201
         )
-    assert (
-        client.put(
-            f"/v1/rotas/{rota['id']}", json=holey, headers=auth(team.supervisor_key)
-        ).status_code
-        == 200
-    )
+    assert status_of(client.put, f"/v1/rotas/{rota['id']}", holey, team.supervisor_key) == 200
     # Leaving Saturdays open too is refused, unless allow_gaps says so (query or body).
     holey["layers"][0]["restrictions"][0]["days"] = ["mon", "tue", "wed", "thu", "fri"]
-    assert (
-        client.put(
-            f"/v1/rotas/{rota['id']}", json=holey, headers=auth(team.supervisor_key)
-        ).status_code
-        == 409
-    )
+    assert status_of(client.put, f"/v1/rotas/{rota['id']}", holey, team.supervisor_key) == 409
     assert (
         client.put(
             f"/v1/rotas/{rota['id']}",
@@ -366,10 +357,11 @@ def test_put_may_not_take_another_rotas_priority(client, team):
         == 200
     )
     assert (
-        client.put(
+        status_of(
+            client.put,
             f"/v1/rotas/{backup['id']}",
-            json=weekly(team, name="Backup", priority=1),
-            headers=auth(team.supervisor_key),
-        ).status_code
+            weekly(team, name="Backup", priority=1),
+            team.supervisor_key,
+        )
         == 200
     )

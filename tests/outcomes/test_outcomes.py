@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.contacts.models import Contact, ContactEvent
 from app.messaging.models import OutboundMessage
 from app.outcomes.service import pair_stays, send_due_follow_ups
-from tests.conftest import auth
+from tests.conftest import auth, status_of
 from tests.factories import make_key
 from tests.world import text_in, tick
 
@@ -89,58 +89,33 @@ def test_resolve_validation(client, world, session):
     assert newest(session).status == "open"
     other = make_key(session, "supervisor", world.other_team)
     session.commit()
-    assert (
-        client.post(
-            url, json={"outcome": "non_crisis", "risk_level": "low"}, headers=auth(other)
-        ).status_code
-        == 404
-    )
+    assert status_of(client.post, url, {"outcome": "non_crisis", "risk_level": "low"}, other) == 404
 
 
 def test_client_events_pair_into_stays(client, world, session):
     url = f"/v1/clients/{world.client_row.id}/events"
     key = auth(world.supervisor_key)
-    assert (
-        client.post(
-            url, headers=key, json={"kind": "hospital_discharge", "at": "2026-10-01T12:00:00+00:00"}
-        ).status_code
-        == 409
-    )
-    assert (
-        client.post(
-            url, headers=key, json={"kind": "hospital_admission", "at": "2026-10-01T12:00:00+00:00"}
-        ).status_code
-        == 201
-    )
-    assert (
-        client.post(
-            url, headers=key, json={"kind": "hospital_admission", "at": "2026-10-03T12:00:00+00:00"}
-        ).status_code
-        == 409
-    )
-    assert (
-        client.post(
-            url, headers=key, json={"kind": "hospital_discharge", "at": "2026-10-05T12:00:00+00:00"}
-        ).status_code
-        == 201
-    )
-    assert (
-        client.post(
-            url, headers=key, json={"kind": "hospital_admission", "at": "2026-11-01T12:00:00+00:00"}
-        ).status_code
-        == 201
-    )
+
+    def event(kind: str, day: str) -> int:
+        at = f"{day}T12:00:00+00:00"
+        return client.post(url, headers=key, json={"kind": kind, "at": at}).status_code
+
+    # In this order: a discharge needs an admission before it, an admission
+    # needs the stay before it discharged.
+    for kind, day, status in [
+        ("hospital_discharge", "2026-10-01", 409),
+        ("hospital_admission", "2026-10-01", 201),
+        ("hospital_admission", "2026-10-03", 409),
+        ("hospital_discharge", "2026-10-05", 201),
+        ("hospital_admission", "2026-11-01", 201),
+    ]:
+        assert event(kind, day) == status, (kind, day)
     body = client.get(url, headers=key).json()
     assert [
         (s["admitted_at"][:10], s["discharged_at"] and s["discharged_at"][:10])
         for s in body["stays"]
     ] == [("2026-10-01", "2026-10-05"), ("2026-11-01", None)]
-    assert (
-        client.post(
-            url, headers=key, json={"kind": "alien_abduction", "at": "2026-10-01T12:00:00+00:00"}
-        ).status_code
-        == 422
-    )
+    assert event("alien_abduction", "2026-10-01") == 422
 
 
 def test_pair_stays_is_order_independent():

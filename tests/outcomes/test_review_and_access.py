@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.auth.models import AuditLog
 from app.contacts.models import Contact, ContactEvent
 from app.outcomes.service import due_follow_ups
-from tests.conftest import auth
+from tests.conftest import auth, status_of
 from tests.factories import make_client, make_contact, make_key, make_staff, make_team
 
 NY = ZoneInfo("America/New_York")
@@ -84,12 +84,7 @@ def test_review_queue_order_and_marking(client, session):
         client.post(f"/v1/contacts/{day_moderate.id}/review", json={}, headers=auth(cm)).status_code
         == 403
     )
-    assert (
-        client.post(
-            f"/v1/contacts/{foreign.id}/review", json={}, headers=auth(supervisor)
-        ).status_code
-        == 404
-    )
+    assert status_of(client.post, f"/v1/contacts/{foreign.id}/review", {}, supervisor) == 404
     assert client.get(
         f"/v1/teams/{other.id}/review-queue", headers=auth(supervisor)
     ).status_code in (403, 404)
@@ -247,11 +242,9 @@ def test_due_follow_up_returns_a_reviewed_contact_to_the_queue(client, app, sess
     assert [(i["id"], i["follow_up_due"]) for i in queue] == [(reviewed.id, True)]
     assert not_yet.id not in [i["id"] for i in queue]
     assert (
-        client.post(
-            f"/v1/contacts/{reviewed.id}/review",
-            json={"note": "checked in"},
-            headers=auth(supervisor),
-        ).status_code
+        status_of(
+            client.post, f"/v1/contacts/{reviewed.id}/review", {"note": "checked in"}, supervisor
+        )
         == 200
     )
     assert client.get(url, headers=auth(supervisor)).json() == []

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.auth.models import AuditLog
-from app.oncall.models import Rota
-from tests.conftest import auth
+from tests.conftest import auth, status_of
+from tests.factories import one_layer_rota
 from tests.oncall.conftest import NOW
 
 TEAM = {
@@ -31,18 +31,11 @@ def test_admin_creates_team_and_the_line_is_unique(client, program, session):
     team = r.json()
     assert team["crisis_line_number"] == "+13125550100" and team["caseload_limit"] == 20
     assert "911" in team["auto_reply_text"] and "988" in team["auto_reply_text"]
+    assert status_of(client.post, "/v1/teams", dict(TEAM, name="Dup"), program.admin_key) == 409
     assert (
-        client.post(
-            "/v1/teams", json=dict(TEAM, name="Dup"), headers=auth(program.admin_key)
-        ).status_code
-        == 409
-    )
-    assert (
-        client.post(
-            "/v1/teams",
-            json=dict(TEAM, crisis_line_number="+13125550101"),
-            headers=auth(program.sup_key),
-        ).status_code
+        status_of(
+            client.post, "/v1/teams", dict(TEAM, crisis_line_number="+13125550101"), program.sup_key
+        )
         == 403
     )
     assert audits(session, "team.create")
@@ -179,20 +172,14 @@ def test_deactivation_lists_what_must_move_first(client, program, session):
         json={"preferred_name": "Sam", "assigned_case_manager_id": program.cm.id},
     )
     session.add(
-        Rota(
-            team_id=program.team.id,
+        one_layer_rota(
+            program.team.id,
+            [program.cm.id],
             name="Nights",
             priority=2,
-            timezone="America/New_York",
-            layers=[
-                {
-                    "name": "n",
-                    "turn": {"unit": "days", "length": 1},
-                    "start": "2026-01-05T17:00",
-                    "participants": [program.cm.id],
-                    "restrictions": [],
-                }
-            ],
+            layer="n",
+            unit="days",
+            start="2026-01-05T17:00",
         )
     )
     session.commit()
@@ -209,9 +196,7 @@ def test_deactivation_lists_what_must_move_first(client, program, session):
         is True
     )
     assert (
-        client.patch(
-            f"/v1/staff/{program.cm2.id}", json={"active": False}, headers=auth(program.sup_key)
-        ).status_code
+        status_of(client.patch, f"/v1/staff/{program.cm2.id}", {"active": False}, program.sup_key)
         == 200
     )
 

@@ -13,7 +13,7 @@ from app.errors import Invalid
 from app.oncall.models import Rota, RotaOverride
 from app.teams import service as team_service
 from app.teams.phones import parse_phone
-from tests.conftest import auth
+from tests.conftest import auth, status_of
 from tests.factories import make_staff
 from tests.oncall.conftest import NOW
 
@@ -129,19 +129,18 @@ def test_supervisor_patches_only_their_own_team(client, program):
         == 5
     )
     assert (
-        client.patch(
-            f"/v1/teams/{program.team.id}",
-            json={"caseload_limit": 6},
-            headers=auth(program.other_key),
-        ).status_code
+        status_of(
+            client.patch, f"/v1/teams/{program.team.id}", {"caseload_limit": 6}, program.other_key
+        )
         == 404
     )
     assert (
-        client.patch(
+        status_of(
+            client.patch,
             f"/v1/teams/{program.team.id}",
-            json={"crisis_line_number": "+12015550111"},
-            headers=auth(program.sup_key),
-        ).status_code
+            {"crisis_line_number": "+12015550111"},
+            program.sup_key,
+        )
         == 422
     )  # unknown/immutable field
 
@@ -190,11 +189,12 @@ def test_working_hours_go_through_the_routing_parser(client, program):
         {"days": ["mon"], "start": "09:00", "end": "17:00", "x": 1},
     ):
         assert (
-            client.post(
+            status_of(
+                client.post,
                 url,
-                json=dict(base, phone="+12015550191", working_hours=[bad]),
-                headers=auth(program.sup_key),
-            ).status_code
+                dict(base, phone="+12015550191", working_hours=[bad]),
+                program.sup_key,
+            )
             == 422
         ), bad
 
@@ -214,36 +214,37 @@ def test_staff_phone_must_be_their_own(client, program, session):
     )
     assert c.status_code == 201
     assert (
-        client.post(
+        status_of(
+            client.post,
             url,
-            json={"name": "X", "phone": "+12015550150", "role": "case_manager"},
-            headers=auth(program.sup_key),
-        ).status_code
+            {"name": "X", "phone": "+12015550150", "role": "case_manager"},
+            program.sup_key,
+        )
         == 409
     )
     # …and the same on PATCH.
     assert (
-        client.patch(
+        status_of(
+            client.patch,
             f"/v1/staff/{program.cm2.id}",
-            json={"phone": program.cm.phone},
-            headers=auth(program.sup_key),
-        ).status_code
+            {"phone": program.cm.phone},
+            program.sup_key,
+        )
         == 409
     )
     assert (
-        client.patch(
-            f"/v1/staff/{program.cm2.id}",
-            json={"phone": "201 555 0150"},
-            headers=auth(program.sup_key),
-        ).status_code
+        status_of(
+            client.patch, f"/v1/staff/{program.cm2.id}", {"phone": "201 555 0150"}, program.sup_key
+        )
         == 409
     )
     assert (
-        client.patch(
+        status_of(
+            client.patch,
             f"/v1/staff/{program.cm2.id}",
-            json={"phone": "+1 555 555 0100"},
-            headers=auth(program.sup_key),
-        ).status_code
+            {"phone": "+1 555 555 0100"},
+            program.sup_key,
+        )
         == 422
     )
     same = client.patch(
@@ -271,15 +272,11 @@ def test_deactivation_counts_future_overrides_backups_but_not_the_past(client, p
     session.commit()
     # A past override and no clients: free to go, then back.
     assert (
-        client.patch(
-            f"/v1/staff/{program.cm.id}", json={"active": False}, headers=auth(program.sup_key)
-        ).status_code
+        status_of(client.patch, f"/v1/staff/{program.cm.id}", {"active": False}, program.sup_key)
         == 200
     )
     assert (
-        client.patch(
-            f"/v1/staff/{program.cm.id}", json={"active": True}, headers=auth(program.sup_key)
-        ).status_code
+        status_of(client.patch, f"/v1/staff/{program.cm.id}", {"active": True}, program.sup_key)
         == 200
     )
     future = RotaOverride(
@@ -330,11 +327,9 @@ def test_role_change_away_from_case_manager_needs_clients_moved(client, program)
         and f"client {c['id']} (assigned case manager)" in r.json()["detail"]["blocking"]
     )
     assert (
-        client.patch(
-            f"/v1/staff/{program.cm2.id}",
-            json={"role": "supervisor"},
-            headers=auth(program.sup_key),
-        ).status_code
+        status_of(
+            client.patch, f"/v1/staff/{program.cm2.id}", {"role": "supervisor"}, program.sup_key
+        )
         == 200
     )
 
@@ -422,17 +417,16 @@ def test_reassigning_and_reactivating_check_the_caseload(client, program):
     )
     # Discharging frees a place; re-admitting the discharged client is checked again.
     assert (
-        client.patch(
-            f"/v1/clients/{ids[0]}", json={"status": "discharged"}, headers=auth(program.sup_key)
-        ).status_code
+        status_of(client.patch, f"/v1/clients/{ids[0]}", {"status": "discharged"}, program.sup_key)
         == 200
     )
     assert (
-        client.patch(
+        status_of(
+            client.patch,
             f"/v1/clients/{other['id']}",
-            json={"assigned_case_manager_id": program.cm.id},
-            headers=auth(program.sup_key),
-        ).status_code
+            {"assigned_case_manager_id": program.cm.id},
+            program.sup_key,
+        )
         == 200
     )
     back = client.patch(
@@ -441,9 +435,7 @@ def test_reassigning_and_reactivating_check_the_caseload(client, program):
     assert back.status_code == 409 and "Casey" in back.json()["detail"]
     # Editing a client at the limit without moving them is fine.
     assert (
-        client.patch(
-            f"/v1/clients/{ids[1]}", json={"preferred_name": "Bee"}, headers=auth(program.sup_key)
-        ).status_code
+        status_of(client.patch, f"/v1/clients/{ids[1]}", {"preferred_name": "Bee"}, program.sup_key)
         == 200
     )
 
@@ -520,12 +512,7 @@ def test_plan_versions_are_kept_unchanged(client, program, session):
     versions = client.get(url + "/versions", headers=auth(program.sup_key)).json()
     assert [v["version"] for v in versions] == [1, 2]
     assert {k: versions[0][k] for k in full} == full and versions[1]["warning_signs"] == []
-    assert (
-        client.put(
-            url, json={"warning_signs": "not a list"}, headers=auth(program.sup_key)
-        ).status_code
-        == 422
-    )
+    assert status_of(client.put, url, {"warning_signs": "not a list"}, program.sup_key) == 422
     writes = [
         r
         for r in session.execute(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -37,31 +38,17 @@ def _page(client, app, world, clock) -> str:
     return r.text
 
 
-def test_report_page_has_three_charts_and_the_figures(client, app, world, clock):
-    html = _page(client, app, world, clock)
-    assert html.count("<svg") == 3
-    for title in (
-        "Contacts per week by outcome",
-        "Time to acknowledge",
-        "Hospital days per client-month",
-    ):
-        assert title in html
-    assert "<script" not in html and "http://" not in html.replace(
-        'xmlns="http://www.w3.org/2000/svg"', ""
-    )
-    assert "<th>unanswered</th><td>1</td>" in html
-
-
-def test_charts_render_in_headless_chromium(client, app, world, clock, tmp_path):
+def _chromium_and_pillow():
+    """Debian's chromium and Pillow's Image module, or the test is skipped."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip(
             "chromium is not installed (Debian package `chromium`): browser rendering not checked"
         )
-    Image = pytest.importorskip("PIL.Image")
-    page = tmp_path / "report.html"
-    page.write_text(_page(client, app, world, clock))
-    shot = tmp_path / "report.png"
+    return browser, pytest.importorskip("PIL.Image")
+
+
+def _screenshot(browser: str, page: Path, shot: Path, tmp_path: Path) -> None:
     subprocess.run(
         [
             browser,
@@ -81,6 +68,29 @@ def test_charts_render_in_headless_chromium(client, app, world, clock, tmp_path)
         capture_output=True,
         timeout=90,
     )
+
+
+def test_report_page_has_three_charts_and_the_figures(client, app, world, clock):
+    html = _page(client, app, world, clock)
+    assert html.count("<svg") == 3
+    for title in (
+        "Contacts per week by outcome",
+        "Time to acknowledge",
+        "Hospital days per client-month",
+    ):
+        assert title in html
+    assert "<script" not in html and "http://" not in html.replace(
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )
+    assert "<th>unanswered</th><td>1</td>" in html
+
+
+def test_charts_render_in_headless_chromium(client, app, world, clock, tmp_path):
+    browser, Image = _chromium_and_pillow()
+    page = tmp_path / "report.html"
+    page.write_text(_page(client, app, world, clock))
+    shot = tmp_path / "report.png"
+    _screenshot(browser, page, shot, tmp_path)
     image = Image.open(shot).convert("RGB")
     pixels = image.getdata()
     blue = sum(1 for p in pixels if all(abs(a - b) < 12 for a, b in zip(p, BLUE)))
@@ -92,12 +102,7 @@ def test_charts_render_in_headless_chromium(client, app, world, clock, tmp_path)
 def test_month_of_varied_contacts_renders_every_series(client, session, tmp_path):
     """A month with nine outcomes and hospital stays: stacked bars in several
     colours, and the hospital-days chart is not empty."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip(
-            "chromium is not installed (Debian package `chromium`): browser rendering not checked"
-        )
-    Image = pytest.importorskip("PIL.Image")
+    browser, Image = _chromium_and_pillow()
     from app.clients.models import ClientEvent
     from app.reports.charts import PALETTE
     from tests.factories import make_client, make_key
@@ -118,25 +123,7 @@ def test_month_of_varied_contacts_renders_every_series(client, session, tmp_path
     assert r.status_code == 200, r.text
     page, shot = tmp_path / "month.html", tmp_path / "month.png"
     page.write_text(r.text)
-    subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={shot}",
-            "--window-size=1100,1400",
-            page.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=90,
-    )
+    _screenshot(browser, page, shot, tmp_path)
     image = Image.open(shot).convert("RGB")
     counts: dict[tuple, int] = {}
     for pixel in image.getdata():

@@ -138,29 +138,36 @@ def test_new_york_12_hour_day_night_hands_off_at_0800_and_2000_across_both_chang
     }
 
 
-def test_new_york_3_hour_turns_from_midnight_end_at_0300_on_both_transition_days():
-    s = rota(
-        "America/New_York", datetime(2026, 3, 8, 0, 0), people=("a", "b"), unit="hours", length=3
-    )
-    first, second = final_schedule(s, z(2026, 3, 8, 5), z(2026, 3, 8, 13))[:2]
-    assert (first.start, first.end, first.person) == (
-        z(2026, 3, 8, 5),
-        z(2026, 3, 8, 7),
-        "a",
-    )  # 00:00 EST-03:00 EDT
-    assert first.end - first.start == 2 * H
-    assert (second.start, second.end) == (z(2026, 3, 8, 7), z(2026, 3, 8, 10))  # 03:00-06:00 EDT
-    s = rota(
-        "America/New_York", datetime(2026, 11, 1, 0, 0), people=("a", "b"), unit="hours", length=3
-    )
-    first, second = final_schedule(s, z(2026, 11, 1, 4), z(2026, 11, 1, 14))[:2]
-    assert (first.start, first.end, first.person) == (
-        z(2026, 11, 1, 4),
-        z(2026, 11, 1, 8),
-        "a",
-    )  # 00:00 EDT-03:00 EST
-    assert first.end - first.start == 4 * H
-    assert (second.start, second.end) == (z(2026, 11, 1, 8), z(2026, 11, 1, 11))  # 03:00-06:00 EST
+@pytest.mark.parametrize(
+    ("day", "window", "first", "length", "second"),
+    [
+        # 00:00 EST-03:00 EDT is 2 h; then 03:00-06:00 EDT.
+        (
+            datetime(2026, 3, 8),
+            (z(2026, 3, 8, 5), z(2026, 3, 8, 13)),
+            (z(2026, 3, 8, 5), z(2026, 3, 8, 7)),
+            2 * H,
+            (z(2026, 3, 8, 7), z(2026, 3, 8, 10)),
+        ),
+        # 00:00 EDT-03:00 EST is 4 h; then 03:00-06:00 EST.
+        (
+            datetime(2026, 11, 1),
+            (z(2026, 11, 1, 4), z(2026, 11, 1, 14)),
+            (z(2026, 11, 1, 4), z(2026, 11, 1, 8)),
+            4 * H,
+            (z(2026, 11, 1, 8), z(2026, 11, 1, 11)),
+        ),
+    ],
+    ids=["spring", "autumn"],
+)
+def test_new_york_3_hour_turns_from_midnight_end_at_0300_on_both_transition_days(
+    day, window, first, length, second
+):
+    s = rota("America/New_York", day, people=("a", "b"), unit="hours", length=3)
+    got, got_second = final_schedule(s, *window)[:2]
+    assert (got.start, got.end, got.person) == (*first, "a")
+    assert got.end - got.start == length
+    assert (got_second.start, got_second.end) == second
 
 
 def test_new_york_1_hour_turns_through_the_skipped_and_the_repeated_hour():
