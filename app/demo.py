@@ -84,40 +84,26 @@ def seed(session: Session) -> tuple[Team, str | None]:
         staff.append(row)
     session.flush()
     supervisor, casey, bea, owen, nia = staff
-    session.add(
-        Rota(
-            team_id=team.id,
-            name="Primary on-call",
-            priority=1,
-            timezone=team.timezone,
-            layers=[
-                {
-                    "name": "weekly",
-                    "turn": {"unit": "weeks", "length": 1},
-                    "start": "2026-01-05T09:00",
-                    "participants": [owen.id, nia.id],
-                    "restrictions": [],
-                },
-            ],
+    # Owen and Nia take turns a week at a time; each is the other's backup.
+    for priority, (name, participants) in enumerate(
+        [("Primary on-call", [owen.id, nia.id]), ("Backup on-call", [nia.id, owen.id])], start=1
+    ):
+        weekly = {
+            "name": "weekly",
+            "turn": {"unit": "weeks", "length": 1},
+            "start": "2026-01-05T09:00",
+            "participants": participants,
+            "restrictions": [],
+        }
+        session.add(
+            Rota(
+                team_id=team.id,
+                name=name,
+                priority=priority,
+                timezone=team.timezone,
+                layers=[weekly],
+            )
         )
-    )
-    session.add(
-        Rota(
-            team_id=team.id,
-            name="Backup on-call",
-            priority=2,
-            timezone=team.timezone,
-            layers=[
-                {
-                    "name": "weekly",
-                    "turn": {"unit": "weeks", "length": 1},
-                    "start": "2026-01-05T09:00",
-                    "participants": [nia.id, owen.id],
-                    "restrictions": [],
-                },
-            ],
-        )
-    )
     sam = Client(
         team_id=team.id,
         preferred_name="Sam",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import exists, false, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -37,6 +38,7 @@ from app.teams.models import Staff, Team
 PAGED_KINDS = (EventKind.NOTIFIED, EventKind.DIALLED)
 # A contact nobody has resolved yet: its on-call staff still need the client's plan.
 UNRESOLVED = (ContactStatus.OPEN, ContactStatus.ACKNOWLEDGED, ContactStatus.UNANSWERED)
+R = TypeVar("R", Client, Contact)
 
 
 def is_limited(principal: Principal) -> bool:
@@ -97,61 +99,64 @@ def contact_filter(principal: Principal) -> ColumnElement[bool] | None:
     return or_(_paged_or_holding(staff_id), of_own_client)
 
 
-def can_read_client(session: Session, principal: Principal, client: Client) -> bool:
-    if not principal.is_admin and principal.team_id != client.team_id:
-        return False
-    where = client_filter(principal)
-    if where is None:
-        return True
-    return (
-        session.execute(select(col(Client.id)).where(col(Client.id) == client.id, where)).first()
-        is not None
-    )
+def _readable(session: Session, principal: Principal, model: type[R], record_id: int, where) -> R:
+    """The row if it is of the caller's team and passes their read filter
+    (`where`, None: the whole team), else 404."""
+    row = session.get(model, record_id)
+    if row is None or (not principal.is_admin and principal.team_id != row.team_id):
+        raise NotFound(f"{_name(model)} not found")
+    if where is not None and (
+        session.execute(select(col(model.id)).where(col(model.id) == row.id, where)).first() is None
+    ):
+        raise NotFound(f"{_name(model)} not found")
+    return row
 
 
-def can_read_contact(session: Session, principal: Principal, contact: Contact) -> bool:
-    if not principal.is_admin and principal.team_id != contact.team_id:
-        return False
-    where = contact_filter(principal)
-    if where is None:
-        return True
-    return (
-        session.execute(select(col(Contact.id)).where(col(Contact.id) == contact.id, where)).first()
-        is not None
-    )
+def _name(model: type) -> str:
+    return model.__name__.lower()
 
 
 def readable_client(session: Session, principal: Principal, client_id: int) -> Client:
     """The client if the caller may read it, else 404."""
-    client = session.get(Client, client_id)
-    if client is None or not can_read_client(session, principal, client):
-        raise NotFound("client not found")
-    return client
+    return _readable(session, principal, Client, client_id, client_filter(principal))
 
 
 def readable_contact(session: Session, principal: Principal, contact_id: int) -> Contact:
     """The contact if the caller may read it, else 404."""
-    contact = session.get(Contact, contact_id)
-    if contact is None or not can_read_contact(session, principal, contact):
-        raise NotFound("contact not found")
-    return contact
+    return _readable(session, principal, Contact, contact_id, contact_filter(principal))
 
 
-def team_client(session: Session, principal: Principal, client_id: int) -> Client:
-    """The client if it is in the caller's team (break-glass reaches this far, never further)."""
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound("client not found")
-    check_team(principal, client.team_id, what="client")
-    return client
+def team_record(session: Session, principal: Principal, model: type[R], record_id: int) -> R:
+    """The client or contact if it is in the caller's team (break-glass
+    reaches this far, never further), else 404."""
+    row = session.get(model, record_id)
+    if row is None:
+        raise NotFound(f"{_name(model)} not found")
+    check_team(principal, row.team_id, what=_name(model))
+    return row
 
 
-def team_contact(session: Session, principal: Principal, contact_id: int) -> Contact:
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        raise NotFound("contact not found")
-    check_team(principal, contact.team_id, what="contact")
-    return contact
+def break_glass_read(
+    *,
+    session: Session,
+    principal: Principal,
+    model: type[R],
+    record_id: int,
+    reason: str,
+    now: datetime,
+) -> R:
+    """The team's client or contact, read past the caller's usual scope (see `break_glass`)."""
+    row = team_record(session, principal, model, record_id)
+    break_glass(
+        session=session,
+        principal=principal,
+        team_id=row.team_id,
+        record_type=_name(model),
+        record_id=row.id,
+        reason=reason,
+        now=now,
+    )
+    return row
 
 
 def break_glass(

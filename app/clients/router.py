@@ -178,13 +178,11 @@ def break_glass_crisis_plan(
     """Read a plan outside your caseload in an emergency. The reason is
     required and audited, and the team's supervisors are texted at once."""
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
-    client = access.team_client(session, principal, client_id)
-    access.break_glass(
+    client = access.break_glass_read(
         session=session,
         principal=principal,
-        team_id=client.team_id,
-        record_type="client",
-        record_id=client.id,
+        model=Client,
+        record_id=client_id,
         reason=body.reason,
         now=runtime.now(),
     )

@@ -128,13 +128,11 @@ def break_glass_contact(
     """Read a contact outside your caseload in an emergency. The reason is
     required and audited, and the team's supervisors are texted at once."""
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
-    contact = access.team_contact(session, principal, contact_id)
-    access.break_glass(
+    contact = access.break_glass_read(
         session=session,
         principal=principal,
-        team_id=contact.team_id,
-        record_type="contact",
-        record_id=contact.id,
+        model=Contact,
+        record_id=contact_id,
         reason=body.reason,
         now=runtime.now(),
     )
