@@ -19,6 +19,7 @@ from app.errors import install_error_handlers
 from app.inbound.router import router as inbound_router
 from app.jobs import Scheduler, declared_jobs
 from app.logs import configure_logging
+from app.oncall.calendar_router import router as calendar_router
 from app.oncall.router import router as oncall_router
 from app.ops.middleware import RequestContextMiddleware
 from app.ops.rate_limits import RateLimiter
@@ -91,6 +92,7 @@ def create_app(
         clients_router,
         plan_page_router,
         oncall_router,
+        calendar_router,
         contacts_router,
         outcomes_router,
         reports_router,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.datetimes import Instant
@@ -11,6 +12,12 @@ DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Ids beyond 32 bits cannot exist; refusing them in the path keeps PostgreSQL from
+# answering "integer out of range" with a 500.
+TeamId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RotaId = Annotated[int, Path(ge=1, le=MAX_ID)]
+OverrideId = Annotated[int, Path(ge=1, le=MAX_ID)]
+StaffId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class Strict(BaseModel):

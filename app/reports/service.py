@@ -1,6 +1,10 @@
 """The outcome summary for a team and period. Each figure is defined in
 `DEFINITIONS` (also the API's documentation). Counts and percentiles are
-computed in the database; only small per-client histories come into Python."""
+computed in the database; only small per-client histories come into Python.
+
+It stays one module (~370 lines): the figures, their period, their CSV and
+the chart data are one report, which the API and the console both read
+through this name; drawing the charts is app.reports.charts."""
 
 from __future__ import annotations
 
