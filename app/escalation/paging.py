@@ -31,8 +31,9 @@ from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.db import table_of
 from app.escalation import notify_rules
 from app.escalation.models import PageStep
-from app.escalation.staff_texts import staff_sms
+from app.escalation.staff_texts import level_notification, staff_sms
 from app.i18n import N_, _
+from app.messaging import texts
 from app.messaging.models import MessagePurpose, OutboundMessage
 from app.messaging.outbox import QueuedMessage, enqueue
 from app.settings import Settings
@@ -130,12 +131,11 @@ def page_supervisors(*, session: Session, page: Page, now: datetime, settings: S
 def text_staff(
     *, session: Session, page: Page, staff: Staff, now: datetime, settings: Settings
 ) -> QueuedMessage | None:
-    """Queue the page's text to one person (None: their number opted out)."""
-    return enqueue(
-        session=session,
-        team=page.team,
-        to_number=staff.phone,
-        body=staff_sms(
+    """Queue the page's text to one person (None: their number opted out).
+    A level's first text to them is followed by the client's texts it could
+    not carry whole, in full."""
+    if page.purpose != MessagePurpose.NOTIFY:
+        body = staff_sms(
             session=session,
             contact=page.contact,
             staff_id=staff.id,
@@ -143,12 +143,57 @@ def text_staff(
             purpose=page.purpose,
             now=now,
             settings=settings,
-        ),
+        )
+        words_after: list[str] = []
+    else:
+        body, words_after = level_notification(
+            session=session,
+            contact=page.contact,
+            staff_id=staff.id,
+            level=page.level,
+            now=now,
+            settings=settings,
+        )
+        if words_after and _texted_at_level(session, page, staff):
+            words_after = []  # a later rule's text: the words went with the first
+    message = enqueue(
+        session=session,
+        team=page.team,
+        to_number=staff.phone,
+        body=body,
         purpose=page.purpose,
         contact_id=page.contact.id,
         staff_id=staff.id,
         level=page.level,
         now=now,
+    )
+    if message is not None:
+        for words in words_after:
+            for part in texts.relay_to_staff(contact_id=page.contact.id, body=words):
+                enqueue(
+                    session=session,
+                    team=page.team,
+                    to_number=staff.phone,
+                    body=part,
+                    purpose=MessagePurpose.RELAY,
+                    contact_id=page.contact.id,
+                    staff_id=staff.id,
+                    now=now,
+                )
+    return message
+
+
+def _texted_at_level(session: Session, page: Page, staff: Staff) -> bool:
+    return (
+        session.execute(
+            select(col(ContactEvent.id)).where(
+                col(ContactEvent.contact_id) == page.contact.id,
+                col(ContactEvent.staff_id) == staff.id,
+                col(ContactEvent.level) == page.level,
+                col(ContactEvent.kind) == EventKind.NOTIFIED,
+            )
+        ).first()
+        is not None
     )
 
 

@@ -31,20 +31,35 @@ def _who(session: Session, contact: Contact, lang: str) -> str:
     )
 
 
-def _client_words(session: Session, contact: Contact, team: Team, lang: str) -> str:
-    """What the client has texted so far, oldest first (the notification keeps
-    what fits): the people paged see the words before they answer. An
+def _client_texts(session: Session, contact: Contact, team: Team, lang: str) -> list[str]:
+    """What the client has texted so far, oldest first, one item a text,
+    spaces collapsed: the people paged see the words before they answer. An
     attachment is named among them (`(sent a photo)`); the link shows it."""
     if contact.channel != Channel.SMS or not team.notify_include_text:
-        return ""
-    words = []
+        return []
+    said = []
     for data in contacts.received_texts(session=session, contact_id=contact.id):
-        said = str(data.get("body") or "").strip()
+        words = str(data.get("body") or "").strip()
         media = data.get("media") or []
         if media and isinstance(media, list):
-            said = f"{said} {texts.sent_media_words(media, lang)}".strip()
-        words.append(said)
-    return " / ".join(words).strip(" /")
+            words = f"{words} {texts.sent_media_words(media, lang)}".strip()
+        if words := " ".join(words.split()):
+            said.append(words)
+    return said
+
+
+def _notification_with_words(body: str, said: list[str], lang: str) -> tuple[str, list[str]]:
+    """The notification carrying the texts that fit (joined by " / "), and
+    the texts it does not carry whole, which follow it as relays."""
+    if not said:
+        return body, []
+    notification, kept = texts.cut_words(body, " / ".join(said), lang)
+    end = 0
+    for position, words in enumerate(said):
+        end += len(words) + (3 if position else 0)
+        if end > kept:
+            return notification, said[position:]
+    return notification, []
 
 
 def _plan_url(
@@ -89,6 +104,24 @@ def staff_sms(
         )
     if purpose in (MessagePurpose.REMIND, MessagePurpose.KEEP_ASK):
         return holder_sms(session=session, contact=contact, purpose=purpose, lang=lang)
+    return level_notification(
+        session=session, contact=contact, staff_id=staff_id, level=level, now=now, settings=settings
+    )[0]
+
+
+def level_notification(
+    *,
+    session: Session,
+    contact: Contact,
+    staff_id: int,
+    level: int,
+    now: datetime,
+    settings: Settings,
+) -> tuple[str, list[str]]:
+    """A level's notification to one person, and the client's texts it could
+    not carry whole (a long text, or many): those follow it, in full, as
+    `#12: …` relays, so every word reaches the people paged."""
+    lang = session.get_one(Staff, staff_id).language
     step = plan_from_json(contact.plan)[level - 1]
     body = texts.staff_notification(
         contact_id=contact.id,
@@ -103,8 +136,8 @@ def staff_sms(
         channel=contact.channel,
         high_priority=contact.priority == "high",
     )
-    words = _client_words(session, contact, session.get_one(Team, contact.team_id), lang)
-    return texts.with_words(body, words, lang) if words else body
+    said = _client_texts(session, contact, session.get_one(Team, contact.team_id), lang)
+    return _notification_with_words(body, said, lang)
 
 
 def plan_link(

@@ -139,30 +139,40 @@ TWO_SEGMENTS_UCS2 = 134
 def with_words(notification: str, words: str, lang: str = SOURCE_LANGUAGE) -> str:
     """The notification followed by the client's words, cut to what fits two
     segments together (the words' encoding decides the segment size)."""
+    return cut_words(notification, words, lang)[0]
+
+
+def cut_words(notification: str, words: str, lang: str = SOURCE_LANGUAGE) -> tuple[str, int]:
+    """`with_words`, and how many characters of the words (spaces collapsed)
+    it carries as they were written: 0 when none, or when characters had to
+    be shown as "?"."""
     words = " ".join(words.split())
     if not words:
-        return notification
+        return notification, 0
     if not is_gsm7(words):
-        body = _cut(notification, words, TWO_SEGMENTS_UCS2, lang)
-        if body is not None:
-            return body
+        cut = _cut(notification, words, TWO_SEGMENTS_UCS2, lang)
+        if cut is not None:
+            return cut
         # Too little room in UCS-2: the words' non-GSM characters shown as "?".
-        words = "".join(ch if is_gsm7(ch) else "?" for ch in words)
-    return _cut(notification, words, TWO_SEGMENTS_GSM7, lang) or notification
+        shown = "".join(ch if is_gsm7(ch) else "?" for ch in words)
+        cut = _cut(notification, shown, TWO_SEGMENTS_GSM7, lang)
+        return (cut[0], 0) if cut is not None else (notification, 0)
+    return _cut(notification, words, TWO_SEGMENTS_GSM7, lang) or (notification, 0)
 
 
-def _cut(notification: str, words: str, limit: int, lang: str) -> str | None:
+def _cut(notification: str, words: str, limit: int, lang: str) -> tuple[str, int] | None:
     said = _(lang, 'Said: "{words}"')
     whole = f"{notification} {said.format(words=words)}"
     if sms_length(whole)[0] <= limit:
-        return whole
+        return whole, len(words)
     # Each character costs at least one unit and the words hold single
     # spaces, so a cut past `limit + 1` cannot fit: starting from the end of
     # a 2,000-character text made every notification of it cost a second.
     for end in range(min(len(words), limit + 1), 0, -1):
-        body = f"{notification} {said.format(words=words[:end].rstrip() + '...')}"
+        kept = words[:end].rstrip()
+        body = f"{notification} {said.format(words=kept + '...')}"
         if sms_length(body)[0] <= limit:
-            return body if end >= 20 else None
+            return (body, len(kept)) if end >= 20 else None
     return None
 
 

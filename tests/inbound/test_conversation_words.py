@@ -148,8 +148,15 @@ def test_each_levels_first_notification_carries_the_words_in_two_segments(
     assert 300 <= sms_length(first.body)[0] <= 306  # as much as two segments hold
     clock.advance(seconds=301)
     tick(client.app)
-    [level2] = twilio.to(world.backup_cm.phone)
+    [level2, *after] = twilio.to(world.backup_cm.phone)
     assert 'Said: "I can' in level2.body and sms_length(level2.body)[0] <= 306
+    # What the notification could not carry whole follows it, in full.
+    contact_id = session.execute(select(Contact.id)).scalar_one()
+    assert [m.body for m in after] == [
+        f"#{contact_id}: {' '.join(long_words.split())}",
+        f"#{contact_id}: HELP",
+    ]
+    assert twilio.to(world.case_manager.phone)[1].body == after[0].body
     # HELP from the client: the help suffix as before, and the word shown to staff.
     assert twilio.to(world.case_manager.phone)[-1].body.endswith(": HELP")
 

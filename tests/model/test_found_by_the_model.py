@@ -200,3 +200,26 @@ def test_a_staff_member_who_texted_stop_does_not_take_a_contact_by_text(
     assert twilio.refused == []
     backup = [m.body for m in twilio.to(world.backup_cm.phone) + twilio.to(owen)]
     assert any("the pills are here" in body for body in backup), backup
+
+
+def test_the_next_level_reads_every_word_its_notification_could_not_carry(
+    client, app, world, session, twilio, clock
+):
+    """The client's first text fills the notification; the case manager
+    (level 1) then texts STOP, so the client's next words reach nobody at
+    level 1. When level 2's turn comes, its notification carries what fits
+    and every text it could not carry whole follows it, in full."""
+    sam, cm, backup = world.client_phone, world.case_manager.phone, world.backup_cm.phone
+    story = " ".join(f"word{i:04d}" for i in range(200))
+    text_in(client, world, sam, story)
+    text_in(client, world, cm, "STOP")
+    twilio.carrier_blocked.add(cm)
+    text_in(client, world, sam, "please call me")
+    contact = session.execute(select(Contact)).scalar_one()
+    clock.advance(seconds=301)
+    tick(app)
+    [page, *words] = [m.body for m in twilio.to(backup)]
+    assert page.startswith(f"CRISIS #{contact.id} L2") and page.endswith('..."')
+    assert words[-1] == f"#{contact.id}: please call me"
+    assert " ".join(w.split(": ", 1)[1] for w in words[:-1]) == story
+    assert twilio.refused == []
