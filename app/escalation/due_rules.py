@@ -121,8 +121,8 @@ def _fire_calls(
 ) -> int:
     """Due call rules queued together: one INSERT … RETURNING of their outbox
     rows, one of their timeline events, one UPDATE of the steps (a rule at a
-    time was seven statements each: 1,000 calls due in one second took
-    seconds to queue). Should the batch fail, each is fired on its own."""
+    time is seven statements each, too slow when many calls fall due in the
+    same second). Should the batch fail, each is fired on its own."""
     if not steps:
         return 0
     try:
