@@ -5,6 +5,7 @@ the engine, the hand-over and the notification rules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -21,9 +22,14 @@ from app.settings import Settings
 from app.teams.models import Staff, Team
 
 
-def _who(session: Session, contact: Contact, lang: str) -> str:
+def caller_name(
+    session: Session, contact: Contact, lang: str, words: Callable[..., str] = texts.who_label
+) -> str:
+    """Who the contact is from (the client's preferred name, the caller's
+    relation, whether the number is shared), put in `words`: a text's label
+    by default, or the call screen's `voice_chain.screen_who`."""
     client = session.get(Client, contact.client_id) if contact.client_id else None
-    return texts.who_label(
+    return words(
         preferred_name=client.preferred_name if client else None,
         relation=contact.caller_relation,
         ambiguous=bool(contact.candidate_client_ids),
@@ -127,7 +133,7 @@ def level_notification(
         contact_id=contact.id,
         level=level,
         label=step.label,
-        who=_who(session, contact, lang),
+        who=caller_name(session, contact, lang),
         lang=lang,
         client_language=contact.language,
         from_number=contact.from_number,
