@@ -13,8 +13,10 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
+from sqlalchemy import select
 
 from app import migrations
+from app.contacts.models import Contact, ContactEvent
 from app.db import make_engine
 from tests.conftest import TEST_DATABASE_URL, TWILIO_API, TWILIO_SID
 from tests.factories import make_client, make_key, make_staff, make_team, one_layer_rota
@@ -267,6 +269,23 @@ def text_in(
     if route:
         route_inbox(client.app)
     return response
+
+
+def the_contact(session) -> Contact:
+    """The newest contact, read afresh."""
+    session.expire_all()
+    return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
+
+
+def kinds(session, contact_id: int) -> list[str]:
+    """The kinds of a contact's timeline events, oldest first."""
+    return list(
+        session.execute(
+            select(ContactEvent.kind)
+            .where(ContactEvent.contact_id == contact_id)
+            .order_by(ContactEvent.id)
+        ).scalars()
+    )
 
 
 def route_inbox(app) -> None:

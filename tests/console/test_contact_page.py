@@ -3,6 +3,8 @@ and taking, noting and resolving through the same functions as the API."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from app.auth.models import AuditLog
@@ -16,6 +18,13 @@ def _open_contact(client, world, session, body="I need to talk to someone") -> C
     text_in(client, world, world.client_phone, body)
     session.expire_all()
     return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
+
+
+def _page_as(client, db, world, session, person) -> tuple[Contact, Any]:
+    """A contact the client's text opened, and its page as `person` sees it."""
+    contact = _open_contact(client, world, session)
+    sign_in(client, db, person)
+    return contact, client.get(f"/console/contacts/{contact.id}")
 
 
 def _audit(session, action):
@@ -33,9 +42,7 @@ def test_the_page_shows_the_conversation_timeline_and_plan_and_audits_the_reads(
         )
     )
     session.commit()
-    contact = _open_contact(client, world, session)
-    sign_in(client, db, world.supervisor)
-    page = client.get(f"/console/contacts/{contact.id}")
+    contact, page = _page_as(client, db, world, session, world.supervisor)
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     html = page.text
     assert "I need to talk to someone" in html  # the caller's words
@@ -68,9 +75,7 @@ def test_another_teams_contact_and_a_case_managers_stranger_are_not_found(
 def test_taking_a_contact_from_the_page_stops_escalation_and_names_the_holder(
     client, db, world, session
 ):
-    contact = _open_contact(client, world, session)
-    sign_in(client, db, world.case_manager)
-    page = client.get(f"/console/contacts/{contact.id}")
+    contact, page = _page_as(client, db, world, session, world.case_manager)
     response = client.post(
         f"/console/contacts/{contact.id}/acknowledge", data={"csrf_token": csrf_of(page.text)}
     )
@@ -93,9 +98,7 @@ def test_taking_a_contact_from_the_page_stops_escalation_and_names_the_holder(
 
 
 def test_the_outcome_form_names_the_missing_fields_and_changes_nothing(client, db, world, session):
-    contact = _open_contact(client, world, session)
-    sign_in(client, db, world.supervisor)
-    page = client.get(f"/console/contacts/{contact.id}")
+    contact, page = _page_as(client, db, world, session, world.supervisor)
     response = client.post(
         f"/console/contacts/{contact.id}/resolve",
         data={"csrf_token": csrf_of(page.text), "outcome": "not-an-outcome", "notes": "kept"},
@@ -108,9 +111,7 @@ def test_the_outcome_form_names_the_missing_fields_and_changes_nothing(client, d
 
 
 def test_resolving_through_the_page_records_the_outcome_like_the_api(client, db, world, session):
-    contact = _open_contact(client, world, session)
-    sign_in(client, db, world.case_manager)
-    page = client.get(f"/console/contacts/{contact.id}")
+    contact, page = _page_as(client, db, world, session, world.case_manager)
     refused = client.post(
         f"/console/contacts/{contact.id}/resolve",
         data={
@@ -145,9 +146,7 @@ def test_resolving_through_the_page_records_the_outcome_like_the_api(client, db,
 
 
 def test_a_note_lands_on_the_timeline_and_an_empty_one_is_refused(client, db, world, session):
-    contact = _open_contact(client, world, session)
-    sign_in(client, db, world.supervisor)
-    page = client.get(f"/console/contacts/{contact.id}")
+    contact, page = _page_as(client, db, world, session, world.supervisor)
     empty = client.post(
         f"/console/contacts/{contact.id}/notes",
         data={"csrf_token": csrf_of(page.text), "text": " "},
@@ -181,9 +180,7 @@ def test_a_reply_is_relayed_from_the_line_like_an_sms_reply_and_sent_once(
 ):
     from app.messaging.models import OutboundMessage
 
-    contact = _open_contact(client, world, session)
-    sign_in(client, db, world.case_manager)
-    page = client.get(f"/console/contacts/{contact.id}")
+    contact, page = _page_as(client, db, world, session, world.case_manager)
     form = {
         "csrf_token": csrf_of(page.text),
         "reply_key": _reply_key(page.text),
@@ -218,9 +215,7 @@ def test_a_reply_is_relayed_from_the_line_like_an_sms_reply_and_sent_once(
 def test_an_empty_reply_is_named_and_nothing_is_sent(client, db, world, session):
     from app.messaging.models import OutboundMessage
 
-    contact = _open_contact(client, world, session)
-    sign_in(client, db, world.case_manager)
-    page = client.get(f"/console/contacts/{contact.id}")
+    contact, page = _page_as(client, db, world, session, world.case_manager)
     response = client.post(
         f"/console/contacts/{contact.id}/reply",
         data={"csrf_token": csrf_of(page.text), "reply_key": _reply_key(page.text), "message": " "},

@@ -220,27 +220,12 @@ def test_script_in_every_field_is_escaped_on_the_oncall_rota_and_reports_pages(
     refused = client.post(f"/console/oncall/rotas/{rota.id}/layers", data=every_field)
     assert refused.status_code == 422
     _assert_inert(refused.text)
-    leave = client.post(
-        "/console/oncall/leave",
-        data={
-            "csrf_token": token,
-            "staff_id": SCRIPT,
-            "start": SCRIPT,
-            "end": SCRIPT,
-            "reason": SCRIPT,
-        },
-    )
+    time_off = {name: SCRIPT for name in ("staff_id", "start", "end", "reason")}
+    leave = client.post("/console/oncall/leave", data={"csrf_token": token, **time_off})
     assert leave.status_code == 422
     _assert_inert(leave.text)
     override = client.post(
-        f"/console/oncall/rotas/{rota.id}/overrides",
-        data={
-            "csrf_token": token,
-            "staff_id": SCRIPT,
-            "start": SCRIPT,
-            "end": SCRIPT,
-            "reason": SCRIPT,
-        },
+        f"/console/oncall/rotas/{rota.id}/overrides", data={"csrf_token": token, **time_off}
     )
     _assert_inert(override.text)
     reports = client.get("/console/reports")

@@ -30,6 +30,17 @@ def _local(value) -> str:
     return value.astimezone(NY).strftime("%Y-%m-%dT%H:%M")
 
 
+def _time_off(token: str, staff_id: int, start, end) -> dict[str, str]:
+    """The override and the leave form as a supervisor fills them in."""
+    return {
+        "csrf_token": token,
+        "staff_id": str(staff_id),
+        "start": _local(start),
+        "end": _local(end),
+        "reason": SCRIPT,
+    }
+
+
 def _api_oncall(client, world, rota, at):
     return client.get(
         f"/v1/rotas/{rota.id}/oncall?at={quote(at.isoformat())}",
@@ -67,13 +78,7 @@ def test_an_override_added_by_form_is_what_the_oncall_api_reports(
     token = csrf_of(client.get("/console/oncall").text)
     done = client.post(
         f"/console/oncall/rotas/{rota.id}/overrides",
-        data={
-            "csrf_token": token,
-            "staff_id": str(world.case_manager.id),
-            "start": _local(start),
-            "end": _local(end),
-            "reason": SCRIPT,
-        },
+        data=_time_off(token, world.case_manager.id, start, end),
         follow_redirects=False,
     )
     assert done.status_code == 303, done.text
@@ -152,13 +157,7 @@ def test_leave_added_by_form_is_stored_audited_and_listed(client, db, world, ses
     start, end = clock.now + timedelta(days=2), clock.now + timedelta(days=5)
     done = client.post(
         "/console/oncall/leave",
-        data={
-            "csrf_token": token,
-            "staff_id": str(world.case_manager.id),
-            "start": _local(start),
-            "end": _local(end),
-            "reason": SCRIPT,
-        },
+        data=_time_off(token, world.case_manager.id, start, end),
         follow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["location"] == "/console/oncall?done=leave"

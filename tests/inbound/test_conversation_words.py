@@ -7,12 +7,7 @@ from sqlalchemy import select
 
 from app.contacts.models import Contact, ContactEvent
 from app.messaging.outbox import is_opted_out
-from tests.world import text_in
-
-
-def the_contact(session) -> Contact:
-    session.expire_all()
-    return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
+from tests.world import text_in, the_contact
 
 
 def kinds(session, contact: Contact) -> list[str]:

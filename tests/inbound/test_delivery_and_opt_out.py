@@ -9,18 +9,13 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.contacts.models import Contact, ContactEvent
+from app.contacts.models import ContactEvent
 from app.db import Database, make_engine
 from app.main import create_app
 from app.messaging.models import EarlyStatusCallback, OutboundMessage
 from tests.conftest import PUBLIC_BASE_URL, make_settings
 from tests.twilio_signing import post_signed
-from tests.world import text_in
-
-
-def the_contact(session) -> Contact:
-    session.expire_all()
-    return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
+from tests.world import text_in, the_contact
 
 
 def status(client, sid: str, value: str, error_code: str | None = None):

@@ -12,16 +12,11 @@ from app.contacts.models import Contact, ContactEvent
 from app.messaging.texts import sms_length
 from tests.conftest import PUBLIC_BASE_URL, auth
 from tests.twilio_signing import signature
-from tests.world import text_in, tick
+from tests.world import text_in, the_contact, tick
 
 
 def count(session, model) -> int:
     return session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def the_contact(session) -> Contact:
-    session.expire_all()
-    return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
 
 
 def test_bad_signature_is_403_and_changes_nothing(client, world, session, twilio):

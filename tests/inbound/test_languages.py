@@ -6,26 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.contacts.models import Contact, ContactEvent, NumberLanguage
+from app.contacts.models import ContactEvent, NumberLanguage
 from app.inbound import language
-from tests.world import text_in
+from tests.world import kinds, text_in, the_contact
 
 UNKNOWN = "+12015550170"
-
-
-def the_contact(session) -> Contact:
-    session.expire_all()
-    return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
-
-
-def kinds(session, contact_id: int) -> list[str]:
-    return list(
-        session.execute(
-            select(ContactEvent.kind)
-            .where(ContactEvent.contact_id == contact_id)
-            .order_by(ContactEvent.id)
-        ).scalars()
-    )
 
 
 def test_a_spanish_speaking_client_gets_the_spanish_auto_reply(client, world, session, twilio):

@@ -6,18 +6,12 @@ from __future__ import annotations
 import re
 
 import httpx
-from sqlalchemy import select
 
 from app.contacts.models import Contact
 from tests.twilio_signing import post_signed
-from tests.world import text_in
+from tests.world import text_in, the_contact
 
 WORDS = " ".join(f"word{i:04d}" for i in range(360))  # 3,239 characters
-
-
-def the_contact(session) -> Contact:
-    session.expire_all()
-    return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
 
 
 def taken(client, world, session) -> Contact:

@@ -23,22 +23,7 @@ from app.contacts.models import Contact, ContactEvent, EventKind
 from app.inbound.message import InboundSms
 from app.inbound.sms import handle_inbound_sms
 from tests.conftest import auth
-from tests.world import text_in, tick
-
-
-def the_contact(session) -> Contact:
-    session.expire_all()
-    return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
-
-
-def kinds(session, contact_id: int) -> list[str]:
-    return list(
-        session.execute(
-            select(ContactEvent.kind)
-            .where(ContactEvent.contact_id == contact_id)
-            .order_by(ContactEvent.id)
-        ).scalars()
-    )
+from tests.world import kinds, text_in, the_contact, tick
 
 
 def walk_to_the_end(app, clock, levels: int = 6) -> None:

@@ -7,17 +7,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.contacts.models import Contact, NumberLanguage
+from app.contacts.models import NumberLanguage
 from tests.conftest import TWILIO_SID
 from tests.inbound.voice_calls import answer, call_in, call_status, path_of, twiml
 from tests.twilio_signing import post_signed
+from tests.world import the_contact
 
 UNKNOWN = "+12015550171"
-
-
-def the_contact(session) -> Contact:
-    session.expire_all()
-    return session.execute(select(Contact).order_by(Contact.id.desc())).scalars().first()
 
 
 def offer_spanish(world, session):

@@ -215,26 +215,21 @@ def test_due_follow_ups_decider():
 def test_due_follow_up_returns_a_reviewed_contact_to_the_queue(client, app, session):
     team = make_team(session)
     now = app.state.runtime.now()
-    reviewed = make_contact(
-        session,
-        team,
-        created_at=now - timedelta(days=2),
-        status="resolved",
-        risk_level="low",
-        reviewed_at=now - timedelta(days=1),
-        reviewed_by="key:1",
-        follow_up_due_at=now - timedelta(hours=1),
-    )
-    not_yet = make_contact(
-        session,
-        team,
-        created_at=now - timedelta(days=2),
-        status="resolved",
-        risk_level="low",
-        reviewed_at=now - timedelta(days=1),
-        reviewed_by="key:1",
-        follow_up_due_at=now + timedelta(hours=1),
-    )
+
+    def reviewed_with_follow_up(due_at):
+        return make_contact(
+            session,
+            team,
+            created_at=now - timedelta(days=2),
+            status="resolved",
+            risk_level="low",
+            reviewed_at=now - timedelta(days=1),
+            reviewed_by="key:1",
+            follow_up_due_at=due_at,
+        )
+
+    reviewed = reviewed_with_follow_up(now - timedelta(hours=1))
+    not_yet = reviewed_with_follow_up(now + timedelta(hours=1))
     supervisor = make_key(session, "supervisor", team)
     session.commit()
     url = f"/v1/teams/{team.id}/review-queue"
