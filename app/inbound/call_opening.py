@@ -22,9 +22,9 @@ from app.inbound.call_steps import (
     call_events,
     contact_for_call,
     dial,
-    dial_and_take,
     record_step,
     step_event,
+    take_step,
     unless_call_over,
 )
 from app.inbound.opening import identify_caller, new_contact, open_contact
@@ -120,7 +120,8 @@ def _greeting_dial(call: LiveCall) -> Dial:
 
 def _dial_first(call: LiveCall) -> Dial:
     answer = _greeting_dial(call)
-    return dial_and_take(call, answer.step, answer.intro)
+    take_step(call, answer.step)
+    return answer
 
 
 def _opening(call: LiveCall) -> Answer:

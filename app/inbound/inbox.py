@@ -4,10 +4,11 @@
 MessageSid, so Twilio is answered in about a millisecond of work whatever the
 routing costs, and a retry of the same MessageSid is the same row.
 
-`route_pending` is the worker's half: it takes pending rows oldest first and
-routes them in transactions of up to ROUTED_TOGETHER texts (routing a text
-and marking its row processed commit together, so a crash re-routes at most
-the texts it was holding, and routing is idempotent on MessageSid anyway).
+`route_pending` is the worker's half: it takes pending rows oldest first (the
+statements are app.inbound.inbox_claim) and routes them in transactions of
+up to ROUTED_TOGETHER texts (routing a text and marking its row processed
+commit together, so a crash re-routes at most the texts it was holding, and
+routing is idempotent on MessageSid anyway).
 Several texts a transaction because a backlog is when routing speed matters:
 the team, its staff, leave and who is on call are read once for all of them,
 and one commit stands for several. A sender's texts are routed in the order
@@ -35,10 +36,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import Row, bindparam, func, or_, select, tuple_
+from sqlalchemy import func, select
 
-from app.db import Database, per_transaction, table_of
+from app.db import Database, per_transaction
 from app.inbound import dead_letter
+from app.inbound.inbox_claim import MARK_ROUTED, InboxRow, claim_all, claim_one, claimable_ids
 from app.inbound.landing import RECORD_SMS, InboxLanding
 from app.inbound.message import InboundSms
 from app.inbound.sms import handle_inbound_sms
@@ -100,13 +102,13 @@ class Inbox:
         return None if inserted is None else inserted == 1
 
     def claim(self, *, now: datetime, limit: int) -> tuple[list[int], int]:
-        """The ids of up to `limit` texts due for routing (`_claimable_ids`),
+        """The ids of up to `limit` texts due for routing (`inbox_claim.claimable_ids`),
         after the landing file's texts are handed over; and how many due
         texts the look saw."""
         if self.landing is not None:
             self.landing.move_into(self.db, now=now)
         with self.db.session() as session:
-            return _claimable_ids(session, now=now, limit=limit)
+            return claimable_ids(session, now=now, limit=limit)
 
     def forget_moved(self, *, now: datetime) -> None:
         """Landing rows handed over a day ago go (a retry of theirs is then no
@@ -117,99 +119,6 @@ class Inbox:
     def close(self) -> None:
         if self.landing is not None:
             self.landing.close()
-
-
-def _claimable_ids(session: Session, *, now: datetime, limit: int) -> tuple[list[int], int]:
-    """Up to `limit` pending texts that are due, oldest first, each the oldest
-    pending text of its sender (never overtake an earlier text from the same
-    sender to the same line: the first opens the contact, the second continues
-    it), even one another instance is routing right now or one waiting for a
-    retry. Two small queries a batch instead of one anti-join a text: a queue
-    table's index is full of rows routed a moment ago, and walking them for
-    every text made routing slower the longer the backlog. Also returns how
-    many due texts the look saw (claimable or waiting behind their sender's)."""
-    after_id = 0
-    while True:
-        due = session.execute(
-            select(col(InboxMessage.id), col(InboxMessage.to_number), col(InboxMessage.from_number))
-            .where(
-                col(InboxMessage.processed_at).is_(None),
-                col(InboxMessage.id) > after_id,
-                or_(
-                    col(InboxMessage.next_attempt_at).is_(None),
-                    col(InboxMessage.next_attempt_at) <= now,
-                ),
-            )
-            .order_by(col(InboxMessage.id))
-            .limit(limit)
-        ).all()
-        if not due:
-            return [], 0
-        senders = {(row.to_number, row.from_number) for row in due}
-        oldest = dict(
-            ((to, sender), first)
-            for to, sender, first in session.execute(
-                select(
-                    col(InboxMessage.to_number),
-                    col(InboxMessage.from_number),
-                    func.min(col(InboxMessage.id)),
-                )
-                .where(
-                    col(InboxMessage.processed_at).is_(None),
-                    tuple_(InboxMessage.to_number, InboxMessage.from_number).in_(senders),
-                )
-                .group_by(InboxMessage.to_number, InboxMessage.from_number)
-            ).all()
-        )
-        claimable = [
-            row.id for row in due if oldest.get((row.to_number, row.from_number)) == row.id
-        ]
-        if claimable or len(due) < limit:
-            return claimable, len(due)
-        # A whole window of texts waiting behind their senders' earlier ones: look further.
-        after_id = due[-1].id
-
-
-def _claim(session: Session, message_id: int, *, is_postgres: bool) -> InboxMessage | None:
-    """The row, locked for this transaction; None when another instance holds
-    it or has routed it since the batch was read."""
-    query = select(InboxMessage).where(
-        col(InboxMessage.id) == message_id, col(InboxMessage.processed_at).is_(None)
-    )
-    if is_postgres:
-        query = query.with_for_update(skip_locked=True)
-    return session.execute(query).scalars().first()
-
-
-_INBOX_COLUMNS = (
-    col(InboxMessage.id),
-    col(InboxMessage.message_sid),
-    col(InboxMessage.to_number),
-    col(InboxMessage.from_number),
-    col(InboxMessage.body),
-    col(InboxMessage.media),
-)
-_MARK_ROUTED = (
-    table_of(InboxMessage)
-    .update()
-    .where(table_of(InboxMessage).c.id == bindparam("b_id"))
-    .values(processed_at=bindparam("b_at"), outcome=bindparam("b_outcome"))
-)
-
-
-def _claim_all(
-    session: Session, message_ids: list[int], *, is_postgres: bool
-) -> list[Row[int, str, str, str, str, list[dict[str, str]] | None]]:
-    """`_claim` for several rows at once, oldest first: what routing reads of
-    them, as plain rows (their marks are written together, `_MARK_ROUTED`)."""
-    query = (
-        select(*_INBOX_COLUMNS)
-        .where(col(InboxMessage.id).in_(message_ids), col(InboxMessage.processed_at).is_(None))
-        .order_by(col(InboxMessage.id))
-    )
-    if is_postgres:
-        query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query))
 
 
 def _team_for_line(session: Session, line: str) -> Team | None:
@@ -229,7 +138,7 @@ def _team_for_line(session: Session, line: str) -> Team | None:
 def route_message(
     *,
     session: Session,
-    message: InboxMessage | Row[int, str, str, str, str, list[dict[str, str]] | None],
+    message: InboxMessage | InboxRow,
     now: datetime,
     settings: Settings,
 ) -> str:
@@ -293,7 +202,7 @@ def _route_together(runtime: Runtime, message_ids: list[int]) -> int | None:
     outcomes: list[str] = []
     try:
         with runtime.db.session() as session:
-            messages = _claim_all(session, message_ids, is_postgres=runtime.db.is_postgres)
+            messages = claim_all(session, message_ids, is_postgres=runtime.db.is_postgres)
             for message in messages:
                 outcomes.append(
                     route_message(
@@ -302,7 +211,7 @@ def _route_together(runtime: Runtime, message_ids: list[int]) -> int | None:
                 )
             if messages:  # one statement marks them all (executemany)
                 session.execute(
-                    _MARK_ROUTED,
+                    MARK_ROUTED,
                     [
                         {"b_id": message.id, "b_at": now, "b_outcome": outcome}
                         for message, outcome in zip(messages, outcomes)
@@ -321,7 +230,7 @@ def _route_one(runtime: Runtime, message_id: int) -> bool:
     now = runtime.now()
     try:
         with runtime.db.session() as session:
-            message = _claim(session, message_id, is_postgres=runtime.db.is_postgres)
+            message = claim_one(session, message_id, is_postgres=runtime.db.is_postgres)
             if message is None:
                 return False
             outcome = route_message(
@@ -342,7 +251,7 @@ def _route_one(runtime: Runtime, message_id: int) -> bool:
     # then it is no longer pending and this changes nothing.
     stuck = False
     with runtime.db.session() as session:
-        message = _claim(session, message_id, is_postgres=runtime.db.is_postgres)
+        message = claim_one(session, message_id, is_postgres=runtime.db.is_postgres)
         if message is not None:
             _routing_failed(message, failure, now)
             if message.attempts >= MAX_ATTEMPTS:

@@ -34,7 +34,6 @@ from app.contacts import service as contacts
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.escalation import engine, handover, paging, staff_texts
 from app.i18n import SOURCE_LANGUAGE
-from app.inbound.staff_replies import record_pass
 from app.messaging import texts
 from app.messaging.models import CALL_ENDED, MessagePurpose, OutboundMessage
 from app.messaging.outbox import enqueue
@@ -236,7 +235,9 @@ def _pass(press: _Press) -> tuple[str, PageAnswer]:
         return "duplicate", Tell(texts.page_call_passed(staff.language), staff.language)
     if not _still_open(contact, leg):
         return "already_taken", _outcome_for_holder(session, contact, leg)
-    record_pass(session=session, contact=contact, staff_id=staff.id, now=now, via="page_call")
+    contacts.record_pass(
+        session=session, contact=contact, staff_id=staff.id, at=now, data={"via": "page_call"}
+    )
     if (
         contact.status == ContactStatus.OPEN
         and contact.level == leg.level

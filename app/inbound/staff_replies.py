@@ -256,11 +256,7 @@ def _pass(
             contact_id=contact.id,
         )
         return "pass_refused"
-    if holder:
-        contact.status = ContactStatus.OPEN
-        contact.acknowledged_by = None
-        contact.acknowledged_at = None
-    record_pass(session=session, contact=contact, staff_id=staff.id, now=now)
+    contacts.record_pass(session=session, contact=contact, staff_id=staff.id, at=now)
     if (
         contact.status == ContactStatus.OPEN
         and not holder
@@ -293,22 +289,6 @@ def _pass(
         contact_id=contact.id,
     )
     return "pass"
-
-
-def record_pass(
-    *, session: Session, contact: Contact, staff_id: int, now: datetime, via: str | None = None
-) -> None:
-    """A PASS on the timeline, at the contact's level now; `via` names a way
-    other than a text (a page call's 2)."""
-    contacts.record_event(
-        session=session,
-        contact=contact,
-        kind=EventKind.PASSED,
-        at=now,
-        staff_id=staff_id,
-        level=contact.level,
-        data={"via": via} if via else None,
-    )
 
 
 def _at_current_level(contact: Contact, staff: Staff) -> bool:
