@@ -4,14 +4,26 @@ nothing leaves the machine, every outbound message is accepted."""
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 import respx
 
 from tests.conftest import TWILIO_API, TWILIO_SID
+from tests.world import Clock
 
 MESSAGES_URL = f"{TWILIO_API}/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+# Where the app's clock stands in these suites until a test moves it (their
+# own NOW says the same instant).
+NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(app):
+    c = Clock(NOW)
+    app.state.runtime.clock = c
+    return c
 
 
 @pytest.fixture

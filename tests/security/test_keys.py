@@ -13,16 +13,7 @@ from typer.testing import CliRunner
 from app.auth.models import ApiKey, AuditLog
 from tests.conftest import PUBLIC_BASE_URL, auth
 from tests.factories import make_key, make_staff, make_team
-from tests.world import Clock
-
-NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(app):
-    c = Clock(NOW)
-    app.state.runtime.clock = c
-    return c
+from tests.security.conftest import NOW
 
 
 def _key_id(session, key: str) -> int:

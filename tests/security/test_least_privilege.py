@@ -4,7 +4,6 @@ break-glass reads are allowed with a reason, audited, and alert supervisors."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
@@ -14,16 +13,7 @@ from app.clients.models import CrisisPlan
 from app.messaging.models import OutboundMessage
 from tests.conftest import auth
 from tests.factories import make_client, make_contact, make_key, make_staff, make_team
-from tests.world import Clock
-
-NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(app):
-    c = Clock(NOW)
-    app.state.runtime.clock = c
-    return c
+from tests.security.conftest import NOW
 
 
 @dataclass

@@ -3,8 +3,6 @@ and the headers every response must carry."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
@@ -14,10 +12,8 @@ from app.clients import plan_links
 from app.clients.models import Client, CrisisPlan
 from tests.conftest import PUBLIC_BASE_URL, auth, make_settings
 from tests.factories import make_client, make_contact, make_key, make_staff, make_team
+from tests.security.conftest import NOW
 from tests.twilio_signing import post_signed
-from tests.world import Clock
-
-NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -27,13 +23,6 @@ def settings():
         rate_limit_links="3/minute",
         rate_limit_webhook_refusals="3/minute",
     )
-
-
-@pytest.fixture
-def clock(app):
-    c = Clock(NOW)
-    app.state.runtime.clock = c
-    return c
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from sqlmodel import select
 
@@ -11,16 +9,7 @@ from app.clients import plan_links
 from app.clients.models import CrisisPlan, PlanLink
 from tests.conftest import auth
 from tests.factories import make_client, make_key, make_staff, make_team
-from tests.world import Clock
-
-NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(app):
-    c = Clock(NOW)
-    app.state.runtime.clock = c
-    return c
+from tests.security.conftest import NOW
 
 
 def _link(session, settings, client_id: int, staff_id: int | None) -> str:
