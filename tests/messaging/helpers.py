@@ -1,5 +1,5 @@
-"""What the sender's tests build again and again: a text contact, a sender
-(Dispatcher) on a fixed clock, a fresh database file."""
+"""What the sender's tests build again and again: a text contact, a message
+queued about it, a sender (Dispatcher) on a fixed clock, a fresh database file."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from app import migrations
 from app.contacts.models import Contact
 from app.db import Database
 from app.messaging.dispatcher import Dispatcher
+from app.messaging.outbox import enqueue
 from app.teams.models import Team
 
 NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
@@ -26,6 +27,32 @@ def sms_contact(session: Session, team: Team, number: str) -> Contact:
     session.add(contact)
     session.flush()
     return contact
+
+
+def queue(
+    session: Session,
+    team: Team,
+    contact: Contact,
+    body: str,
+    *,
+    to: str | None = None,
+    purpose: str = "relay",
+    level: int | None = None,
+) -> int:
+    """A message about `contact` queued at NOW (to the contact's number
+    unless `to` says otherwise); its id."""
+    message = enqueue(
+        session=session,
+        team=team,
+        to_number=to or contact.from_number,
+        body=body,
+        purpose=purpose,
+        contact_id=contact.id,
+        level=level,
+        now=NOW,
+    )
+    assert message is not None, "the recipient has opted out"
+    return message.id
 
 
 def make_sender(

@@ -8,9 +8,8 @@ from datetime import UTC, timedelta
 
 from app.messaging.claim import LEASE, claim, lanes
 from app.messaging.models import OutboundMessage
-from app.messaging.outbox import enqueue
 from tests.factories import make_team
-from tests.messaging.helpers import NOW, sms_contact
+from tests.messaging.helpers import NOW, queue, sms_contact
 
 
 @dataclass(frozen=True)
@@ -57,26 +56,14 @@ def test_a_message_without_a_contact_is_a_lane_of_its_own():
     assert sorted(lanes([two, one]), key=lambda lane: lane[0].id) == [[one], [two]]
 
 
-def _queue(session, team, contact, body, *, to="+12015550101", purpose="relay"):
-    return enqueue(
-        session=session,
-        team=team,
-        to_number=to,
-        body=body,
-        purpose=purpose,
-        contact_id=contact.id,
-        now=NOW,
-    ).id
-
-
 def test_claim_takes_due_messages_under_a_lease_and_skips_one_behind_a_busy_lane(db):
     with db.session() as session:
         team = make_team(session)
         contact = sms_contact(session, team, "+12015550101")
-        first = _queue(session, team, contact, "first")
-        second = _queue(session, team, contact, "second")
-        later = _queue(session, team, contact, "later")
-        elsewhere = _queue(session, team, contact, "to staff", to="+12015550201")
+        first = queue(session, team, contact, "first")
+        second = queue(session, team, contact, "second")
+        later = queue(session, team, contact, "later")
+        elsewhere = queue(session, team, contact, "to staff", to="+12015550201")
         session.get(OutboundMessage, later).next_attempt_at = NOW + timedelta(minutes=5)
         being_sent = session.get(OutboundMessage, first)
         being_sent.status, being_sent.next_attempt_at = "sending", NOW + LEASE
@@ -101,6 +88,6 @@ def test_claim_of_given_ids_takes_only_those(db):
         for n in range(2):
             contact = sms_contact(session, team, f"+1201555011{n}")
             contacts.append(contact)
-        mine = _queue(session, team, contacts[0], "mine", to=contacts[0].from_number)
-        _queue(session, team, contacts[1], "not asked for", to=contacts[1].from_number)
+        mine = queue(session, team, contacts[0], "mine", to=contacts[0].from_number)
+        queue(session, team, contacts[1], "not asked for", to=contacts[1].from_number)
     assert [row.id for row in claim(db, [mine], NOW)] == [mine]

@@ -15,10 +15,9 @@ from app import migrations
 from app.db import Database
 from app.messaging.dispatcher import Dispatcher
 from app.messaging.models import OutboundMessage
-from app.messaging.outbox import enqueue
 from app.messaging.senders import SendResult
 from tests.factories import make_team
-from tests.messaging.helpers import NOW, fresh_database, make_sender, sms_contact
+from tests.messaging.helpers import fresh_database, make_sender, queue, sms_contact
 
 CONTACTS = 4
 
@@ -60,15 +59,7 @@ def test_contacts_are_sent_side_by_side_and_each_contacts_messages_in_order(tmp_
         contacts = [sms_contact(session, team, f"+1201555017{i}") for i in range(CONTACTS)]
         for step in ("first", "second", "third"):
             for contact in contacts:
-                enqueue(
-                    session=session,
-                    team=team,
-                    to_number=contact.from_number,
-                    body=f"c{contact.id} {step}",
-                    purpose="relay",
-                    contact_id=contact.id,
-                    now=NOW,
-                )
+                queue(session, team, contact, f"c{contact.id} {step}")
     twilio = TwilioThatNeedsCompany()
     dispatcher = make_sender(database, twilio, concurrency=8)
     try:
@@ -107,16 +98,7 @@ def _queue_one(database, body: str) -> int:
     with database.session() as session:
         team = make_team(session, crisis_line_number="+19735550124")
         contact = sms_contact(session, team, "+12015550180")
-        message = enqueue(
-            session=session,
-            team=team,
-            to_number=contact.from_number,
-            body=body,
-            purpose="relay",
-            contact_id=contact.id,
-            now=NOW,
-        )
-        return message.id
+        return queue(session, team, contact, body)
 
 
 def test_a_background_sender_is_kicked_without_waiting_for_twilio(tmp_path):
@@ -279,16 +261,7 @@ def test_a_contacts_lanes_are_sent_side_by_side_and_each_in_order(tmp_path):
             ("+12013000002", "notify level 2", "notify", 2),
             ("+12015550181", "relay", "relay", None),
         ):
-            enqueue(
-                session=session,
-                team=team,
-                to_number=to,
-                body=body,
-                purpose=purpose,
-                contact_id=contact.id,
-                level=level,
-                now=NOW,
-            )
+            queue(session, team, contact, body, to=to, purpose=purpose, level=level)
     twilio = TwilioSlowForTheClient()
     dispatcher = make_sender(database, twilio, concurrency=8)
     try:
@@ -326,26 +299,18 @@ def test_a_message_queued_while_a_round_waits_on_twilio_goes_at_once(tmp_path):
         def close(self):
             pass
 
-    def queue(body: str, number: str) -> None:
+    def relay_to(body: str, number: str) -> None:
         with database.session() as session:
             contact = sms_contact(session, team, number)
-            enqueue(
-                session=session,
-                team=team,
-                to_number=number,
-                body=body,
-                purpose="relay",
-                contact_id=contact.id,
-                now=NOW,
-            )
+            queue(session, team, contact, body)
 
     dispatcher = make_sender(database, Twilio(), concurrency=8)
     dispatcher.start_sending_in_background()
     try:
-        queue("first", "+12015550182")
+        relay_to("first", "+12015550182")
         dispatcher.kick()
         assert first_in_flight.wait(10)
-        queue("second", "+12015550183")
+        relay_to("second", "+12015550183")
         dispatcher.kick()
         assert second_sent.wait(10)
     finally:

@@ -11,10 +11,9 @@ from app.contacts.models import Contact
 from app.messaging import results
 from app.messaging.claim import claim
 from app.messaging.models import EarlyStatusCallback, OutboundMessage
-from app.messaging.outbox import enqueue
 from app.messaging.senders import SendResult
 from tests.factories import make_team
-from tests.messaging.helpers import NOW, sms_contact
+from tests.messaging.helpers import NOW, queue, sms_contact
 
 LATER = NOW + timedelta(seconds=5)
 
@@ -23,15 +22,7 @@ def _claimed_message(db, purpose: str = "notify") -> int:
     with db.session() as session:
         team = make_team(session)
         contact = sms_contact(session, team, "+12015550101")
-        message_id = enqueue(
-            session=session,
-            team=team,
-            to_number=contact.from_number,
-            body="hello",
-            purpose=purpose,
-            contact_id=contact.id,
-            now=NOW,
-        ).id
+        message_id = queue(session, team, contact, "hello", purpose=purpose)
     [row] = claim(db, [message_id], NOW)
     return row.id
 
