@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactStatus, EventKind
-from app.escalation import paging
+from app.escalation import notify_rules, paging
 from app.escalation.planning import (
     level_deadline,
     plan_route,
@@ -133,7 +133,11 @@ def notify_level(
     }
     # Set before the messages are queued, so the one flush that writes them
     # writes the contact's new level and deadline with them (one UPDATE).
-    contact.next_escalation_at = level_deadline(level, now)
+    contact.next_escalation_at = level_deadline(
+        level,
+        now,
+        last_call_after=_last_call_if_none_reads(session, contact, team, level, unreachable),
+    )
 
     page = paging.Page(
         contact=contact, team=team, level=number, purpose=paging.NOTIFY, label=level.label
@@ -205,6 +209,24 @@ def notify_level(
             reason="level_skipped",
             settings=settings,
         )
+
+
+def _last_call_if_none_reads(
+    session: Session, contact: Contact, team: Team, level: Level, unreachable: dict[int, str]
+) -> int | None:
+    """For a text conversation whose level's people can all be called but
+    none texted: when the last of their calls is due (seconds after now)."""
+    if contact.channel != Channel.SMS:
+        return None
+    due = []
+    for staff_id in level.staff_ids:
+        if staff_id in unreachable:
+            continue
+        rules = paging.rules_for(session.get_one(Staff, staff_id), team, contact)
+        if any(rule.channel == notify_rules.SMS for rule in rules):
+            return None
+        due += [rule.after_seconds for rule in rules]
+    return max(due, default=None)
 
 
 def advance(

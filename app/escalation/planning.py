@@ -149,9 +149,20 @@ def plan_route(
         return fallback_plan(team.fallback_number)
 
 
-def level_deadline(level: Level, now: datetime) -> datetime:
-    """When a level notified at `now` escalates unanswered."""
-    return now + timedelta(seconds=level.timeout_seconds)
+# After a level's last call rule fires: the time to ring, pick up and press 1.
+CALL_ANSWER_WINDOW = timedelta(seconds=60)
+
+
+def level_deadline(level: Level, now: datetime, *, last_call_after: int | None = None) -> datetime:
+    """When a level notified at `now` escalates unanswered. A level of a text
+    conversation whose people can only be called (texts to them are blocked)
+    ends once its last call has had time to be answered: nobody there can
+    read the client's next words, so the next level does not wait out the
+    whole timeout for them."""
+    full = now + timedelta(seconds=level.timeout_seconds)
+    if last_call_after is None:
+        return full
+    return min(full, now + timedelta(seconds=last_call_after) + CALL_ANSWER_WINDOW)
 
 
 def set_route(contact: Contact, levels: tuple[Level, ...], now: datetime) -> None:

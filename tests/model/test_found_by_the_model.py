@@ -223,3 +223,26 @@ def test_the_next_level_reads_every_word_its_notification_could_not_carry(
     assert words[-1] == f"#{contact.id}: please call me"
     assert " ".join(w.split(": ", 1)[1] for w in words[:-1]) == story
     assert twilio.refused == []
+
+
+def test_a_level_that_can_only_be_called_does_not_hold_the_words_for_its_whole_timeout(
+    client, app, world, session, twilio, clock
+):
+    """The case manager texted STOP: their rules still call them (texts are
+    blocked), but nobody at level 1 can read the client's next words. Level 1
+    ends once its call has had time to be answered, and level 2 reads every
+    word, well before the level's 300 s timeout."""
+    sam, cm, backup = world.client_phone, world.case_manager.phone, world.backup_cm.phone
+    text_in(client, world, cm, "STOP")
+    twilio.carrier_blocked.add(cm)
+    text_in(client, world, sam, "I need help")
+    text_in(client, world, sam, "please")
+    clock.advance(seconds=60)
+    tick(app)
+    assert [c.to for c in twilio.calls] == [cm]  # the call rule still works
+    assert twilio.to(backup) == []
+    clock.advance(seconds=60)
+    tick(app)
+    [page] = [m.body for m in twilio.to(backup)]
+    assert page.startswith("CRISIS #") and page.endswith('Said: "I need help / please"')
+    assert twilio.refused == []
