@@ -2,7 +2,7 @@
 answering, goes off duty or can no longer be reached, the contact is handed
 on, and every handover is on the timeline.
 
-Kept whole (~480 lines): the reply timeout, the shift end and the holder who
+Kept whole: the reply timeout, the shift end and the holder who
 became unreachable all hand on through the same release and fresh plan, and
 each decides with what the others write (`handover_due_at`, `reply_reminders`).
 

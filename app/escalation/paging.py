@@ -1,6 +1,6 @@
 """Paging a person by their notification rules, and the report of it.
 
-Kept whole with its report (~450 lines): the report reads back the steps and
+Kept whole with its report: the report reads back the steps and
 events written here, in the same words; the tick's firing of rules that fell
 due is in `due_rules`.
 

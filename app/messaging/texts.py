@@ -1,6 +1,6 @@
 """The words the service sends. Pure functions: inputs in, text out.
 
-Kept whole (~570 lines): it is the one catalogue of every text, a function
+Kept whole: it is the one catalogue of every text, a function
 each; who reviews or translates the service's words reads them here, in one
 place, next to the segment arithmetic they must fit.
 

@@ -1,6 +1,6 @@
 """The route plan: who is tried, in what order, for one crisis contact.
 
-Kept whole (~400 lines): the rules below and the one `_Planner` that applies
+Kept whole: the rules below and the one `_Planner` that applies
 them read together; a plan's values live in `levels`, a team's policy in
 `policy`.
 
