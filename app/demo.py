@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.auth.models import Role
-from app.auth.service import CLI, audit, create_key
+from app.auth.service import CLI, audit_row, create_key
 from app.clients.models import Client, ClientPhone, CrisisPlan
 from app.oncall.models import Rota
 from app.teams.models import Staff, StaffRole, Team
@@ -145,12 +145,5 @@ def seed(session: Session) -> tuple[Team, str | None]:
     _, key = create_key(
         session=session, name="demo supervisor", role=Role.SUPERVISOR, team_id=team.id
     )
-    audit(
-        session=session,
-        principal=CLI,
-        action="demo.seed",
-        record_type="team",
-        record_id=team.id,
-        team_id=team.id,
-    )
+    audit_row(session, CLI, "demo.seed", team, record_type="team", team_id=team.id)
     return team, key

@@ -6,7 +6,7 @@ import typer
 
 import app.models  # noqa: F401  (every table: the key's rows refer to them)
 from app.auth.models import ApiKey
-from app.auth.service import CLI, audit, list_keys, revoke_key
+from app.auth.service import CLI, audit_row, list_keys, revoke_key
 from app.commands import database_from_environment
 from app.db import utcnow
 
@@ -43,14 +43,7 @@ def keys_revoke(key_id: int = typer.Argument(..., help="the key's id (see `keys 
             typer.secho(f"error: no key {key_id}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2)
         if revoke_key(session=session, api_key=row, now=utcnow()):
-            audit(
-                session=session,
-                principal=CLI,
-                action="api_key.revoke",
-                record_type="api_key",
-                record_id=row.id,
-                team_id=row.team_id,
-            )
+            audit_row(session, CLI, "api_key.revoke", row, team_id=row.team_id)
             typer.echo(f"key {key_id} revoked")
         else:
             typer.echo(f"key {key_id} was already revoked")

@@ -176,14 +176,15 @@ def audit_row(
     *,
     team_id: int | None,
     detail: dict[str, Any] | None = None,
+    record_type: str | None = None,
 ) -> AuditLog:
-    """`audit` for an act on one row: the record type is the action's noun
-    (`leave.create` is about a `leave`), the record id is the row's."""
+    """`audit` for an act on one row: the record id is the row's, the record
+    type the action's noun (`leave.create` is about a `leave`) unless named."""
     return audit(
         session=session,
         principal=principal,
         action=action,
-        record_type=action.partition(".")[0],
+        record_type=record_type or action.partition(".")[0],
         record_id=record.id,
         team_id=team_id,
         detail=detail,

@@ -6,7 +6,7 @@ import typer
 
 import app.models  # noqa: F401  (every table, for the key's audit row)
 from app import migrations
-from app.auth.service import CLI, audit, create_key
+from app.auth.service import CLI, audit_row, create_key
 from app.commands import database_from_environment
 from app.errors import AppError
 
@@ -29,15 +29,7 @@ def keys_create(
             row, key = create_key(
                 session=session, name=name, role=role, team_id=team, staff_id=staff
             )
-            audit(
-                session=session,
-                principal=CLI,
-                action="api_key.create",
-                record_type="api_key",
-                record_id=row.id,
-                team_id=team,
-                detail={"role": role},
-            )
+            audit_row(session, CLI, "api_key.create", row, team_id=team, detail={"role": role})
     except AppError as exc:
         typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from app.auth import access
 from app.auth.deps import CurrentPrincipal, SessionDep, load_owned, load_team, require_role
 from app.auth.models import Role
-from app.auth.service import Principal, audit
+from app.auth.service import Principal, audit_row
 from app.clients import plan_links, service
 from app.clients.models import Client
 from app.clients.schemas import (
@@ -142,17 +142,22 @@ def _read_plan(session: Session, principal: Principal, client: Client, plan, via
     service.audit_plan_read(session=session, principal=principal, client=client, plan=plan, via=via)
 
 
-@router.get("/v1/clients/{client_id}/crisis-plan", response_model=CrisisPlanOut)
-def get_crisis_plan(client_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict:
-    """The current version. Every read is audited."""
-    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
-    client = _readable(session, principal, client_id)
+def _current_plan(session: Session, principal: Principal, client: Client, via: str) -> dict:
+    """The client's current plan; the read is audited and committed even when
+    there is none yet (404)."""
     plan = service.current_plan(session=session, client_id=client.id)
-    _read_plan(session, principal, client, plan, "api")
+    _read_plan(session, principal, client, plan, via)
     session.commit()
     if plan is None:
         raise NotFound("this client has no crisis plan yet")
     return service.plan_out(plan)
+
+
+@router.get("/v1/clients/{client_id}/crisis-plan", response_model=CrisisPlanOut)
+def get_crisis_plan(client_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict:
+    """The current version. Every read is audited."""
+    require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
+    return _current_plan(session, principal, _readable(session, principal, client_id), "api")
 
 
 @router.get("/v1/clients/{client_id}/crisis-plan/versions", response_model=list[CrisisPlanOut])
@@ -186,12 +191,7 @@ def break_glass_crisis_plan(
         reason=body.reason,
         now=runtime.now(),
     )
-    plan = service.current_plan(session=session, client_id=client.id)
-    _read_plan(session, principal, client, plan, "break_glass")
-    session.commit()
-    if plan is None:
-        raise NotFound("this client has no crisis plan yet")
-    return service.plan_out(plan)
+    return _current_plan(session, principal, client, "break_glass")
 
 
 @router.post("/v1/clients/{client_id}/plan-links", status_code=201, response_model=PlanLinkOut)
@@ -209,13 +209,8 @@ def create_plan_link(
         now=now,
         settings=runtime.settings,
     )
-    audit(
-        session=session,
-        principal=principal,
-        action="plan_link.create",
-        record_type="client",
-        record_id=client.id,
-        team_id=client.team_id,
+    audit_row(
+        session, principal, "plan_link.create", client, record_type="client", team_id=client.team_id
     )
     session.commit()
 
@@ -229,12 +224,12 @@ def revoke_plan_links(
     require_role(principal, Role.SUPERVISOR)
     client = _client(session, principal, client_id)
     count = plan_links.revoke_plan_links(session=session, client_id=client.id, now=runtime.now())
-    audit(
-        session=session,
-        principal=principal,
-        action="plan_link.revoke",
+    audit_row(
+        session,
+        principal,
+        "plan_link.revoke",
+        client,
         record_type="client",
-        record_id=client.id,
         team_id=client.team_id,
         detail={"revoked": count},
     )

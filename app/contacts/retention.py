@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, select, update
 from sqlmodel import Session, col
 
-from app.auth.service import SYSTEM, audit
+from app.auth.service import SYSTEM, audit_row
 from app.clients.models import Client, ClientEvent
 from app.contacts.models import Contact, ContactEvent, ContactStatus
 from app.db import rowcount
@@ -196,12 +196,12 @@ def purge_team(
             .execution_options(synchronize_session=False)
         )
     )
-    audit(
-        session=session,
-        principal=SYSTEM,
-        action="retention.purge",
+    audit_row(
+        session,
+        SYSTEM,
+        "retention.purge",
+        team,
         record_type="team",
-        record_id=team.id,
         team_id=team.id,
         detail={
             "cutoff": cutoff.isoformat(),

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 import rotas
-from app.auth.service import Principal, audit, audit_row
+from app.auth.service import Principal, audit_row
 from app.datetimes import MAX_YEAR, MIN_YEAR
 from app.errors import Conflict, Invalid
 from app.oncall.layers import DAY_NAMES as DAY_NAMES  # the console reads them here
@@ -346,12 +346,12 @@ def new_calendar_token(*, session: Session, principal: Principal, staff: Staff) 
     token = secrets.token_urlsafe(24)
     staff.calendar_token = token_hash(token)
     session.add(staff)
-    audit(
-        session=session,
-        principal=principal,
-        action="calendar_token.create",
+    audit_row(
+        session,
+        principal,
+        "calendar_token.create",
+        staff,
         record_type="staff",
-        record_id=staff.id,
         team_id=staff.team_id,
     )
     return token

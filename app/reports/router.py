@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from app.auth.deps import CurrentPrincipal, SessionDep, load_team, require_role
 from app.auth.models import Role
-from app.auth.service import audit
+from app.auth.service import audit_row
 from app.datetimes import Instant
 from app.reports import service
 from app.reports.charts import bar_chart
@@ -29,14 +29,8 @@ def _read_summary(
     team = load_team(session, principal, team_id)
     start, end = service.checked_period(team, start, end, runtime_of(request).now())
     report = service.summary(session=session, team=team, start=start, end=end)
-    audit(
-        session=session,
-        principal=principal,
-        action="report.read",
-        record_type="team",
-        record_id=team.id,
-        team_id=team.id,
-        detail=detail,
+    audit_row(
+        session, principal, "report.read", team, record_type="team", team_id=team.id, detail=detail
     )
     session.commit()
     return team, start, end, report
