@@ -5,6 +5,8 @@ that registers it never import each other."""
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import typer
 
 from app.db import Database
@@ -15,8 +17,13 @@ def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
+
+
+def fail(message: str) -> NoReturn:
+    """Say what is wrong (in red, on stderr) and exit 2."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
 
 
 def open_database(settings: Settings, *, background: bool = False) -> Database:

@@ -7,7 +7,7 @@ import typer
 import app.models  # noqa: F401  (every table: the key's rows refer to them)
 from app.auth.models import ApiKey
 from app.auth.service import CLI, audit_row, list_keys, revoke_key
-from app.commands import database_from_environment
+from app.commands import database_from_environment, fail
 from app.db import utcnow
 
 
@@ -40,8 +40,7 @@ def keys_revoke(key_id: int = typer.Argument(..., help="the key's id (see `keys 
     with database.session() as session:
         row = session.get(ApiKey, key_id)
         if row is None:
-            typer.secho(f"error: no key {key_id}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2)
+            fail(f"error: no key {key_id}")
         if revoke_key(session=session, api_key=row, now=utcnow()):
             audit_row(session, CLI, "api_key.revoke", row, team_id=row.team_id)
             typer.echo(f"key {key_id} revoked")

@@ -21,7 +21,7 @@ from app.auth.service import (
 )
 from app.datetimes import Instant
 from app.errors import Forbidden, Invalid, NotFound
-from app.paging import Limit, Offset, page
+from app.paging import LongPage, Page
 from app.runtime import RuntimeDep
 from app.teams.models import Staff
 
@@ -116,25 +116,16 @@ def create_api_key(
 
 
 @router.get("/keys", response_model=list[KeyPublic])
-def get_api_keys(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> list[KeyPublic]:
+def get_api_keys(session: SessionDep, principal: CurrentPrincipal, paging: Page) -> list[KeyPublic]:
     """Every key of the caller's team (an admin: every key), revoked ones too."""
     require_role(principal, Role.SUPERVISOR)
     rows = list_keys(
         session=session,
         team_id=None if principal.is_admin else principal.team_id,
-        limit=limit + 1,
-        offset=offset,
+        limit=paging.limit + 1,
+        offset=paging.offset,
     )
-    return [
-        KeyPublic.model_validate(r, from_attributes=True)
-        for r in page(rows, limit=limit, offset=offset, response=response)
-    ]
+    return [KeyPublic.model_validate(r, from_attributes=True) for r in paging.of(rows)]
 
 
 @router.delete("/keys/{key_id}", status_code=204, response_class=Response)
@@ -174,12 +165,10 @@ class AuditEntry(BaseModel):
 def read_audit(
     session: SessionDep,
     principal: CurrentPrincipal,
-    response: Response,
+    paging: LongPage,
     team_id: int | None = None,
     start: Instant | None = None,
     end: Instant | None = None,
-    limit: Limit = 200,
-    offset: Offset = 0,
 ) -> list[AuditEntry]:
     """Who did what to which record, newest first. Supervisors see their own team."""
     require_role(principal, Role.SUPERVISOR)
@@ -188,9 +177,11 @@ def read_audit(
         if value is not None and value.tzinfo is None:
             raise Invalid(["query", name], "must include a UTC offset")
     rows = audit_entries(
-        session=session, team_id=team_id, start=start, end=end, limit=limit + 1, offset=offset
+        session=session,
+        team_id=team_id,
+        start=start,
+        end=end,
+        limit=paging.limit + 1,
+        offset=paging.offset,
     )
-    return [
-        AuditEntry.model_validate(r, from_attributes=True)
-        for r in page(rows, limit=limit, offset=offset, response=response)
-    ]
+    return [AuditEntry.model_validate(r, from_attributes=True) for r in paging.of(rows)]

@@ -7,7 +7,7 @@ import typer
 import app.models  # noqa: F401  (every table, for the key's audit row)
 from app import migrations
 from app.auth.service import CLI, audit_row, create_key
-from app.commands import database_from_environment
+from app.commands import database_from_environment, fail
 from app.errors import AppError
 
 keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -31,6 +31,5 @@ def keys_create(
             )
             audit_row(session, CLI, "api_key.create", row, team_id=team, detail={"role": role})
     except AppError as exc:
-        typer.secho(f"error: {exc.detail}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        fail(f"error: {exc.detail}")
     typer.echo(key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.commands import open_database, settings_or_exit
+from app.commands import fail, open_database, settings_or_exit
 from app.simulate import (
     call_params,
     last_outbox_id,
@@ -26,25 +26,17 @@ simulate_cli = typer.Typer(
 def _simulate(path: str, params: dict, url: str | None) -> None:
     settings = settings_or_exit()
     if not settings.twilio_auth_token:
-        typer.secho(
-            "TWILIO_AUTH_TOKEN is not set (run `crisisroute demo` once)",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(2)
+        fail("TWILIO_AUTH_TOKEN is not set (run `crisisroute demo` once)")
     database = open_database(settings)
     try:
         before = last_outbox_id(database)
     except SQLAlchemyError as exc:
         # Before anything is posted: it reads what the server sent from DATABASE_URL.
-        typer.secho(
+        fail(
             f"cannot read the server's database ({type(exc).__name__}): simulate reads what the server "
             "sent from DATABASE_URL, which must be the running server's, migrated "
-            "(crisisroute db upgrade)",
-            fg=typer.colors.RED,
-            err=True,
+            "(crisisroute db upgrade)"
         )
-        raise typer.Exit(2) from None
     response = post_webhook(
         base_url=url or settings.public_base_url,
         token=settings.twilio_auth_token,
@@ -99,18 +91,14 @@ def simulate_page(
 ) -> None:
     """Answer a page call as Twilio would: pick up, press, hang up; print each answer."""
     if press not in ("1", "2", "none"):
-        typer.secho("--press must be 1, 2 or none", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
+        fail("--press must be 1, 2 or none")
     settings = settings_or_exit()
     call = latest_page_call(open_database(settings), message)
     if call is None:
-        typer.secho(
+        fail(
             "no page call in the outbox yet: text the line and wait for a call rule "
-            "(by default a minute after the text)",
-            fg=typer.colors.RED,
-            err=True,
+            "(by default a minute after the text)"
         )
-        raise typer.Exit(2)
     typer.echo(f"page call outbox #{call.id} to {call.to_number}")
     for path, params in page_call_steps(call.body, press):
         _simulate(path, params, url)

@@ -26,7 +26,7 @@ from app.auth.service import CLI, audit
 from app.clients.models import Client, ClientPhone
 from app.clients.schemas import ClientCreate
 from app.clients.service import clients_of, create_client, phones_out
-from app.commands import database_from_environment
+from app.commands import database_from_environment, fail
 from app.db import table_of
 from app.errors import AppError
 from app.routing import validate_working_hours
@@ -166,8 +166,7 @@ def _run_import(path: Path, team_id: int, columns: list[str], prepare_row, creat
     with database.session() as session:
         team = session.get(Team, team_id)
         if team is None:
-            typer.secho(f"no team {team_id}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2)
+            fail(f"no team {team_id}")
         region = team.region
     errors: list[tuple[int, str]] = []
     prepared: list[tuple[int, dict]] = []
@@ -305,8 +304,7 @@ def export_clients(team: int = typer.Option(..., help="team id")) -> None:
     database = database_from_environment()
     with database.session() as session:
         if session.get(Team, team) is None:
-            typer.secho(f"no team {team}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2)
+            fail(f"no team {team}")
         writer = csv.writer(sys.stdout)
         # Cells a spreadsheet would run as a formula start with an apostrophe
         # (app.spreadsheets); the import takes it off again.

@@ -24,7 +24,7 @@ from app.clients.schemas import (
     PlanLinkOut,
 )
 from app.errors import NotFound, refuse_nulls
-from app.paging import Limit, Offset, page
+from app.paging import Page
 from app.runtime import RuntimeDep
 
 router = APIRouter(tags=["clients"])
@@ -73,12 +73,7 @@ def create_client(
 
 @router.get("/v1/teams/{team_id}/clients", response_model=list[ClientPublic])
 def list_clients(
-    team_id: int,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    team_id: int, session: SessionDep, principal: CurrentPrincipal, paging: Page
 ) -> list[ClientPublic]:
     """The team's clients by id (a case manager: their own), a page at a time."""
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
@@ -87,10 +82,10 @@ def list_clients(
         session=session,
         team_id=team_id,
         where=access.client_filter(principal),
-        limit=limit + 1,
-        offset=offset,
+        limit=paging.limit + 1,
+        offset=paging.offset,
     )
-    return [_out(session, c) for c in page(rows, limit=limit, offset=offset, response=response)]
+    return [_out(session, c) for c in paging.of(rows)]
 
 
 @router.get("/v1/clients/{client_id}", response_model=ClientPublic)

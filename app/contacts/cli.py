@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 import app.models  # noqa: F401  (every table the purge erases from)
-from app.commands import database_from_environment
+from app.commands import database_from_environment, fail
 from app.contacts.retention import cutoff_for, purge_team
 from app.db import utcnow
 from app.teams.models import Team
@@ -29,8 +29,7 @@ def purge(
             query = query.where(col(Team.id) == team)
         teams = list(session.execute(query).scalars())
         if team is not None and not teams:
-            typer.secho(f"error: no team {team}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2)
+            fail(f"error: no team {team}")
         for row in teams:
             counts = purge_team(session=session, team=row, now=now, dry_run=dry_run)
             verb = "would erase" if dry_run else "erased"

@@ -190,13 +190,7 @@ def create_override(
     require_role(principal, Role.SUPERVISOR)
     rota = _rota(session, principal, rota_id)
     override = service.add_override(
-        session=session,
-        principal=principal,
-        rota=rota,
-        staff_id=body.staff_id,
-        start=body.start,
-        end=body.end,
-        reason=body.reason,
+        session=session, principal=principal, rota=rota, **body.model_dump()
     )
     session.commit()
     return OverrideOut.model_validate(override, from_attributes=True)

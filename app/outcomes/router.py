@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from sqlmodel import Session
 
 from app.auth import access
@@ -24,7 +24,7 @@ from app.outcomes.schemas import (
     ReviewItem,
     Stay,
 )
-from app.paging import Limit, Offset, page
+from app.paging import LongPage
 from app.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["outcomes"])
@@ -82,11 +82,9 @@ def review_contact(
 def review_queue(
     team_id: int,
     runtime: RuntimeDep,
-    response: Response,
     session: SessionDep,
     principal: CurrentPrincipal,
-    limit: Limit = 200,
-    offset: Offset = 0,
+    paging: LongPage,
 ) -> list[ReviewItem]:
     """Every contact no supervisor has reviewed yet, and reviewed ones whose
     follow-up has fallen due since: unanswered and high-risk on top, then due
@@ -95,6 +93,9 @@ def review_queue(
     require_role(principal, Role.SUPERVISOR)
     team = load_team(session, principal, team_id)
     now = runtime.now()
+    rows = service.review_queue(
+        session=session, team=team, now=now, limit=paging.offset + paging.limit + 1
+    )
     return [
         ReviewItem(
             id=c.id,
@@ -110,14 +111,7 @@ def review_queue(
             created_at=c.created_at,
             level=c.level,
         )
-        for c in page(
-            service.review_queue(session=session, team=team, now=now, limit=offset + limit + 1)[
-                offset:
-            ],
-            limit=limit,
-            offset=offset,
-            response=response,
-        )
+        for c in paging.of(rows[paging.offset :])
     ]
 
 

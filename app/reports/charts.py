@@ -86,14 +86,7 @@ def bar_chart_layout(
     }
 
 
-def bar_chart(
-    title: str,
-    labels: list[str],
-    series: dict[str, list[float]],
-    *,
-    width: int = 640,
-    height: int = 260,
-    unit: str = "",
-) -> Markup:
-    chart = bar_chart_layout(title, labels, series, width=width, height=height, unit=unit)
+def bar_chart(title: str, labels: list[str], series: dict[str, list[float]]) -> Markup:
+    """The chart as inline SVG, at the layout's default size."""
+    chart = bar_chart_layout(title, labels, series)
     return Markup(templates.get_template("reports/bar_chart.svg").render(chart=chart))

@@ -18,7 +18,7 @@ from app.auth.deps import (
 from app.auth.models import Role
 from app.auth.service import audit_row
 from app.errors import refuse_nulls
-from app.paging import Limit, Offset, page
+from app.paging import Page
 from app.runtime import RuntimeDep
 from app.teams import service, staff_changes
 from app.teams.models import Leave, Staff, Team
@@ -107,12 +107,7 @@ def create_staff(
 
 @router.get("/teams/{team_id}/staff", response_model=list[StaffPublic])
 def list_staff(
-    team_id: int,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    team_id: int, session: SessionDep, principal: CurrentPrincipal, paging: Page
 ) -> list[StaffPublic]:
     """The team's staff by id, a page at a time."""
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
@@ -122,14 +117,11 @@ def list_staff(
             select(Staff)
             .where(col(Staff.team_id) == team_id)
             .order_by(col(Staff.id))
-            .offset(offset)
-            .limit(limit + 1)
+            .offset(paging.offset)
+            .limit(paging.limit + 1)
         ).scalars()
     )
-    return [
-        StaffPublic.model_validate(s, from_attributes=True)
-        for s in page(rows, limit=limit, offset=offset, response=response)
-    ]
+    return [StaffPublic.model_validate(s, from_attributes=True) for s in paging.of(rows)]
 
 
 @router.get("/staff/{staff_id}", response_model=StaffPublic)
@@ -174,12 +166,7 @@ def add_leave(
     require_role(principal, Role.SUPERVISOR)
     staff = _staff(session, principal, staff_id)
     leave = service.add_leave(
-        session=session,
-        principal=principal,
-        staff=staff,
-        start=body.start,
-        end=body.end,
-        reason=body.reason,
+        session=session, principal=principal, staff=staff, **body.model_dump()
     )
     session.commit()
     return LeavePublic.model_validate(leave, from_attributes=True)
