@@ -4,7 +4,7 @@
 layer's JSON is read in `app.oncall.layers`); the API validates a body through
 the same converters (`build_schedule`), so what is stored is exactly what the
 engine accepted. Reading rotas, changing them and the calendar tokens stay in
-this one module (~360 lines): the API and the console both call all three here.
+this one module: the API and the console both call all three here.
 """
 
 from __future__ import annotations

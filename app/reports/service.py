@@ -2,7 +2,7 @@
 `DEFINITIONS` (also the API's documentation). Counts and percentiles are
 computed in the database; only small per-client histories come into Python.
 
-It stays one module (~370 lines): the figures, their period, their CSV and
+It stays one module: the figures, their period, their CSV and
 the chart data are one report, which the API and the console both read
 through this name; drawing the charts is app.reports.charts."""
 
