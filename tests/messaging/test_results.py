@@ -12,6 +12,7 @@ from app.messaging import results
 from app.messaging.claim import claim
 from app.messaging.models import EarlyStatusCallback, OutboundMessage
 from app.messaging.senders import SendResult
+from app.ops.metrics import CARRIER_UNREACHABLE, OUTBOUND
 from tests.factories import make_team
 from tests.messaging.helpers import NOW, queue, sms_contact
 
@@ -162,3 +163,155 @@ def test_an_early_failure_callback_is_applied_once_and_runs_the_hook(db):
     row = _row(db, message_id)
     assert (row.status, row.error_code) == ("undelivered", "30003")
     assert not results.early_callbacks_waiting(db, [message_id])
+
+
+# What the mutation run of results.py (tests/MUTATION.md) found untested.
+
+
+def test_backoff_is_spread_by_the_jitter_given():
+    assert results.backoff(3, jitter=0.8).total_seconds() == pytest.approx(3.2)
+
+
+def test_the_last_attempt_of_a_message_with_no_contact_gives_up(db):
+    message_id = _claimed_message(db, "notice")
+    with db.session() as session:
+        message = session.get(OutboundMessage, message_id)
+        message.attempts, message.contact_id = results.MAX_ATTEMPTS, None
+    results.record_failure(db, message_id, SendResult(ok=False, error_code="503"), LATER, None)
+    assert _row(db, message_id).status == "failed"
+
+
+def test_a_message_without_words_about_a_contact_still_open_is_retried_past_the_cap(db):
+    """Its own contact's status decides, not another's: a closed contact
+    elsewhere does not stop it."""
+    closed_id = _claimed_message(db, "auto_reply")
+    open_id = _claimed_message(db, "auto_reply")
+    with db.session() as session:
+        for message_id in (closed_id, open_id):
+            session.get(OutboundMessage, message_id).attempts = results.MAX_ATTEMPTS
+        closed = session.get(OutboundMessage, closed_id)
+        session.get(Contact, closed.contact_id).status = "resolved"
+    for message_id in (open_id, closed_id):
+        results.record_failure(db, message_id, SendResult(ok=False, error_code="503"), LATER, None)
+    assert (_row(db, open_id).status, _row(db, closed_id).status) == ("pending", "failed")
+
+
+def test_a_failure_for_a_message_no_longer_sending_is_not_written(db):
+    message_id = _claimed_message(db)
+    results.release(db, message_id, NOW)
+    hooked = []
+    ran = results.record_failure(
+        db,
+        message_id,
+        SendResult(ok=False, error_code="21610", permanent=True),
+        LATER,
+        lambda session, message, now: hooked.append(message.id),
+    )
+    row = _row(db, message_id)
+    assert ran is False and hooked == []
+    assert (row.status, row.error_code) == ("pending", None)
+
+
+def test_a_final_failure_without_a_hook_says_no_hook_ran_and_counts_it(db):
+    message_id = _claimed_message(db)
+    failed_before = OUTBOUND.labels("failed")._value.get()
+    ran = results.record_failure(
+        db, message_id, SendResult(ok=False, error_code="21610", permanent=True), LATER, None
+    )
+    assert ran is False and _row(db, message_id).status == "failed"
+    assert OUTBOUND.labels("failed")._value.get() == failed_before + 1
+
+
+def test_a_retry_is_counted(db):
+    message_id = _claimed_message(db)
+    retries_before = OUTBOUND.labels("retry")._value.get()
+    results.record_failure(db, message_id, SendResult(ok=False, error_code="503"), LATER, None)
+    assert OUTBOUND.labels("retry")._value.get() == retries_before + 1
+
+
+def test_the_failure_hook_runs_in_the_transaction_that_writes_the_failure(db):
+    """It may queue the next level: it gets the session that commits the failure."""
+    message_id = _claimed_message(db)
+    seen = []
+
+    def hook(session, message, now):
+        seen.append((session.get(OutboundMessage, message.id).status, now))
+
+    results.record_failure(
+        db, message_id, SendResult(ok=False, error_code="21610", permanent=True), LATER, hook
+    )
+    assert seen == [("failed", LATER)]
+
+
+def test_a_message_already_handed_to_twilio_is_not_given_back(db):
+    message_id = _claimed_message(db)
+    results.record_accepted(db, [(message_id, SendResult(ok=True, provider_sid="SMgiven"))], NOW)
+    results.release(db, message_id, LATER)
+    row = _row(db, message_id)
+    assert (row.status, row.attempts) == ("queued", 1)
+
+
+def test_the_carrier_gauge_shows_an_outage_only_once_it_has_lasted_two_minutes():
+    results.CarrierWatch.failing_since = None
+    try:
+        results.CarrierWatch.failed(NOW)
+        results.CarrierWatch.failed(NOW + timedelta(seconds=119))
+        assert CARRIER_UNREACHABLE._value.get() == 0
+        results.CarrierWatch.failed(NOW + results.UNREACHABLE_AFTER)
+        assert CARRIER_UNREACHABLE._value.get() == 120
+        results.CarrierWatch.accepted()
+        assert CARRIER_UNREACHABLE._value.get() == 0
+    finally:
+        results.CarrierWatch.accepted()
+
+
+def _accepted_with_sid(db, sid: str, purpose: str = "notify") -> int:
+    message_id = _claimed_message(db, purpose)
+    results.record_accepted(db, [(message_id, SendResult(ok=True, provider_sid=sid))], NOW)
+    return message_id
+
+
+def _early(db, sid: str, status: str) -> None:
+    with db.session() as session:
+        session.add(EarlyStatusCallback(provider_sid=sid, status=status, received_at=NOW))
+
+
+def test_early_callbacks_are_applied_for_the_messages_named_only_or_for_all(db):
+    mine, other = _accepted_with_sid(db, "SMmine"), _accepted_with_sid(db, "SMother")
+    _early(db, "SMmine", "delivered")
+    _early(db, "SMother", "delivered")
+    hooked = []
+
+    def hook(session, message, now):
+        hooked.append(message.id)
+
+    assert results.apply_early_callbacks(db, [mine], LATER, hook) is False
+    assert (_row(db, mine).status, _row(db, other).status) == ("delivered", "queued")
+    assert results.early_callbacks_waiting(db, [other])
+    assert results.apply_early_callbacks(db, None, LATER, hook) is False
+    assert _row(db, other).status == "delivered"
+    assert hooked == []  # a delivery is not a failure
+
+
+def test_an_early_failure_for_a_message_already_failed_does_not_run_the_hook_again(db):
+    message_id = _accepted_with_sid(db, "SMtwice")
+    with db.session() as session:
+        session.get(OutboundMessage, message_id).status = "failed"
+    _early(db, "SMtwice", "failed")
+    hooked = []
+    ran = results.apply_early_callbacks(
+        db, [message_id], LATER, lambda session, message, now: hooked.append(message.id)
+    )
+    assert ran is False and hooked == []
+
+
+def test_an_early_failure_hook_gets_the_session_and_the_time(db):
+    message_id = _accepted_with_sid(db, "SMhook")
+    _early(db, "SMhook", "undelivered")
+    seen = []
+
+    def hook(session, message, now):
+        seen.append((session.get(OutboundMessage, message.id).status, now))
+
+    assert results.apply_early_callbacks(db, [message_id], LATER, hook) is True
+    assert seen == [("undelivered", LATER)]
