@@ -17,12 +17,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
 from app.contacts import service as contacts
 from app.contacts.models import Channel, Contact, ContactStatus, EventKind
 from app.escalation import notify_rules, paging
+from app.escalation.models import PageStep
 from app.escalation.planning import (
+    CALL_ANSWER_WINDOW,
     level_deadline,
     plan_route,
     record_plan,
@@ -227,6 +230,48 @@ def _last_call_if_none_reads(
             return None
         due += [rule.after_seconds for rule in rules]
     return max(due, default=None)
+
+
+def only_calls_reach_level(
+    *, session: Session, contact: Contact, team: Team, now: datetime
+) -> bool:
+    """A text conversation whose current level's people can be called but
+    none texted: nobody there can read the client's words."""
+    if not contact.plan or not 1 <= contact.level <= len(contact.plan):
+        return False
+    level = plan_from_json(contact.plan)[contact.level - 1]
+    unreachable = {
+        staff_id: reason
+        for staff_id in level.staff_ids
+        if (
+            reason := unreachable_reason(
+                session=session, staff=session.get(Staff, staff_id), now=now
+            )
+        )
+        is not None
+    }
+    return _last_call_if_none_reads(session, contact, team, level, unreachable) is not None
+
+
+def level_unreadable(*, session: Session, contact: Contact, team: Team, now: datetime) -> None:
+    """Someone paged at the contact's current level can no longer be
+    texted. When nobody there can read the client's words any more (they
+    can still be called), the level ends once its calls have had time to be
+    answered instead of at its full timeout."""
+    if not only_calls_reach_level(session=session, contact=contact, team=team, now=now):
+        return
+    last_call = session.execute(
+        select(func.max(col(PageStep.due_at))).where(
+            col(PageStep.contact_id) == contact.id,
+            col(PageStep.level) == contact.level,
+            col(PageStep.status) == "pending",
+            col(PageStep.channel) == notify_rules.CALL,
+        )
+    ).scalar()
+    end = max(now, last_call or now) + CALL_ANSWER_WINDOW
+    if contact.next_escalation_at is None or end < contact.next_escalation_at:
+        contact.next_escalation_at = end
+        session.add(contact)
 
 
 def advance(

@@ -274,6 +274,8 @@ def hand_on_contacts_of(
                 settings=settings,
             )
             moved.append(contact.id)
+        else:
+            engine.level_unreadable(session=session, contact=contact, team=team, now=now)
     return moved
 
 

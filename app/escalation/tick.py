@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 from app.contacts.models import Contact, ContactEvent, ContactStatus, EventKind
 from app.db import Database
 from app.escalation.due_rules import fire_due
-from app.escalation.engine import advance, realert_unanswered
+from app.escalation.engine import advance, only_calls_reach_level, realert_unanswered
 from app.escalation.handover import reply_overdue
 from app.messaging.models import FINAL_FAILURES, MessagePurpose, OutboundMessage, OutboxStatus
 from app.routing import plan_from_json
@@ -45,6 +45,9 @@ def wait_for_notifications(*, session: Session, contact: Contact, now: datetime)
     level = plan_from_json(contact.plan)[contact.level - 1]
     if level.kind == "fallback" or contact.next_escalation_at is None:
         return None
+    team = session.get_one(Team, contact.team_id)
+    if only_calls_reach_level(session=session, contact=contact, team=team, now=now):
+        return None  # the level's time is its calls' (engine.level_unreadable)
     timeout = timedelta(seconds=level.timeout_seconds)
     # When this level was told (a replanned contact reuses level numbers: the latest).
     began = session.execute(

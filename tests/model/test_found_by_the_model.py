@@ -246,3 +246,25 @@ def test_a_level_that_can_only_be_called_does_not_hold_the_words_for_its_whole_t
     [page] = [m.body for m in twilio.to(backup)]
     assert page.startswith("CRISIS #") and page.endswith('Said: "I need help / please"')
     assert twilio.refused == []
+
+
+def test_a_paged_person_who_texts_stop_mid_level_does_not_hold_the_words_for_its_timeout(
+    client, app, world, session, twilio, clock
+):
+    """As above, but the case manager texts STOP after level 1's text
+    reached them: from then nobody at level 1 can read the client's words,
+    so the level ends once its pending call has had time to be answered."""
+    sam, cm, backup = world.client_phone, world.case_manager.phone, world.backup_cm.phone
+    text_in(client, world, sam, "I need help")
+    assert len(twilio.to(cm)) == 1
+    text_in(client, world, cm, "STOP")
+    twilio.carrier_blocked.add(cm)
+    text_in(client, world, sam, "please")
+    clock.advance(seconds=60)
+    tick(app)
+    assert [c.to for c in twilio.calls] == [cm]
+    clock.advance(seconds=60)
+    tick(app)
+    [page] = [m.body for m in twilio.to(backup)]
+    assert page.endswith('Said: "I need help / please"')
+    assert twilio.refused == []
