@@ -105,6 +105,22 @@ def start(
     notify_level(session=session, contact=contact, team=team, number=1, now=now, settings=settings)
 
 
+def _unreachable_at(session: Session, level: Level, now: datetime) -> dict[int, str]:
+    """Who on the level cannot be reached now, and why. Asked now, not when
+    the plan was made: people opt out, go on leave or are deactivated while
+    a contact waits at an earlier level."""
+    return {
+        staff_id: reason
+        for staff_id in level.staff_ids
+        if (
+            reason := unreachable_reason(
+                session=session, staff=session.get(Staff, staff_id), now=now
+            )
+        )
+        is not None
+    }
+
+
 def notify_level(
     *,
     session: Session,
@@ -122,18 +138,7 @@ def notify_level(
             session=session, contact=contact, team=team, level=level, now=now, settings=settings
         )
         return
-    # Asked now, not when the plan was made: people opt out, go on leave or
-    # are deactivated while a contact waits at an earlier level.
-    unreachable = {
-        staff_id: reason
-        for staff_id in level.staff_ids
-        if (
-            reason := unreachable_reason(
-                session=session, staff=session.get(Staff, staff_id), now=now
-            )
-        )
-        is not None
-    }
+    unreachable = _unreachable_at(session, level, now)
     # Set before the messages are queued, so the one flush that writes them
     # writes the contact's new level and deadline with them (one UPDATE).
     contact.next_escalation_at = level_deadline(
@@ -240,16 +245,7 @@ def only_calls_reach_level(
     if not contact.plan or not 1 <= contact.level <= len(contact.plan):
         return False
     level = plan_from_json(contact.plan)[contact.level - 1]
-    unreachable = {
-        staff_id: reason
-        for staff_id in level.staff_ids
-        if (
-            reason := unreachable_reason(
-                session=session, staff=session.get(Staff, staff_id), now=now
-            )
-        )
-        is not None
-    }
+    unreachable = _unreachable_at(session, level, now)
     return _last_call_if_none_reads(session, contact, team, level, unreachable) is not None
 
 
