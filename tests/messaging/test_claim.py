@@ -91,3 +91,19 @@ def test_claim_of_given_ids_takes_only_those(db):
         mine = queue(session, team, contacts[0], "mine", to=contacts[0].from_number)
         queue(session, team, contacts[1], "not asked for", to=contacts[1].from_number)
     assert [row.id for row in claim(db, [mine], NOW)] == [mine]
+
+
+def test_two_contacts_level_messages_go_side_by_side():
+    first = Row(1, 7, "+12015550201", "notify")
+    second = Row(2, 8, "+12015550202", "notify")
+    assert lanes([second, first]) == [[first], [second]]
+
+
+def test_a_joined_lane_keeps_the_keys_of_every_lane_it_joined():
+    relay_to_staff = Row(1, 7, "+12015550201", "relay")
+    other_number_notify = Row(2, 7, "+12015550202", "notify")
+    notify_same_staff = Row(3, 7, "+12015550201", "notify")
+    next_relay = Row(4, 7, "+12015550201", "relay")
+    assert lanes([next_relay, notify_same_staff, other_number_notify, relay_to_staff]) == [
+        [relay_to_staff, other_number_notify, notify_same_staff, next_relay]
+    ]

@@ -1,5 +1,6 @@
 """A number's opt-out is one row per team and number: STOP then START on
-one line changes only that line's row for that number."""
+one line changes only that line's row for that number. What a queued
+message keeps."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from app.messaging.models import SmsOptOut
-from app.messaging.outbox import is_opted_out, set_opt_out
-from tests.factories import make_team
+from app.messaging.models import OutboundMessage, SmsOptOut
+from app.messaging.outbox import enqueue, is_opted_out, set_opt_out
+from tests.factories import make_staff, make_team
 
 NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
 CLIENT, NEIGHBOUR = "+12015550101", "+12015550102"
@@ -38,3 +39,24 @@ def test_start_from_a_number_that_never_texted_stop_leaves_it_messageable(sessio
     team = make_team(session)
     set_opt_out(session=session, team_id=team.id, number=CLIENT, opted_out=False, at=NOW)
     assert not is_opted_out(session=session, team_id=team.id, number=CLIENT)
+
+
+def test_a_queued_message_keeps_the_staff_member_and_level_it_is_for(session):
+    team = make_team(session)
+    staff = make_staff(session, team)
+    queued = enqueue(
+        session=session,
+        team=team,
+        to_number=NEIGHBOUR,
+        body="page",
+        purpose="notify",
+        staff_id=staff.id,
+        level=2,
+        now=NOW,
+    )
+    row = session.get(OutboundMessage, queued.id)
+    assert (row.staff_id, row.level, row.purpose) == (staff.id, 2, "notify")
+    # Written at the injected time (the clock the decision read), due at once.
+    assert [
+        t.replace(tzinfo=UTC) for t in (row.created_at, row.updated_at, row.next_attempt_at)
+    ] == [NOW, NOW, NOW]

@@ -315,3 +315,12 @@ def test_an_early_failure_hook_gets_the_session_and_the_time(db):
 
     assert results.apply_early_callbacks(db, [message_id], LATER, hook) is True
     assert seen == [("undelivered", LATER)]
+
+
+def test_an_acceptance_without_a_status_is_queued_and_counted(db):
+    message_id = _claimed_message(db)
+    accepted_before = OUTBOUND.labels("accepted")._value.get()
+    results.record_accepted(db, [(message_id, SendResult(ok=True, provider_sid="SMnone"))], LATER)
+    row = _row(db, message_id)
+    assert (row.status, row.updated_at.replace(tzinfo=UTC)) == ("queued", LATER)
+    assert OUTBOUND.labels("accepted")._value.get() == accepted_before + 1
