@@ -288,6 +288,15 @@ def kinds(session, contact_id: int) -> list[str]:
     )
 
 
+def only_texts_and_opted_out(session, staff) -> None:
+    """The person asked for no texts, and texts were their only way to be woken
+    (no call rule): nothing reaches them."""
+    staff.sms_opted_out = True
+    staff.notify_rules = [{"channel": "sms", "after_seconds": 0}]
+    session.add(staff)
+    session.commit()
+
+
 def route_inbox(app) -> None:
     from app.jobs import route_inbox as worker_route_inbox
 

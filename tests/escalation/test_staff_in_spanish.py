@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.contacts.models import Contact
 from tests.escalation.page_calls import pick_up, press
-from tests.world import text_in, tick
+from tests.world import only_texts_and_opted_out, text_in, tick
 
 
 def the_contact(session) -> Contact:
@@ -25,6 +25,20 @@ def speaks_spanish(session, *people) -> None:
         person.language = "es"
         session.add(person)
     session.commit()
+
+
+def who_after_pressing_1(client, app, world, session, twilio, clock) -> tuple[Contact, str]:
+    """The case manager, called about a new contact, presses 1 and then texts
+    WHO: the contact and the answer."""
+    text_in(client, world, world.client_phone, "please call me")
+    contact = the_contact(session)
+    clock.advance(seconds=60)
+    tick(app)
+    [call] = twilio.calls
+    pick_up(client, call)
+    press(client, call, "1")
+    text_in(client, world, world.case_manager.phone, "WHO")
+    return contact, twilio.to(world.case_manager.phone)[-1].body
 
 
 def held_then_silent(client, app, world, session, twilio, clock) -> str:
@@ -64,10 +78,7 @@ def test_a_spanish_supervisor_reads_the_skipped_level_in_spanish(
 ):
     speaks_spanish(session, world.supervisor)
     text_in(client, world, world.client_phone, "please help")
-    world.backup_cm.sms_opted_out = True
-    world.backup_cm.notify_rules = [{"channel": "sms", "after_seconds": 0}]
-    session.add(world.backup_cm)
-    session.commit()
+    only_texts_and_opted_out(session, world.backup_cm)
     clock.advance(seconds=301)
     tick(app)
     contact = the_contact(session)
@@ -82,29 +93,13 @@ def test_who_tells_a_spanish_speaker_what_came_of_each_page_in_spanish(
     client, app, world, session, twilio, clock
 ):
     speaks_spanish(session, world.case_manager)
-    text_in(client, world, world.client_phone, "please call me")
-    contact = the_contact(session)
-    clock.advance(seconds=60)
-    tick(app)
-    [call] = twilio.calls
-    pick_up(client, call)
-    press(client, call, "1")
-    text_in(client, world, world.case_manager.phone, "WHO")
-    answer = twilio.to(world.case_manager.phone)[-1].body
+    contact, answer = who_after_pressing_1(client, app, world, session, twilio, clock)
     assert answer.startswith("De guardia: Primary: Owen Call")
     assert f"#{contact.id} Casey: SMS en cola, llamada oprimió 1" in answer
 
 
 def test_who_in_english_keeps_its_words(client, app, world, session, twilio, clock):
-    text_in(client, world, world.client_phone, "please call me")
-    contact = the_contact(session)
-    clock.advance(seconds=60)
-    tick(app)
-    [call] = twilio.calls
-    pick_up(client, call)
-    press(client, call, "1")
-    text_in(client, world, world.case_manager.phone, "WHO")
-    answer = twilio.to(world.case_manager.phone)[-1].body
+    contact, answer = who_after_pressing_1(client, app, world, session, twilio, clock)
     assert f"#{contact.id} Casey: sms queued, call pressed 1" in answer
 
 

@@ -16,7 +16,7 @@ from app.messaging.models import InboxMessage
 from app.routing import RotaOnCallInfo, minimal_plan
 from tests.conftest import auth
 from tests.factories import make_key
-from tests.world import route_inbox, text_in
+from tests.world import kinds, route_inbox, text_in
 
 WORDS = "please someone, I am not safe tonight"
 STRANGER = "+12015550199"
@@ -30,16 +30,6 @@ def inbox_rows(session) -> list[InboxMessage]:
 def contacts(session) -> list[Contact]:
     session.expire_all()
     return list(session.execute(select(Contact).order_by(Contact.id)).scalars())
-
-
-def event_kinds(session, contact_id: int) -> list[str]:
-    return list(
-        session.execute(
-            select(ContactEvent.kind)
-            .where(ContactEvent.contact_id == contact_id)
-            .order_by(ContactEvent.id)
-        ).scalars()
-    )
 
 
 def stuck_gauge(client) -> float:
@@ -94,7 +84,7 @@ def test_a_text_routing_always_fails_on_reaches_the_on_call_with_the_minimal_pla
     [contact] = contacts(session)
     assert [lv["kind"] for lv in contact.plan] == ["rota", "supervisors", "fallback"]
     assert contact.plan[0]["staff_ids"] == [world.oncall.id]
-    assert "routing_failed" in event_kinds(session, contact.id)
+    assert "routing_failed" in kinds(session, contact.id)
     why = session.execute(
         select(ContactEvent.data).where(
             ContactEvent.contact_id == contact.id, ContactEvent.kind == "routing_failed"

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.contacts.models import Contact, ContactEvent
-from app.oncall.models import Rota, RotaOverride
+from app.contacts.models import Contact
 from tests.escalation.page_calls import pick_up, press
-from tests.factories import make_staff
-from tests.ownership.test_shift_end import check
+from tests.ownership.test_shift_end import check, nia_takes_the_rota
+from tests.ownership.test_unanswered_repeats import unanswered
+from tests.world import kinds as world_kinds
 from tests.world import text_in, tick
 
 SMS_THEN_CALL = [{"channel": "sms", "after_seconds": 0}, {"channel": "call", "after_seconds": 60}]
@@ -27,13 +27,7 @@ def the_contact(session) -> Contact:
 
 def kinds(session, contact_id: int) -> list[str]:
     session.expire_all()
-    return list(
-        session.execute(
-            select(ContactEvent.kind)
-            .where(ContactEvent.contact_id == contact_id)
-            .order_by(ContactEvent.id)
-        ).scalars()
-    )
+    return world_kinds(session, contact_id)
 
 
 def set_rules(session, staff, rules) -> None:
@@ -48,6 +42,14 @@ def held_by_case_manager(client, world, session):
     contact = the_contact(session)
     assert contact.acknowledged_by == world.case_manager.id
     return contact
+
+
+def assert_a_text_back_stops_the_call(client, world, twilio, clock, app, holder, words) -> None:
+    """The holder texts back before their call rule's minute runs out: no call."""
+    text_in(client, world, holder.phone, words)
+    clock.advance(seconds=60)
+    tick(app)
+    assert twilio.calls_to(holder.phone) == []
 
 
 def test_the_reply_timeout_repage_texts_then_calls_the_holder_and_1_keeps_it(
@@ -85,10 +87,9 @@ def test_a_holder_who_answers_by_text_is_not_called(client, world, session, twil
     text_in(client, world, world.client_phone, "hello?")
     clock.advance(seconds=601)
     tick(app)
-    text_in(client, world, world.case_manager.phone, "Sorry, here now")
-    clock.advance(seconds=60)
-    tick(app)
-    assert twilio.calls_to(world.case_manager.phone) == []
+    assert_a_text_back_stops_the_call(
+        client, world, twilio, clock, app, world.case_manager, "Sorry, here now"
+    )
 
 
 def test_a_holder_with_only_a_call_rule_is_called_for_the_repage(
@@ -113,18 +114,7 @@ def test_the_shift_end_question_texts_then_calls_and_1_keeps_the_contact(
     contact = the_contact(session)
     assert contact.acknowledged_by == world.oncall.id
     set_rules(session, world.oncall, SMS_THEN_CALL)
-    nia = make_staff(session, world.team, name="Nia Next", phone="+12015550189")
-    rota = session.execute(select(Rota)).scalars().one()
-    session.add(
-        RotaOverride(
-            rota_id=rota.id,
-            staff_id=nia.id,
-            start=clock.now + timedelta(hours=1),
-            end=clock.now + timedelta(hours=9),
-            reason="evening",
-        )
-    )
-    session.commit()
+    nia = nia_takes_the_rota(session, world, clock, after=timedelta(hours=1), reason="evening")
     clock.advance(hours=1, seconds=1)
     check(app)
     assert twilio.to(world.oncall.phone)[-1].body.startswith(
@@ -149,35 +139,17 @@ def test_the_shift_end_call_is_not_placed_once_the_holder_said_keep(
     text_in(client, world, "+12015550177", "help me")
     text_in(client, world, world.oncall.phone, "I am here")
     set_rules(session, world.oncall, SMS_THEN_CALL)
-    nia = make_staff(session, world.team, name="Nia Next", phone="+12015550189")
-    rota = session.execute(select(Rota)).scalars().one()
-    session.add(
-        RotaOverride(
-            rota_id=rota.id,
-            staff_id=nia.id,
-            start=clock.now + timedelta(minutes=5),
-            end=clock.now + timedelta(hours=9),
-        )
-    )
-    session.commit()
+    nia_takes_the_rota(session, world, clock, after=timedelta(minutes=5))
     clock.advance(minutes=5, seconds=1)
     check(app)
-    text_in(client, world, world.oncall.phone, "KEEP")
-    clock.advance(seconds=60)
-    tick(app)
-    assert twilio.calls_to(world.oncall.phone) == []
+    assert_a_text_back_stops_the_call(client, world, twilio, clock, app, world.oncall, "KEEP")
 
 
 def test_the_repeated_unanswered_alert_calls_a_supervisor_by_their_rules(
     client, world, session, twilio, clock, app
 ):
     set_rules(session, world.supervisor, CALL_ONLY)
-    text_in(client, world, world.client_phone, "please help")
-    for _ in range(4):
-        clock.advance(seconds=301)
-        tick(app)
-    contact = the_contact(session)
-    assert contact.status == "unanswered"
+    contact = unanswered(client, world, session, clock, app)
     first = len(twilio.calls_to(world.supervisor.phone))
     assert first >= 1  # the first alert, by their rules already
     clock.advance(seconds=901)

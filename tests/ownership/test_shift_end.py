@@ -27,6 +27,23 @@ def check(app) -> None:
     runtime.dispatcher.drain()
 
 
+def nia_takes_the_rota(session, world, clock, *, after: timedelta, reason: str | None = None):
+    """Nia Next has the primary rota from `after` from now until nine hours from now."""
+    nia = make_staff(session, world.team, name="Nia Next", phone="+12015550189")
+    rota = session.execute(select(Rota)).scalars().one()
+    session.add(
+        RotaOverride(
+            rota_id=rota.id,
+            staff_id=nia.id,
+            start=clock.now + after,
+            end=clock.now + timedelta(hours=9),
+            reason=reason,
+        )
+    )
+    session.commit()
+    return nia
+
+
 def held_by_the_on_call(client, world, session, twilio, clock):
     """The on-call person takes an unknown caller's contact (the rota level)."""
     text_in(client, world, "+12015550177", "help me")
@@ -36,18 +53,7 @@ def held_by_the_on_call(client, world, session, twilio, clock):
     contact = the_contact(session)
     assert contact.acknowledged_by == world.oncall.id
     # From an hour on, someone else has the primary rota.
-    nia = make_staff(session, world.team, name="Nia Next", phone="+12015550189")
-    rota = session.execute(select(Rota)).scalars().one()
-    session.add(
-        RotaOverride(
-            rota_id=rota.id,
-            staff_id=nia.id,
-            start=clock.now + timedelta(hours=1),
-            end=clock.now + timedelta(hours=9),
-            reason="evening",
-        )
-    )
-    session.commit()
+    nia = nia_takes_the_rota(session, world, clock, after=timedelta(hours=1), reason="evening")
     return contact, nia
 
 

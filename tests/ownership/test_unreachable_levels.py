@@ -11,7 +11,7 @@ from app.contacts.models import Contact, ContactEvent
 from app.routing import unreachable_reason
 from app.teams.models import Leave
 from tests.conftest import auth
-from tests.world import text_in, tick
+from tests.world import only_texts_and_opted_out, text_in, tick
 
 
 def the_contact(session) -> Contact:
@@ -45,10 +45,7 @@ def test_a_level_whose_people_all_became_unreachable_is_skipped_in_the_same_tick
     assert len(twilio.to(world.case_manager.phone)) == 1
     # While level 1 has its time, the backup case manager (level 2) opts out,
     # and texts were their only way to be woken (no call rule).
-    world.backup_cm.sms_opted_out = True
-    world.backup_cm.notify_rules = [{"channel": "sms", "after_seconds": 0}]
-    session.add(world.backup_cm)
-    session.commit()
+    only_texts_and_opted_out(session, world.backup_cm)
     clock.advance(seconds=301)
     tick(app)
     # Level 2 is skipped at once: the on-call person (level 3) is told now, not 300 s later.
