@@ -33,6 +33,10 @@ def test_stop_then_start_changes_only_that_team_and_number(session):
         select(SmsOptOut).where(SmsOptOut.team_id == team.id, SmsOptOut.number == CLIENT)
     ).all()
     assert [(row.opted_out, row.updated_at.replace(tzinfo=UTC)) for row in rows] == [(False, later)]
+    neighbour = session.exec(
+        select(SmsOptOut).where(SmsOptOut.team_id == team.id, SmsOptOut.number == NEIGHBOUR)
+    ).one()
+    assert neighbour.updated_at.replace(tzinfo=UTC) == NOW
 
 
 def test_start_from_a_number_that_never_texted_stop_leaves_it_messageable(session):

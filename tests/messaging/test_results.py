@@ -261,6 +261,9 @@ def test_the_carrier_gauge_shows_an_outage_only_once_it_has_lasted_two_minutes()
         assert CARRIER_UNREACHABLE._value.get() == 120
         results.CarrierWatch.accepted()
         assert CARRIER_UNREACHABLE._value.get() == 0
+        # The next outage is timed from its own first failure.
+        results.CarrierWatch.failed(NOW + timedelta(minutes=10))
+        assert CARRIER_UNREACHABLE._value.get() == 0
     finally:
         results.CarrierWatch.accepted()
 
