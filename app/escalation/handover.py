@@ -102,15 +102,11 @@ def _tell_former_holder(
 
 
 def to_next_level(
-    *,
-    session: Session,
-    contact: Contact,
-    team: Team,
-    now: datetime,
-    reason: str,
-    settings: Settings,
+    *, session: Session, contact: Contact, team: Team, now: datetime, settings: Settings
 ) -> None:
-    """Back into escalation at the level after the one last told."""
+    """The holder did not reply in time: back into escalation at the level
+    after the one last told."""
+    reason = REPLY_TIMEOUT
     former = _release(session=session, contact=contact, team=team, now=now, reason=reason)
     if not engine.advance(
         session=session, contact=contact, team=team, now=now, reason=reason, settings=settings
@@ -346,14 +342,7 @@ def reply_overdue(
         remind = paging.Page(contact=contact, team=team, level=contact.level, purpose=paging.REMIND)
         paging.page_person(session=session, page=remind, staff=holder, now=now, settings=settings)
         return
-    to_next_level(
-        session=session,
-        contact=contact,
-        team=team,
-        now=now,
-        reason=REPLY_TIMEOUT,
-        settings=settings,
-    )
+    to_next_level(session=session, contact=contact, team=team, now=now, settings=settings)
 
 
 # ---------------------------------------------------------------- shift end

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.auth.deps import CurrentPrincipal, SessionDep, check_team, require_role
@@ -13,7 +13,7 @@ from app.auth.service import audit
 from app.errors import NotFound
 from app.inbound import dead_letter
 from app.logs import mask_phone_numbers
-from app.paging import Limit, Offset, page
+from app.paging import Page
 from app.teams.models import Team
 
 router = APIRouter(prefix="/v1", tags=["teams"])
@@ -32,12 +32,7 @@ class StuckText(BaseModel):
 
 @router.get("/teams/{team_id}/stuck", response_model=list[StuckText])
 def list_stuck(
-    team_id: int,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    team_id: int, session: SessionDep, principal: CurrentPrincipal, paging: Page
 ) -> list[StuckText]:
     """Texts on the team's line that neither routing nor the minimal plan
     (on-call, supervisors, fallback) could open yet, oldest first; each is
@@ -48,10 +43,11 @@ def list_stuck(
     team = session.get(Team, team_id)
     if team is None:
         raise NotFound("team not found")
-    rows = dead_letter.stuck_on_line(
-        session, team.crisis_line_number, limit=limit + 1, offset=offset
+    rows = paging.of(
+        dead_letter.stuck_on_line(
+            session, team.crisis_line_number, limit=paging.limit + 1, offset=paging.offset
+        )
     )
-    rows = page(rows, limit=limit, offset=offset, response=response)
     with_bodies = principal.role == Role.SUPERVISOR
     if with_bodies and rows:
         audit(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import Session
 
 from app.auth.deps import CurrentPrincipal, SessionDep, load_team, require_role
@@ -21,13 +22,32 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 _DOC = "Figures:\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in service.DEFINITIONS.items())
 
 
-def _read_summary(
-    request: Request, session: Session, principal, team_id: int, start, end, detail=None
-):
+@dataclass(frozen=True)
+class _Asked:
+    """The team and period a summary request names (query parameters)."""
+
+    team_id: int
+    start: Instant | None
+    end: Instant | None
+
+
+def _asked(team_id: int, start: Instant | None = None, end: Instant | None = None) -> _Asked:
+    return _Asked(team_id=team_id, start=start, end=end)
+
+
+Asked = Annotated[_Asked, Depends(_asked)]
+
+
+def _format(format: Literal["json", "csv"] = "json") -> str:
+    # A dependency too, so that the query parameters keep their order.
+    return format
+
+
+def _read_summary(request: Request, session: Session, principal, asked: _Asked, detail=None):
     """The team, its checked period and its summary; the read is audited and committed."""
     require_role(principal, Role.SUPERVISOR)
-    team = load_team(session, principal, team_id)
-    start, end = service.checked_period(team, start, end, runtime_of(request).now())
+    team = load_team(session, principal, asked.team_id)
+    start, end = service.checked_period(team, asked.start, asked.end, runtime_of(request).now())
     report = service.summary(session=session, team=team, start=start, end=end)
     audit_row(
         session, principal, "report.read", team, record_type="team", team_id=team.id, detail=detail
@@ -41,12 +61,10 @@ def summary(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    team_id: int,
-    start: Instant | None = None,
-    end: Instant | None = None,
-    format: Literal["json", "csv"] = "json",
+    asked: Asked,
+    format: Annotated[str, Depends(_format)],
 ):
-    team, start, end, report = _read_summary(request, session, principal, team_id, start, end)
+    team, start, end, report = _read_summary(request, session, principal, asked)
     if format == "csv":
         return Response(
             service.summary_csv(report),
@@ -58,16 +76,11 @@ def summary(
 
 @router.get("/summary.html", response_class=Response)
 def summary_page(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    team_id: int,
-    start: Instant | None = None,
-    end: Instant | None = None,
+    request: Request, session: SessionDep, principal: CurrentPrincipal, asked: Asked
 ) -> Response:
     """The summary as a page with charts (inline SVG; prints and works offline)."""
     team, start, end, report = _read_summary(
-        request, session, principal, team_id, start, end, detail={"format": "html"}
+        request, session, principal, asked, detail={"format": "html"}
     )
     data = service.chart_data(session=session, team=team, start=start, end=end)
     page = templates.get_template("reports/summary.html").render(
