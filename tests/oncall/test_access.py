@@ -175,3 +175,20 @@ def test_case_manager_mints_only_their_own_calendar_token(client, team):
         ).status_code
         == 404
     )
+
+
+def test_a_deleted_override_is_audited_under_its_rotas_team(client, team, rota, override, session):
+    """What a team's audit view lists: an admin (of no team) deleting it files
+    the delete under the rota's team, not the key's."""
+    r = client.delete(
+        f"/v1/rotas/{rota['id']}/overrides/{override['id']}", headers=auth(team.admin_key)
+    )
+    assert r.status_code == 204
+    row = session.execute(
+        select(AuditLog).where(AuditLog.action == "rota_override.delete")
+    ).scalar_one()
+    assert (row.team_id, row.record_type, row.record_id) == (
+        team.team.id,
+        "rota_override",
+        override["id"],
+    )
