@@ -10,10 +10,11 @@ Deleting or demoting the primary rota is refused the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import Session
 
 from app.auth.deps import (
@@ -61,12 +62,28 @@ def _or_default(value: datetime | None, default: datetime) -> datetime:
     return default if value is None else value
 
 
-def _window(
-    request: Request, start: datetime | None, end: datetime | None, default_days: int
-) -> tuple[datetime, datetime]:
-    now = _now(request)
-    start = _or_default(start, now)
-    end = _or_default(end, start + timedelta(days=default_days))
+@dataclass(frozen=True)
+class _AskedWindow:
+    """The `start` and `end` query parameters of a calendar read, as sent,
+    and the time the request came."""
+
+    start: datetime | None
+    end: datetime | None
+    now: datetime
+
+
+def _asked_window(
+    request: Request, start: Instant | None = None, end: Instant | None = None
+) -> _AskedWindow:
+    return _AskedWindow(start=start, end=end, now=_now(request))
+
+
+AskedWindow = Annotated[_AskedWindow, Depends(_asked_window)]
+
+
+def _window(asked: _AskedWindow, default_days: int) -> tuple[datetime, datetime]:
+    start = _or_default(asked.start, asked.now)
+    end = _or_default(asked.end, start + timedelta(days=default_days))
     if end <= start:
         raise Invalid(["query", "end"], "must be after start")
     if end - start > MAX_WINDOW:
@@ -198,16 +215,11 @@ def create_override(
 
 @router.get("/v1/rotas/{rota_id}/overrides", response_model=list[OverrideOut])
 def list_overrides(
-    rota_id: RotaId,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    start: Instant | None = None,
-    end: Instant | None = None,
+    rota_id: RotaId, session: SessionDep, principal: CurrentPrincipal, asked: AskedWindow
 ) -> list[OverrideOut]:
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     rota = _rota(session, principal, rota_id)
-    start, end = _window(request, start, end, 60)
+    start, end = _window(asked, 60)
     rows = service.overrides_between(session=session, rota_id=rota.id, start=start, end=end)
     return [OverrideOut.model_validate(o, from_attributes=True) for o in rows]
 
@@ -276,16 +288,11 @@ def team_oncall(
 
 @router.get("/v1/rotas/{rota_id}/schedule", response_model=list[ShiftOut])
 def rota_schedule(
-    rota_id: RotaId,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    start: Instant | None = None,
-    end: Instant | None = None,
+    rota_id: RotaId, session: SessionDep, principal: CurrentPrincipal, asked: AskedWindow
 ) -> list[ShiftOut]:
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     rota = _rota(session, principal, rota_id)
-    start, end = _window(request, start, end, 14)
+    start, end = _window(asked, 14)
     shifts = service.shifts(session=session, rota=rota, start=start, end=end)
     # The app's rotas list staff ids as their people.
     return [
@@ -296,17 +303,12 @@ def rota_schedule(
 
 @router.get("/v1/teams/{team_id}/coverage", response_model=CoverageOut)
 def team_coverage(
-    team_id: TeamId,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    start: Instant | None = None,
-    end: Instant | None = None,
+    team_id: TeamId, session: SessionDep, principal: CurrentPrincipal, asked: AskedWindow
 ) -> CoverageOut:
     """Holes in the primary rota: every interval where nobody is on call."""
     require_role(principal, Role.SUPERVISOR, Role.CASE_MANAGER)
     load_team(session, principal, team_id)
-    start, end = _window(request, start, end, 14)
+    start, end = _window(asked, 14)
     holes = service.team_coverage_gaps(session=session, team_id=team_id, start=start, end=end)
     return CoverageOut(
         start=start,
