@@ -46,6 +46,39 @@ def side_by_side(functions: list) -> list:
     return results
 
 
+def shared_by_two(committed_pg, work, *, expected: int, who: str) -> None:
+    """`work(database)` on two instances at once: together they do `expected`
+    items, and each of them does some."""
+    databases = [Database.from_url(committed_pg) for _ in range(2)]
+    try:
+        results = side_by_side([lambda db=db: work(db) for db in databases])
+    finally:
+        for database in databases:
+            database.engine.dispose()
+    assert sum(results) == expected
+    assert all(r > 0 for r in results), f"both {who} should have shared the work: {results}"
+
+
+def assert_once_per_contact(s, contact_id, *where, contacts: int) -> None:
+    """Every one of the `contacts` contacts has exactly one row matching `where`."""
+    counts = s.execute(select(contact_id, func.count()).where(*where).group_by(contact_id)).all()
+    assert len(counts) == contacts and all(n == 1 for _, n in counts)
+
+
+def texts_in(s, *, team, now, settings, count: int) -> None:
+    """A text from each of the first `count` clients' phones."""
+    for i in range(count):
+        handle_inbound_sms(
+            session=s,
+            team=team,
+            now=now,
+            settings=settings,
+            sms=InboundSms(
+                message_sid=f"SM{i:032d}", from_number=f"+1201555{1000 + i:04d}", body="help"
+            ),
+        )
+
+
 def test_two_engines_fire_each_escalation_once(committed_pg):
     settings = make_settings(committed_pg)
     seed_db = Database.from_url(committed_pg)
@@ -69,16 +102,7 @@ def test_two_engines_fire_each_escalation_once(committed_pg):
         from app.teams.models import Team
 
         team = s.get(Team, team_id)
-        for i in range(CONTACTS):
-            handle_inbound_sms(
-                session=s,
-                team=team,
-                now=now,
-                settings=settings,
-                sms=InboundSms(
-                    message_sid=f"SM{i:032d}", from_number=f"+1201555{1000 + i:04d}", body="help"
-                ),
-            )
+        texts_in(s, team=team, now=now, settings=settings, count=CONTACTS)
 
         # The notifications left at once (a level waits while its notifications
         # have not left: carrier trouble is not "nobody answered").
@@ -89,20 +113,17 @@ def test_two_engines_fire_each_escalation_once(committed_pg):
         )
 
     due = now + timedelta(seconds=team.ack_timeout_seconds + 1)
-    engines = [Database.from_url(committed_pg) for _ in range(2)]
-    results = side_by_side(
-        [lambda db=db: tick(db=db, now=due, settings=settings, batch=10) for db in engines]
+    shared_by_two(
+        committed_pg,
+        lambda db: tick(db=db, now=due, settings=settings, batch=10),
+        expected=CONTACTS,
+        who="engines",
     )
-    assert sum(results) == CONTACTS
-    assert all(r > 0 for r in results), f"both engines should have shared the work: {results}"
 
     with seed_db.session() as s:
-        escalated = s.execute(
-            select(ContactEvent.contact_id, func.count())
-            .where(ContactEvent.kind == "escalated")
-            .group_by(ContactEvent.contact_id)
-        ).all()
-        assert len(escalated) == CONTACTS and all(n == 1 for _, n in escalated)
+        assert_once_per_contact(
+            s, ContactEvent.contact_id, ContactEvent.kind == "escalated", contacts=CONTACTS
+        )
         level2 = s.execute(
             select(func.count())
             .select_from(OutboundMessage)
@@ -115,8 +136,7 @@ def test_two_engines_fire_each_escalation_once(committed_pg):
             ).scalar_one()
             == CONTACTS
         )
-    for e in engines + [seed_db]:
-        e.engine.dispose()
+    seed_db.engine.dispose()
 
 
 class CountingTwilio:

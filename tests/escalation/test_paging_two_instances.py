@@ -10,10 +10,14 @@ from sqlalchemy import func, select
 from app.db import Database
 from app.escalation.due_rules import fire_due
 from app.escalation.models import PageStep
-from app.inbound.sms import InboundSms, handle_inbound_sms
 from app.messaging.models import OutboundMessage
 from tests.conftest import make_settings
-from tests.escalation.test_engine_concurrency import ALWAYS, side_by_side
+from tests.escalation.test_engine_concurrency import (
+    ALWAYS,
+    assert_once_per_contact,
+    shared_by_two,
+    texts_in,
+)
 from tests.factories import make_client, make_staff, make_team
 
 CONTACTS = 80
@@ -34,35 +38,25 @@ def test_two_instances_fire_each_call_rule_once(committed_pg):
                 assigned_case_manager_id=cm.id,
                 phones=[(f"+1201555{1000 + i:04d}", "self")],
             )
-        for i in range(CONTACTS):
-            handle_inbound_sms(
-                session=s,
-                team=team,
-                now=now,
-                settings=settings,
-                sms=InboundSms(
-                    message_sid=f"SM{i:032d}", from_number=f"+1201555{1000 + i:04d}", body="help"
-                ),
-            )
-    instances = [Database.from_url(committed_pg) for _ in range(2)]
+        texts_in(s, team=team, now=now, settings=settings, count=CONTACTS)
     due = now + timedelta(seconds=60)
-    fired = side_by_side(
-        [lambda db=db: fire_due(db=db, now=due, settings=settings, batch=10) for db in instances]
+    shared_by_two(
+        committed_pg,
+        lambda db: fire_due(db=db, now=due, settings=settings, batch=10),
+        expected=CONTACTS,
+        who="instances",
     )
-    assert sum(fired) == CONTACTS
-    assert all(n > 0 for n in fired), f"both instances should have shared the work: {fired}"
     with seed_db.session() as s:
-        calls = s.execute(
-            select(OutboundMessage.contact_id, func.count())
-            .where(OutboundMessage.purpose == "page_call")
-            .group_by(OutboundMessage.contact_id)
-        ).all()
-        assert len(calls) == CONTACTS and all(n == 1 for _, n in calls)
+        assert_once_per_contact(
+            s,
+            OutboundMessage.contact_id,
+            OutboundMessage.purpose == "page_call",
+            contacts=CONTACTS,
+        )
         assert (
             s.execute(
                 select(func.count()).select_from(PageStep).where(PageStep.status == "pending")
             ).scalar_one()
             == 0
         )
-    for database in [*instances, seed_db]:
-        database.engine.dispose()
+    seed_db.engine.dispose()
