@@ -101,6 +101,17 @@ def mark_responded(*, contact: Contact, at: datetime) -> None:
         contact.first_response_at = at
 
 
+def set_holder(contact: Contact, staff_id: int | None, at: datetime | None) -> None:
+    """Who holds the contact from `at` (nobody: None), with none of the
+    holder's deadlines running: no reply awaited, no shift-end question asked."""
+    contact.acknowledged_by = staff_id
+    contact.acknowledged_at = at
+    contact.next_escalation_at = None
+    contact.reply_reminders = 0
+    contact.handover_due_at = None
+    contact.holder_kept_at = None
+
+
 def acknowledge(
     *,
     session: Session,
@@ -118,12 +129,7 @@ def acknowledge(
     if contact.status != ContactStatus.OPEN:
         return False
     contact.status = ContactStatus.ACKNOWLEDGED
-    contact.acknowledged_by = staff_id
-    contact.acknowledged_at = at
-    contact.next_escalation_at = None
-    contact.reply_reminders = 0
-    contact.handover_due_at = None
-    contact.holder_kept_at = None
+    set_holder(contact, staff_id, at)
     contact.needs_callback = False
     record_event(
         session=session,

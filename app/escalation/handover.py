@@ -56,12 +56,7 @@ def _release(
     the former holder is told where it went. Returns who held it."""
     former = contact.acknowledged_by
     contact.status = ContactStatus.OPEN
-    contact.acknowledged_by = None
-    contact.acknowledged_at = None
-    contact.next_escalation_at = None
-    contact.reply_reminders = 0
-    contact.handover_due_at = None
-    contact.holder_kept_at = None
+    contacts.set_holder(contact, None, None)
     contacts.record_event(
         session=session,
         contact=contact,
