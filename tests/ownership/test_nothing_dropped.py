@@ -47,6 +47,21 @@ def routing_rounds(app, clock, rounds: int) -> None:
         clock.advance(seconds=17)
 
 
+def text_through_every_retry(client, world, clock, number: str) -> None:
+    """`number` texts WORDS and the worker tries to route it as many times as it may."""
+    text_in(client, world, number, WORDS, route=False)
+    routing_rounds(client.app, clock, inbox.MAX_ATTEMPTS)
+
+
+def raising(error: Exception):
+    """A stand-in that raises `error` whatever it is called with."""
+
+    def broken(**_):
+        raise error
+
+    return broken
+
+
 def test_the_minimal_plan_is_on_call_then_supervisors_then_the_fallback():
     levels = minimal_plan(
         on_call=[
@@ -73,12 +88,8 @@ def test_the_minimal_plan_is_on_call_then_supervisors_then_the_fallback():
 def test_a_text_routing_always_fails_on_reaches_the_on_call_with_the_minimal_plan(
     client, world, session, twilio, clock, monkeypatch
 ):
-    def broken_routing(**_):
-        raise KeyError("a client row routing trips on")
-
-    monkeypatch.setattr(inbox, "route_message", broken_routing)
-    text_in(client, world, world.client_phone, WORDS, route=False)
-    routing_rounds(client.app, clock, inbox.MAX_ATTEMPTS)
+    monkeypatch.setattr(inbox, "route_message", raising(KeyError("a client row routing trips on")))
+    text_through_every_retry(client, world, clock, world.client_phone)
     [row] = inbox_rows(session)
     assert (row.outcome, row.attempts) == ("opened_minimal", inbox.MAX_ATTEMPTS)
     [contact] = contacts(session)
@@ -119,8 +130,7 @@ def test_a_failure_injected_ten_times_leaves_a_stuck_text_that_is_routed_when_it
     monkeypatch.setattr(engine, "start", flaky_start)
     supervisor_key = world.supervisor_key
     # A number the team does not know: its usual plan starts with the on-call.
-    text_in(client, world, STRANGER, WORDS, route=False)
-    routing_rounds(client.app, clock, inbox.MAX_ATTEMPTS)
+    text_through_every_retry(client, world, clock, STRANGER)
     # Five routing attempts and the minimal plan failed: a dead letter, kept.
     [row] = inbox_rows(session)
     assert row.outcome == "stuck" and failures["left"] == 4
@@ -157,12 +167,8 @@ def test_a_failure_injected_ten_times_leaves_a_stuck_text_that_is_routed_when_it
 def test_stuck_is_for_supervisors_of_the_team_and_admins_see_no_words(
     client, world, session, twilio, clock, monkeypatch
 ):
-    def broken(**_):
-        raise ConnectionError("injected")
-
-    monkeypatch.setattr(engine, "start", broken)
-    text_in(client, world, world.client_phone, WORDS, route=False)
-    routing_rounds(client.app, clock, inbox.MAX_ATTEMPTS)
+    monkeypatch.setattr(engine, "start", raising(ConnectionError("injected")))
+    text_through_every_retry(client, world, clock, world.client_phone)
     path = f"/v1/teams/{world.team.id}/stuck"
     admin = make_key(session, "admin")
     case_manager = make_key(session, "case_manager", world.team, world.case_manager)
