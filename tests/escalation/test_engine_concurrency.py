@@ -46,12 +46,14 @@ def side_by_side(functions: list) -> list:
     return results
 
 
-def shared_by_two(committed_pg, work, *, expected: int, who: str) -> None:
-    """`work(database)` on two instances at once: together they do `expected`
-    items, and each of them does some."""
+def shared_by_two(committed_pg, step, *, due, settings, expected: int, who: str) -> None:
+    """`step` (a tick or a round of due rules, ten at a time) at `due` on two
+    instances at once: together they do `expected` items, and each does some."""
     databases = [Database.from_url(committed_pg) for _ in range(2)]
     try:
-        results = side_by_side([lambda db=db: work(db) for db in databases])
+        results = side_by_side(
+            [lambda db=db: step(db=db, now=due, settings=settings, batch=10) for db in databases]
+        )
     finally:
         for database in databases:
             database.engine.dispose()
@@ -79,13 +81,17 @@ def texts_in(s, *, team, now, settings, count: int) -> None:
         )
 
 
+def team_with_case_manager(s):
+    """A team and a case manager who works around the clock."""
+    team = make_team(s, crisis_line_number="+19735550100")
+    return team, make_staff(s, team, phone="+12015550181", working_hours=ALWAYS)
+
+
 def test_two_engines_fire_each_escalation_once(committed_pg):
-    settings = make_settings(committed_pg)
-    seed_db = Database.from_url(committed_pg)
+    settings, seed_db = make_settings(committed_pg), Database.from_url(committed_pg)
     now = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
     with seed_db.session() as s:
-        team = make_team(s, crisis_line_number="+19735550100")
-        cm = make_staff(s, team, phone="+12015550181", working_hours=ALWAYS)
+        team, cm = team_with_case_manager(s)
         backup = make_staff(s, team, phone="+12015550182", working_hours=ALWAYS)
         make_staff(s, team, phone="+12015550180", role="supervisor")
         for i in range(CONTACTS):
@@ -113,12 +119,7 @@ def test_two_engines_fire_each_escalation_once(committed_pg):
         )
 
     due = now + timedelta(seconds=team.ack_timeout_seconds + 1)
-    shared_by_two(
-        committed_pg,
-        lambda db: tick(db=db, now=due, settings=settings, batch=10),
-        expected=CONTACTS,
-        who="engines",
-    )
+    shared_by_two(committed_pg, tick, due=due, settings=settings, expected=CONTACTS, who="engines")
 
     with seed_db.session() as s:
         assert_once_per_contact(

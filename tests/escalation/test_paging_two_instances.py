@@ -13,23 +13,21 @@ from app.escalation.models import PageStep
 from app.messaging.models import OutboundMessage
 from tests.conftest import make_settings
 from tests.escalation.test_engine_concurrency import (
-    ALWAYS,
     assert_once_per_contact,
     shared_by_two,
+    team_with_case_manager,
     texts_in,
 )
-from tests.factories import make_client, make_staff, make_team
+from tests.factories import make_client
 
 CONTACTS = 80
 
 
 def test_two_instances_fire_each_call_rule_once(committed_pg):
-    settings = make_settings(committed_pg)
-    seed_db = Database.from_url(committed_pg)
+    settings, seed_db = make_settings(committed_pg), Database.from_url(committed_pg)
     now = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
     with seed_db.session() as s:
-        team = make_team(s, crisis_line_number="+19735550100")
-        cm = make_staff(s, team, phone="+12015550181", working_hours=ALWAYS)
+        team, cm = team_with_case_manager(s)
         for i in range(CONTACTS):
             make_client(
                 s,
@@ -41,10 +39,7 @@ def test_two_instances_fire_each_call_rule_once(committed_pg):
         texts_in(s, team=team, now=now, settings=settings, count=CONTACTS)
     due = now + timedelta(seconds=60)
     shared_by_two(
-        committed_pg,
-        lambda db: fire_due(db=db, now=due, settings=settings, batch=10),
-        expected=CONTACTS,
-        who="instances",
+        committed_pg, fire_due, due=due, settings=settings, expected=CONTACTS, who="instances"
     )
     with seed_db.session() as s:
         assert_once_per_contact(
