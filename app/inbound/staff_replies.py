@@ -80,8 +80,16 @@ def act_on_contact(
         idempotency_key=idempotency_key,
         data={"command": reply.command} if reply.command else {"relayed": True},
     )
+    # The carrier blocks texts to them: they could not read the client's
+    # words, so by text they neither take nor close the contact (their words
+    # are still relayed, and it goes on to people who can be reached).
+    cannot_read = staff.sms_opted_out and reply.command in ("ACK", "DONE")
+    if cannot_read:
+        event.data = {**event.data, "refused": "sms_opted_out"}
     if not contacts.insert_idempotent(session=session, event=event):
         return "duplicate"
+    if cannot_read:
+        return "refused"
 
     if reply.command == "ACK":
         _take(session, team, contact, staff, now, via="sms_ack")
@@ -136,10 +144,7 @@ def _take(
     session: Session, team: Team, contact: Contact, staff: Staff, now: datetime, via: str
 ) -> None:
     if staff.sms_opted_out:
-        # The carrier blocks texts to them: they could not read the client's
-        # next words, so they do not become the holder (their words are still
-        # relayed, and the contact goes on to people who can be reached).
-        return
+        return  # they could not read the client's next words (act_on_contact)
     if contact.status in (ContactStatus.OPEN, ContactStatus.UNANSWERED):
         if contact.status == ContactStatus.UNANSWERED:
             contact.status = ContactStatus.OPEN  # a late answer still counts, on the record

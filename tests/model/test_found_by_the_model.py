@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from app.contacts.models import Contact
+from app.contacts.models import Contact, ContactEvent
 from app.messaging.models import OutboundMessage
 from tests.world import route_inbox, text_in, tick
 
@@ -192,6 +192,17 @@ def test_a_staff_member_who_texted_stop_does_not_take_a_contact_by_text(
     session.refresh(contact)
     assert contact.acknowledged_by != world.case_manager.id
     assert twilio.to(sam)[-1].body == "I am here"
+    # Nor do they close it by text: DONE changes nothing, on the record.
+    text_in(client, world, cm, f"#{contact.id} DONE")
+    session.refresh(contact)
+    assert contact.status == "open"
+    refused = session.execute(
+        select(ContactEvent.data).where(ContactEvent.kind == "staff_reply")
+    ).scalars()
+    assert [d for d in refused if d.get("refused")] == [
+        {"command": "ACK", "refused": "sms_opted_out"},
+        {"command": "DONE", "refused": "sms_opted_out"},
+    ]
     text_in(client, world, sam, "the pills are here")
     # Level 1 was the case manager alone: the next level reads every word
     # once its turn comes (within the level's timeout).
