@@ -1,5 +1,8 @@
 """Engine and sessions from DATABASE_URL.
 
+(About 350 lines: the two backends' engines, sessions, the async pool and
+the one-writer rule are read together, since each works around the others.)
+
 SQLite (the embedded default) gets WAL, foreign keys and a busy timeout so the
 webhook and the escalation tick can share the file; PostgreSQL goes through
 psycopg 3. All datetimes are timezone-aware UTC (SQLModel maps `datetime` to a

@@ -1,5 +1,10 @@
 """The durable escalation engine.
 
+(Over 350 lines: notifying a level, deciding whether its people can be
+reached or only called, advancing and the unanswered end read and write the
+same contact row and level in one transaction; apart, they would only call
+each other's insides.)
+
 State lives on the contact row (plan, level, next_escalation_at); every step
 is written in the same transaction as the outbox rows it causes, so a step
 happens exactly once or not at all. The functions here load rows, call the
