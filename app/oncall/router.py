@@ -91,6 +91,26 @@ def _window(asked: _AskedWindow, default_days: int) -> tuple[datetime, datetime]
     return start, end
 
 
+Now = Annotated[datetime, Depends(_now)]
+
+
+@dataclass(frozen=True)
+class _RotaAsked:
+    """A rota sent to be created or replaced, and whether it may leave gaps
+    (the query parameter or the body's field)."""
+
+    body: RotaIn
+    allow_gaps: bool
+
+
+def _rota_asked(body: RotaIn, allow_gaps: bool = False) -> _RotaAsked:
+    return _RotaAsked(body=body, allow_gaps=allow_gaps or body.allow_gaps)
+
+
+# After the principal, so a missing key is still 401 first.
+RotaAsked = Annotated[_RotaAsked, Depends(_rota_asked)]
+
+
 def _rota(session: Session, principal, rota_id: int) -> Rota:
     return load_owned(session, principal, Rota, rota_id, what="rota")
 
@@ -101,20 +121,14 @@ def _out(rota: Rota) -> RotaOut:
 
 @router.post("/v1/teams/{team_id}/rotas", status_code=201, response_model=RotaOut)
 def create_rota(
-    team_id: TeamId,
-    body: RotaIn,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    allow_gaps: bool = False,
+    team_id: TeamId, now: Now, session: SessionDep, principal: CurrentPrincipal, asked: RotaAsked
 ) -> RotaOut:
     require_role(principal, Role.SUPERVISOR)
     load_team(session, principal, team_id)
-    allow_gaps = allow_gaps or body.allow_gaps
+    body, allow_gaps = asked.body, asked.allow_gaps
     data = body.model_dump()
     schedule = service.build_schedule(session=session, team_id=team_id, data=data)
     service.check_priority_free(session, team_id, body.priority, None)
-    now = _now(request)
     service.refuse_gaps(schedule, body.priority, now, allow_gaps)
     rota = Rota(
         team_id=team_id,
@@ -148,12 +162,7 @@ def get_rota(rota_id: RotaId, session: SessionDep, principal: CurrentPrincipal) 
 
 @router.put("/v1/rotas/{rota_id}", response_model=RotaOut)
 def replace_rota(
-    rota_id: RotaId,
-    body: RotaIn,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    allow_gaps: bool = False,
+    rota_id: RotaId, now: Now, session: SessionDep, principal: CurrentPrincipal, asked: RotaAsked
 ) -> RotaOut:
     require_role(principal, Role.SUPERVISOR)
     rota = _rota(session, principal, rota_id)
@@ -161,9 +170,9 @@ def replace_rota(
         session=session,
         principal=principal,
         rota=rota,
-        body=body,
-        now=_now(request),
-        allow_gaps=allow_gaps or body.allow_gaps,
+        body=asked.body,
+        now=now,
+        allow_gaps=asked.allow_gaps,
     )
     session.commit()
     return _out(rota)
