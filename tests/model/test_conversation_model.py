@@ -59,8 +59,8 @@ from tests.factories import make_staff
 from tests.world import Clock, make_world, text_in, twilio_mock
 
 SOAK = os.environ.get("CRISISROUTE_SOAK") == "1"
-# A few hundred examples in the normal suite: 200 on SQLite, 100 on
-# PostgreSQL (each takes about 1.5 s there); MODEL_EXAMPLES overrides both.
+# A few hundred examples in the normal suite, fewer on PostgreSQL, whose
+# examples are slower; MODEL_EXAMPLES overrides both.
 EXAMPLES = {"sqlite": 200, "postgres": 100}
 if os.environ.get("MODEL_EXAMPLES"):
     EXAMPLES = dict.fromkeys(EXAMPLES, int(os.environ["MODEL_EXAMPLES"]))
