@@ -26,6 +26,13 @@ def unanswered(client, world, session, clock, app) -> Contact:
     return contact
 
 
+def alerts_after(twilio, world, clock, app, *, seconds: int) -> int:
+    """How many alerts the supervisor has had once `seconds` more have passed."""
+    clock.advance(seconds=seconds)
+    tick(app)
+    return len(alerts(twilio, world))
+
+
 def alerts(twilio, world) -> list[str]:
     return [m.body for m in twilio.to(world.supervisor.phone) if "UNANSWERED" in m.body]
 
@@ -41,16 +48,10 @@ def test_supervisors_are_alerted_again_every_repeat_until_someone_takes_it(
     assert r.status_code == 200 and r.json()["unanswered_repeat_seconds"] == 600
     contact = unanswered(client, world, session, clock, app)
     assert len(alerts(twilio, world)) == 1
-    clock.advance(seconds=599)
-    tick(app)
-    assert len(alerts(twilio, world)) == 1
-    clock.advance(seconds=2)
-    tick(app)
-    assert len(alerts(twilio, world)) == 2
+    assert alerts_after(twilio, world, clock, app, seconds=599) == 1
+    assert alerts_after(twilio, world, clock, app, seconds=2) == 2
     assert alerts(twilio, world)[-1].startswith(f"STILL UNANSWERED #{contact.id}")
-    clock.advance(seconds=601)
-    tick(app)
-    assert len(alerts(twilio, world)) == 3
+    assert alerts_after(twilio, world, clock, app, seconds=601) == 3
     # Someone takes it: the alerts stop, and the client still hears from them.
     r = client.post(
         f"/v1/contacts/{contact.id}/acknowledge",
@@ -58,9 +59,7 @@ def test_supervisors_are_alerted_again_every_repeat_until_someone_takes_it(
         json={"staff_id": world.supervisor.id},
     )
     assert r.status_code == 200, r.text
-    clock.advance(seconds=3600)
-    tick(app)
-    assert len(alerts(twilio, world)) == 3
+    assert alerts_after(twilio, world, clock, app, seconds=3600) == 3
     assert the_contact(session).status == "acknowledged"
 
 
@@ -68,18 +67,14 @@ def test_the_default_repeat_is_fifteen_minutes_and_resolving_stops_it(
     client, world, session, twilio, clock, app
 ):
     contact = unanswered(client, world, session, clock, app)
-    clock.advance(seconds=901)
-    tick(app)
-    assert len(alerts(twilio, world)) == 2
+    assert alerts_after(twilio, world, clock, app, seconds=901) == 2
     r = client.post(
         f"/v1/contacts/{contact.id}/resolve",
         headers=auth(world.supervisor_key),
         json={"outcome": "unable_to_reach", "risk_level": "low", "staff_id": world.supervisor.id},
     )
     assert r.status_code == 200, r.text
-    clock.advance(seconds=3600)
-    tick(app)
-    assert len(alerts(twilio, world)) == 2
+    assert alerts_after(twilio, world, clock, app, seconds=3600) == 2
 
 
 def test_repeat_setting_is_validated(client, world):
