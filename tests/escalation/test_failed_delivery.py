@@ -169,6 +169,10 @@ def test_a_notification_failing_once_its_contact_is_taken_only_goes_on_the_timel
 def test_a_notification_of_a_level_already_passed_does_not_pass_the_next_one(
     app, world, session, contact
 ):
+    # The next level is only called: no notification of its own holds it.
+    world.backup_cm.notify_rules = [{"channel": "call", "after_seconds": 0}]
+    session.add(world.backup_cm)
+    session.commit()
     note = the_notification(session, world)
     second = queued(
         session,
@@ -182,6 +186,7 @@ def test_a_notification_of_a_level_already_passed_does_not_pass_the_next_one(
     fails(session, app, note)
     fails(session, app, second)
     assert the_contact(session).level == 2
+    assert outbox(session, MessagePurpose.NOTIFY, world.backup_cm.phone) == []
     late = queued(
         session,
         world,
@@ -224,8 +229,10 @@ def test_a_holders_words_that_did_not_reach_the_client_are_never_silent(
     reply = dict(purpose=MessagePurpose.RELAY, to=world.client_phone, staff=world.case_manager)
     first_part = queued(session, world, contact, **reply)
     second_part = queued(session, world, contact, **reply)
+    clock.advance(minutes=3)
     fails(session, app, first_part, "30006")
     [told] = outbox(session, MessagePurpose.COMMAND_REPLY, world.case_manager.phone)
+    assert told.created_at.replace(tzinfo=None) == clock.now.replace(tzinfo=None)
     assert told.body == texts.relay_not_delivered(
         contact_id=contact.id, from_number=world.client_phone, lang="es"
     )
@@ -309,11 +316,13 @@ def test_the_clients_words_not_reaching_their_holder_pass_the_contact_on(
     )
     first_part = queued(session, world, contact, **words)
     second_part = queued(session, world, contact, **words)
+    clock.advance(minutes=3)
     fails(session, app, first_part)
     after = the_contact(session)
     assert (after.status, after.acknowledged_by, after.level) == ("open", None, 2)
     [passed] = events(session, contact.id, "passed")
     assert passed.staff_id == world.case_manager.id
+    assert passed.at.replace(tzinfo=None) == clock.now.replace(tzinfo=None)
     assert passed.data == {"reason": "relay_failed"}
     assert events(session, contact.id, "escalated")[0].data["reason"] == "delivery_failed"
     fails(session, app, second_part)
