@@ -295,7 +295,12 @@ class Database:
             await pool.close()
 
     def peek(self, statement):
-        """One row of a read that takes no lock and writes nothing (a poll).
+        """One row of a read that takes no lock and writes nothing (a poll)."""
+        rows = self.peek_all(statement)
+        return rows[0] if rows else None
+
+    def peek_all(self, statement) -> list[Any]:
+        """The rows of a read that takes no lock and writes nothing.
 
         Every session here is a write transaction (on SQLite, BEGIN IMMEDIATE
         behind the write lock), so a process polling through one 20 times a
@@ -307,7 +312,7 @@ class Database:
         bind = self.sessionmaker.kw.get("bind")
         if not isinstance(bind, Engine) or bind.url.database in (None, "", ":memory:"):
             with self.session() as session:
-                return session.execute(statement).first()
+                return list(session.execute(statement).all())
         if self._reader is None:
             url = bind.url.render_as_string(hide_password=False)
             if self.is_postgres:
@@ -326,7 +331,7 @@ class Database:
                     hide_parameters=True,
                 )
         with self._reader.connect() as connection:
-            return connection.execute(statement).first()
+            return list(connection.execute(statement).all())
 
     @contextmanager
     def session(self) -> Iterator[Session]:

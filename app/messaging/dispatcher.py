@@ -184,16 +184,16 @@ class Dispatcher:
         texts = [m for m in claimed if m.purpose != PAGE_CALL]
         if not texts:
             return frozenset()
-        with self.db.session() as session:
-            out = {
-                (team_id, number)
-                for team_id, number in session.execute(
-                    select(col(SmsOptOut.team_id), col(SmsOptOut.number)).where(
-                        col(SmsOptOut.opted_out).is_(True),
-                        col(SmsOptOut.number).in_({m.to_number for m in texts}),
-                    )
+        # Read beside the writer: a session would queue behind the write lock.
+        out = {
+            (team_id, number)
+            for team_id, number in self.db.peek_all(
+                select(col(SmsOptOut.team_id), col(SmsOptOut.number)).where(
+                    col(SmsOptOut.opted_out).is_(True),
+                    col(SmsOptOut.number).in_({m.to_number for m in texts}),
                 )
-            }
+            )
+        }
         return frozenset(m.id for m in texts if (m.team_id, m.to_number) in out)
 
     def _drop_calls_not_needed(self, claimed: list[Any]) -> list[Any]:
