@@ -49,6 +49,13 @@ def wait_for_notifications(*, session: Session, contact: Contact, now: datetime)
     if only_calls_reach_level(session=session, contact=contact, team=team, now=now):
         return None  # the level's time is its calls' (engine.level_unreadable)
     timeout = timedelta(seconds=level.timeout_seconds)
+    if contact.priority == "high":
+        # A priority raised by a later text shortens the level's wait
+        # (inbound.sms.raise_priority) while its plan keeps the longer timeout.
+        timeout = min(
+            timeout,
+            timedelta(seconds=min(team.priority_ack_timeout_seconds, team.ack_timeout_seconds)),
+        )
     # When this level was told (a replanned contact reuses level numbers: the latest).
     began = session.execute(
         select(func.max(ContactEvent.at)).where(

@@ -140,3 +140,23 @@ def test_another_contacts_notification_not_yet_sent_does_not_hold_a_level(
     assert run_tick(app) == 1
     session.expire_all()
     assert session.get(Contact, contact.id).level == 2
+
+
+def test_a_priority_raised_by_a_later_text_is_not_undone_by_the_tick(
+    app, client, world, session, clock
+):
+    # The plan keeps the level's 300 s; the raised deadline is 60 s after the
+    # second text. The tick once counted the 300 s from when the notification
+    # left and put the deadline back. Whether only calls reach the level reads
+    # the team too (the priority minimum of each person's rules).
+    [contact] = texted_in(client, world, session, NUMBERS[:1])
+    clock.advance(seconds=10)
+    text_in(client, world, NUMBERS[0], "I took an overdose")
+    session.expire_all()
+    contact = session.get(Contact, contact.id)
+    assert contact.priority == "high"
+    assert naive(contact.next_escalation_at) == naive(clock.now + timedelta(seconds=60))
+    clock.now = contact.next_escalation_at
+    assert run_tick(app) == 1
+    session.expire_all()
+    assert session.get(Contact, contact.id).level == 2
