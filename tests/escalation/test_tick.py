@@ -160,3 +160,36 @@ def test_a_priority_raised_by_a_later_text_is_not_undone_by_the_tick(
     assert run_tick(app) == 1
     session.expire_all()
     assert session.get(Contact, contact.id).level == 2
+
+
+@pytest.mark.parametrize("whose", ["the level before", "this level before it began"])
+def test_a_notification_not_yet_sent_holds_only_the_level_that_sent_it(
+    app, client, world, session, clock, whose
+):
+    [contact] = texted_in(client, world, session, NUMBERS[:1])
+    began = clock.now
+    clock.advance(seconds=300)
+    assert run_tick(app) == 1
+    session.add(
+        OutboundMessage(
+            team_id=world.team.id,
+            contact_id=contact.id,
+            staff_id=world.supervisor.id,
+            level=1 if whose == "the level before" else 2,
+            purpose=MessagePurpose.NOTIFY,
+            to_number=world.supervisor.phone,
+            from_number=world.team.crisis_line_number,
+            body="words",
+            status="pending",
+            next_attempt_at=clock.now + timedelta(hours=1),
+            # The level before's, queued after this level began; or this
+            # level's, queued before it began (a replanned contact reuses numbers).
+            created_at=clock.now if whose == "the level before" else began,
+            updated_at=clock.now,
+        )
+    )
+    session.commit()
+    clock.advance(seconds=300)
+    assert run_tick(app) == 1
+    session.expire_all()
+    assert session.get(Contact, contact.id).level == 3
