@@ -14,6 +14,7 @@ from app.contacts.models import Contact, ContactEvent
 from app.escalation import tick as tick_module
 from app.escalation.tick import NOT_SENT_POLL
 from app.messaging.models import MessagePurpose, OutboundMessage
+from tests.factories import make_contact
 from tests.world import text_in
 
 NUMBERS = ("+12015550150", "+12015550197", "+12015550198")
@@ -193,3 +194,19 @@ def test_a_notification_not_yet_sent_holds_only_the_level_that_sent_it(
     assert run_tick(app) == 1
     session.expire_all()
     assert session.get(Contact, contact.id).level == 3
+
+
+def test_a_due_contact_with_no_level_left_loses_its_deadline(app, world, session, clock):
+    # Not looked at again every tick: nothing is left to do for it.
+    contact = make_contact(
+        session,
+        world.team,
+        created_at=clock.now,
+        plan=[],
+        next_escalation_at=clock.now - timedelta(seconds=1),
+    )
+    session.commit()
+    assert run_tick(app) == 0
+    session.expire_all()
+    after = session.get(Contact, contact.id)
+    assert (after.status, after.next_escalation_at) == ("open", None)
